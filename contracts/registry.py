@@ -1,0 +1,40 @@
+"""Which model describes which event type and which RPC payload."""
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from contracts.events.community import ResidentRegisteredV1
+from contracts.rpc.common import HealthReportV1
+from contracts.rpc.community import RegisterResidentV1, ResidentV1
+from contracts.rpc.library import PatronV1
+
+# event type -> (publishing service, model of its data)
+EVENTS: dict[str, tuple[str, type[BaseModel]]] = {
+    m.TYPE: (service, m)
+    for service, m in [
+        ("community", ResidentRegisteredV1),
+    ]
+}
+
+RPCS: dict[str, type[BaseModel]] = {
+    m.NAME: m for m in [HealthReportV1, RegisterResidentV1, ResidentV1, PatronV1]
+}
+
+
+class UnknownEventType(KeyError):
+    pass
+
+
+def event_model(event_type: str) -> type[BaseModel]:
+    try:
+        return EVENTS[event_type][1]
+    except KeyError:
+        raise UnknownEventType(f"unknown event type {event_type!r}") from None
+
+
+def event_source(event_type: str) -> str:
+    """The service that publishes ``event_type`` (its nameko event exchange)."""
+    try:
+        return EVENTS[event_type][0]
+    except KeyError:
+        raise UnknownEventType(f"unknown event type {event_type!r}") from None

@@ -1,0 +1,96 @@
+"""Who is asking: bearer JWTs (HS256 here; issuer, audience and key are configuration).
+
+In production residents' tokens come from the identity provider; locally ``suite token``
+mints development tokens with the same key the gateway checks.
+"""
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import jwt
+from nameko.extensions import DependencyProvider
+
+from services.common import config
+
+ROLES = ("resident", "guardian", "staff", "admin")
+ALGORITHM = "HS256"
+DEV_TOKEN_SECONDS = 12 * 3600
+
+
+class Unauthenticated(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    role: str
+    committee: str | None = None
+
+
+@dataclass(frozen=True)
+class TokenConfig:
+    key: str
+    issuer: str
+    audience: str
+
+
+def token_config(settings: config.Settings) -> TokenConfig:
+    """``JWT_SECRET``, or a development key kept in the var folder (made on first use)."""
+    key = settings.jwt_secret
+    if not key:
+        path = Path(settings.var_dir) / "jwt-secret"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        key = path.read_text().strip()
+    return TokenConfig(key=key, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+
+
+def mint(tokens: TokenConfig, role: str, subject: str, committee: str | None = None,
+         lifetime: int = DEV_TOKEN_SECONDS) -> str:
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    now = int(time.time())
+    claims = {"sub": subject, "role": role, "iss": tokens.issuer, "aud": tokens.audience,
+              "iat": now, "nbf": now, "exp": now + lifetime, "jti": secrets.token_hex(8)}
+    if committee:
+        claims["committee"] = committee
+    return jwt.encode(claims, tokens.key, algorithm=ALGORITHM)
+
+
+def verify(tokens: TokenConfig, authorization: str | None) -> Principal | None:
+    """The principal of an ``Authorization: Bearer`` header; None when there is none."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated("expected 'Authorization: Bearer <token>'")
+    try:
+        claims = jwt.decode(token, tokens.key, algorithms=[ALGORITHM], audience=tokens.audience,
+                            issuer=tokens.issuer, options={"require": ["exp", "sub", "iss", "aud"]})
+    except jwt.PyJWTError as exc:
+        raise Unauthenticated(f"invalid token: {exc}") from None
+    if claims.get("role") not in ROLES:
+        raise Unauthenticated("invalid token: unknown role")
+    return Principal(subject=str(claims["sub"]), role=claims["role"], committee=claims.get("committee"))
+
+
+class Authenticator(DependencyProvider):
+    """Resolves the key once at start-up; each worker gets ``verify(authorization)``."""
+
+    def setup(self):
+        settings = config.load()
+        cfg = self.container.config
+        if cfg.get("JWT_SECRET"):
+            self.tokens = TokenConfig(cfg["JWT_SECRET"], cfg.get("JWT_ISSUER", settings.jwt_issuer),
+                                      cfg.get("JWT_AUDIENCE", settings.jwt_audience))
+        else:
+            self.tokens = token_config(settings)
+
+    def get_dependency(self, worker_ctx):
+        return lambda authorization: verify(self.tokens, authorization)

@@ -1,0 +1,52 @@
+"""GraphQL errors as clients see them: a message and ``extensions.code``, never a trace."""
+from __future__ import annotations
+
+import logging
+
+from graphql import GraphQLError
+from nameko.exceptions import RemoteError
+
+from gateway.auth import Unauthenticated
+from gateway.fanout import Unavailable
+from services.common.errors import CODES
+
+log = logging.getLogger(__name__)
+
+
+class Forbidden(Exception):
+    pass
+
+
+def code_of(exc: BaseException | None) -> str:
+    if isinstance(exc, Unauthenticated):
+        return "UNAUTHENTICATED"
+    if isinstance(exc, Forbidden):
+        return "FORBIDDEN"
+    if isinstance(exc, Unavailable):
+        return "UNAVAILABLE"
+    if isinstance(exc, RemoteError):
+        return CODES.get(exc.exc_type, "INTERNAL_SERVER_ERROR")
+    return "INTERNAL_SERVER_ERROR"
+
+
+def format_error(error: GraphQLError) -> dict:
+    original = error.original_error
+    if original is None:  # syntax, validation: the client's query is at fault
+        code, message = "GRAPHQL_VALIDATION_FAILED", error.message
+    else:
+        code = code_of(original)
+        if isinstance(original, RemoteError):
+            message = original.value if code != "INTERNAL_SERVER_ERROR" else "internal error"
+        elif code == "INTERNAL_SERVER_ERROR":
+            log.error("unexpected error in a resolver", exc_info=original)
+            message = "internal error"
+        else:
+            message = str(original)
+        if code == "INTERNAL_SERVER_ERROR" and isinstance(original, RemoteError):
+            log.error("service error: %s: %s", original.exc_type, original.value)
+    out = {"message": message, "extensions": {"code": code}}
+    if error.locations:
+        out["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
+    if error.path:
+        out["path"] = list(error.path)
+    return out

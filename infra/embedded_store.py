@@ -1,0 +1,48 @@
+"""The embedded MongoDB-compatible store (nx-27017 on SQLite files) as a child process."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pymongo
+
+
+def executable() -> str:
+    beside = Path(sys.executable).parent / "nx-27017"
+    found = str(beside) if beside.exists() else shutil.which("nx-27017")
+    if not found:
+        raise SystemExit("nx-27017 is not installed: run `make up` (it installs the project), "
+                         "or set MONGO_URI to a MongoDB server")
+    return found
+
+
+def start(data_dir: Path, port: int, log_file: Path) -> subprocess.Popen:
+    """Start the store in its own session (so a terminal's Ctrl-C does not reach it)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [executable(), "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port),
+           "--log-file", str(log_file), "--pid-file", str(data_dir / "nx-27017.pid")]
+    with open(log_file, "ab") as out:
+        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+
+
+def wait_ready(uri: str, timeout: float = 30.0, process: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    client = pymongo.MongoClient(uri, serverSelectionTimeoutMS=500)
+    try:
+        while True:
+            try:
+                client.admin.command("ping")
+                return
+            except pymongo.errors.PyMongoError:
+                if process is not None and process.poll() is not None:
+                    raise SystemExit(f"the embedded store exited with code {process.returncode}")
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"the document store at {uri} did not answer within {timeout:.0f}s")
+                time.sleep(0.2)
+    finally:
+        client.close()

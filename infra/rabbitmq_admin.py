@@ -1,0 +1,47 @@
+"""RabbitMQ's management HTTP API: virtual hosts and users (tests, kiosk credentials)."""
+from __future__ import annotations
+
+import os
+from urllib.parse import quote
+
+import requests
+
+MANAGEMENT_URI = os.environ.get("RABBITMQ_MANAGEMENT_URI", "http://guest:guest@127.0.0.1:15672")
+
+
+class ManagementUnavailable(RuntimeError):
+    pass
+
+
+def _call(method: str, path: str, json=None, base: str = MANAGEMENT_URI):
+    try:
+        response = requests.request(method, base.rstrip("/") + "/api/" + path, json=json, timeout=10)
+    except requests.ConnectionError:
+        raise ManagementUnavailable(
+            f"RabbitMQ's management API does not answer at {base.split('@')[-1]}: "
+            "enable it with `rabbitmq-plugins enable rabbitmq_management`") from None
+    if response.status_code >= 400 and not (method == "DELETE" and response.status_code == 404):
+        raise RuntimeError(f"{method} /api/{path}: {response.status_code} {response.text[:200]}")
+    return response.json() if response.content else None
+
+
+def create_vhost(name: str, user: str = "guest") -> None:
+    _call("PUT", f"vhosts/{quote(name, safe='')}")
+    _call("PUT", f"permissions/{quote(name, safe='')}/{quote(user, safe='')}",
+          {"configure": ".*", "write": ".*", "read": ".*"})
+
+
+def delete_vhost(name: str) -> None:
+    _call("DELETE", f"vhosts/{quote(name, safe='')}")
+
+
+def queue_info(vhost: str, queue: str) -> dict:
+    return _call("GET", f"queues/{quote(vhost, safe='')}/{quote(queue, safe='')}")
+
+
+def available() -> bool:
+    try:
+        _call("GET", "overview")
+        return True
+    except ManagementUnavailable:
+        return False

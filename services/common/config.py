@@ -1,0 +1,113 @@
+"""Configuration from environment variables, with defaults that run the suite on one machine.
+
+Every variable the suite reads is listed here (and in the README), so one place answers
+"what can I set?".
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+SERVICES = ("community", "library", "elearning")
+HEALTH_PORTS = {"community": 8001, "library": 8002, "elearning": 8003}
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _int(name: str, default: int) -> int:
+    raw = _env(name, str(default))
+    try:
+        return int(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _float(name: str, default: float) -> float:
+    raw = _env(name, str(default))
+    try:
+        return float(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a number, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    amqp_uri: str
+    mongo_uri: str                 # empty: the local runner starts the embedded store
+    embedded_mongo_port: int
+    db_prefix: str                 # each service's database is <prefix>_<service>
+    var_dir: str
+    gateway_host: str
+    gateway_port: int
+    health_ports: dict[str, int] = field(default_factory=dict)
+    rpc_timeout: float = 5.0
+    store_timeout_ms: int = 2000
+    event_max_retries: int = 3
+    event_retry_backoff: float = 0.2
+    outbox_interval: float = 0.2
+    log_level: str = "INFO"
+    log_format: str = "json"
+    jwt_secret: str = ""
+    jwt_issuer: str = "suite-dev"
+    jwt_audience: str = "smart-community-suite"
+
+    @property
+    def effective_mongo_uri(self) -> str:
+        return self.mongo_uri or f"mongodb://127.0.0.1:{self.embedded_mongo_port}/"
+
+    def database_name(self, service: str) -> str:
+        return f"{self.db_prefix}_{service}"
+
+
+def load() -> Settings:
+    return Settings(
+        amqp_uri=_env("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/"),
+        mongo_uri=os.environ.get("MONGO_URI", "").strip(),
+        embedded_mongo_port=_int("EMBEDDED_MONGO_PORT", 27017),
+        db_prefix=_env("SUITE_DB_PREFIX", "suite"),
+        var_dir=os.path.abspath(_env("SUITE_VAR_DIR", "var")),
+        gateway_host=_env("GATEWAY_HOST", "127.0.0.1"),
+        gateway_port=_int("GATEWAY_PORT", 8000),
+        health_ports={s: _int(f"{s.upper()}_PORT", p) for s, p in HEALTH_PORTS.items()},
+        rpc_timeout=_float("RPC_TIMEOUT", 5.0),
+        store_timeout_ms=_int("STORE_TIMEOUT_MS", 2000),
+        event_max_retries=_int("EVENT_MAX_RETRIES", 3),
+        event_retry_backoff=_float("EVENT_RETRY_BACKOFF", 0.2),
+        outbox_interval=_float("OUTBOX_INTERVAL", 0.2),
+        log_level=_env("LOG_LEVEL", "INFO").upper(),
+        log_format=_env("LOG_FORMAT", "json"),
+        jwt_secret=os.environ.get("JWT_SECRET", ""),
+        jwt_issuer=_env("JWT_ISSUER", "suite-dev"),
+        jwt_audience=_env("JWT_AUDIENCE", "smart-community-suite"),
+    )
+
+
+def nameko_config(settings: Settings, service: str, web_port: int | None = None) -> dict:
+    """The config dict a service container runs with (``nameko run --config``)."""
+    from services.common.logs import logging_config
+
+    port = web_port if web_port is not None else settings.health_ports.get(service, settings.gateway_port)
+    host = settings.gateway_host
+    return {
+        "AMQP_URI": settings.amqp_uri,
+        "WEB_SERVER_ADDRESS": f"{host}:{port}",
+        "MONGO_URI": settings.effective_mongo_uri,
+        "DB_PREFIX": settings.db_prefix,
+        "STORE_TIMEOUT_MS": settings.store_timeout_ms,
+        "EVENT_MAX_RETRIES": settings.event_max_retries,
+        "EVENT_RETRY_BACKOFF": settings.event_retry_backoff,
+        "OUTBOX_INTERVAL": settings.outbox_interval,
+        "RPC_TIMEOUT": settings.rpc_timeout,
+        "AUTO_DELETE_EVENT_EXCHANGES": False,
+        "max_workers": 10,
+        "LOGGING": logging_config(settings.log_level, settings.log_format),
+    }
+
+
+def gateway_config(settings: Settings) -> dict:
+    cfg = nameko_config(settings, "gateway", web_port=settings.gateway_port)
+    cfg.update({"JWT_ISSUER": settings.jwt_issuer, "JWT_AUDIENCE": settings.jwt_audience})
+    return cfg

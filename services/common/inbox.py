@@ -1,0 +1,178 @@
+"""The inbox: consume events so that redelivery and replay change nothing.
+
+``@inbox_handler(event_type)`` is nameko's event handler made safe:
+
+- the envelope and its ``data`` are validated against ``contracts/`` before any worker
+  runs; an invalid or undecodable message is dead-lettered with the reason at once;
+- a handler that raises is retried a bounded number of times with back-off (the message
+  goes back on its queue with an attempt count) and is then dead-lettered with its
+  reason. nameko's own handler acknowledges a failed message and loses it.
+
+The handler applies the effect with ``apply_once``, which records the event id in the
+changed document by the same conditional update, so a duplicate is absorbed atomically.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from enum import Enum
+from functools import partial
+from typing import Any, Mapping
+
+import eventlet
+import pymongo
+from nameko.amqp.publish import Publisher
+from nameko.events import SERVICE_POOL, EventHandler
+from nameko.messaging import QueueConsumer
+from pydantic import ValidationError
+from pymongo.collection import Collection
+
+from contracts import CloudEvent
+from contracts.registry import UnknownEventType, event_model, event_source
+from services.common import deadletter
+from services.common.storage import merge_updates
+
+log = logging.getLogger(__name__)
+
+INBOX_FIELD = "inbox"
+INBOX_KEEP = 200  # ids remembered per document; enough for any one document's history
+
+
+class PermanentError(Exception):
+    """Raised by a handler when retrying cannot help: the message is dead-lettered at once."""
+
+
+class Applied(Enum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    MISSING = "missing"
+
+
+def apply_once(collection: Collection, key: Mapping[str, Any], update: Mapping, event_id: str,
+               upsert: bool = False) -> Applied:
+    """Apply ``update`` to the document at ``key`` unless ``event_id`` was applied to it.
+
+    One conditional ``update_one``: the effect and the record of the event id are one
+    write. (``$nin`` rather than ``$ne``: the embedded store matches ``$ne`` against an
+    array wrongly.)
+    """
+    guarded = {**key, INBOX_FIELD: {"$nin": [event_id]}}
+    mark = {"$push": {INBOX_FIELD: {"$each": [event_id], "$slice": -INBOX_KEEP}}}
+    try:
+        result = collection.update_one(guarded, merge_updates(update, mark), upsert=upsert)
+    except pymongo.errors.DuplicateKeyError:
+        # The upsert found no document without the mark and tried to insert one: the
+        # document exists, so either this event was applied or another unique key clashed.
+        if collection.find_one({**key, INBOX_FIELD: event_id}, {"_id": 1}) is not None:
+            return Applied.DUPLICATE
+        raise
+    if result.matched_count or result.upserted_id is not None:
+        return Applied.APPLIED
+    if collection.find_one({**key, INBOX_FIELD: event_id}, {"_id": 1}) is not None:
+        return Applied.DUPLICATE
+    return Applied.MISSING
+
+
+def validate_event(body: Any, expected_type: str) -> dict:
+    """The envelope as a dict with validated ``data``; raises ValueError saying why not."""
+    if not isinstance(body, dict):
+        raise ValueError(f"event body must be a JSON object, got {type(body).__name__}")
+    try:
+        envelope = CloudEvent.model_validate(body)
+    except ValidationError as exc:
+        raise ValueError(f"invalid CloudEvents envelope: {_errors(exc)}") from None
+    if envelope.type != expected_type:
+        raise ValueError(f"unexpected event type {envelope.type!r} on a queue for {expected_type!r}")
+    try:
+        data = event_model(envelope.type).model_validate(envelope.data)
+    except ValidationError as exc:
+        raise ValueError(f"invalid data for {envelope.type}: {_errors(exc)}") from None
+    out = envelope.model_dump(mode="json")
+    out["data"] = data.model_dump(mode="json")
+    return out
+
+
+def _errors(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}" for e in exc.errors()[:5])
+
+
+class DeadLetteringQueueConsumer(QueueConsumer):
+    """nameko's queue consumer, but a message that cannot be decoded is dead-lettered
+    with the reason instead of breaking the consumer."""
+
+    def get_consumers(self, consumer_cls, channel):
+        consumers = super().get_consumers(consumer_cls, channel)
+        for provider, consumer in self._consumers.items():
+            consumer.on_decode_error = partial(self._on_decode_error, provider)
+        return consumers
+
+    def _on_decode_error(self, provider, message, exc):
+        provider.dead_letter(message, f"undecodable message: {type(exc).__name__}: {exc}", attempts=1)
+
+
+class InboxEventHandler(EventHandler):
+    queue_consumer = DeadLetteringQueueConsumer()
+
+    def __init__(self, event_type: str, **kwargs):
+        try:
+            source = event_source(event_type)
+        except UnknownEventType as exc:
+            raise ValueError(str(exc)) from None
+        super().__init__(source, event_type, handler_type=SERVICE_POOL, reliable_delivery=True,
+                         requeue_on_error=False, **kwargs)
+
+    def setup(self):
+        super().setup()
+        config = self.container.config
+        self.max_retries = int(config.get("EVENT_MAX_RETRIES", 3))
+        self.backoff = float(config.get("EVENT_RETRY_BACKOFF", 0.2))
+        self.publisher = Publisher(config["AMQP_URI"], use_confirms=True)
+        self.dlq = deadletter.dead_letter_queue(self.container.service_name)
+
+    def handle_message(self, body, message):
+        try:
+            event = validate_event(body, self.event_type)
+        except ValueError as exc:
+            self.dead_letter(message, str(exc), attempts=1)
+            return
+        super().handle_message(event, message)
+
+    def handle_result(self, message, worker_ctx, result=None, exc_info=None):
+        if exc_info is None:
+            self.queue_consumer.ack_message(message)
+            return result, exc_info
+        exc = exc_info[1]
+        attempts = int((message.headers or {}).get(deadletter.ATTEMPTS, 0)) + 1
+        reason = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, PermanentError) or attempts > self.max_retries:
+            self.dead_letter(message, reason, attempts)
+        else:
+            log.warning("event handler failed, retrying", extra={
+                "queue": self.queue.name, "attempt": attempts, "reason": reason})
+            eventlet.sleep(self.backoff * 2 ** (attempts - 1))
+            self._republish(message, {**(message.headers or {}), deadletter.ATTEMPTS: attempts})
+            self.queue_consumer.ack_message(message)
+        return result, exc_info
+
+    def dead_letter(self, message, reason: str, attempts: int) -> None:
+        """Park ``message`` in the service's dead-letter queue, then acknowledge it."""
+        headers = deadletter.dead_letter_headers(message, self.queue.name, reason, attempts)
+        log.error("dead-lettered message", extra={"queue": self.queue.name, "reason": reason[:300]})
+        self.publisher.publish(message.body, exchange=deadletter.DLX, routing_key=self.dlq.routing_key,
+                               declare=[self.dlq], headers=headers, **_raw(message))
+        self.queue_consumer.ack_message(message)
+
+    def _republish(self, message, headers: dict) -> None:
+        # Back on the same queue through the default exchange: only this handler sees it.
+        self.publisher.publish(message.body, exchange="", routing_key=self.queue.name,
+                               headers=headers, **_raw(message))
+
+
+def _raw(message) -> dict:
+    """Publish options that send ``message.body`` byte for byte."""
+    return {"content_type": message.content_type or "application/octet-stream",
+            "content_encoding": message.content_encoding or "binary",
+            "message_id": message.properties.get("message_id")}
+
+
+inbox_handler = InboxEventHandler.decorator

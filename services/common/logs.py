@@ -1,0 +1,74 @@
+"""Structured (JSON) logs carrying the correlation id of the work being done.
+
+The correlation id lives in nameko's context data, so nameko itself carries it through
+RPC calls and events (as the ``nameko.correlation_id`` header); ``Correlation`` makes
+sure every worker has one and exposes it to the log formatter.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import uuid
+from datetime import datetime, timezone
+
+from nameko.extensions import DependencyProvider
+
+CONTEXT_KEY = "correlation_id"
+_current = threading.local()  # green-thread local once eventlet has patched threading
+
+
+def current_correlation_id() -> str | None:
+    return getattr(_current, "value", None)
+
+
+class Correlation(DependencyProvider):
+    """Gives every worker a correlation id (kept from the caller when there is one)."""
+
+    def get_dependency(self, worker_ctx):
+        # nameko injects dependencies before worker_setup, in the worker's green thread
+        cid = worker_ctx.context_data.get(CONTEXT_KEY) or uuid.uuid4().hex
+        worker_ctx.context_data[CONTEXT_KEY] = cid
+        _current.value = cid
+        return cid
+
+    def worker_teardown(self, worker_ctx):
+        _current.value = None
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time, level, logger, message, correlation id, extras."""
+
+    _skip = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        cid = current_correlation_id()
+        if cid:
+            entry[CONTEXT_KEY] = cid
+        for key, value in vars(record).items():
+            if key not in self._skip and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def logging_config(level: str = "INFO", fmt: str = "json") -> dict:
+    """A ``logging.config.dictConfig`` dict (also nameko's ``LOGGING`` config key)."""
+    formatter = {"()": "services.common.logs.JsonFormatter"} if fmt == "json" else {
+        "format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"default": formatter},
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "default"}},
+        "root": {"level": level, "handlers": ["console"]},
+        "loggers": {"pymongo": {"level": "WARNING"}, "amqp": {"level": "WARNING"},
+                    "kombu": {"level": "WARNING"}},
+    }

@@ -1,0 +1,108 @@
+"""Each service's own MongoDB database, as a nameko dependency.
+
+One ``MongoClient`` per process and URI (pymongo pools connections itself); indexes are
+ensured when the service starts and again at deploy time (``suite up``), from the one
+definition each service's store module gives.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Mapping, Sequence
+
+import pymongo
+from nameko.extensions import DependencyProvider
+from pymongo import IndexModel
+from pymongo.database import Database
+
+log = logging.getLogger(__name__)
+
+IndexSpec = Mapping[str, Sequence[IndexModel]]
+
+_clients: dict[str, pymongo.MongoClient] = {}
+_lock = threading.Lock()
+
+
+def client_for(uri: str, timeout_ms: int = 2000) -> pymongo.MongoClient:
+    """The process's client for ``uri``: short timeouts so that a missing store fails
+    fast with a clear error instead of hanging a worker."""
+    with _lock:
+        client = _clients.get(uri)
+        if client is None:
+            client = pymongo.MongoClient(
+                uri, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms,
+                socketTimeoutMS=max(timeout_ms * 5, 10000), tz_aware=True, appname="smart-community-suite")
+            _clients[uri] = client
+        return client
+
+
+def close_clients() -> None:
+    with _lock:
+        for client in _clients.values():
+            client.close()
+        _clients.clear()
+
+
+def ensure_indexes(db: Database, indexes: IndexSpec) -> None:
+    for collection, models in indexes.items():
+        if models:
+            db[collection].create_indexes(list(models))
+
+
+def database_name(config: Mapping, service_name: str) -> str:
+    return f"{config.get('DB_PREFIX', 'suite')}_{service_name}"
+
+
+class Store(DependencyProvider):
+    """``db = Store(INDEXES)`` gives each worker the service's pymongo ``Database``."""
+
+    def __init__(self, indexes: IndexSpec | None = None):
+        self.indexes = indexes or {}
+        self.db: Database | None = None
+        self._indexed = False
+
+    def setup(self):
+        config = self.container.config
+        client = client_for(config["MONGO_URI"], int(config.get("STORE_TIMEOUT_MS", 2000)))
+        self.db = client[database_name(config, self.container.service_name)]
+        self._ensure_indexes()
+
+    def _ensure_indexes(self) -> None:
+        # A store that is down at start must not keep the service from starting (its
+        # health endpoint says what is wrong); the indexes are ensured on first use.
+        try:
+            ensure_indexes(self.db, self.indexes)
+            self._indexed = True
+        except pymongo.errors.PyMongoError as exc:
+            log.warning("could not ensure indexes yet: %s", exc)
+
+    def get_dependency(self, worker_ctx) -> Database:
+        if not self._indexed:
+            self._ensure_indexes()
+        return self.db
+
+
+def ping(db: Database, timeout: float = 0.8) -> str | None:
+    """None when the store answers within ``timeout`` seconds, else what went wrong."""
+    try:
+        with pymongo.timeout(timeout):
+            db.client.admin.command("ping")
+        return None
+    except pymongo.errors.PyMongoError as exc:
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+
+
+def merge_updates(*updates: Mapping) -> dict:
+    """Combine update documents (``$set``, ``$push``, ``$inc``...) into one, so a state
+    change, its outbox events and its inbox mark go to the store in a single write."""
+    merged: dict = {}
+    for update in updates:
+        for op, fields in update.items():
+            target = merged.setdefault(op, {})
+            clash = set(target) & set(fields)
+            if clash:
+                raise ValueError(f"update operator {op} sets {sorted(clash)} twice")
+            target.update(fields)
+    return merged
+
+

@@ -1,0 +1,63 @@
+"""Rules about residents, free of I/O: identity numbers, masking, the registered event."""
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from stdnum.cn import ric
+from stdnum.exceptions import ValidationError as StdnumError
+
+from contracts.events.community import ResidentRegisteredV1
+from contracts.rpc.community import RegisterResidentV1, ResidentV1
+from services.common.errors import BadInput
+
+
+def normalise_id_number(raw: str) -> str:
+    """The 18-digit resident ID, checksum and birth date checked (upper-case X)."""
+    try:
+        return ric.validate(raw)
+    except StdnumError as exc:
+        raise BadInput(f"invalid resident ID number: {exc}") from None
+
+
+def mask_id_number(id_number: str) -> str:
+    """First 3 and last 4 digits only: the first six would reveal the place of registration."""
+    return id_number[:3] + "*" * (len(id_number) - 7) + id_number[-4:]
+
+
+def new_resident(request: RegisterResidentV1, today: date) -> dict:
+    """The resident document for a registration (residence kept as history)."""
+    return {
+        "_id": uuid.uuid4().hex,
+        "id_number": normalise_id_number(request.id_number),
+        "name": request.name,
+        "phone": request.phone,
+        "registered_committee": request.registered_committee,
+        "registered_outside_district": request.registered_committee is None,
+        "residence": {"committee": request.residence_committee, "address": request.address,
+                      "since": today.isoformat()},
+        "residence_history": [],
+        "registered_on": today.isoformat(),
+    }
+
+
+def registered_event_data(resident: dict) -> ResidentRegisteredV1:
+    return ResidentRegisteredV1(
+        resident_id=resident["_id"],
+        name=resident["name"],
+        registered_committee=resident["registered_committee"],
+        registered_outside_district=resident["registered_outside_district"],
+        residence_committee=resident["residence"]["committee"],
+        registered_on=resident["registered_on"],
+    )
+
+
+def public_view(resident: dict) -> dict:
+    return ResidentV1(
+        resident_id=resident["_id"],
+        id_number_masked=mask_id_number(resident["id_number"]),
+        name=resident["name"],
+        registered_committee=resident["registered_committee"],
+        registered_outside_district=resident["registered_outside_district"],
+        residence_committee=resident["residence"]["committee"],
+    ).model_dump()

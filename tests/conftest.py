@@ -1,0 +1,113 @@
+"""Test fixtures: a real RabbitMQ (a vhost of its own per run) and a real MongoDB
+wire-protocol server (``MONGO_URI``, or the embedded store started for the run).
+
+Everything a run creates — the vhost, the databases, the store's data folder — is
+removed at the end.
+"""
+import eventlet
+
+eventlet.monkey_patch()  # nameko's pytest plugin no longer does it (since 2.14)
+
+import dataclasses  # noqa: E402
+import os  # noqa: E402
+import socket  # noqa: E402
+import uuid  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pymongo  # noqa: E402
+import pytest  # noqa: E402
+from nameko.containers import ServiceContainer  # noqa: E402
+from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
+
+from infra import embedded_store, rabbitmq_admin, topology  # noqa: E402
+from services.common import config as suite_config  # noqa: E402
+
+RUN_ID = uuid.uuid4().hex[:8]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def amqp_uri():
+    base = os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
+    vhost = f"suite-test-{RUN_ID}"
+    rabbitmq_admin.create_vhost(vhost)
+    uri = base.rstrip("/") + "/" + vhost
+    topology.declare(uri)
+    yield uri
+    rabbitmq_admin.delete_vhost(vhost)
+
+
+@pytest.fixture(scope="session")
+def mongo_uri(tmp_path_factory):
+    if os.environ.get("MONGO_URI"):
+        yield os.environ["MONGO_URI"]
+        return
+    data = tmp_path_factory.mktemp("store")
+    port = free_port()
+    proc = embedded_store.start(data / "data", port, data / "store.log")
+    uri = f"mongodb://127.0.0.1:{port}/"
+    embedded_store.wait_ready(uri, process=proc)
+    yield uri
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def settings(amqp_uri, mongo_uri):
+    prefix = f"t{RUN_ID}"
+    s = dataclasses.replace(suite_config.load(), amqp_uri=amqp_uri, mongo_uri=mongo_uri, db_prefix=prefix,
+                            event_retry_backoff=0.05, outbox_interval=0.05, log_format="text")
+    yield s
+    client = pymongo.MongoClient(mongo_uri, serverSelectionTimeoutMS=2000)
+    for name in client.list_database_names():
+        if name.startswith(prefix + "_"):
+            client.drop_database(name)
+    client.close()
+
+
+@pytest.fixture
+def service_config(settings):
+    def make(service: str, **overrides) -> dict:
+        cfg = suite_config.nameko_config(settings, service, web_port=free_port())
+        cfg.pop("LOGGING")
+        cfg.update(overrides)
+        return cfg
+    return make
+
+
+@pytest.fixture
+def db(settings):
+    """Read the store directly: ``db("library")`` is the library's database."""
+    client = pymongo.MongoClient(settings.mongo_uri, serverSelectionTimeoutMS=2000, tz_aware=True)
+    yield lambda service: client[settings.database_name(service)]
+    client.close()
+
+
+@pytest.fixture
+def start_service(service_config):
+    """Start a service class in a real container; stopped (or killed) after the test."""
+    containers = []
+
+    def start(cls, config: dict | None = None) -> ServiceContainer:
+        container = ServiceContainer(cls, config or service_config(cls.name))
+        containers.append(container)
+        container.start()
+        return container
+
+    yield start
+    for container in reversed(containers):
+        with eventlet.Timeout(10, False):
+            container.stop()
+            continue
+        container.kill()
+
+
+@pytest.fixture
+def rpc(settings):
+    with ClusterRpcProxy({"AMQP_URI": settings.amqp_uri}, timeout=10) as proxy:
+        yield proxy
