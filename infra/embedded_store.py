@@ -46,3 +46,15 @@ def wait_ready(uri: str, timeout: float = 30.0, process: subprocess.Popen | None
                 time.sleep(0.2)
     finally:
         client.close()
+
+
+def stop(process: subprocess.Popen, grace: float = 5.0) -> None:
+    """Ask the store to stop; kill it if it has not within ``grace`` seconds."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(grace)

@@ -27,3 +27,35 @@ def id_number(birth: str = "19800101", region: str = "310101") -> str:
     """A valid 18-digit resident ID (checksum computed), random sequence digits."""
     body = region + birth + f"{random.randrange(1000):03d}"
     return body + ric.calc_check_digit(body + "0")  # it ignores the last digit
+
+
+def drain(amqp_uri: str, queue_name: str, expect: int = 1, timeout: float = 10.0) -> list:
+    """Take messages off ``queue_name`` (acknowledging them) until ``expect`` have come."""
+    from kombu import Connection, Queue
+
+    got = []
+    with Connection(amqp_uri) as conn:
+        queue = Queue(queue_name, channel=conn.channel(), no_declare=True)
+
+        def take():
+            while True:
+                message = queue.get(no_ack=True)
+                if message is None:
+                    break
+                got.append(message)
+            return len(got) >= expect
+        wait_for(take, timeout=timeout)
+    return got
+
+
+def bind_probe_queue(amqp_uri: str, exchange: str, routing_key: str = "#") -> str:
+    """A throwaway queue bound to ``exchange``, to watch what is published there."""
+    import uuid
+
+    from kombu import Connection, Exchange, Queue
+
+    name = f"probe-{uuid.uuid4().hex[:8]}"
+    with Connection(amqp_uri) as conn:
+        Queue(name, exchange=Exchange(exchange, type="topic", durable=True), routing_key=routing_key,
+              durable=False, auto_delete=False, expires=120_000)(conn.channel()).declare()
+    return name

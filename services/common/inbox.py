@@ -21,6 +21,7 @@ from typing import Any, Mapping
 
 import eventlet
 import pymongo
+from kombu import Connection
 from nameko.amqp.publish import Publisher
 from nameko.events import SERVICE_POOL, EventHandler
 from nameko.messaging import QueueConsumer
@@ -128,6 +129,8 @@ class InboxEventHandler(EventHandler):
         self.backoff = float(config.get("EVENT_RETRY_BACKOFF", 0.2))
         self.publisher = Publisher(config["AMQP_URI"], use_confirms=True)
         self.dlq = deadletter.dead_letter_queue(self.container.service_name)
+        with Connection(config["AMQP_URI"]) as conn:  # so that an operator can always look there
+            self.dlq(conn.channel()).declare()
 
     def handle_message(self, body, message):
         try:

@@ -1,8 +1,9 @@
 """Transactional outbox: a state change and the events it causes are one write.
 
 The embedded store's transactions are not isolated (see DESIGN.md), so the pending
-events live inside the changed document (``outbox`` array) with a counter
-(``outbox_pending``, indexed) that the relay finds them by. The relay publishes each
+events live inside the changed document, in an ``outbox`` map keyed by event id (the
+embedded store corrupts arrays of sub-documents under ``$push``: it stores them as JSON
+strings), with a counter (``outbox_pending``, indexed) that the relay finds them by. The relay publishes each
 event as a nameko event (exchange ``<source>.events``, routing key = event type) with
 publisher confirms, then removes exactly what it published by ``_id``.
 
@@ -42,12 +43,12 @@ def event_exchange(source_service: str) -> Exchange:
 
 def record(*events: dict) -> dict:
     """The update fragment that stores ``events`` in the document being changed."""
-    return {"$push": {"outbox": {"$each": list(events)}}, "$inc": {PENDING: len(events)}}
+    return {"$set": {f"outbox.{ev['id']}": ev for ev in events}, "$inc": {PENDING: len(events)}}
 
 
 def pending_fields(events: Sequence[dict]) -> dict:
     """The same, for a document being inserted."""
-    return {"outbox": list(events), PENDING: len(events)}
+    return {"outbox": {ev["id"]: ev for ev in events}, PENDING: len(events)}
 
 
 def event(type: str, data, subject: str | None = None, **extensions) -> dict:
@@ -62,16 +63,15 @@ def relay_once(collections: Iterable[Collection], publisher: Publisher) -> int:
     sent = 0
     for collection in collections:
         for doc in collection.find({PENDING: {"$gt": 0}}, {"outbox": 1}).limit(BATCH):
-            events = doc.get("outbox") or []
-            for ev in events:
+            for ev in sorted((doc.get("outbox") or {}).values(), key=lambda e: e["time"]):
                 headers = {f"nameko.{CONTEXT_KEY}": ev["correlationid"]} if ev.get("correlationid") else {}
                 publisher.publish(ev, exchange=event_exchange(ev["source"]), routing_key=ev["type"],
                                   headers=headers, message_id=ev["id"])
-            ids = [ev["id"] for ev in events]
-            # Remove only what was published: events added meanwhile stay pending.
-            collection.update_one({"_id": doc["_id"]},
-                                  {"$pull": {"outbox": {"id": {"$in": ids}}}, "$inc": {PENDING: -len(ids)}})
-            sent += len(ids)
+                # Conditional on the event still being there, so that two relays racing
+                # cannot both count it off (the counter would then hide later events).
+                collection.update_one({"_id": doc["_id"], f"outbox.{ev['id']}": {"$exists": True}},
+                                      {"$unset": {f"outbox.{ev['id']}": ""}, "$inc": {PENDING: -1}})
+                sent += 1
     return sent
 
 

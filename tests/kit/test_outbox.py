@@ -1,0 +1,81 @@
+"""The transactional outbox, against the real broker and store."""
+import json
+import uuid
+
+import pytest
+from nameko.amqp.publish import Publisher
+
+from contracts.events.community import ResidentRegisteredV1
+from services.common import outbox
+from services.community.service import CommunityService
+from services.library.service import LibraryService
+from support import bind_probe_queue, drain, wait_for
+
+
+def registered(resident_id: str) -> dict:
+    return outbox.event(ResidentRegisteredV1.TYPE, {
+        "resident_id": resident_id, "name": "王五", "registered_committee": None,
+        "registered_outside_district": True, "residence_committee": "C0102",
+        "registered_on": "2026-11-25"}, subject=resident_id)
+
+
+@pytest.fixture
+def collection(db):
+    coll = db("kit")[f"outbox_{uuid.uuid4().hex[:6]}"]
+    coll.create_indexes([outbox.OUTBOX_INDEX])
+    return coll
+
+
+def test_relay_publishes_what_is_pending_and_clears_exactly_that(settings, collection):
+    probe = bind_probe_queue(settings.amqp_uri, "community.events")
+    first, second = registered("r-a"), registered("r-b")
+    collection.insert_one({"_id": "doc", **outbox.pending_fields([first])})
+    collection.update_one({"_id": "doc"}, outbox.record(second))
+    assert collection.find_one({"_id": "doc"})[outbox.PENDING] == 2
+
+    sent = outbox.relay_once([collection], Publisher(settings.amqp_uri, use_confirms=True, serializer="json"))
+
+    assert sent == 2
+    doc = collection.find_one({"_id": "doc"})
+    assert doc["outbox"] == {} and doc[outbox.PENDING] == 0
+    bodies = [json.loads(m.body) for m in drain(settings.amqp_uri, probe, expect=2)]
+    assert [b["id"] for b in bodies] == [first["id"], second["id"]]
+    assert all(b["type"] == ResidentRegisteredV1.TYPE and b["specversion"] == "1.0" for b in bodies)
+
+
+def test_broker_down_leaves_the_outbox_pending(collection):
+    ev = registered("r-c")
+    collection.insert_one({"_id": "doc", **outbox.pending_fields([ev])})
+    unreachable = Publisher("amqp://guest:guest@127.0.0.1:1/", use_confirms=True, serializer="json",
+                            retry=False)
+    with pytest.raises(Exception):
+        outbox.relay_once([collection], unreachable)
+    doc = collection.find_one({"_id": "doc"})
+    assert doc[outbox.PENDING] == 1 and list(doc["outbox"]) == [ev["id"]]
+
+
+def test_outbox_survives_a_crash_between_write_and_publish(start_service, db):
+    """The state change was stored with its event, then the process died before the
+    relay ran: when the service starts again, the relay publishes it."""
+    resident_id = uuid.uuid4().hex
+    db("community").residents.insert_one({
+        "_id": resident_id, "id_number": f"crash-{resident_id}", "name": "王五",
+        **outbox.pending_fields([registered(resident_id)])})
+    start_service(LibraryService)
+    start_service(CommunityService)  # "after restart"
+    patron = wait_for(lambda: db("library").patrons.find_one({"_id": resident_id}))
+    assert patron["name"] == "王五"
+    wait_for(lambda: db("community").residents.find_one({"_id": resident_id})[outbox.PENDING] == 0)
+
+
+def test_event_published_while_its_consumer_is_down_waits_in_its_queue(start_service, db):
+    """The topology is declared at deploy time, so nothing is dropped for want of a queue."""
+    resident_id = uuid.uuid4().hex
+    db("community").residents.insert_one({
+        "_id": resident_id, "id_number": f"early-{resident_id}", "name": "赵六",
+        **outbox.pending_fields([registered(resident_id)])})
+    start_service(CommunityService)
+    wait_for(lambda: db("community").residents.find_one({"_id": resident_id})[outbox.PENDING] == 0)
+    assert db("library").patrons.find_one({"_id": resident_id}) is None
+    start_service(LibraryService)
+    wait_for(lambda: db("library").patrons.find_one({"_id": resident_id}))

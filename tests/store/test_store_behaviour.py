@@ -1,0 +1,88 @@
+"""What the suite relies on from its document store, checked against whatever
+``MONGO_URI`` points to (the embedded store by default, MongoDB in the compose run).
+
+Each assertion names a pattern the code uses; if a store breaks one, this fails first.
+"""
+import uuid
+
+import eventlet
+import pymongo
+import pytest
+
+from services.common.storage import ensure_indexes, merge_updates
+
+
+@pytest.fixture
+def coll(db):
+    return db("store")[f"c_{uuid.uuid4().hex[:8]}"]
+
+
+def test_map_fields_set_and_unset_by_path(coll):
+    """Outbox entries live in a map keyed by event id (not pushed onto an array)."""
+    coll.insert_one({"_id": 1, "outbox": {}, "n": 0})
+    coll.update_one({"_id": 1}, {"$set": {"outbox.e1": {"id": "e1", "data": {"xs": [1, {"k": "中文"}]}}},
+                                 "$inc": {"n": 1}})
+    coll.update_one({"_id": 1}, {"$set": {"outbox.e2": {"id": "e2"}}, "$inc": {"n": 1}})
+    assert coll.find_one({"_id": 1, "outbox.e1": {"$exists": True}})["outbox"]["e1"]["data"]["xs"][1] == {"k": "中文"}
+    r = coll.update_one({"_id": 1, "outbox.e1": {"$exists": True}}, {"$unset": {"outbox.e1": ""}, "$inc": {"n": -1}})
+    assert r.modified_count == 1
+    r = coll.update_one({"_id": 1, "outbox.e1": {"$exists": True}}, {"$unset": {"outbox.e1": ""}, "$inc": {"n": -1}})
+    assert r.matched_count == 0  # a second relay cannot count it off twice
+    assert coll.find_one({"_id": 1}) == {"_id": 1, "outbox": {"e2": {"id": "e2"}}, "n": 1}
+
+
+def test_nin_guard_on_an_array_of_ids(coll):
+    """The inbox guard: ``$nin`` on an array of strings, pushed with ``$slice``."""
+    coll.insert_one({"_id": 1, "inbox": ["a", "b"]})
+    assert coll.find_one({"_id": 1, "inbox": {"$nin": ["b"]}}) is None
+    assert coll.find_one({"_id": 1, "inbox": {"$nin": ["c"]}}) is not None
+    coll.update_one({"_id": 1}, {"$push": {"inbox": {"$each": ["c", "d"], "$slice": -3}}})
+    assert coll.find_one({"_id": 1})["inbox"] == ["b", "c", "d"]
+
+
+def test_guarded_upsert_on_an_existing_document_is_a_duplicate_key(coll):
+    coll.insert_one({"_id": 1, "inbox": ["e"]})
+    with pytest.raises(pymongo.errors.DuplicateKeyError):
+        coll.update_one({"_id": 1, "inbox": {"$nin": ["e"]}}, {"$set": {"x": 1}}, upsert=True)
+    coll.update_one({"_id": 2, "inbox": {"$nin": ["e"]}},
+                    {"$setOnInsert": {"card": {"no": "1"}}, "$push": {"inbox": {"$each": ["e"], "$slice": -5}}},
+                    upsert=True)
+    assert coll.find_one({"_id": 2}) == {"_id": 2, "card": {"no": "1"}, "inbox": ["e"]}
+
+
+def test_atomic_increments_under_green_threads(coll):
+    """pymongo under eventlet: 20 green threads, no lost update."""
+    coll.insert_one({"_id": 1, "n": 0})
+    pool = eventlet.GreenPool(20)
+    for _ in range(100):
+        pool.spawn_n(coll.update_one, {"_id": 1}, {"$inc": {"n": 1}})
+    pool.waitall()
+    assert coll.find_one({"_id": 1})["n"] == 100
+
+
+def test_unique_index_holds_under_concurrent_inserts(coll):
+    ensure_indexes(coll.database, {coll.name: [pymongo.IndexModel([("k", 1)], unique=True, name="k")]})
+
+    def insert(i):
+        try:
+            coll.insert_one({"_id": i, "k": "same"})
+            return True
+        except pymongo.errors.DuplicateKeyError:
+            return False
+    outcomes = list(eventlet.GreenPool(10).imap(insert, range(10)))
+    assert outcomes.count(True) == 1
+    assert len(list(coll.find({"k": "same"}))) == 1
+
+
+def test_count_with_aggregate_and_range_on_an_indexed_field(coll):
+    coll.create_index("pending")
+    coll.insert_many([{"_id": i, "pending": i % 3} for i in range(30)])
+    assert list(coll.aggregate([{"$match": {"pending": 2}}, {"$count": "n"}])) == [{"n": 10}]
+    assert sorted(d["_id"] for d in coll.find({"pending": {"$gt": 1}}).limit(100)) == list(range(2, 30, 3))
+
+
+def test_merge_updates_refuses_to_set_a_field_twice():
+    assert merge_updates({"$set": {"a": 1}}, {"$set": {"b": 2}, "$inc": {"n": 1}}) == {
+        "$set": {"a": 1, "b": 2}, "$inc": {"n": 1}}
+    with pytest.raises(ValueError):
+        merge_updates({"$set": {"a": 1}}, {"$set": {"a": 2}})
