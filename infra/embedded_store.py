@@ -19,15 +19,18 @@ def executable() -> str:
     return found
 
 
-def start(data_dir: Path, port: int, log_file: Path) -> subprocess.Popen:
-    """Start the store in its own session (so a terminal's Ctrl-C does not reach it)."""
+def command(data_dir: Path, port: int, log_file: Path) -> list[str]:
     data_dir.mkdir(parents=True, exist_ok=True)
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [executable(), "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port),
-           "--log-file", str(log_file), "--pid-file", str(data_dir / "nx-27017.pid")]
-    with open(log_file, "ab") as out:
-        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+    return [executable(), "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port),
+            "--log-file", str(log_file), "--pid-file", str(data_dir / "nx-27017.pid")]
+
+
+def start(data_dir: Path, port: int, log_file: Path) -> subprocess.Popen:
+    """Start the store in its own session (so a terminal's Ctrl-C does not reach it)."""
+    with open(log_file.with_suffix(".out"), "ab") as out:
+        return subprocess.Popen(command(data_dir, port, log_file), stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
 
 
 def wait_ready(uri: str, timeout: float = 30.0, process: subprocess.Popen | None = None) -> None:

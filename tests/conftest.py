@@ -4,7 +4,10 @@ wire-protocol server (``MONGO_URI``, or the embedded store started for the run).
 Everything a run creates — the vhost, the databases, the store's data folder — is
 removed at the end.
 """
-import eventlet
+import warnings
+
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")  # known; nameko needs eventlet
+import eventlet  # noqa: E402
 
 eventlet.monkey_patch()  # nameko's pytest plugin no longer does it (since 2.14)
 

@@ -47,6 +47,14 @@ class CommunityService(HealthEntrypoints):
         return residents.public_view(doc)
 
     @rpc
+    def find_resident(self, id_number: str) -> dict:
+        """A desk looks a resident up by the ID number they present."""
+        doc = self.db[store.RESIDENTS].find_one({"id_number": residents.normalise_id_number(str(id_number))})
+        if doc is None:
+            raise NotFound("no resident with this ID number")
+        return residents.public_view(doc)
+
+    @rpc
     def upsert_places(self, places: list[dict]) -> int:
         """Load sub-districts, committees and desks (idempotent by code)."""
         n = 0

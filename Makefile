@@ -1,0 +1,43 @@
+# Smart Community Suite — `make up` runs it, `make test` tests it. `make help` lists targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export PYTHONWARNINGS ?= ignore::DeprecationWarning
+
+.DEFAULT_GOAL := help
+
+.PHONY: help install up down status seed test test-unit contracts clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/suite: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade 'pip>=23'
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+install: $(BIN)/suite ## create .venv and install the project and its test tools
+
+up: install ## start everything on this machine (embedded store unless MONGO_URI), load demo data
+	$(BIN)/suite up
+
+down: ## stop what `make up` started; keep the data
+	@if [ -x $(BIN)/suite ]; then $(BIN)/suite down; else echo "nothing installed, nothing to stop"; fi
+
+status: install ## each process and its health
+	$(BIN)/suite status
+
+seed: install ## load the demo data again (adds nothing twice)
+	$(BIN)/suite seed
+
+test: install ## run the tests (needs RabbitMQ; starts it and its management API when installed here)
+	$(BIN)/suite broker --management
+	$(BIN)/python -m pytest
+
+contracts: install ## regenerate contracts/asyncapi.json from the models
+	$(BIN)/python -m contracts.asyncapi
+
+clean: down ## stop, and remove the virtualenv and all local data (var/)
+	rm -rf $(VENV) var

@@ -1,0 +1,131 @@
+"""The local runner behind ``suite up|down|status``: one machine, no containers.
+
+Order matters: broker, store, topology and indexes (so no event is dropped for want of
+a queue), then the services, then the gateway, then the demo data.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from importlib import import_module
+from pathlib import Path
+
+import requests
+import yaml
+
+from infra import embedded_store, topology
+from infra.local import broker, processes
+from services.common import config, storage
+
+STORE = "store"
+START_TIMEOUT = 90.0
+
+
+def _bin(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
+
+
+def health_url(settings: config.Settings, name: str) -> str:
+    port = settings.gateway_port if name == "gateway" else settings.health_ports[name]
+    return f"http://{settings.gateway_host}:{port}/health"
+
+
+def healthy(url: str | None) -> bool:
+    if url is None:
+        return True
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def ensure_store(settings: config.Settings, say=print) -> None:
+    uri = settings.effective_mongo_uri
+    if settings.mongo_uri:
+        embedded_store.wait_ready(uri, timeout=10)
+        return
+    rec = processes.find(settings.var_dir, STORE)
+    if rec is None or not processes.alive(rec):
+        var = Path(settings.var_dir)
+        say(f"starting the embedded document store on 127.0.0.1:{settings.embedded_mongo_port} "
+            f"(data in {var / 'mongo'})")
+        cmd = embedded_store.command(var / "mongo", settings.embedded_mongo_port, var / "log" / "store-server.log")
+        processes.spawn(settings.var_dir, STORE, cmd, marker=str(var / "mongo"), health_url=None)
+    embedded_store.wait_ready(uri, timeout=30)
+
+
+def deploy(settings: config.Settings) -> list[str]:
+    """Declare the broker topology and every service's indexes."""
+    queues = topology.declare(settings.amqp_uri)
+    client = storage.client_for(settings.effective_mongo_uri, settings.store_timeout_ms)
+    for service in topology.SERVICE_CLASSES:
+        indexes = import_module(f"services.{service}.store").INDEXES
+        storage.ensure_indexes(client[settings.database_name(service)], indexes)
+    return queues
+
+
+def _start_service(settings: config.Settings, name: str, cls_path: str) -> None:
+    cfg = config.gateway_config(settings) if name == "gateway" else config.nameko_config(settings, name)
+    cfg_path = processes.run_dir(settings.var_dir) / f"{name}.yaml"
+    cfg_path.write_text(yaml.safe_dump(cfg, allow_unicode=True))
+    cfg_path.chmod(0o600)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONWARNINGS": "ignore::DeprecationWarning",
+           "SUITE_VAR_DIR": settings.var_dir}
+    processes.spawn(settings.var_dir, name, [_bin("nameko"), "run", "--config", str(cfg_path), cls_path],
+                    marker=str(cfg_path), health_url=health_url(settings, name), env=env)
+
+
+def up(settings: config.Settings, say=print) -> None:
+    broker.ensure_running(settings.amqp_uri, say=say)
+    ensure_store(settings, say=say)
+    queues = deploy(settings)
+    say(f"declared the broker topology ({len(queues)} queues) and the database indexes")
+    wanted = {**topology.SERVICE_CLASSES, "gateway": topology.GATEWAY_CLASS}
+    for name, cls_path in wanted.items():
+        rec = processes.find(settings.var_dir, name)
+        if rec is not None and processes.alive(rec):
+            say(f"{name} is already running (pid {rec.pid})")
+            continue
+        say(f"starting {name}")
+        _start_service(settings, name, cls_path)
+    wait_healthy(settings, list(wanted))
+
+
+def wait_healthy(settings: config.Settings, names: list[str]) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    pending = list(names)
+    while pending:
+        for name in list(pending):
+            rec = processes.find(settings.var_dir, name)
+            if rec is None or not processes.alive(rec):
+                raise SystemExit(f"{name} exited during start-up: see {Path(settings.var_dir) / 'log' / (name + '.log')}")
+            if healthy(rec.health_url):
+                pending.remove(name)
+        if pending and time.monotonic() > deadline:
+            raise SystemExit(f"not healthy within {START_TIMEOUT:.0f}s: {', '.join(pending)} "
+                             f"(logs in {Path(settings.var_dir) / 'log'})")
+        time.sleep(0.3)
+
+
+def down(settings: config.Settings, say=print) -> None:
+    order = ["gateway", *topology.SERVICE_CLASSES, STORE]
+    recs = sorted(processes.recorded(settings.var_dir),
+                  key=lambda r: order.index(r.name) if r.name in order else -1)
+    if not recs:
+        say("nothing of ours is running")
+    for rec in recs:
+        say(f"{rec.name} (pid {rec.pid}): {processes.stop(settings.var_dir, rec)}")
+
+
+def status(settings: config.Settings) -> list[tuple[str, str, str, str]]:
+    """(name, pid, process state, health) of everything the runner started."""
+    rows = []
+    for rec in processes.recorded(settings.var_dir):
+        running = processes.alive(rec)
+        if rec.health_url is None:
+            health = "-"
+        else:
+            health = ("healthy" if healthy(rec.health_url) else "unhealthy") if running else "-"
+        rows.append((rec.name, str(rec.pid), "running" if running else "exited", health))
+    return rows

@@ -1,0 +1,66 @@
+"""`suite up` / `status` / `down` as a new user runs them, on ports and a var folder of
+this test's own (so it never touches a suite the developer has running)."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from conftest import RUN_ID, free_port
+from infra.local import processes
+
+SUITE = str(Path(sys.executable).parent / "suite")
+
+
+@pytest.fixture
+def suite_env(tmp_path, settings):
+    env = {**os.environ, "SUITE_VAR_DIR": str(tmp_path / "var"), "AMQP_URI": settings.amqp_uri,
+           "SUITE_DB_PREFIX": f"t{RUN_ID}_e2e", "EMBEDDED_MONGO_PORT": str(free_port()),
+           "GATEWAY_PORT": str(free_port()), "COMMUNITY_PORT": str(free_port()),
+           "LIBRARY_PORT": str(free_port()), "ELEARNING_PORT": str(free_port())}
+    env.pop("MONGO_URI", None)  # the embedded default, as a new user gets it
+    yield env
+    subprocess.run([SUITE, "down"], env=env, capture_output=True, timeout=120)
+
+
+def run(env, *args, timeout=180):
+    return subprocess.run([SUITE, *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def test_up_serves_health_seeds_once_and_down_stops_everything(suite_env):
+    up = run(suite_env, "up")
+    assert up.returncode == 0, up.stdout + up.stderr
+    token = up.stdout.strip().splitlines()[-1]
+    assert token.count(".") == 2  # a JWT alone on the last line
+    assert "4 residents (4 new)" in up.stdout
+
+    url = f"http://127.0.0.1:{suite_env['GATEWAY_PORT']}/graphql"
+    answer = requests.post(url, json={"query": "{ health { service status } }"}, timeout=10).json()
+    assert {h["service"]: h["status"] for h in answer["data"]["health"]} == {
+        "community": "up", "library": "up", "elearning": "up"}
+
+    status = run(suite_env, "status")
+    assert status.returncode == 0, status.stdout
+    assert status.stdout.count("healthy") == 4
+
+    again = run(suite_env, "up")  # running twice starts nothing twice and adds no data twice
+    assert again.returncode == 0, again.stderr
+    assert "4 residents (0 new)" in again.stdout and "already running" in again.stdout
+
+    recorded = processes.recorded(suite_env["SUITE_VAR_DIR"])
+    assert {r.name for r in recorded} == {"store", "community", "library", "elearning", "gateway"}
+    down = run(suite_env, "down")
+    assert down.returncode == 0
+    assert not any(processes.alive(r) for r in recorded)
+    assert processes.recorded(suite_env["SUITE_VAR_DIR"]) == []
+    assert (Path(suite_env["SUITE_VAR_DIR"]) / "mongo").exists()  # the data is kept
+
+
+def test_token_prints_the_secret_alone_on_its_last_line(suite_env):
+    out = run(suite_env, "token", "--role", "staff", "--committee", "C0101", "--id", "clerk-1")
+    assert out.returncode == 0
+    assert out.stdout.strip().splitlines()[-1].count(".") == 2
+    refused = run(suite_env, "token", "--role", "staff")
+    assert refused.returncode == 2 and "--committee" in refused.stderr
