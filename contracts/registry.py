@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from contracts.events.community import ResidentRegisteredV1
+from contracts.events.community import CASE_EVENTS, ResidenceChangedV1, ResidentRegisteredV1
+from contracts.events.library import KioskFaultV1
 from contracts.rpc.common import HealthReportV1
-from contracts.rpc.community import RegisterResidentV1, ResidentV1
+from contracts.rpc.community import (ActorV1, CaseActionV1, ChangeResidenceV1, MatterV1, PlaceV1,
+                                    RegisterResidentV1, ResidentV1, SubmitCaseV1)
 from contracts.rpc.library import PatronV1
 
 # event type -> (publishing service, model of its data)
@@ -13,11 +15,15 @@ EVENTS: dict[str, tuple[str, type[BaseModel]]] = {
     m.TYPE: (service, m)
     for service, m in [
         ("community", ResidentRegisteredV1),
+        ("community", ResidenceChangedV1),
+        *[("community", m) for m in CASE_EVENTS],
+        ("library", KioskFaultV1),
     ]
 }
 
 RPCS: dict[str, type[BaseModel]] = {
-    m.NAME: m for m in [HealthReportV1, RegisterResidentV1, ResidentV1, PatronV1]
+    m.NAME: m for m in [HealthReportV1, RegisterResidentV1, ResidentV1, PlaceV1, MatterV1, ActorV1, SubmitCaseV1,
+                        CaseActionV1, ChangeResidenceV1, PatronV1]
 }
 
 

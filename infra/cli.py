@@ -1,4 +1,4 @@
-"""``suite``: run the Smart Community Suite on one machine, and operate it.
+"""suite: run the Smart Community Suite on one machine, and operate it.
 
 Commands that make a secret print it alone on their last line, so scripts can take it
 with ``tail -n 1``.
@@ -6,6 +6,7 @@ with ``tail -n 1``.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from services.common import config
@@ -45,7 +46,7 @@ def cmd_status(args) -> int:
     rows = runner.status(_settings())
     if not rows:
         print("nothing of ours is running (suite up starts it)")
-        return 3
+        return 0
     print(f"{'process':<12}{'pid':>8}  {'state':<9}{'health'}")
     for name, pid, state, health in rows:
         print(f"{name:<12}{pid:>8}  {state:<9}{health}")
@@ -75,6 +76,65 @@ def cmd_token(args) -> int:
     return 0
 
 
+def _rpc(settings):
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    return ClusterRpcProxy({"AMQP_URI": settings.amqp_uri}, timeout=max(settings.rpc_timeout, 30))
+
+
+def cmd_import(args) -> int:
+    from pathlib import Path
+
+    from infra.imports import community
+
+    settings = _settings()
+    path = Path(args.file)
+    with _rpc(settings) as rpc:
+        if args.kind == "places":
+            n = community.import_places(rpc, path)
+            print(f"imported {n}, rejected 0")
+            return 0
+        imported, rejected = community.import_residents(rpc, path)
+    if rejected:
+        print(f"rejected rows of {path}:")
+        community.print_rejections(rejected)
+    print(f"imported {imported}, rejected {len(rejected)}")
+    return 0 if not rejected else 1
+
+
+def cmd_calendar(args) -> int:
+    from pathlib import Path
+
+    from nameko.exceptions import RemoteError
+
+    from services.community import calendar_source
+
+    settings = _settings()
+    with _rpc(settings) as rpc:
+        if args.action == "show":
+            years = rpc.community.calendar_years()
+            print("working-day schedules loaded for: " + (", ".join(map(str, years)) or "no year"))
+            return 0
+        if args.file:
+            try:
+                data = json.loads(Path(args.file).read_text(encoding="utf-8-sig"))
+            except (OSError, ValueError) as exc:
+                print(f"cannot read {args.file}: {exc}", file=sys.stderr)
+                return 1
+            schedules = data if isinstance(data, list) else [data]
+        else:
+            years = args.year or calendar_source.package_years()
+            schedules = [calendar_source.to_json(calendar_source.from_package(y)) for y in years]
+        for schedule in schedules:
+            try:
+                done = rpc.community.load_calendar_year(schedule)
+            except RemoteError as exc:
+                print(f"refused: {exc.value}", file=sys.stderr)
+                return 1
+            print(f"{done['year']}: {done['holidays']} days off, {done['makeup_workdays']} make-up working days")
+    return 0
+
+
 def cmd_deploy(args) -> int:
     from infra.local import runner
 
@@ -95,8 +155,15 @@ def cmd_broker(args) -> int:
     return 0
 
 
+def _positive(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="suite", description=__doc__.splitlines()[0].strip("`"))
+    parser = argparse.ArgumentParser(prog="suite", description=__doc__.splitlines()[0].split(": ", 1)[1])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("up", help="start broker (if needed), store, services and gateway; load demo data; "
                               "print the GraphQL URL and a token").set_defaults(func=cmd_up)
@@ -109,8 +176,20 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--role", required=True, choices=["resident", "guardian", "staff", "admin"])
     token.add_argument("--id", help="subject: a resident id for residents and guardians, a staff id for staff")
     token.add_argument("--committee", help="committee code (staff)")
-    token.add_argument("--hours", type=int, default=12, help="lifetime in hours (default 12)")
+    token.add_argument("--hours", type=_positive, default=12, help="lifetime in hours (default 12)")
     token.set_defaults(func=cmd_token)
+    imp = sub.add_parser("import", help="import places (JSON or CSV) or residents (CSV) into community")
+    imp.add_argument("kind", choices=["places", "residents"])
+    imp.add_argument("file", help="places: JSON list or CSV code,kind,name,parent; residents: CSV "
+                                  "id_number,name,phone,registered_committee,residence_committee,address")
+    imp.set_defaults(func=cmd_import)
+    cal = sub.add_parser("calendar", help="the working-day schedule (holidays and make-up days) per year")
+    cal.add_argument("action", choices=["load", "show"])
+    cal.add_argument("file", nargs="?", help="an operator JSON file {year, holidays, makeup_workdays, source} "
+                                             "(or a list of them); default: the years the chinesecalendar "
+                                             "package knows")
+    cal.add_argument("--year", type=int, action="append", help="with no file: only this year (repeatable)")
+    cal.set_defaults(func=cmd_calendar)
     brk = sub.add_parser("broker", help="make sure RabbitMQ answers (start it when installed here)")
     brk.add_argument("--management", action="store_true", help="also enable the management API")
     brk.set_defaults(func=cmd_broker)

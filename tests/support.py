@@ -1,5 +1,6 @@
 """Helpers shared by the tests (fixtures live in conftest.py)."""
 import random
+from datetime import date, timedelta
 
 import eventlet
 import pytest
@@ -23,8 +24,11 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
         eventlet.sleep(interval)
 
 
-def id_number(birth: str = "19800101", region: str = "310101") -> str:
-    """A valid 18-digit resident ID (checksum computed), random sequence digits."""
+def id_number(birth: str | None = None, region: str = "310101") -> str:
+    """A valid 18-digit resident ID (checksum computed): a random birth date (unless given)
+    and sequence, so that tests sharing a store do not collide."""
+    if birth is None:
+        birth = (date(1940, 1, 1) + timedelta(days=random.randrange(365 * 65))).strftime("%Y%m%d")
     body = region + birth + f"{random.randrange(1000):03d}"
     return body + ric.calc_check_digit(body + "0")  # it ignores the last digit
 

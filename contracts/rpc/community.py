@@ -1,7 +1,8 @@
 """RPC payloads of the community service."""
 from __future__ import annotations
 
-from typing import ClassVar
+from datetime import date
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -33,3 +34,85 @@ class ResidentV1(BaseModel):
     registered_committee: str | None
     registered_outside_district: bool
     residence_committee: str
+
+
+class PlaceV1(BaseModel):
+    """A sub-district/town, a residents' or villagers' committee, or a service desk."""
+
+    NAME: ClassVar[str] = "community.place"
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    kind: Literal["subdistrict", "committee", "desk"]
+    name: str = Field(min_length=1, max_length=100)
+    parent: str | None = Field(default=None, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class MatterV1(BaseModel):
+    """A service matter (事项) of the catalogue."""
+
+    NAME: ClassVar[str] = "community.matter"
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Z0-9_]+$")
+    name: str = Field(min_length=1, max_length=100)
+    jurisdiction: Literal["RESIDENCE", "REGISTRATION", "ACCEPTING_DESK"]
+    materials: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default_factory=list, max_length=30)
+    promised_days: int = Field(ge=1, le=365, description="promised time limit in working days (承诺时限)")
+    public: bool = Field(default=True, description="offered to residents (and over Open311)")
+    description: str = Field(default="", max_length=2000)
+
+
+class ActorV1(BaseModel):
+    """Who asks a service to act: the gateway passes the verified principal."""
+
+    NAME: ClassVar[str] = "community.actor"
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=64)
+    role: Literal["resident", "guardian", "staff", "admin", "system"]
+    committee: str | None = Field(default=None, max_length=32)
+
+
+class SubmitCaseV1(BaseModel):
+    """``community.submit_case(actor, request)``."""
+
+    NAME: ClassVar[str] = "community.submit_case"
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    resident_id: str = Field(min_length=1, max_length=64)
+    matter_code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Z0-9_]+$")
+    desk: str | None = Field(default=None, max_length=32, description="accepting desk; default: the desk of the residence")
+    materials: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default_factory=list, max_length=30)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class CaseActionV1(BaseModel):
+    """``community.act_on_case(actor, request)``: one step of a case's life."""
+
+    NAME: ClassVar[str] = "community.case_action"
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    case_id: str = Field(min_length=1, max_length=64)
+    action: Literal["accept", "start", "request_supplement", "supplement", "assign", "transfer", "complete",
+                    "reject", "withdraw"]
+    expected_version: int | None = Field(default=None, ge=0, description="refuse if the case changed since")
+    note: str | None = Field(default=None, max_length=2000)
+    reason: str | None = Field(default=None, max_length=2000)
+    assignee: str | None = Field(default=None, max_length=64)
+    to_committee: str | None = Field(default=None, max_length=32)
+    missing_materials: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default_factory=list,
+                                                                                       max_length=30)
+    materials: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default_factory=list, max_length=30)
+
+
+class ChangeResidenceV1(BaseModel):
+    """``community.change_residence(actor, request)``: a move, recorded with its date."""
+
+    NAME: ClassVar[str] = "community.change_residence"
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    resident_id: str = Field(min_length=1, max_length=64)
+    residence_committee: str = Field(min_length=1, max_length=32)
+    address: str = Field(min_length=1, max_length=200)
+    moved_on: date

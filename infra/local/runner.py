@@ -6,8 +6,10 @@ a queue), then the services, then the gateway, then the demo data.
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from importlib import import_module
 from pathlib import Path
 
@@ -20,10 +22,6 @@ from services.common import config, storage
 
 STORE = "store"
 START_TIMEOUT = 90.0
-
-
-def _bin(name: str) -> str:
-    return str(Path(sys.executable).parent / name)
 
 
 def health_url(settings: config.Settings, name: str) -> str:
@@ -46,11 +44,15 @@ def ensure_store(settings: config.Settings, say=print) -> None:
         embedded_store.wait_ready(uri, timeout=10)
         return
     rec = processes.find(settings.var_dir, STORE)
-    if rec is None or not processes.alive(rec):
+    if rec is not None and processes.alive(rec):
+        say(f"the embedded document store is already running (pid {rec.pid})")
+    else:
         var = Path(settings.var_dir)
         say(f"starting the embedded document store on 127.0.0.1:{settings.embedded_mongo_port} "
             f"(data in {var / 'mongo'})")
-        cmd = embedded_store.command(var / "mongo", settings.embedded_mongo_port, var / "log" / "store-server.log")
+        _require_free_port(settings.gateway_host, settings.embedded_mongo_port, "EMBEDDED_MONGO_PORT")
+        # its own log file would repeat what it prints, which the runner keeps in log/store.log
+        cmd = embedded_store.command(var / "mongo", settings.embedded_mongo_port, Path(os.devnull))
         processes.spawn(settings.var_dir, STORE, cmd, marker=str(var / "mongo"), health_url=None)
     embedded_store.wait_ready(uri, timeout=30)
 
@@ -72,8 +74,19 @@ def _start_service(settings: config.Settings, name: str, cls_path: str) -> None:
     cfg_path.chmod(0o600)
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONWARNINGS": "ignore::DeprecationWarning",
            "SUITE_VAR_DIR": settings.var_dir}
-    processes.spawn(settings.var_dir, name, [_bin("nameko"), "run", "--config", str(cfg_path), cls_path],
-                    marker=str(cfg_path), health_url=health_url(settings, name), env=env)
+    cmd = [sys.executable, "-m", "infra.local.nameko_run", "run", "--config", str(cfg_path), cls_path]
+    processes.spawn(settings.var_dir, name, cmd, marker=str(cfg_path), health_url=health_url(settings, name),
+                    env=env)
+
+
+def _require_free_port(host: str, port: int, variable: str) -> None:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            raise SystemExit(f"port {port} on {host} is taken by another program: stop it, or set {variable} "
+                             "to a free port") from None
 
 
 def up(settings: config.Settings, say=print) -> None:
@@ -82,13 +95,19 @@ def up(settings: config.Settings, say=print) -> None:
     queues = deploy(settings)
     say(f"declared the broker topology ({len(queues)} queues) and the database indexes")
     wanted = {**topology.SERVICE_CLASSES, "gateway": topology.GATEWAY_CLASS}
-    for name, cls_path in wanted.items():
+    to_start = []
+    for name in wanted:
         rec = processes.find(settings.var_dir, name)
         if rec is not None and processes.alive(rec):
             say(f"{name} is already running (pid {rec.pid})")
-            continue
+        else:
+            port = settings.gateway_port if name == "gateway" else settings.health_ports[name]
+            _require_free_port(settings.gateway_host, port, "GATEWAY_PORT" if name == "gateway"
+                               else f"{name.upper()}_PORT")
+            to_start.append(name)
+    for name in to_start:
         say(f"starting {name}")
-        _start_service(settings, name, cls_path)
+        _start_service(settings, name, wanted[name])
     wait_healthy(settings, list(wanted))
 
 
@@ -114,8 +133,14 @@ def down(settings: config.Settings, say=print) -> None:
                   key=lambda r: order.index(r.name) if r.name in order else -1)
     if not recs:
         say("nothing of ours is running")
+    # the gateway and services stop together (each takes a couple of seconds), the store last
+    front = [r for r in recs if r.name != STORE]
+    with ThreadPoolExecutor(max(1, len(front))) as pool:
+        for rec, outcome in zip(front, pool.map(lambda r: processes.stop(settings.var_dir, r), front)):
+            say(f"{rec.name} (pid {rec.pid}): {outcome}")
     for rec in recs:
-        say(f"{rec.name} (pid {rec.pid}): {processes.stop(settings.var_dir, rec)}")
+        if rec.name == STORE:
+            say(f"{rec.name} (pid {rec.pid}): {processes.stop(settings.var_dir, rec)}")
 
 
 def status(settings: config.Settings) -> list[tuple[str, str, str, str]]:

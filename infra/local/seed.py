@@ -6,18 +6,24 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from infra.local import demo_data
 from services.common import config
+from services.community import calendar_source, catalogue
 
 
 def seed(settings: config.Settings) -> dict:
     added, residents = 0, []
     with ClusterRpcProxy({"AMQP_URI": settings.amqp_uri}, timeout=max(settings.rpc_timeout, 10)) as rpc:
         places = rpc.community.upsert_places(demo_data.PLACES)
+        matters = rpc.community.upsert_matters(catalogue.MATTERS)
+        have = set(rpc.community.calendar_years())
+        for year in calendar_source.package_years():
+            if year not in have:  # an operator's correction of a year is never overwritten
+                rpc.community.load_calendar_year(calendar_source.to_json(calendar_source.from_package(year)))
         for person in demo_data.RESIDENTS:
-            try:
+            try:  # look first: registering someone twice is a (logged) conflict
+                residents.append(rpc.community.find_resident(person["id_number"]))
+            except RemoteError as exc:
+                if exc.exc_type != "NotFound":
+                    raise
                 residents.append(rpc.community.register_resident(person))
                 added += 1
-            except RemoteError as exc:
-                if exc.exc_type != "Conflict":
-                    raise
-                residents.append(rpc.community.find_resident(person["id_number"]))
-    return {"places": places, "residents_added": added, "residents": residents}
+    return {"places": places, "matters": matters, "residents_added": added, "residents": residents}

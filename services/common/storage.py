@@ -89,7 +89,8 @@ def ping(db: Database, timeout: float = 0.8) -> str | None:
             db.client.admin.command("ping")
         return None
     except pymongo.errors.PyMongoError as exc:
-        return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+        # pymongo appends its whole topology description: keep the first clause
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0].split(', Timeout:')[0][:200]}"
 
 
 def merge_updates(*updates: Mapping) -> dict:
@@ -106,3 +107,22 @@ def merge_updates(*updates: Mapping) -> dict:
     return merged
 
 
+
+
+KEPT_BY_THE_KIT = ("_id", "outbox", "outbox_pending", "inbox")
+
+
+def diff_update(old: Mapping, new: Mapping) -> dict:
+    """The ``$set``/``$unset`` that turns ``old`` into ``new`` (top-level fields), leaving
+    the outbox and inbox, which other writers change, alone."""
+    changed = {k: v for k, v in new.items() if k not in KEPT_BY_THE_KIT and old.get(k, _MISSING) != v}
+    removed = {k: "" for k in old if k not in new and k not in KEPT_BY_THE_KIT}
+    update: dict = {}
+    if changed:
+        update["$set"] = changed
+    if removed:
+        update["$unset"] = removed
+    return update
+
+
+_MISSING = object()

@@ -61,3 +61,17 @@ def public_view(resident: dict) -> dict:
         registered_outside_district=resident["registered_outside_district"],
         residence_committee=resident["residence"]["committee"],
     ).model_dump()
+
+
+def moved(resident: dict, committee: str, address: str, moved_on: date) -> dict:
+    """The resident after a move: the old residence goes into the history, never lost."""
+    current = resident["residence"]
+    if moved_on.isoformat() < current["since"]:
+        raise BadInput(f"a move cannot be dated before the current residence began ({current['since']})")
+    if committee == current["committee"] and address == current["address"]:
+        raise BadInput("that is the current residence already")
+    new = dict(resident)
+    new["residence"] = {"committee": committee, "address": address, "since": moved_on.isoformat()}
+    new["residence_history"] = list(resident.get("residence_history", [])) + [
+        {**current, "until": moved_on.isoformat()}]
+    return new

@@ -1,10 +1,22 @@
-"""The community service's collections and their indexes."""
-from pymongo import ASCENDING, IndexModel
+"""The community service's collections, their indexes, and the writes that need care."""
+from __future__ import annotations
 
+import pymongo
+from pymongo import ASCENDING, IndexModel
+from pymongo.database import Database
+
+from services.common import outbox
+from services.common.errors import Conflict
 from services.common.outbox import OUTBOX_INDEX
+from services.common.storage import diff_update, merge_updates
 
 RESIDENTS = "residents"
 PLACES = "places"
+MATTERS = "matters"
+CASES = "cases"
+COUNTERS = "counters"
+CALENDAR = "calendar"
+NOTICES = "notices"
 
 INDEXES = {
     RESIDENTS: [
@@ -12,7 +24,31 @@ INDEXES = {
         IndexModel([("residence.committee", ASCENDING)], name="residence_committee"),
         OUTBOX_INDEX,
     ],
-    PLACES: [IndexModel([("kind", ASCENDING)], name="kind")],
+    PLACES: [IndexModel([("kind", ASCENDING)], name="kind"), IndexModel([("parent", ASCENDING)], name="parent")],
+    MATTERS: [IndexModel([("public", ASCENDING)], name="public")],
+    CASES: [
+        # the staff queue: one committee's open cases in deadline order, paged by key
+        IndexModel([("queue", ASCENDING), ("deadline_key", ASCENDING)], name="queue_deadline"),
+        IndexModel([("resident_id", ASCENDING)], name="resident"),
+        IndexModel([("watch", ASCENDING)], name="deadline_watch", sparse=True),
+        OUTBOX_INDEX,
+    ],
+    NOTICES: [IndexModel([("resident_id", ASCENDING)], name="resident")],
 }
 
-OUTBOX_COLLECTIONS = [RESIDENTS]
+OUTBOX_COLLECTIONS = [RESIDENTS, CASES]
+
+
+def next_number(db: Database, scope: str) -> int:
+    """An atomic per-scope sequence (case numbers per desk and day)."""
+    doc = db[COUNTERS].find_one_and_update({"_id": scope}, {"$inc": {"seq": 1}}, upsert=True,
+                                           return_document=pymongo.ReturnDocument.AFTER)
+    return doc["seq"]
+
+
+def save_case_step(db: Database, old: dict, new: dict, event: dict) -> None:
+    """Write a case step and its event in one update, if nobody changed the case meanwhile."""
+    result = db[CASES].update_one({"_id": old["_id"], "version": old["version"]},
+                                  merge_updates(diff_update(old, new), outbox.record(event)))
+    if result.matched_count == 0:
+        raise Conflict("the case was changed by someone else meanwhile; reload it and try again")

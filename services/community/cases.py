@@ -1,0 +1,291 @@
+"""A case's life, free of I/O: who may do what, in which state, and what it causes.
+
+    submitted → accepted → in_progress → completed
+                   ↘ supplement_required ↗ (the clock pauses, then resumes)
+    rejected (reason required) from any open state; withdrawn by the resident before completion.
+
+Every step returns the new case (version + 1, one more audit entry) and the event to
+publish; the store writes both in one version-checked update.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Callable
+
+from contracts.events import community as ev
+from services.common.errors import BadInput, Conflict, Forbidden
+from services.community import workdays
+
+OPEN = ("submitted", "accepted", "in_progress", "supplement_required")
+FINAL = ("completed", "rejected", "withdrawn")
+NO_DEADLINE_KEY = "9999-12-31"
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: str
+    role: str                      # resident, guardian, staff, admin, system
+    committee: str | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in ("staff", "admin", "system")
+
+
+class IllegalTransition(Conflict):
+    pass
+
+
+@dataclass(frozen=True)
+class Step:
+    allowed_from: tuple[str, ...]
+    who: str                       # "accepting", "handling", "owner", "owner_or_staff"
+
+
+STEPS: dict[str, Step] = {
+    "accept": Step(("submitted",), "accepting"),
+    "start": Step(("accepted",), "handling"),
+    "request_supplement": Step(("accepted", "in_progress"), "handling"),
+    "supplement": Step(("supplement_required",), "owner_or_staff"),
+    "assign": Step(("accepted", "in_progress", "supplement_required"), "handling"),
+    "transfer": Step(("accepted", "in_progress", "supplement_required"), "handling"),
+    "complete": Step(("accepted", "in_progress"), "handling"),
+    "reject": Step(OPEN, "handling_or_accepting"),
+    "withdraw": Step(OPEN, "owner"),
+}
+
+STATUS_NAMES = {"submitted": "已提交", "accepted": "已受理", "in_progress": "办理中",
+                "supplement_required": "待补正", "completed": "已办结", "rejected": "不予受理",
+                "withdrawn": "已撤回"}
+
+
+def can_see(case: dict, actor: Actor) -> bool:
+    """Residents see their own cases; staff see cases their committee handles or accepted."""
+    if actor.role == "admin" or actor.role == "system":
+        return True
+    if actor.role == "staff":
+        return actor.committee in (case["handling_committee"], case["accepting_committee"])
+    return actor.id == case["resident_id"]
+
+
+def _authorize(case: dict, actor: Actor, who: str, action: str) -> None:
+    if actor.role in ("admin", "system"):
+        return
+    staff_of = lambda *committees: actor.role == "staff" and actor.committee in committees  # noqa: E731
+    owner = actor.role in ("resident", "guardian") and actor.id == case["resident_id"]
+    allowed = {
+        "accepting": staff_of(case["accepting_committee"]),
+        "handling": staff_of(case["handling_committee"]),
+        "handling_or_accepting": staff_of(case["handling_committee"])
+        or (case["status"] == "submitted" and staff_of(case["accepting_committee"])),
+        "owner": owner,
+        "owner_or_staff": owner or staff_of(case["handling_committee"], case["accepting_committee"]),
+    }[who]
+    if not allowed:
+        raise Forbidden(f"you may not {action.replace('_', ' ')} this case")
+
+
+def deadline_key(case: dict) -> str:
+    """Sort key of the staff queue: cases waiting for acceptance first, then by deadline."""
+    if case["status"] == "submitted":
+        return f"0000-00-00|{case['submitted_at']}|{case['_id']}"
+    return f"{case.get('deadline') or NO_DEADLINE_KEY}|{case['_id']}"
+
+
+def queue_of(case: dict) -> str | None:
+    """Whose queue the case waits in: the accepting desk's committee until accepted."""
+    if case["status"] in FINAL:
+        return None
+    return case["accepting_committee"] if case["status"] == "submitted" else case["handling_committee"]
+
+
+def _finish(case: dict) -> dict:
+    case["queue"] = queue_of(case)
+    case["deadline_key"] = deadline_key(case)
+    # What the deadline timer scans (a range on one indexed field): cases that may still
+    # have to be raised. Absent once raised as overdue or when the clock is not running.
+    if case["status"] in ("accepted", "in_progress") and case.get("deadline") and case.get("deadline_flag") != "overdue":
+        case["watch"] = case["deadline"]
+    else:
+        case.pop("watch", None)
+    return case
+
+
+def new_case(*, case_id: str, number: str, matter: dict, resident: dict, desk: dict, handling: str,
+             actor: Actor, now: datetime, materials: list[str], note: str | None) -> tuple[dict, type, dict]:
+    case = {
+        "_id": case_id,
+        "number": number,
+        "resident_id": resident["_id"],
+        "resident_name": resident["name"],
+        "matter_code": matter["_id"],
+        "matter_name": matter["name"],
+        "jurisdiction": matter["jurisdiction"],
+        "promised_days": matter["promised_days"],
+        "accepting_desk": desk["_id"],
+        "accepting_committee": desk["parent"],
+        "handling_committee": handling,
+        "status": "submitted",
+        "assignee": None,
+        "materials": list(materials),
+        "missing_materials": [],
+        "submitted_at": now.isoformat(),
+        "accepted_on": None,
+        "deadline": None,
+        "deadline_problem": None,
+        "paused_remaining": None,
+        "paused_from": None,
+        "deadline_flag": None,
+        "trail": [_entry(actor, now, "submit", None, "submitted", note)],
+        "version": 1,
+    }
+    return _finish(case), ev.CaseSubmittedV1, {}
+
+
+def _entry(actor: Actor, now: datetime, action: str, from_status: str | None, to_status: str,
+           note: str | None, **extra) -> dict:
+    entry = {"at": now.isoformat(), "by": actor.id, "role": actor.role, "action": action,
+             "from": from_status, "to": to_status, "note": note}
+    entry.update({k: v for k, v in extra.items() if v is not None})
+    return entry
+
+
+def _set_deadline(case: dict, compute: Callable[[], date]) -> None:
+    """A deadline in a year with no schedule loaded is flagged, never guessed."""
+    try:
+        case["deadline"] = compute().isoformat()
+        case["deadline_problem"] = None
+    except workdays.YearNotLoaded as exc:
+        case["deadline"] = None
+        case["deadline_problem"] = str(exc)
+
+
+def apply(case: dict, action: str, actor: Actor, now: datetime, calendar: workdays.WorkingCalendar, *,
+          note: str | None = None, reason: str | None = None, assignee: str | None = None,
+          to_committee: str | None = None, missing_materials: list[str] | None = None,
+          materials: list[str] | None = None, committee_exists: Callable[[str], bool] = lambda c: True
+          ) -> tuple[dict, type, dict]:
+    """The case after ``action``, the event type to publish and its extra data."""
+    step = STEPS.get(action)
+    if step is None:
+        raise BadInput(f"unknown case action {action!r}")
+    _authorize(case, actor, step.who, action)
+    before = case["status"]
+    if before not in step.allowed_from:
+        raise IllegalTransition(f"a case that is {before} ({STATUS_NAMES[before]}) does not allow '{action}'")
+    new = copy.deepcopy(case)
+    today = now.date()
+    extra: dict = {}
+    event: type
+
+    if action == "accept":
+        new["status"], event = "accepted", ev.CaseAcceptedV1
+        new["accepted_on"] = today.isoformat()
+        _set_deadline(new, lambda: workdays.deadline_for(calendar, today, new["promised_days"]))
+    elif action == "start":
+        new["status"], event = "in_progress", ev.CaseStartedV1
+    elif action == "request_supplement":
+        if not missing_materials:
+            raise BadInput("name the missing materials the resident must supply")
+        new["status"], event = "supplement_required", ev.CaseSupplementRequestedV1
+        new["paused_from"] = before
+        new["missing_materials"] = list(missing_materials)
+        if new["deadline"]:
+            new["paused_remaining"] = _remaining(calendar, today, new)
+        extra["missing_materials"] = list(missing_materials)
+    elif action == "supplement":
+        new["status"], event = new["paused_from"] or "accepted", ev.CaseSupplementedV1
+        new["materials"] = new["materials"] + [m for m in (materials or []) if m not in new["materials"]]
+        new["missing_materials"] = []
+        if new["paused_remaining"] is not None:
+            remaining = new["paused_remaining"]
+            _set_deadline(new, lambda: workdays.resume_deadline(calendar, today, remaining))
+        new["paused_remaining"], new["paused_from"], new["deadline_flag"] = None, None, None
+    elif action == "assign":
+        if not assignee:
+            raise BadInput("name the colleague to assign the case to")
+        new["assignee"], event = assignee, ev.CaseAssignedV1
+        extra["assignee"] = assignee
+    elif action == "transfer":
+        if not reason:
+            raise BadInput("a transfer needs a reason")
+        if not to_committee or to_committee == case["handling_committee"]:
+            raise BadInput("name the other committee to transfer the case to")
+        if not committee_exists(to_committee):
+            raise BadInput(f"unknown committee code {to_committee!r}")
+        new["handling_committee"], new["assignee"], event = to_committee, None, ev.CaseTransferredV1
+        extra["from_committee"] = case["handling_committee"]
+        note = reason if not note else f"{reason}；{note}"
+    elif action == "complete":
+        new["status"], event = "completed", ev.CaseCompletedV1
+    elif action == "reject":
+        if not reason:
+            raise BadInput("a rejection needs a reason (不予受理须说明理由)")
+        new["status"], event = "rejected", ev.CaseRejectedV1
+        note = reason
+    else:  # withdraw
+        new["status"], event = "withdrawn", ev.CaseWithdrawnV1
+
+    new["trail"] = case["trail"] + [_entry(actor, now, action, before, new["status"], note,
+                                           assignee=assignee if action == "assign" else None,
+                                           to_committee=to_committee if action == "transfer" else None)]
+    new["version"] = case["version"] + 1
+    return _finish(new), event, extra
+
+
+def _remaining(calendar: workdays.WorkingCalendar, today: date, case: dict) -> int | None:
+    try:
+        return workdays.remaining_days(calendar, today, date.fromisoformat(case["deadline"]))
+    except workdays.YearNotLoaded:
+        return None
+
+
+def event_data(case: dict, actor: Actor, extra: dict) -> dict:
+    """The data of a case event, from the case as it is after the step."""
+    last = case["trail"][-1]
+    return {
+        "case_id": case["_id"], "case_number": case["number"], "resident_id": case["resident_id"],
+        "matter_code": case["matter_code"], "status": case["status"],
+        "accepting_committee": case["accepting_committee"], "handling_committee": case["handling_committee"],
+        "actor": actor.id, "note": last.get("note"), "deadline": case.get("deadline"), **extra,
+    }
+
+
+def deadline_flag(case: dict, calendar: workdays.WorkingCalendar, today: date) -> str | None:
+    """``due_soon`` or ``overdue`` when the case should be raised now (each once), else None."""
+    if case["status"] not in ("accepted", "in_progress") or not case.get("deadline"):
+        return None
+    try:
+        status = workdays.due_status(calendar, today, date.fromisoformat(case["deadline"]))
+    except workdays.YearNotLoaded:
+        return None
+    if status == "ok" or status == case.get("deadline_flag"):
+        return None
+    if status == "due_soon" and case.get("deadline_flag") == "overdue":
+        return None
+    return status
+
+
+def flagged(case: dict, flag: str, now: datetime) -> tuple[dict, type]:
+    """The case once raised as ``due_soon`` or ``overdue`` (not a transition: no version bump
+    for the clerks, but an audit entry by the system)."""
+    new = copy.deepcopy(case)
+    new["deadline_flag"] = flag
+    new["trail"] = case["trail"] + [_entry(Actor("system", "system"), now, flag, case["status"], case["status"],
+                                           None)]
+    new["version"] = case["version"] + 1
+    return _finish(new), (ev.CaseDueSoonV1 if flag == "due_soon" else ev.CaseOverdueV1)
+
+
+def view(case: dict, actor: Actor) -> dict:
+    """The case as ``actor`` may see it (staff see the trail's actors; residents see steps)."""
+    out = {k: v for k, v in case.items()
+           if k not in ("outbox", "outbox_pending", "inbox", "queue", "deadline_key", "watch")}
+    out["case_id"] = out.pop("_id")
+    out["status_name"] = STATUS_NAMES[case["status"]]
+    if not actor.is_staff:
+        out["trail"] = [{k: v for k, v in e.items() if k != "by"} for e in case["trail"]]
+        out.pop("assignee", None)
+    return out

@@ -1,0 +1,26 @@
+"""Accept anywhere, handle where the rule says (全区通办): which committee handles a case.
+
+Never route by the first six digits of the ID number (they tell where the number was
+issued, not where the resident is registered now).
+"""
+from __future__ import annotations
+
+from services.common.errors import BadInput
+
+
+class OutsideJurisdiction(BadInput):
+    """The matter cannot be handled in this district for this resident."""
+
+
+def handling_committee(jurisdiction: str, resident: dict, desk_committee: str) -> str:
+    if jurisdiction == "RESIDENCE":
+        return resident["residence"]["committee"]
+    if jurisdiction == "REGISTRATION":
+        if resident.get("registered_outside_district") or not resident.get("registered_committee"):
+            raise OutsideJurisdiction(
+                "该事项须由户籍所在地办理：申请人户籍不在本区，本区无法受理，请到户籍所在地社区事务受理点办理。"
+                " (This matter is handled where the resident is registered, which is outside this district.)")
+        return resident["registered_committee"]
+    if jurisdiction == "ACCEPTING_DESK":
+        return desk_committee
+    raise ValueError(f"unknown jurisdiction {jurisdiction!r}")

@@ -1,0 +1,253 @@
+"""The community service with the real store and broker: residents, cases, notices."""
+import json
+import uuid
+from datetime import date
+
+import eventlet
+import pytest
+from kombu import Connection
+from nameko.exceptions import RemoteError
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from infra.imports import community as community_import
+from infra.local import demo_data
+from services.community import calendar_source, catalogue
+from services.community.service import CommunityService
+from support import id_number, wait_for
+
+TODAY = date.today().isoformat()
+CLERK_LONGHUA = {"id": "clerk-1", "role": "staff", "committee": "C0101"}
+CLERK_FENGLIN = {"id": "clerk-2", "role": "staff", "committee": "C0201"}
+CLERK_DONGAN = {"id": "clerk-3", "role": "staff", "committee": "C0202"}
+
+
+@pytest.fixture
+def community(start_service, rpc):
+    start_service(CommunityService)
+    rpc.community.upsert_places(demo_data.PLACES)
+    rpc.community.upsert_matters(catalogue.MATTERS)
+    if 2026 not in rpc.community.calendar_years():
+        rpc.community.load_calendar_year(calendar_source.to_json(calendar_source.from_package(2026)))
+    return rpc.community
+
+
+def resident(community, registered="C0101", residence="C0201", **kw):
+    return community.register_resident({
+        "id_number": id_number(), "name": kw.get("name", "王芳"), "phone": "13900139000",
+        "registered_committee": registered, "residence_committee": residence, "address": "枫林路88弄3号"})
+
+
+def me(r):
+    return {"id": r["resident_id"], "role": "resident"}
+
+
+def error_of(call):
+    with pytest.raises(RemoteError) as err:
+        call()
+    return err.value
+
+
+def test_accept_anywhere_handle_where_they_live(community):
+    r = resident(community)  # registered in 龙华一村, living in 枫林路
+    case = community.submit_case(CLERK_LONGHUA, {"resident_id": r["resident_id"],
+                                                 "matter_code": "ELDERLY_ALLOWANCE"})
+    assert case["accepting_desk"] == "D010101" and case["accepting_committee"] == "C0101"
+    assert case["handling_committee"] == "C0201" and case["status"] == "submitted"
+    # both committees see it; a third does not, nor another resident
+    assert community.get_case(CLERK_FENGLIN, case["case_id"])["number"] == case["number"]
+    assert community.get_case(CLERK_LONGHUA, case["case_id"])
+    assert error_of(lambda: community.get_case(CLERK_DONGAN, case["case_id"])).exc_type == "NotFound"
+    assert error_of(lambda: community.get_case({"id": "someone", "role": "resident"},
+                                               case["case_id"])).exc_type == "NotFound"
+    assert community.get_case(me(r), case["case_id"])["status_name"] == "已提交"
+
+
+def test_registration_matter_for_someone_registered_elsewhere_is_refused_and_nothing_stored(community, db):
+    outsider = resident(community, registered=None, residence="C0202")
+    before = db("community").cases.find_one({"resident_id": outsider["resident_id"]})
+    err = error_of(lambda: community.submit_case(me(outsider), {"resident_id": outsider["resident_id"],
+                                                                "matter_code": "HOUSEHOLD_CERTIFICATE"}))
+    assert err.exc_type == "OutsideJurisdiction" and "户籍" in err.value
+    assert before is None and db("community").cases.find_one({"resident_id": outsider["resident_id"]}) is None
+
+
+def test_case_life_produces_notices_once_each(community, db):
+    r = resident(community)
+    case = community.submit_case(me(r), {"resident_id": r["resident_id"], "matter_code": "ELDERLY_ALLOWANCE"})
+    assert case["accepting_desk"] == "D020101"  # by default the desk of their residence
+    cid = case["case_id"]
+    accepted = community.act_on_case(CLERK_FENGLIN, {"case_id": cid, "action": "accept"})
+    assert accepted["deadline"] or accepted["deadline_problem"]
+    community.act_on_case(CLERK_FENGLIN, {"case_id": cid, "action": "request_supplement",
+                                          "missing_materials": ["银行卡"]})
+    community.act_on_case(me(r), {"case_id": cid, "action": "supplement", "materials": ["银行卡"]})
+    done = community.act_on_case(CLERK_FENGLIN, {"case_id": cid, "action": "complete", "note": "已核发"})
+    assert [e["action"] for e in done["trail"]] == ["submit", "accept", "request_supplement", "supplement",
+                                                    "complete"]
+    notices = wait_for(lambda: (lambda n: n if len(n) == 3 else None)(
+        community.get_notices(me(r), r["resident_id"])))
+    assert sorted(n["kind"] for n in notices) == ["completion", "receipt", "supplement"]
+    assert all("高龄老人营养补贴申领" in n["body"] + n["title"] for n in notices)
+    eventlet.sleep(0.3)
+    assert len(community.get_notices(me(r), r["resident_id"])) == 3
+    assert error_of(lambda: community.get_notices({"id": "x", "role": "resident"}, r["resident_id"])
+                    ).exc_type == "Forbidden"
+
+
+def test_two_clerks_at_once_exactly_one_wins(community, db, settings):
+    """Six clerks' actions on the same version of a case at once: one applies, the rest
+    get a conflict, and nothing is half-applied."""
+    r = resident(community)
+    case = community.submit_case(CLERK_FENGLIN, {"resident_id": r["resident_id"], "matter_code": "RESIDENCE_PERMIT"})
+    cid = case["case_id"]
+    community.act_on_case(CLERK_FENGLIN, {"case_id": cid, "action": "accept"})
+
+    def act(action):
+        extra = {"reason": "材料不实"} if action == "reject" else {}
+        try:
+            with ClusterRpcProxy({"AMQP_URI": settings.amqp_uri}, timeout=10) as proxy:
+                return proxy.community.act_on_case(CLERK_FENGLIN, {"case_id": cid, "action": action, **extra})
+        except RemoteError as exc:
+            return exc.exc_type
+
+    outcomes = list(eventlet.GreenPool(6).imap(act, ["complete", "reject"] * 3))
+    winners = [o for o in outcomes if isinstance(o, dict)]
+    assert len(winners) == 1, outcomes
+    assert {o for o in outcomes if not isinstance(o, dict)} <= {"Conflict", "IllegalTransition"}
+    stored = db("community").cases.find_one({"_id": cid})
+    assert stored["version"] == 3 and stored["status"] == winners[0]["status"]
+    assert [e["action"] for e in stored["trail"]] == ["submit", "accept", winners[0]["trail"][-1]["action"]]
+    stale = error_of(lambda: community.act_on_case(CLERK_FENGLIN, {"case_id": cid, "action": "complete",
+                                                                   "expected_version": 2}))
+    assert stale.exc_type == "Conflict"
+
+
+def test_staff_queue_in_deadline_order_with_cursor_and_filters(community):
+    committee = "C0202"
+    ids = []
+    for matter in ["COMMUNITY_VENUE", "RESIDENCE_REGISTRATION", "MINIMUM_LIVING"]:
+        r = resident(community, residence=committee)
+        c = community.submit_case(CLERK_DONGAN, {"resident_id": r["resident_id"], "matter_code": matter})
+        community.act_on_case(CLERK_DONGAN, {"case_id": c["case_id"], "action": "accept"})
+        ids.append(c["case_id"])
+    waiting = community.submit_case(CLERK_DONGAN, {"resident_id": resident(community, residence=committee)["resident_id"],
+                                                   "matter_code": "RESIDENCE_PERMIT"})
+    seen, cursor = [], None
+    while True:
+        page = community.staff_queue(CLERK_DONGAN, after=cursor, limit=2)
+        seen += page["cases"]
+        cursor = page["next"]
+        if cursor is None:
+            break
+    mine = [c for c in seen if c["case_id"] in ids + [waiting["case_id"]]]
+    assert mine[0]["case_id"] == waiting["case_id"]  # waiting for acceptance comes first
+    deadlines = [c["deadline"] or "9999" for c in mine[1:]]
+    assert deadlines == sorted(deadlines)
+    assert len(seen) == len({c["case_id"] for c in seen})  # no case twice across pages
+    only = community.staff_queue(CLERK_DONGAN, matter_code="MINIMUM_LIVING")["cases"]
+    assert {c["matter_code"] for c in only} == {"MINIMUM_LIVING"}
+    assert error_of(lambda: community.staff_queue(CLERK_DONGAN, committee="C0101")).exc_type == "Forbidden"
+    assert error_of(lambda: community.staff_queue({"id": "r", "role": "resident"})).exc_type == "Forbidden"
+
+
+@pytest.mark.parametrize("request_patch", [
+    {"matter_code": {"$ne": None}},
+    {"resident_id": {"$gt": ""}},
+    {"note": "长" * 5000},
+    {"desk": {"$ne": None}},
+    {"materials": [{"$where": "1"}]},
+])
+def test_bad_input_is_refused_and_stores_nothing(community, db, request_patch):
+    r = resident(community)
+    request = {"resident_id": r["resident_id"], "matter_code": "ELDERLY_ALLOWANCE", **request_patch}
+    err = error_of(lambda: community.submit_case(CLERK_FENGLIN, request))
+    assert err.exc_type == "BadInput"
+    assert db("community").cases.find_one({"resident_id": r["resident_id"]}) is None
+
+
+def test_import_residents_reports_each_rejected_row_and_writes_nothing_of_it(community, db, tmp_path, rpc):
+    good = [id_number() for _ in range(3)]
+    lines = ["id_number,name,phone,registered_committee,residence_committee,address",
+             f"{good[0]},甲,13800000001,C0101,C0101,龙华路1号",
+             f"{good[1]},乙,,,C0202,东安路2号",                       # registered outside the district
+             "310101198001010000,丙,13800000003,C0101,C0101,坏校验码",
+             f"{good[2]},丁,13800000004,C0101,NOPE,未知居委",
+             f"{good[0]},甲,13800000001,C0101,C0101,重复一行",
+             "too,few,fields"]
+    path = tmp_path / "residents.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    imported, rejected = community_import.import_residents(rpc, path)
+    assert imported == 2
+    reasons = dict(rejected)
+    assert set(reasons) == {4, 5, 6, 7}
+    assert "ID number" in reasons[4] and "NOPE" in reasons[5] and "already registered" in reasons[6]
+    assert "fields" in reasons[7]
+    assert db("community").residents.find_one({"id_number": good[2]}) is None
+    outsider = community.find_resident(good[1])
+    assert outsider["registered_outside_district"] is True
+
+
+def test_move_of_residence_keeps_history_and_publishes(community, db):
+    r = resident(community, residence="C0101")
+    moved = community.change_residence(CLERK_FENGLIN, {"resident_id": r["resident_id"], "residence_committee": "C0201",
+                                                       "address": "枫林路1号", "moved_on": TODAY})
+    assert moved["residence_committee"] == "C0201"
+    doc = db("community").residents.find_one({"_id": r["resident_id"]})
+    assert doc["residence_history"][-1]["committee"] == "C0101" and doc["residence_history"][-1]["until"] == TODAY
+    wait_for(lambda: db("community").residents.find_one({"_id": r["resident_id"]})["outbox_pending"] == 0)
+    assert error_of(lambda: community.change_residence(me(r), {
+        "resident_id": r["resident_id"], "residence_committee": "C0202", "address": "x",
+        "moved_on": TODAY})).exc_type == "Forbidden"
+    assert error_of(lambda: community.change_residence(CLERK_FENGLIN, {
+        "resident_id": r["resident_id"], "residence_committee": "C0202", "address": "x",
+        "moved_on": "2000-01-01"})).exc_type == "BadInput"  # before the current residence began
+
+
+def test_deadline_timer_raises_due_soon_once(community, db):
+    r = resident(community)
+    case = community.submit_case(CLERK_FENGLIN, {"resident_id": r["resident_id"],
+                                                 "matter_code": "RESIDENCE_REGISTRATION"})
+    cid = case["case_id"]
+    community.act_on_case(CLERK_FENGLIN, {"case_id": cid, "action": "accept"})
+    # pretend it was accepted on 30 Sep 2026: five working days run to 13 Oct
+    db("community").cases.update_one({"_id": cid}, {"$set": {"deadline": "2026-10-13", "watch": "2026-10-13"}})
+    assert community.check_deadlines_now("2026-10-12") >= 1
+    assert db("community").cases.find_one({"_id": cid})["deadline_flag"] == "due_soon"
+    community.check_deadlines_now("2026-10-12")
+    assert db("community").cases.find_one({"_id": cid})["version"] == 3  # raised once
+    community.check_deadlines_now("2026-10-14")
+    stored = db("community").cases.find_one({"_id": cid})
+    assert stored["deadline_flag"] == "overdue" and "watch" not in stored
+
+
+def test_kiosk_fault_opens_one_maintenance_case(community, db, settings):
+    envelope = {"specversion": "1.0", "id": uuid.uuid4().hex, "source": "library",
+                "type": "cn.library.kiosk.fault.v1", "time": "2026-11-25T08:00:00Z",
+                "data": {"kiosk_id": "K-007", "kiosk_name": "枫林路24小时图书馆", "committee": "C0201",
+                         "fault_code": "PRINTER_JAM", "description": "凭条打印机卡纸",
+                         "reported_at": "2026-11-25T07:59:00Z"}}
+    with Connection(settings.amqp_uri) as conn:
+        for _ in range(2):
+            conn.Producer().publish(json.dumps(envelope), exchange="library.events",
+                                    routing_key=envelope["type"], content_type="application/json")
+    case = wait_for(lambda: db("community").cases.find_one({"_id": f"kf-{envelope['id']}"}))
+    assert case["status"] == "accepted" and case["handling_committee"] == "C0201"
+    assert case["matter_code"] == "KIOSK_FAULT"
+    eventlet.sleep(0.5)
+    assert len(list(db("community").cases.find({"resident_id": "kiosk:K-007"}))) >= 1
+    assert db("community").cases.find_one({"_id": f"kf-{envelope['id']}"})["version"] == case["version"]
+
+
+def test_staff_edited_template_is_sandboxed(community, db):
+    hostile = "{{ ''.__class__.__mro__[1].__subclasses__() }}"
+    err = error_of(lambda: community.set_notice_template(CLERK_FENGLIN, "DISABILITY_SUBSIDY", "receipt", hostile))
+    assert err.exc_type == "BadInput" and "template refused" in err.value
+    assert "receipt" not in community.list_matters()[0]["templates"]
+    mine = "受理回执\n{{ resident_name }}：您的{{ matter_name }}申请已受理，编号{{ case_number }}。"
+    community.set_notice_template(CLERK_FENGLIN, "DISABILITY_SUBSIDY", "receipt", mine)
+    r = resident(community)
+    case = community.submit_case(me(r), {"resident_id": r["resident_id"], "matter_code": "DISABILITY_SUBSIDY"})
+    community.act_on_case(CLERK_FENGLIN, {"case_id": case["case_id"], "action": "accept"})
+    [notice] = wait_for(lambda: community.get_notices(me(r), r["resident_id"]))
+    assert notice["title"] == "受理回执" and case["number"] in notice["body"]
+    community.set_notice_template(CLERK_FENGLIN, "DISABILITY_SUBSIDY", "receipt", None)
