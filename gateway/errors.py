@@ -17,11 +17,17 @@ class Forbidden(Exception):
     pass
 
 
+class BadRequest(Exception):
+    pass
+
+
 def code_of(exc: BaseException | None) -> str:
     if isinstance(exc, Unauthenticated):
         return "UNAUTHENTICATED"
     if isinstance(exc, Forbidden):
         return "FORBIDDEN"
+    if isinstance(exc, BadRequest):
+        return "BAD_USER_INPUT"
     if isinstance(exc, Unavailable):
         return "UNAVAILABLE"
     if isinstance(exc, RemoteError):
@@ -31,8 +37,11 @@ def code_of(exc: BaseException | None) -> str:
 
 def format_error(error: GraphQLError) -> dict:
     original = error.original_error
-    if original is None:  # syntax, validation: the client's query is at fault
-        code, message = "GRAPHQL_VALIDATION_FAILED", error.message
+    if original is None:  # syntax, validation, variables: the client's request is at fault
+        code = "BAD_USER_INPUT" if error.message.startswith("Variable ") else "GRAPHQL_VALIDATION_FAILED"
+        message = error.message
+    elif isinstance(original, GraphQLError):  # a value that does not fit its type
+        code, message = "BAD_USER_INPUT", error.message
     else:
         code = code_of(original)
         if isinstance(original, RemoteError):

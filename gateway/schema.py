@@ -1,11 +1,54 @@
-"""The GraphQL schema (graphene 3). Resolvers only call services; rules live there."""
+"""The GraphQL schema (graphene 3). Resolvers check who is asking and call services;
+the rules live in the services.
+
+``me`` starts every RPC its selection needs at once (concurrent fan-out) and each field
+waits for its own: a service that is down costs only its fields, each with an error whose
+path names it and code UNAVAILABLE.
+"""
 from __future__ import annotations
 
 import graphene
 
-from gateway import fanout
+from gateway.errors import BadRequest, Forbidden
+from gateway.auth import Unauthenticated
 from services.common.config import SERVICES
 
+RESIDENT_ROLES = ("resident", "guardian")
+STAFF_ROLES = ("staff", "admin")
+
+
+# ---- who is asking ---------------------------------------------------------------------
+
+def principal(info, *roles):
+    who = info.context.principal
+    if who is None:
+        raise Unauthenticated("sign in first: send 'Authorization: Bearer <token>'")
+    if roles and who.role not in roles:
+        raise Forbidden(f"this needs the role {' or '.join(roles)}")
+    return who
+
+
+def actor(who) -> dict:
+    return {"id": who.subject, "role": who.role, "committee": who.committee}
+
+
+def calls(info):
+    return info.context.calls
+
+
+def place_names(info) -> dict:
+    """Code → name of every place (one RPC per request at most)."""
+    return {p["code"]: p for p in calls(info).call("community", "list_places")}
+
+
+def place(info, code):
+    if code is None:
+        return None
+    p = place_names(info).get(code, {"code": code, "name": code, "kind": "committee"})
+    return Place(code=p["code"], name=p["name"], kind=p["kind"])
+
+
+# ---- types -----------------------------------------------------------------------------
 
 class ServiceHealth(graphene.ObjectType):
     service = graphene.String(required=True)
@@ -15,23 +58,329 @@ class ServiceHealth(graphene.ObjectType):
     detail = graphene.String()
 
 
+class Place(graphene.ObjectType):
+    code = graphene.String(required=True)
+    name = graphene.String(required=True)
+    kind = graphene.String(required=True)
+
+
+class Matter(graphene.ObjectType):
+    code = graphene.String(required=True)
+    name = graphene.String(required=True)
+    jurisdiction = graphene.String(required=True, description="RESIDENCE, REGISTRATION or ACCEPTING_DESK")
+    materials = graphene.List(graphene.NonNull(graphene.String), required=True)
+    promised_days = graphene.Int(required=True, description="promised time limit in working days")
+    description = graphene.String()
+
+
+class AuditEntry(graphene.ObjectType):
+    at = graphene.String(required=True)
+    action = graphene.String(required=True)
+    from_status = graphene.String()
+    to_status = graphene.String(required=True)
+    note = graphene.String()
+    by = graphene.String(description="staff only")
+    role = graphene.String()
+
+
+class Case(graphene.ObjectType):
+    id = graphene.ID(required=True)
+    number = graphene.String(required=True)
+    version = graphene.Int(required=True)
+    status = graphene.String(required=True)
+    status_name = graphene.String(required=True)
+    matter_code = graphene.String(required=True)
+    matter_name = graphene.String(required=True)
+    resident_id = graphene.String(required=True)
+    resident_name = graphene.String()
+    accepting_desk = graphene.Field(Place)
+    accepting_committee = graphene.Field(Place)
+    handling_committee = graphene.Field(Place)
+    assignee = graphene.String()
+    materials = graphene.List(graphene.NonNull(graphene.String))
+    missing_materials = graphene.List(graphene.NonNull(graphene.String))
+    submitted_at = graphene.String()
+    accepted_on = graphene.String()
+    deadline = graphene.String()
+    deadline_problem = graphene.String(description="why no deadline could be computed (e.g. a year with "
+                                                   "no working-day schedule loaded)")
+    deadline_flag = graphene.String(description="due_soon or overdue once raised")
+    trail = graphene.List(graphene.NonNull(AuditEntry), required=True)
+
+    @staticmethod
+    def of(data: dict) -> "Case":
+        return Case(
+            id=data["case_id"], number=data["number"], version=data["version"], status=data["status"],
+            status_name=data["status_name"], matter_code=data["matter_code"], matter_name=data["matter_name"],
+            resident_id=data["resident_id"], resident_name=data.get("resident_name"),
+            accepting_desk=data["accepting_desk"], accepting_committee=data["accepting_committee"],
+            handling_committee=data["handling_committee"], assignee=data.get("assignee"),
+            materials=data.get("materials"), missing_materials=data.get("missing_materials"),
+            submitted_at=data.get("submitted_at"), accepted_on=data.get("accepted_on"),
+            deadline=data.get("deadline"), deadline_problem=data.get("deadline_problem"),
+            deadline_flag=data.get("deadline_flag"),
+            trail=[AuditEntry(at=e["at"], action=e["action"], from_status=e.get("from"), to_status=e["to"],
+                              note=e.get("note"), by=e.get("by"), role=e.get("role")) for e in data["trail"]])
+
+    def resolve_accepting_desk(root, info):
+        return place(info, root.accepting_desk)
+
+    def resolve_accepting_committee(root, info):
+        return place(info, root.accepting_committee)
+
+    def resolve_handling_committee(root, info):
+        return place(info, root.handling_committee)
+
+
+class Notice(graphene.ObjectType):
+    id = graphene.ID(required=True)
+    kind = graphene.String(required=True)
+    title = graphene.String(required=True)
+    body = graphene.String(required=True)
+    case_id = graphene.String()
+    created_at = graphene.String(required=True)
+
+
+class LibraryCard(graphene.ObjectType):
+    card_number = graphene.String(required=True)
+    patron_type = graphene.String(required=True)
+    home_committee = graphene.Field(Place)
+
+    def resolve_home_committee(root, info):
+        return place(info, root.home_committee)
+
+
+class Me(graphene.ObjectType):
+    """The signed-in resident. Each part comes from its own service."""
+
+    id = graphene.ID(required=True)
+    name = graphene.String()
+    id_number_masked = graphene.String(description="first 3 and last 4 digits only")
+    registered_committee = graphene.Field(Place, description="户籍地; null when registered outside the district")
+    registered_outside_district = graphene.Boolean()
+    residence_committee = graphene.Field(Place, description="居住地")
+    lives_away_from_registration = graphene.Boolean(description="人户分离")
+    cases = graphene.List(graphene.NonNull(Case))
+    notices = graphene.List(graphene.NonNull(Notice), limit=graphene.Int(default_value=20))
+    library_card = graphene.Field(LibraryCard)
+
+    def _profile(root, info) -> dict:
+        return calls(info).call("community", "get_residents", [root.id])[0]
+
+    def resolve_name(root, info):
+        return Me._profile(root, info)["name"]
+
+    def resolve_id_number_masked(root, info):
+        return Me._profile(root, info)["id_number_masked"]
+
+    def resolve_registered_committee(root, info):
+        return place(info, Me._profile(root, info)["registered_committee"])
+
+    def resolve_registered_outside_district(root, info):
+        return Me._profile(root, info)["registered_outside_district"]
+
+    def resolve_residence_committee(root, info):
+        return place(info, Me._profile(root, info)["residence_committee"])
+
+    def resolve_lives_away_from_registration(root, info):
+        p = Me._profile(root, info)
+        return p["registered_committee"] != p["residence_committee"]
+
+    def resolve_cases(root, info):
+        found = calls(info).call("community", "get_cases_for_residents", root.actor, [root.id])
+        return [Case.of(c) for c in found.get(root.id, [])]
+
+    def resolve_notices(root, info, limit):
+        found = calls(info).call("community", "get_notices", root.actor, root.id, max(1, min(limit, 100)))
+        return [Notice(id=n["notice_id"], kind=n["kind"], title=n["title"], body=n["body"],
+                       case_id=n.get("case_id"), created_at=n["created_at"]) for n in found]
+
+    def resolve_library_card(root, info):
+        found = calls(info).call("library", "get_patrons", [root.id])
+        if not found:
+            return None
+        p = found[0]
+        return LibraryCard(card_number=p["card_number"], patron_type=p["patron_type"],
+                           home_committee=p["home_committee"])
+
+
+# Which RPCs each field of `me` needs, so they can all start together.
+ME_FIELD_CALLS = {
+    "name": "profile", "idNumberMasked": "profile", "registeredCommittee": "profile",
+    "registeredOutsideDistrict": "profile", "residenceCommittee": "profile",
+    "livesAwayFromRegistration": "profile", "cases": "cases", "notices": "notices",
+    "libraryCard": "library_card",
+}
+
+
+def _start_me_calls(info, me: Me) -> None:
+    wanted = {ME_FIELD_CALLS.get(f.name.value) for node in info.field_nodes
+              for f in (node.selection_set.selections if node.selection_set else [])
+              if hasattr(f, "name")}
+    c = calls(info)
+    if "profile" in wanted:
+        c.start("community", "get_residents", [me.id])
+    if "cases" in wanted:
+        c.start("community", "get_cases_for_residents", me.actor, [me.id])
+    if "library_card" in wanted:
+        c.start("library", "get_patrons", [me.id])
+
+
+class CaseQueuePage(graphene.ObjectType):
+    cases = graphene.List(graphene.NonNull(Case), required=True)
+    next_cursor = graphene.String(description="pass as `after` for the next page; null on the last page")
+
+
 class Query(graphene.ObjectType):
     health = graphene.List(graphene.NonNull(ServiceHealth), required=True,
                            description="Each service's health, asked of all services at once")
+    me = graphene.Field(Me, description="The signed-in resident")
+    matters = graphene.List(graphene.NonNull(Matter), required=True, description="The public matter catalogue")
+    places = graphene.List(graphene.NonNull(Place), required=True, kind=graphene.String())
+    case = graphene.Field(Case, id=graphene.ID(required=True))
+    staff_queue = graphene.Field(CaseQueuePage, status=graphene.String(), matter_code=graphene.String(),
+                                 after=graphene.String(), first=graphene.Int(default_value=20),
+                                 committee=graphene.String(description="admins only; staff see their own"),
+                                 description="Open cases of the signed-in clerk's committee, by deadline")
 
     def resolve_health(root, info):
-        ctx = info.context
-        waits = {s: fanout.call(ctx.services[s], s, "health", timeout=ctx.rpc_timeout) for s in SERVICES}
+        c = calls(info)
+        pending = {s: c.start(s, "health") for s in SERVICES}
         out = []
-        for service, wait in waits.items():
+        for service, reply in pending.items():
             try:
-                report = wait()
+                report = reply.result()
                 detail = "; ".join(f"{k}: {v}" for k, v in report.get("detail", {}).items()) or None
                 out.append(ServiceHealth(service=service, status=report["status"], broker=report["broker"],
                                          store=report["store"], detail=detail))
-            except fanout.Unavailable as exc:
+            except Exception as exc:  # noqa: BLE001 - any failure means: not available
                 out.append(ServiceHealth(service=service, status="unavailable", detail=str(exc)))
         return out
 
+    def resolve_me(root, info):
+        who = principal(info, *RESIDENT_ROLES)
+        me = Me(id=who.subject)
+        me.actor = actor(who)
+        _start_me_calls(info, me)
+        return me
 
-schema = graphene.Schema(query=Query)
+    def resolve_matters(root, info):
+        return [Matter(code=m["code"], name=m["name"], jurisdiction=m["jurisdiction"], materials=m["materials"],
+                       promised_days=m["promised_days"], description=m.get("description"))
+                for m in calls(info).call("community", "list_matters")]
+
+    def resolve_places(root, info, kind=None):
+        return [Place(code=p["code"], name=p["name"], kind=p["kind"]) for p in place_names(info).values()
+                if kind is None or p["kind"] == kind]
+
+    def resolve_case(root, info, id):
+        who = principal(info)
+        return Case.of(calls(info).call("community", "get_case", actor(who), id))
+
+    def resolve_staff_queue(root, info, first, status=None, matter_code=None, after=None, committee=None):
+        who = principal(info, *STAFF_ROLES)
+        page = calls(info).call("community", "staff_queue", actor(who), committee, status, matter_code, after,
+                                max(1, min(first, 100)))
+        return CaseQueuePage(cases=[Case.of(c) for c in page["cases"]], next_cursor=page["next"])
+
+
+# ---- mutations -------------------------------------------------------------------------
+
+class CaseActionKind(graphene.Enum):
+    ACCEPT = "accept"
+    START = "start"
+    REQUEST_SUPPLEMENT = "request_supplement"
+    SUPPLEMENT = "supplement"
+    ASSIGN = "assign"
+    TRANSFER = "transfer"
+    COMPLETE = "complete"
+    REJECT = "reject"
+    WITHDRAW = "withdraw"
+
+
+class SubmitCase(graphene.Mutation):
+    """A resident submits a case (at the desk of their residence unless they choose one);
+    staff submit on a resident's behalf at their own desk."""
+
+    class Arguments:
+        matter_code = graphene.String(required=True)
+        desk = graphene.String()
+        materials = graphene.List(graphene.NonNull(graphene.String))
+        note = graphene.String()
+        resident_id = graphene.ID(description="staff only: the resident at the desk")
+
+    Output = Case
+
+    def mutate(root, info, matter_code, desk=None, materials=None, note=None, resident_id=None):
+        who = principal(info, *RESIDENT_ROLES, *STAFF_ROLES)
+        if who.role in RESIDENT_ROLES:
+            if resident_id not in (None, who.subject):
+                raise Forbidden("residents submit cases for themselves")
+            resident_id = who.subject
+        elif not resident_id:
+            raise BadRequest("residentId is required when staff submit a case")
+        request = {"resident_id": resident_id, "matter_code": matter_code, "desk": desk,
+                   "materials": materials or [], "note": note}
+        return Case.of(calls(info).call("community", "submit_case", actor(who), request))
+
+
+class ActOnCase(graphene.Mutation):
+    """One step of a case's life: residents supplement and withdraw their own; staff accept,
+    request a supplement, assign, transfer, complete or reject."""
+
+    class Arguments:
+        case_id = graphene.ID(required=True)
+        action = CaseActionKind(required=True)
+        expected_version = graphene.Int(description="refuse with CONFLICT if the case changed since")
+        note = graphene.String()
+        reason = graphene.String()
+        assignee = graphene.String()
+        to_committee = graphene.String()
+        missing_materials = graphene.List(graphene.NonNull(graphene.String))
+        materials = graphene.List(graphene.NonNull(graphene.String))
+
+    Output = Case
+
+    def mutate(root, info, case_id, action, **kwargs):
+        who = principal(info)
+        request = {"case_id": case_id, "action": action.value if hasattr(action, "value") else action,
+                   **{k: v for k, v in kwargs.items() if v is not None}}
+        return Case.of(calls(info).call("community", "act_on_case", actor(who), request))
+
+
+class RegisteredResident(graphene.ObjectType):
+    id = graphene.ID(required=True)
+    name = graphene.String(required=True)
+    id_number_masked = graphene.String(required=True)
+    registered_committee = graphene.String()
+    residence_committee = graphene.String(required=True)
+
+
+class RegisterResident(graphene.Mutation):
+    """Staff register a resident at a desk."""
+
+    class Arguments:
+        id_number = graphene.String(required=True)
+        name = graphene.String(required=True)
+        phone = graphene.String()
+        registered_committee = graphene.String(description="omit when registered outside the district")
+        residence_committee = graphene.String(required=True)
+        address = graphene.String(required=True)
+
+    Output = RegisteredResident
+
+    def mutate(root, info, **kwargs):
+        principal(info, *STAFF_ROLES)
+        r = calls(info).call("community", "register_resident", kwargs)
+        return RegisteredResident(id=r["resident_id"], name=r["name"], id_number_masked=r["id_number_masked"],
+                                  registered_committee=r["registered_committee"],
+                                  residence_committee=r["residence_committee"])
+
+
+class Mutation(graphene.ObjectType):
+    submit_case = SubmitCase.Field()
+    act_on_case = ActOnCase.Field()
+    register_resident = RegisterResident.Field()
+
+
+schema = graphene.Schema(query=Query, mutation=Mutation)

@@ -3,13 +3,14 @@ and reaches the services through RPC proxies (one per worker: thread-safe)."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy
 from nameko.web.handlers import http
 
 from gateway import auth
+from gateway.calls import Calls
 from gateway.errors import format_error
 from gateway.schema import schema
 from services.common.logs import Correlation
@@ -20,9 +21,7 @@ MAX_BODY = 1 << 20
 @dataclass
 class Context:
     principal: auth.Principal | None
-    services: dict
-    rpc_timeout: float
-    rpc_calls: list = field(default_factory=list)
+    calls: Calls
 
 
 def _json(status: int, payload: dict):
@@ -82,12 +81,13 @@ class GatewayService:
             principal = self.authenticate(request.headers.get("Authorization"))
         except auth.Unauthenticated as exc:
             return _json(401, {"errors": [{"message": str(exc), "extensions": {"code": "UNAUTHENTICATED"}}]})
-        context = Context(principal=principal, rpc_timeout=float(self.config.get("RPC_TIMEOUT", 5.0)),
-                          services={"community": self.community, "library": self.library,
-                                    "elearning": self.elearning})
+        proxies = {"community": self.community, "library": self.library, "elearning": self.elearning}
+        context = Context(principal=principal, calls=Calls(proxies, float(self.config.get("RPC_TIMEOUT", 5.0))))
         result = schema.execute(query, variable_values=variables, context_value=context,
                                 operation_name=body.get("operationName"))
         payload = {}
+        if self.config.get("EXPOSE_RPC_COUNT"):  # tests and benchmarks count what a query costs
+            payload["extensions"] = {"rpcCalls": len(context.calls.made)}
         if result.errors:
             payload["errors"] = [format_error(e) for e in result.errors]
         if result.data is not None or not result.errors:

@@ -9,7 +9,7 @@ import pymongo
 from nameko.rpc import Rpc
 from pydantic import ValidationError
 
-from services.common.errors import EXPECTED, BadInput, StoreUnavailable
+from services.common.errors import CODES, EXPECTED, BadInput, StoreUnavailable, SuiteError
 
 
 def _translate(exc: BaseException) -> BaseException:
@@ -20,6 +20,11 @@ def _translate(exc: BaseException) -> BaseException:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(input)'}: {e['msg']}"
                              for e in exc.errors()[:5])
         return BadInput(problems)
+    if isinstance(exc, SuiteError) and type(exc).__name__ not in CODES:
+        # Errors cross RPC by class name: send the kind the gateway knows (BadInput for
+        # OutsideJurisdiction, Conflict for IllegalTransition), with the same message.
+        base = next(cls for cls in type(exc).__mro__ if cls.__name__ in CODES)
+        return base(str(exc))
     return exc
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 
 from contracts.events.community import ResidentRegisteredV1
-from services.common.errors import NotFound
+from services.common.errors import BadInput, NotFound
 from services.common.health import HealthEntrypoints
 from services.common.inbox import Applied, apply_once, inbox_handler
 from services.common.logs import Correlation
@@ -31,6 +31,15 @@ class LibraryService(HealthEntrypoints):
                              event["id"], upsert=True)
         log.info("resident registered: patron %s", outcome.value,
                  extra={"event_id": event["id"], "duplicate": outcome is Applied.DUPLICATE})
+
+    @rpc
+    def get_patrons(self, resident_ids: list[str]) -> list[dict]:
+        """Batch read for the gateway: the cards of these residents that exist."""
+        if not isinstance(resident_ids, list) or len(resident_ids) > 500:
+            raise BadInput("expected a list of at most 500 resident ids")
+        ids = [str(i) for i in resident_ids]
+        found = {d["_id"]: d for d in self.db[store.PATRONS].find({"_id": {"$in": ids}})}
+        return [patrons.public_view(found[i]) for i in ids if i in found]
 
     @rpc
     def get_patron(self, resident_id: str) -> dict:

@@ -13,7 +13,7 @@ QUERY = {"query": "{ health { service status broker store } }"}
 
 @pytest.fixture
 def gateway(start_service, service_config):
-    return start_service(GatewayService, service_config("gateway", JWT_SECRET="test-secret", RPC_TIMEOUT=1.0))
+    return start_service(GatewayService, service_config("gateway", JWT_SECRET="health-test-secret-of-at-least-32-bytes", RPC_TIMEOUT=1.0))
 
 
 def test_health_reaches_all_three_services(gateway, start_service):

@@ -1,0 +1,130 @@
+"""GraphQL through the gateway to the real services: residents, staff, partial answers."""
+import pytest
+import requests
+
+from gateway import auth
+from gateway.service import GatewayService
+from infra.local import demo_data
+from services.community import calendar_source, catalogue
+from services.community.service import CommunityService
+from services.library.service import LibraryService
+from support import id_number, wait_for, web_address
+
+SECRET = "gateway-test-secret-of-at-least-32-bytes"
+ME = """{ me { id name idNumberMasked livesAwayFromRegistration
+              registeredCommittee { code name } residenceCommittee { code name }
+              libraryCard { cardNumber homeCommittee { name } }
+              cases { number status statusName handlingCommittee { name } trail { action } }
+              notices { kind title } } }"""
+
+
+@pytest.fixture
+def gateway(start_service, service_config, rpc, settings):
+    containers = {"community": start_service(CommunityService), "library": start_service(LibraryService)}
+    gw = start_service(GatewayService, service_config("gateway", JWT_SECRET=SECRET, RPC_TIMEOUT=2.0,
+                                                      EXPOSE_RPC_COUNT=True))
+    rpc.community.upsert_places(demo_data.PLACES)
+    rpc.community.upsert_matters(catalogue.MATTERS)
+    if 2026 not in rpc.community.calendar_years():
+        rpc.community.load_calendar_year(calendar_source.to_json(calendar_source.from_package(2026)))
+    tokens = auth.TokenConfig(SECRET, settings.jwt_issuer, settings.jwt_audience)
+
+    def ask(query, token=None, variables=None):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return requests.post(web_address(gw) + "/graphql", json={"query": query, "variables": variables},
+                             headers=headers, timeout=15).json()
+
+    ask.containers = containers
+    ask.token = lambda role, sub, committee=None: auth.mint(tokens, role, sub, committee=committee)
+    return ask
+
+
+@pytest.fixture
+def wang(rpc, db):
+    """Registered in 龙华一村 (C0101), living in 枫林路 (C0201): 人户分离."""
+    number = id_number()
+    r = rpc.community.register_resident({"id_number": number, "name": "王芳", "phone": "13800138002",
+                                         "registered_committee": "C0101", "residence_committee": "C0201",
+                                         "address": "枫林路88弄3号502室"})
+    wait_for(lambda: db("library").patrons.find_one({"_id": r["resident_id"]}))
+    r["id_number"] = number
+    return r
+
+
+def codes(answer):
+    return [e["extensions"]["code"] for e in answer.get("errors", [])]
+
+
+def test_me_shows_a_resident_their_own_data_masked_with_a_bounded_number_of_rpcs(gateway, wang):
+    answer = gateway(ME, gateway.token("resident", wang["resident_id"]))
+    assert "errors" not in answer, answer
+    me = answer["data"]["me"]
+    assert me["name"] == "王芳" and me["livesAwayFromRegistration"] is True
+    assert me["idNumberMasked"] == wang["id_number"][:3] + "*" * 11 + wang["id_number"][-4:]
+    assert wang["id_number"] not in str(answer)
+    assert me["registeredCommittee"]["name"] == "龙华一村居委会" and me["residenceCommittee"]["code"] == "C0201"
+    assert me["libraryCard"]["cardNumber"].startswith("LC")
+    # profile, places, cases, notices, library card: a fixed number however much data there is
+    assert answer["extensions"]["rpcCalls"] <= 5
+
+
+def test_resident_submits_staff_complete_resident_reads_the_notice(gateway, wang):
+    resident = gateway.token("resident", wang["resident_id"])
+    clerk = gateway.token("staff", "clerk-fl", committee="C0201")
+    submitted = gateway('mutation { submitCase(matterCode: "ELDERLY_ALLOWANCE", materials: ["居民身份证"]) '
+                        '{ id status acceptingDesk { code } handlingCommittee { code } } }', resident)
+    case = submitted["data"]["submitCase"]
+    assert case["status"] == "submitted" and case["acceptingDesk"]["code"] == "D020101"
+    assert case["handlingCommittee"]["code"] == "C0201"
+    queue = gateway("{ staffQueue { cases { id status } nextCursor } }", clerk)["data"]["staffQueue"]
+    assert case["id"] in [c["id"] for c in queue["cases"]]
+    step = 'mutation($id: ID!, $a: CaseActionKind!) { actOnCase(caseId: $id, action: $a) { status version } }'
+    assert gateway(step, clerk, {"id": case["id"], "a": "ACCEPT"})["data"]["actOnCase"]["status"] == "accepted"
+    done = gateway(step, clerk, {"id": case["id"], "a": "COMPLETE"})["data"]["actOnCase"]
+    assert done == {"status": "completed", "version": 3}
+    again = gateway(step, clerk, {"id": case["id"], "a": "COMPLETE"})
+    assert codes(again) == ["CONFLICT"]
+
+    def completion_notice():
+        me = gateway("{ me { notices { kind title body } cases { status } } }", resident)["data"]["me"]
+        return [n for n in me["notices"] if n["kind"] == "completion"]
+    [notice] = wait_for(completion_notice)
+    assert "王芳" in notice["body"]
+
+
+def test_who_may_ask_what(gateway, wang):
+    resident = gateway.token("resident", wang["resident_id"])
+    other = gateway.token("resident", "someone-else")
+    clerk_elsewhere = gateway.token("staff", "clerk-dg", committee="C0202")
+    assert codes(gateway("{ me { name } }")) == ["UNAUTHENTICATED"]
+    assert codes(gateway("{ staffQueue { nextCursor } }", resident)) == ["FORBIDDEN"]
+    assert codes(gateway("{ me { id } }", clerk_elsewhere)) == ["FORBIDDEN"]
+    case = gateway('mutation { submitCase(matterCode: "RESIDENCE_PERMIT") { id } }', resident)["data"]["submitCase"]
+    assert codes(gateway('{ case(id: "%s") { number } }' % case["id"], other)) == ["NOT_FOUND"]
+    assert codes(gateway('{ case(id: "%s") { number } }' % case["id"], clerk_elsewhere)) == ["NOT_FOUND"]
+    withdraw = 'mutation($id: ID!) { actOnCase(caseId: $id, action: WITHDRAW) { status } }'
+    assert codes(gateway(withdraw, other, {"id": case["id"]})) == ["NOT_FOUND"]
+    assert codes(gateway('mutation { submitCase(matterCode: "RESIDENCE_PERMIT", residentId: "x") { id } }',
+                         resident)) == ["FORBIDDEN"]
+    assert gateway(withdraw, resident, {"id": case["id"]})["data"]["actOnCase"]["status"] == "withdrawn"
+    # a public query needs no token
+    assert len(gateway("{ matters { code name } }")["data"]["matters"]) >= 12
+
+
+def test_bad_input_gets_a_coded_error_and_changes_nothing(gateway, wang, db):
+    resident = gateway.token("resident", wang["resident_id"])
+    submit = 'mutation($m: String!) { submitCase(matterCode: $m) { id } }'
+    assert codes(gateway(submit, resident, {"m": {"$ne": None}})) == ["BAD_USER_INPUT"]
+    assert codes(gateway(submit, resident, {"m": "NO_SUCH_MATTER"})) == ["NOT_FOUND"]
+    assert codes(gateway(submit, resident, {"m": "HOUSEHOLD_CERTIFICATE' || '1"})) == ["BAD_USER_INPUT"]
+    assert db("community").cases.find_one({"resident_id": wang["resident_id"]}) is None
+
+
+def test_a_service_down_costs_only_its_part(gateway, wang):
+    gateway.containers["library"].stop()
+    answer = gateway("{ me { name libraryCard { cardNumber } } }", gateway.token("resident", wang["resident_id"]))
+    assert answer["data"]["me"]["name"] == "王芳"
+    assert answer["data"]["me"]["libraryCard"] is None
+    [error] = answer["errors"]
+    assert error["path"] == ["me", "libraryCard"] and error["extensions"]["code"] == "UNAVAILABLE"
+    assert "library" in error["message"]
