@@ -135,6 +135,21 @@ def cmd_calendar(args) -> int:
     return 0
 
 
+def cmd_open311(args) -> int:
+    from infra import open311_clients
+
+    settings = _settings()
+    with _rpc(settings) as rpc:
+        try:
+            key = open311_clients.add_client(rpc, args.name)
+        except open311_clients.ClientRefused as exc:
+            print(f"refused: {exc}", file=sys.stderr)
+            return 1
+    print(f"Open311 client {args.name} added; its api key (shown once, stored only hashed):")
+    print(key)
+    return 0
+
+
 def cmd_deploy(args) -> int:
     from infra.local import runner
 
@@ -190,6 +205,13 @@ def build_parser() -> argparse.ArgumentParser:
                                              "package knows")
     cal.add_argument("--year", type=int, action="append", help="with no file: only this year (repeatable)")
     cal.set_defaults(func=cmd_calendar)
+    o311 = sub.add_parser("open311", help="Open311 GeoReport v2 clients (city hotlines, civic apps)")
+    o311_sub = o311.add_subparsers(dest="open311_command", required=True, metavar="COMMAND")
+    o311_client = o311_sub.add_parser("client", help="manage Open311 clients").add_subparsers(
+        dest="client_command", required=True, metavar="COMMAND")
+    o311_add = o311_client.add_parser("add", help="add a client; print its api key alone on the last line")
+    o311_add.add_argument("name", help="client name: 1-32 letters, digits, '-' or '_'")
+    o311_add.set_defaults(func=cmd_open311)
     brk = sub.add_parser("broker", help="make sure RabbitMQ answers (start it when installed here)")
     brk.add_argument("--management", action="store_true", help="also enable the management API")
     brk.set_defaults(func=cmd_broker)

@@ -45,3 +45,21 @@ def available() -> bool:
         return True
     except ManagementUnavailable:
         return False
+
+
+def put_user(name: str, password: str, tags: str = "") -> None:
+    _call("PUT", f"users/{quote(name, safe='')}", {"password": password, "tags": tags})
+
+
+def delete_user(name: str) -> None:
+    _call("DELETE", f"users/{quote(name, safe='')}")
+
+
+def set_permissions(vhost: str, user: str, configure: str, write: str, read: str) -> None:
+    _call("PUT", f"permissions/{quote(vhost, safe='')}/{quote(user, safe='')}",
+          {"configure": configure, "write": write, "read": read})
+
+
+def set_topic_permissions(vhost: str, user: str, exchange: str, write: str, read: str) -> None:
+    _call("PUT", f"topic-permissions/{quote(vhost, safe='')}/{quote(user, safe='')}",
+          {"exchange": exchange, "write": write, "read": read})

@@ -60,7 +60,8 @@ def subscriptions() -> list[Subscription]:
 
 
 def exchanges() -> list[Exchange]:
-    return [event_exchange(src) for src in sorted({src for src, _ in EVENTS.values()})] + [deadletter.DLX]
+    sources = {src for src, _ in EVENTS.values()} | {s.source for s in subscriptions()}
+    return [event_exchange(src) for src in sorted(sources)] + [deadletter.DLX]
 
 
 def queues() -> list[Queue]:

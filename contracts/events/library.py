@@ -1,7 +1,7 @@
 """Events published by the library service."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,3 +19,76 @@ class KioskFaultV1(BaseModel):
     fault_code: str = Field(min_length=1, max_length=64)
     description: str = Field(default="", max_length=2000)
     reported_at: datetime
+
+
+class LoanEventV1(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    loan_id: str = Field(min_length=1, max_length=64)
+    barcode: str = Field(min_length=1, max_length=64)
+    title_id: str = Field(max_length=64)
+    title: str = Field(default="", max_length=500)
+    patron: str = Field(max_length=64, description="the patron's resident id")
+    location: str = Field(max_length=64)
+    at: datetime
+    due: date | None = None
+    source: str = Field(default="", max_length=100, description="desk, kiosk:<id>, sip2:<login> or gateway")
+
+
+class LoanCheckedOutV1(LoanEventV1):
+    TYPE: ClassVar[str] = "cn.library.loan.checked_out.v1"
+    hold_id: str | None = Field(default=None, max_length=64)
+
+
+class LoanCheckedInV1(LoanEventV1):
+    TYPE: ClassVar[str] = "cn.library.loan.checked_in.v1"
+    overdue_days: int = 0
+    fine_cents: int = 0
+
+
+class LoanRenewedV1(LoanEventV1):
+    TYPE: ClassVar[str] = "cn.library.loan.renewed.v1"
+    renewals: int = 0
+
+
+class LoanOverdueV1(LoanEventV1):
+    """Raised once per loan when it becomes overdue; community turns it into a notice."""
+    TYPE: ClassVar[str] = "cn.library.loan.overdue.v1"
+
+
+class HoldEventV1(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    hold_id: str = Field(min_length=1, max_length=64)
+    title_id: str = Field(max_length=64)
+    title: str = Field(default="", max_length=500)
+    patron: str = Field(max_length=64)
+    pickup: str = Field(max_length=64)
+    at: datetime
+    barcode: str | None = Field(default=None, max_length=64)
+    expires: date | None = None
+
+
+class HoldReadyV1(HoldEventV1):
+    """A copy is waiting for the patron at the pickup location until ``expires``."""
+    TYPE: ClassVar[str] = "cn.library.hold.ready.v1"
+
+
+class HoldExpiredV1(HoldEventV1):
+    TYPE: ClassVar[str] = "cn.library.hold.expired.v1"
+
+
+class ConflictRecordedV1(BaseModel):
+    """A kiosk event that could not be reconciled, kept for staff."""
+    TYPE: ClassVar[str] = "cn.library.circulation.conflict.v1"
+    model_config = ConfigDict(extra="forbid")
+
+    conflict_id: str = Field(max_length=64)
+    barcode: str = Field(max_length=64)
+    kiosk_id: str = Field(max_length=64)
+    reason: str = Field(max_length=500)
+    at: datetime
+
+
+LIBRARY_EVENTS = [KioskFaultV1, LoanCheckedOutV1, LoanCheckedInV1, LoanRenewedV1, LoanOverdueV1, HoldReadyV1,
+                  HoldExpiredV1, ConflictRecordedV1]

@@ -1,9 +1,9 @@
 """RPC payloads of the library service."""
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class PatronV1(BaseModel):
@@ -17,3 +17,41 @@ class PatronV1(BaseModel):
     name: str
     patron_type: str
     home_committee: str
+
+
+class LocationV1(BaseModel):
+    """A lending location: the district library, a community branch or a 24-hour kiosk."""
+
+    NAME: ClassVar[str] = "library.location"
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    kind: Literal["library", "branch", "kiosk"]
+    name: str = Field(min_length=1, max_length=100)
+    committee: str | None = Field(default=None, max_length=32, description="the committee it stands in")
+    closed_weekdays: list[int] = Field(default_factory=list, max_length=7, description="0=Monday … 6=Sunday")
+    closed_dates: list[str] = Field(default_factory=list, max_length=366)
+    hold_shelf: bool = Field(default=True, description="holds can be collected here")
+
+
+class CopyRecordV1(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    barcode: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    home_location: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class TitleRecordV1(BaseModel):
+    """``library.import_catalogue(records)``: one bibliographic record with its holdings."""
+
+    NAME: ClassVar[str] = "library.title_record"
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    record_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    isbn: str | None = Field(default=None, max_length=20, pattern=r"^[0-9X]{10}([0-9X]{3})?$")
+    title: str = Field(min_length=1, max_length=500)
+    authors: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list, max_length=20)
+    subjects: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list, max_length=50)
+    language: str = Field(default="chi", max_length=8)
+    material_type: Literal["book", "periodical", "av", "other"] = "book"
+    copies: list[CopyRecordV1] = Field(default_factory=list, max_length=500)

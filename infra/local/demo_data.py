@@ -38,3 +38,27 @@ RESIDENTS = [
     {"id_number": _id("31010419451120007"), "name": "刘洋", "phone": "13800138004",
      "registered_committee": "C0102", "residence_committee": "C0102", "address": "龙华二村7号102室"},
 ]
+
+LOCATIONS = [
+    {"code": "MAIN", "kind": "library", "name": "区图书馆总馆", "committee": "C0101", "closed_weekdays": [0]},
+    {"code": "B-LH", "kind": "branch", "name": "龙华社区分馆", "committee": "C0102", "closed_weekdays": [0, 1]},
+    {"code": "B-FL", "kind": "branch", "name": "枫林社区分馆", "committee": "C0201", "closed_weekdays": [0]},
+    {"code": "K-001", "kind": "kiosk", "name": "龙华路24小时自助图书馆", "committee": "C0101", "hold_shelf": False},
+    {"code": "K-002", "kind": "kiosk", "name": "东安新村24小时自助图书馆", "committee": "C0202", "hold_shelf": False},
+]
+
+TITLES = [
+    {"record_id": "demo-0001", "isbn": "9787020002207", "title": "红楼梦", "authors": ["曹雪芹", "高鹗"],
+     "subjects": ["古典小说", "中国文学"], "copies": [{"barcode": "C0000001", "home_location": "MAIN"},
+                                               {"barcode": "C0000002", "home_location": "B-FL"}]},
+    {"record_id": "demo-0002", "isbn": "9787544253994", "title": "活着", "authors": ["余华"],
+     "subjects": ["当代小说"], "copies": [{"barcode": "C0000003", "home_location": "K-001"}]},
+    {"record_id": "demo-0003", "isbn": "9787536692930", "title": "三体", "authors": ["刘慈欣"],
+     "subjects": ["科幻小说"], "copies": [{"barcode": "C0000004", "home_location": "MAIN"},
+                                       {"barcode": "C0000005", "home_location": "K-002"}]},
+    {"record_id": "demo-0004", "isbn": "9787115428028", "title": "Python编程：从入门到实践",
+     "authors": ["Eric Matthes"], "subjects": ["程序设计", "Python"],
+     "copies": [{"barcode": "C0000006", "home_location": "B-LH"}]},
+    {"record_id": "demo-0005", "title": "老年人健康生活手册", "authors": ["上海市老年学学会"],
+     "subjects": ["老年保健"], "copies": [{"barcode": "C0000007", "home_location": "B-LH"}]},
+]

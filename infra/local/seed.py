@@ -26,4 +26,6 @@ def seed(settings: config.Settings) -> dict:
                     raise
                 residents.append(rpc.community.register_resident(person))
                 added += 1
+        rpc.library.upsert_locations(demo_data.LOCATIONS)
+        rpc.library.import_catalogue(demo_data.TITLES)
     return {"places": places, "matters": matters, "residents_added": added, "residents": residents}

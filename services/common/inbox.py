@@ -74,16 +74,17 @@ def apply_once(collection: Collection, key: Mapping[str, Any], update: Mapping, 
     return Applied.MISSING
 
 
-def validate_event(body: Any, expected_type: str) -> dict:
+def validate_event(body: Any, expected_type: str | tuple[str, ...]) -> dict:
     """The envelope as a dict with validated ``data``; raises ValueError saying why not."""
+    expected = (expected_type,) if isinstance(expected_type, str) else expected_type
     if not isinstance(body, dict):
         raise ValueError(f"event body must be a JSON object, got {type(body).__name__}")
     try:
         envelope = CloudEvent.model_validate(body)
     except ValidationError as exc:
         raise ValueError(f"invalid CloudEvents envelope: {_errors(exc)}") from None
-    if envelope.type != expected_type:
-        raise ValueError(f"unexpected event type {envelope.type!r} on a queue for {expected_type!r}")
+    if envelope.type not in expected:
+        raise ValueError(f"unexpected event type {envelope.type!r} on a queue for {', '.join(expected)}")
     try:
         data = event_model(envelope.type).model_validate(envelope.data)
     except ValidationError as exc:
@@ -112,11 +113,15 @@ class DeadLetteringQueueConsumer(QueueConsumer):
 
 
 class InboxEventHandler(EventHandler):
+    """``@inbox_handler(event_type)``; or ``@inbox_handler(binding, accept=(type, ...))`` for
+    one queue bound by a topic pattern that takes several types (kiosks)."""
+
     queue_consumer = DeadLetteringQueueConsumer()
 
-    def __init__(self, event_type: str, **kwargs):
+    def __init__(self, event_type: str, accept: tuple[str, ...] | None = None, **kwargs):
+        self.accept = tuple(accept or (event_type,))
         try:
-            source = event_source(event_type)
+            source = event_source(self.accept[0])
         except UnknownEventType as exc:
             raise ValueError(str(exc)) from None
         super().__init__(source, event_type, handler_type=SERVICE_POOL, reliable_delivery=True,
@@ -132,9 +137,13 @@ class InboxEventHandler(EventHandler):
         with Connection(config["AMQP_URI"]) as conn:  # so that an operator can always look there
             self.dlq(conn.channel()).declare()
 
+    def check_sender(self, message, event: dict) -> None:
+        """Raise ValueError when the message may not speak for its sender (subclasses)."""
+
     def handle_message(self, body, message):
         try:
-            event = validate_event(body, self.event_type)
+            event = validate_event(body, self.accept)
+            self.check_sender(message, event)
         except ValueError as exc:
             self.dead_letter(message, str(exc), attempts=1)
             return

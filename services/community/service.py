@@ -26,6 +26,7 @@ from services.common.outbox import OutboxRelay
 from services.common.rpc import rpc
 from services.common.storage import Store
 from services.community import calendar_store, cases, jurisdiction, notices, residents, store
+from services.community.open311_http import Open311Entrypoints
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ def _now() -> datetime:
     return datetime.now(timezone.utc).astimezone()
 
 
-class CommunityService(HealthEntrypoints):
+class CommunityService(HealthEntrypoints, Open311Entrypoints):
     name = "community"
 
     db = Store(store.INDEXES)

@@ -1,19 +1,48 @@
-"""The library service's nameko entrypoints."""
+"""The library service's nameko entrypoints: thin wiring of rules to the store."""
 from __future__ import annotations
 
 import logging
+import uuid
+from datetime import date, datetime, timezone
+
+import pymongo
+from nameko.timer import timer
 
 from contracts.events.community import ResidentRegisteredV1
+from contracts.events.kiosk import KIOSK_EVENTS, KioskCheckinV1, KioskCheckoutV1, KioskFaultReportV1, KioskHeartbeatV1, KioskInventoryV1
+from contracts.events.library import ConflictRecordedV1, KioskFaultV1
+from services.common import outbox
 from services.common.errors import BadInput, NotFound
 from services.common.health import HealthEntrypoints
-from services.common.inbox import Applied, apply_once, inbox_handler
+from services.common.inbox import Applied, InboxEventHandler, apply_once, inbox_handler
 from services.common.logs import Correlation
 from services.common.outbox import OutboxRelay
 from services.common.rpc import rpc
 from services.common.storage import Store
-from services.library import patrons, store
+from services.library import actions, circulation, kiosks, patrons, store
 
 log = logging.getLogger(__name__)
+MAX_BATCH = 500
+
+
+class KioskEventHandler(InboxEventHandler):
+    """One queue for every kiosk's events (their order per kiosk is kept), each checked
+    against the broker-validated ``user_id`` before anything is applied."""
+
+    def check_sender(self, message, event):
+        problem = kiosks.sender_problem(message.delivery_info.get("routing_key", ""),
+                                        message.properties.get("user_id"), event["source"])
+        if problem:
+            raise ValueError(problem)
+
+
+kiosk_handler = KioskEventHandler.decorator
+
+
+def _ids(items) -> list[str]:
+    if not isinstance(items, list) or len(items) > MAX_BATCH:
+        raise BadInput(f"expected a list of at most {MAX_BATCH} ids")
+    return [str(i) for i in items]
 
 
 class LibraryService(HealthEntrypoints):
@@ -22,6 +51,8 @@ class LibraryService(HealthEntrypoints):
     db = Store(store.INDEXES)
     relay = OutboxRelay(store.OUTBOX_COLLECTIONS)
     correlation_id = Correlation()
+
+    # ---- patrons ----------------------------------------------------------------------
 
     @inbox_handler(ResidentRegisteredV1.TYPE)
     def on_resident_registered(self, event: dict) -> None:
@@ -35,15 +66,247 @@ class LibraryService(HealthEntrypoints):
     @rpc
     def get_patrons(self, resident_ids: list[str]) -> list[dict]:
         """Batch read for the gateway: the cards of these residents that exist."""
-        if not isinstance(resident_ids, list) or len(resident_ids) > 500:
-            raise BadInput("expected a list of at most 500 resident ids")
-        ids = [str(i) for i in resident_ids]
+        ids = _ids(resident_ids)
         found = {d["_id"]: d for d in self.db[store.PATRONS].find({"_id": {"$in": ids}})}
         return [patrons.public_view(found[i]) for i in ids if i in found]
 
     @rpc
     def get_patron(self, resident_id: str) -> dict:
-        doc = self.db[store.PATRONS].find_one({"_id": str(resident_id)})
-        if doc is None:
+        return patrons.public_view(actions.patron_by_id(self.db, resident_id))
+
+    @rpc
+    def block_patron(self, resident_id: str, reason: str, by: str) -> dict:
+        if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
+            raise BadInput("a block needs a reason (at most 500 characters)")
+        block_id = uuid.uuid4().hex[:12]
+        result = self.db[store.PATRONS].update_one({"_id": str(resident_id)}, {"$set": {
+            f"blocks.{block_id}": {"reason": reason.strip(), "by": str(by), "kind": "manual",
+                                   "at": datetime.now(timezone.utc).isoformat()}}})
+        if result.matched_count == 0:
             raise NotFound(f"no library card for resident {resident_id}")
-        return patrons.public_view(doc)
+        return {"block_id": block_id}
+
+    @rpc
+    def unblock_patron(self, resident_id: str, block_id: str) -> None:
+        self.db[store.PATRONS].update_one({"_id": str(resident_id)}, {"$unset": {f"blocks.{block_id}": ""}})
+
+    # ---- catalogue --------------------------------------------------------------------
+
+    @rpc
+    def upsert_locations(self, locations: list[dict]) -> int:
+        from contracts.rpc.library import LocationV1
+        checked = [LocationV1.model_validate(loc) for loc in (locations if isinstance(locations, list) else [])]
+        for loc in checked:
+            self.db[store.LOCATIONS].update_one({"_id": loc.code}, {"$set": loc.model_dump(exclude={"code"})},
+                                                upsert=True)
+        return len(checked)
+
+    @rpc
+    def import_catalogue(self, records: list[dict]) -> dict:
+        """Titles with their copies, idempotent by record id; each record whole or rejected."""
+        from services.library import catalogue
+        return catalogue.store_records(self.db, records)
+
+    @rpc
+    def search(self, text: str | None = None, isbn: str | None = None, limit: int = 20) -> list[dict]:
+        from services.library import catalogue
+        return catalogue.search(self.db, text=text, isbn=isbn, limit=max(1, min(int(limit), 50)))
+
+    # ---- circulation ------------------------------------------------------------------
+
+    @rpc
+    def checkout(self, barcode: str, resident_id: str, location: str, source: str = "desk") -> dict:
+        copy = actions.checkout(self.db, barcode=str(barcode), patron=actions.patron_by_id(self.db, resident_id),
+                                location_code=str(location), source=str(source)[:100])
+        return _loan_view(copy)
+
+    @rpc
+    def checkin(self, barcode: str, location: str, source: str = "desk") -> dict:
+        copy, ended = actions.checkin(self.db, barcode=str(barcode), location_code=str(location),
+                                      source=str(source)[:100])
+        return {"barcode": copy["_id"], "status": copy["status"], "location": copy["location"],
+                "ended_loan": ended["loan_id"] if ended else None,
+                "hold_for": (copy.get("hold") or {}).get("pickup")}
+
+    @rpc
+    def renew(self, resident_id: str, barcode: str) -> dict:
+        return _loan_view(actions.renew(self.db, barcode=str(barcode),
+                                        patron=actions.patron_by_id(self.db, resident_id), source="gateway"))
+
+    @rpc
+    def place_hold(self, resident_id: str, title_id: str, pickup: str) -> dict:
+        hold = actions.place_hold(self.db, patron=actions.patron_by_id(self.db, resident_id),
+                                  title_id=str(title_id), pickup=str(pickup))
+        return _hold_view(hold, actions.hold_position(self.db, hold))
+
+    @rpc
+    def cancel_hold(self, resident_id: str, hold_id: str) -> dict:
+        hold = actions.cancel_hold(self.db, patron=actions.patron_by_id(self.db, resident_id), hold_id=str(hold_id))
+        return _hold_view(hold, None)
+
+    @rpc
+    def declare_lost(self, barcode: str, resident_id: str | None = None) -> dict:
+        copy = actions.copy_by_barcode(self.db, barcode)
+        new = circulation.declare_lost(copy, str(resident_id) if resident_id else None)
+        store.save_copy(self.db, copy, new)
+        return _loan_view(new)
+
+    @rpc
+    def claim_returned(self, barcode: str, resident_id: str) -> dict:
+        copy = actions.copy_by_barcode(self.db, barcode)
+        new = circulation.claim_returned(copy, str(resident_id))
+        store.save_copy(self.db, copy, new)
+        return _loan_view(new)
+
+    @rpc
+    def loans_and_holds(self, resident_ids: list[str]) -> dict:
+        """Batch read for the gateway: {resident_id: {loans, holds}} in one call."""
+        out = {}
+        for rid in _ids(resident_ids):
+            loans = [_loan_view(c) for c in actions.loans_of(self.db, rid)]
+            holds = [_hold_view(h, actions.hold_position(self.db, h))
+                     for h in self.db[store.HOLDS].find({"patron": rid}).limit(100)
+                     if h["status"] in ("waiting", "in_transit", "ready")]
+            out[rid] = {"loans": loans, "holds": holds}
+        return out
+
+    @rpc
+    def conflicts(self, status: str = "open", limit: int = 50) -> list[dict]:
+        return [{k: v for k, v in c.items() if k not in ("outbox", "outbox_pending")}
+                for c in self.db[store.CONFLICTS].find({"status": str(status)}).limit(max(1, min(int(limit), 200)))]
+
+    @timer(interval=60)
+    def circulation_timers(self):
+        self.run_timers_now()
+
+    @rpc
+    def run_timers_now(self, today: str | None = None) -> dict:
+        day = date.fromisoformat(today) if today else date.today()
+        return {"overdue": actions.raise_overdue(self.db, day), "expired_holds": actions.expire_holds(self.db, day),
+                "offline_kiosks": self._mark_silent_kiosks()}
+
+    # ---- kiosks -----------------------------------------------------------------------
+
+    @kiosk_handler("kiosk.*.*", accept=tuple(m.TYPE for m in KIOSK_EVENTS))
+    def on_kiosk_event(self, event: dict) -> None:
+        kiosk_id = event["source"].rsplit("/", 1)[-1]
+        at = datetime.fromisoformat(event["time"])
+        kiosk = self._seen(kiosk_id, at, event)
+        kind = event["type"]
+        if kind == KioskCheckoutV1.TYPE:
+            self._kiosk_checkout(kiosk, event, at)
+        elif kind == KioskCheckinV1.TYPE:
+            self._kiosk_checkin(kiosk, event, at)
+        elif kind == KioskFaultReportV1.TYPE:
+            self._kiosk_fault(kiosk, event, at)
+        elif kind == KioskInventoryV1.TYPE:
+            for barcode in event["data"]["barcodes"]:
+                self.db[store.COPIES].update_one({"_id": barcode, "status": circulation.AVAILABLE},
+                                                 {"$set": {"location": kiosk_id}})
+
+    @rpc
+    def kiosk_status(self) -> list[dict]:
+        return [{"kiosk_id": k["_id"], "status": k.get("status", "offline"), "last_seen": k.get("last_seen"),
+                 "fault": k.get("fault"), "committee": k.get("committee")}
+                for k in self.db[store.KIOSKS].find().sort("_id").limit(1000)]
+
+    # ---- helpers ----------------------------------------------------------------------
+
+    def _seen(self, kiosk_id: str, at: datetime, event: dict) -> dict:
+        """Heartbeats (and any event) keep the kiosk's status; the newest time wins."""
+        interval = event["data"].get("interval_seconds") if event["type"] == KioskHeartbeatV1.TYPE else None
+        update = {"$max": {"last_seen": at.astimezone(timezone.utc).isoformat()},
+                  "$set": {"status": "online"}}
+        if interval:
+            update["$set"]["interval_seconds"] = interval
+        self.db[store.KIOSKS].update_one({"_id": kiosk_id}, update, upsert=True)
+        return self.db[store.KIOSKS].find_one({"_id": kiosk_id})
+
+    def _kiosk_checkout(self, kiosk: dict, event: dict, at: datetime) -> None:
+        data = event["data"]
+        copy = self.db[store.COPIES].find_one({"_id": data["barcode"]})
+        if copy is None or event["id"] in (copy.get("inbox") or []):
+            if copy is None:
+                self._conflict(kiosk["_id"], data["barcode"], "unknown barcode checked out", event, at)
+            return
+        if kiosks.is_stale(at, copy.get("state_at")):
+            log.info("stale kiosk checkout ignored", extra={"event_id": event["id"], "barcode": copy["_id"]})
+            return
+        patron = self.db[store.PATRONS].find_one({"card_number": data["card_number"]})
+        if patron is None:
+            self._conflict(kiosk["_id"], copy["_id"], f"unknown card {data['card_number']}", event, at)
+            return
+        if copy["status"] == circulation.ON_LOAN and copy["loan"]["patron"] != patron["_id"]:
+            self._conflict(kiosk["_id"], copy["_id"], "checked out at the kiosk while on loan to another patron",
+                           event, at)
+            return
+        try:
+            actions.checkout(self.db, barcode=copy["_id"], patron=patron, location_code=kiosk["_id"], at=at,
+                             source=f"kiosk:{kiosk['_id']}", copy=copy, honour_policy=False,
+                             applied_event=event["id"])
+        except circulation.Refused as exc:
+            if exc.code != "already_yours":
+                self._conflict(kiosk["_id"], copy["_id"], str(exc), event, at)
+
+    def _kiosk_checkin(self, kiosk: dict, event: dict, at: datetime) -> None:
+        copy = self.db[store.COPIES].find_one({"_id": event["data"]["barcode"]})
+        if copy is None:
+            self._conflict(kiosk["_id"], event["data"]["barcode"], "unknown barcode returned", event, at)
+            return
+        if event["id"] in (copy.get("inbox") or []) or kiosks.is_stale(at, copy.get("state_at")):
+            return
+        actions.checkin(self.db, barcode=copy["_id"], location_code=kiosk["_id"], at=at,
+                        source=f"kiosk:{kiosk['_id']}", copy=copy, applied_event=event["id"])
+
+    def _kiosk_fault(self, kiosk: dict, event: dict, at: datetime) -> None:
+        data = event["data"]
+        loc = self.db[store.LOCATIONS].find_one({"_id": kiosk["_id"]}) or {}
+        fault = outbox.event(KioskFaultV1.TYPE, {
+            "kiosk_id": kiosk["_id"], "kiosk_name": loc.get("name", ""), "committee": loc.get("committee") or "unknown",
+            "fault_code": data["fault_code"], "description": data.get("description", ""), "reported_at": at},
+            subject=kiosk["_id"])
+        fault["id"] = f"fault-{event['id']}"  # once per reported fault, whatever the redeliveries
+        apply_once(self.db[store.KIOSKS], {"_id": kiosk["_id"]}, merge_fault(data, at, fault), event["id"])
+
+    def _conflict(self, kiosk_id: str, barcode: str, reason: str, event: dict, at: datetime) -> None:
+        """Kept for staff, never dropped; once per event (its id is the conflict's id)."""
+        record = outbox.event(ConflictRecordedV1.TYPE, {"conflict_id": event["id"], "barcode": barcode,
+                                                        "kiosk_id": kiosk_id, "reason": reason, "at": at},
+                              subject=barcode)
+        try:
+            self.db[store.CONFLICTS].insert_one({
+                "_id": event["id"], "barcode": barcode, "kiosk_id": kiosk_id, "reason": reason,
+                "event": {k: event[k] for k in ("id", "type", "time", "data")}, "status": "open",
+                **outbox.pending_fields([record])})
+        except pymongo.errors.DuplicateKeyError:
+            pass
+
+    def _mark_silent_kiosks(self) -> int:
+        now = datetime.now(timezone.utc)
+        marked = 0
+        for k in self.db[store.KIOSKS].find({"status": "online"}).limit(1000):
+            if kiosks.is_offline(k.get("last_seen"), int(k.get("interval_seconds") or 60), now):
+                self.db[store.KIOSKS].update_one({"_id": k["_id"], "last_seen": k.get("last_seen")},
+                                                 {"$set": {"status": "offline"}})
+                marked += 1
+        return marked
+
+
+def merge_fault(data: dict, at: datetime, fault_event: dict) -> dict:
+    from services.common.storage import merge_updates
+    return merge_updates({"$set": {"fault": {"code": data["fault_code"], "description": data.get("description", ""),
+                                             "severity": data.get("severity"), "at": at.isoformat()}}},
+                         outbox.record(fault_event))
+
+
+def _loan_view(copy: dict) -> dict:
+    loan = copy.get("loan") or {}
+    return {"barcode": copy["_id"], "title_id": copy["title_id"], "status": copy["status"],
+            "location": copy["location"], "loan_id": loan.get("loan_id"), "patron": loan.get("patron"),
+            "due": loan.get("due"), "renewals": loan.get("renewals"), "loaned_at": loan.get("loaned_at")}
+
+
+def _hold_view(hold: dict, position: int | None) -> dict:
+    return {"hold_id": hold["_id"], "title_id": hold["title_id"], "pickup": hold["pickup"], "status": hold["status"],
+            "placed_at": hold["placed_at"], "position": position, "barcode": hold.get("barcode"),
+            "expires": hold.get("expires")}

@@ -1,12 +1,84 @@
-"""The library service's collections and their indexes."""
-from pymongo import ASCENDING, IndexModel
+"""The library service's collections, their indexes, and the writes that need care."""
+from __future__ import annotations
 
+from datetime import datetime, timezone
+
+from pymongo import ASCENDING, IndexModel
+from pymongo.database import Database
+
+from services.common import outbox
+from services.common.errors import Conflict
+from services.common.inbox import INBOX_KEEP
 from services.common.outbox import OUTBOX_INDEX
+from services.common.storage import diff_update, merge_updates
 
 PATRONS = "patrons"
+LOCATIONS = "locations"
+TITLES = "titles"
+COPIES = "copies"
+HOLDS = "holds"
+LOAN_HISTORY = "loan_history"
+KIOSKS = "kiosks"
+KIOSK_INBOX = "kiosk_inbox"
+CONFLICTS = "conflicts"
+SIP2_ACCOUNTS = "sip2_accounts"
 
 INDEXES = {
     PATRONS: [IndexModel([("card_number", ASCENDING)], name="card_number", unique=True), OUTBOX_INDEX],
+    TITLES: [
+        IndexModel([("isbn", ASCENDING)], name="isbn", sparse=True),
+        # search tokens (query them with $all: the embedded store answers plain equality on an
+        # indexed array wrongly)
+        IndexModel([("keywords", ASCENDING)], name="keywords"),
+    ],
+    COPIES: [
+        IndexModel([("title_id", ASCENDING)], name="title"),
+        IndexModel([("loan.patron", ASCENDING)], name="loan_patron", sparse=True),
+        IndexModel([("watch_due", ASCENDING)], name="watch_due", sparse=True),
+        IndexModel([("hold_expires", ASCENDING)], name="hold_expires", sparse=True),
+        OUTBOX_INDEX,
+    ],
+    HOLDS: [
+        IndexModel([("queue", ASCENDING), ("queue_key", ASCENDING)], name="queue"),
+        IndexModel([("patron", ASCENDING)], name="patron"),
+        OUTBOX_INDEX,
+    ],
+    LOAN_HISTORY: [IndexModel([("patron", ASCENDING)], name="patron")],
+    KIOSKS: [IndexModel([("status", ASCENDING)], name="status"), OUTBOX_INDEX],
+    CONFLICTS: [IndexModel([("status", ASCENDING)], name="status"), OUTBOX_INDEX],
 }
 
-OUTBOX_COLLECTIONS = [PATRONS]
+OUTBOX_COLLECTIONS = [PATRONS, COPIES, HOLDS, KIOSKS, CONFLICTS]
+
+
+def with_watch_fields(copy: dict) -> dict:
+    """Fields the timers scan by one indexed range: loans that may still become overdue,
+    ready holds that may still expire."""
+    out = dict(copy)
+    if copy["status"] == "on_loan" and not copy.get("overdue_raised"):
+        out["watch_due"] = copy["loan"]["due"]
+    else:
+        out.pop("watch_due", None)
+    if copy["status"] == "on_hold_shelf" and copy.get("hold") and copy["hold"].get("expires"):
+        out["hold_expires"] = copy["hold"]["expires"]
+    else:
+        out.pop("hold_expires", None)
+    return out
+
+
+def save_copy(db: Database, old: dict, new: dict, *events: dict, at: datetime | None = None,
+              applied_event: str | None = None) -> None:
+    """Write a copy's new state and its events in one update, if nobody changed it meanwhile.
+    ``at`` is when the change happened (kiosk events older than it are stale);
+    ``applied_event`` is recorded in the copy's inbox by the same write."""
+    new = with_watch_fields(new)
+    if at is not None:
+        new["state_at"] = at.astimezone(timezone.utc).isoformat()
+    update = diff_update(old, new)
+    if events:
+        update = merge_updates(update, outbox.record(*events))
+    if applied_event:
+        update = merge_updates(update, {"$push": {"inbox": {"$each": [applied_event], "$slice": -INBOX_KEEP}}})
+    result = db[COPIES].update_one({"_id": old["_id"], "version": old["version"]}, update)
+    if result.matched_count == 0:
+        raise Conflict("the item was changed meanwhile (another desk or kiosk acted on it); try again")

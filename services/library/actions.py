@@ -1,0 +1,276 @@
+"""Circulation actions against the store: the one implementation that the RPC entrypoints,
+kiosk events and the SIP2 endpoint all call, so that a checkout is the same action (and
+publishes the same events) whichever way it arrives."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timezone
+
+import pymongo
+from pymongo.database import Database
+
+from contracts.events.library import (HoldExpiredV1, HoldReadyV1, LoanCheckedInV1, LoanCheckedOutV1,
+                                      LoanOverdueV1, LoanRenewedV1)
+from services.common import outbox
+from services.common.errors import BadInput, Conflict, NotFound
+from services.library import circulation, store
+from services.library.policy import DEFAULT_RULES, LoanRule, open_on, rule_for
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# ---- reads ------------------------------------------------------------------------------
+
+def copy_by_barcode(db: Database, barcode: str) -> dict:
+    doc = db[store.COPIES].find_one({"_id": str(barcode)})
+    if doc is None:
+        raise NotFound(f"no item with barcode {barcode}")
+    return doc
+
+
+def patron_by_card(db: Database, card_number: str) -> dict:
+    doc = db[store.PATRONS].find_one({"card_number": str(card_number)})
+    if doc is None:
+        raise NotFound("no patron with this library card")
+    return doc
+
+
+def patron_by_id(db: Database, resident_id: str) -> dict:
+    doc = db[store.PATRONS].find_one({"_id": str(resident_id)})
+    if doc is None:
+        raise NotFound(f"no library card for resident {resident_id}")
+    return doc
+
+
+def location(db: Database, code: str) -> dict:
+    doc = db[store.LOCATIONS].find_one({"_id": str(code)})
+    if doc is None:
+        raise BadInput(f"unknown library location {code!r}")
+    return doc
+
+
+def loans_of(db: Database, patron_id: str) -> list[dict]:
+    return list(db[store.COPIES].find({"loan.patron": str(patron_id)}).limit(500))
+
+
+def standing(db: Database, patron: dict, today: date) -> circulation.PatronStanding:
+    loans = [c for c in loans_of(db, patron["_id"]) if c["status"] == circulation.ON_LOAN]
+    overdue = [(today - date.fromisoformat(c["loan"]["due"])).days for c in loans if circulation.is_overdue(c, today)]
+    blocks = tuple(b["reason"] for b in (patron.get("blocks") or {}).values()) if isinstance(
+        patron.get("blocks"), dict) else tuple(patron.get("blocks") or ())
+    return circulation.PatronStanding(blocks=blocks, active_loans=len(loans), overdue_items=len(overdue),
+                                      longest_overdue_days=max(overdue, default=0))
+
+
+def rules(db: Database) -> tuple[LoanRule, ...]:
+    extra = [LoanRule(**{k: v for k, v in r.items() if k != "_id"}) for r in db["loan_rules"].find().sort("_id")]
+    return DEFAULT_RULES + tuple(extra)
+
+
+def rule(db: Database, patron: dict | None, copy: dict, loc: dict) -> LoanRule:
+    return rule_for(rules(db), (patron or {}).get("patron_type", "adult"), copy.get("material_type", "book"),
+                    loc.get("kind", "library"))
+
+
+def first_waiting_hold(db: Database, title_id: str) -> dict | None:
+    return db[store.HOLDS].find_one({"queue": title_id}, sort=[("queue_key", pymongo.ASCENDING)])
+
+
+def holds_waiting(db: Database, title_id: str, except_patron: str | None = None) -> bool:
+    for hold in db[store.HOLDS].find({"queue": title_id}).limit(50):
+        if hold["patron"] != except_patron:
+            return True
+    return False
+
+
+def _title_name(db: Database, title_id: str) -> str:
+    doc = db[store.TITLES].find_one({"_id": title_id}, {"title": 1})
+    return (doc or {}).get("title", "")
+
+
+def _loan_event(kind, db, copy_after: dict, loan: dict, at: datetime, source: str, **extra) -> dict:
+    return outbox.event(kind.TYPE, {
+        "loan_id": loan["loan_id"], "barcode": copy_after["_id"], "title_id": copy_after["title_id"],
+        "title": _title_name(db, copy_after["title_id"]), "patron": loan["patron"],
+        "location": copy_after["location"], "at": at, "due": loan.get("due"), "source": source, **extra},
+        subject=copy_after["_id"])
+
+
+def _hold_event(kind, db, copy_after: dict, at: datetime) -> dict:
+    hold = copy_after["hold"]
+    return outbox.event(kind.TYPE, {
+        "hold_id": hold["hold_id"], "title_id": copy_after["title_id"], "title": _title_name(db, copy_after["title_id"]),
+        "patron": hold["patron"], "pickup": hold["pickup"], "at": at, "barcode": copy_after["_id"],
+        "expires": hold.get("expires")}, subject=hold["hold_id"])
+
+
+# ---- actions ----------------------------------------------------------------------------
+
+def checkout(db: Database, *, barcode: str, patron: dict, location_code: str, at: datetime | None = None,
+             source: str = "desk", copy: dict | None = None, honour_policy: bool = True,
+             applied_event: str | None = None) -> dict:
+    """``honour_policy=False`` for what a kiosk or self-check machine already did offline:
+    the item has left, so the loan is recorded whatever the patron's standing."""
+    at = at or now()
+    loc = location(db, location_code)
+    copy = copy or copy_by_barcode(db, barcode)
+    r = rule(db, patron, copy, loc)
+    patron_standing = standing(db, patron, at.date()) if honour_policy else circulation.PatronStanding((), 0, 0, 0)
+    new = circulation.checkout(
+        copy, patron["_id"], patron_standing, r, location=location_code, now=at,
+        loan_id=uuid.uuid4().hex, is_open=open_on(loc.get("closed_weekdays", ()), loc.get("closed_dates", ())),
+        holds_waiting=holds_waiting(db, copy["title_id"], except_patron=patron["_id"]))
+    event = _loan_event(LoanCheckedOutV1, db, new, new["loan"], at, source, hold_id=new["loan"]["fulfilled_hold"])
+    store.save_copy(db, copy, new, event, at=at, applied_event=applied_event)
+    if new["loan"]["fulfilled_hold"]:
+        db[store.HOLDS].update_one({"_id": new["loan"]["fulfilled_hold"]},
+                                   {"$set": {"status": "fulfilled", "queue": None}})
+    return new
+
+
+def checkin(db: Database, *, barcode: str, location_code: str, at: datetime | None = None,
+            source: str = "desk", copy: dict | None = None, applied_event: str | None = None
+            ) -> tuple[dict, dict | None]:
+    at = at or now()
+    loc = location(db, location_code)
+    copy = copy or copy_by_barcode(db, barcode)
+    hold = first_waiting_hold(db, copy["title_id"]) if copy["status"] not in (
+        circulation.ON_HOLD_SHELF, circulation.IN_TRANSIT) else None
+    patron = db[store.PATRONS].find_one({"_id": copy["loan"]["patron"]}) if copy.get("loan") else None
+    r = rule(db, patron, copy, loc)
+    new, ended = circulation.checkin(copy, location=location_code, now=at, rule=r, first_hold=hold)
+    events = []
+    if ended:
+        overdue_days = max(0, (at.date() - date.fromisoformat(ended["due"])).days)
+        events.append(_loan_event(LoanCheckedInV1, db, new, ended, at, source, overdue_days=overdue_days,
+                                  fine_cents=ended["fine_cents"]))
+    if hold and new["status"] == circulation.ON_HOLD_SHELF:
+        events.append(_hold_event(HoldReadyV1, db, new, at))
+    store.save_copy(db, copy, new, *events, at=at, applied_event=applied_event)
+    if hold:
+        # the copy (written above) is the truth; the hold document follows it
+        db[store.HOLDS].update_one({"_id": hold["_id"]}, {"$set": {
+            "status": "ready" if new["status"] == circulation.ON_HOLD_SHELF else "in_transit",
+            "queue": None, "barcode": new["_id"], "expires": new["hold"].get("expires")}})
+    if ended:
+        try:
+            db[store.LOAN_HISTORY].insert_one({"_id": ended["loan_id"], "barcode": new["_id"],
+                                               "title_id": new["title_id"], **ended})
+        except pymongo.errors.DuplicateKeyError:
+            pass
+    return new, ended
+
+
+def renew(db: Database, *, barcode: str, patron: dict, at: datetime | None = None, source: str = "desk") -> dict:
+    at = at or now()
+    copy = copy_by_barcode(db, barcode)
+    if copy["status"] != circulation.ON_LOAN:
+        raise circulation.Refused("not_yours", "this item is not on loan to you")
+    loc = db[store.LOCATIONS].find_one({"_id": copy["loan"]["location"]}) or {"kind": "library"}
+    r = rule(db, patron, copy, loc)
+    new = circulation.renew(copy, patron["_id"], r, now=at,
+                            holds_waiting=holds_waiting(db, copy["title_id"], except_patron=patron["_id"]),
+                            is_open=open_on(loc.get("closed_weekdays", ()), loc.get("closed_dates", ())))
+    event = _loan_event(LoanRenewedV1, db, new, new["loan"], at, source, renewals=new["loan"]["renewals"])
+    store.save_copy(db, copy, new, event, at=at)
+    return new
+
+
+def place_hold(db: Database, *, patron: dict, title_id: str, pickup: str, at: datetime | None = None) -> dict:
+    at = at or now()
+    if db[store.TITLES].find_one({"_id": str(title_id)}, {"_id": 1}) is None:
+        raise NotFound(f"no title {title_id}")
+    if location(db, pickup).get("kind") == "kiosk" and not location(db, pickup).get("hold_shelf"):
+        raise BadInput("holds are collected at a library or branch, not at this kiosk")
+    for hold in db[store.HOLDS].find({"patron": patron["_id"]}).limit(200):
+        if hold["title_id"] == title_id and hold["status"] in ("waiting", "in_transit", "ready"):
+            raise circulation.Refused("duplicate_hold", "you already hold this title")
+    hold_id = uuid.uuid4().hex
+    doc = {"_id": hold_id, "title_id": str(title_id), "patron": patron["_id"], "pickup": pickup,
+           "placed_at": at.isoformat(), "status": "waiting", "queue": str(title_id),
+           "queue_key": f"{at.isoformat()}|{hold_id}"}
+    db[store.HOLDS].insert_one(doc)
+    _trap_an_available_copy(db, doc, at)
+    return db[store.HOLDS].find_one({"_id": hold_id})
+
+
+def _trap_an_available_copy(db: Database, hold: dict, at: datetime) -> None:
+    """An available copy (preferably already at the pickup location) is set aside at once."""
+    available = [c for c in db[store.COPIES].find({"title_id": hold["title_id"]}).limit(200)
+                 if c["status"] == circulation.AVAILABLE]
+    available.sort(key=lambda c: c["location"] != hold["pickup"])
+    for copy in available:
+        loc = db[store.LOCATIONS].find_one({"_id": copy["location"]}) or {"kind": "library"}
+        new = circulation.trap_available(copy, hold, now=at, rule=rule(db, None, copy, loc))
+        events = [_hold_event(HoldReadyV1, db, new, at)] if new["status"] == circulation.ON_HOLD_SHELF else []
+        try:
+            store.save_copy(db, copy, new, *events)
+        except Conflict:
+            continue  # someone took it meanwhile: try the next copy
+        db[store.HOLDS].update_one({"_id": hold["_id"]}, {"$set": {
+            "status": "ready" if new["status"] == circulation.ON_HOLD_SHELF else "in_transit",
+            "queue": None, "barcode": new["_id"], "expires": new["hold"].get("expires")}})
+        return
+
+
+def cancel_hold(db: Database, *, patron: dict, hold_id: str) -> dict:
+    hold = db[store.HOLDS].find_one({"_id": str(hold_id), "patron": patron["_id"]})
+    if hold is None:
+        raise NotFound("no such hold of yours")
+    if hold["status"] not in ("waiting", "ready", "in_transit"):
+        raise circulation.Refused("hold_closed", f"this hold is {hold['status']} already")
+    db[store.HOLDS].update_one({"_id": hold["_id"]}, {"$set": {"status": "cancelled", "queue": None}})
+    return {**hold, "status": "cancelled", "queue": None}
+
+
+def hold_position(db: Database, hold: dict) -> int | None:
+    if hold.get("queue") is None:
+        return None
+    # one indexed equality, compared here: a title's queue is short
+    keys = [h["queue_key"] for h in db[store.HOLDS].find({"queue": hold["queue"]}, {"queue_key": 1}).limit(10_000)]
+    return sum(k < hold["queue_key"] for k in keys) + 1
+
+
+def raise_overdue(db: Database, today: date) -> int:
+    """Each loan that has become overdue is published once."""
+    raised = 0
+    for copy in db[store.COPIES].find({"watch_due": {"$lt": today.isoformat()}}).limit(1000):
+        if not circulation.is_overdue(copy, today):
+            continue
+        new = {**copy, "overdue_raised": True, "version": copy["version"] + 1}
+        try:
+            store.save_copy(db, copy, new, _loan_event(LoanOverdueV1, db, new, copy["loan"], now(), "timer"))
+            raised += 1
+        except Conflict:
+            continue  # changed meanwhile: the next round looks again
+    return raised
+
+
+def expire_holds(db: Database, today: date) -> int:
+    """Ready holds not collected in time pass to the next in line."""
+    expired = 0
+    at = datetime.combine(today, now().timetz())
+    for copy in db[store.COPIES].find({"hold_expires": {"$lt": today.isoformat()}}).limit(1000):
+        loc = db[store.LOCATIONS].find_one({"_id": copy["location"]}) or {"kind": "library"}
+        nxt = first_waiting_hold(db, copy["title_id"])
+        try:
+            new = circulation.expire_hold(copy, now=at, next_hold=nxt, rule=rule(db, None, copy, loc))
+        except circulation.Refused:
+            continue
+        old_hold = copy["hold"]
+        expired_event = outbox.event(HoldExpiredV1.TYPE, {
+            "hold_id": old_hold["hold_id"], "title_id": copy["title_id"], "patron": old_hold["patron"],
+            "pickup": old_hold["pickup"], "at": at, "barcode": copy["_id"]}, subject=old_hold["hold_id"])
+        events = [expired_event] + ([_hold_event(HoldReadyV1, db, new, at)] if nxt else [])
+        try:
+            store.save_copy(db, copy, new, *events)
+        except Conflict:
+            continue  # someone acted on the copy meanwhile: the next round looks again
+        db[store.HOLDS].update_one({"_id": old_hold["hold_id"]}, {"$set": {"status": "expired", "queue": None}})
+        if nxt:
+            db[store.HOLDS].update_one({"_id": nxt["_id"]}, {"$set": {
+                "status": "ready", "queue": None, "barcode": copy["_id"], "expires": new["hold"]["expires"]}})
+        expired += 1
+    return expired

@@ -1,0 +1,94 @@
+"""The catalogue: titles and their copies, stored idempotently by record id, and searched
+by words of the title, authors and subjects (Chinese by characters and pairs of them)."""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from pydantic import ValidationError
+from pymongo.database import Database
+
+from contracts.rpc.library import TitleRecordV1
+from services.common.errors import BadInput
+from services.library import store
+
+_WORD = re.compile(r"[0-9a-z]+")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
+
+def tokens(text: str) -> set[str]:
+    """Search keys of a text: latin words, and CJK single characters and adjacent pairs
+    (Chinese has no spaces between words)."""
+    text = unicodedata.normalize("NFKC", text or "").lower()
+    keys = set(_WORD.findall(text))
+    for run in _CJK.findall(text):
+        keys.update(run)
+        keys.update(run[i:i + 2] for i in range(len(run) - 1))
+    return keys
+
+
+def query_tokens(text: str) -> list[str]:
+    """The keys a query must all match: pairs for Chinese runs longer than one character."""
+    text = unicodedata.normalize("NFKC", text or "").lower()
+    keys = set(_WORD.findall(text))
+    for run in _CJK.findall(text):
+        keys.update([run] if len(run) == 1 else (run[i:i + 2] for i in range(len(run) - 1)))
+    return sorted(keys)
+
+
+def store_records(db: Database, records: list) -> dict:
+    if not isinstance(records, list) or len(records) > 500:
+        raise BadInput("expected a list of at most 500 records")
+    stored, rejected = 0, []
+    for i, raw in enumerate(records):
+        try:
+            record = TitleRecordV1.model_validate(raw)
+        except ValidationError as exc:
+            rejected.append({"index": i, "reason": "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'record'}: {e['msg']}" for e in exc.errors()[:3])})
+            continue
+        unknown = {c.home_location for c in record.copies} - _location_codes(db)
+        if unknown:
+            rejected.append({"index": i, "reason": f"unknown location(s) {', '.join(sorted(unknown))}"})
+            continue
+        _store(db, record)
+        stored += 1
+    return {"stored": stored, "rejected": rejected}
+
+
+def _location_codes(db: Database) -> set[str]:
+    return {d["_id"] for d in db[store.LOCATIONS].find({}, {"_id": 1})}
+
+
+def _store(db: Database, record: TitleRecordV1) -> None:
+    title = record.model_dump(exclude={"record_id", "copies"})
+    title["keywords"] = sorted(tokens(" ".join([record.title, *record.authors, *record.subjects])))
+    db[store.TITLES].update_one({"_id": record.record_id}, {"$set": title}, upsert=True)
+    for c in record.copies:
+        # a copy already known keeps its circulation state; only its home may change
+        db[store.COPIES].update_one({"_id": c.barcode}, {"$set": {"home_location": c.home_location},
+                                                         "$setOnInsert": {
+            "title_id": record.record_id, "material_type": record.material_type, "location": c.home_location,
+            "status": "available", "loan": None, "hold": None, "version": 1}}, upsert=True)
+
+
+def search(db: Database, *, text: str | None, isbn: str | None, limit: int) -> list[dict]:
+    if isbn:
+        found = list(db[store.TITLES].find({"isbn": re.sub(r"[^0-9X]", "", isbn.upper())}).limit(limit))
+    else:
+        keys = query_tokens(text or "")
+        if not keys:
+            raise BadInput("search for some words of a title, author or subject, or an ISBN")
+        found = list(db[store.TITLES].find({"keywords": {"$all": keys}}).limit(limit))
+    return [_with_availability(db, t) for t in found]
+
+
+def _with_availability(db: Database, title: dict) -> dict:
+    places: dict[str, dict] = {}
+    for c in db[store.COPIES].find({"title_id": title["_id"]}, {"status": 1, "location": 1}).limit(1000):
+        entry = places.setdefault(c["location"], {"location": c["location"], "available": 0, "total": 0})
+        entry["total"] += 1
+        entry["available"] += c["status"] == "available"
+    return {"title_id": title["_id"], "title": title["title"], "authors": title.get("authors", []),
+            "subjects": title.get("subjects", []), "isbn": title.get("isbn"), "language": title.get("language"),
+            "material_type": title.get("material_type"), "availability": sorted(places.values(), key=lambda p: p["location"])}

@@ -1,0 +1,176 @@
+"""Circulation rules on one copy, free of I/O: checkout, checkin (return anywhere, trap for
+the first hold in line), renewal, lost and claimed-returned.
+
+Each function takes the copy as stored and returns the copy as it should become (version
++ 1); the store writes it with a version check, so two checkouts of one copy at the same
+moment cannot both win.
+"""
+from __future__ import annotations
+
+import copy as copying
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Callable
+
+from services.common.errors import Conflict
+from services.library.policy import LoanRule, due_date, fine_cents
+
+AVAILABLE, ON_LOAN, ON_HOLD_SHELF, IN_TRANSIT = "available", "on_loan", "on_hold_shelf", "in_transit"
+LOST, CLAIMED_RETURNED = "lost", "claimed_returned"
+
+
+class Refused(Conflict):
+    """A circulation action that must not happen; ``code`` is stable for machines (SIP2)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class PatronStanding:
+    """What the store knows about a patron that decides whether they may borrow."""
+    blocks: tuple[str, ...]
+    active_loans: int
+    overdue_items: int
+    longest_overdue_days: int
+
+
+def standing_refusal(standing: PatronStanding, rule: LoanRule) -> Refused | None:
+    if standing.blocks:
+        return Refused("blocked", f"borrowing is blocked: {'; '.join(standing.blocks)}")
+    if standing.overdue_items >= rule.block_overdue_items:
+        return Refused("overdue", f"{standing.overdue_items} overdue items: return them before borrowing more")
+    if standing.longest_overdue_days > rule.block_overdue_days:
+        return Refused("overdue", f"an item is {standing.longest_overdue_days} days overdue: return it first")
+    if standing.active_loans >= rule.item_limit:
+        return Refused("limit", f"the limit of {rule.item_limit} items on loan is reached")
+    return None
+
+
+def _next(copy: dict) -> dict:
+    new = copying.deepcopy(copy)
+    new["version"] = copy.get("version", 0) + 1
+    return new
+
+
+def checkout(copy: dict, patron_id: str, standing: PatronStanding, rule: LoanRule, *, location: str,
+             now: datetime, loan_id: str, is_open: Callable[[date], bool], holds_waiting: bool) -> dict:
+    status = copy["status"]
+    if status == ON_LOAN:
+        if copy["loan"]["patron"] == patron_id:
+            raise Refused("already_yours", "this item is already on loan to you")
+        raise Refused("on_loan", "this item is on loan to someone else")
+    if status == ON_HOLD_SHELF and copy["hold"]["patron"] != patron_id:
+        raise Refused("held", "this item is waiting for another patron's hold")
+    if status in (IN_TRANSIT, LOST, CLAIMED_RETURNED):
+        raise Refused("unavailable", f"this item cannot be lent now ({status})")
+    refusal = standing_refusal(standing, rule)
+    if refusal:
+        raise refusal
+    days = min(rule.loan_days, rule.recall_days) if holds_waiting and rule.recall_days else rule.loan_days
+    new = _next(copy)
+    fulfilled = copy["hold"]["hold_id"] if status == ON_HOLD_SHELF else None
+    new.update(status=ON_LOAN, location=location, hold=None, overdue_raised=False, loan={
+        "loan_id": loan_id, "patron": patron_id, "loaned_at": now.isoformat(), "location": location,
+        "due": due_date(rule, now.date(), is_open, days).isoformat(), "renewals": 0, "fulfilled_hold": fulfilled})
+    return new
+
+
+def checkin(copy: dict, *, location: str, now: datetime, rule: LoanRule, first_hold: dict | None
+            ) -> tuple[dict, dict | None]:
+    """The copy after its return at ``location`` and the loan that ended (None if none).
+
+    A copy returned anywhere stays there (通借通还), unless the first hold in line traps
+    it: then it waits on the hold shelf (returned at the pickup location) or travels there.
+    """
+    new = _next(copy)
+    ended = copy["loan"] if copy["status"] in (ON_LOAN, CLAIMED_RETURNED, LOST) else None
+    if ended:
+        ended = {**ended, "returned_at": now.isoformat(), "returned_to": location,
+                 "fine_cents": fine_cents(rule, date.fromisoformat(ended["due"]), now.date())}
+    new.update(loan=None, location=location, overdue_raised=False)
+    if copy["status"] in (ON_HOLD_SHELF, IN_TRANSIT):
+        return new, ended  # already trapped: a scan at another desk just moves it
+    if first_hold:
+        _trap(new, first_hold, location, now, rule)
+    else:
+        new.update(status=AVAILABLE, hold=None)
+    return new, ended
+
+
+def _trap(new: dict, hold: dict, location: str, now: datetime, rule: LoanRule) -> None:
+    at_pickup = hold["pickup"] == location
+    new["status"] = ON_HOLD_SHELF if at_pickup else IN_TRANSIT
+    new["hold"] = {"hold_id": hold["_id"], "patron": hold["patron"], "pickup": hold["pickup"],
+                   "ready_since": now.isoformat() if at_pickup else None,
+                   "expires": (now.date() + timedelta(days=rule.hold_shelf_days)).isoformat() if at_pickup else None}
+
+
+def trap_available(copy: dict, hold: dict, *, now: datetime, rule: LoanRule) -> dict:
+    """A new hold takes an available copy at once: on the shelf where it stands, or sent on."""
+    if copy["status"] != AVAILABLE:
+        raise Refused("unavailable", "this item is not available")
+    new = _next(copy)
+    _trap(new, hold, copy["location"], now, rule)
+    return new
+
+
+def arrive(copy: dict, *, location: str, now: datetime, rule: LoanRule) -> dict:
+    """A copy in transit reaches a location: at its pickup location the hold becomes ready."""
+    if copy["status"] != IN_TRANSIT:
+        raise Refused("not_in_transit", "this item is not in transit")
+    new = _next(copy)
+    new["location"] = location
+    if copy["hold"]["pickup"] == location:
+        new["status"] = ON_HOLD_SHELF
+        new["hold"] = {**copy["hold"], "ready_since": now.isoformat(),
+                       "expires": (now.date() + timedelta(days=rule.hold_shelf_days)).isoformat()}
+    return new
+
+
+def expire_hold(copy: dict, *, now: datetime, next_hold: dict | None, rule: LoanRule) -> dict:
+    """A ready hold not collected in time passes to the next in line, or frees the copy."""
+    if copy["status"] != ON_HOLD_SHELF or copy["hold"]["expires"] >= now.date().isoformat():
+        raise Refused("not_expired", "this hold has not expired")
+    new = _next(copy)
+    if next_hold:
+        _trap(new, next_hold, copy["location"], now, rule)
+    else:
+        new.update(status=AVAILABLE, hold=None)
+    return new
+
+
+def renew(copy: dict, patron_id: str, rule: LoanRule, *, now: datetime, holds_waiting: bool,
+          is_open: Callable[[date], bool]) -> dict:
+    if copy["status"] != ON_LOAN or copy["loan"]["patron"] != patron_id:
+        raise Refused("not_yours", "this item is not on loan to you")
+    if holds_waiting:
+        raise Refused("held", "another patron is waiting for this title: it cannot be renewed")
+    if copy["loan"]["renewals"] >= rule.renewals:
+        raise Refused("renewal_limit", f"renewed {copy['loan']['renewals']} times already: the limit is {rule.renewals}")
+    new = _next(copy)
+    new["loan"] = {**copy["loan"], "renewals": copy["loan"]["renewals"] + 1,
+                   "due": due_date(rule, now.date(), is_open).isoformat()}
+    new["overdue_raised"] = False
+    return new
+
+
+def declare_lost(copy: dict, patron_id: str | None) -> dict:
+    if copy["status"] != ON_LOAN or (patron_id and copy["loan"]["patron"] != patron_id):
+        raise Refused("not_on_loan", "only an item on loan can be declared lost")
+    new = _next(copy)
+    new["status"] = LOST
+    return new
+
+
+def claim_returned(copy: dict, patron_id: str) -> dict:
+    if copy["status"] != ON_LOAN or copy["loan"]["patron"] != patron_id:
+        raise Refused("not_yours", "this item is not on loan to you")
+    new = _next(copy)
+    new["status"] = CLAIMED_RETURNED  # no longer counts as overdue while staff look for it
+    return new
+
+
+def is_overdue(copy: dict, today: date) -> bool:
+    return copy["status"] == ON_LOAN and copy["loan"]["due"] < today.isoformat()

@@ -1,0 +1,78 @@
+"""Loan policy: rules over patron type × material type × location kind, as library systems
+in the field keep them (the most specific matching rule wins), and due dates that avoid
+the lending location's closed days. Pure: no I/O."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Callable, Iterable
+
+ANY = "*"
+
+
+@dataclass(frozen=True)
+class LoanRule:
+    patron_type: str = ANY
+    material_type: str = ANY
+    location_kind: str = ANY
+    item_limit: int = 10               # loans at once
+    loan_days: int = 30
+    renewals: int = 2
+    due_on_closed_day: str = "next"    # "next" or "previous" open day
+    hold_shelf_days: int = 7           # a ready hold waits this long at the pickup location
+    recall_days: int = 0               # >0: a waiting hold shortens loans of the title to this many days
+    block_overdue_days: int = 30       # an item overdue longer than this blocks borrowing
+    block_overdue_items: int = 3       # this many overdue items block borrowing
+    fine_cents_per_day: int = 0        # overdue fines: off by default
+    fine_cap_cents: int = 0
+
+    def specificity(self) -> int:
+        return sum(v != ANY for v in (self.patron_type, self.material_type, self.location_kind))
+
+    def matches(self, patron_type: str, material_type: str, location_kind: str) -> bool:
+        return all(rule in (ANY, actual) for rule, actual in (
+            (self.patron_type, patron_type), (self.material_type, material_type),
+            (self.location_kind, location_kind)))
+
+
+DEFAULT_RULES: tuple[LoanRule, ...] = (
+    LoanRule(),
+    LoanRule(patron_type="child", item_limit=5, loan_days=21, block_overdue_items=2),
+    LoanRule(patron_type="senior", loan_days=45),
+    LoanRule(material_type="periodical", loan_days=7, renewals=0),
+    LoanRule(material_type="av", loan_days=14, renewals=1),
+    LoanRule(location_kind="kiosk", item_limit=10, loan_days=30, renewals=2),
+)
+
+
+def rule_for(rules: Iterable[LoanRule], patron_type: str, material_type: str, location_kind: str) -> LoanRule:
+    matching = [r for r in rules if r.matches(patron_type, material_type, location_kind)]
+    if not matching:
+        raise LookupError(f"no loan rule for {patron_type}/{material_type}/{location_kind}")
+    # most specific first; among equals, the later one (operators append overrides)
+    return max(enumerate(matching), key=lambda pair: (pair[1].specificity(), pair[0]))[1]
+
+
+def due_date(rule: LoanRule, loaned_on: date, is_open: Callable[[date], bool], days: int | None = None) -> date:
+    """The due date: ``days`` (default the rule's loan period) on, moved off closed days."""
+    due = loaned_on + timedelta(days=rule.loan_days if days is None else days)
+    step = timedelta(days=1 if rule.due_on_closed_day == "next" else -1)
+    for _ in range(366):
+        if is_open(due) and (step.days > 0 or due > loaned_on):
+            return due
+        due += step
+    raise ValueError("the location is never open")
+
+
+def fine_cents(rule: LoanRule, due: date, returned_on: date) -> int:
+    late = (returned_on - due).days
+    if late <= 0 or rule.fine_cents_per_day <= 0:
+        return 0
+    fine = late * rule.fine_cents_per_day
+    return min(fine, rule.fine_cap_cents) if rule.fine_cap_cents else fine
+
+
+def open_on(closed_weekdays: Iterable[int] = (), closed_dates: Iterable[str] = ()) -> Callable[[date], bool]:
+    """A location's opening rule: weekdays 0=Monday..6=Sunday closed, plus dated closures."""
+    weekdays, dates = frozenset(closed_weekdays), frozenset(closed_dates)
+    return lambda d: d.weekday() not in weekdays and d.isoformat() not in dates

@@ -1,0 +1,229 @@
+"""The library service with the real store and broker: catalogue, circulation, holds, kiosks."""
+import json
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import eventlet
+import pytest
+from kombu import Connection
+from nameko.exceptions import RemoteError
+
+from infra.local import demo_data
+from services.library.service import LibraryService
+from support import bind_probe_queue, drain, wait_for
+
+
+@pytest.fixture
+def library(start_service, rpc, db):
+    start_service(LibraryService)
+    rpc.library.upsert_locations(demo_data.LOCATIONS)
+    return rpc.library
+
+
+def a_patron(db, patron_type="adult"):
+    rid = uuid.uuid4().hex
+    card = "LC" + rid[:10].upper()
+    db("library").patrons.insert_one({"_id": rid, "card_number": card, "name": "读者", "patron_type": patron_type,
+                                      "home_committee": "C0101", "blocks": {}})
+    return rid, card
+
+
+def a_title(library, copies=("MAIN",), title="三体 第二部"):
+    record_id = "t-" + uuid.uuid4().hex[:10]
+    barcodes = [f"B{uuid.uuid4().hex[:10]}" for _ in copies]
+    result = library.import_catalogue([{"record_id": record_id, "title": title, "authors": ["刘慈欣"],
+                                        "subjects": ["科幻"], "copies": [{"barcode": b, "home_location": loc}
+                                                                        for b, loc in zip(barcodes, copies)]}])
+    assert result == {"stored": 1, "rejected": []}
+    return record_id, barcodes
+
+
+def refused(call):
+    with pytest.raises(RemoteError) as err:
+        call()
+    return err.value
+
+
+def test_catalogue_search_by_chinese_words_with_availability(library):
+    record_id, barcodes = a_title(library, copies=("MAIN", "K-001"), title="银河帝国：基地")
+    hits = library.search("帝国")
+    hit = next(h for h in hits if h["title_id"] == record_id)
+    assert {a["location"]: a["available"] for a in hit["availability"]} == {"K-001": 1, "MAIN": 1}
+    assert record_id not in [h["title_id"] for h in library.search("帝王")]
+    again = library.import_catalogue([{"record_id": record_id, "title": "银河帝国：基地", "copies": [
+        {"barcode": barcodes[0], "home_location": "MAIN"}]}])
+    assert again["stored"] == 1  # idempotent by record id
+    bad = library.import_catalogue([{"record_id": "x y", "title": ""}, {"record_id": "ok-1", "title": "t",
+                                                                       "copies": [{"barcode": "Z1", "home_location": "NOWHERE"}]}])
+    assert bad["stored"] == 0 and len(bad["rejected"]) == 2
+
+
+def test_borrow_anywhere_return_anywhere(library, db):
+    rid, _ = a_patron(db)
+    _, [barcode] = a_title(library)
+    loan = library.checkout(barcode, rid, "MAIN")
+    assert loan["status"] == "on_loan" and loan["due"]
+    assert refused(lambda: library.checkout(barcode, a_patron(db)[0], "MAIN")).exc_type == "Conflict"
+    back = library.checkin(barcode, "K-002")
+    assert back["status"] == "available" and back["location"] == "K-002"  # stays where it was returned
+    assert db("library").loan_history.find_one({"_id": loan["loan_id"]})["returned_to"] == "K-002"
+
+
+def test_two_checkouts_of_one_copy_at_the_same_moment_exactly_one_wins(library, db, settings):
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    _, [barcode] = a_title(library)
+    patrons = [a_patron(db)[0] for _ in range(6)]
+
+    def borrow(rid):
+        try:
+            with ClusterRpcProxy({"AMQP_URI": settings.amqp_uri}, timeout=10) as proxy:
+                return proxy.library.checkout(barcode, rid, "MAIN")["patron"]
+        except RemoteError as exc:
+            return exc.exc_type
+    outcomes = list(eventlet.GreenPool(6).imap(borrow, patrons))
+    winners = [o for o in outcomes if o in patrons]
+    assert len(winners) == 1 and set(outcomes) - set(winners) == {"Conflict"}
+    assert db("library").copies.find_one({"_id": barcode})["loan"]["patron"] == winners[0]
+
+
+def test_limits_blocks_and_renewals(library, db):
+    rid, _ = a_patron(db, patron_type="child")  # five items for children
+    _, barcodes = a_title(library, copies=("MAIN",) * 6)
+    for b in barcodes[:5]:
+        library.checkout(b, rid, "MAIN")
+    err = refused(lambda: library.checkout(barcodes[5], rid, "MAIN"))
+    assert err.exc_type == "Conflict" and "limit" in err.value
+    assert db("library").copies.find_one({"_id": barcodes[5]})["status"] == "available"  # nothing changed
+    renewed = library.renew(rid, barcodes[0])
+    assert renewed["renewals"] == 1
+    library.renew(rid, barcodes[0])
+    assert "limit" in refused(lambda: library.renew(rid, barcodes[0])).value
+
+    other, _ = a_patron(db)
+    block = library.block_patron(other, "证件挂失", "clerk-1")
+    assert "证件挂失" in refused(lambda: library.checkout(barcodes[5], other, "MAIN")).value
+    library.unblock_patron(other, block["block_id"])
+    assert library.checkout(barcodes[5], other, "MAIN")["patron"] == other
+
+
+def test_holds_queue_trap_on_return_and_no_renewal_while_held(library, db, settings):
+    borrower, _ = a_patron(db)
+    first, second = a_patron(db)[0], a_patron(db)[0]
+    title_id, [barcode] = a_title(library)
+    library.checkout(barcode, borrower, "MAIN")
+    h1 = library.place_hold(first, title_id, "B-FL")
+    h2 = library.place_hold(second, title_id, "MAIN")
+    assert (h1["position"], h2["position"]) == (1, 2)
+    assert "waiting" in refused(lambda: library.renew(borrower, barcode)).value
+    probe = bind_probe_queue(settings.amqp_uri, "library.events", "cn.library.hold.ready.v1")
+    # returned at the first holder's pickup branch: ready on the hold shelf there
+    back = library.checkin(barcode, "B-FL")
+    assert back["status"] == "on_hold_shelf" and back["hold_for"] == "B-FL"
+    [ready] = drain(settings.amqp_uri, probe)
+    assert json.loads(ready.body)["data"]["patron"] == first
+    assert refused(lambda: library.checkout(barcode, second, "B-FL")).exc_type == "Conflict"
+    assert library.loans_and_holds([second])[second]["holds"][0]["position"] == 1
+    loan = library.checkout(barcode, first, "B-FL")
+    assert loan["patron"] == first
+    assert db("library").holds.find_one({"_id": h1["hold_id"]})["status"] == "fulfilled"
+
+
+def test_ready_hold_expires_and_passes_to_the_next(library, db):
+    first, second = a_patron(db)[0], a_patron(db)[0]
+    title_id, [barcode] = a_title(library, copies=("MAIN",))
+    library.place_hold(first, title_id, "MAIN")   # the copy on the shelf is trapped at once
+    library.place_hold(second, title_id, "MAIN")
+    assert db("library").copies.find_one({"_id": barcode})["hold"]["patron"] == first
+    later = (datetime.now(timezone.utc) + timedelta(days=30)).date().isoformat()
+    assert library.run_timers_now(later)["expired_holds"] == 1
+    copy = db("library").copies.find_one({"_id": barcode})
+    assert copy["status"] == "on_hold_shelf" and copy["hold"]["patron"] == second
+
+
+@pytest.fixture
+def kiosk(settings):
+    """A kiosk with broker credentials of its own (removed after the test)."""
+    from infra.kiosk import accounts
+
+    kiosk_id = "T" + uuid.uuid4().hex[:8]
+    user, password = accounts.add_kiosk(settings.amqp_uri, kiosk_id)
+    yield kiosk_id, accounts.kiosk_uri(settings.amqp_uri, user, password)
+    accounts.remove_kiosk(kiosk_id)
+
+
+def publish_kiosk(uri, kiosk_id, kind, data, *, event_id=None, at=None, seq=1, user="auto", source=None):
+    from contracts.events.kiosk import BY_KIND, broker_user
+    envelope = {"specversion": "1.0", "id": event_id or uuid.uuid4().hex, "source": source or f"/kiosks/{kiosk_id}",
+                "type": BY_KIND[kind].TYPE, "time": (at or datetime.now(timezone.utc)).isoformat(),
+                "sequence": seq, "data": data}
+    with Connection(uri, transport_options={"confirm_publish": True}) as conn:
+        conn.Producer().publish(json.dumps(envelope), exchange="kiosk.events", routing_key=f"kiosk.{kiosk_id}.{kind}",
+                                content_type="application/json", delivery_mode=2,
+                                user_id=broker_user(kiosk_id) if user == "auto" else user)
+    return envelope
+
+
+def test_kiosk_events_twice_and_out_of_order_end_in_the_right_state(library, db, kiosk):
+    kiosk_id, uri = kiosk
+    library.upsert_locations([{"code": kiosk_id, "kind": "kiosk", "name": "测试自助图书馆", "committee": "C0101"}])
+    rid, card = a_patron(db)
+    _, [b1, b2] = a_title(library, copies=(kiosk_id, kiosk_id))
+    t0 = datetime.now(timezone.utc) - timedelta(hours=3)   # what the kiosk did while offline
+    out1 = publish_kiosk(uri, kiosk_id, "checkout", {"barcode": b1, "card_number": card}, at=t0, seq=1)
+    publish_kiosk(uri, kiosk_id, "checkout", {"barcode": b1, "card_number": card}, at=t0, seq=1,
+                  event_id=out1["id"])                                     # the same event again
+    # b2: the return arrives before the checkout it ends
+    publish_kiosk(uri, kiosk_id, "checkin", {"barcode": b2}, at=t0 + timedelta(minutes=30), seq=3)
+    publish_kiosk(uri, kiosk_id, "checkout", {"barcode": b2, "card_number": card}, at=t0 + timedelta(minutes=5),
+                  seq=2)
+    publish_kiosk(uri, kiosk_id, "heartbeat", {"interval_seconds": 60}, seq=4)
+    wait_for(lambda: any(k["kiosk_id"] == kiosk_id and k["status"] == "online" for k in library.kiosk_status()))
+    wait_for(lambda: db("library").copies.find_one({"_id": b1})["status"] == "on_loan")
+    eventlet.sleep(0.5)
+    c1, c2 = db("library").copies.find_one({"_id": b1}), db("library").copies.find_one({"_id": b2})
+    assert c1["loan"]["patron"] == rid and c1["version"] == 2     # applied once
+    assert c2["status"] == "available" and c2["version"] == 2     # the late checkout changed nothing
+
+
+def test_kiosk_conflict_is_kept_for_staff(library, db, kiosk):
+    kiosk_id, uri = kiosk
+    library.upsert_locations([{"code": kiosk_id, "kind": "kiosk", "name": "测试", "committee": "C0101"}])
+    holder, _ = a_patron(db)
+    _, card = a_patron(db)
+    _, [barcode] = a_title(library, copies=(kiosk_id,))
+    library.checkout(barcode, holder, "MAIN")
+    event = publish_kiosk(uri, kiosk_id, "checkout", {"barcode": barcode, "card_number": card})
+    conflict = wait_for(lambda: db("library").conflicts.find_one({"_id": event["id"]}))
+    assert "another patron" in conflict["reason"] and conflict["status"] == "open"
+    assert db("library").copies.find_one({"_id": barcode})["loan"]["patron"] == holder
+
+
+def test_a_kiosk_cannot_speak_for_another(library, db, kiosk, settings):
+    import amqp
+    kiosk_id, uri = kiosk
+    # the broker refuses another kiosk's routing key for this user...
+    with pytest.raises(amqp.exceptions.AccessRefused):
+        publish_kiosk(uri, "K-001", "heartbeat", {"interval_seconds": 60}, user=f"kiosk-{kiosk_id}")
+    # ...and a user_id that is not the signed-in user
+    with pytest.raises(amqp.exceptions.PreconditionFailed):
+        publish_kiosk(uri, kiosk_id, "heartbeat", {"interval_seconds": 60}, user="kiosk-K-001")
+    # a message naming another kiosk in its envelope is dead-lettered, not applied
+    publish_kiosk(uri, kiosk_id, "heartbeat", {"interval_seconds": 60}, source="/kiosks/K-001")
+    dead = drain(settings.amqp_uri, "dlq.library")
+    reasons = [m.headers["x-dead-letter-reason"] for m in dead]
+    assert any("does not name kiosk" in r for r in reasons), reasons
+    assert not any(k["kiosk_id"] == "K-001" for k in library.kiosk_status())
+
+
+def test_kiosk_fault_is_published_once(library, db, kiosk, settings):
+    kiosk_id, uri = kiosk
+    library.upsert_locations([{"code": kiosk_id, "kind": "kiosk", "name": "测试", "committee": "C0201"}])
+    probe = bind_probe_queue(settings.amqp_uri, "library.events", "cn.library.kiosk.fault.v1")
+    event = publish_kiosk(uri, kiosk_id, "fault", {"fault_code": "PRINTER_JAM", "description": "卡纸"})
+    publish_kiosk(uri, kiosk_id, "fault", {"fault_code": "PRINTER_JAM", "description": "卡纸"}, event_id=event["id"])
+    [fault] = drain(settings.amqp_uri, probe)
+    body = json.loads(fault.body)
+    assert body["data"]["committee"] == "C0201" and body["id"] == f"fault-{event['id']}"
+    eventlet.sleep(0.5)
+    assert drain(settings.amqp_uri, probe, expect=0) == []
