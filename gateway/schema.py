@@ -150,6 +150,53 @@ class LibraryCard(graphene.ObjectType):
         return place(info, root.home_committee)
 
 
+class Loan(graphene.ObjectType):
+    barcode = graphene.String(required=True)
+    title_id = graphene.String(required=True)
+    title = graphene.String()
+    status = graphene.String(required=True, description="on_loan, lost or claimed_returned")
+    due = graphene.String()
+    renewals = graphene.Int()
+    loaned_at = graphene.String()
+
+
+class Hold(graphene.ObjectType):
+    id = graphene.ID(required=True)
+    title_id = graphene.String(required=True)
+    title = graphene.String()
+    pickup = graphene.String(required=True)
+    status = graphene.String(required=True, description="waiting, in_transit or ready")
+    position = graphene.Int(description="place in the queue while waiting")
+    expires = graphene.String(description="collect by this day once ready")
+    placed_at = graphene.String()
+
+    @staticmethod
+    def of(h: dict) -> "Hold":
+        return Hold(id=h["hold_id"], title_id=h["title_id"], title=h.get("title"), pickup=h["pickup"],
+                    status=h["status"], position=h.get("position"), expires=h.get("expires"),
+                    placed_at=h.get("placed_at"))
+
+
+def _loan(l: dict) -> Loan:
+    return Loan(barcode=l["barcode"], title_id=l["title_id"], title=l.get("title"), status=l["status"],
+                due=l.get("due"), renewals=l.get("renewals"), loaned_at=l.get("loaned_at"))
+
+
+class Availability(graphene.ObjectType):
+    location = graphene.String(required=True)
+    available = graphene.Int(required=True)
+    total = graphene.Int(required=True)
+
+
+class CatalogueTitle(graphene.ObjectType):
+    id = graphene.ID(required=True)
+    title = graphene.String(required=True)
+    authors = graphene.List(graphene.NonNull(graphene.String), required=True)
+    subjects = graphene.List(graphene.NonNull(graphene.String), required=True)
+    isbn = graphene.String()
+    availability = graphene.List(graphene.NonNull(Availability), required=True)
+
+
 class Me(graphene.ObjectType):
     """The signed-in resident. Each part comes from its own service."""
 
@@ -163,6 +210,8 @@ class Me(graphene.ObjectType):
     cases = graphene.List(graphene.NonNull(Case))
     notices = graphene.List(graphene.NonNull(Notice), limit=graphene.Int(default_value=20))
     library_card = graphene.Field(LibraryCard)
+    loans = graphene.List(graphene.NonNull(Loan))
+    holds = graphene.List(graphene.NonNull(Hold))
 
     def _profile(root, info) -> dict:
         return calls(info).call("community", "get_residents", [root.id])[0]
@@ -195,6 +244,15 @@ class Me(graphene.ObjectType):
         return [Notice(id=n["notice_id"], kind=n["kind"], title=n["title"], body=n["body"],
                        case_id=n.get("case_id"), created_at=n["created_at"]) for n in found]
 
+    def _circulation(root, info) -> dict:
+        return calls(info).call("library", "loans_and_holds", [root.id]).get(root.id, {"loans": [], "holds": []})
+
+    def resolve_loans(root, info):
+        return [_loan(l) for l in Me._circulation(root, info)["loans"]]
+
+    def resolve_holds(root, info):
+        return [Hold.of(h) for h in Me._circulation(root, info)["holds"]]
+
     def resolve_library_card(root, info):
         found = calls(info).call("library", "get_patrons", [root.id])
         if not found:
@@ -209,7 +267,7 @@ ME_FIELD_CALLS = {
     "name": "profile", "idNumberMasked": "profile", "registeredCommittee": "profile",
     "registeredOutsideDistrict": "profile", "residenceCommittee": "profile",
     "livesAwayFromRegistration": "profile", "cases": "cases", "notices": "notices",
-    "libraryCard": "library_card",
+    "libraryCard": "library_card", "loans": "circulation", "holds": "circulation",
 }
 
 
@@ -224,6 +282,10 @@ def _start_me_calls(info, me: Me) -> None:
         c.start("community", "get_cases_for_residents", me.actor, [me.id])
     if "library_card" in wanted:
         c.start("library", "get_patrons", [me.id])
+    if "circulation" in wanted:
+        c.start("library", "loans_and_holds", [me.id])
+    if "notices" in wanted:
+        c.start("community", "get_notices", me.actor, me.id, 20)
 
 
 class CaseQueuePage(graphene.ObjectType):
@@ -238,6 +300,10 @@ class Query(graphene.ObjectType):
     matters = graphene.List(graphene.NonNull(Matter), required=True, description="The public matter catalogue")
     places = graphene.List(graphene.NonNull(Place), required=True, kind=graphene.String())
     case = graphene.Field(Case, id=graphene.ID(required=True))
+    catalogue = graphene.List(graphene.NonNull(CatalogueTitle), required=True, text=graphene.String(),
+                              isbn=graphene.String(), first=graphene.Int(default_value=20),
+                              description="Search titles by words of title, author or subject, or by ISBN; "
+                                          "with availability per location")
     staff_queue = graphene.Field(CaseQueuePage, status=graphene.String(), matter_code=graphene.String(),
                                  after=graphene.String(), first=graphene.Int(default_value=20),
                                  committee=graphene.String(description="admins only; staff see their own"),
@@ -272,6 +338,12 @@ class Query(graphene.ObjectType):
     def resolve_places(root, info, kind=None):
         return [Place(code=p["code"], name=p["name"], kind=p["kind"]) for p in place_names(info).values()
                 if kind is None or p["kind"] == kind]
+
+    def resolve_catalogue(root, info, first, text=None, isbn=None):
+        found = calls(info).call("library", "search", text, isbn, max(1, min(first, 50)))
+        return [CatalogueTitle(id=t["title_id"], title=t["title"], authors=t["authors"], subjects=t["subjects"],
+                               isbn=t.get("isbn"), availability=[Availability(**a) for a in t["availability"]])
+                for t in found]
 
     def resolve_case(root, info, id):
         who = principal(info)
@@ -377,8 +449,49 @@ class RegisterResident(graphene.Mutation):
                                   residence_committee=r["residence_committee"])
 
 
+class RenewLoan(graphene.Mutation):
+    """Renew one of my loans (refused while another patron holds the title, or past the limit)."""
+
+    class Arguments:
+        barcode = graphene.String(required=True)
+
+    Output = Loan
+
+    def mutate(root, info, barcode):
+        who = principal(info, *RESIDENT_ROLES)
+        return _loan(calls(info).call("library", "renew", who.subject, barcode))
+
+
+class PlaceHold(graphene.Mutation):
+    """Join the queue for a title, to collect it at a library or branch."""
+
+    class Arguments:
+        title_id = graphene.ID(required=True)
+        pickup = graphene.String(required=True)
+
+    Output = Hold
+
+    def mutate(root, info, title_id, pickup):
+        who = principal(info, *RESIDENT_ROLES)
+        return Hold.of(calls(info).call("library", "place_hold", who.subject, title_id, pickup))
+
+
+class CancelHold(graphene.Mutation):
+    class Arguments:
+        hold_id = graphene.ID(required=True)
+
+    Output = Hold
+
+    def mutate(root, info, hold_id):
+        who = principal(info, *RESIDENT_ROLES)
+        return Hold.of(calls(info).call("library", "cancel_hold", who.subject, hold_id))
+
+
 class Mutation(graphene.ObjectType):
     submit_case = SubmitCase.Field()
+    renew_loan = RenewLoan.Field()
+    place_hold = PlaceHold.Field()
+    cancel_hold = CancelHold.Field()
     act_on_case = ActOnCase.Field()
     register_resident = RegisterResident.Field()
 

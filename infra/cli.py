@@ -94,9 +94,13 @@ def cmd_import(args) -> int:
             n = community.import_places(rpc, path)
             print(f"imported {n}, rejected 0")
             return 0
-        imported, rejected = community.import_residents(rpc, path)
+        if args.kind == "marc":
+            from infra.imports import marc
+            imported, rejected = marc.import_marc(rpc, path)
+        else:
+            imported, rejected = community.import_residents(rpc, path)
     if rejected:
-        print(f"rejected rows of {path}:")
+        print(f"rejected {'records' if args.kind == 'marc' else 'rows'} of {path}:")
         community.print_rejections(rejected)
     print(f"imported {imported}, rejected {len(rejected)}")
     return 0 if not rejected else 1
@@ -193,8 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--committee", help="committee code (staff)")
     token.add_argument("--hours", type=_positive, default=12, help="lifetime in hours (default 12)")
     token.set_defaults(func=cmd_token)
-    imp = sub.add_parser("import", help="import places (JSON or CSV) or residents (CSV) into community")
-    imp.add_argument("kind", choices=["places", "residents"])
+    imp = sub.add_parser("import", help="import places (JSON or CSV) or residents (CSV) into community, "
+                                        "or a MARC 21 catalogue (binary .mrc or MARCXML) into library")
+    imp.add_argument("kind", choices=["places", "residents", "marc"])
     imp.add_argument("file", help="places: JSON list or CSV code,kind,name,parent; residents: CSV "
                                   "id_number,name,phone,registered_committee,residence_committee,address")
     imp.set_defaults(func=cmd_import)
@@ -212,6 +217,11 @@ def build_parser() -> argparse.ArgumentParser:
     o311_add = o311_client.add_parser("add", help="add a client; print its api key alone on the last line")
     o311_add.add_argument("name", help="client name: 1-32 letters, digits, '-' or '_'")
     o311_add.set_defaults(func=cmd_open311)
+    from infra import sip2_cli
+    from infra.kiosk import cli as kiosk_cli
+
+    kiosk_cli.add_commands(sub)
+    sip2_cli.add_commands(sub)
     brk = sub.add_parser("broker", help="make sure RabbitMQ answers (start it when installed here)")
     brk.add_argument("--management", action="store_true", help="also enable the management API")
     brk.set_defaults(func=cmd_broker)

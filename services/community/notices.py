@@ -455,3 +455,13 @@ def context_for(case: Mapping[str, Any], event_data: Mapping[str, Any], place_na
         "note": event_data.get("note") or "",
         "today": date.today().isoformat(),
     }
+
+
+LIBRARY_KINDS = ("loan_overdue", "hold_ready")
+
+
+def render_library(kind: str, context: Mapping[str, Any]) -> Notice:
+    """Library notices (overdue, hold ready): shipped templates only, not staff-editable."""
+    if kind not in LIBRARY_KINDS:
+        raise ValueError(f"unknown library notice kind {kind!r}")
+    return _to_notice(kind, _DEFAULT_ENV.get_template(f"{kind}.j2").render(context))

@@ -343,6 +343,18 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints):
     def on_case_rejected(self, event):
         self._notify("rejection", event)
 
+    @inbox_handler("cn.library.loan.overdue.v1")
+    def on_loan_overdue(self, event):
+        data = event["data"]
+        self._library_notice("loan_overdue", event, {"title": data["title"] or data["barcode"],
+                                                     "barcode": data["barcode"], "due": data.get("due") or ""})
+
+    @inbox_handler("cn.library.hold.ready.v1")
+    def on_hold_ready(self, event):
+        data = event["data"]
+        self._library_notice("hold_ready", event, {"title": data["title"] or data["title_id"],
+                                                   "pickup": data["pickup"], "expires": data.get("expires") or ""})
+
     @inbox_handler(KioskFaultV1.TYPE)
     def on_kiosk_fault(self, event):
         """A kiosk fault opens a maintenance case at the kiosk's committee, once per fault."""
@@ -383,10 +395,22 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints):
         context = notices.context_for(case, data, places)
         custom = (matter.get("templates") or {}).get(kind)
         notice = notices.render_custom(kind, custom, context) if custom else notices.render_default(kind, context)
+        self._store_notice(event["id"], data["resident_id"], data["case_id"], notice)
+
+    def _library_notice(self, kind: str, event: dict, context: dict) -> None:
+        """Library facts become notices in the resident's inbox (patron id = resident id)."""
+        resident = self.db[store.RESIDENTS].find_one({"_id": event["data"]["patron"]}, {"name": 1})
+        if resident is None:
+            return  # a patron we do not know as a resident (e.g. imported elsewhere): nothing to tell
+        notice = notices.render_library(kind, {**context, "resident_name": resident["name"],
+                                               "today": date.today().isoformat()})
+        self._store_notice(event["id"], resident["_id"], None, notice)
+
+    def _store_notice(self, event_id: str, resident_id: str, case_id: str | None, notice) -> None:
         try:  # the notice id is the event id: applying the event twice stores one notice
             self.db[store.NOTICES].insert_one({
-                "_id": event["id"], "resident_id": data["resident_id"], "case_id": data["case_id"],
-                "kind": kind, "title": notice.title, "body": notice.body,
+                "_id": event_id, "resident_id": resident_id, "case_id": case_id, "kind": notice.kind,
+                "title": notice.title, "body": notice.body,
                 "created_at": datetime.now(timezone.utc).isoformat(), "read": False})
         except pymongo.errors.DuplicateKeyError:
             pass

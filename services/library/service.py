@@ -168,6 +168,12 @@ class LibraryService(HealthEntrypoints):
                      for h in self.db[store.HOLDS].find({"patron": rid}).limit(100)
                      if h["status"] in ("waiting", "in_transit", "ready")]
             out[rid] = {"loans": loans, "holds": holds}
+        # titles by _id in one query (fast on every store), so no caller asks per item
+        title_ids = list({item["title_id"] for v in out.values() for item in v["loans"] + v["holds"]})
+        names = {t["_id"]: t["title"] for t in self.db[store.TITLES].find({"_id": {"$in": title_ids}}, {"title": 1})}
+        for v in out.values():
+            for item in v["loans"] + v["holds"]:
+                item["title"] = names.get(item["title_id"], "")
         return out
 
     @rpc

@@ -128,3 +128,30 @@ def test_a_service_down_costs_only_its_part(gateway, wang):
     [error] = answer["errors"]
     assert error["path"] == ["me", "libraryCard"] and error["extensions"]["code"] == "UNAVAILABLE"
     assert "library" in error["message"]
+
+
+def test_library_through_the_gateway(gateway, wang, rpc):
+    rpc.library.upsert_locations(demo_data.LOCATIONS)
+    rpc.library.import_catalogue([{"record_id": "gw-1", "isbn": "9787536692930", "title": "三体", "authors": ["刘慈欣"],
+                                   "copies": [{"barcode": "GW0001", "home_location": "MAIN"}]},
+                                  {"record_id": "gw-2", "title": "流浪地球", "authors": ["刘慈欣"],
+                                   "copies": [{"barcode": "GW0002", "home_location": "K-001"}]}])
+    token = gateway.token("resident", wang["resident_id"])
+    found = gateway('{ catalogue(text: "刘慈欣") { id title availability { location available } } }')
+    assert {t["id"] for t in found["data"]["catalogue"]} >= {"gw-1", "gw-2"}
+    rpc.library.checkout("GW0001", wang["resident_id"], "MAIN")
+    other = rpc.community.register_resident({"id_number": id_number(), "name": "赵磊", "residence_committee": "C0101",
+                                             "address": "龙华路9号"})
+    renew = 'mutation { renewLoan(barcode: "GW0001") { due renewals } }'
+    assert gateway(renew, token)["data"]["renewLoan"]["renewals"] == 1
+    hold = gateway('mutation { placeHold(titleId: "gw-2", pickup: "B-FL") { id status } }', token)["data"]["placeHold"]
+    assert hold["status"] == "in_transit"  # the copy at the kiosk is set aside and sent to the branch
+    me = gateway("{ me { loans { barcode title due } holds { title status pickup } } }", token)
+    assert me["data"]["me"]["loans"][0]["title"] == "三体"
+    assert me["data"]["me"]["holds"][0] == {"title": "流浪地球", "status": "in_transit", "pickup": "B-FL"}
+    wait_for(lambda: rpc.library.get_patrons([other["resident_id"]]))
+    other_token = gateway.token("resident", other["resident_id"])
+    held = gateway('mutation { placeHold(titleId: "gw-1", pickup: "MAIN") { position } }', other_token)
+    assert held["data"]["placeHold"]["position"] == 1
+    assert codes(gateway(renew, token)) == ["CONFLICT"]  # someone waits for it now
+    assert codes(gateway('mutation { renewLoan(barcode: "GW0001") { due } }', other_token)) == ["CONFLICT"]

@@ -251,3 +251,27 @@ def test_staff_edited_template_is_sandboxed(community, db):
     [notice] = wait_for(lambda: community.get_notices(me(r), r["resident_id"]))
     assert notice["title"] == "受理回执" and case["number"] in notice["body"]
     community.set_notice_template(CLERK_FENGLIN, "DISABILITY_SUBSIDY", "receipt", None)
+
+
+def test_library_overdue_and_hold_ready_become_notices_once(community, settings):
+    r = resident(community, name="孙丽")
+    facts = [
+        ("cn.library.loan.overdue.v1", {"loan_id": "l1", "barcode": "C1", "title_id": "t1", "title": "三体",
+                                        "patron": r["resident_id"], "location": "MAIN", "at": "2026-11-25T08:00:00Z",
+                                        "due": "2026-11-20", "source": "timer"}),
+        ("cn.library.hold.ready.v1", {"hold_id": "h1", "title_id": "t2", "title": "活着", "patron": r["resident_id"],
+                                      "pickup": "B-FL", "at": "2026-11-25T08:00:00Z", "expires": "2026-12-02"}),
+    ]
+    with Connection(settings.amqp_uri) as conn:
+        for event_type, data in facts:
+            envelope = {"specversion": "1.0", "id": uuid.uuid4().hex, "source": "library", "type": event_type,
+                        "time": "2026-11-25T08:00:00Z", "data": data}
+            for _ in range(2):  # delivered twice
+                conn.Producer().publish(json.dumps(envelope), exchange="library.events", routing_key=event_type,
+                                        content_type="application/json")
+    notices = wait_for(lambda: (lambda n: n if len(n) >= 2 else None)(community.get_notices(me(r), r["resident_id"])))
+    eventlet.sleep(0.3)
+    notices = community.get_notices(me(r), r["resident_id"])
+    assert sorted(n["kind"] for n in notices) == ["hold_ready", "loan_overdue"]
+    ready = next(n for n in notices if n["kind"] == "hold_ready")
+    assert "孙丽" in ready["body"] and "活着" in ready["body"] and "2026-12-02" in ready["body"]
