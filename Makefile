@@ -7,7 +7,7 @@ export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install up down status seed test test-unit contracts clean
+.PHONY: help install up down status seed test contracts bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-12s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ seed: install ## load the demo data again (adds nothing twice)
 test: install ## run the tests (needs RabbitMQ; starts it and its management API when installed here)
 	$(BIN)/suite broker --management
 	$(BIN)/python -m pytest
+
+bench: install ## run the benchmarks (not part of `make test`; long): figures as ratios to a same-run baseline
+	$(BIN)/python -m bench.bench_staff_queue
 
 contracts: install ## regenerate contracts/asyncapi.json from the models
 	$(BIN)/python -m contracts.asyncapi

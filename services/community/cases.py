@@ -104,6 +104,12 @@ def queue_of(case: dict) -> str | None:
 def _finish(case: dict) -> dict:
     case["queue"] = queue_of(case)
     case["deadline_key"] = deadline_key(case)
+    # The staff queue reads one range of one indexed field (committee|deadline|id): fast on
+    # every store (the embedded one does not use compound indexes for equality + sort).
+    if case["queue"]:
+        case["queue_key"] = f"{case['queue']}|{case['deadline_key']}"
+    else:
+        case.pop("queue_key", None)
     # What the deadline timer scans (a range on one indexed field): cases that may still
     # have to be raised. Absent once raised as overdue or when the clock is not running.
     if case["status"] in ("accepted", "in_progress") and case.get("deadline") and case.get("deadline_flag") != "overdue":
@@ -282,7 +288,7 @@ def flagged(case: dict, flag: str, now: datetime) -> tuple[dict, type]:
 def view(case: dict, actor: Actor) -> dict:
     """The case as ``actor`` may see it (staff see the trail's actors; residents see steps)."""
     out = {k: v for k, v in case.items()
-           if k not in ("outbox", "outbox_pending", "inbox", "queue", "deadline_key", "watch")}
+           if k not in ("outbox", "outbox_pending", "inbox", "queue", "queue_key", "deadline_key", "watch")}
     out["case_id"] = out.pop("_id")
     out["status_name"] = STATUS_NAMES[case["status"]]
     if not actor.is_staff:

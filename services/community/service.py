@@ -258,19 +258,11 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints):
             raise Forbidden("the case queue is for staff")
         if status is not None and status not in cases.OPEN:
             raise BadInput(f"status must be one of {', '.join(cases.OPEN)}")
-        limit = max(1, min(int(limit), QUEUE_PAGE_MAX))
-        query: dict = {"queue": str(committee)}
-        if after:
-            query["deadline_key"] = {"$gt": str(after)}
-        if status:
-            query["status"] = status
-        if matter_code:
-            query["matter_code"] = str(matter_code)
-        page = list(self.db[store.CASES].find(query).sort("deadline_key", 1).limit(limit + 1))
-        more = len(page) > limit
-        page = page[:limit]
-        return {"cases": [cases.view(c, who) for c in page],
-                "next": page[-1]["deadline_key"] if more else None}
+        page, cursor = store.queue_page(self.db, str(committee), status=status,
+                                        matter_code=str(matter_code) if matter_code else None,
+                                        after=str(after) if after else None,
+                                        limit=max(1, min(int(limit), QUEUE_PAGE_MAX)))
+        return {"cases": [cases.view(c, who) for c in page], "next": cursor}
 
     @timer(interval=60)
     def raise_deadlines(self):

@@ -28,7 +28,7 @@ INDEXES = {
     MATTERS: [IndexModel([("public", ASCENDING)], name="public")],
     CASES: [
         # the staff queue: one committee's open cases in deadline order, paged by key
-        IndexModel([("queue", ASCENDING), ("deadline_key", ASCENDING)], name="queue_deadline"),
+        IndexModel([("queue_key", ASCENDING)], name="queue_key", sparse=True),
         IndexModel([("resident_id", ASCENDING)], name="resident"),
         IndexModel([("watch", ASCENDING)], name="deadline_watch", sparse=True),
         OUTBOX_INDEX,
@@ -44,6 +44,21 @@ def next_number(db: Database, scope: str) -> int:
     doc = db[COUNTERS].find_one_and_update({"_id": scope}, {"$inc": {"seq": 1}}, upsert=True,
                                            return_document=pymongo.ReturnDocument.AFTER)
     return doc["seq"]
+
+
+def queue_page(db: Database, committee: str, *, status: str | None, matter_code: str | None,
+               after: str | None, limit: int) -> tuple[list[dict], str | None]:
+    """One page of a committee's queue: a range of the ``queue_key`` index, from the cursor
+    (a ``deadline_key``) to the end of the committee (see bench/bench_staff_queue.py)."""
+    query: dict = {"queue_key": {"$gt": f"{committee}|{after or ''}", "$lt": f"{committee}|\uffff"}}
+    if status:
+        query["status"] = status
+    if matter_code:
+        query["matter_code"] = matter_code
+    page = list(db[CASES].find(query).sort("queue_key", 1).limit(limit + 1))
+    more = len(page) > limit
+    page = page[:limit]
+    return page, (page[-1]["deadline_key"] if more else None)
 
 
 def save_case_step(db: Database, old: dict, new: dict, event: dict) -> None:
