@@ -4,11 +4,13 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from contracts.events.community import CASE_EVENTS, ResidenceChangedV1, ResidentRegisteredV1
+from contracts.events.elearning import ELEARNING_EVENTS
 from contracts.events.kiosk import KIOSK_EVENTS
 from contracts.events.library import LIBRARY_EVENTS
 from contracts.rpc.common import HealthReportV1
 from contracts.rpc.community import (ActorV1, CaseActionV1, ChangeResidenceV1, MatterV1, PlaceV1,
                                     RegisterResidentV1, ResidentV1, SubmitCaseV1)
+from contracts.rpc.elearning import CourseV1, ProgressReportV1
 from contracts.rpc.library import LocationV1, PatronV1, TitleRecordV1
 
 # event type -> (publishing service, model of its data)
@@ -20,12 +22,14 @@ EVENTS: dict[str, tuple[str, type[BaseModel]]] = {
         *[("community", m) for m in CASE_EVENTS],
         *[("library", m) for m in LIBRARY_EVENTS],
         *[("kiosk", m) for m in KIOSK_EVENTS],
+        *[("elearning", m) for m in ELEARNING_EVENTS],
     ]
 }
 
 RPCS: dict[str, type[BaseModel]] = {
     m.NAME: m for m in [HealthReportV1, RegisterResidentV1, ResidentV1, PlaceV1, MatterV1, ActorV1, SubmitCaseV1,
-                        CaseActionV1, ChangeResidenceV1, PatronV1, LocationV1, TitleRecordV1]
+                        CaseActionV1, ChangeResidenceV1, PatronV1, LocationV1, TitleRecordV1, CourseV1,
+                        ProgressReportV1]
 }
 
 

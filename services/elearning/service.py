@@ -1,14 +1,111 @@
-"""The elearning service's nameko entrypoints."""
+"""The elearning service's nameko entrypoints: lifelong learning (courses, progress, the
+credit bank) and the e-schoolbag pilots. Each part is a mixin of entrypoints over its own
+module; this class only composes them."""
 from __future__ import annotations
 
+from contracts.rpc.elearning import CourseV1, ProgressReportV1
+from services.common.errors import BadInput
 from services.common.health import HealthEntrypoints
 from services.common.logs import Correlation
 from services.common.outbox import OutboxRelay
+from services.common.rpc import rpc
 from services.common.storage import Store
-from services.elearning import store
+from services.elearning import courses, credits, store
 
 
-class ElearningService(HealthEntrypoints):
+class LearningEntrypoints:
+    """Courses, enrolment, progress from any channel, credits."""
+
+    @rpc
+    def upsert_courses(self, items: list[dict]) -> int:
+        checked = [CourseV1.model_validate(c) for c in (items if isinstance(items, list) else [])]
+        for c in checked:
+            existing = self.db[courses.COURSES].find_one({"_id": c.course_id}, {"version": 1})
+            # a published version never changes under enrolled learners: a change is a new version
+            version = (existing or {}).get("version", 0) + 1
+            self.db[courses.COURSES].update_one({"_id": c.course_id}, {"$set": {
+                **c.model_dump(exclude={"course_id"}), "version": version}}, upsert=True)
+        return len(checked)
+
+    @rpc
+    def search_courses(self, subject: str | None = None, provider: str | None = None,
+                       channel: str | None = None, limit: int = 20) -> list[dict]:
+        query: dict = {}
+        if subject:
+            query["subjects"] = {"$all": [str(subject)]}  # the embedded store needs $all on arrays
+        if provider:
+            query["provider"] = str(provider)
+        found = self.db[courses.COURSES].find(query).limit(max(1, min(int(limit), 50)))
+        out = [_course_view(c) for c in found]
+        if channel:
+            out = [c for c in out if channel in c["channels"]]
+        return out
+
+    @rpc
+    def tv_guide(self, day: str) -> list[dict]:
+        """The TV programme for a day: every lesson broadcast then, by time."""
+        slots = []
+        for c in self.db[courses.COURSES].find({}).limit(1000):
+            for unit in c.get("units", []):
+                for lesson in unit.get("lessons", []):
+                    tv = (lesson.get("renditions") or {}).get("tv")
+                    if tv and tv["starts_at"][:10] == str(day):
+                        slots.append({"channel": tv["channel"], "starts_at": tv["starts_at"],
+                                      "minutes": tv.get("minutes"), "course_id": c["_id"],
+                                      "course_title": c["title"], "lesson_id": lesson["id"],
+                                      "lesson_title": lesson["title"]})
+        return sorted(slots, key=lambda s: (s["starts_at"], s["channel"]))
+
+    @rpc
+    def enrol(self, resident_id: str, course_id: str) -> dict:
+        doc = courses.enrol(self.db, str(resident_id), str(course_id))
+        return {k: v for k, v in doc.items() if k != "_id"}
+
+    @rpc
+    def record_progress(self, resident_id: str, report: dict) -> dict:
+        r = ProgressReportV1.model_validate(report)
+        stored = courses.record_progress(self.db, resident_id=str(resident_id), course_id=r.course_id,
+                                         lesson_id=r.lesson_id, position=r.position, percent=r.percent,
+                                         completed=r.completed, at=r.at, channel=r.channel)
+        course = courses.course(self.db, r.course_id)
+        newly_completed = credits.completed(self.db, str(resident_id), course) and credits.award_completion(
+            self.db, str(resident_id), course)
+        return {"applied": stored is not None, "course_completed": newly_completed}
+
+    @rpc
+    def learning_for_residents(self, resident_ids: list[str]) -> dict:
+        """Batch read for the gateway: {resident_id: {enrolments, credits}} in one call."""
+        if not isinstance(resident_ids, list) or len(resident_ids) > 500:
+            raise BadInput("expected a list of at most 500 resident ids")
+        out = {}
+        for rid in map(str, resident_ids):
+            enrolments = list(self.db[courses.ENROLMENTS].find({"resident_id": rid}).limit(200))
+            titles = {c["_id"]: c["title"] for c in self.db[courses.COURSES].find(
+                {"_id": {"$in": [e["course_id"] for e in enrolments]}}, {"title": 1})}
+            views = []
+            for e in enrolments:
+                done = [p for p in self.db[courses.PROGRESS].find({"enrolment": e["_id"]}).limit(500)]
+                views.append({"course_id": e["course_id"], "course_title": titles.get(e["course_id"], ""),
+                              "completed": e.get("completed", False), "enrolled_at": e["enrolled_at"],
+                              "lessons_completed": sum(1 for p in done if p.get("completed")),
+                              "last_activity": max((p["at"] for p in done), default=None)})
+            out[rid] = {"enrolments": views, "credits": credits.statement(self.db, rid)["total"]}
+        return out
+
+    @rpc
+    def credit_statement(self, resident_id: str) -> dict:
+        return credits.statement(self.db, str(resident_id))
+
+
+def _course_view(c: dict) -> dict:
+    channels = sorted({ch for u in c.get("units", []) for l in u.get("lessons", [])
+                       for ch in (l.get("renditions") or {})})
+    return {"course_id": c["_id"], "title": c["title"], "provider": c.get("provider"), "subjects": c.get("subjects", []),
+            "credits": c.get("credits", 0), "version": c.get("version", 1), "channels": channels,
+            "units": c.get("units", [])}
+
+
+class ElearningService(HealthEntrypoints, LearningEntrypoints):
     name = "elearning"
 
     db = Store(store.INDEXES)

@@ -1,0 +1,72 @@
+"""RPC payloads of the elearning service."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+
+
+class TvSlotV1(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    channel: str = Field(min_length=1, max_length=50)
+    starts_at: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+    minutes: int = Field(ge=1, le=600)
+
+
+class WebRenditionV1(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(min_length=1, max_length=500)
+    minutes: int | None = Field(default=None, ge=1, le=600)
+
+
+class RenditionsV1(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tv: TvSlotV1 | None = None
+    mobile: WebRenditionV1 | None = None
+    web: WebRenditionV1 | None = None
+
+
+class LessonV1(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: Code
+    title: str = Field(min_length=1, max_length=200)
+    renditions: RenditionsV1 = Field(default_factory=RenditionsV1)
+
+
+class UnitV1(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(min_length=1, max_length=200)
+    lessons: list[LessonV1] = Field(min_length=1, max_length=200)
+
+
+class CourseV1(BaseModel):
+    """``elearning.upsert_courses(items)``: a provider's course, in units and lessons."""
+
+    NAME: ClassVar[str] = "elearning.course"
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    course_id: Code
+    title: str = Field(min_length=1, max_length=300)
+    provider: str = Field(min_length=1, max_length=200)
+    subjects: list[Annotated[str, Field(max_length=50)]] = Field(default_factory=list, max_length=20)
+    credits: int = Field(default=0, ge=0, le=100)
+    completion: dict = Field(default_factory=lambda: {"share": 1.0})
+    units: list[UnitV1] = Field(min_length=1, max_length=100)
+
+
+class ProgressReportV1(BaseModel):
+    """``elearning.record_progress(resident_id, report)``: progress on a lesson from any device."""
+
+    NAME: ClassVar[str] = "elearning.progress_report"
+    model_config = ConfigDict(extra="forbid")
+
+    course_id: Code
+    lesson_id: Code
+    position: int = Field(default=0, ge=0, le=10**7, description="seconds into the lesson")
+    percent: int = Field(default=0, ge=0, le=100)
+    completed: bool = False
+    at: AwareDatetime
+    channel: Literal["tv", "mobile", "web", "xapi"] = "web"

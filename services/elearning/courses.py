@@ -1,0 +1,78 @@
+"""Courses, enrolments and progress against the store: the one implementation the RPCs and
+the xAPI endpoint both call."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pymongo
+from pymongo.database import Database
+
+from services.common.errors import BadInput, NotFound
+from services.elearning import progress
+
+COURSES = "courses"
+ENROLMENTS = "enrolments"
+PROGRESS = "progress"
+
+INDEXES = {
+    COURSES: [pymongo.IndexModel([("subjects", 1)], name="subjects"),
+              pymongo.IndexModel([("provider", 1)], name="provider")],
+    ENROLMENTS: [pymongo.IndexModel([("resident_id", 1)], name="resident")],
+    PROGRESS: [pymongo.IndexModel([("enrolment", 1)], name="enrolment")],
+}
+
+
+def course(db: Database, course_id: str) -> dict:
+    doc = db[COURSES].find_one({"_id": str(course_id)})
+    if doc is None:
+        raise NotFound(f"no course {course_id}")
+    return doc
+
+
+def enrolment_id(resident_id: str, course_id: str) -> str:
+    return f"{resident_id}|{course_id}"
+
+
+def enrol(db: Database, resident_id: str, course_id: str) -> dict:
+    c = course(db, course_id)
+    doc = {"_id": enrolment_id(resident_id, c["_id"]), "resident_id": str(resident_id), "course_id": c["_id"],
+           "course_version": c.get("version", 1), "enrolled_at": datetime.now(timezone.utc).isoformat(),
+           "completed": False}
+    try:
+        db[ENROLMENTS].insert_one(doc)
+    except pymongo.errors.DuplicateKeyError:
+        return db[ENROLMENTS].find_one({"_id": doc["_id"]})
+    return doc
+
+
+def record_progress(db: Database, *, resident_id: str, course_id: str, lesson_id: str, position: int = 0,
+                    percent: int = 0, completed: bool = False, at: datetime | None = None,
+                    channel: str = "web") -> dict | None:
+    """Record one progress report from any channel (tv, mobile, web, xapi). Returns the
+    stored record, or None when the report was older than what is stored (ignored)."""
+    enrolment = db[ENROLMENTS].find_one({"_id": enrolment_id(resident_id, course_id)})
+    if enrolment is None:
+        raise NotFound("not enrolled in this course")
+    lessons = {l["id"] for u in course(db, course_id).get("units", []) for l in u.get("lessons", [])}
+    if lesson_id not in lessons:
+        raise BadInput(f"no lesson {lesson_id!r} in course {course_id}")
+    if channel not in ("tv", "mobile", "web", "xapi"):
+        raise BadInput("channel must be tv, mobile, web or xapi")
+    pid = progress.progress_id(resident_id, course_id, lesson_id)
+    for _ in range(5):  # compare-and-set on the stored time: concurrent reports cannot go backwards
+        current = db[PROGRESS].find_one({"_id": pid})
+        new = progress.merged(current, {"position": position, "percent": percent, "completed": completed,
+                                        "at": at or datetime.now(timezone.utc), "channel": channel})
+        if new is None:
+            return None
+        doc = {**new, "enrolment": enrolment["_id"], "lesson_id": lesson_id}
+        if current is None:
+            try:
+                db[PROGRESS].insert_one({"_id": pid, **doc})
+                return doc
+            except pymongo.errors.DuplicateKeyError:
+                continue
+        if db[PROGRESS].update_one({"_id": pid, "at": current["at"], "completed": current.get("completed", False)},
+                                   {"$set": doc}).matched_count:
+            return doc
+    raise RuntimeError("progress changed too often meanwhile")

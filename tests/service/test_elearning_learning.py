@@ -1,0 +1,78 @@
+"""Lifelong learning with the real store and broker: courses, progress from any channel,
+credits awarded exactly once."""
+import json
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from nameko.exceptions import RemoteError
+
+from services.elearning.service import ElearningService
+from support import bind_probe_queue, drain
+
+
+def course(course_id, credits=2):
+    return {"course_id": course_id, "title": "智能手机入门（老年班）", "provider": "区社区学院", "subjects": ["数字生活"],
+            "credits": credits, "units": [{"title": "第一单元", "lessons": [
+                {"id": "l1", "title": "开机与设置", "renditions": {
+                    "tv": {"channel": "区有线4频道", "starts_at": "2026-12-01T19:00", "minutes": 30},
+                    "web": {"url": "https://learn.example/l1"}}},
+                {"id": "l2", "title": "微信视频通话", "renditions": {"mobile": {"url": "https://learn.example/l2"}}}]}]}
+
+
+@pytest.fixture
+def elearning(start_service, rpc):
+    start_service(ElearningService)
+    return rpc.elearning
+
+
+def at(minutes):
+    return (datetime(2026, 11, 25, 10, tzinfo=timezone.utc) + timedelta(minutes=minutes)).isoformat()
+
+
+def test_progress_resumes_across_devices_and_never_goes_backwards(elearning):
+    cid, rid = "c-" + uuid.uuid4().hex[:8], uuid.uuid4().hex
+    elearning.upsert_courses([course(cid)])
+    elearning.enrol(rid, cid)
+    assert elearning.record_progress(rid, {"course_id": cid, "lesson_id": "l1", "position": 300, "percent": 50,
+                                           "at": at(10), "channel": "tv"})["applied"]
+    late = elearning.record_progress(rid, {"course_id": cid, "lesson_id": "l1", "position": 60, "percent": 10,
+                                           "at": at(5), "channel": "mobile"})
+    assert late["applied"] is False
+    view = elearning.learning_for_residents([rid])[rid]["enrolments"][0]
+    assert view["last_activity"] == at(10).replace("+00:00", "+00:00")
+    with pytest.raises(RemoteError) as err:
+        elearning.record_progress(rid, {"course_id": cid, "lesson_id": "nope", "at": at(11)})
+    assert err.value.exc_type == "BadInput"
+    with pytest.raises(RemoteError) as err:
+        elearning.record_progress(rid, {"course_id": cid, "lesson_id": "l1", "percent": 150, "at": at(11)})
+    assert err.value.exc_type == "BadInput"
+
+
+def test_completion_awards_credits_exactly_once(elearning, settings, db):
+    cid, rid = "c-" + uuid.uuid4().hex[:8], uuid.uuid4().hex
+    elearning.upsert_courses([course(cid, credits=3)])
+    elearning.enrol(rid, cid)
+    probe = bind_probe_queue(settings.amqp_uri, "elearning.events", "cn.elearning.credits.awarded.v1")
+    elearning.record_progress(rid, {"course_id": cid, "lesson_id": "l1", "completed": True, "at": at(1)})
+    done = elearning.record_progress(rid, {"course_id": cid, "lesson_id": "l2", "completed": True, "at": at(2),
+                                           "channel": "mobile"})
+    assert done["course_completed"] is True
+    again = elearning.record_progress(rid, {"course_id": cid, "lesson_id": "l2", "completed": True, "at": at(3)})
+    assert again["course_completed"] is False
+    statement = elearning.credit_statement(rid)
+    assert statement["total"] == 3 and len(statement["entries"]) == 1
+    [awarded] = drain(settings.amqp_uri, probe)
+    assert json.loads(awarded.body)["data"]["amount"] == 3
+    assert elearning.learning_for_residents([rid])[rid]["credits"] == 3
+
+
+def test_course_search_and_tv_guide(elearning):
+    cid = "c-" + uuid.uuid4().hex[:8]
+    elearning.upsert_courses([course(cid)])
+    assert cid in [c["course_id"] for c in elearning.search_courses(subject="数字生活")]
+    assert cid in [c["course_id"] for c in elearning.search_courses(channel="tv")]
+    guide = elearning.tv_guide("2026-12-01")
+    assert any(s["course_id"] == cid and s["starts_at"] == "2026-12-01T19:00" for s in guide)
+    elearning.upsert_courses([course(cid)])
+    assert next(c for c in elearning.search_courses(subject="数字生活") if c["course_id"] == cid)["version"] == 2
