@@ -37,7 +37,9 @@ def code_of(exc: BaseException | None) -> str:
 
 def format_error(error: GraphQLError) -> dict:
     original = error.original_error
-    if original is None:  # syntax, validation, variables: the client's request is at fault
+    if original is None and (error.extensions or {}).get("code"):  # our own rules say which
+        code, message = error.extensions["code"], error.message
+    elif original is None:  # syntax, validation, variables: the client's request is at fault
         code = "BAD_USER_INPUT" if error.message.startswith("Variable ") else "GRAPHQL_VALIDATION_FAILED"
         message = error.message
     elif isinstance(original, GraphQLError):  # a value that does not fit its type

@@ -1,21 +1,27 @@
 """The gateway: the only edge for people. A nameko ``@http`` service that answers GraphQL
-and reaches the services through RPC proxies (one per worker: thread-safe)."""
+(and serves GraphiQL with its assets, no CDN) and reaches the services through RPC proxies."""
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
+import jinja2
 from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy
 from nameko.web.handlers import http
 
 from gateway import auth
 from gateway.calls import Calls
+from gateway.engine import GraphqlEngine
 from gateway.errors import format_error
-from gateway.schema import schema
 from services.common.logs import Correlation
 
 MAX_BODY = 1 << 20
+STATIC = Path(__file__).with_name("static") / "graphiql"
+ASSETS = {p.name: p for p in STATIC.iterdir() if p.suffix in (".js", ".css")}
+PAGES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")), autoescape=True)
+DEFAULT_QUERY = "# 智慧社区 GraphQL\n{\n  health { service status }\n  matters { code name promisedDays }\n}\n"
 
 
 @dataclass
@@ -28,6 +34,10 @@ def _json(status: int, payload: dict):
     return status, {"Content-Type": "application/json; charset=utf-8"}, json.dumps(payload, ensure_ascii=False)
 
 
+def _error(status: int, message: str, code: str):
+    return _json(status, {"errors": [{"message": message, "extensions": {"code": code}}]})
+
+
 class GatewayService:
     name = "gateway"
 
@@ -36,6 +46,7 @@ class GatewayService:
     elearning = RpcProxy("elearning")
     correlation_id = Correlation()
     authenticate = auth.Authenticator()
+    engine = GraphqlEngine()
     config = Config()
 
     @http("GET", "/health")
@@ -45,52 +56,52 @@ class GatewayService:
     @http("POST", "/graphql")
     def graphql_post(self, request):
         if request.content_length and request.content_length > MAX_BODY:
-            return _json(413, {"errors": [{"message": "request body too large",
-                                           "extensions": {"code": "BAD_USER_INPUT"}}]})
+            return _error(413, "request body too large", "BAD_USER_INPUT")
         try:
             body = json.loads(request.get_data(as_text=True) or "{}")
             if not isinstance(body, dict):
                 raise ValueError("the body must be a JSON object")
         except ValueError as exc:
-            return _json(400, {"errors": [{"message": f"invalid JSON body: {exc}",
-                                           "extensions": {"code": "BAD_USER_INPUT"}}]})
-        return self._execute(request, body)
+            return _error(400, f"invalid JSON body: {exc}", "BAD_USER_INPUT")
+        return self._execute(request, body, "POST")
 
     @http("GET", "/graphql")
     def graphql_get(self, request):
-        if "query" not in request.args:
-            return 200, {"Content-Type": "text/plain; charset=utf-8"}, (
-                "Smart Community Suite GraphQL endpoint: POST a JSON body {\"query\": ...} here.\n")
-        body = {"query": request.args["query"], "operationName": request.args.get("operationName")}
+        args = request.args
+        if "query" not in args and "extensions" not in args:
+            page = PAGES.get_template("graphiql.html").render(
+                assets="/graphql/assets", endpoint="/graphql", default_query=DEFAULT_QUERY)
+            return 200, {"Content-Type": "text/html; charset=utf-8"}, page
         try:
-            body["variables"] = json.loads(request.args.get("variables") or "null")
+            body = {"query": args.get("query"), "operationName": args.get("operationName"),
+                    "variables": json.loads(args.get("variables") or "null"),
+                    "extensions": json.loads(args.get("extensions") or "null")}
         except ValueError:
-            return _json(400, {"errors": [{"message": "variables must be JSON",
-                                           "extensions": {"code": "BAD_USER_INPUT"}}]})
-        return self._execute(request, body)
+            return _error(400, "variables and extensions must be JSON", "BAD_USER_INPUT")
+        return self._execute(request, body, "GET")
 
-    def _execute(self, request, body: dict):
-        query, variables = body.get("query"), body.get("variables")
-        if not isinstance(query, str) or not query.strip():
-            return _json(400, {"errors": [{"message": "a query is required",
-                                           "extensions": {"code": "BAD_USER_INPUT"}}]})
-        if variables is not None and not isinstance(variables, dict):
-            return _json(400, {"errors": [{"message": "variables must be an object",
-                                           "extensions": {"code": "BAD_USER_INPUT"}}]})
+    @http("GET", "/graphql/assets/<string:name>")
+    def graphiql_asset(self, request, name):
+        path = ASSETS.get(name)  # only the files shipped: no path from the request reaches the disk
+        if path is None:
+            return _error(404, "no such asset", "NOT_FOUND")
+        kind = "text/css" if name.endswith(".css") else "application/javascript"
+        return 200, {"Content-Type": f"{kind}; charset=utf-8", "Cache-Control": "public, max-age=86400"}, \
+            path.read_bytes()
+
+    def _execute(self, request, body: dict, method: str):
         try:
             principal = self.authenticate(request.headers.get("Authorization"))
         except auth.Unauthenticated as exc:
-            return _json(401, {"errors": [{"message": str(exc), "extensions": {"code": "UNAUTHENTICATED"}}]})
+            return _error(401, str(exc), "UNAUTHENTICATED")
         proxies = {"community": self.community, "library": self.library, "elearning": self.elearning}
         context = Context(principal=principal, calls=Calls(proxies, float(self.config.get("RPC_TIMEOUT", 5.0))))
-        result = schema.execute(query, variable_values=variables, context_value=context,
-                                operation_name=body.get("operationName"))
+        outcome = self.engine.run(body, context, method)
         payload = {}
         if self.config.get("EXPOSE_RPC_COUNT"):  # tests and benchmarks count what a query costs
             payload["extensions"] = {"rpcCalls": len(context.calls.made)}
-        if result.errors:
-            payload["errors"] = [format_error(e) for e in result.errors]
-        if result.data is not None or not result.errors:
-            payload["data"] = result.data
-        status = 200 if result.data is not None else 400
-        return _json(status, payload)
+        if outcome.errors:
+            payload["errors"] = [format_error(e) for e in outcome.errors]
+        if outcome.data is not None or not outcome.errors:
+            payload["data"] = outcome.data
+        return _json(outcome.status, payload)

@@ -101,7 +101,7 @@ def cmd_import(args) -> int:
             imported, rejected = community.import_residents(rpc, path)
     if rejected:
         print(f"rejected {'records' if args.kind == 'marc' else 'rows'} of {path}:")
-        community.print_rejections(rejected)
+        community.print_rejections(rejected, unit="record" if args.kind == "marc" else "line")
     print(f"imported {imported}, rejected {len(rejected)}")
     return 0 if not rejected else 1
 

@@ -60,8 +60,8 @@ def import_residents(rpc, path: Path, report=sys.stderr) -> tuple[int, list[tupl
     return imported, sorted(rejected)
 
 
-def print_rejections(rejected: list[tuple[int, str]], out=sys.stdout, limit: int = 50) -> None:
+def print_rejections(rejected: list[tuple[int, str]], out=sys.stdout, limit: int = 50, unit: str = "line") -> None:
     for line, reason in rejected[:limit]:
-        print(f"  line {line}: {reason}", file=out)
+        print(f"  {unit} {line}: {reason}", file=out)
     if len(rejected) > limit:
         print(f"  ... and {len(rejected) - limit} more", file=out)

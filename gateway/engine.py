@@ -1,0 +1,72 @@
+"""Running one GraphQL request: persisted queries, parse, validate with the limits, execute.
+Built once per gateway process from configuration."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from graphql import GraphQLError, OperationDefinitionNode, execute, parse, specified_rules, validate
+from nameko.extensions import DependencyProvider
+
+from gateway.limits import limit_rules
+from gateway.persisted import PersistedQueries, PersistedQueryError
+from gateway.schema import schema
+
+
+@dataclass
+class Outcome:
+    data: dict | None
+    errors: list
+    status: int
+
+
+def _flag(value, default: bool) -> bool:
+    if value is None:
+        return default
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+class Engine:
+    def __init__(self, config: dict):
+        self.rules = list(specified_rules) + limit_rules(
+            int(config.get("GRAPHQL_MAX_DEPTH", 10)), int(config.get("GRAPHQL_MAX_COST", 5000)),
+            _flag(config.get("GRAPHQL_INTROSPECTION"), True))
+        self.persisted = PersistedQueries(config.get("PERSISTED_QUERIES_FILE") or None,
+                                          _flag(config.get("PERSISTED_QUERIES_ONLY"), False))
+
+    def run(self, body: dict, context, method: str = "POST") -> Outcome:
+        try:
+            query = self.persisted.resolve(body.get("query"), body.get("extensions"))
+        except PersistedQueryError as exc:
+            return Outcome(None, [GraphQLError(str(exc), extensions={"code": exc.code})], 200
+                           if exc.code == "PERSISTED_QUERY_NOT_FOUND" else 400)
+        if not isinstance(query, str) or not query.strip():
+            return Outcome(None, [GraphQLError("a query is required", extensions={"code": "BAD_USER_INPUT"})], 400)
+        if len(query) > 100_000:
+            return Outcome(None, [GraphQLError("the query is too long", extensions={"code": "BAD_USER_INPUT"})], 400)
+        try:
+            document = parse(query)
+        except GraphQLError as exc:
+            exc.extensions = {"code": "GRAPHQL_PARSE_FAILED"}
+            return Outcome(None, [exc], 400)
+        errors = validate(schema.graphql_schema, document, self.rules)
+        if errors:
+            return Outcome(None, errors, 400)
+        if method == "GET" and any(isinstance(d, OperationDefinitionNode) and d.operation.value != "query"
+                                   for d in document.definitions):
+            return Outcome(None, [GraphQLError("mutations are sent with POST",
+                                               extensions={"code": "BAD_USER_INPUT"})], 405)
+        variables = body.get("variables")
+        if variables is not None and not isinstance(variables, dict):
+            return Outcome(None, [GraphQLError("variables must be an object",
+                                               extensions={"code": "BAD_USER_INPUT"})], 400)
+        result = execute(schema.graphql_schema, document, context_value=context, variable_values=variables,
+                         operation_name=body.get("operationName"))
+        return Outcome(result.data, list(result.errors or []), 200 if result.data is not None else 400)
+
+
+class GraphqlEngine(DependencyProvider):
+    def setup(self):
+        self.engine = Engine(self.container.config)
+
+    def get_dependency(self, worker_ctx):
+        return self.engine
