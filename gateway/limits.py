@@ -22,9 +22,10 @@ def _selections(node, fragments):
             yield sel
 
 
-def depth(node, fragments, seen=0) -> int:
-    children = [f for f in _selections(node, fragments) if isinstance(f, FieldNode) and f.selection_set]
-    return seen if not children else max(depth(c, fragments, seen + 1) for c in children)
+def depth(node, fragments) -> int:
+    """Levels of fields: ``{ me { name } }`` is 2."""
+    fields = [f for f in _selections(node, fragments) if isinstance(f, FieldNode)]
+    return 0 if not fields else 1 + max(depth(f, fragments) for f in fields)
 
 
 def cost(node, fragments, multiplier=1) -> int:

@@ -10,6 +10,7 @@ import jinja2
 from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy
 from nameko.web.handlers import http
+from werkzeug.wrappers import Response
 
 from gateway import auth
 from gateway.calls import Calls
@@ -19,7 +20,8 @@ from services.common.logs import Correlation
 
 MAX_BODY = 1 << 20
 STATIC = Path(__file__).with_name("static") / "graphiql"
-ASSETS = {p.name: p for p in STATIC.iterdir() if p.suffix in (".js", ".css")}
+# read once at start-up: a few files, served often
+ASSETS = {p.name: p.read_bytes() for p in STATIC.iterdir() if p.suffix in (".js", ".css")}
 PAGES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")), autoescape=True)
 DEFAULT_QUERY = "# 智慧社区 GraphQL\n{\n  health { service status }\n  matters { code name promisedDays }\n}\n"
 
@@ -82,12 +84,12 @@ class GatewayService:
 
     @http("GET", "/graphql/assets/<string:name>")
     def graphiql_asset(self, request, name):
-        path = ASSETS.get(name)  # only the files shipped: no path from the request reaches the disk
-        if path is None:
+        content = ASSETS.get(name)  # only the files shipped: no path from the request reaches the disk
+        if content is None:
             return _error(404, "no such asset", "NOT_FOUND")
         kind = "text/css" if name.endswith(".css") else "application/javascript"
-        return 200, {"Content-Type": f"{kind}; charset=utf-8", "Cache-Control": "public, max-age=86400"}, \
-            path.read_bytes()
+        return Response(content, status=200, content_type=f"{kind}; charset=utf-8",
+                        headers={"Cache-Control": "public, max-age=86400"})
 
     def _execute(self, request, body: dict, method: str):
         try:

@@ -1,0 +1,92 @@
+"""The gateway refuses abusive queries before they run, speaks Apollo's persisted-query
+protocol and serves GraphiQL with its own assets."""
+import hashlib
+import json
+
+import pytest
+import requests
+
+from gateway.service import GatewayService
+from services.community.service import CommunityService
+from support import web_address
+
+SECRET = "limits-test-secret-of-at-least-32-bytes"
+
+
+@pytest.fixture
+def gateway(start_service, service_config, tmp_path):
+    def start(**config):
+        gw = start_service(GatewayService, service_config("gateway", JWT_SECRET=SECRET, RPC_TIMEOUT=2.0, **config))
+        url = web_address(gw) + "/graphql"
+
+        def post(body):
+            return requests.post(url, json=body, timeout=10)
+        post.url = url
+        return post
+    return start
+
+
+def code(response):
+    return [e["extensions"]["code"] for e in response.json()["errors"]]
+
+
+def test_depth_and_cost_limits_refuse_before_running(gateway):
+    post = gateway(GRAPHQL_MAX_DEPTH=3, GRAPHQL_MAX_COST=50)
+    deep = "{ me { cases { handlingCommittee { name } trail { action } } } }"
+    r = post({"query": deep})
+    assert r.status_code == 400 and "QUERY_TOO_COMPLEX" in code(r) and "depth" in r.text
+    costly = "{ a: matters { code } b: matters { code } c: matters { code } }"
+    r = post({"query": costly})
+    assert r.status_code == 400 and code(r) == ["QUERY_TOO_COMPLEX"] and "cost" in r.text
+
+
+def test_introspection_can_be_turned_off(gateway, start_service):
+    start_service(CommunityService)
+    on = gateway()({"query": "{ __schema { queryType { name } } }"})
+    assert on.json()["data"]["__schema"]["queryType"]["name"] == "Query"
+    off = gateway(GRAPHQL_INTROSPECTION="false")({"query": "{ __type(name: \"Me\") { name } }"})
+    assert code(off) == ["FORBIDDEN"]
+
+
+def test_persisted_queries_apollo_protocol(gateway, start_service):
+    start_service(CommunityService)
+    post = gateway()
+    query = "{ health { service } }"
+    digest = hashlib.sha256(query.encode()).hexdigest()
+    ext = {"persistedQuery": {"version": 1, "sha256Hash": digest}}
+    first = post({"extensions": ext})
+    assert code(first) == ["PERSISTED_QUERY_NOT_FOUND"]
+    assert len(post({"query": query, "extensions": ext}).json()["data"]["health"]) == 3
+    assert len(post({"extensions": ext}).json()["data"]["health"]) == 3   # the hash alone now
+    wrong = post({"query": query, "extensions": {"persistedQuery": {"version": 1, "sha256Hash": "0" * 64}}})
+    assert code(wrong) == ["BAD_USER_INPUT"]
+    get = requests.get(post.url, params={"extensions": json.dumps(ext)}, timeout=10)
+    assert len(get.json()["data"]["health"]) == 3
+
+
+def test_allow_list_only_in_production(gateway, tmp_path):
+    allowed = "{ health { service } }"
+    path = tmp_path / "persisted.json"
+    path.write_text(json.dumps({"health": allowed}), encoding="utf-8")
+    post = gateway(PERSISTED_QUERIES_FILE=str(path), PERSISTED_QUERIES_ONLY="true")
+    assert code(post({"query": "{ matters { code } }"})) == ["PERSISTED_QUERY_NOT_ALLOWED"]
+    digest = hashlib.sha256(allowed.encode()).hexdigest()
+    ok = post({"extensions": {"persistedQuery": {"version": 1, "sha256Hash": digest}}})
+    assert "data" in ok.json()
+
+
+def test_graphiql_page_and_its_assets_come_from_the_gateway(gateway):
+    post = gateway()
+    page = requests.get(post.url, headers={"Accept": "text/html"}, timeout=10)
+    assert page.status_code == 200 and "graphiql.min.js" in page.text
+    assert "unpkg" not in page.text and "cdn" not in page.text.lower()
+    for asset in ("graphiql.min.js", "graphiql.min.css", "react.production.min.js", "react-dom.production.min.js"):
+        r = requests.get(post.url + "/assets/" + asset, timeout=10)
+        assert r.status_code == 200 and len(r.content) > 1000
+    assert requests.get(post.url + "/assets/..%2Fservice.py", timeout=10).status_code == 404
+
+
+def test_mutations_are_not_run_over_get(gateway):
+    post = gateway()
+    r = requests.get(post.url, params={"query": 'mutation { submitCase(matterCode: "X") { id } }'}, timeout=10)
+    assert r.status_code == 405 and code(r) == ["BAD_USER_INPUT"]
