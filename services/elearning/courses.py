@@ -11,6 +11,7 @@ from services.common.errors import BadInput, NotFound
 from services.elearning import progress
 
 COURSES = "courses"
+COURSE_VERSIONS = "course_versions"   # each published version, kept as it was: _id "<course>|<version>"
 ENROLMENTS = "enrolments"
 PROGRESS = "progress"
 
@@ -27,6 +28,27 @@ def course(db: Database, course_id: str) -> dict:
     if doc is None:
         raise NotFound(f"no course {course_id}")
     return doc
+
+
+def publish(db: Database, course_id: str, content: dict) -> int:
+    """Publish a course's content as its next version; earlier versions stay as they were
+    for the learners enrolled in them."""
+    existing = db[COURSES].find_one({"_id": course_id}, {"version": 1})
+    version = (existing or {}).get("version", 0) + 1
+    db[COURSE_VERSIONS].insert_one({"_id": f"{course_id}|{version}", "course_id": course_id, "version": version,
+                                    **content})
+    db[COURSES].update_one({"_id": course_id}, {"$set": {**content, "version": version}}, upsert=True)
+    return version
+
+
+def enrolled_course(db: Database, resident_id: str, course_id: str) -> dict:
+    """The version of the course this learner enrolled in (the current one if unknown)."""
+    enrolment = db[ENROLMENTS].find_one({"_id": enrolment_id(resident_id, course_id)})
+    if enrolment:
+        kept = db[COURSE_VERSIONS].find_one({"_id": f"{course_id}|{enrolment.get('course_version', 1)}"})
+        if kept:
+            return {**kept, "_id": course_id}
+    return course(db, course_id)
 
 
 def enrolment_id(resident_id: str, course_id: str) -> str:
@@ -53,7 +75,8 @@ def record_progress(db: Database, *, resident_id: str, course_id: str, lesson_id
     enrolment = db[ENROLMENTS].find_one({"_id": enrolment_id(resident_id, course_id)})
     if enrolment is None:
         raise NotFound("not enrolled in this course")
-    lessons = {l["id"] for u in course(db, course_id).get("units", []) for l in u.get("lessons", [])}
+    lessons = {l["id"] for u in enrolled_course(db, resident_id, course_id).get("units", [])
+               for l in u.get("lessons", [])}
     if lesson_id not in lessons:
         raise BadInput(f"no lesson {lesson_id!r} in course {course_id}")
     if channel not in ("tv", "mobile", "web", "xapi"):

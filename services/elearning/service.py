@@ -20,11 +20,7 @@ class LearningEntrypoints:
     def upsert_courses(self, items: list[dict]) -> int:
         checked = [CourseV1.model_validate(c) for c in (items if isinstance(items, list) else [])]
         for c in checked:
-            existing = self.db[courses.COURSES].find_one({"_id": c.course_id}, {"version": 1})
-            # a published version never changes under enrolled learners: a change is a new version
-            version = (existing or {}).get("version", 0) + 1
-            self.db[courses.COURSES].update_one({"_id": c.course_id}, {"$set": {
-                **c.model_dump(exclude={"course_id"}), "version": version}}, upsert=True)
+            courses.publish(self.db, c.course_id, c.model_dump(exclude={"course_id"}))
         return len(checked)
 
     @rpc
@@ -67,7 +63,7 @@ class LearningEntrypoints:
         stored = courses.record_progress(self.db, resident_id=str(resident_id), course_id=r.course_id,
                                          lesson_id=r.lesson_id, position=r.position, percent=r.percent,
                                          completed=r.completed, at=r.at, channel=r.channel)
-        course = courses.course(self.db, r.course_id)
+        course = courses.enrolled_course(self.db, str(resident_id), r.course_id)
         newly_completed = credits.completed(self.db, str(resident_id), course) and credits.award_completion(
             self.db, str(resident_id), course)
         return {"applied": stored is not None, "course_completed": newly_completed}

@@ -76,3 +76,19 @@ def test_course_search_and_tv_guide(elearning):
     assert any(s["course_id"] == cid and s["starts_at"] == "2026-12-01T19:00" for s in guide)
     elearning.upsert_courses([course(cid)])
     assert next(c for c in elearning.search_courses(subject="数字生活") if c["course_id"] == cid)["version"] == 2
+
+
+def test_a_new_version_does_not_change_under_enrolled_learners(elearning):
+    cid, early, late = "c-" + uuid.uuid4().hex[:8], uuid.uuid4().hex, uuid.uuid4().hex
+    elearning.upsert_courses([course(cid)])
+    elearning.enrol(early, cid)
+    revised = course(cid)
+    revised["units"][0]["lessons"] = [revised["units"][0]["lessons"][0]]  # v2 drops lesson l2
+    elearning.upsert_courses([revised])
+    elearning.enrol(late, cid)
+    # the early learner still has lesson l2 (v1); the late one does not (v2)
+    assert elearning.record_progress(early, {"course_id": cid, "lesson_id": "l2", "percent": 10, "at": at(1)})["applied"]
+    with pytest.raises(RemoteError):
+        elearning.record_progress(late, {"course_id": cid, "lesson_id": "l2", "percent": 10, "at": at(1)})
+    done = elearning.record_progress(late, {"course_id": cid, "lesson_id": "l1", "completed": True, "at": at(2)})
+    assert done["course_completed"] is True  # v2 has one lesson
