@@ -86,3 +86,33 @@ def test_merge_updates_refuses_to_set_a_field_twice():
         "$set": {"a": 1, "b": 2}, "$inc": {"n": 1}}
     with pytest.raises(ValueError):
         merge_updates({"$set": {"a": 1}}, {"$set": {"a": 2}})
+
+
+def test_all_on_an_indexed_array_finds_every_match(coll):
+    """Search keys live in an indexed array: they are queried with $all (the embedded store
+    answers plain equality on an indexed array wrongly)."""
+    coll.create_index("keywords")
+    coll.insert_many([{"_id": i, "keywords": [f"k{i % 5}", "common"]} for i in range(50)])
+    assert len(list(coll.find({"keywords": {"$all": ["k3"]}}))) == 10
+    assert len(list(coll.find({"keywords": {"$all": ["k3", "common"]}}))) == 10
+
+
+def test_range_of_one_indexed_key_is_the_queue_shape(coll):
+    """The staff queue reads committee|deadline|id keys by range, sorted by the same field."""
+    coll.create_index("queue_key", sparse=True)
+    coll.insert_many([{"_id": i, "queue_key": f"C{i % 3}|2026-01-{1 + i % 28:02d}|{i:03d}"} for i in range(90)])
+    coll.insert_one({"_id": "closed"})  # no key: not in any queue
+    page = list(coll.find({"queue_key": {"$gt": "C1|", "$lt": "C1|\uffff"}}).sort("queue_key", 1).limit(5))
+    keys = [d["queue_key"] for d in page]
+    assert keys == sorted(keys) and all(k.startswith("C1|") for k in keys) and len(keys) == 5
+    rest = list(coll.find({"queue_key": {"$gt": keys[-1], "$lt": "C1|\uffff"}}).sort("queue_key", 1))
+    assert len(keys) + len(rest) == 30
+
+
+def test_max_keeps_the_newest_time(coll):
+    """Kiosk last-seen times arrive out of order: $max keeps the newest."""
+    coll.insert_one({"_id": 1, "last_seen": "2026-11-25T10:00:00+00:00"})
+    coll.update_one({"_id": 1}, {"$max": {"last_seen": "2026-11-25T09:00:00+00:00"}})
+    assert coll.find_one({"_id": 1})["last_seen"] == "2026-11-25T10:00:00+00:00"
+    coll.update_one({"_id": 1}, {"$max": {"last_seen": "2026-11-25T11:00:00+00:00"}})
+    assert coll.find_one({"_id": 1})["last_seen"] == "2026-11-25T11:00:00+00:00"
