@@ -154,6 +154,25 @@ def cmd_open311(args) -> int:
     return 0
 
 
+def cmd_dlq(args) -> int:
+    from infra import dlq
+
+    settings = _settings()
+    if args.action == "list":
+        for service in ([args.service] if args.service else dlq.services()):
+            letters = dlq.peek(settings.amqp_uri, service, args.limit)
+            print(f"dlq.{service}: {len(letters)} shown")
+            for d in letters:
+                print(f"  {d['at']}  {d['queue']}  attempts={d['attempts']}  {d['reason']}")
+        return 0
+    if not args.service:
+        print("replay needs --service (and optionally --queue)", file=sys.stderr)
+        return 2
+    n = dlq.replay(settings.amqp_uri, args.service, only_queue=args.queue)
+    print(f"replayed {n} message(s) from dlq.{args.service}")
+    return 0
+
+
 def cmd_deploy(args) -> int:
     from infra.local import runner
 
@@ -222,6 +241,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     kiosk_cli.add_commands(sub)
     sip2_cli.add_commands(sub)
+    dl = sub.add_parser("dlq", help="dead-lettered messages: list them with their reasons, replay them once fixed")
+    dl.add_argument("action", choices=["list", "replay"])
+    dl.add_argument("--service", choices=["community", "library", "elearning"])
+    dl.add_argument("--queue", help="replay only the messages that came from this queue")
+    dl.add_argument("--limit", type=int, default=50, help="list at most this many per service")
+    dl.set_defaults(func=cmd_dlq)
     brk = sub.add_parser("broker", help="make sure RabbitMQ answers (start it when installed here)")
     brk.add_argument("--management", action="store_true", help="also enable the management API")
     brk.set_defaults(func=cmd_broker)

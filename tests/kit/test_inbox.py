@@ -124,3 +124,17 @@ def test_apply_once_under_concurrent_redelivery(db):
     assert outcomes.count(Applied.APPLIED) == 1
     assert outcomes.count(Applied.DUPLICATE) == 9
     assert coll.find_one({"_id": "k"})["n"] == 1
+
+
+def test_operator_lists_and_replays_dead_letters_once_fixed(probe, settings):
+    from infra import dlq
+
+    fail_times["fixable"] = "permanent"
+    publish(settings.amqp_uri, envelope("fixable"))
+    wait_for(lambda: any(d["reason"] and "PermanentError" in d["reason"] for d in dlq.peek(settings.amqp_uri, "probe")))
+    listed = dlq.peek(settings.amqp_uri, "probe")
+    assert listed[0]["queue"] == QUEUE and listed == dlq.peek(settings.amqp_uri, "probe")  # looking moves nothing
+    fail_times.pop("fixable")          # the cause is fixed
+    assert dlq.replay(settings.amqp_uri, "probe") == 1
+    wait_for(lambda: seen.count("fixable") == 2)
+    assert dlq.peek(settings.amqp_uri, "probe") == []
