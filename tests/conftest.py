@@ -79,6 +79,8 @@ def service_config(settings):
     def make(service: str, **overrides) -> dict:
         cfg = suite_config.nameko_config(settings, service, web_port=free_port())
         cfg.pop("LOGGING")
+        if "SIP2_PORT" in cfg:
+            cfg["SIP2_PORT"] = 0  # off unless a test asks for it: many library containers run here
         cfg.update(overrides)
         return cfg
     return make

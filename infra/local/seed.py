@@ -4,6 +4,7 @@ from __future__ import annotations
 from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from infra import sip2_cli
 from infra.local import demo_data
 from services.common import config
 from services.community import calendar_source, catalogue
@@ -27,5 +28,6 @@ def seed(settings: config.Settings) -> dict:
                 residents.append(rpc.community.register_resident(person))
                 added += 1
         rpc.library.upsert_locations(demo_data.LOCATIONS)
+        sip2_cli.seed_demo_account(rpc)  # SIP2 demo machine: login sc-main at MAIN (kept if it exists)
         rpc.library.import_catalogue(demo_data.TITLES)
     return {"places": places, "matters": matters, "residents_added": added, "residents": residents}

@@ -104,6 +104,7 @@ def nameko_config(settings: Settings, service: str, web_port: int | None = None)
         "AUTO_DELETE_EVENT_EXCHANGES": False,
         "max_workers": 10,
         "LOGGING": logging_config(settings.log_level, settings.log_format),
+        **({"SIP2_PORT": _int("SIP2_PORT", 6001)} if service == "library" else {}),
     }
 
 

@@ -20,6 +20,8 @@ from services.common.outbox import OutboxRelay
 from services.common.rpc import rpc
 from services.common.storage import Store
 from services.library import actions, circulation, kiosks, patrons, store
+from services.library.sip2.accounts import Sip2AccountRpc
+from services.library.sip2.server import Sip2Server
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 500
@@ -45,12 +47,13 @@ def _ids(items) -> list[str]:
     return [str(i) for i in items]
 
 
-class LibraryService(HealthEntrypoints):
+class LibraryService(HealthEntrypoints, Sip2AccountRpc):
     name = "library"
 
     db = Store(store.INDEXES)
     relay = OutboxRelay(store.OUTBOX_COLLECTIONS)
     correlation_id = Correlation()
+    sip2 = Sip2Server()
 
     # ---- patrons ----------------------------------------------------------------------
 

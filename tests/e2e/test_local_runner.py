@@ -19,7 +19,8 @@ def suite_env(tmp_path, settings):
     env = {**os.environ, "SUITE_VAR_DIR": str(tmp_path / "var"), "AMQP_URI": settings.amqp_uri,
            "SUITE_DB_PREFIX": f"t{RUN_ID}_e2e", "EMBEDDED_MONGO_PORT": str(free_port()),
            "GATEWAY_PORT": str(free_port()), "COMMUNITY_PORT": str(free_port()),
-           "LIBRARY_PORT": str(free_port()), "ELEARNING_PORT": str(free_port())}
+           "LIBRARY_PORT": str(free_port()), "ELEARNING_PORT": str(free_port()),
+           "SIP2_PORT": str(free_port())}
     env.pop("MONGO_URI", None)  # the embedded default, as a new user gets it
     yield env
     subprocess.run([SUITE, "down"], env=env, capture_output=True, timeout=120)

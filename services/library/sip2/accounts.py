@@ -1,0 +1,103 @@
+"""SIP2 accounts: one per self-check machine (or group of machines) — its login, the
+location it lends at, its character set — and the password, stored only as a salted
+scrypt hash. ``infra/sip2_cli.py`` makes the password and sends only the hash here.
+"""
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import hmac
+import re
+import secrets
+from datetime import datetime, timezone
+
+import pymongo
+from eventlet import tpool
+
+from services.common.errors import BadInput, Conflict
+from services.common.rpc import rpc
+from services.library import actions, store
+
+CHARSETS = ("cp850", "utf-8", "gb18030")
+DEFAULT_CHARSET = "cp850"
+LOGIN = re.compile(r"[A-Za-z0-9_.-]{1,32}")
+# scrypt$<n>$<r>$<p>$<salt>$<hash>, base64 (the CLI makes it with hash_password)
+HASH = re.compile(r"scrypt\$\d{1,8}\$\d{1,3}\$\d{1,3}\$[A-Za-z0-9+/=]{8,64}\$[A-Za-z0-9+/=]{16,128}")
+N, R, P = 2 ** 14, 8, 1   # about 50 ms a check: cheap for a login, dear for a guesser
+IF_EXISTS = ("refuse", "replace", "keep")
+
+
+def new_password() -> str:
+    # URL-safe characters only: none of them can end a SIP2 field ("|")
+    return secrets.token_urlsafe(12)
+
+
+def hash_password(password: str, salt: bytes | None = None) -> str:
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=N, r=R, p=P, dklen=32)
+    b64 = lambda b: base64.b64encode(b).decode("ascii")  # noqa: E731
+    return f"scrypt${N}${R}${P}${b64(salt)}${b64(digest)}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    if not isinstance(stored, str) or not HASH.fullmatch(stored):
+        return False
+    _, n, r, p, salt, digest = stored.split("$")
+    try:
+        got = hashlib.scrypt(password.encode("utf-8"), salt=base64.b64decode(salt), n=int(n), r=int(r),
+                             p=int(p), dklen=len(base64.b64decode(digest)), maxmem=2 ** 26)
+    except (ValueError, MemoryError):
+        return False
+    return hmac.compare_digest(got, base64.b64decode(digest))
+
+
+@functools.cache
+def _decoy() -> str:
+    return hash_password(secrets.token_hex(8))
+
+
+def authenticate(db, login: str, password: str) -> dict | None:
+    """The account when ``login``/``password`` match an enabled account, else None."""
+    doc = db[store.SIP2_ACCOUNTS].find_one({"_id": login}) if login and LOGIN.fullmatch(login) else None
+    # an unknown login costs the same time as a wrong password: logins cannot be probed; the
+    # hashing runs in an OS thread so that guessers cannot stall the service's green threads
+    ok = tpool.execute(verify_password, password or "", doc["password_hash"] if doc else _decoy())
+    return doc if ok and doc and not doc.get("disabled") else None
+
+
+def check_login(login) -> str:
+    if not isinstance(login, str) or not LOGIN.fullmatch(login):
+        raise BadInput("a SIP2 login is 1-32 letters, digits, '.', '-' or '_'")
+    return login
+
+
+class Sip2AccountRpc:
+    """Mixed into LibraryService (which gives ``self.db``)."""
+
+    @rpc
+    def sip2_add_account(self, login: str, location: str, password_hash: str, charset: str = DEFAULT_CHARSET,
+                         if_exists: str = "refuse") -> dict:
+        """Add a machine's account; ``if_exists``: refuse (Conflict), replace (new password,
+        location and charset) or keep (the stored account stays as it is: for seeding)."""
+        check_login(login)
+        if charset not in CHARSETS:
+            raise BadInput(f"charset must be one of {', '.join(CHARSETS)}")
+        if not isinstance(password_hash, str) or not HASH.fullmatch(password_hash):
+            raise BadInput("password_hash must be made by services.library.sip2.accounts.hash_password")
+        if if_exists not in IF_EXISTS:
+            raise BadInput(f"if_exists must be one of {', '.join(IF_EXISTS)}")
+        actions.location(self.db, location)  # BadInput for an unknown location
+        doc = {"location": location, "charset": charset, "password_hash": password_hash,
+               "created_at": datetime.now(timezone.utc).isoformat()}
+        if if_exists == "replace":
+            self.db[store.SIP2_ACCOUNTS].update_one({"_id": login}, {"$set": doc}, upsert=True)
+            return {"login": login, "location": location, "charset": charset, "created": True}
+        try:
+            self.db[store.SIP2_ACCOUNTS].insert_one({"_id": login, **doc})
+        except pymongo.errors.DuplicateKeyError:
+            if if_exists == "refuse":
+                raise Conflict(f"a SIP2 account {login!r} exists already") from None
+            kept = self.db[store.SIP2_ACCOUNTS].find_one({"_id": login})
+            return {"login": login, "location": kept["location"], "charset": kept["charset"], "created": False}
+        return {"login": login, "location": location, "charset": charset, "created": True}

@@ -1,0 +1,375 @@
+"""One SIP2 connection: its login, its last response (for resends) and the patrons whose
+PIN it has seen; each request mapped to ``services.library.actions``, the one circulation
+implementation, so a SIP2 checkout is the same action (and events) as any other.
+
+Choices where the standard leaves room:
+- before a good login only 93 (login), 99 (status) and 97 (resend) are answered; any other
+  message closes the connection (no response type says "log in first");
+- an unreadable message (bad checksum, garbage, unsupported code, too long) gets 96
+  (request SC resend) and the connection stays open; after BAD_IN_A_ROW of them in a row,
+  or LOGIN_ATTEMPTS wrong logins, it is closed;
+- patrons have no PIN yet: a PIN is valid when the card exists and the PIN is not empty.
+  Checkout, renew and hold need one, in the request (AD) or earlier in the patron's session
+  (23/63 with AD); a "no block" checkout (done offline) needs none.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Callable
+
+from services.common.errors import BadInput, NotFound, SuiteError
+from services.common.storage import ping
+from services.library import actions, circulation, kiosks, store
+from services.library.sip2 import accounts, messages, responses
+from services.library.sip2.messages import Malformed, Request
+from services.library.sip2.responses import Reply
+
+log = logging.getLogger(__name__)
+
+LOGIN_ATTEMPTS = 3
+BAD_IN_A_ROW = 10
+MAX_LIST = 50  # items in one patron-information list (a page: BP/BQ choose another)
+ACTIVE_HOLDS = ("waiting", "in_transit", "ready")
+CIRCULATION_STATUS = {circulation.AVAILABLE: "03", circulation.ON_LOAN: "04", circulation.ON_HOLD_SHELF: "08",
+                      circulation.IN_TRANSIT: "10", circulation.CLAIMED_RETURNED: "11", circulation.LOST: "12"}
+MEDIA_TYPE = {"book": "001", "periodical": "002", "av": "006"}
+
+
+@dataclass(frozen=True)
+class Options:
+    institution: str
+    tz: tzinfo
+
+
+class Session:
+    def __init__(self, db, options: Options, *, peer: str = "?", clock: Callable[[], datetime] = actions.now):
+        self.db, self.options, self.peer, self.clock = db, options, peer, clock
+        self.account: dict | None = None
+        self.encoding = accounts.DEFAULT_CHARSET
+        self.open = True             # False: send what handle() returned, then hang up
+        self._last: tuple[tuple | None, bytes] | None = None
+        self._verified: set[str] = set()
+        self._failed_logins = 0
+        self._bad_in_a_row = 0
+
+    # ---- framing ----------------------------------------------------------------------
+
+    def handle(self, raw: bytes | None) -> bytes | None:
+        """The bytes to answer one message with (None: nothing; see ``open``). ``raw`` None
+        stands for a message that was too long to read."""
+        try:
+            if raw is None:
+                raise Malformed("message too long")
+            req = messages.parse(raw, self.encoding)
+        except Malformed as exc:
+            return self._unreadable(exc)
+        self._bad_in_a_row = 0
+        if req.code == "97":
+            return self._last[1] if self._last else self._unreadable(Malformed("nothing to resend"))
+        key = (req.code, req.seq, req.checksum) if req.checksum else None
+        if key and self._last and self._last[0] == key:
+            return self._last[1]  # the machine did not get our answer: repeat it, do not act twice
+        reply = self._dispatch(req)
+        if reply is None:
+            return None
+        out = messages.encode(reply.code, reply.fixed, reply.fields, encoding=self.encoding, seq=req.seq,
+                              checked=req.checksum is not None)
+        self._last = (key, out)
+        return out
+
+    def _unreadable(self, exc: Malformed) -> bytes | None:
+        self._bad_in_a_row += 1
+        log.info("SIP2 %s: unreadable message: %s", self.peer, exc)
+        if self._bad_in_a_row > BAD_IN_A_ROW:
+            self.open = False
+            return None
+        resend = responses.REQUEST_SC_RESEND
+        return messages.encode(resend.code, resend.fixed, resend.fields, checked=exc.checked)
+
+    def _dispatch(self, req: Request) -> Reply | None:
+        if self.account is None and req.code not in ("93", "99"):
+            log.warning("SIP2 %s: message %s before login: closing", self.peer, req.code)
+            self.open = False
+            return None
+        handler = {"93": self._login, "99": self._status, "23": self._patron_status,
+                   "63": self._patron_information, "17": self._item_information, "11": self._checkout,
+                   "09": self._checkin, "29": self._renew, "15": self._hold, "35": self._end_session}[req.code]
+        try:
+            return handler(req)
+        except SuiteError as exc:  # refused, unknown card or item, changed meanwhile...
+            log.info("SIP2 %s %s: %s", self.login, req.code, exc)
+            return self._failure(req, str(exc))
+        except Exception:  # the store away, or a bug: the machine gets a refusal, the connection lives
+            log.exception("SIP2 %s %s failed", self.login, req.code)
+            return self._failure(req, "the library system cannot do this now: please ask staff")
+
+    # ---- helpers ----------------------------------------------------------------------
+
+    @property
+    def login(self) -> str:
+        return self.account["_id"] if self.account else "-"
+
+    @property
+    def location_code(self) -> str:
+        return self.account["location"]
+
+    def _now(self) -> str:
+        return messages.sip_date(self.clock(), self.options.tz)
+
+    def _today(self):
+        return self.clock().astimezone(self.options.tz).date()
+
+    def _day(self, day: str | None) -> str | None:
+        return messages.sip_day(day, self.options.tz)
+
+    def _title(self, title_id: str) -> str:
+        doc = self.db[store.TITLES].find_one({"_id": title_id}, {"title": 1})
+        return (doc or {}).get("title", "")
+
+    def _media(self, copy: dict) -> str:
+        return MEDIA_TYPE.get(copy.get("material_type", "book"), "000")
+
+    def _patron(self, card: str) -> dict | None:
+        return self.db[store.PATRONS].find_one({"card_number": card}) if card else None
+
+    def _pin(self, req: Request, card: str) -> bool | None:
+        """True/False when the request carries a PIN (AD); else whether one was given earlier
+        in this patron's session (None: never asked)."""
+        if req.has("AD"):
+            ok = bool(req.get("AD"))
+            if len(self._verified) > 1000:
+                self._verified.clear()  # a machine that never ends patron sessions: keep memory bounded
+            (self._verified.add if ok else self._verified.discard)(card)
+            return ok
+        return True if card in self._verified else None
+
+    def _need_pin(self, req: Request, card: str) -> None:
+        if self._pin(req, card) is not True:
+            raise BadInput("please enter your PIN")
+
+    def _offline_time(self, *texts: str) -> datetime:
+        """When a machine that was offline did it: the first readable date, never later than now."""
+        now = self.clock()
+        for text in texts:
+            moment = messages.parse_sip_date(text, self.options.tz)
+            if moment is not None:
+                return min(moment, now)
+        return now
+
+    def _flags(self, patron: dict) -> tuple[str, str | None, int]:
+        """Patron status (14 flags), why borrowing is refused (or None), the item limit."""
+        standing = actions.standing(self.db, patron, self._today())
+        loc = self.db[store.LOCATIONS].find_one({"_id": self.location_code}) or {"kind": "library"}
+        rule = actions.rule(self.db, patron, {"material_type": "book"}, loc)
+        refusal = circulation.standing_refusal(standing, rule)
+        flags = set()
+        if refusal:
+            flags.add("charge privileges denied")
+        if standing.blocks:
+            flags |= {"renewal privileges denied", "recall privileges denied", "hold privileges denied"}
+        if standing.active_loans >= rule.item_limit:
+            flags.add("too many items charged")
+        if (standing.overdue_items >= rule.block_overdue_items
+                or standing.longest_overdue_days > rule.block_overdue_days):
+            flags.add("too many items overdue")
+        return responses.patron_status_text(flags), (str(refusal) if refusal else None), rule.item_limit
+
+    def _failure(self, req: Request, text: str) -> Reply:
+        """The negative answer to ``req`` (each request has its own response type)."""
+        now, inst = self._now(), req.get("AO", "")
+        card, barcode = req.get("AA", ""), req.get("AB", "")
+        if req.code == "93":
+            return responses.login(False)
+        if req.code == "99":
+            return responses.acs_status(now=now, institution=self.options.institution, library_name="",
+                                        terminal="", online=False, message=text)
+        if req.code == "11":
+            return responses.checkout(ok=False, now=now, institution=inst, card=card, barcode=barcode, message=text)
+        if req.code == "29":
+            return responses.renew(ok=False, now=now, institution=inst, card=card, barcode=barcode, message=text)
+        if req.code == "09":
+            return responses.checkin(ok=False, alert=True, now=now, institution=inst, barcode=barcode, message=text)
+        if req.code == "17":
+            return responses.item_information(circulation_status="01", now=now, barcode=barcode, title="",
+                                              message=text)
+        if req.code == "15":
+            return responses.hold(ok=False, available=False, now=now, institution=inst, card=card,
+                                  barcode=req.get("AB"), title=req.get("AJ"), message=text)
+        if req.code == "35":
+            return responses.end_session(ended=False, now=now, institution=inst, card=card, message=text)
+        status = responses.patron_status_text(responses.DENIED)
+        language = req.fixed.get("language", "000")
+        if req.code == "63":
+            return responses.patron_information(status=status, language=language, now=now, counts={},
+                                                institution=inst, card=card, name="", valid=False, pin_ok=None,
+                                                message=text)
+        return responses.patron_status(status=status, language=language, now=now, institution=inst, card=card,
+                                       name="", valid=False, pin_ok=None, message=text)
+
+    # ---- requests ---------------------------------------------------------------------
+
+    def _login(self, req: Request) -> Reply:
+        login = req.get("CN", "")
+        account = accounts.authenticate(self.db, login, req.get("CO", ""))
+        if account is None:
+            self.account = None
+            self._failed_logins += 1
+            log.warning("SIP2 %s: login refused for %r", self.peer, login[:40])
+            if self._failed_logins >= LOGIN_ATTEMPTS:
+                self.open = False
+            return responses.login(False)
+        self.account, self._failed_logins = account, 0
+        self.encoding = account.get("charset") or accounts.DEFAULT_CHARSET
+        log.info("SIP2 %s: %s logged in at %s", self.peer, login, account["location"])
+        return responses.login(True)
+
+    def _status(self, req: Request) -> Reply:
+        online = ping(self.db) is None
+        name = ""
+        if self.account and online:
+            name = (self.db[store.LOCATIONS].find_one({"_id": self.location_code}) or {}).get("name", "")
+        return responses.acs_status(now=self._now(), institution=self.options.institution, library_name=name,
+                                    terminal=self.account["location"] if self.account else "", online=online)
+
+    def _patron_status(self, req: Request) -> Reply:
+        card = req.get("AA", "")
+        patron = self._patron(card)
+        if patron is None:
+            return self._failure(req, "unknown library card")
+        status, why, _ = self._flags(patron)
+        return responses.patron_status(status=status, language=req.fixed["language"], now=self._now(),
+                                       institution=req.get("AO", ""), card=card, name=patron.get("name", ""),
+                                       valid=True, pin_ok=self._pin(req, card), message=why)
+
+    def _patron_information(self, req: Request) -> Reply:
+        card = req.get("AA", "")
+        patron = self._patron(card)
+        if patron is None:
+            return self._failure(req, "unknown library card")
+        status, why, limit = self._flags(patron)
+        today = self._today()
+        loans = [c for c in actions.loans_of(self.db, patron["_id"]) if c["status"] == circulation.ON_LOAN]
+        holds = [h for h in self.db[store.HOLDS].find({"patron": patron["_id"]}).limit(200)
+                 if h["status"] in ACTIVE_HOLDS]
+        full = {"AS": [h.get("barcode") or h["title_id"] for h in holds if h["status"] == "ready"],
+                "AT": [c["_id"] for c in loans if circulation.is_overdue(c, today)],
+                "AU": [c["_id"] for c in loans],
+                "CD": [h["title_id"] for h in holds if h["status"] != "ready"]}
+        start = max(1, _int(req.get("BP"), 1))
+        end = max(start, _int(req.get("BQ"), start + MAX_LIST - 1))
+        wanted = req.fixed["summary"]
+        lists = {tag: full.get(tag, [])[start - 1:min(end, start + MAX_LIST - 1)]
+                 for i, (tag, _) in enumerate(responses.SUMMARY_LISTS) if wanted[i:i + 1].upper() == "Y"}
+        return responses.patron_information(
+            status=status, language=req.fixed["language"], now=self._now(),
+            counts={tag: len(items) for tag, items in full.items()}, institution=req.get("AO", ""), card=card,
+            name=patron.get("name", ""), valid=True, pin_ok=self._pin(req, card), charged_limit=limit,
+            lists=lists, message=why)
+
+    def _item_information(self, req: Request) -> Reply:
+        copy = actions.copy_by_barcode(self.db, req.get("AB", ""))
+        queue = len(list(self.db[store.HOLDS].find({"queue": copy["title_id"]}, {"_id": 1}).limit(1000)))
+        return responses.item_information(
+            circulation_status=CIRCULATION_STATUS.get(copy["status"], "01"), now=self._now(), barcode=copy["_id"],
+            title=self._title(copy["title_id"]), hold_queue=queue, due=self._day((copy.get("loan") or {}).get("due")),
+            hold_pickup_date=self._day((copy.get("hold") or {}).get("expires")), media_type=self._media(copy),
+            permanent_location=copy.get("home_location", ""), current_location=copy.get("location", ""))
+
+    def _checkout(self, req: Request) -> Reply:
+        card, barcode = req.get("AA", ""), req.get("AB", "")
+        offline = req.fixed["no_block"].upper() == "Y"
+        patron = actions.patron_by_card(self.db, card)
+        if not offline:
+            self._need_pin(req, card)
+        copy = actions.copy_by_barcode(self.db, barcode)
+        # "no block": the machine lent it while offline; record it as it happened, policy or not
+        at = self._offline_time(req.fixed["transaction_date"]) if offline else None
+        message = None
+        if at is not None and kiosks.is_stale(at, copy.get("state_at")):
+            message = "recorded: the item has been handled since"  # as kiosks: an old fact must not undo newer ones
+        else:
+            try:
+                copy = actions.checkout(self.db, barcode=barcode, patron=patron, location_code=self.location_code,
+                                        at=at, source=f"sip2:{self.login}"[:100], copy=copy,
+                                        honour_policy=not offline)
+            except circulation.Refused as exc:
+                if exc.code != "already_yours":
+                    raise
+                message = str(exc)  # a retry (another connection, a replay): the loan stands
+        loan = copy.get("loan") or {}
+        return responses.checkout(ok=True, now=self._now(), institution=req.get("AO", ""), card=card,
+                                  barcode=copy["_id"], title=self._title(copy["title_id"]),
+                                  due=self._day(loan.get("due")), transaction_id=loan.get("loan_id"),
+                                  media_type=self._media(copy), message=message)
+
+    def _checkin(self, req: Request) -> Reply:
+        barcode = req.get("AB", "")
+        offline = req.fixed["no_block"].upper() == "Y"
+        copy = actions.copy_by_barcode(self.db, barcode)
+        at = self._offline_time(req.fixed["return_date"], req.fixed["transaction_date"]) if offline else None
+        if at is not None and kiosks.is_stale(at, copy.get("state_at")):
+            # returned offline before the item's last recorded change: applying it would undo newer facts
+            message = "recorded: the item has been handled since"
+        else:
+            copy, ended = actions.checkin(self.db, barcode=barcode, location_code=self.location_code, at=at,
+                                          source=f"sip2:{self.login}"[:100], copy=copy)
+            message = None if ended else "this item was not on loan"
+        if copy["status"] == circulation.ON_HOLD_SHELF:
+            message = "a patron's hold: put it on the hold shelf"
+        elif copy["status"] == circulation.IN_TRANSIT:
+            message = f"a patron's hold: send it to {copy['hold']['pickup']}"
+        return responses.checkin(ok=True, alert=copy["status"] in (circulation.ON_HOLD_SHELF, circulation.IN_TRANSIT),
+                                 now=self._now(), institution=req.get("AO", ""), barcode=copy["_id"],
+                                 permanent_location=copy.get("home_location", ""), title=self._title(copy["title_id"]),
+                                 media_type=self._media(copy), message=message)
+
+    def _renew(self, req: Request) -> Reply:
+        card = req.get("AA", "")
+        patron = actions.patron_by_card(self.db, card)
+        self._need_pin(req, card)
+        copy = actions.renew(self.db, barcode=req.get("AB", ""), patron=patron, source=f"sip2:{self.login}"[:100])
+        loan = copy["loan"]
+        return responses.renew(ok=True, now=self._now(), institution=req.get("AO", ""), card=card,
+                               barcode=copy["_id"], title=self._title(copy["title_id"]), due=self._day(loan["due"]),
+                               transaction_id=loan["loan_id"], media_type=self._media(copy))
+
+    def _hold(self, req: Request) -> Reply:
+        card = req.get("AA", "")
+        patron = actions.patron_by_card(self.db, card)
+        self._need_pin(req, card)
+        barcode = req.get("AB") or None
+        title_id = actions.copy_by_barcode(self.db, barcode)["title_id"] if barcode else req.get("AJ", "")
+        if not title_id:
+            raise BadInput("name the item (AB) or the title (AJ) to hold")
+        mode = req.fixed["hold_mode"]
+        common = dict(now=self._now(), institution=req.get("AO", ""), card=card, barcode=barcode,
+                      title=self._title(title_id))
+        if mode == "+":
+            hold = actions.place_hold(self.db, patron=patron, title_id=title_id,
+                                      pickup=req.get("BS") or self.location_code)
+            ready = hold["status"] == "ready"
+            return responses.hold(ok=True, available=ready, expires=self._day(hold.get("expires")),
+                                  position=actions.hold_position(self.db, hold), pickup=hold["pickup"],
+                                  message="ready for you to collect" if ready else None, **common)
+        if mode == "-":
+            mine = [h for h in self.db[store.HOLDS].find({"patron": patron["_id"]}).limit(200)
+                    if h["title_id"] == title_id and h["status"] in ACTIVE_HOLDS]
+            if not mine:
+                raise NotFound("you have no hold on this title")
+            hold = actions.cancel_hold(self.db, patron=patron, hold_id=mine[0]["_id"])
+            return responses.hold(ok=True, available=False, pickup=hold["pickup"], message="hold cancelled", **common)
+        raise BadInput("a hold can be placed (+) or cancelled (-) here, not changed")
+
+    def _end_session(self, req: Request) -> Reply:
+        card = req.get("AA", "")
+        self._verified.discard(card)
+        return responses.end_session(ended=True, now=self._now(), institution=req.get("AO", ""), card=card)
+
+
+def _int(text: str | None, default: int) -> int:
+    try:
+        return int((text or "").strip())
+    except ValueError:
+        return default

@@ -1,0 +1,414 @@
+"""The library's SIP2 endpoint over a real TCP socket, with the real store and broker: what a
+stock 3M SIP2 self-check client sends, and what it must get back."""
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import ssl
+import subprocess
+import uuid
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from conftest import free_port
+from infra.local import demo_data
+from services.library.service import LibraryService
+from services.library.sip2 import accounts, messages
+from support import bind_probe_queue, drain, wait_for
+
+TZ = ZoneInfo("Asia/Shanghai")
+PIN = "1234"
+# fixed-field length of each response, to split it like a client does
+RESPONSE_FIXED = {"94": 1, "98": 34, "24": 35, "64": 59, "18": 24, "12": 22, "10": 22, "30": 22, "16": 20,
+                  "36": 19, "96": 0}
+
+
+class Reply:
+    def __init__(self, raw: bytes, encoding: str):
+        self.raw = raw
+        text = raw.decode(encoding)
+        if "AZ" in text[-9:]:
+            assert messages.checksum(raw[:-4]) == text[-4:], f"bad checksum in {raw!r}"
+            text = text[:text.rindex("AY") if "AY" in text[-9:] else text.rindex("AZ")]
+        self.code = text[:2]
+        self.fixed = text[2:2 + RESPONSE_FIXED[self.code]]
+        self.fields = [(p[:2], p[2:]) for p in text[2 + RESPONSE_FIXED[self.code]:].split("|") if p]
+
+    def __getitem__(self, tag: str) -> str | None:
+        return next((v for t, v in self.fields if t == tag), None)
+
+    def all(self, tag: str) -> list[str]:
+        return [v for t, v in self.fields if t == tag]
+
+
+class Client:
+    """A self-check machine: error detection on, sequence numbers 0-9."""
+
+    def __init__(self, port: int, sock: socket.socket | None = None, encoding: str = "cp850"):
+        self.sock = sock or socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.encoding, self.seq, self.buf = encoding, 0, b""
+
+    def frame(self, body: str) -> bytes:
+        data = body.encode(self.encoding) + f"AY{self.seq}AZ".encode()
+        self.seq = (self.seq + 1) % 10
+        return data + messages.checksum(data).encode() + b"\r"
+
+    def raw(self, data: bytes) -> bytes:
+        self.sock.sendall(data)
+        return self.read()
+
+    def read(self) -> bytes:
+        while b"\r" not in self.buf:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                return b""  # closed
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r", 1)
+        return line
+
+    def send(self, body: str) -> Reply:
+        return Reply(self.raw(self.frame(body)), self.encoding)
+
+    def login(self, login: str, password: str) -> Reply:
+        return self.send(f"9300CN{login}|CO{password}|CPMAIN|")
+
+    def close(self):
+        self.sock.close()
+
+
+def now_sip(moment: datetime | None = None) -> str:
+    return messages.sip_date(moment or datetime.now(TZ), TZ)
+
+
+BLANK = " " * 18
+
+
+@pytest.fixture
+def library(start_service, service_config, rpc):
+    """The library service with its SIP2 port, the demo locations and two machine accounts."""
+    port = free_port()
+    container = start_service(LibraryService, service_config("library", SIP2_PORT=port))
+    rpc.library.upsert_locations(demo_data.LOCATIONS)
+    made = {}
+    for charset in ("cp850", "gb18030"):
+        login, password = f"sc-{charset}-{uuid.uuid4().hex[:6]}", accounts.new_password()
+        rpc.library.sip2_add_account(login, "MAIN", accounts.hash_password(password), charset)
+        made[charset] = (login, password)
+    clients = []
+
+    def connect(charset: str = "cp850", log_in: bool = True) -> Client:
+        client = Client(port, encoding=charset)
+        clients.append(client)
+        if log_in:
+            assert client.login(*made[charset]).fixed == "1"
+        return client
+    yield type("Sip2", (), {"port": port, "accounts": made, "connect": staticmethod(connect), "rpc": rpc.library,
+                            "container": container})
+    for client in clients:
+        client.close()
+
+
+def a_patron(db, blocks=None):
+    rid = uuid.uuid4().hex
+    card = "LC" + rid[:10].upper()
+    db("library").patrons.insert_one({"_id": rid, "card_number": card, "name": "王读者", "patron_type": "adult",
+                                      "home_committee": "C0101", "blocks": blocks or {}})
+    return rid, card
+
+
+def a_title(library, copies=("MAIN",), title="三体 第二部"):
+    record_id = "t-" + uuid.uuid4().hex[:10]
+    barcodes = [f"B{uuid.uuid4().hex[:10]}" for _ in copies]
+    assert library.rpc.import_catalogue([{"record_id": record_id, "title": title, "authors": ["刘慈欣"],
+                                          "copies": [{"barcode": b, "home_location": loc}
+                                                     for b, loc in zip(barcodes, copies)]}])["stored"] == 1
+    return record_id, barcodes
+
+
+# ---- login and status -------------------------------------------------------------------
+
+def test_login_status_and_end_of_session(library):
+    login, password = library.accounts["cp850"]
+    client = library.connect(log_in=False)
+    assert client.send("9900302.00").fixed.startswith("Y")           # status is answered before login
+    for who, secret, ok in [(login, "wrong", "0"), (login, "", "0"), (login, password, "1")]:
+        assert client.login(who, secret).fixed == ok                  # the connection survives a wrong login
+    status = client.send("9900302.00")
+    assert status.code == "98" and status.fixed[-4:] == "2.00"
+    assert status["BX"] == "YYYNYYYYYNYNNYYN" and status["AN"] == "MAIN"
+    # on-line, checkin ok, checkout ok, renewal policy, no status update, offline ok
+    assert status.fixed[:6] == "YYYYNY"
+    ended = client.send(f"35{now_sip()}AOinst|AALC000|")
+    assert (ended.code, ended.fixed[0], ended["AA"]) == ("36", "Y", "LC000")
+
+
+def test_before_login_other_messages_close_and_three_wrong_logins_close(library):
+    client = library.connect(log_in=False)
+    client.sock.sendall(client.frame(f"17{now_sip()}AOinst|ABX|"))
+    assert client.read() == b""                                       # closed: log in first
+    other = library.connect(log_in=False)
+    login, password = library.accounts["cp850"]
+    for who in ("nobody", login, login):
+        assert other.login(who, "x" if who == login else password).fixed == "0"
+    assert other.read() == b""
+
+
+# ---- patrons and items ------------------------------------------------------------------
+
+@pytest.mark.parametrize("pin, valid, pin_ok", [(PIN, "Y", "Y"), ("", "Y", "N"), (None, "Y", None)])
+def test_patron_status(library, db, pin, valid, pin_ok):
+    _, card = a_patron(db)
+    client = library.connect()
+    ad = "" if pin is None else f"AD{pin}|"
+    reply = client.send(f"23019{now_sip()}AOinst|AA{card}|ACterm|{ad}")
+    assert (reply.code, reply["BL"], reply["CQ"], reply["AA"]) == ("24", valid, pin_ok, card)
+    assert reply.fixed[:14] == " " * 14 and reply.fixed[14:17] == "019"
+    unknown = client.send(f"23019{now_sip()}AOinst|AALCNOBODY|AD{PIN}|")
+    assert unknown["BL"] == "N" and unknown.fixed[:4] == "YYYY"
+
+
+def test_patron_information_lists_charged_items_and_holds(library, db):
+    rid, card = a_patron(db)
+    title_id, [b1, b2] = a_title(library, copies=("MAIN", "MAIN"))
+    client = library.connect()
+    for b in (b1, b2):
+        assert client.send(f"11YN{now_sip()}{BLANK}AOinst|AA{card}|AB{b}|AD{PIN}|").fixed[0] == "1"
+    other_title, [b3] = a_title(library, title="活着")
+    library.rpc.checkout(b3, a_patron(db)[0], "MAIN")
+    assert client.send(f"15+{now_sip()}AOinst|AA{card}|AB{b3}|AD{PIN}|").fixed[0] == "1"
+    charged = client.send(f"63019{now_sip()}  Y       AOinst|AA{card}|AD{PIN}|")
+    assert charged.code == "64" and charged.fixed[17 + 18:] == "000000000002000000000001"
+    assert sorted(charged.all("AU")) == sorted([b1, b2]) and charged["AE"] == "???"  # cp850 has no 王读者
+    assert charged["BL"] == "Y" and charged["CQ"] == "Y" and charged["CB"] == "0010"
+    page = client.send(f"63019{now_sip()}  Y       AOinst|AA{card}|BP2|BQ2|")
+    assert len(page.all("AU")) == 1
+    waiting = client.send(f"63019{now_sip()}     Y    AOinst|AA{card}|")
+    assert waiting.all("CD") == [other_title] and waiting.all("AU") == []
+
+
+def test_item_information(library, db):
+    _, [barcode] = a_title(library, copies=("K-001",))
+    client = library.connect()
+    item = client.send(f"17{now_sip()}AOinst|AB{barcode}|")
+    assert (item.code, item.fixed[:2], item["AB"], item["AQ"], item["AP"], item["CF"]) == (
+        "18", "03", barcode, "K-001", "K-001", "0")
+    assert item["AJ"] == "??" + " " + "???"                         # the title, in cp850's poverty
+    missing = client.send(f"17{now_sip()}AOinst|ABNOSUCH|")
+    assert missing.fixed[:2] == "01" and missing["AB"] == "NOSUCH" and missing["AF"]
+
+
+# ---- circulation --------------------------------------------------------------------------
+
+def test_checkout_once_even_when_resent_then_renew_and_checkin(library, db, settings):
+    rid, card = a_patron(db)
+    _, [barcode] = a_title(library)
+    login, _ = library.accounts["cp850"]
+    probe = bind_probe_queue(settings.amqp_uri, "library.events", "cn.library.loan.checked_out.v1")
+    client = library.connect()
+    request = client.frame(f"11YN{now_sip()}{BLANK}AOinst|AA{card}|AB{barcode}|AD{PIN}|BON|BIN|")
+    first = client.raw(request)
+    out = Reply(first, "cp850")
+    assert out.code == "12" and out.fixed[:4] == "1NNY" and out["AB"] == barcode and out["BK"]
+    assert out["AH"] and out["AH"][8:12] == "    "
+    copy = db("library").copies.find_one({"_id": barcode})
+    assert copy["status"] == "on_loan" and copy["loan"]["patron"] == rid and copy["loan"]["location"] == "MAIN"
+    [event] = drain(settings.amqp_uri, probe)
+    body = json.loads(event.body)
+    assert body["data"]["source"] == f"sip2:{login}" and body["data"]["barcode"] == barcode
+
+    # the machine did not hear us and sends the same bytes again: same answer, nothing done twice
+    assert client.raw(request) == first
+    assert db("library").copies.find_one({"_id": barcode})["version"] == copy["version"]
+    assert client.send("97").raw == first                         # "request ACS resend" too
+
+    renewed = client.send(f"29NN{now_sip()}{BLANK}AOinst|AA{card}|AB{barcode}|AD{PIN}|")
+    assert renewed.code == "30" and renewed.fixed[:2] == "1Y"
+    assert db("library").copies.find_one({"_id": barcode})["loan"]["renewals"] == 1
+
+    back = client.send(f"09N{now_sip()}{now_sip()}APMAIN|AOinst|AB{barcode}|")
+    assert back.code == "10" and back.fixed[:4] == "1YNN" and back["AQ"] == "MAIN"
+    assert db("library").copies.find_one({"_id": barcode})["status"] == "available"
+    assert db("library").loan_history.find_one({"_id": copy["loan"]["loan_id"]})["returned_to"] == "MAIN"
+
+
+def test_refusals_answer_with_a_reason(library, db):
+    _, card = a_patron(db)
+    holder, _ = a_patron(db)
+    _, [barcode, other] = a_title(library, copies=("MAIN", "MAIN"))
+    library.rpc.checkout(barcode, holder, "MAIN")
+    client = library.connect()
+    cases = [
+        (f"11YN{now_sip()}{BLANK}AOinst|AA{card}|AB{barcode}|AD{PIN}|", "someone else"),  # on loan to another
+        (f"11YN{now_sip()}{BLANK}AOinst|AA{card}|AB{other}|AD|", "PIN"),                 # empty PIN
+        (f"11YN{now_sip()}{BLANK}AOinst|AALCNOBODY|AB{other}|AD{PIN}|", "card"),         # unknown card
+        (f"29NN{now_sip()}{BLANK}AOinst|AA{card}|AB{barcode}|AD{PIN}|", "not on loan to you"),
+    ]
+    for body, why in cases:
+        reply = client.send(body)
+        assert reply.fixed[0] == "0" and why in reply["AF"], (body, reply.raw)
+    assert db("library").copies.find_one({"_id": other})["status"] == "available"
+
+
+def test_hold_placed_and_cancelled(library, db):
+    _, card = a_patron(db)
+    title_id, [barcode] = a_title(library)
+    library.rpc.checkout(barcode, a_patron(db)[0], "MAIN")
+    client = library.connect()
+    placed = client.send(f"15+{now_sip()}BSB-FL|AOinst|AA{card}|AJ{title_id}|AD{PIN}|")
+    assert placed.code == "16" and placed.fixed[:2] == "1N" and placed["BR"] == "1" and placed["BS"] == "B-FL"
+    hold = db("library").holds.find_one({"title_id": title_id})
+    assert hold["status"] == "waiting" and hold["pickup"] == "B-FL"
+    again = client.send(f"15+{now_sip()}AOinst|AA{card}|AJ{title_id}|")  # PIN given before in the session
+    assert again.fixed[0] == "0" and "already" in again["AF"]
+    cancelled = client.send(f"15-{now_sip()}AOinst|AA{card}|AB{barcode}|")
+    assert cancelled.fixed[0] == "1"
+    assert db("library").holds.find_one({"_id": hold["_id"]})["status"] == "cancelled"
+
+
+def test_no_block_transactions_of_an_offline_machine_keep_their_dates(library, db):
+    blocked, card = a_patron(db, blocks={"b1": {"reason": "证件挂失", "by": "clerk", "kind": "manual"}})
+    _, [barcode] = a_title(library)
+    client = library.connect()
+    refused = client.send(f"11YN{now_sip()}{BLANK}AOinst|AA{card}|AB{barcode}|AD{PIN}|")
+    assert refused.fixed[0] == "0" and "blocked" in refused["AF"]
+    lent = datetime.now(TZ).replace(microsecond=0) - timedelta(days=3)
+    offline = client.send(f"11YY{now_sip(lent)}{BLANK}AOinst|AA{card}|AB{barcode}|")   # no block, no PIN
+    assert offline.fixed[0] == "1"
+    loan = db("library").copies.find_one({"_id": barcode})["loan"]
+    assert loan["patron"] == blocked
+    assert datetime.fromisoformat(loan["loaned_at"]) == lent
+    assert date.fromisoformat(loan["due"]) - lent.date() >= timedelta(days=30)
+    returned = lent + timedelta(days=1)
+    back = client.send(f"09Y{now_sip()}{now_sip(returned)}APMAIN|AOinst|AB{barcode}|")
+    assert back.fixed[0] == "1"
+    history = db("library").loan_history.find_one({"_id": loan["loan_id"]})
+    assert datetime.fromisoformat(history["returned_at"]) == returned
+
+
+# ---- errors ---------------------------------------------------------------------------------
+
+def test_bad_checksum_garbage_and_too_long_get_96_and_the_connection_goes_on(library):
+    client = library.connect()
+    good = client.frame("9900302.00")
+    broken = good[:-5] + (b"0000" if good[-5:-1] != b"0000" else b"1111") + b"\r"
+    assert client.raw(broken) == b"96AZFEF6"
+    assert client.raw(b"hello, library\r\n") == b"96"
+    assert client.raw(b"11" + b"x" * 3000 + b"\r") == b"96"
+    assert client.raw(b"\xff\xfe\xfd\r") == b"96"
+    assert client.raw(f"37{now_sip()}01 00CNY\r".encode()) == b"96"  # fee paid: not supported (BX says so)
+    assert client.send("9900302.00").code == "98"                     # still usable
+    assert client.raw(b"9900302.00\r").startswith(b"98")              # and without error detection
+
+
+# ---- character sets --------------------------------------------------------------------------
+
+def test_chinese_title_round_trips_in_gb18030(library, db):
+    title = "三体 第二部：黑暗森林"
+    _, [barcode] = a_title(library, title=title)
+    rid, card = a_patron(db)
+    client = library.connect("gb18030")
+    item = client.send(f"17{now_sip()}AOinst|AB{barcode}|")
+    assert title.encode("gb18030") in item.raw and item["AJ"] == title
+    out = client.send(f"11YN{now_sip()}{BLANK}AOinst|AA{card}|AB{barcode}|AD{PIN}|")
+    assert out.fixed[0] == "1" and out["AJ"] == title
+    info = client.send(f"63019{now_sip()}          AOinst|AA{card}|AD{PIN}|")
+    assert info["AE"] == "王读者"
+
+
+# ---- TLS ---------------------------------------------------------------------------------
+
+def _self_signed(tmp_path) -> tuple[str, str]:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    try:
+        from cryptography import x509  # noqa: F401
+    except ImportError:
+        if not shutil.which("openssl"):
+            pytest.skip("neither the cryptography package nor the openssl command is here to make a certificate")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                        "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                        "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+        return str(cert), str(key)
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    private = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.now(ZoneInfo("UTC"))
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(private.public_key())
+                   .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=5))
+                   .not_valid_after(now + timedelta(days=1))
+                   .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                               x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                                  critical=False)
+                   .sign(private, hashes.SHA256()))
+    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key.write_bytes(private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    return str(cert), str(key)
+
+
+def test_tls_listener(start_service, service_config, rpc, tmp_path):
+    cert, key = _self_signed(tmp_path)
+    port, tls_port = free_port(), free_port()
+    start_service(LibraryService, service_config("library", SIP2_PORT=port, SIP2_TLS_PORT=tls_port,
+                                                 SIP2_TLS_CERT=cert, SIP2_TLS_KEY=key))
+    rpc.library.upsert_locations(demo_data.LOCATIONS)
+    login, password = f"sc-tls-{uuid.uuid4().hex[:6]}", accounts.new_password()
+    rpc.library.sip2_add_account(login, "MAIN", accounts.hash_password(password))
+    context = ssl.create_default_context(cafile=cert)
+    raw = socket.create_connection(("127.0.0.1", tls_port), timeout=10)
+    client = Client(tls_port, sock=context.wrap_socket(raw, server_hostname="localhost"))
+    try:
+        assert client.login(login, password).fixed == "1"
+        assert client.send("9900302.00").code == "98"
+    finally:
+        client.close()
+
+
+def test_an_idle_connection_is_closed(start_service, service_config):
+    port = free_port()
+    start_service(LibraryService, service_config("library", SIP2_PORT=port, SIP2_IDLE_SECONDS=0.3))
+    client = Client(port)
+    assert client.send("9900302.00").code == "98"
+    assert wait_for(lambda: client.read() == b"", timeout=5)
+
+
+# ---- accounts -----------------------------------------------------------------------------
+
+def test_accounts_are_added_once_and_checked(library, db):
+    from nameko.exceptions import RemoteError
+
+    from infra import sip2_cli
+
+    login = f"sc-{uuid.uuid4().hex[:6]}"
+    first = accounts.hash_password("one")
+    assert library.rpc.sip2_add_account(login, "K-001", first, "utf-8")["created"]
+    for args, kind in [((login, "MAIN", first), "Conflict"), (("bad login", "MAIN", first), "BadInput"),
+                       ((login + "x", "NOWHERE", first), "BadInput"), ((login + "x", "MAIN", "plain"), "BadInput"),
+                       ((login + "x", "MAIN", first, "latin-1"), "BadInput")]:
+        with pytest.raises(RemoteError) as err:
+            library.rpc.sip2_add_account(*args)
+        assert err.value.exc_type == kind, args
+    kept = library.rpc.sip2_add_account(login, "MAIN", accounts.hash_password("two"), "cp850", "keep")
+    assert (kept["created"], kept["location"], kept["charset"]) == (False, "K-001", "utf-8")
+    library.rpc.sip2_add_account(login, "MAIN", accounts.hash_password("two"), "cp850", "replace")
+    stored = db("library").sip2_accounts.find_one({"_id": login})
+    assert stored["location"] == "MAIN" and "two" not in json.dumps(stored)
+    assert accounts.verify_password("two", stored["password_hash"])
+    # the demo machine of `suite seed`, twice
+    for _ in range(2):
+        sip2_cli.seed_demo_account(_Rpc(library.rpc))
+    client = library.connect(log_in=False)
+    assert client.login(sip2_cli.DEMO_LOGIN, sip2_cli.DEMO_PASSWORD).fixed == "1"
+
+
+class _Rpc:
+    def __init__(self, library):
+        self.library = library
