@@ -163,6 +163,32 @@ def checkin(db: Database, *, barcode: str, location_code: str, at: datetime | No
     return new, ended
 
 
+def lend_after_implied_return(db: Database, *, copy: dict, patron: dict, location_code: str, at: datetime,
+                              source: str, applied_event: str | None) -> dict:
+    """A machine lent a copy that we still think is on loan to someone else, later than that
+    loan began: the earlier holder's return has not reached us yet. Close their loan and
+    open the new one in one write (one version, both events)."""
+    loc = location(db, location_code)
+    r = rule(db, patron, copy, loc)
+    returned, ended = circulation.checkin(copy, location=location_code, now=at, rule=r, first_hold=None)
+    lent = circulation.checkout(
+        returned, patron["_id"], circulation.PatronStanding((), 0, 0, 0), r, location=location_code, now=at,
+        loan_id=uuid.uuid4().hex, is_open=open_on(loc.get("closed_weekdays", ()), loc.get("closed_dates", ())),
+        holds_waiting=False)
+    lent["version"] = copy["version"] + 1
+    overdue_days = max(0, (at.date() - date.fromisoformat(ended["due"])).days)
+    events = [_loan_event(LoanCheckedInV1, db, returned, ended, at, f"{source} (implied)", overdue_days=overdue_days,
+                          fine_cents=ended["fine_cents"]),
+              _loan_event(LoanCheckedOutV1, db, lent, lent["loan"], at, source)]
+    store.save_copy(db, copy, lent, *events, at=at, applied_event=applied_event)
+    try:
+        db[store.LOAN_HISTORY].insert_one({"_id": ended["loan_id"], "barcode": copy["_id"], "title_id": copy["title_id"],
+                                           "implied_return": True, **ended})
+    except pymongo.errors.DuplicateKeyError:
+        pass
+    return lent
+
+
 def renew(db: Database, *, barcode: str, patron: dict, at: datetime | None = None, source: str = "desk") -> dict:
     at = at or now()
     copy = copy_by_barcode(db, barcode)

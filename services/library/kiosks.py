@@ -2,7 +2,11 @@
 kiosk is online. Pure: no I/O."""
 from __future__ import annotations
 
+from collections import defaultdict
+from contextlib import contextmanager
 from datetime import datetime, timedelta
+
+from eventlet.semaphore import Semaphore
 
 from contracts.events.kiosk import broker_user
 
@@ -42,3 +46,17 @@ def is_offline(last_seen: str | None, interval_seconds: int, now: datetime) -> b
     if last_seen is None:
         return True
     return now - datetime.fromisoformat(last_seen) > timedelta(seconds=interval_seconds * OFFLINE_AFTER_BEATS)
+
+
+_locks: defaultdict[str, Semaphore] = defaultdict(Semaphore)
+
+
+@contextmanager
+def item_lock(barcode: str):
+    """One kiosk event per item at a time in this process (workers run concurrently), so
+    events of one item that arrive together are applied one after the other."""
+    lock = _locks[barcode]
+    with lock:
+        yield
+    if lock.balance >= 1 and len(_locks) > 10_000:  # idle: forget it, keep the map small
+        _locks.pop(barcode, None)

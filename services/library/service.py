@@ -14,7 +14,7 @@ from contracts.events.library import ConflictRecordedV1, KioskFaultV1
 from services.common import outbox
 from services.common.errors import BadInput, NotFound
 from services.common.health import HealthEntrypoints
-from services.common.inbox import Applied, InboxEventHandler, apply_once, inbox_handler
+from services.common.inbox import Applied, InboxEventHandler, apply_once, first_delivery, inbox_handler
 from services.common.logs import Correlation
 from services.common.outbox import OutboxRelay
 from services.common.rpc import rpc
@@ -32,8 +32,8 @@ class KioskEventHandler(InboxEventHandler):
     against the broker-validated ``user_id`` before anything is applied."""
 
     def check_sender(self, message, event):
-        problem = kiosks.sender_problem(message.delivery_info.get("routing_key", ""),
-                                        message.properties.get("user_id"), event["source"])
+        routing_key, user_id = first_delivery(message)
+        problem = kiosks.sender_problem(routing_key, user_id, event["source"])
         if problem:
             raise ValueError(problem)
 
@@ -233,39 +233,55 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
 
     def _kiosk_checkout(self, kiosk: dict, event: dict, at: datetime) -> None:
         data = event["data"]
-        copy = self.db[store.COPIES].find_one({"_id": data["barcode"]})
-        if copy is None or event["id"] in (copy.get("inbox") or []):
+        with kiosks.item_lock(data["barcode"]):
+            copy = self.db[store.COPIES].find_one({"_id": data["barcode"]})
             if copy is None:
                 self._conflict(kiosk["_id"], data["barcode"], "unknown barcode checked out", event, at)
-            return
-        if kiosks.is_stale(at, copy.get("state_at")):
-            log.info("stale kiosk checkout ignored", extra={"event_id": event["id"], "barcode": copy["_id"]})
-            return
-        patron = self.db[store.PATRONS].find_one({"card_number": data["card_number"]})
-        if patron is None:
-            self._conflict(kiosk["_id"], copy["_id"], f"unknown card {data['card_number']}", event, at)
-            return
-        if copy["status"] == circulation.ON_LOAN and copy["loan"]["patron"] != patron["_id"]:
-            self._conflict(kiosk["_id"], copy["_id"], "checked out at the kiosk while on loan to another patron",
-                           event, at)
-            return
-        try:
-            actions.checkout(self.db, barcode=copy["_id"], patron=patron, location_code=kiosk["_id"], at=at,
-                             source=f"kiosk:{kiosk['_id']}", copy=copy, honour_policy=False,
-                             applied_event=event["id"])
-        except circulation.Refused as exc:
-            if exc.code != "already_yours":
-                self._conflict(kiosk["_id"], copy["_id"], str(exc), event, at)
+                return
+            if event["id"] in (copy.get("inbox") or []):
+                return  # applied already
+            if kiosks.is_stale(at, copy.get("state_at")):
+                log.info("stale kiosk checkout ignored", extra={"event_id": event["id"], "barcode": copy["_id"]})
+                return
+            patron = self.db[store.PATRONS].find_one({"card_number": data["card_number"]})
+            if patron is None:
+                self._conflict(kiosk["_id"], copy["_id"], f"unknown card {data['card_number']}", event, at)
+                return
+            if copy["status"] == circulation.ON_LOAN and copy["loan"]["patron"] != patron["_id"]:
+                # The kiosk lent it after the current loan began: that loan's return has not
+                # reached us yet (or was never scanned). Close it as of then and lend it; staff
+                # see the implied return until the real one arrives.
+                actions.lend_after_implied_return(self.db, copy=copy, patron=patron, location_code=kiosk["_id"],
+                                                  at=at, source=f"kiosk:{kiosk['_id']}", applied_event=event["id"])
+                self._conflict(kiosk["_id"], copy["_id"], "lent at the kiosk while on loan to another patron: "
+                               "that loan was closed as returned; waiting for its return event", event, at,
+                               kind="implied_return")
+                return
+            try:
+                actions.checkout(self.db, barcode=copy["_id"], patron=patron, location_code=kiosk["_id"], at=at,
+                                 source=f"kiosk:{kiosk['_id']}", copy=copy, honour_policy=False,
+                                 applied_event=event["id"])
+            except circulation.Refused as exc:
+                if exc.code != "already_yours":
+                    self._conflict(kiosk["_id"], copy["_id"], str(exc), event, at)
 
     def _kiosk_checkin(self, kiosk: dict, event: dict, at: datetime) -> None:
-        copy = self.db[store.COPIES].find_one({"_id": event["data"]["barcode"]})
-        if copy is None:
-            self._conflict(kiosk["_id"], event["data"]["barcode"], "unknown barcode returned", event, at)
-            return
-        if event["id"] in (copy.get("inbox") or []) or kiosks.is_stale(at, copy.get("state_at")):
-            return
-        actions.checkin(self.db, barcode=copy["_id"], location_code=kiosk["_id"], at=at,
-                        source=f"kiosk:{kiosk['_id']}", copy=copy, applied_event=event["id"])
+        barcode = event["data"]["barcode"]
+        with kiosks.item_lock(barcode):
+            copy = self.db[store.COPIES].find_one({"_id": barcode})
+            if copy is None:
+                self._conflict(kiosk["_id"], barcode, "unknown barcode returned", event, at)
+                return
+            if event["id"] in (copy.get("inbox") or []):
+                return
+            if kiosks.is_stale(at, copy.get("state_at")):
+                # a return that a later checkout already implied: the staff note is settled
+                self.db[store.CONFLICTS].update_many(
+                    {"barcode": barcode, "kind": "implied_return", "status": "open"},
+                    {"$set": {"status": "resolved", "resolution": f"return event {event['id']} arrived late"}})
+                return
+            actions.checkin(self.db, barcode=barcode, location_code=kiosk["_id"], at=at,
+                            source=f"kiosk:{kiosk['_id']}", copy=copy, applied_event=event["id"])
 
     def _kiosk_fault(self, kiosk: dict, event: dict, at: datetime) -> None:
         data = event["data"]
@@ -277,14 +293,15 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
         fault["id"] = f"fault-{event['id']}"  # once per reported fault, whatever the redeliveries
         apply_once(self.db[store.KIOSKS], {"_id": kiosk["_id"]}, merge_fault(data, at, fault), event["id"])
 
-    def _conflict(self, kiosk_id: str, barcode: str, reason: str, event: dict, at: datetime) -> None:
+    def _conflict(self, kiosk_id: str, barcode: str, reason: str, event: dict, at: datetime,
+                  kind: str = "unresolved") -> None:
         """Kept for staff, never dropped; once per event (its id is the conflict's id)."""
         record = outbox.event(ConflictRecordedV1.TYPE, {"conflict_id": event["id"], "barcode": barcode,
                                                         "kiosk_id": kiosk_id, "reason": reason, "at": at},
                               subject=barcode)
         try:
             self.db[store.CONFLICTS].insert_one({
-                "_id": event["id"], "barcode": barcode, "kiosk_id": kiosk_id, "reason": reason,
+                "_id": event["id"], "barcode": barcode, "kiosk_id": kiosk_id, "reason": reason, "kind": kind,
                 "event": {k: event[k] for k in ("id", "type", "time", "data")}, "status": "open",
                 **outbox.pending_fields([record])})
         except pymongo.errors.DuplicateKeyError:

@@ -186,17 +186,31 @@ def test_kiosk_events_twice_and_out_of_order_end_in_the_right_state(library, db,
     assert c2["status"] == "available" and c2["version"] == 2     # the late checkout changed nothing
 
 
-def test_kiosk_conflict_is_kept_for_staff(library, db, kiosk):
+def test_kiosk_conflicts_are_kept_for_staff(library, db, kiosk):
     kiosk_id, uri = kiosk
     library.upsert_locations([{"code": kiosk_id, "kind": "kiosk", "name": "测试", "committee": "C0101"}])
     holder, _ = a_patron(db)
-    _, card = a_patron(db)
-    _, [barcode] = a_title(library, copies=(kiosk_id,))
+    borrower, card = a_patron(db)
+    _, [barcode, held] = a_title(library, copies=(kiosk_id, "MAIN"))
+    # lent at the kiosk while we still think someone else has it: their return is implied
     library.checkout(barcode, holder, "MAIN")
     event = publish_kiosk(uri, kiosk_id, "checkout", {"barcode": barcode, "card_number": card})
-    conflict = wait_for(lambda: db("library").conflicts.find_one({"_id": event["id"]}))
-    assert "another patron" in conflict["reason"] and conflict["status"] == "open"
-    assert db("library").copies.find_one({"_id": barcode})["loan"]["patron"] == holder
+    note = wait_for(lambda: db("library").conflicts.find_one({"_id": event["id"]}))
+    assert note["kind"] == "implied_return" and note["status"] == "open"
+    copy = db("library").copies.find_one({"_id": barcode})
+    assert copy["loan"]["patron"] == borrower
+    # the holder's own return, scanned before the kiosk lent it, arrives late: the note is settled
+    returned_at = datetime.now(timezone.utc) - timedelta(seconds=30)
+    publish_kiosk(uri, kiosk_id, "checkin", {"barcode": barcode}, at=returned_at)
+    wait_for(lambda: db("library").conflicts.find_one({"_id": event["id"]})["status"] == "resolved")
+    assert db("library").copies.find_one({"_id": barcode})["loan"]["patron"] == borrower
+    # a copy waiting on the hold shelf for another patron cannot be lent: kept for staff, unchanged
+    waiting, _ = a_patron(db)
+    library.place_hold(waiting, db("library").copies.find_one({"_id": held})["title_id"], "MAIN")
+    stolen = publish_kiosk(uri, kiosk_id, "checkout", {"barcode": held, "card_number": card})
+    conflict = wait_for(lambda: db("library").conflicts.find_one({"_id": stolen["id"]}))
+    assert conflict["kind"] == "unresolved" and "hold" in conflict["reason"]
+    assert db("library").copies.find_one({"_id": held})["hold"]["patron"] == waiting
 
 
 def test_a_kiosk_cannot_speak_for_another(library, db, kiosk, settings):

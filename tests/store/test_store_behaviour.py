@@ -116,3 +116,13 @@ def test_max_keeps_the_newest_time(coll):
     assert coll.find_one({"_id": 1})["last_seen"] == "2026-11-25T10:00:00+00:00"
     coll.update_one({"_id": 1}, {"$max": {"last_seen": "2026-11-25T11:00:00+00:00"}})
     assert coll.find_one({"_id": 1})["last_seen"] == "2026-11-25T11:00:00+00:00"
+
+
+def test_booleans_written_by_set_still_match_and_are_truthy(coll):
+    """The embedded store reads back a boolean written by $set as 0/1 (an insert keeps it):
+    code tests booleans for truth, queries by True still match, results wrap them in bool()."""
+    coll.insert_one({"_id": 1, "public": True, "done": False})
+    coll.update_one({"_id": 1}, {"$set": {"public": True, "done": True}})
+    doc = coll.find_one({"_id": 1})
+    assert doc["public"] and doc["done"] and bool(doc["done"]) is True
+    assert coll.find_one({"public": True}) is not None
