@@ -7,6 +7,8 @@ from contracts.events.community import CASE_EVENTS, ResidenceChangedV1, Resident
 from contracts.events.elearning import ELEARNING_EVENTS
 from contracts.events.kiosk import KIOSK_EVENTS
 from contracts.events.library import LIBRARY_EVENTS
+from contracts.events.schoolbag import SCHOOLBAG_EVENTS
+from contracts.events.wallet import WALLET_EVENTS
 from contracts.rpc.common import HealthReportV1
 from contracts.rpc.community import (ActorV1, CaseActionV1, ChangeResidenceV1, MatterV1, PlaceV1,
                                     RegisterResidentV1, ResidentV1, SubmitCaseV1)
@@ -23,6 +25,8 @@ EVENTS: dict[str, tuple[str, type[BaseModel]]] = {
         *[("library", m) for m in LIBRARY_EVENTS],
         *[("kiosk", m) for m in KIOSK_EVENTS],
         *[("elearning", m) for m in ELEARNING_EVENTS],
+        *[("elearning", m) for m in SCHOOLBAG_EVENTS],
+        *[("elearning", m) for m in WALLET_EVENTS],
     ]
 }
 

@@ -197,6 +197,97 @@ class CatalogueTitle(graphene.ObjectType):
     availability = graphene.List(graphene.NonNull(Availability), required=True)
 
 
+class Enrolment(graphene.ObjectType):
+    course_id = graphene.String(required=True)
+    course_title = graphene.String()
+    completed = graphene.Boolean(required=True)
+    lessons_completed = graphene.Int()
+    last_activity = graphene.String()
+    enrolled_at = graphene.String()
+
+
+class Mark(graphene.ObjectType):
+    submitted_at = graphene.String()
+    late = graphene.Boolean()
+    mark = graphene.String()
+    comment = graphene.String()
+
+
+class Assignment(graphene.ObjectType):
+    id = graphene.ID(required=True)
+    title = graphene.String(required=True)
+    class_title = graphene.String()
+    due_at = graphene.String(required=True)
+    state = graphene.String(required=True, description="open, submitted, late, missing or marked")
+    submission = graphene.Field(Mark)
+
+
+class WalletMovement(graphene.ObjectType):
+    kind = graphene.String(required=True)
+    amount_fen = graphene.Int(required=True, description="integer fen (分); charges are negative")
+    balance_after_fen = graphene.Int()
+    at = graphene.String()
+    terminal_id = graphene.String()
+
+
+class Wallet(graphene.ObjectType):
+    balance_fen = graphene.Int(required=True)
+    frozen = graphene.Boolean(required=True)
+    per_payment_limit_fen = graphene.Int()
+    daily_limit_fen = graphene.Int()
+    spent_today_fen = graphene.Int()
+    low_balance = graphene.Boolean()
+    recent = graphene.List(graphene.NonNull(WalletMovement), required=True)
+
+
+class Child(graphene.ObjectType):
+    """A guardian's child (a minor: only what the guardian needs)."""
+
+    id = graphene.ID(required=True)
+    name = graphene.String(required=True)
+    grade = graphene.String()
+    classes = graphene.List(graphene.NonNull(graphene.String), required=True)
+    assignments = graphene.List(graphene.NonNull(Assignment), required=True)
+    wallet = graphene.Field(Wallet)
+
+    def resolve_wallet(root, info):
+        # one call for all the children of this request (started by `children`)
+        w = calls(info).call("elearning", "wallet_for_students", root.all_children, 5).get(root.id)
+        if w is None:
+            return None
+        return Wallet(balance_fen=w["balance_fen"], frozen=w["frozen"], spent_today_fen=w.get("spent_today_fen"),
+                      per_payment_limit_fen=w["limits"].get("per_payment_fen"),
+                      daily_limit_fen=w["limits"].get("daily_fen"), low_balance=w.get("low_balance"),
+                      recent=[WalletMovement(kind=m["kind"], amount_fen=m["amount_fen"],
+                                             balance_after_fen=m.get("balance_after_fen"),
+                                             at=m.get("booked_at") or m.get("at"), terminal_id=m.get("terminal_id"))
+                              for m in w.get("recent", [])])
+
+
+def _child(c: dict, all_children: list[str]) -> Child:
+    child = Child(id=c["student_id"], name=c["name"], grade=c.get("grade"),
+                  classes=[k["title"] for k in c.get("classes", [])],
+                  assignments=[Assignment(
+                      id=a.get("assignment_id") or a.get("id"), title=a["title"], class_title=a.get("class_title"),
+                      due_at=a["due_at"], state=a["state"],
+                      submission=Mark(submitted_at=(a["submission"] or {}).get("submitted_at"),
+                                      late=(a["submission"] or {}).get("late"),
+                                      mark=None if (a["submission"] or {}).get("mark") is None
+                                      else str(a["submission"]["mark"]),
+                                      comment=(a["submission"] or {}).get("comment")) if a.get("submission") else None)
+                      for a in c.get("assignments", [])])
+    child.all_children = all_children
+    return child
+
+
+class Thread(graphene.ObjectType):
+    id = graphene.ID(required=True)
+    student_id = graphene.String()
+    subject = graphene.String()
+    last_message_at = graphene.String()
+    unread = graphene.Boolean()
+
+
 class Me(graphene.ObjectType):
     """The signed-in resident. Each part comes from its own service."""
 
@@ -212,6 +303,10 @@ class Me(graphene.ObjectType):
     library_card = graphene.Field(LibraryCard)
     loans = graphene.List(graphene.NonNull(Loan))
     holds = graphene.List(graphene.NonNull(Hold))
+    enrolments = graphene.List(graphene.NonNull(Enrolment))
+    credits = graphene.Int(description="credit bank total (学分银行)")
+    children = graphene.List(graphene.NonNull(Child), description="for guardians: their own children only")
+    message_threads = graphene.List(graphene.NonNull(Thread), description="home-school messages (家校互动)")
 
     def _profile(root, info) -> dict:
         return calls(info).call("community", "get_residents", [root.id])[0]
@@ -253,6 +348,31 @@ class Me(graphene.ObjectType):
     def resolve_holds(root, info):
         return [Hold.of(h) for h in Me._circulation(root, info)["holds"]]
 
+    def _learning(root, info) -> dict:
+        return calls(info).call("elearning", "learning_for_residents", [root.id]).get(
+            root.id, {"enrolments": [], "credits": 0})
+
+    def resolve_enrolments(root, info):
+        return [Enrolment(course_id=e["course_id"], course_title=e.get("course_title"), completed=bool(e["completed"]),
+                          lessons_completed=e.get("lessons_completed"), last_activity=e.get("last_activity"),
+                          enrolled_at=e.get("enrolled_at")) for e in Me._learning(root, info)["enrolments"]]
+
+    def resolve_credits(root, info):
+        return Me._learning(root, info)["credits"]
+
+    def resolve_children(root, info):
+        found = calls(info).call("elearning", "children_for_guardians", [root.id]).get(root.id, {"children": []})
+        ids = [c["student_id"] for c in found["children"]]
+        if ids and _wants(info, "wallet"):
+            calls(info).start("elearning", "wallet_for_students", ids, 5)  # all children's wallets at once
+        return [_child(c, ids) for c in found["children"]]
+
+    def resolve_message_threads(root, info):
+        found = calls(info).call("elearning", "threads_for", {"role": "guardian", "id": root.id})
+        return [Thread(id=t["thread_id"], student_id=t.get("student_id"),
+                       subject=f"{t.get('student_name', '')} · {t.get('class_title', '')}",
+                       last_message_at=t.get("last_message_at"), unread=bool(t.get("unread"))) for t in found]
+
     def resolve_library_card(root, info):
         found = calls(info).call("library", "get_patrons", [root.id])
         if not found:
@@ -268,6 +388,7 @@ ME_FIELD_CALLS = {
     "registeredOutsideDistrict": "profile", "residenceCommittee": "profile",
     "livesAwayFromRegistration": "profile", "cases": "cases", "notices": "notices",
     "libraryCard": "library_card", "loans": "circulation", "holds": "circulation",
+    "enrolments": "learning", "credits": "learning", "children": "children",
 }
 
 
@@ -286,6 +407,33 @@ def _start_me_calls(info, me: Me) -> None:
         c.start("library", "loans_and_holds", [me.id])
     if "notices" in wanted:
         c.start("community", "get_notices", me.actor, me.id, 20)
+    if "learning" in wanted:
+        c.start("elearning", "learning_for_residents", [me.id])
+    if "children" in wanted:
+        c.start("elearning", "children_for_guardians", [me.id])
+
+
+def _wants(info, name: str) -> bool:
+    """Whether the current field's selection asks for ``name`` (one level down)."""
+    return any(getattr(sel, "name", None) and sel.name.value == name
+               for node in info.field_nodes for sel in (node.selection_set.selections if node.selection_set else []))
+
+
+class Course(graphene.ObjectType):
+    id = graphene.ID(required=True)
+    title = graphene.String(required=True)
+    provider = graphene.String()
+    subjects = graphene.List(graphene.NonNull(graphene.String), required=True)
+    credits = graphene.Int()
+    channels = graphene.List(graphene.NonNull(graphene.String), required=True, description="tv, mobile, web")
+
+
+class TvSlot(graphene.ObjectType):
+    channel = graphene.String(required=True)
+    starts_at = graphene.String(required=True)
+    minutes = graphene.Int()
+    course_title = graphene.String(required=True)
+    lesson_title = graphene.String(required=True)
 
 
 class CaseQueuePage(graphene.ObjectType):
@@ -304,6 +452,11 @@ class Query(graphene.ObjectType):
                               isbn=graphene.String(), first=graphene.Int(default_value=20),
                               description="Search titles by words of title, author or subject, or by ISBN; "
                                           "with availability per location")
+    courses = graphene.List(graphene.NonNull(Course), required=True, subject=graphene.String(),
+                            provider=graphene.String(), channel=graphene.String(),
+                            description="Lifelong-learning courses by subject, provider and channel")
+    tv_guide = graphene.List(graphene.NonNull(TvSlot), required=True, day=graphene.String(required=True),
+                             description="The TV programme guide of a day (YYYY-MM-DD)")
     staff_queue = graphene.Field(CaseQueuePage, status=graphene.String(), matter_code=graphene.String(),
                                  after=graphene.String(), first=graphene.Int(default_value=20),
                                  committee=graphene.String(description="admins only; staff see their own"),
@@ -338,6 +491,16 @@ class Query(graphene.ObjectType):
     def resolve_places(root, info, kind=None):
         return [Place(code=p["code"], name=p["name"], kind=p["kind"]) for p in place_names(info).values()
                 if kind is None or p["kind"] == kind]
+
+    def resolve_courses(root, info, subject=None, provider=None, channel=None):
+        return [Course(id=c["course_id"], title=c["title"], provider=c.get("provider"), subjects=c["subjects"],
+                       credits=c.get("credits"), channels=c["channels"])
+                for c in calls(info).call("elearning", "search_courses", subject, provider, channel, 50)]
+
+    def resolve_tv_guide(root, info, day):
+        return [TvSlot(channel=t["channel"], starts_at=t["starts_at"], minutes=t.get("minutes"),
+                       course_title=t["course_title"], lesson_title=t["lesson_title"])
+                for t in calls(info).call("elearning", "tv_guide", day)]
 
     def resolve_catalogue(root, info, first, text=None, isbn=None):
         found = calls(info).call("library", "search", text, isbn, max(1, min(first, 50)))
@@ -487,8 +650,120 @@ class CancelHold(graphene.Mutation):
         return Hold.of(calls(info).call("library", "cancel_hold", who.subject, hold_id))
 
 
+class Enrol(graphene.Mutation):
+    class Arguments:
+        course_id = graphene.ID(required=True)
+
+    Output = Enrolment
+
+    def mutate(root, info, course_id):
+        who = principal(info, *RESIDENT_ROLES)
+        e = calls(info).call("elearning", "enrol", who.subject, course_id)
+        return Enrolment(course_id=e["course_id"], completed=bool(e.get("completed")), enrolled_at=e.get("enrolled_at"))
+
+
+class ProgressResult(graphene.ObjectType):
+    applied = graphene.Boolean(required=True, description="false when an newer report was already recorded")
+    course_completed = graphene.Boolean(required=True)
+
+
+class RecordProgress(graphene.Mutation):
+    """Progress on a lesson from this device; resumes on any other."""
+
+    class Arguments:
+        course_id = graphene.ID(required=True)
+        lesson_id = graphene.ID(required=True)
+        position = graphene.Int()
+        percent = graphene.Int()
+        completed = graphene.Boolean()
+        at = graphene.String(required=True, description="ISO 8601 with a time zone")
+        channel = graphene.String(default_value="web")
+
+    Output = ProgressResult
+
+    def mutate(root, info, course_id, lesson_id, at, channel, position=0, percent=0, completed=False):
+        who = principal(info, *RESIDENT_ROLES)
+        r = calls(info).call("elearning", "record_progress", who.subject, {
+            "course_id": course_id, "lesson_id": lesson_id, "position": position or 0, "percent": percent or 0,
+            "completed": bool(completed), "at": at, "channel": channel})
+        return ProgressResult(applied=r["applied"], course_completed=bool(r["course_completed"]))
+
+
+class WalletOutcome(graphene.ObjectType):
+    status = graphene.String()
+    balance_fen = graphene.Int()
+
+
+class TopUpWallet(graphene.Mutation):
+    """A guardian tops up a child's wallet; ``paymentRef`` makes a retry harmless."""
+
+    class Arguments:
+        student_id = graphene.ID(required=True)
+        amount_fen = graphene.Int(required=True)
+        payment_ref = graphene.String(required=True)
+
+    Output = WalletOutcome
+
+    def mutate(root, info, student_id, amount_fen, payment_ref):
+        who = principal(info, *RESIDENT_ROLES)
+        r = calls(info).call("elearning", "wallet_top_up", who.subject, student_id, amount_fen, payment_ref)
+        return WalletOutcome(status=r.get("status", "applied"), balance_fen=r.get("balance_fen"))
+
+
+class SetWalletLimits(graphene.Mutation):
+    class Arguments:
+        student_id = graphene.ID(required=True)
+        per_payment_fen = graphene.Int(description="null lifts the limit")
+        daily_fen = graphene.Int(description="null lifts the limit")
+
+    Output = WalletOutcome
+
+    def mutate(root, info, student_id, per_payment_fen=None, daily_fen=None):
+        who = principal(info, *RESIDENT_ROLES)
+        r = calls(info).call("elearning", "wallet_set_limits", who.subject, student_id, per_payment_fen, daily_fen)
+        return WalletOutcome(status="limits set", balance_fen=r.get("balance_fen"))
+
+
+class FreezeWallet(graphene.Mutation):
+    class Arguments:
+        student_id = graphene.ID(required=True)
+        frozen = graphene.Boolean(required=True)
+
+    Output = WalletOutcome
+
+    def mutate(root, info, student_id, frozen):
+        who = principal(info, *RESIDENT_ROLES)
+        method = "wallet_freeze" if frozen else "wallet_unfreeze"
+        r = calls(info).call("elearning", method, who.subject, student_id)
+        return WalletOutcome(status="frozen" if frozen else "unfrozen", balance_fen=r.get("balance_fen"))
+
+
+class PostMessage(graphene.Mutation):
+    """A guardian writes to their child's class teacher: in a thread, or a new one about the child."""
+
+    class Arguments:
+        text = graphene.String(required=True)
+        thread_id = graphene.ID()
+        student_id = graphene.ID()
+
+    Output = Thread
+
+    def mutate(root, info, text, thread_id=None, student_id=None):
+        who = principal(info, *RESIDENT_ROLES)
+        m = calls(info).call("elearning", "post_message", {"role": "guardian", "id": who.subject}, text,
+                             thread_id, student_id)
+        return Thread(id=m.get("thread_id"), student_id=m.get("student_id"), last_message_at=m.get("posted_at"),
+                      unread=False)
+
+
 class Mutation(graphene.ObjectType):
     submit_case = SubmitCase.Field()
+    enrol = Enrol.Field()
+    record_progress = RecordProgress.Field()
+    top_up_wallet = TopUpWallet.Field()
+    set_wallet_limits = SetWalletLimits.Field()
+    freeze_wallet = FreezeWallet.Field()
+    post_message = PostMessage.Field()
     renew_loan = RenewLoan.Field()
     place_hold = PlaceHold.Field()
     cancel_hold = CancelHold.Field()

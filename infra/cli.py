@@ -97,6 +97,9 @@ def cmd_import(args) -> int:
         if args.kind == "marc":
             from infra.imports import marc
             imported, rejected = marc.import_marc(rpc, path)
+        elif args.kind == "roster":
+            from infra.imports import roster
+            imported, rejected = roster.import_roster(rpc, path)
         else:
             imported, rejected = community.import_residents(rpc, path)
     if rejected:
@@ -154,6 +157,22 @@ def cmd_open311(args) -> int:
     return 0
 
 
+def cmd_xapi(args) -> int:
+    from infra import xapi_clients
+
+    settings = _settings()
+    with _rpc(settings) as rpc:
+        try:
+            credentials = xapi_clients.add_client(rpc, args.name, read_only=args.read_only)
+        except xapi_clients.ClientRefused as exc:
+            print(f"refused: {exc}", file=sys.stderr)
+            return 1
+    print(f"xAPI client {args.name} added{' (read only)' if args.read_only else ''}; its HTTP Basic "
+          f"key:secret for /xapi/ (shown once, stored only hashed):")
+    print(credentials)
+    return 0
+
+
 def cmd_dlq(args) -> int:
     from infra import dlq
 
@@ -170,6 +189,32 @@ def cmd_dlq(args) -> int:
         return 2
     n = dlq.replay(settings.amqp_uri, args.service, only_queue=args.queue)
     print(f"replayed {n} message(s) from dlq.{args.service}")
+    return 0
+
+
+def cmd_staff(args) -> int:
+    import secrets
+
+    from nameko.exceptions import RemoteError
+
+    from services.community import staff_rpc
+
+    try:
+        staff_rpc.check_login(args.login)
+    except Exception as exc:  # noqa: BLE001 - BadInput: say why, before any RPC
+        print(f"refused: {exc}", file=sys.stderr)
+        return 2
+    password = secrets.token_urlsafe(12)  # 16 characters; hashed here, so it crosses no broker
+    settings = _settings()
+    with _rpc(settings) as rpc:
+        try:
+            who = rpc.community.staff_add(args.login, args.name, args.committee, staff_rpc.hash_password(password))
+        except RemoteError as exc:
+            print(f"refused: {exc.value}", file=sys.stderr)
+            return 1
+    print(f"staff account {who['login']} ({who['name']}, committee {who['committee']}) added; "
+          f"its password (shown once, stored only hashed):")
+    print(password)
     return 0
 
 
@@ -218,9 +263,11 @@ def build_parser() -> argparse.ArgumentParser:
     token.set_defaults(func=cmd_token)
     imp = sub.add_parser("import", help="import places (JSON or CSV) or residents (CSV) into community, "
                                         "or a MARC 21 catalogue (binary .mrc or MARCXML) into library")
-    imp.add_argument("kind", choices=["places", "residents", "marc"])
+    imp.add_argument("kind", choices=["places", "residents", "marc", "roster"])
     imp.add_argument("file", help="places: JSON list or CSV code,kind,name,parent; residents: CSV "
-                                  "id_number,name,phone,registered_committee,residence_committee,address")
+                                  "id_number,name,phone,registered_committee,residence_committee,address; "
+                                  "roster: a folder of OneRoster 1.1 CSV (orgs, academicSessions, classes, "
+                                  "users, enrollments) into elearning")
     imp.set_defaults(func=cmd_import)
     cal = sub.add_parser("calendar", help="the working-day schedule (holidays and make-up days) per year")
     cal.add_argument("action", choices=["load", "show"])
@@ -236,6 +283,21 @@ def build_parser() -> argparse.ArgumentParser:
     o311_add = o311_client.add_parser("add", help="add a client; print its api key alone on the last line")
     o311_add.add_argument("name", help="client name: 1-32 letters, digits, '-' or '_'")
     o311_add.set_defaults(func=cmd_open311)
+    xapi_cmd = sub.add_parser("xapi", help="xAPI Learning Record Store clients (content players, LMSs)")
+    xapi_sub = xapi_cmd.add_subparsers(dest="xapi_command", required=True, metavar="COMMAND")
+    xapi_client = xapi_sub.add_parser("client", help="manage xAPI clients").add_subparsers(
+        dest="xapi_client_command", required=True, metavar="COMMAND")
+    xapi_add = xapi_client.add_parser("add", help="add a client; print its key:secret alone on the last line")
+    xapi_add.add_argument("name", help="client name (the HTTP Basic key): 1-32 letters, digits, '-' or '_'")
+    xapi_add.add_argument("--read-only", action="store_true", help="it may read statements and state, not write")
+    xapi_add.set_defaults(func=cmd_xapi)
+    staff = sub.add_parser("staff", help="staff accounts of the committees (the console's clerks)")
+    staff_sub = staff.add_subparsers(dest="staff_command", required=True, metavar="COMMAND")
+    staff_add = staff_sub.add_parser("add", help="add a clerk; print a generated password alone on the last line")
+    staff_add.add_argument("login", help="2-32 lower-case letters, digits, '.', '_' or '-'")
+    staff_add.add_argument("--committee", required=True, help="code of the committee whose desk they work at")
+    staff_add.add_argument("--name", required=True, help="the clerk's name as shown in the audit trail")
+    staff_add.set_defaults(func=cmd_staff)
     from infra import sip2_cli
     from infra.kiosk import cli as kiosk_cli
 

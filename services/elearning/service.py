@@ -11,6 +11,9 @@ from services.common.outbox import OutboxRelay
 from services.common.rpc import rpc
 from services.common.storage import Store
 from services.elearning import courses, credits, store
+from services.elearning.wallet_rpc import WalletEntrypoints
+from services.elearning.schoolbag_rpc import SchoolbagEntrypoints
+from services.elearning.xapi_http import XapiEntrypoints
 
 
 class LearningEntrypoints:
@@ -82,7 +85,7 @@ class LearningEntrypoints:
             for e in enrolments:
                 done = [p for p in self.db[courses.PROGRESS].find({"enrolment": e["_id"]}).limit(500)]
                 views.append({"course_id": e["course_id"], "course_title": titles.get(e["course_id"], ""),
-                              "completed": e.get("completed", False), "enrolled_at": e["enrolled_at"],
+                              "completed": bool(e.get("completed")), "enrolled_at": e["enrolled_at"],
                               "lessons_completed": sum(1 for p in done if p.get("completed")),
                               "last_activity": max((p["at"] for p in done), default=None)})
             out[rid] = {"enrolments": views, "credits": credits.statement(self.db, rid)["total"]}
@@ -101,7 +104,8 @@ def _course_view(c: dict) -> dict:
             "units": c.get("units", [])}
 
 
-class ElearningService(HealthEntrypoints, LearningEntrypoints):
+class ElearningService(HealthEntrypoints, LearningEntrypoints, SchoolbagEntrypoints, WalletEntrypoints,
+                       XapiEntrypoints):
     name = "elearning"
 
     db = Store(store.INDEXES)

@@ -1,6 +1,8 @@
 """The elearning service's collections and indexes: each part of the service (courses,
 credits, wallet, roster, xAPI) declares its own; they are gathered here."""
-from services.elearning import courses, credits
+from services.elearning import courses, credits, schoolbag
+from services.elearning import wallet_store
+from services.elearning import xapi_store
 
 
 def _gather(*parts: dict) -> dict:
@@ -11,5 +13,6 @@ def _gather(*parts: dict) -> dict:
     return out
 
 
-INDEXES = _gather(courses.INDEXES, credits.INDEXES)
-OUTBOX_COLLECTIONS = [*credits.OUTBOX_COLLECTIONS]
+INDEXES = _gather(courses.INDEXES, credits.INDEXES, schoolbag.INDEXES, wallet_store.INDEXES,
+                  xapi_store.INDEXES)
+OUTBOX_COLLECTIONS = [*credits.OUTBOX_COLLECTIONS, *schoolbag.OUTBOX_COLLECTIONS, *wallet_store.OUTBOX_COLLECTIONS]

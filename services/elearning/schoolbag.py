@@ -1,0 +1,682 @@
+"""The e-schoolbag pilots (电子书包) against the store: the roster (schools, classes,
+teachers, pupils, guardians), assignments and submissions, home-school messages (家校互动).
+
+Shaped for the embedded store (see DESIGN.md): every lookup is by ``_id`` or one indexed
+field with equality; memberships are maps keyed by id, written with ``$set``/``$unset``
+of one key (never ``$push`` of sub-documents, never array equality); each message is a
+document of its own; an event is written in the same insert as the document it is about.
+
+Who may do what:
+
+- a teacher publishes to, reads and marks the submissions of, and talks about the pupils
+  of, only the classes they are enrolled in as teacher;
+- a pupil submits only to assignments of their own classes;
+- a guardian (a resident) sees and talks about only the pupils linked to them.
+
+People are named by their roster sourcedId (teachers, pupils) or resident id (guardians).
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+import pymongo
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pymongo.database import Database
+
+from contracts.events.schoolbag import AssignmentPublishedV1, MessagePostedV1
+from services.common import outbox
+from services.common.errors import BadInput, Conflict, Forbidden, NotFound, SuiteError
+from services.common.outbox import OUTBOX_INDEX
+from services.elearning import roster
+from services.elearning.roster import map_key, unmap_key
+
+ORGS = "roster_orgs"
+SESSIONS = "roster_sessions"
+CLASSES = "roster_classes"
+USERS = "roster_users"              # pupils, teachers and guardians, by sourcedId
+ENROLLMENTS = "roster_enrollments"
+ASSIGNMENTS = "schoolbag_assignments"
+SUBMISSIONS = "schoolbag_submissions"  # _id = "<assignment id>|<pupil id>": one per pupil
+THREADS = "schoolbag_threads"
+MESSAGES = "schoolbag_messages"
+
+INDEXES = {
+    USERS: [pymongo.IndexModel([("resident_id", 1)], name="resident")],
+    ENROLLMENTS: [pymongo.IndexModel([("class_id", 1)], name="class")],
+    ASSIGNMENTS: [pymongo.IndexModel([("class_id", 1)], name="class"), OUTBOX_INDEX],
+    SUBMISSIONS: [pymongo.IndexModel([("assignment_id", 1)], name="assignment")],
+    THREADS: [pymongo.IndexModel([("student_id", 1)], name="student"),
+              pymongo.IndexModel([("class_id", 1)], name="class")],
+    MESSAGES: [pymongo.IndexModel([("thread_id", 1)], name="thread"), OUTBOX_INDEX],
+}
+OUTBOX_COLLECTIONS = [ASSIGNMENTS, MESSAGES]
+
+MAX_BATCH = 500
+MAX_LISTED = 200
+NO_OUTBOX = {"outbox": 0, "outbox_pending": 0}
+
+
+class RecordRejected(Exception):
+    """One roster record that is not stored: the message is the reason."""
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def stamp(at: datetime) -> str:
+    """Stored times: UTC, always with microseconds, so that strings compare like times."""
+    return at.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def _parse(at: str | None) -> datetime | None:
+    return datetime.fromisoformat(at) if at else None
+
+
+# --- input checks ----------------------------------------------------------------------
+
+_AWARE = TypeAdapter(AwareDatetime)
+
+
+def _id(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > 128:
+        raise BadInput(f"{what} must be a non-empty id of at most 128 characters")
+    return value.strip()
+
+
+def _text(value: Any, what: str, limit: int, required: bool = True) -> str:
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str):
+        raise BadInput(f"{what} must be text")
+    value = value.strip()
+    if required and not value:
+        raise BadInput(f"{what} is empty")
+    if len(value) > limit:
+        raise BadInput(f"{what} is longer than {limit} characters")
+    if any(ord(c) < 32 and c not in "\n\r\t" for c in value):
+        raise BadInput(f"{what} contains control characters")
+    return value
+
+
+class Participant(BaseModel):
+    """Who writes or reads a home-school thread: a teacher (roster sourcedId) or a
+    guardian (resident id). The gateway passes the verified principal."""
+    model_config = ConfigDict(extra="forbid")
+    role: str = Field(pattern=r"^(teacher|guardian)$")
+    id: str = Field(min_length=1, max_length=128)
+
+    @property
+    def key(self) -> str:
+        return map_key(f"{self.role}:{self.id}")
+
+
+def participant(value: Any, what: str = "author") -> Participant:
+    try:
+        return Participant.model_validate(value)
+    except ValidationError:
+        raise BadInput(f"{what} must be {{'role': 'teacher' | 'guardian', 'id': ...}}") from None
+
+
+# --- the roster ------------------------------------------------------------------------
+
+class Guardianship:
+    """Told of each student-guardian link made or removed by the roster (the wallet keeps
+    its own relation of who may top up). A refusal raised by ``link`` rejects the link
+    record before anything of it is stored."""
+
+    def link(self, student_id: str, guardian_resident_id: str, school_id: str | None) -> None:
+        pass
+
+    def unlink(self, student_id: str, guardian_resident_id: str) -> None:
+        pass
+
+
+def store_record(db: Database, record: BaseModel, guardianship: Guardianship | None = None) -> None:
+    """Store one roster record, idempotently by sourcedId; raise ``RecordRejected`` when it
+    cannot be (nothing written then)."""
+    guardianship = guardianship or Guardianship()
+    kind = record.kind
+    if kind == "org":
+        db[ORGS].update_one({"_id": record.sourced_id}, {"$set": {
+            "name": record.name, "type": record.type, "identifier": record.identifier,
+            "parent_id": record.parent_id, "active": True}}, upsert=True)
+    elif kind == "session":
+        db[SESSIONS].update_one({"_id": record.sourced_id}, {"$set": {
+            "title": record.title, "type": record.type, "start_date": record.start_date.isoformat(),
+            "end_date": record.end_date.isoformat(), "school_year": record.school_year,
+            "parent_id": record.parent_id, "active": True}}, upsert=True)
+    elif kind == "class":
+        _require_orgs(db, [record.school_id])
+        db[CLASSES].update_one({"_id": record.sourced_id}, {"$set": {
+            "title": record.title, "school_id": record.school_id, "class_type": record.class_type,
+            "class_code": record.class_code, "grades": record.grades, "term_ids": record.term_ids,
+            "subjects": record.subjects, "active": True}}, upsert=True)
+    elif kind in ("student", "teacher", "guardian"):
+        _store_user(db, record, guardianship)
+    elif kind == "enrollment":
+        _store_enrollment(db, record)
+    elif kind == "link":
+        _store_link(db, record, guardianship)
+    elif kind == "delete":
+        _delete(db, record, guardianship)
+
+
+def _require_orgs(db: Database, ids: list[str]) -> None:
+    found = {o["_id"] for o in db[ORGS].find({"_id": {"$in": list(ids)}}, {"_id": 1})}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise RecordRejected(f"unknown org {missing[0]} (not in orgs.csv, now or before)")
+
+
+def _store_user(db: Database, record: BaseModel, guardianship: Guardianship) -> None:
+    existing = db[USERS].find_one({"_id": record.sourced_id}, {"role": 1, "resident_id": 1, "children": 1})
+    if existing and existing["role"] != record.kind:
+        raise RecordRejected(f"{record.sourced_id} is already imported as a {existing['role']}")
+    _require_orgs(db, record.school_ids)
+    fields = {"role": record.kind, "name": record.name, "school_ids": record.school_ids, "active": record.enabled}
+    if record.kind == "student":
+        fields["grade"] = record.grade
+    if record.kind == "guardian":
+        fields["resident_id"] = record.resident_id
+    old_resident = (existing or {}).get("resident_id")
+    if old_resident and old_resident != record.resident_id:
+        # The roster now names another person: the old one loses access to the children.
+        for child in map(unmap_key, existing.get("children") or {}):
+            student = db[USERS].find_one({"_id": child}, {"school_ids": 1}) or {}
+            guardianship.link(child, record.resident_id, (student.get("school_ids") or [None])[0])
+            db[USERS].update_one({"_id": child}, {
+                "$unset": {f"guardians.{map_key(old_resident)}": ""},
+                "$set": {f"guardians.{map_key(record.resident_id)}": {"guardian_id": record.sourced_id}}})
+            guardianship.unlink(child, old_resident)
+    db[USERS].update_one({"_id": record.sourced_id}, {"$set": fields}, upsert=True)
+
+
+def _store_enrollment(db: Database, record: BaseModel) -> None:
+    klass = db[CLASSES].find_one({"_id": record.class_id}, {"active": 1})
+    if klass is None:
+        raise RecordRejected(f"unknown class {record.class_id}")
+    user = db[USERS].find_one({"_id": record.user_id}, {"role": 1})
+    if user is None:
+        raise RecordRejected(f"unknown user {record.user_id}")
+    if user["role"] != record.role:
+        raise RecordRejected(f"user {record.user_id} is a {user['role']}, not a {record.role}")
+    before = db[ENROLLMENTS].find_one({"_id": record.sourced_id})
+    if before and (before["class_id"], before["user_id"]) != (record.class_id, record.user_id):
+        _unenrol(db, before)
+    db[ENROLLMENTS].update_one({"_id": record.sourced_id}, {"$set": {
+        "class_id": record.class_id, "user_id": record.user_id, "role": record.role,
+        "begin_date": record.begin_date.isoformat() if record.begin_date else None,
+        "end_date": record.end_date.isoformat() if record.end_date else None}}, upsert=True)
+    db[USERS].update_one({"_id": record.user_id}, {"$set": {
+        f"classes.{map_key(record.class_id)}": {"role": record.role, "enrollment": record.sourced_id}}})
+
+
+def _unenrol(db: Database, enrollment: dict) -> None:
+    key = f"classes.{map_key(enrollment['class_id'])}"
+    # only if that membership is still this enrollment's (another may have replaced it)
+    db[USERS].update_one({"_id": enrollment["user_id"], f"{key}.enrollment": enrollment["_id"]},
+                         {"$unset": {key: ""}})
+
+
+def _store_link(db: Database, record: BaseModel, guardianship: Guardianship) -> None:
+    student = db[USERS].find_one({"_id": record.student_id}, {"role": 1, "school_ids": 1})
+    guardian = db[USERS].find_one({"_id": record.guardian_id}, {"role": 1, "resident_id": 1, "active": 1})
+    if student is None or student["role"] != "student":
+        raise RecordRejected(f"{record.student_id} is not an imported student")
+    if guardian is None or guardian["role"] != "guardian":
+        raise RecordRejected(f"{record.guardian_id} is not an imported guardian")
+    rid = guardian["resident_id"]
+    guardianship.link(record.student_id, rid, (student.get("school_ids") or [None])[0])
+    db[USERS].update_one({"_id": record.student_id},
+                         {"$set": {f"guardians.{map_key(rid)}": {"guardian_id": record.guardian_id}}})
+    db[USERS].update_one({"_id": record.guardian_id}, {"$set": {f"children.{map_key(record.student_id)}": True}})
+
+
+def _delete(db: Database, record: BaseModel, guardianship: Guardianship) -> None:
+    """A ``tobedeleted`` row: kept, made inactive (enrollments and links are removed).
+    Deleting what was never imported is no error (delta files repeat themselves)."""
+    sid = record.sourced_id
+    if record.file in ("orgs", "academicSessions", "classes"):
+        collection = {"orgs": ORGS, "academicSessions": SESSIONS, "classes": CLASSES}[record.file]
+        db[collection].update_one({"_id": sid}, {"$set": {"active": False}})
+    elif record.file == "enrollments":
+        enrollment = db[ENROLLMENTS].find_one({"_id": sid})
+        if enrollment:
+            _unenrol(db, enrollment)
+            db[ENROLLMENTS].delete_one({"_id": sid})
+    else:
+        user = db[USERS].find_one({"_id": sid})
+        if user is None:
+            return
+        db[USERS].update_one({"_id": sid}, {"$set": {"active": False}})
+        if user["role"] == "guardian":
+            rid = user["resident_id"]
+            for child in map(unmap_key, user.get("children") or {}):
+                db[USERS].update_one({"_id": child, f"guardians.{map_key(rid)}.guardian_id": sid},
+                                     {"$unset": {f"guardians.{map_key(rid)}": ""}})
+                guardianship.unlink(child, rid)
+            db[USERS].update_one({"_id": sid}, {"$set": {"children": {}}})
+
+
+def import_batch(db: Database, batch: Any, guardianship: Guardianship | None = None) -> dict:
+    """``elearning.roster_import``: each record stored or rejected with its reason."""
+    if not isinstance(batch, list) or len(batch) > MAX_BATCH:
+        raise BadInput(f"expected a list of at most {MAX_BATCH} roster records")
+    imported, rejected = 0, []
+    for index, item in enumerate(batch):
+        try:
+            record = roster.parse_record(item)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(record)'}: {e['msg']}"
+                                 for e in exc.errors()[:3])
+            rejected.append({"index": index, "reason": problems})
+            continue
+        try:
+            store_record(db, record, guardianship)
+        except RecordRejected as exc:
+            rejected.append({"index": index, "reason": str(exc)})
+            continue
+        except SuiteError as exc:   # the wallet refused a link (nothing of the record stored)
+            rejected.append({"index": index, "reason": f"the wallet refused: {exc}"})
+            continue
+        imported += 1
+    return {"imported": imported, "rejected": rejected}
+
+
+# --- who is who -----------------------------------------------------------------------
+
+def _user(db: Database, user_id: str, role: str) -> dict | None:
+    doc = db[USERS].find_one({"_id": user_id})
+    return doc if doc and doc["role"] == role and doc.get("active", True) else None
+
+
+def _classes_of(user: dict | None, role: str) -> list[str]:
+    return sorted(unmap_key(k) for k, v in ((user or {}).get("classes") or {}).items()
+                  if isinstance(v, dict) and v.get("role") == role)
+
+
+def _teaches(teacher: dict | None, class_id: str) -> bool:
+    return bool(teacher) and ((teacher.get("classes") or {}).get(map_key(class_id)) or {}).get("role") == "teacher"
+
+
+def _in_class(student: dict | None, class_id: str) -> bool:
+    return bool(student) and ((student.get("classes") or {}).get(map_key(class_id)) or {}).get("role") == "student"
+
+
+def _guardian_doc(db: Database, student: dict | None, resident_id: str) -> dict | None:
+    """The active guardian record through which ``resident_id`` is linked to ``student``."""
+    link = ((student or {}).get("guardians") or {}).get(map_key(resident_id))
+    if not link:
+        return None
+    via = db[USERS].find_one({"_id": link.get("guardian_id")})
+    if via and via["role"] == "guardian" and via.get("active", True) and via.get("resident_id") == resident_id:
+        return via
+    return None
+
+
+def _guardian_records(db: Database, resident_id: str) -> list[dict]:
+    return [g for g in db[USERS].find({"resident_id": resident_id}).limit(50)
+            if g["role"] == "guardian" and g.get("active", True)]
+
+
+def _teacher_of_class(db: Database, teacher_id: str, class_id: str) -> dict:
+    teacher = _user(db, teacher_id, "teacher")
+    if not _teaches(teacher, class_id):
+        raise Forbidden("only a teacher of this class may do this")
+    return teacher
+
+
+# --- assignments ----------------------------------------------------------------------
+
+def publish_assignment(db: Database, teacher_id: Any, class_id: Any, title: Any, body: Any, due_at: Any,
+                       at: datetime) -> dict:
+    teacher_id, class_id = _id(teacher_id, "teacher_id"), _id(class_id, "class_id")
+    title = _text(title, "title", 200)
+    body = _text(body, "body", 20000, required=False)
+    try:
+        due = _AWARE.validate_python(due_at).astimezone(timezone.utc).replace(microsecond=0)
+    except ValidationError:
+        raise BadInput("due_at must be a date and time with its time zone (ISO 8601)") from None
+    if due <= at:
+        raise BadInput("due_at is already past")
+    klass = db[CLASSES].find_one({"_id": class_id})
+    if klass is None or not klass.get("active", True):
+        raise NotFound(f"no class {class_id}")
+    _teacher_of_class(db, teacher_id, class_id)
+    aid = uuid.uuid4().hex
+    doc = {"_id": aid, "class_id": class_id, "school_id": klass.get("school_id"), "teacher_id": teacher_id,
+           "title": title, "body": body, "due_at": due.isoformat(), "published_at": stamp(at)}
+    event = outbox.event(AssignmentPublishedV1.TYPE, {
+        "assignment_id": aid, "class_id": class_id, "school_id": klass.get("school_id"), "teacher_id": teacher_id,
+        "title": title, "due_at": due, "published_at": at}, subject=class_id)
+    db[ASSIGNMENTS].insert_one({**doc, **outbox.pending_fields([event])})
+    return assignment_view(doc, klass)
+
+
+def assignment_view(a: dict, klass: dict | None = None) -> dict:
+    return {"assignment_id": a["_id"], "class_id": a["class_id"], "class_title": (klass or {}).get("title"),
+            "teacher_id": a["teacher_id"], "title": a["title"], "body": a.get("body", ""),
+            "due_at": a["due_at"], "published_at": a["published_at"]}
+
+
+def _assignment(db: Database, assignment_id: Any) -> dict:
+    doc = db[ASSIGNMENTS].find_one({"_id": _id(assignment_id, "assignment_id")}, NO_OUTBOX)
+    if doc is None:
+        raise NotFound(f"no assignment {assignment_id}")
+    return doc
+
+
+def submission_id(assignment_id: str, student_id: str) -> str:
+    return f"{assignment_id}|{student_id}"
+
+
+def submit(db: Database, student_id: Any, assignment_id: Any, text: Any, attachments: Any, at: datetime) -> dict:
+    student_id = _id(student_id, "student_id")
+    text = _text(text, "text", 20000, required=False)
+    if attachments is None:
+        attachments = []
+    if not isinstance(attachments, list) or len(attachments) > 20:
+        raise BadInput("attachments must be a list of at most 20 references")
+    attachments = [_text(a, "an attachment reference", 500) for a in attachments]
+    if not text and not attachments:
+        raise BadInput("a submission needs text or at least one attachment")
+    assignment = _assignment(db, assignment_id)
+    student = _user(db, student_id, "student")
+    if not _in_class(student, assignment["class_id"]):
+        raise Forbidden("only a pupil of the assignment's class may submit to it")
+    sid = submission_id(assignment["_id"], student_id)
+    late = at > datetime.fromisoformat(assignment["due_at"])
+    fields = {"text": text, "attachments": attachments, "submitted_at": stamp(at), "late": late}
+    try:
+        db[SUBMISSIONS].insert_one({"_id": sid, "assignment_id": assignment["_id"], "student_id": student_id,
+                                    "class_id": assignment["class_id"], "state": "submitted", "version": 1,
+                                    "mark": None, "comment": None, **fields})
+    except pymongo.errors.DuplicateKeyError:
+        # replaces the earlier submission, only while it is not marked (one conditional write)
+        done = db[SUBMISSIONS].update_one({"_id": sid, "state": "submitted"},
+                                          {"$set": fields, "$inc": {"version": 1}})
+        if not done.matched_count:
+            raise Conflict("this submission is already marked: it can no longer be replaced") from None
+    return submission_view(db[SUBMISSIONS].find_one({"_id": sid}))
+
+
+def submission_view(s: dict) -> dict:
+    return {"submission_id": s["_id"], "assignment_id": s["assignment_id"], "student_id": s["student_id"],
+            "text": s.get("text", ""), "attachments": list(s.get("attachments") or []),
+            "submitted_at": s["submitted_at"], "late": bool(s.get("late")), "state": s["state"],
+            "version": s.get("version", 1), "mark": s.get("mark"), "comment": s.get("comment"),
+            "marked_at": s.get("marked_at")}
+
+
+def _mark_value(mark: Any) -> int | float | str:
+    if isinstance(mark, bool) or mark is None:
+        raise BadInput("mark must be a score (0-1000) or a grade of at most 20 characters")
+    if isinstance(mark, (int, float)):
+        if not 0 <= mark <= 1000 or mark != mark:
+            raise BadInput("a score must be between 0 and 1000")
+        return mark
+    return _text(mark, "mark", 20)
+
+
+def mark(db: Database, teacher_id: Any, submission_id_: Any, mark_: Any, comment: Any, at: datetime) -> dict:
+    teacher_id = _id(teacher_id, "teacher_id")
+    value = _mark_value(mark_)
+    comment = _text(comment, "comment", 2000, required=False) or None
+    sub = db[SUBMISSIONS].find_one({"_id": _id(submission_id_, "submission_id")})
+    if sub is None:
+        raise NotFound(f"no submission {submission_id_}")
+    _teacher_of_class(db, teacher_id, sub["class_id"])
+    done = db[SUBMISSIONS].update_one({"_id": sub["_id"], "version": sub.get("version", 1)}, {"$set": {
+        "state": "marked", "mark": value, "comment": comment, "marked_by": teacher_id, "marked_at": stamp(at)}})
+    if not done.matched_count:
+        raise Conflict("the pupil replaced this submission meanwhile: reload it and mark again")
+    return submission_view(db[SUBMISSIONS].find_one({"_id": sub["_id"]}))
+
+
+def submissions_for_assignment(db: Database, teacher_id: Any, assignment_id: Any) -> dict:
+    """A teacher's view of one assignment: every pupil of the class, with their submission."""
+    assignment = _assignment(db, assignment_id)
+    _teacher_of_class(db, _id(teacher_id, "teacher_id"), assignment["class_id"])
+    pupils = [e["user_id"] for e in db[ENROLLMENTS].find({"class_id": assignment["class_id"]}).limit(1000)
+              if e["role"] == "student"]
+    names = {u["_id"]: u["name"] for u in db[USERS].find({"_id": {"$in": pupils}}, {"name": 1})}
+    subs = {s["student_id"]: s for s in db[SUBMISSIONS].find(
+        {"_id": {"$in": [submission_id(assignment["_id"], p) for p in pupils]}})}
+    return {**assignment_view(assignment), "pupils": [
+        {"student_id": p, "name": names.get(p, ""), "submission": submission_view(subs[p]) if p in subs else None}
+        for p in sorted(pupils, key=lambda p: names.get(p, p))]}
+
+
+def _state(assignment: dict, sub: dict | None, at: datetime) -> str:
+    if sub:
+        return sub["state"]
+    return "overdue" if at > datetime.fromisoformat(assignment["due_at"]) else "not_submitted"
+
+
+def _assignments_of_classes(db: Database, class_ids: list[str]) -> dict[str, list[dict]]:
+    # one indexed equality per class (``$in`` on a non-_id field scans on the embedded store)
+    return {cid: sorted(db[ASSIGNMENTS].find({"class_id": cid}, NO_OUTBOX).limit(MAX_LISTED),
+                        key=lambda a: a["due_at"], reverse=True) for cid in class_ids}
+
+
+def assignments_for_student(db: Database, student_id: Any, at: datetime) -> list[dict]:
+    """The terminal's list: the pupil's assignments with their own submission state."""
+    student = _user(db, _id(student_id, "student_id"), "student")
+    if student is None:
+        raise NotFound(f"no pupil {student_id}")
+    return _child_view(db, student, at)["assignments"]
+
+
+def _child_view(db: Database, student: dict, at: datetime, classes: dict | None = None,
+                assignments: dict | None = None, subs: dict | None = None) -> dict:
+    class_ids = _classes_of(student, "student")
+    if classes is None:
+        classes = {c["_id"]: c for c in db[CLASSES].find({"_id": {"$in": class_ids}})}
+    class_ids = [c for c in class_ids if c in classes and classes[c].get("active", True)]
+    if assignments is None:
+        assignments = _assignments_of_classes(db, class_ids)
+    if subs is None:
+        ids = [submission_id(a["_id"], student["_id"]) for cid in class_ids for a in assignments.get(cid, [])]
+        subs = {s["_id"]: s for s in db[SUBMISSIONS].find({"_id": {"$in": ids}})} if ids else {}
+    views = []
+    for cid in class_ids:
+        for a in assignments.get(cid, []):
+            sub = subs.get(submission_id(a["_id"], student["_id"]))
+            views.append({**assignment_view(a, classes.get(cid)), "state": _state(a, sub, at),
+                          "submission": submission_view(sub) if sub else None})
+    views.sort(key=lambda v: v["due_at"], reverse=True)
+    return {"student_id": student["_id"], "name": student["name"], "grade": student.get("grade"),
+            "classes": [{"class_id": cid, "title": classes[cid]["title"], "class_type": classes[cid].get("class_type"),
+                         "school_id": classes[cid].get("school_id")}
+                        for cid in class_ids if cid in classes],
+            "assignments": views}
+
+
+def children_for_guardians(db: Database, resident_ids: Any, at: datetime) -> dict:
+    """Batch read: {resident id: {"children": [child with classes, assignments, submission
+    state and mark]}}. A guardian sees only the pupils linked to them. A bounded number
+    of store reads per guardian and per class, whatever the number of children."""
+    if not isinstance(resident_ids, list) or len(resident_ids) > MAX_BATCH:
+        raise BadInput(f"expected a list of at most {MAX_BATCH} resident ids")
+    rids = [_id(r, "a resident id") for r in resident_ids]
+    wanted: dict[str, list[str]] = {}
+    for rid in rids:
+        wanted[rid] = sorted({unmap_key(k) for g in _guardian_records(db, rid) for k in (g.get("children") or {})})
+    all_children = sorted({c for cs in wanted.values() for c in cs})
+    students = {s["_id"]: s for s in db[USERS].find({"_id": {"$in": all_children}})
+                if s["role"] == "student" and s.get("active", True)} if all_children else {}
+    class_ids = sorted({c for s in students.values() for c in _classes_of(s, "student")})
+    classes = {c["_id"]: c for c in db[CLASSES].find({"_id": {"$in": class_ids}})} if class_ids else {}
+    assignments = _assignments_of_classes(db, [c for c in class_ids if c in classes])
+    sub_ids = [submission_id(a["_id"], s["_id"]) for s in students.values() for cid in _classes_of(s, "student")
+               for a in assignments.get(cid, [])]
+    subs = {s["_id"]: s for s in db[SUBMISSIONS].find({"_id": {"$in": sub_ids}})} if sub_ids else {}
+    out = {}
+    for rid in rids:
+        children = [students[c] for c in wanted[rid] if c in students]
+        # both sides of the link must agree (a link removed from the pupil's side is gone)
+        children = [s for s in children if map_key(rid) in (s.get("guardians") or {})]
+        out[rid] = {"children": [_child_view(db, s, at, classes, assignments, subs) for s in children]}
+    return out
+
+
+# --- home-school messages -----------------------------------------------------------------
+
+def _thread(db: Database, thread_id: Any) -> dict:
+    doc = db[THREADS].find_one({"_id": _id(thread_id, "thread_id")})
+    if doc is None:
+        raise NotFound(f"no thread {thread_id}")
+    return doc
+
+
+def _may_see(db: Database, who: Participant, thread: dict) -> dict | None:
+    """The participant's roster record if they may read and write ``thread``."""
+    if who.role == "teacher":
+        teacher = _user(db, who.id, "teacher")
+        return teacher if _teaches(teacher, thread["class_id"]) else None
+    student = db[USERS].find_one({"_id": thread["student_id"]})
+    return _guardian_doc(db, student, who.id)
+
+
+def _thread_class(db: Database, who: Participant, author: dict | None, student: dict, class_id: str | None) -> str:
+    pupil_classes = _classes_of(student, "student")
+    if who.role == "teacher":
+        choices = [c for c in pupil_classes if _teaches(author, c)]
+        if not choices or (class_id and class_id not in choices):
+            raise Forbidden("only a teacher of the pupil's class may write about this pupil")
+    else:
+        choices = pupil_classes
+        if not choices:
+            raise BadInput("the pupil is in no class yet")
+        if class_id and class_id not in choices:
+            raise BadInput(f"the pupil is not in class {class_id}")
+    if class_id:
+        return class_id
+    if len(choices) == 1:
+        return choices[0]
+    homerooms = [c["_id"] for c in db[CLASSES].find({"_id": {"$in": choices}}) if c.get("class_type") == "homeroom"]
+    if len(homerooms) == 1:
+        return homerooms[0]
+    raise BadInput("the pupil is in several classes: name the class (class_id)")
+
+
+def post_message(db: Database, author: Any, text: Any, thread_id: Any = None, student_id: Any = None,
+                 class_id: Any = None, at: datetime | None = None) -> dict:
+    at = at or now()
+    who = participant(author)
+    text = _text(text, "text", 5000)
+    if (thread_id is None) == (student_id is None):
+        raise BadInput("give either thread_id (to reply) or student_id (to start a thread about a pupil)")
+    if thread_id is not None:
+        thread = _thread(db, thread_id)
+        record = _may_see(db, who, thread)
+        if record is None:
+            raise Forbidden("only the pupil's guardians and the teachers of the thread's class may write here")
+        new_thread = None
+    else:
+        student = _user(db, _id(student_id, "student_id"), "student")
+        if student is None:
+            raise NotFound(f"no pupil {student_id}")
+        if who.role == "teacher":
+            record = _user(db, who.id, "teacher")
+        else:
+            record = _guardian_doc(db, student, who.id)
+            if record is None:
+                raise Forbidden("only the pupil's guardians may write about this pupil")
+        cid = _thread_class(db, who, record, student, _id(class_id, "class_id") if class_id is not None else None)
+        new_thread = {"_id": uuid.uuid4().hex, "student_id": student["_id"], "class_id": cid,
+                      "started_by": {"role": who.role, "id": who.id}, "started_at": stamp(at),
+                      "last_message_at": None, "message_count": 0, "reads": {}}
+        thread = new_thread
+    mid = uuid.uuid4().hex
+    event = outbox.event(MessagePostedV1.TYPE, {
+        "message_id": mid, "thread_id": thread["_id"], "new_thread": new_thread is not None,
+        "student_id": thread["student_id"], "class_id": thread["class_id"], "author_role": who.role,
+        "author_id": who.id, "posted_at": at}, subject=thread["_id"])
+    message = {"_id": mid, "thread_id": thread["_id"], "author": {"role": who.role, "id": who.id,
+                                                                  "name": record.get("name", "")},
+               "text": text, "at": stamp(at)}
+    if new_thread is not None:
+        db[THREADS].insert_one(new_thread)
+    db[MESSAGES].insert_one({**message, **outbox.pending_fields([event])})
+    db[THREADS].update_one({"_id": thread["_id"]}, {
+        "$set": {"last_message_at": message["at"], "last_author": message["author"],
+                 f"reads.{who.key}": message["at"]},   # who writes has read the thread
+        "$inc": {"message_count": 1}})
+    return {"thread_id": thread["_id"], "new_thread": new_thread is not None, **_message_view(message, {})}
+
+
+def mark_read(db: Database, reader: Any, thread_id: Any, at: datetime) -> dict:
+    who = participant(reader, "reader")
+    thread = _thread(db, thread_id)
+    if _may_see(db, who, thread) is None:
+        raise Forbidden("only the pupil's guardians and the teachers of the thread's class may read this thread")
+    db[THREADS].update_one({"_id": thread["_id"]}, {"$set": {f"reads.{who.key}": stamp(at)}})
+    return {"thread_id": thread["_id"], "read_at": stamp(at)}
+
+
+def _receipts(thread: dict) -> list[dict]:
+    out = []
+    for key, read_at in (thread.get("reads") or {}).items():
+        role, _, rid = unmap_key(key).partition(":")
+        out.append({"role": role, "id": rid, "read_at": read_at})
+    return sorted(out, key=lambda r: (r["role"], r["id"]))
+
+
+def _thread_view(thread: dict, who: Participant, students: dict, classes: dict) -> dict:
+    mine = (thread.get("reads") or {}).get(who.key)
+    last = thread.get("last_message_at")
+    return {"thread_id": thread["_id"], "student_id": thread["student_id"],
+            "student_name": students.get(thread["student_id"], {}).get("name", ""),
+            "class_id": thread["class_id"], "class_title": classes.get(thread["class_id"], {}).get("title", ""),
+            "started_by": thread.get("started_by"), "started_at": thread["started_at"],
+            "last_message_at": last, "last_author": thread.get("last_author"),
+            "message_count": thread.get("message_count", 0), "last_read_at": mine,
+            "unread": bool(last) and (mine is None or _parse(mine) < _parse(last)),
+            "read_receipts": _receipts(thread)}
+
+
+def threads_for(db: Database, reader: Any) -> list[dict]:
+    """The reader's threads, latest first: a teacher's are those of their classes, a
+    guardian's those about their children."""
+    who = participant(reader, "reader")
+    threads: dict[str, dict] = {}
+    if who.role == "teacher":
+        for cid in _classes_of(_user(db, who.id, "teacher"), "teacher"):
+            threads.update({t["_id"]: t for t in db[THREADS].find({"class_id": cid}).limit(MAX_LISTED)})
+    else:
+        children = sorted({unmap_key(k) for g in _guardian_records(db, who.id) for k in (g.get("children") or {})})
+        for student in db[USERS].find({"_id": {"$in": children}}) if children else []:
+            if student["role"] == "student" and _guardian_doc(db, student, who.id):
+                threads.update({t["_id"]: t for t in db[THREADS].find({"student_id": student["_id"]}).limit(MAX_LISTED)})
+    threads = {k: t for k, t in threads.items() if t.get("message_count")}
+    student_ids = sorted({t["student_id"] for t in threads.values()})
+    class_ids = sorted({t["class_id"] for t in threads.values()})
+    students = {s["_id"]: s for s in db[USERS].find({"_id": {"$in": student_ids}}, {"name": 1})} if student_ids else {}
+    classes = {c["_id"]: c for c in db[CLASSES].find({"_id": {"$in": class_ids}}, {"title": 1})} if class_ids else {}
+    views = [_thread_view(t, who, students, classes) for t in threads.values()]
+    return sorted(views, key=lambda v: v["last_message_at"] or "", reverse=True)
+
+
+def _message_view(m: dict, reads: dict) -> dict:
+    author_key = map_key(f"{m['author']['role']}:{m['author']['id']}")
+    read_by = [r for k, r in reads.items() if k != author_key and r["read_at"] and _parse(r["read_at"]) >= _parse(m["at"])]
+    return {"message_id": m["_id"], "author": m["author"], "text": m["text"], "at": m["at"],
+            "read_by": [{"role": r["role"], "id": r["id"]} for r in read_by]}
+
+
+def thread_messages(db: Database, reader: Any, thread_id: Any) -> dict:
+    """One thread with its messages, oldest first, each with who has read it."""
+    who = participant(reader, "reader")
+    thread = _thread(db, thread_id)
+    if _may_see(db, who, thread) is None:
+        raise Forbidden("only the pupil's guardians and the teachers of the thread's class may read this thread")
+    reads = {map_key(f"{r['role']}:{r['id']}"): r for r in _receipts(thread)}
+    messages = sorted(db[MESSAGES].find({"thread_id": thread["_id"]}, NO_OUTBOX).limit(1000), key=lambda m: m["at"])
+    student = db[USERS].find_one({"_id": thread["student_id"]}, {"name": 1}) or {}
+    klass = db[CLASSES].find_one({"_id": thread["class_id"]}, {"title": 1}) or {}
+    return {**_thread_view(thread, who, {thread["student_id"]: student}, {thread["class_id"]: klass}),
+            "messages": [_message_view(m, reads) for m in messages]}

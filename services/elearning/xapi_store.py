@@ -1,0 +1,383 @@
+"""The xAPI Learning Record Store against the elearning database: statements (immutable,
+found through their match keys), voiding, state documents, clients, and the progress feed.
+
+Collections and how each hot read is served (one indexed field per query, as both stores
+need; see ``INDEXES``):
+
+``xapi_statements``  ``_id`` = statement id; ``order`` = ``s|<stored µs>|<id>`` (unique index);
+                     ``raw`` = the stored statement as JSON text (exactly as it is returned);
+                     ``m`` = its match keys; ``voided``; ``ts_assigned``; ``client``.
+``xapi_statement_keys``  one row per (match key, statement): ``k`` = ``<kind>:<digest>|<stored
+                     µs>|<id>`` (unique index), ``s`` = statement id. A filtered query reads a
+                     range of ``k`` in stored order; rows whose statement is missing or has
+                     another ``order`` are ignored (the rows are written before the statement).
+``xapi_voids``       ``_id`` = a voided statement's id, ``by`` = the voiding statement's id: found
+                     with ``$in`` on ``_id`` when a target arrives after its voiding statement.
+``xapi_state``       ``_id`` = digest of activity, agent, registration and stateId; ``ctx`` =
+                     digest of activity, agent and registration (index) for the id lists.
+``xapi_clients``     ``_id`` = client name (the Basic user), ``key_hash``, ``read_only``.
+
+Every key that is read as a range starts with a letter: the embedded store answers nothing
+(after a scan) for a range on strings that begin like an ISO date.
+"""
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import logging
+import threading
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import pymongo
+from pymongo import ASCENDING, IndexModel
+from pymongo.database import Database
+
+from services.common.errors import SuiteError
+from services.elearning import courses, credits, xapi
+from services.elearning.xapi import XapiError
+
+log = logging.getLogger(__name__)
+
+STATEMENTS = "xapi_statements"
+KEYS = "xapi_statement_keys"
+VOIDS = "xapi_voids"
+STATE = "xapi_state"
+CLIENTS = "xapi_clients"
+
+INDEXES = {
+    STATEMENTS: [IndexModel([("order", ASCENDING)], name="order", unique=True)],
+    KEYS: [IndexModel([("k", ASCENDING)], name="k", unique=True)],
+    STATE: [IndexModel([("ctx", ASCENDING)], name="ctx")],
+}
+
+ORDER_PREFIX = "s|"
+BATCH = 200            # rows read per round when a page needs more than one
+SCAN_MAX = 1000        # rows read at most for one page; then the page ends with a `more` link
+STATE_LIST_MAX = 1000  # state documents listed at most for one activity, agent and registration
+CONSISTENCY_GRACE = timedelta(seconds=1)
+_STATEMENT_FIELDS = {"raw": 1, "order": 1, "m": 1, "voided": 1, "ts_assigned": 1, "voids": 1}
+
+
+# ---- the stored clock -------------------------------------------------------------------------------
+
+_clock_lock = threading.Lock()
+_last_stored: list[datetime] = []
+_in_flight: dict[int, datetime] = {}
+
+
+def next_stored() -> datetime:
+    """Now, strictly after the last stored time this process gave (µs): the order of a batch."""
+    with _clock_lock:
+        now = datetime.now(timezone.utc)
+        if _last_stored and now <= _last_stored[0]:
+            now = _last_stored[0] + timedelta(microseconds=1)
+        _last_stored[:] = [now]
+        return now
+
+
+@contextlib.contextmanager
+def _writing():
+    """Mark a statement write as in flight from now: consistent-through stays before it."""
+    token = object()
+    with _clock_lock:
+        _in_flight[id(token)] = datetime.now(timezone.utc)
+    try:
+        yield
+    finally:
+        with _clock_lock:
+            _in_flight.pop(id(token), None)
+
+
+def consistent_through() -> datetime:
+    """Statements stored before this are all readable: a second back from now (another
+    process's write in flight), and before this process's oldest unfinished write."""
+    with _clock_lock:
+        candidates = [datetime.now(timezone.utc) - CONSISTENCY_GRACE]
+        candidates += [t - timedelta(milliseconds=1) for t in _in_flight.values()]
+    return min(candidates)
+
+
+# ---- clients -----------------------------------------------------------------------------------------
+
+def add_client(db: Database, name: str, key_hash: str, read_only: bool) -> dict:
+    created_at = datetime.now(timezone.utc).isoformat()
+    db[CLIENTS].insert_one({"_id": name, "key_hash": key_hash, "read_only": bool(read_only),
+                            "created_at": created_at})
+    return {"client": name, "read_only": bool(read_only), "created_at": created_at}
+
+
+def authenticate(db: Database, credentials: str) -> dict:
+    """The client whose ``key:secret`` this is, or 401."""
+    name = credentials.split(":", 1)[0]
+    doc = db[CLIENTS].find_one({"_id": name})
+    if not xapi.credentials_match(credentials, doc.get("key_hash") if doc else None):
+        raise XapiError(401, "invalid credentials", {"WWW-Authenticate": 'Basic realm="xAPI", charset="UTF-8"'})
+    return doc
+
+
+# ---- statements ---------------------------------------------------------------------------------------
+
+def _load(doc: dict) -> dict:
+    return json.loads(doc["raw"])
+
+
+def store_statements(db: Database, statements: list[dict], *, version: str, client: str) -> list[dict]:
+    """Store validated statements (each with an id) as one batch; return those newly stored
+    (a statement already stored identically is not stored again; a different one under the
+    same id is a 409 and nothing of the batch is stored). Voiding is applied here."""
+    ids = [s["id"] for s in statements]
+    existing = {d["_id"]: d for d in db[STATEMENTS].find({"_id": {"$in": ids}}, _STATEMENT_FIELDS)}
+    for s in statements:
+        if s["id"] in existing and not _same(existing[s["id"]], s):
+            raise XapiError(409, f"a different statement with the id {s['id']} is stored already "
+                                 "(statements are immutable)")
+    new = [s for s in statements if s["id"] not in existing]
+    if not new:
+        return []
+    batch = {s["id"]: s for s in new}
+    wanted = sorted({r for s in new if (r := xapi.referenced(s)) and r not in batch})
+    referred = {d["_id"]: d for d in db[STATEMENTS].find({"_id": {"$in": wanted}}, _STATEMENT_FIELDS)} \
+        if wanted else {}
+    for s in new:
+        target = xapi.voided_target(s)
+        if target is None:
+            continue
+        if target in batch and xapi.voided_target(batch[target]) or target in referred and referred[target].get("voids"):
+            raise bad_void(target)
+
+    authority = xapi.client_authority(client)
+    docs, rows, keys_of = [], [], {}
+    with _writing():
+        for s in new:
+            stored = next_stored()
+            full, assigned = xapi.complete(s, version=version, stored=stored, authority=authority)
+            keys = xapi.match_keys(full)
+            ref = xapi.referenced(full)
+            if ref in keys_of:
+                keys |= xapi.inherited(keys_of[ref])
+            elif ref in referred:
+                keys |= xapi.inherited(referred[ref].get("m") or [])
+            keys_of[s["id"]] = keys
+            order = f"{xapi.order_text(stored)}|{s['id']}"
+            doc = {"_id": s["id"], "order": ORDER_PREFIX + order, "m": sorted(keys), "voided": False,
+                   "ts_assigned": assigned, "client": client,
+                   "raw": json.dumps(full, ensure_ascii=False, separators=(",", ":"))}
+            if xapi.voided_target(full):
+                doc["voids"] = xapi.voided_target(full)
+            docs.append(doc)
+            rows += [{"k": f"{k}|{order}", "s": s["id"]} for k in sorted(keys)]
+        _insert_ignoring_duplicates(db[KEYS], rows)       # rows first: a row without its statement is skipped
+        stored_docs = _insert_statements(db, docs)
+    _apply_voiding(db, stored_docs)
+    return [_load(d) for d in stored_docs]
+
+
+def bad_void(target: str) -> XapiError:
+    return XapiError(400, f"statement {target} is a voiding statement: a voiding statement cannot be voided")
+
+
+def _same(doc: dict, incoming: dict) -> bool:
+    return xapi.same_statement(_load(doc), bool(doc.get("ts_assigned")), incoming)
+
+
+def _insert_ignoring_duplicates(collection, docs: list[dict]) -> None:
+    if not docs:
+        return
+    try:
+        collection.insert_many(docs, ordered=False)
+    except pymongo.errors.BulkWriteError as exc:
+        if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+            raise
+
+
+def _insert_statements(db: Database, docs: list[dict]) -> list[dict]:
+    """Insert; a statement another request stored meanwhile under the same id is fine when
+    identical (it is then not ours to feed), else 409."""
+    try:
+        db[STATEMENTS].insert_many(docs, ordered=False)
+        return docs
+    except pymongo.errors.BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if any(e.get("code") != 11000 for e in errors):
+            raise
+        lost = {docs[e["index"]]["_id"] for e in errors}
+    for sid in sorted(lost):
+        other = db[STATEMENTS].find_one({"_id": sid}, _STATEMENT_FIELDS)
+        mine = next(d for d in docs if d["_id"] == sid)
+        if other is None or not _same(other, _load(mine)):
+            raise XapiError(409, f"a different statement with the id {sid} was stored meanwhile")
+    return [d for d in docs if d["_id"] not in lost]
+
+
+def _apply_voiding(db: Database, docs: list[dict]) -> None:
+    """A voiding statement marks its target; a statement arriving after the statement that
+    voids it is marked too (each side writes first, then looks for the other)."""
+    for d in docs:
+        if d.get("voids"):
+            try:
+                db[VOIDS].insert_one({"_id": d["voids"], "by": d["_id"]})
+            except pymongo.errors.DuplicateKeyError:
+                pass
+            db[STATEMENTS].update_one({"_id": d["voids"]}, {"$set": {"voided": True}})
+    plain = [d["_id"] for d in docs if not d.get("voids")]
+    if plain:
+        for v in db[VOIDS].find({"_id": {"$in": plain}}):
+            db[STATEMENTS].update_one({"_id": v["_id"]}, {"$set": {"voided": True}})
+
+
+def get_statement(db: Database, statement_id: str) -> tuple[dict, bool] | None:
+    """A stored statement by id and whether it is voided, or None."""
+    doc = db[STATEMENTS].find_one({"_id": statement_id}, _STATEMENT_FIELDS)
+    return (_load(doc), bool(doc.get("voided"))) if doc else None
+
+
+def query(db: Database, q: xapi.Query) -> tuple[list[dict], str | None]:
+    """A page of statements in stored order (newest first unless ascending), and the order
+    key to continue after (None when there is no more). One range on one indexed field per
+    round: ``order`` of the statements, or ``k`` of the most selective filter's match key;
+    the other filters are checked on the statements' match keys. The first round reads the
+    bodies too (a page is usually one round); later ones, which only happen when filters
+    reject, read the keys alone, and the bodies still missing are read last, by ``_id``."""
+    drive = q.drive()
+    if drive is None:
+        collection, fld, prefix = STATEMENTS, "order", ORDER_PREFIX
+    else:
+        collection, fld, prefix = KEYS, "k", drive + "|"
+    direction = ASCENDING if q.ascending else pymongo.DESCENDING
+    light = {"order": 1, "m": 1, "voided": 1}
+    projection = _STATEMENT_FIELDS
+    found: list[tuple[str, str]] = []
+    bodies: dict[str, dict] = {}
+    scanned, position, size, after = 0, q.after, q.limit + 1, None
+    while True:
+        rng = xapi.key_range(prefix, replace(q, after=position))
+        rows = list(db[collection].find({fld: rng}, projection if drive is None else {"k": 1, "s": 1})
+                    .sort(fld, direction).limit(size))
+        if drive is None:
+            docs = {r["_id"]: r for r in rows}
+            entries = [(r["order"][len(ORDER_PREFIX):], r["_id"]) for r in rows]
+        else:
+            entries = [(r["k"].split("|", 1)[1], r["s"]) for r in rows]
+            ids = sorted({sid for _, sid in entries})
+            docs = {d["_id"]: d for d in db[STATEMENTS].find({"_id": {"$in": ids}}, projection)} if ids else {}
+        for order, sid in entries:
+            scanned += 1
+            position = order
+            doc = docs.get(sid)
+            if doc is None or doc["order"] != ORDER_PREFIX + order or doc.get("voided"):
+                continue
+            if xapi.statement_matches(q, doc.get("m") or []):
+                found.append((order, sid))
+                if "raw" in doc:
+                    bodies[sid] = doc
+            if len(found) > q.limit:
+                break
+        if len(found) > q.limit:
+            found = found[:q.limit]
+            after = found[-1][0]
+            break
+        if len(rows) < size:
+            break
+        if scanned >= SCAN_MAX:
+            after = position
+            break
+        size, projection = min(BATCH, SCAN_MAX - scanned), light
+    ids = [sid for _, sid in found]
+    missing = [sid for sid in ids if sid not in bodies]
+    if missing:
+        bodies.update({d["_id"]: d for d in db[STATEMENTS].find({"_id": {"$in": missing}}, {"raw": 1})})
+    return [_load(bodies[sid]) for sid in ids if sid in bodies], after
+
+
+# ---- the progress feed ----------------------------------------------------------------------------------
+
+def feed_progress(db: Database, statements: list[dict]) -> list[dict]:
+    """Record the lesson progress that newly stored statements report, as the progress RPC
+    does (``courses.record_progress`` on the ``xapi`` channel at the statement's timestamp,
+    then the credit award on completion). A statement about anything else, or about a
+    resident not enrolled, feeds nothing; the statement stays stored either way."""
+    fed = []
+    for s in statements:
+        report = xapi.progress_report(s)
+        if report is None:
+            continue
+        rid = report["resident_id"]
+        try:
+            recorded = courses.record_progress(
+                db, resident_id=rid, course_id=report["course_id"], lesson_id=report["lesson_id"],
+                position=report["position"], percent=report["percent"], completed=report["completed"],
+                at=report["at"], channel="xapi")
+            course = courses.course(db, report["course_id"])
+            newly = credits.completed(db, rid, course) and credits.award_completion(db, rid, course)
+        except SuiteError as exc:
+            log.info("xapi: statement %s feeds no progress: %s", s["id"], exc)
+            continue
+        except Exception:  # stored already: one failing report must not keep the others from feeding
+            log.exception("xapi: statement %s stored, its progress not recorded", s["id"])
+            continue
+        fed.append({"statement": s["id"], "applied": recorded is not None, "course_completed": bool(newly)})
+    return fed
+
+
+# ---- state documents -------------------------------------------------------------------------------------
+
+def state_document(db: Database, scope: xapi.StateScope) -> dict | None:
+    doc = db[STATE].find_one({"_id": scope.document_id})
+    if doc is None:
+        return None
+    return {"content": base64.b64decode(doc["body"]), "content_type": doc["content_type"], "etag": doc["etag"],
+            "updated": datetime.fromisoformat(doc["updated"])}
+
+
+def state_ids(db: Database, scope: xapi.StateScope) -> tuple[list[str], datetime | None]:
+    """The state ids of one activity, agent and registration (updated since ``since``)."""
+    docs = list(db[STATE].find({"ctx": scope.context_key}, {"state_id": 1, "updated": 1}).limit(STATE_LIST_MAX))
+    if scope.since is not None:
+        docs = [d for d in docs if datetime.fromisoformat(d["updated"]) > scope.since]
+    docs.sort(key=lambda d: d["updated"])
+    last = max((datetime.fromisoformat(d["updated"]) for d in docs), default=None)
+    return [d["state_id"] for d in docs], last
+
+
+def write_state(db: Database, scope: xapi.StateScope, content: bytes, content_type: str | None, *,
+                version: str, merge: bool, if_match: str | None, if_none_match: str | None) -> str:
+    """PUT (replace) or POST (merge JSON) one state document, compare-and-set on its ETag so
+    that a concurrent write is never lost; returns the new ETag."""
+    for _ in range(8):
+        current = db[STATE].find_one({"_id": scope.document_id})
+        current_etag = current["etag"] if current else None
+        xapi.state_precondition(version, if_match, if_none_match, current_etag)
+        body = xapi.merge_json(base64.b64decode(current["body"]) if current else None,
+                               current["content_type"] if current else None, content, content_type) \
+            if merge else content
+        fields = {"ctx": scope.context_key, "state_id": scope.state_id, "activity_id": scope.activity_id,
+                  "registration": scope.registration, "body": base64.b64encode(body).decode("ascii"),
+                  "content_type": (content_type or "application/octet-stream")[:200], "etag": xapi.etag(body),
+                  "updated": datetime.now(timezone.utc).isoformat()}
+        if current is None:
+            try:
+                db[STATE].insert_one({"_id": scope.document_id, **fields})
+                return fields["etag"]
+            except pymongo.errors.DuplicateKeyError:
+                continue
+        if db[STATE].update_one({"_id": scope.document_id, "etag": current_etag}, {"$set": fields}).matched_count:
+            return fields["etag"]
+    raise XapiError(409, "the state document changed too often meanwhile; try again")
+
+
+def delete_state(db: Database, scope: xapi.StateScope, *, version: str, if_match: str | None,
+                 if_none_match: str | None) -> None:
+    for _ in range(8):
+        current = db[STATE].find_one({"_id": scope.document_id}, {"etag": 1})
+        xapi.state_precondition(version, if_match, if_none_match, current["etag"] if current else None)
+        if current is None or db[STATE].delete_one({"_id": scope.document_id, "etag": current["etag"]}).deleted_count:
+            return
+    raise XapiError(409, "the state document changed too often meanwhile; try again")
+
+
+def delete_states(db: Database, scope: xapi.StateScope) -> int:
+    """Every state document of one activity, agent and registration (by ``_id``, one by one)."""
+    ids = [d["_id"] for d in db[STATE].find({"ctx": scope.context_key}, {"_id": 1}).limit(STATE_LIST_MAX)]
+    return sum(db[STATE].delete_one({"_id": i}).deleted_count for i in ids)

@@ -1,0 +1,449 @@
+"""The xAPI Learning Record Store on the elearning service's HTTP port, over real HTTP with the
+real store and broker: statements (POST, PUT, GET, queries with more links, voiding), both
+xAPI versions, the specification's error codes, state documents with ETags, the progress
+feed into lessons and credits, and the CLI that makes clients."""
+import hashlib
+import json
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import requests
+
+from infra import cli, xapi_clients
+from services.elearning import progress, xapi
+from services.elearning.service import ElearningService
+from support import web_address
+
+VOIDED = "http://adlnet.gov/expapi/verbs/voided"
+EXPERIENCED = "http://adlnet.gov/expapi/verbs/experienced"
+ANSWERED = "http://adlnet.gov/expapi/verbs/answered"
+
+
+class Lrs:
+    """An xAPI client: Basic credentials and a version header on every request."""
+
+    def __init__(self, base, credentials, version="1.0.3"):
+        self.base, self.version = base, version
+        key, secret = credentials.split(":", 1)
+        self.auth = (key, secret)
+
+    def request(self, method, path, *, version=..., auth=..., headers=None, **kw):
+        h = dict(headers or {})
+        v = self.version if version is ... else version
+        if v is not None:
+            h["X-Experience-API-Version"] = v
+        return requests.request(method, f"{self.base}/xapi/{path}", auth=self.auth if auth is ... else auth,
+                                headers=h, timeout=10, **kw)
+
+    def post(self, statements, **kw):
+        return self.request("POST", "statements", json=statements, **kw)
+
+    def put(self, statement, sid, **kw):
+        return self.request("PUT", "statements", params={"statementId": sid}, json=statement, **kw)
+
+    def get(self, **params):
+        version = params.pop("version", ...)
+        return self.request("GET", "statements", params=params, version=version)
+
+    def query_all(self, **params):
+        """Every page of a query, following the more links."""
+        out, r = [], self.get(**params)
+        while True:
+            assert r.status_code == 200, r.text
+            body = r.json()
+            out += body["statements"]
+            if not body["more"]:
+                return out
+            assert body["more"].startswith("/xapi/statements?more=")
+            r = requests.get(self.base + body["more"], auth=self.auth, timeout=10,
+                             headers={"X-Experience-API-Version": self.version})
+
+
+@pytest.fixture
+def container(start_service):
+    return start_service(ElearningService)
+
+
+@pytest.fixture
+def lrs(container, rpc):
+    return Lrs(web_address(container), xapi_clients.add_client(rpc, f"player-{uuid.uuid4().hex[:8]}"))
+
+
+def agent(tag=None):
+    return {"objectType": "Agent", "mbox": f"mailto:{tag or uuid.uuid4().hex[:10]}@example.com"}
+
+
+def statement(actor, verb=EXPERIENCED, activity="http://example.com/activities/a1", **extra):
+    return {"id": str(uuid.uuid4()), "actor": actor, "verb": {"id": verb, "display": {"en-US": "did"}},
+            "object": {"objectType": "Activity", "id": activity}, **extra}
+
+
+# ---- about, versions, auth ------------------------------------------------------------------------------
+
+def test_about_needs_no_credentials_and_lists_both_versions(lrs):
+    r = lrs.request("GET", "about", auth=None, version=None)
+    assert r.status_code == 200 and r.json() == {"version": ["1.0.3", "2.0.0"]}
+    assert r.headers["X-Experience-API-Version"] == "2.0.0"
+    assert lrs.request("GET", "about", auth=None, version="1.0.3").headers["X-Experience-API-Version"] == "1.0.3"
+    preflight = requests.options(f"{lrs.base}/xapi/statements", timeout=10,
+                                 headers={"Origin": "https://player.example", "Access-Control-Request-Method": "PUT"})
+    assert preflight.status_code == 204 and "Authorization" in preflight.headers["Access-Control-Allow-Headers"]
+    elsewhere = lrs.request("GET", "agents/profile")
+    assert elsewhere.status_code == 404 and elsewhere.json()["error"]["code"] == 404
+    assert elsewhere.headers["X-Experience-API-Version"] == "1.0.3"
+    wrong_method = lrs.request("DELETE", "statements")
+    assert wrong_method.status_code == 405 and "POST" in wrong_method.headers["Allow"]
+
+
+def test_version_header_is_required_and_answered(lrs):
+    r = lrs.get(version=None)
+    assert r.status_code == 400 and "X-Experience-API-Version" in r.json()["error"]["message"]
+    assert lrs.get(version="0.95").status_code == 400
+    for sent, answered in (("1.0.3", "1.0.3"), ("1.0", "1.0.3"), ("2.0.0", "2.0.0")):
+        r = lrs.get(version=sent)
+        assert r.status_code == 200 and r.headers["X-Experience-API-Version"] == answered
+        assert xapi.parse_timestamp(r.headers["X-Experience-API-Consistent-Through"], xapi.V2)
+
+
+def test_credentials_401_and_read_only_403(lrs, rpc):
+    r = lrs.request("GET", "statements", auth=None)
+    assert r.status_code == 401 and r.headers["WWW-Authenticate"].startswith("Basic")
+    assert lrs.request("GET", "statements", auth=(lrs.auth[0], "wrong")).status_code == 401
+    assert lrs.request("GET", "statements", auth=("nobody", "x")).status_code == 401
+    reader = Lrs(lrs.base, xapi_clients.add_client(rpc, f"reader-{uuid.uuid4().hex[:8]}", read_only=True))
+    assert reader.get().status_code == 200
+    r = reader.post(statement(agent()))
+    assert r.status_code == 403
+    assert reader.request("PUT", "activities/state", data=b"x", params={
+        "activityId": "http://x.org/a", "agent": json.dumps(agent()), "stateId": "s"}).status_code == 403
+
+
+# ---- statements ---------------------------------------------------------------------------------------
+
+def test_post_put_and_get_statements(lrs):
+    me = agent()
+    one = statement(me)
+    r = lrs.post(one)
+    assert r.status_code == 200 and r.json() == [one["id"]]
+    assert "X-Experience-API-Consistent-Through" in r.headers
+    batch = [statement(me, verb=ANSWERED), {k: v for k, v in statement(me).items() if k != "id"}]
+    ids = lrs.post(batch).json()
+    assert ids[0] == batch[0]["id"] and xapi.is_uuid(ids[1]) and len(ids) == 2
+
+    got = lrs.get(statementId=one["id"])
+    assert got.status_code == 200 and got.headers["Last-Modified"]
+    body = got.json()
+    assert body["id"] == one["id"] and body["actor"] == me and body["version"] == "1.0.0"
+    assert body["authority"]["account"]["name"] == lrs.auth[0]
+    assert body["timestamp"] == body["stored"] and body["stored"].endswith("Z")
+    assert lrs.get(statementId=one["id"].upper()).json()["id"] == one["id"]
+    assert lrs.get(statementId=one["id"], format="ids").json()["verb"] == {"id": EXPERIENCED}
+
+    put = statement(me)
+    sid = put.pop("id")
+    assert lrs.put(put, sid).status_code == 204
+    assert lrs.put(put, sid).status_code == 204                      # the same statement again: fine
+    changed = dict(put, result={"success": True})
+    assert lrs.put(changed, sid).status_code == 409                  # immutable
+    assert lrs.post(dict(changed, id=sid)).status_code == 409
+    assert "result" not in lrs.get(statementId=sid).json()
+    # a batch with a conflict stores nothing of itself
+    fresh = statement(me)
+    assert lrs.post([fresh, dict(changed, id=sid)]).status_code == 409
+    assert lrs.get(statementId=fresh["id"]).status_code == 404
+    # attachments=true answers multipart/mixed with the JSON part
+    r = lrs.get(statementId=one["id"], attachments="true")
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("multipart/mixed")
+    assert one["id"] in r.text
+
+
+def test_queries_by_agent_verb_activity_registration_and_time_with_more_links(lrs):
+    me, other = agent(), agent()
+    registration = str(uuid.uuid4())
+    course = f"http://example.com/courses/{uuid.uuid4().hex[:6]}"
+    mine = [statement(me, verb=ANSWERED if i % 2 else EXPERIENCED, activity=f"{course}/q{i % 3}",
+                      context={"registration": registration,
+                               "contextActivities": {"parent": {"id": course}}}) for i in range(7)]
+    theirs = [statement(other, activity=f"{course}/q0") for _ in range(2)]
+    for s in mine[:4] + theirs + mine[4:]:
+        assert lrs.post(s).status_code == 200                       # one at a time: distinct stored times
+    mine_ids = [s["id"] for s in mine]
+
+    by_agent = lrs.query_all(agent=json.dumps(me), limit=2)          # pages of 2, newest first
+    assert [s["id"] for s in by_agent] == mine_ids[::-1]
+    assert [s["id"] for s in lrs.query_all(agent=json.dumps(me), ascending="true", limit=3)] == mine_ids
+    # the more link ends: a page of exactly the limit says no more
+    r = lrs.get(agent=json.dumps(me), limit=7)
+    assert len(r.json()["statements"]) == 7 and r.json()["more"] == ""
+
+    answered = lrs.query_all(agent=json.dumps(me), verb=ANSWERED)
+    assert [s["id"] for s in answered] == [mine_ids[i] for i in (5, 3, 1)]
+    q0 = lrs.query_all(activity=f"{course}/q0")
+    assert {s["id"] for s in q0} == {mine_ids[0], mine_ids[3], mine_ids[6], *(s["id"] for s in theirs)}
+    assert lrs.query_all(activity=course) == []                      # the parent is a context activity...
+    assert len(lrs.query_all(activity=course, related_activities="true")) == 7   # ...found when related
+    assert len(lrs.query_all(registration=registration)) == 7
+    assert lrs.query_all(registration=registration, agent=json.dumps(other)) == []
+
+    stored = [lrs.get(statementId=i).json()["stored"] for i in mine_ids]
+    window = lrs.query_all(agent=json.dumps(me), since=stored[1], until=stored[4], ascending="true")
+    assert [s["id"] for s in window] == mine_ids[2:5]               # since exclusive, until inclusive
+    # format=ids in a query, Accept-Language in canonical
+    ids_only = lrs.get(agent=json.dumps(me), limit=1, format="ids").json()["statements"][0]
+    assert ids_only["actor"] == me and ids_only["verb"] == {"id": mine[-1]["verb"]["id"]}
+
+
+def test_agent_filter_matches_group_members_and_related_agents(lrs):
+    member, teacher = agent(), agent()
+    group = {"objectType": "Group", "member": [member, agent()]}
+    taught = statement(agent(), context={"instructor": teacher})
+    as_group = statement(group)
+    lrs.post([taught, as_group])
+    assert [s["id"] for s in lrs.query_all(agent=json.dumps(member))] == [as_group["id"]]
+    assert lrs.query_all(agent=json.dumps(teacher)) == []
+    assert [s["id"] for s in lrs.query_all(agent=json.dumps(teacher), related_agents="true")] == [taught["id"]]
+
+
+def test_voiding(lrs):
+    me = agent()
+    target, kept = statement(me), statement(me)
+    lrs.post([target, kept])
+    void = statement(me, verb=VOIDED)
+    void["object"] = {"objectType": "StatementRef", "id": target["id"]}
+    assert lrs.post(void).status_code == 200
+    assert lrs.get(statementId=target["id"]).status_code == 404
+    assert lrs.get(voidedStatementId=target["id"]).json()["id"] == target["id"]
+    assert lrs.get(voidedStatementId=kept["id"]).status_code == 404
+    found = [s["id"] for s in lrs.query_all(agent=json.dumps(me))]
+    assert target["id"] not in found and kept["id"] in found and void["id"] in found
+    # statements referring to a statement meet its filters: the voiding one is found by the target's activity too
+    by_verb = [s["id"] for s in lrs.query_all(verb=EXPERIENCED, agent=json.dumps(me))]
+    assert void["id"] in by_verb and target["id"] not in by_verb
+    # a voiding statement cannot be voided
+    again = statement(me, verb=VOIDED)
+    again["object"] = {"objectType": "StatementRef", "id": void["id"]}
+    r = lrs.post(again)
+    assert r.status_code == 400 and "cannot be voided" in r.json()["error"]["message"]
+    assert lrs.get(statementId=void["id"]).status_code == 200
+    # a target arriving after the statement that voids it is voided on arrival
+    late = statement(me)
+    early_void = statement(me, verb=VOIDED)
+    early_void["object"] = {"objectType": "StatementRef", "id": late["id"]}
+    assert lrs.post(early_void).status_code == 200
+    assert lrs.post(late).status_code == 200
+    assert lrs.get(statementId=late["id"]).status_code == 404
+    assert lrs.get(voidedStatementId=late["id"]).status_code == 200
+
+
+def test_both_versions_differ_where_the_specifications_do(lrs):
+    me = agent()
+    with_context_agents = statement(me, context={"contextAgents": [
+        {"objectType": "contextAgent", "agent": agent(), "relevantTypes": ["https://example.com/types/tutor"]}]})
+    r = lrs.post(with_context_agents, version="1.0.3")
+    assert r.status_code == 400 and "contextAgents" in r.json()["error"]["message"]
+    r = lrs.post(with_context_agents, version="2.0.0")
+    assert r.status_code == 200 and r.headers["X-Experience-API-Version"] == "2.0.0"
+    assert lrs.get(statementId=with_context_agents["id"], version="2.0.0").json()["version"] == "2.0.0"
+
+    local_time = statement(me, timestamp="2026-11-25T18:00:00")
+    assert lrs.post(local_time, version="2.0.0").status_code == 400  # 2.0.0: a time zone is required
+    assert lrs.post(local_time, version="1.0.3").status_code == 200  # 1.0.3: read as UTC
+    assert lrs.get(statementId=local_time["id"]).json()["timestamp"] == "2026-11-25T18:00:00.000Z"
+    assert lrs.post(statement(me, version="2.0.0"), version="1.0.3").status_code == 400
+    assert lrs.post(statement(me, version="1.0.0"), version="2.0.0").status_code == 200
+
+
+STATUS_TABLE = [
+    # (case, method, params, body, content type, expected status)
+    ("malformed JSON", "POST", {}, b"{not json", "application/json", 400),
+    ("not JSON content", "POST", {}, b"x", "text/plain", 400),
+    ("attachment data", "POST", {}, b"--b\r\n", "multipart/mixed; boundary=b", 400),
+    ("unknown property", "POST", {}, {"extra": True}, None, 400),
+    ("no actor", "POST", {}, {"actor": None}, None, 400),
+    ("scaled out of range", "POST", {}, {"result": {"score": {"scaled": 2}}}, None, 400),
+    ("alternate syntax", "POST", {"method": "PUT"}, {}, None, 400),
+    ("PUT without statementId", "PUT", {}, {}, None, 400),
+    ("PUT id mismatch", "PUT", {"statementId": str(uuid.uuid4())}, {}, None, 400),
+    ("PUT an array", "PUT", {"statementId": str(uuid.uuid4())}, [], None, 400),
+    ("unknown query parameter", "GET", {"actor": "x"}, None, None, 400),
+    ("statementId with a filter", "GET", {"statementId": str(uuid.uuid4()), "verb": EXPERIENCED}, None, None, 400),
+    ("both ids", "GET", {"statementId": str(uuid.uuid4()), "voidedStatementId": str(uuid.uuid4())}, None, None, 400),
+    ("statementId not a UUID", "GET", {"statementId": "42"}, None, None, 400),
+    ("unknown statement", "GET", {"statementId": str(uuid.uuid4())}, None, None, 404),
+    ("forged more link", "GET", {"more": "bm9wZQ"}, None, None, 400),
+    ("agent without identifier", "GET", {"agent": '{"name": "x"}'}, None, None, 400),
+    ("too large", "POST", {}, b"[" + b" " * (2 * 1024 * 1024 + 10) + b"]", "application/json", 413),
+]
+
+
+@pytest.mark.parametrize("case,method,params,body,content_type,status", STATUS_TABLE,
+                         ids=[c[0] for c in STATUS_TABLE])
+def test_statement_refusals_have_the_specification_status(lrs, case, method, params, body, content_type, status):
+    if isinstance(body, (dict, list)):
+        if isinstance(body, dict):
+            body = {**statement(agent()), **body}
+            if method == "PUT":
+                body["id"] = str(uuid.uuid4())
+            body = {k: v for k, v in body.items() if not (k == "actor" and v is None)}
+        body, content_type = json.dumps(body).encode(), "application/json"
+    r = lrs.request(method, "statements", params=params, data=body,
+                    headers={"Content-Type": content_type} if content_type else {})
+    assert r.status_code == status, r.text
+    assert r.headers["X-Experience-API-Version"] == "1.0.3"
+    assert r.json()["error"]["code"] == status
+
+
+# ---- state documents -------------------------------------------------------------------------------------
+
+def state(lrs, method, *, activity="http://example.com/activities/lesson", who=None, state_id="bookmark",
+          registration=None, since=None, body=None, content_type="application/json", headers=None, version=...):
+    params = {"activityId": activity, "agent": json.dumps(who)}
+    if state_id is not None:
+        params["stateId"] = state_id
+    if registration:
+        params["registration"] = registration
+    if since:
+        params["since"] = since
+    h = dict(headers or {})
+    if body is not None:
+        h["Content-Type"] = content_type
+    return lrs.request(method, "activities/state", params=params, data=body, headers=h, version=version)
+
+
+def test_state_documents_with_etags_and_preconditions(lrs):
+    me = agent()
+    first = b'{"position":120,"slide":3}'
+    r = state(lrs, "PUT", who=me, body=first, headers={"If-None-Match": "*"})
+    assert r.status_code == 204
+    tag = '"' + hashlib.sha1(first).hexdigest() + '"'
+    assert r.headers["ETag"] == tag
+    got = state(lrs, "GET", who=me)
+    assert got.status_code == 200 and got.content == first and got.headers["ETag"] == tag
+    assert got.headers["Content-Type"] == "application/json" and got.headers["Last-Modified"]
+    assert state(lrs, "HEAD", who=me).headers["ETag"] == tag
+
+    assert state(lrs, "PUT", who=me, body=b'{"x":1}', headers={"If-None-Match": "*"}).status_code == 412
+    assert state(lrs, "PUT", who=me, body=b'{"x":1}', headers={"If-Match": '"stale"'}).status_code == 412
+    assert state(lrs, "GET", who=me).content == first               # nothing changed by a failed precondition
+    second = b'{"position":300,"slide":7}'
+    assert state(lrs, "PUT", who=me, body=second, headers={"If-Match": tag}).status_code == 204
+    # no precondition header on an existing document: replaced in both versions (the state exemption)
+    for version in ("1.0.3", "2.0.0"):
+        assert state(lrs, "PUT", who=me, body=second, version=version).status_code == 204
+
+    # POST merges JSON objects, top level
+    assert state(lrs, "POST", who=me, body=b'{"slide":8,"done":false}').status_code == 204
+    assert json.loads(state(lrs, "GET", who=me).content) == {"position": 300, "slide": 8, "done": False}
+    assert state(lrs, "POST", who=me, body=b"[1]").status_code == 400
+    assert state(lrs, "PUT", who=me, state_id="notes", body=b"plain words", content_type="text/plain").status_code == 204
+    assert state(lrs, "POST", who=me, state_id="notes", body=b'{"a":1}').status_code == 400
+    assert state(lrs, "GET", who=me, state_id="notes").content == b"plain words"
+
+    # ids of the context, since, registration scopes
+    listed = state(lrs, "GET", who=me, state_id=None)
+    assert sorted(listed.json()) == ["bookmark", "notes"] and listed.headers["ETag"]
+    future = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
+    assert state(lrs, "GET", who=me, state_id=None, since=future).json() == []
+    registration = str(uuid.uuid4())
+    assert state(lrs, "GET", who=me, registration=registration).status_code == 404
+    assert state(lrs, "PUT", who=me, registration=registration, body=b'{"r":1}').status_code == 204
+    assert state(lrs, "GET", who=me, state_id=None, registration=registration).json() == ["bookmark"]
+
+    # deletes: one with If-Match, then all of a context
+    current = state(lrs, "GET", who=me).headers["ETag"]
+    assert state(lrs, "DELETE", who=me, headers={"If-Match": '"stale"'}).status_code == 412
+    assert state(lrs, "DELETE", who=me, headers={"If-Match": current}).status_code == 204
+    assert state(lrs, "GET", who=me).status_code == 404
+    assert state(lrs, "DELETE", who=me, state_id=None).status_code == 204
+    assert state(lrs, "GET", who=me, state_id=None).json() == []
+    assert state(lrs, "GET", who=me, registration=registration).status_code == 200   # another scope, kept
+
+    # refusals
+    assert state(lrs, "GET", who={"name": "nobody"}).status_code == 400
+    assert state(lrs, "PUT", who=me, state_id=None, body=b"{}").status_code == 400
+    assert state(lrs, "GET", who=me, version=None).status_code == 400
+    big = state(lrs, "PUT", who=me, state_id="big", body=b"x" * (1024 * 1024 + 1), content_type="text/plain")
+    assert big.status_code == 413
+
+
+# ---- the progress feed -----------------------------------------------------------------------------------
+
+def course(course_id, credits=2):
+    return {"course_id": course_id, "title": "智能手机入门", "provider": "区社区学院", "subjects": ["数字生活"],
+            "credits": credits, "units": [{"title": "第一单元", "lessons": [
+                {"id": "l1", "title": "开机与设置", "renditions": {"web": {"url": "https://learn.example/l1"}}},
+                {"id": "l2", "title": "微信视频通话", "renditions": {"web": {"url": "https://learn.example/l2"}}}]}]}
+
+
+def lesson_statement(rid, cid, lesson, verb, at, **result):
+    s = {"id": str(uuid.uuid4()), "actor": xapi.resident_agent(rid), "verb": {"id": verb},
+         "object": {"objectType": "Activity", "id": xapi.lesson_activity_id(cid, lesson)},
+         "timestamp": at.isoformat()}
+    if result:
+        s["result"] = result
+    return s
+
+
+def test_statements_feed_lesson_progress_and_completion_awards_credits_once(lrs, rpc, db):
+    cid, rid = "c-" + uuid.uuid4().hex[:8], "r-" + uuid.uuid4().hex[:8]
+    rpc.elearning.upsert_courses([course(cid, credits=3)])
+    rpc.elearning.enrol(rid, cid)
+    t0 = datetime(2026, 11, 25, 10, tzinfo=timezone.utc)
+    progress_doc = db("elearning")["progress"]
+
+    r = lrs.post(lesson_statement(rid, cid, "l1", "http://adlnet.gov/expapi/verbs/progressed", t0 + timedelta(minutes=5),
+                                  extensions={xapi.EXT_PROGRESS: 40, xapi.EXT_TIME: 120.5}), version="2.0.0")
+    assert r.status_code == 200
+    p = progress_doc.find_one({"_id": progress.progress_id(rid, cid, "l1")})
+    assert (p["percent"], p["position"], p["completed"], p["channel"]) == (40, 120, False, "xapi")
+    assert datetime.fromisoformat(p["at"]) == t0 + timedelta(minutes=5)
+    # an older report (another device, sent late) does not move the learner back
+    lrs.post(lesson_statement(rid, cid, "l1", "http://adlnet.gov/expapi/verbs/progressed", t0,
+                              score={"scaled": 0.1}))
+    assert progress_doc.find_one({"_id": progress.progress_id(rid, cid, "l1")})["percent"] == 40
+
+    lrs.post(lesson_statement(rid, cid, "l1", "http://adlnet.gov/expapi/verbs/completed", t0 + timedelta(minutes=30)))
+    assert rpc.elearning.credit_statement(rid)["total"] == 0        # one lesson of two
+    lrs.post(lesson_statement(rid, cid, "l2", "http://adlnet.gov/expapi/verbs/passed", t0 + timedelta(minutes=50),
+                              score={"scaled": 0.9}))
+    statement_of_credits = rpc.elearning.credit_statement(rid)
+    assert statement_of_credits["total"] == 3 and len(statement_of_credits["entries"]) == 1
+    # the same completion reported again (a retry, another device): no second award
+    lrs.post(lesson_statement(rid, cid, "l2", "http://adlnet.gov/expapi/verbs/completed", t0 + timedelta(minutes=55)))
+    assert rpc.elearning.credit_statement(rid)["total"] == 3
+    view = rpc.elearning.learning_for_residents([rid])[rid]["enrolments"][0]
+    assert view["completed"] is True and view["lessons_completed"] == 2
+
+
+def test_statements_about_anything_else_are_stored_and_feed_nothing(lrs, rpc, db):
+    cid, rid, stranger = "c-" + uuid.uuid4().hex[:8], "r-" + uuid.uuid4().hex[:8], "r-" + uuid.uuid4().hex[:8]
+    rpc.elearning.upsert_courses([course(cid)])
+    rpc.elearning.enrol(rid, cid)
+    at = datetime.now(timezone.utc)
+    others = [
+        lesson_statement(rid, cid, "l1", EXPERIENCED, at),                                  # a verb that reports nothing
+        lesson_statement(rid, cid, "nope", "http://adlnet.gov/expapi/verbs/completed", at),  # no such lesson
+        lesson_statement(stranger, cid, "l1", "http://adlnet.gov/expapi/verbs/completed", at),  # not enrolled
+        {**lesson_statement(rid, cid, "l1", "http://adlnet.gov/expapi/verbs/completed", at),
+         "actor": {"objectType": "Agent", "account": {"homePage": "https://elsewhere.example", "name": rid}}},
+    ]
+    r = lrs.post(others)
+    assert r.status_code == 200 and len(r.json()) == 4
+    assert all(lrs.get(statementId=s["id"]).status_code == 200 for s in others)
+    assert db("elearning")["progress"].find_one({"_id": progress.progress_id(rid, cid, "l1")}) is None
+    assert rpc.elearning.credit_statement(rid)["total"] == 0
+
+
+# ---- the CLI --------------------------------------------------------------------------------------------
+
+def test_cli_adds_a_client_and_prints_key_and_secret_alone_on_the_last_line(lrs, settings, monkeypatch, capsys):
+    monkeypatch.setenv("AMQP_URI", settings.amqp_uri)
+    name = f"lms-{uuid.uuid4().hex[:8]}"
+    assert cli.main(["xapi", "client", "add", name]) == 0
+    credentials = capsys.readouterr().out.rstrip("\n").splitlines()[-1]
+    assert credentials.startswith(f"{name}:") and len(credentials) > len(name) + 30
+    assert Lrs(lrs.base, credentials).get().status_code == 200
+    assert cli.main(["xapi", "client", "add", name]) == 1
+    assert "exists" in capsys.readouterr().err
+    assert cli.main(["xapi", "client", "add", "no:colons"]) == 1
