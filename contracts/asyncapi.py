@@ -68,8 +68,14 @@ def build_document() -> dict[str, Any]:
                                 "data": _ref("components", "schemas", schema)}},
             ]},
         }
+        # nameko's routing key is the event type; a device's is its own (kiosk.<id>.<kind>)
+        address = getattr(model, "ROUTING_KEY", event_type)
         channels[event_type] = {
-            "address": event_type,  # nameko's routing key is the event type
+            "address": address,
+            **({"parameters": {"kiosk_id": {"description": "the kiosk's id; its broker user is kiosk-<id>, "
+                                                           "and it must set the AMQP user_id property to it"}}}
+               if "{kiosk_id}" in address else {}),
+            **({"description": sys.modules[model.__module__].__doc__ or ""} if hasattr(model, "ROUTING_KEY") else {}),
             "servers": [_ref("servers", _SERVER)],
             "messages": {event_type: _ref("components", "messages", event_type)},
             "bindings": {"amqp": {

@@ -37,6 +37,7 @@ class KioskCheckoutV1(BaseModel):
     """A patron borrowed an item at the kiosk (possibly while it was offline)."""
     TYPE: ClassVar[str] = "cn.library.kiosk.checkout.v1"
     KIND: ClassVar[str] = "checkout"
+    ROUTING_KEY: ClassVar[str] = "kiosk.{kiosk_id}.checkout"
     model_config = ConfigDict(extra="forbid")
 
     barcode: Barcode
@@ -47,6 +48,7 @@ class KioskCheckinV1(BaseModel):
     """An item was returned into the kiosk."""
     TYPE: ClassVar[str] = "cn.library.kiosk.checkin.v1"
     KIND: ClassVar[str] = "checkin"
+    ROUTING_KEY: ClassVar[str] = "kiosk.{kiosk_id}.checkin"
     model_config = ConfigDict(extra="forbid")
 
     barcode: Barcode
@@ -56,6 +58,7 @@ class KioskHeartbeatV1(BaseModel):
     """The kiosk is alive; it is marked offline after ``interval_seconds`` × 3 of silence."""
     TYPE: ClassVar[str] = "cn.library.kiosk.heartbeat.v1"
     KIND: ClassVar[str] = "heartbeat"
+    ROUTING_KEY: ClassVar[str] = "kiosk.{kiosk_id}.heartbeat"
     model_config = ConfigDict(extra="forbid")
 
     interval_seconds: int = Field(ge=5, le=3600)
@@ -67,6 +70,7 @@ class KioskFaultReportV1(BaseModel):
     """The kiosk reports a fault (printer jam, door sensor, RFID reader...)."""
     TYPE: ClassVar[str] = "cn.library.kiosk.fault_report.v1"
     KIND: ClassVar[str] = "fault"
+    ROUTING_KEY: ClassVar[str] = "kiosk.{kiosk_id}.fault"
     model_config = ConfigDict(extra="forbid")
 
     fault_code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Z0-9_]+$")
@@ -78,6 +82,7 @@ class KioskInventoryV1(BaseModel):
     """What the kiosk holds now (after a restock); up to 2,000 barcodes per message."""
     TYPE: ClassVar[str] = "cn.library.kiosk.inventory.v1"
     KIND: ClassVar[str] = "inventory"
+    ROUTING_KEY: ClassVar[str] = "kiosk.{kiosk_id}.inventory"
     model_config = ConfigDict(extra="forbid")
 
     barcodes: list[Barcode] = Field(max_length=2000)
