@@ -67,7 +67,8 @@ def test_document_header(document):
 def test_every_event_has_channel_operation_and_message(document, event_type):
     service, model = EVENTS[event_type]
     channel = document["channels"][event_type]
-    assert channel["address"] == event_type
+    # services publish with the event type as routing key; kiosks with kiosk.<their id>.<kind>
+    assert channel["address"] == getattr(model, "ROUTING_KEY", event_type)
     exchange = channel["bindings"]["amqp"]["exchange"]
     assert exchange == {**exchange, "name": f"{service}.events", "type": "topic", "durable": True}
 
