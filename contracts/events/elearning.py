@@ -23,6 +23,7 @@ class CreditsAwardedV1(BaseModel):
 
     resident_id: str = Field(max_length=64)
     course_id: str = Field(max_length=64)
+    course_title: str = Field(default="", max_length=300)
     amount: int
     source: str = Field(max_length=200)
     entry_id: str = Field(max_length=200)

@@ -457,11 +457,12 @@ def context_for(case: Mapping[str, Any], event_data: Mapping[str, Any], place_na
     }
 
 
-LIBRARY_KINDS = ("loan_overdue", "hold_ready")
+FACT_KINDS = ("loan_overdue", "hold_ready", "credits_awarded")
 
 
-def render_library(kind: str, context: Mapping[str, Any]) -> Notice:
-    """Library notices (overdue, hold ready): shipped templates only, not staff-editable."""
-    if kind not in LIBRARY_KINDS:
-        raise ValueError(f"unknown library notice kind {kind!r}")
+def render_fact(kind: str, context: Mapping[str, Any]) -> Notice:
+    """Notices of other services' facts (overdue, hold ready, credits): shipped templates
+    only, not staff-editable."""
+    if kind not in FACT_KINDS:
+        raise ValueError(f"unknown notice kind {kind!r}")
     return _to_notice(kind, _DEFAULT_ENV.get_template(f"{kind}.j2").render(context))

@@ -43,7 +43,7 @@ def award_completion(db: Database, resident_id: str, course: dict) -> bool:
     events = [completed_event]
     if amount:
         events.append(outbox.event(CreditsAwardedV1.TYPE, {
-            "resident_id": resident_id, "course_id": course["_id"], "amount": amount,
+            "resident_id": resident_id, "course_id": course["_id"], "course_title": course["title"], "amount": amount,
             "source": course.get("provider", ""), "entry_id": f"completion|{eid}"}, subject=resident_id))
     entry = {"_id": f"completion|{eid}", "resident_id": resident_id, "course_id": course["_id"],
              "source": course.get("provider", ""), "kind": "completion", "amount": amount,

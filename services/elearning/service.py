@@ -10,7 +10,7 @@ from services.common.logs import Correlation
 from services.common.outbox import OutboxRelay
 from services.common.rpc import rpc
 from services.common.storage import Store
-from services.elearning import courses, credits, store
+from services.elearning import certificates, courses, credits, store
 from services.elearning.wallet_rpc import WalletEntrypoints
 from services.elearning.schoolbag_rpc import SchoolbagEntrypoints
 from services.elearning.xapi_http import XapiEntrypoints
@@ -94,6 +94,10 @@ class LearningEntrypoints:
     @rpc
     def credit_statement(self, resident_id: str) -> dict:
         return credits.statement(self.db, str(resident_id))
+
+    @rpc
+    def completion_certificate(self, resident_id: str, course_id: str, learner_name: str) -> dict:
+        return certificates.render(self.db, str(resident_id), str(course_id), learner_name)
 
 
 def _course_view(c: dict) -> dict:

@@ -55,3 +55,22 @@ def test_import_then_case_then_completion_notice(suite, tmp_path, db):
     completion = next(n for n in notices if n["kind"] == "completion")
     assert "陈静" in completion["body"] and "居家养老服务补贴申请" in completion["title"] + completion["body"]
     assert "补贴自下月起发放" in completion["body"]
+
+
+def test_credits_awarded_in_elearning_become_a_notice_in_community(start_service, rpc):
+    from services.elearning.service import ElearningService
+
+    start_service(CommunityService)
+    start_service(ElearningService)
+    rpc.community.upsert_places(demo_data.PLACES)
+    r = rpc.community.register_resident({"id_number": id_number(), "name": "钱芳", "residence_committee": "C0101",
+                                         "address": "龙华路3号"})
+    cid = "notice-course"
+    rpc.elearning.upsert_courses([{"course_id": cid, "title": "社区急救常识", "provider": "区红十字会", "credits": 1,
+                                   "units": [{"title": "一", "lessons": [{"id": "l1", "title": "心肺复苏"}]}]}])
+    rpc.elearning.enrol(r["resident_id"], cid)
+    rpc.elearning.record_progress(r["resident_id"], {"course_id": cid, "lesson_id": "l1", "completed": True,
+                                                     "at": "2026-11-25T10:00:00+08:00"})
+    me = {"id": r["resident_id"], "role": "resident"}
+    [notice] = wait_for(lambda: rpc.community.get_notices(me, r["resident_id"]))
+    assert notice["kind"] == "credits_awarded" and "社区急救常识" in notice["body"] and "钱芳" in notice["body"]

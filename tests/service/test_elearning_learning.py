@@ -92,3 +92,18 @@ def test_a_new_version_does_not_change_under_enrolled_learners(elearning):
         elearning.record_progress(late, {"course_id": cid, "lesson_id": "l2", "percent": 10, "at": at(1)})
     done = elearning.record_progress(late, {"course_id": cid, "lesson_id": "l1", "completed": True, "at": at(2)})
     assert done["course_completed"] is True  # v2 has one lesson
+
+
+def test_completion_certificate_only_after_completion_and_escaped(elearning):
+    cid, rid = "c-" + uuid.uuid4().hex[:8], uuid.uuid4().hex
+    elearning.upsert_courses([course(cid, credits=2)])
+    elearning.enrol(rid, cid)
+    with pytest.raises(RemoteError) as err:
+        elearning.completion_certificate(rid, cid, "王秀兰")
+    assert err.value.exc_type == "NotFound"
+    for lesson in ("l1", "l2"):
+        elearning.record_progress(rid, {"course_id": cid, "lesson_id": lesson, "completed": True, "at": at(5)})
+    cert = elearning.completion_certificate(rid, cid, "王秀兰<script>")
+    assert "结业证书" in cert["html"] and "智能手机入门" in cert["html"] and "2 学分" in cert["html"]
+    assert "<script>" not in cert["html"] and "&lt;script&gt;" in cert["html"]
+    assert cert["number"] == elearning.completion_certificate(rid, cid, "王秀兰")["number"]
