@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 
 from gateway import auth
 from gateway.calls import Calls
+from gateway.console import ConsoleEntrypoints
 from gateway.engine import GraphqlEngine
 from gateway.errors import format_error
 from services.common.logs import Correlation
@@ -40,7 +41,7 @@ def _error(status: int, message: str, code: str):
     return _json(status, {"errors": [{"message": message, "extensions": {"code": code}}]})
 
 
-class GatewayService:
+class GatewayService(ConsoleEntrypoints):
     name = "gateway"
 
     community = RpcProxy("community")

@@ -27,7 +27,10 @@ def cmd_up(args) -> int:
           f"({result['residents_added']} new)")
     resident = result["residents"][0]
     token = auth.mint(auth.token_config(settings), "resident", resident["resident_id"])
+    from infra.local.demo_data import DEMO_CLERK
     print(f"GraphQL: http://{settings.gateway_host}:{settings.gateway_port}/graphql")
+    print(f"staff console: http://{settings.gateway_host}:{settings.gateway_port}/console "
+          f"(demo clerk {DEMO_CLERK[0]} / {DEMO_CLERK[3]})")
     print(f"development token for resident {resident['name']} (more: suite token --help):")
     print(token)
     return 0

@@ -62,3 +62,6 @@ TITLES = [
     {"record_id": "demo-0005", "title": "老年人健康生活手册", "authors": ["上海市老年学学会"],
      "subjects": ["老年保健"], "copies": [{"barcode": "C0000007", "home_location": "B-LH"}]},
 ]
+
+# login, name, committee, password: a development account, printed by `suite up`
+DEMO_CLERK = ("clerk-fl", "李静", "C0201", "demo-clerk-2026")

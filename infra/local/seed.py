@@ -7,7 +7,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from infra import sip2_cli
 from infra.local import demo_data
 from services.common import config
-from services.community import calendar_source, catalogue
+from services.community import calendar_source, catalogue, staff_rpc
 
 
 def seed(settings: config.Settings) -> dict:
@@ -27,6 +27,11 @@ def seed(settings: config.Settings) -> dict:
                     raise
                 residents.append(rpc.community.register_resident(person))
                 added += 1
+        try:  # a demo clerk of 枫林路居委会 for the staff console
+            rpc.community.staff_add(*demo_data.DEMO_CLERK[:3], staff_rpc.hash_password(demo_data.DEMO_CLERK[3]))
+        except RemoteError as exc:
+            if exc.exc_type != "Conflict":
+                raise
         rpc.library.upsert_locations(demo_data.LOCATIONS)
         sip2_cli.seed_demo_account(rpc)  # SIP2 demo machine: login sc-main at MAIN (kept if it exists)
         rpc.library.import_catalogue(demo_data.TITLES)

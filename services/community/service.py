@@ -27,6 +27,7 @@ from services.common.rpc import rpc
 from services.common.storage import Store
 from services.community import calendar_store, cases, jurisdiction, notices, residents, store
 from services.community.open311_http import Open311Entrypoints
+from services.community.staff_rpc import StaffEntrypoints
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ def _now() -> datetime:
     return datetime.now(timezone.utc).astimezone()
 
 
-class CommunityService(HealthEntrypoints, Open311Entrypoints):
+class CommunityService(HealthEntrypoints, Open311Entrypoints, StaffEntrypoints):
     name = "community"
 
     db = Store(store.INDEXES)
@@ -338,14 +339,20 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints):
     @inbox_handler("cn.library.loan.overdue.v1")
     def on_loan_overdue(self, event):
         data = event["data"]
-        self._library_notice("loan_overdue", event, {"title": data["title"] or data["barcode"],
+        self._fact_notice("loan_overdue", event, data["patron"], {"title": data["title"] or data["barcode"],
                                                      "barcode": data["barcode"], "due": data.get("due") or ""})
 
     @inbox_handler("cn.library.hold.ready.v1")
     def on_hold_ready(self, event):
         data = event["data"]
-        self._library_notice("hold_ready", event, {"title": data["title"] or data["title_id"],
+        self._fact_notice("hold_ready", event, data["patron"], {"title": data["title"] or data["title_id"],
                                                    "pickup": data["pickup"], "expires": data.get("expires") or ""})
+
+    @inbox_handler("cn.elearning.credits.awarded.v1")
+    def on_credits_awarded(self, event):
+        data = event["data"]
+        self._fact_notice("credits_awarded", event, data["resident_id"], {
+            "course_title": data.get("course_title") or data["course_id"], "amount": data["amount"]})
 
     @inbox_handler(KioskFaultV1.TYPE)
     def on_kiosk_fault(self, event):
@@ -389,12 +396,13 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints):
         notice = notices.render_custom(kind, custom, context) if custom else notices.render_default(kind, context)
         self._store_notice(event["id"], data["resident_id"], data["case_id"], notice)
 
-    def _library_notice(self, kind: str, event: dict, context: dict) -> None:
-        """Library facts become notices in the resident's inbox (patron id = resident id)."""
-        resident = self.db[store.RESIDENTS].find_one({"_id": event["data"]["patron"]}, {"name": 1})
+    def _fact_notice(self, kind: str, event: dict, resident_id: str, context: dict) -> None:
+        """Other services' facts become notices in the resident's inbox (a patron's or a
+        learner's id is their resident id)."""
+        resident = self.db[store.RESIDENTS].find_one({"_id": resident_id}, {"name": 1})
         if resident is None:
             return  # a patron we do not know as a resident (e.g. imported elsewhere): nothing to tell
-        notice = notices.render_library(kind, {**context, "resident_name": resident["name"],
+        notice = notices.render_fact(kind, {**context, "resident_name": resident["name"],
                                                "today": date.today().isoformat()})
         self._store_notice(event["id"], resident["_id"], None, notice)
 
@@ -459,5 +467,5 @@ def _reason(exc: Exception) -> str:
 def _matter_view(m: dict) -> dict:
     return {"code": m["_id"], "name": m["name"], "jurisdiction": m["jurisdiction"],
             "materials": m.get("materials", []), "promised_days": m["promised_days"],
-            "public": m.get("public", True), "description": m.get("description", ""),
+            "public": bool(m.get("public", True)), "description": m.get("description", ""),
             "templates": sorted((m.get("templates") or {}).keys())}

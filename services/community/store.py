@@ -9,6 +9,7 @@ from services.common import outbox
 from services.common.errors import Conflict
 from services.common.outbox import OUTBOX_INDEX
 from services.common.storage import diff_update, merge_updates
+from services.community.staff_rpc import INDEXES as STAFF_INDEXES
 
 RESIDENTS = "residents"
 PLACES = "places"
@@ -34,6 +35,7 @@ INDEXES = {
         OUTBOX_INDEX,
     ],
     NOTICES: [IndexModel([("resident_id", ASCENDING)], name="resident")],
+    **STAFF_INDEXES,  # staff accounts and console sessions (staff_rpc.py)
 }
 
 OUTBOX_COLLECTIONS = [RESIDENTS, CASES]
