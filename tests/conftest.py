@@ -18,6 +18,7 @@ import uuid  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pymongo  # noqa: E402
+from kombu.mixins import ConsumerMixin  # noqa: E402
 import pytest  # noqa: E402
 from nameko.containers import ServiceContainer  # noqa: E402
 from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
@@ -27,6 +28,17 @@ from services.common import config as suite_config  # noqa: E402
 from services.common import storage  # noqa: E402
 
 RUN_ID = uuid.uuid4().hex[:8]
+
+
+def _quick_consume(consume):
+    # nameko's consumers look for a stop request once a second (kombu's safety_interval):
+    # every container then takes about two seconds to stop. Tests start hundreds of them.
+    def run(self, limit=None, timeout=None, safety_interval=1, **kwargs):
+        return consume(self, limit=limit, timeout=timeout, safety_interval=0.05, **kwargs)
+    return run
+
+
+ConsumerMixin.consume = _quick_consume(ConsumerMixin.consume)
 
 
 def free_port() -> int:

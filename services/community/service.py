@@ -27,7 +27,7 @@ from services.common.rpc import rpc
 from services.common.storage import Store
 from services.community import calendar_store, cases, jurisdiction, notices, residents, store
 from services.community.open311_http import Open311Entrypoints
-from services.community.staff_rpc import StaffEntrypoints
+from services.community.staff_rpc import STAFF, StaffEntrypoints
 
 log = logging.getLogger(__name__)
 
@@ -222,6 +222,11 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints, StaffEntrypoints):
         case = self._case(req.case_id, who)
         if req.expected_version is not None and req.expected_version != case["version"]:
             raise Conflict("the case was changed by someone else meanwhile; reload it and try again")
+        if req.action == "assign" and req.assignee:
+            colleague = self.db[STAFF].find_one({"_id": req.assignee}, {"committee": 1, "active": 1})
+            if colleague is None or not colleague.get("active", True) \
+                    or colleague["committee"] != case["handling_committee"]:
+                raise BadInput(f"{req.assignee!r} is not an active clerk of the handling committee")
         new, event_type, extra = cases.apply(
             case, req.action, who, _now(), calendar_store.load(self.db), note=req.note, reason=req.reason,
             assignee=req.assignee, to_committee=req.to_committee, missing_materials=req.missing_materials,

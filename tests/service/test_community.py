@@ -275,3 +275,21 @@ def test_library_overdue_and_hold_ready_become_notices_once(community, settings)
     assert sorted(n["kind"] for n in notices) == ["hold_ready", "loan_overdue"]
     ready = next(n for n in notices if n["kind"] == "hold_ready")
     assert "孙丽" in ready["body"] and "活着" in ready["body"] and "2026-12-02" in ready["body"]
+
+
+def test_cases_are_assigned_only_to_active_clerks_of_the_handling_committee(community):
+    from services.community import staff_rpc
+
+    login = "clerk-" + uuid.uuid4().hex[:6]
+    community.staff_add(login, "周敏", "C0201", staff_rpc.hash_password("a-long-password-1"))
+    elsewhere = "clerk-" + uuid.uuid4().hex[:6]
+    community.staff_add(elsewhere, "吴刚", "C0202", staff_rpc.hash_password("a-long-password-2"))
+    r = resident(community)
+    case = community.submit_case(CLERK_FENGLIN, {"resident_id": r["resident_id"], "matter_code": "RESIDENCE_PERMIT"})
+    community.act_on_case(CLERK_FENGLIN, {"case_id": case["case_id"], "action": "accept"})
+    for who in ("nobody-" + login, elsewhere):
+        err = error_of(lambda: community.act_on_case(CLERK_FENGLIN, {"case_id": case["case_id"], "action": "assign",
+                                                                     "assignee": who}))
+        assert err.exc_type == "BadInput"
+    done = community.act_on_case(CLERK_FENGLIN, {"case_id": case["case_id"], "action": "assign", "assignee": login})
+    assert done["assignee"] == login
