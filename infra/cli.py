@@ -221,6 +221,32 @@ def cmd_staff(args) -> int:
     return 0
 
 
+def cmd_learner(args) -> int:
+    settings = _settings()
+    with _rpc(settings) as rpc:
+        if args.action == "export":
+            records = rpc.elearning.export_learner(args.resident_id)
+            text = json.dumps(records, ensure_ascii=False, indent=2, default=str)
+            if args.out:
+                with open(args.out, "w", encoding="utf-8") as f:
+                    f.write(text)
+                print(f"wrote {args.out}")
+            else:
+                print(text)
+            return 0
+        if args.confirm != args.resident_id:
+            print("erasure cannot be undone: repeat the resident id with --confirm", file=sys.stderr)
+            return 2
+        done = rpc.elearning.erase_learner(args.resident_id, args.request_ref or "", f"operator:{_operator()}")
+    print(f"erased: {done['counts']} (kept in the ledger under {done['pseudonym']})")
+    return 0
+
+
+def _operator() -> str:
+    import getpass
+    return getpass.getuser()
+
+
 def cmd_deploy(args) -> int:
     from infra.local import runner
 
@@ -312,6 +338,14 @@ def build_parser() -> argparse.ArgumentParser:
     dl.add_argument("--queue", help="replay only the messages that came from this queue")
     dl.add_argument("--limit", type=int, default=50, help="list at most this many per service")
     dl.set_defaults(func=cmd_dlq)
+    ln = sub.add_parser("learner", help="a learner's records: export them, or erase them on a verified request "
+                                        "(off unless the elearning service runs with LEARNER_ERASURE=true)")
+    ln.add_argument("action", choices=["export", "erase"])
+    ln.add_argument("resident_id")
+    ln.add_argument("--out", help="export: write the JSON here")
+    ln.add_argument("--request-ref", help="erase: the reference of the verified request")
+    ln.add_argument("--confirm", help="erase: the resident id again")
+    ln.set_defaults(func=cmd_learner)
     brk = sub.add_parser("broker", help="make sure RabbitMQ answers (start it when installed here)")
     brk.add_argument("--management", action="store_true", help="also enable the management API")
     brk.set_defaults(func=cmd_broker)

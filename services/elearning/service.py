@@ -3,6 +3,8 @@ credit bank) and the e-schoolbag pilots. Each part is a mixin of entrypoints ove
 module; this class only composes them."""
 from __future__ import annotations
 
+from nameko.dependency_providers import Config
+
 from contracts.rpc.elearning import CourseV1, ProgressReportV1
 from services.common.errors import BadInput
 from services.common.health import HealthEntrypoints
@@ -10,7 +12,7 @@ from services.common.logs import Correlation
 from services.common.outbox import OutboxRelay
 from services.common.rpc import rpc
 from services.common.storage import Store
-from services.elearning import certificates, courses, credits, store
+from services.elearning import certificates, courses, credits, learner_records, store
 from services.elearning.wallet_rpc import WalletEntrypoints
 from services.elearning.schoolbag_rpc import SchoolbagEntrypoints
 from services.elearning.xapi_http import XapiEntrypoints
@@ -96,6 +98,17 @@ class LearningEntrypoints:
         return credits.statement(self.db, str(resident_id))
 
     @rpc
+    def export_learner(self, resident_id: str) -> dict:
+        """Everything the suite keeps about this learner's learning (for a subject access request)."""
+        return learner_records.export(self.db, str(resident_id))
+
+    @rpc
+    def erase_learner(self, resident_id: str, request_ref: str, by: str) -> dict:
+        enabled = str(self.config.get("LEARNER_ERASURE", "false")).lower() in ("1", "true", "yes")
+        return learner_records.erase(self.db, str(resident_id), enabled=enabled, request_ref=str(request_ref),
+                                     by=str(by))
+
+    @rpc
     def completion_certificate(self, resident_id: str, course_id: str, learner_name: str) -> dict:
         return certificates.render(self.db, str(resident_id), str(course_id), learner_name)
 
@@ -115,3 +128,4 @@ class ElearningService(HealthEntrypoints, LearningEntrypoints, SchoolbagEntrypoi
     db = Store(store.INDEXES)
     relay = OutboxRelay(store.OUTBOX_COLLECTIONS)
     correlation_id = Correlation()
+    config = Config()

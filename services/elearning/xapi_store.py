@@ -49,7 +49,7 @@ CLIENTS = "xapi_clients"
 INDEXES = {
     STATEMENTS: [IndexModel([("order", ASCENDING)], name="order", unique=True)],
     KEYS: [IndexModel([("k", ASCENDING)], name="k", unique=True)],
-    STATE: [IndexModel([("ctx", ASCENDING)], name="ctx")],
+    STATE: [IndexModel([("ctx", ASCENDING)], name="ctx"), IndexModel([("agent", ASCENDING)], name="agent")],
 }
 
 ORDER_PREFIX = "s|"
@@ -352,7 +352,8 @@ def write_state(db: Database, scope: xapi.StateScope, content: bytes, content_ty
         body = xapi.merge_json(base64.b64decode(current["body"]) if current else None,
                                current["content_type"] if current else None, content, content_type) \
             if merge else content
-        fields = {"ctx": scope.context_key, "state_id": scope.state_id, "activity_id": scope.activity_id,
+        fields = {"ctx": scope.context_key, "agent": xapi.digest(scope.agent_ifi),  # found again on erasure
+                  "state_id": scope.state_id, "activity_id": scope.activity_id,
                   "registration": scope.registration, "body": base64.b64encode(body).decode("ascii"),
                   "content_type": (content_type or "application/octet-stream")[:200], "etag": xapi.etag(body),
                   "updated": datetime.now(timezone.utc).isoformat()}

@@ -107,3 +107,45 @@ def test_completion_certificate_only_after_completion_and_escaped(elearning):
     assert "结业证书" in cert["html"] and "智能手机入门" in cert["html"] and "2 学分" in cert["html"]
     assert "<script>" not in cert["html"] and "&lt;script&gt;" in cert["html"]
     assert cert["number"] == elearning.completion_certificate(rid, cid, "王秀兰")["number"]
+
+
+def test_learner_records_export_and_erasure_only_when_enabled(start_service, service_config, rpc, db):
+    import requests
+
+    from infra.xapi_clients import add_client
+    from support import web_address
+
+    container = start_service(ElearningService, service_config("elearning", LEARNER_ERASURE="true"))
+    elearning = rpc.elearning
+    cid, rid = "c-" + uuid.uuid4().hex[:8], uuid.uuid4().hex
+    elearning.upsert_courses([course(cid, credits=2)])
+    elearning.enrol(rid, cid)
+    for lesson in ("l1", "l2"):
+        elearning.record_progress(rid, {"course_id": cid, "lesson_id": lesson, "completed": True, "at": at(1)})
+    key, secret = add_client(rpc, "erasure-test-" + uuid.uuid4().hex[:6]).split(":", 1)
+    statement = {"actor": {"account": {"homePage": "https://suite.local/residents", "name": rid}},
+                 "verb": {"id": "http://adlnet.gov/expapi/verbs/experienced"},
+                 "object": {"id": "https://example.org/video/1"}}
+    posted = requests.post(web_address(container) + "/xapi/statements", json=statement, auth=(key, secret),
+                           headers={"X-Experience-API-Version": "1.0.3"}, timeout=10)
+    assert posted.status_code == 200, posted.text
+    records = elearning.export_learner(rid)
+    assert len(records["enrolments"]) == 1 and len(records["progress"]) == 2
+    assert len(records["xapi_statements"]) == 1
+    assert [e["amount"] for e in records["credit_ledger"]] == [2]
+    with pytest.raises(RemoteError) as err:
+        elearning.erase_learner(rid, "", "operator:test")
+    assert err.value.exc_type == "BadInput"  # no verified request named
+    done = elearning.erase_learner(rid, "REQ-2026-0042", "operator:test")
+    assert done["counts"]["enrolments"] == 1 and done["counts"]["progress"] == 2
+    after = elearning.export_learner(rid)
+    assert after["enrolments"] == [] and after["progress"] == [] and after["credit_ledger"] == []
+    assert after["xapi_statements"] == [] and done["counts"]["xapi_statements"] == 1
+    kept = list(db("elearning").credit_ledger.find({"resident_id": done["pseudonym"]}))
+    assert [e["amount"] for e in kept] == [2]  # the ledger still adds up, without the person
+
+
+def test_erasure_is_off_by_default(elearning):
+    with pytest.raises(RemoteError) as err:
+        elearning.erase_learner(uuid.uuid4().hex, "REQ-1", "operator:test")
+    assert err.value.exc_type == "Forbidden"

@@ -1,0 +1,68 @@
+"""A learner's records: exported on request, and erased on a verified request (an operator
+command, off unless LEARNER_ERASURE is enabled) across enrolments, progress, xAPI statements
+and state, and the credit ledger.
+
+The ledger is append-only and its totals must still add up, so erasure does not delete its
+entries: it replaces the resident id in them by a pseudonym that cannot be traced back.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from datetime import datetime, timezone
+
+from pymongo.database import Database
+
+from services.common.errors import BadInput, Forbidden
+from services.elearning import courses, credits, xapi, xapi_store
+
+RESIDENT_HOME_PAGE = "https://suite.local/residents"
+ERASURES = "learner_erasures"
+
+
+def agent_digest(resident_id: str) -> str:
+    ifi = xapi.ifi({"account": {"homePage": RESIDENT_HOME_PAGE, "name": resident_id}})
+    return xapi.digest(ifi)
+
+
+def _statement_ids(db: Database, resident_id: str) -> list[str]:
+    prefix = f"a:{agent_digest(resident_id)}|"
+    rows = db[xapi_store.KEYS].find({"k": {"$gt": prefix, "$lt": prefix + "~"}}, {"s": 1}).limit(100_000)
+    return sorted({r["s"] for r in rows})
+
+
+def export(db: Database, resident_id: str) -> dict:
+    enrolments = list(db[courses.ENROLMENTS].find({"resident_id": resident_id}))
+    progress = [p for e in enrolments for p in db[courses.PROGRESS].find({"enrolment": e["_id"]})]
+    ledger = list(db[credits.LEDGER].find({"resident_id": resident_id}, {"outbox": 0, "outbox_pending": 0}))
+    ids = _statement_ids(db, resident_id)
+    statements = [json.loads(d["raw"]) for d in db[xapi_store.STATEMENTS].find({"_id": {"$in": ids}})] if ids else []
+    state = [{k: v for k, v in d.items() if k not in ("_id", "ctx", "agent")}
+             for d in db[xapi_store.STATE].find({"agent": agent_digest(resident_id)})]
+    return {"resident_id": resident_id, "exported_at": datetime.now(timezone.utc).isoformat(),
+            "enrolments": enrolments, "progress": progress, "credit_ledger": ledger,
+            "xapi_statements": statements, "xapi_state": state}
+
+
+def erase(db: Database, resident_id: str, *, enabled: bool, request_ref: str, by: str) -> dict:
+    if not enabled:
+        raise Forbidden("erasure is off here: an operator enables it with LEARNER_ERASURE=true")
+    if not request_ref or len(request_ref) > 200:
+        raise BadInput("name the verified request (its reference) that this erasure carries out")
+    pseudonym = "erased:" + hashlib.sha256((resident_id + secrets.token_hex(16)).encode()).hexdigest()[:20]
+    enrolments = [e["_id"] for e in db[courses.ENROLMENTS].find({"resident_id": resident_id}, {"_id": 1})]
+    progress = sum(db[courses.PROGRESS].delete_many({"enrolment": e}).deleted_count for e in enrolments)
+    removed_enrolments = db[courses.ENROLMENTS].delete_many({"resident_id": resident_id}).deleted_count
+    ledger = db[credits.LEDGER].update_many({"resident_id": resident_id},
+                                            {"$set": {"resident_id": pseudonym}}).modified_count
+    ids = _statement_ids(db, resident_id)
+    statements = db[xapi_store.STATEMENTS].delete_many({"_id": {"$in": ids}}).deleted_count if ids else 0
+    for sid in ids:  # their index rows, found by statement id one by one (an indexed $in would scan)
+        db[xapi_store.KEYS].delete_many({"s": sid})
+    state = db[xapi_store.STATE].delete_many({"agent": agent_digest(resident_id)}).deleted_count
+    record = {"_id": pseudonym, "request_ref": request_ref, "by": by, "at": datetime.now(timezone.utc).isoformat(),
+              "counts": {"enrolments": removed_enrolments, "progress": progress, "ledger_entries": ledger,
+                         "xapi_statements": statements, "xapi_state": state}}
+    db[ERASURES].insert_one(record)  # what was done, without who it was done for
+    return {k: v for k, v in record.items() if k != "_id"} | {"pseudonym": pseudonym}
