@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,3 +30,21 @@ class CreditsAwardedV1(BaseModel):
 
 
 ELEARNING_EVENTS = [CourseCompletedV1, CreditsAwardedV1]
+
+
+class GuardianAlertV1(BaseModel):
+    """Something a guardian should hear about their child: a low wallet balance, a refused
+    payment, a teacher's message. One event per guardian; community makes it a notice."""
+
+    TYPE: ClassVar[str] = "cn.elearning.guardian_alert.v1"
+    model_config = ConfigDict(extra="forbid")
+
+    resident_id: str = Field(max_length=64, description="the guardian")
+    kind: Literal["wallet_low_balance", "wallet_limit_refused", "teacher_message"]
+    student_name: str = Field(max_length=100)
+    amount_fen: int | None = None
+    detail: str = Field(default="", max_length=200)
+    at: datetime
+
+
+ELEARNING_EVENTS.append(GuardianAlertV1)

@@ -457,7 +457,8 @@ def context_for(case: Mapping[str, Any], event_data: Mapping[str, Any], place_na
     }
 
 
-FACT_KINDS = ("loan_overdue", "hold_ready", "credits_awarded")
+FACT_KINDS = ("loan_overdue", "hold_ready", "credits_awarded", "wallet_low_balance", "wallet_limit_refused",
+              "teacher_message")
 
 
 def render_fact(kind: str, context: Mapping[str, Any]) -> Notice:

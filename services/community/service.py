@@ -359,6 +359,13 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints, StaffEntrypoints):
         self._fact_notice("credits_awarded", event, data["resident_id"], {
             "course_title": data.get("course_title") or data["course_id"], "amount": data["amount"]})
 
+    @inbox_handler("cn.elearning.guardian_alert.v1")
+    def on_guardian_alert(self, event):
+        data = event["data"]
+        self._fact_notice(data["kind"], event, data["resident_id"], {
+            "student_name": data["student_name"], "amount_fen": data.get("amount_fen") or 0,
+            "detail": data.get("detail", "")})
+
     @inbox_handler(KioskFaultV1.TYPE)
     def on_kiosk_fault(self, event):
         """A kiosk fault opens a maintenance case at the kiosk's committee, once per fault."""

@@ -12,6 +12,7 @@ from services.common.logs import Correlation
 from services.common.outbox import OutboxRelay
 from services.common.rpc import rpc
 from services.common.storage import Store
+from services.elearning.guardian_alerts import GuardianAlertEntrypoints
 from services.elearning import certificates, courses, credits, learner_records, store
 from services.elearning.wallet_rpc import WalletEntrypoints
 from services.elearning.schoolbag_rpc import SchoolbagEntrypoints
@@ -121,7 +122,7 @@ def _course_view(c: dict) -> dict:
             "units": c.get("units", [])}
 
 
-class ElearningService(HealthEntrypoints, LearningEntrypoints, SchoolbagEntrypoints, WalletEntrypoints,
+class ElearningService(HealthEntrypoints, LearningEntrypoints, GuardianAlertEntrypoints, SchoolbagEntrypoints, WalletEntrypoints,
                        XapiEntrypoints):
     name = "elearning"
 
