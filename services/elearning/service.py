@@ -99,6 +99,12 @@ class LearningEntrypoints:
         return credits.statement(self.db, str(resident_id))
 
     @rpc
+    def correct_credits(self, resident_id: str, amount: int, reason: str, by: str) -> dict:
+        """An operator's correction of a learner's credits: a new ledger entry, never an edit."""
+        entry = credits.correct(self.db, str(resident_id), amount, str(reason), str(by))
+        return {k: v for k, v in entry.items() if k != "_id"} | {"entry_id": entry["_id"]}
+
+    @rpc
     def export_learner(self, resident_id: str) -> dict:
         """Everything the suite keeps about this learner's learning (for a subject access request)."""
         return learner_records.export(self.db, str(resident_id))

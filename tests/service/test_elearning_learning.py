@@ -149,3 +149,19 @@ def test_erasure_is_off_by_default(elearning):
     with pytest.raises(RemoteError) as err:
         elearning.erase_learner(uuid.uuid4().hex, "REQ-1", "operator:test")
     assert err.value.exc_type == "Forbidden"
+
+
+def test_a_correction_is_a_new_entry_never_an_edit(elearning):
+    cid, rid = "c-" + uuid.uuid4().hex[:8], uuid.uuid4().hex
+    elearning.upsert_courses([course(cid, credits=3)])
+    elearning.enrol(rid, cid)
+    for lesson in ("l1", "l2"):
+        elearning.record_progress(rid, {"course_id": cid, "lesson_id": lesson, "completed": True, "at": at(1)})
+    before = elearning.credit_statement(rid)["entries"]
+    elearning.correct_credits(rid, -1, "课程学分核定为2分", "operator:admin")
+    after = elearning.credit_statement(rid)
+    assert after["total"] == 2 and after["entries"][0] == before[0] and len(after["entries"]) == 2
+    for bad in (0, 1.5, True, "1"):
+        with pytest.raises(RemoteError) as err:
+            elearning.correct_credits(rid, bad, "x", "operator:admin")
+        assert err.value.exc_type == "BadInput"
