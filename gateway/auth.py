@@ -33,9 +33,40 @@ class Principal:
 
 @dataclass(frozen=True)
 class TokenConfig:
+    """Shared-secret HS256 (the local runner), or an identity provider's public keys (JWKS
+    from a file or a URL) with the asymmetric algorithms it signs with."""
+
     key: str
     issuer: str
     audience: str
+    jwks: jwt.PyJWKSet | None = None
+    jwks_client: jwt.PyJWKClient | None = None
+    algorithms: tuple[str, ...] = (ALGORITHM,)
+
+
+ASYMMETRIC = ("RS256", "RS384", "RS512", "ES256", "ES384", "PS256")
+
+
+def with_identity_provider(tokens: TokenConfig, jwks_file: str | None, jwks_url: str | None) -> TokenConfig:
+    if jwks_file:
+        keys = jwt.PyJWKSet.from_json(Path(jwks_file).read_text(encoding="utf-8"))
+        return TokenConfig(tokens.key, tokens.issuer, tokens.audience, jwks=keys, algorithms=ASYMMETRIC)
+    if jwks_url:
+        client = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=3600, timeout=5)
+        return TokenConfig(tokens.key, tokens.issuer, tokens.audience, jwks_client=client, algorithms=ASYMMETRIC)
+    return tokens
+
+
+def _signing_key(tokens: TokenConfig, token: str):
+    if tokens.jwks is not None:
+        kid = jwt.get_unverified_header(token).get("kid")
+        for key in tokens.jwks.keys:
+            if key.key_id == kid:
+                return key.key
+        raise jwt.InvalidTokenError(f"no key {kid!r} in the identity provider's key set")
+    if tokens.jwks_client is not None:
+        return tokens.jwks_client.get_signing_key_from_jwt(token).key
+    return tokens.key
 
 
 def token_config(settings: config.Settings) -> TokenConfig:
@@ -71,8 +102,9 @@ def verify(tokens: TokenConfig, authorization: str | None) -> Principal | None:
     if scheme.lower() != "bearer" or not token:
         raise Unauthenticated("expected 'Authorization: Bearer <token>'")
     try:
-        claims = jwt.decode(token, tokens.key, algorithms=[ALGORITHM], audience=tokens.audience,
-                            issuer=tokens.issuer, options={"require": ["exp", "sub", "iss", "aud"]})
+        claims = jwt.decode(token, _signing_key(tokens, token), algorithms=list(tokens.algorithms),
+                            audience=tokens.audience, issuer=tokens.issuer,
+                            options={"require": ["exp", "sub", "iss", "aud"]})
     except jwt.PyJWTError as exc:
         raise Unauthenticated(f"invalid token: {exc}") from None
     if claims.get("role") not in ROLES:
@@ -87,10 +119,12 @@ class Authenticator(DependencyProvider):
         settings = config.load()
         cfg = self.container.config
         if cfg.get("JWT_SECRET"):
-            self.tokens = TokenConfig(cfg["JWT_SECRET"], cfg.get("JWT_ISSUER", settings.jwt_issuer),
-                                      cfg.get("JWT_AUDIENCE", settings.jwt_audience))
+            tokens = TokenConfig(cfg["JWT_SECRET"], cfg.get("JWT_ISSUER", settings.jwt_issuer),
+                                 cfg.get("JWT_AUDIENCE", settings.jwt_audience))
         else:
-            self.tokens = token_config(settings)
+            tokens = token_config(settings)
+        self.tokens = with_identity_provider(tokens, cfg.get("JWT_JWKS_FILE") or settings.jwt_jwks_file,
+                                             cfg.get("JWT_JWKS_URL") or settings.jwt_jwks_url)
 
     def get_dependency(self, worker_ctx):
         return lambda authorization: verify(self.tokens, authorization)

@@ -53,6 +53,8 @@ class Settings:
     jwt_secret: str = ""
     jwt_issuer: str = "suite-dev"
     jwt_audience: str = "smart-community-suite"
+    jwt_jwks_file: str = ""
+    jwt_jwks_url: str = ""
 
     @property
     def effective_mongo_uri(self) -> str:
@@ -82,6 +84,8 @@ def load() -> Settings:
         jwt_secret=os.environ.get("JWT_SECRET", ""),
         jwt_issuer=_env("JWT_ISSUER", "suite-dev"),
         jwt_audience=_env("JWT_AUDIENCE", "smart-community-suite"),
+        jwt_jwks_file=os.environ.get("JWT_JWKS_FILE", "").strip(),
+        jwt_jwks_url=os.environ.get("JWT_JWKS_URL", "").strip(),
     )
 
 
