@@ -38,6 +38,7 @@ test: install ## run the tests (needs RabbitMQ; starts it and its management API
 
 bench: install ## run the benchmarks (not part of `make test`; long): figures as ratios to a same-run baseline
 	$(BIN)/python -m bench.bench_staff_queue
+	$(BIN)/python -m bench.bench_imports
 
 contracts: install ## regenerate contracts/asyncapi.json from the models
 	$(BIN)/python -m contracts.asyncapi
