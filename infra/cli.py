@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from services.common import config
@@ -29,8 +30,11 @@ def cmd_up(args) -> int:
     token = auth.mint(auth.token_config(settings), "resident", resident["resident_id"])
     from infra.local.demo_data import DEMO_CLERK
     print(f"GraphQL: http://{settings.gateway_host}:{settings.gateway_port}/graphql")
+    from infra.sip2_cli import DEMO_LOGIN, DEMO_PASSWORD
     print(f"staff console: http://{settings.gateway_host}:{settings.gateway_port}/console "
           f"(demo clerk {DEMO_CLERK[0]} / {DEMO_CLERK[3]})")
+    print(f"SIP2 for self-check machines: 127.0.0.1:{os.environ.get('SIP2_PORT', '6001')} "
+          f"(demo machine {DEMO_LOGIN} / {DEMO_PASSWORD})")
     print(f"development token for resident {resident['name']} (more: suite token --help):")
     print(token)
     return 0
@@ -296,7 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file", help="places: JSON list or CSV code,kind,name,parent; residents: CSV "
                                   "id_number,name,phone,registered_committee,residence_committee,address; "
                                   "roster: a folder of OneRoster 1.1 CSV (orgs, academicSessions, classes, "
-                                  "users, enrollments) into elearning")
+                                  "users, enrollments) into elearning; marc: MARC 21 binary (.mrc) or MARCXML "
+                                  "(.xml) into library")
     imp.set_defaults(func=cmd_import)
     cal = sub.add_parser("calendar", help="the working-day schedule (holidays and make-up days) per year")
     cal.add_argument("action", choices=["load", "show"])

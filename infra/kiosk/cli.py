@@ -19,6 +19,14 @@ def _count(raw: str) -> int:
     return value
 
 
+def cmd_remove(args) -> int:
+    from infra.kiosk import accounts
+
+    accounts.remove_kiosk(args.kiosk_id)
+    print(f"removed the broker user of kiosk {args.kiosk_id}")
+    return 0
+
+
 def cmd_add(args) -> int:
     from infra import rabbitmq_admin
     from infra.cli import _settings
@@ -82,6 +90,9 @@ def add_commands(sub) -> None:
                                            "print its AMQP URI, and its password alone on the last line")
     add.add_argument("kiosk_id", metavar="KIOSK_ID", help="1-32 letters, digits, '-' or '_' (its library location code)")
     add.set_defaults(func=cmd_add)
+    remove = kiosk_sub.add_parser("remove", help="delete a kiosk's broker user (a kiosk taken out of service)")
+    remove.add_argument("kiosk_id", metavar="KIOSK_ID")
+    remove.set_defaults(func=cmd_remove)
     sim = kiosk_sub.add_parser("simulate", help="make test kiosks, copies and patrons, replay a story of "
                                                 "borrowing through the broker with duplicates, reordering and "
                                                 "offline kiosks, and check the library ends as it should")

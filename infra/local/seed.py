@@ -35,4 +35,8 @@ def seed(settings: config.Settings) -> dict:
         rpc.library.upsert_locations(demo_data.LOCATIONS)
         sip2_cli.seed_demo_account(rpc)  # SIP2 demo machine: login sc-main at MAIN (kept if it exists)
         rpc.library.import_catalogue(demo_data.TITLES)
+        known = {c["course_id"] for c in rpc.elearning.search_courses(None, None, None, 50)}
+        new_courses = [c for c in demo_data.COURSES if c["course_id"] not in known]  # no new version on re-seed
+        if new_courses:
+            rpc.elearning.upsert_courses(new_courses)
     return {"places": places, "matters": matters, "residents_added": added, "residents": residents}
