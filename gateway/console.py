@@ -18,7 +18,6 @@ import base64
 import hashlib
 import hmac
 import logging
-import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -349,8 +348,7 @@ class ConsoleEntrypoints:
         return Calls({"community": self.community}, float(self.config.get("RPC_TIMEOUT", 5.0)))
 
     def _console_secure(self) -> bool:
-        raw = self.config.get("CONSOLE_SECURE_COOKIES", os.environ.get("CONSOLE_SECURE_COOKIES", ""))
-        return str(raw).strip().lower() in ("1", "true", "yes", "on")
+        return suite_config.flag(suite_config.option(self.config, "CONSOLE_SECURE_COOKIES", ""), False)
 
     def _console_guard(self, work) -> Response:
         """Whatever goes wrong becomes a page, never a trace."""

@@ -10,6 +10,7 @@ from nameko.extensions import DependencyProvider
 from gateway.limits import limit_rules
 from gateway.persisted import PersistedQueries, PersistedQueryError
 from gateway.schema import schema
+from services.common.config import flag, option
 
 
 @dataclass
@@ -19,19 +20,13 @@ class Outcome:
     status: int
 
 
-def _flag(value, default: bool) -> bool:
-    if value is None:
-        return default
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
-
-
 class Engine:
     def __init__(self, config: dict):
         self.rules = list(specified_rules) + limit_rules(
-            int(config.get("GRAPHQL_MAX_DEPTH", 10)), int(config.get("GRAPHQL_MAX_COST", 5000)),
-            _flag(config.get("GRAPHQL_INTROSPECTION"), True))
-        self.persisted = PersistedQueries(config.get("PERSISTED_QUERIES_FILE") or None,
-                                          _flag(config.get("PERSISTED_QUERIES_ONLY"), False))
+            int(option(config, "GRAPHQL_MAX_DEPTH", 10)), int(option(config, "GRAPHQL_MAX_COST", 5000)),
+            flag(option(config, "GRAPHQL_INTROSPECTION", ""), True))
+        self.persisted = PersistedQueries(option(config, "PERSISTED_QUERIES_FILE", "") or None,
+                                          flag(option(config, "PERSISTED_QUERIES_ONLY", ""), False))
 
     def run(self, body: dict, context, method: str = "POST") -> Outcome:
         try:

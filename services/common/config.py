@@ -89,6 +89,21 @@ def load() -> Settings:
     )
 
 
+def option(config: dict, name: str, default):
+    """A setting from a container's nameko config, else the environment, else ``default``:
+    settings read inside a service process work both under `suite up` and under a test's config."""
+    value = config.get(name)
+    if value is None or value == "":
+        value = os.environ.get(name, "").strip() or default
+    return value
+
+
+def flag(value, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
 def nameko_config(settings: Settings, service: str, web_port: int | None = None) -> dict:
     """The config dict a service container runs with (``nameko run --config``)."""
     from services.common.logs import logging_config

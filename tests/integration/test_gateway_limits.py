@@ -91,3 +91,13 @@ def test_mutations_are_not_run_over_get(gateway):
     post = gateway()
     r = requests.get(post.url, params={"query": 'mutation { submitCase(matterCode: "X") { id } }'}, timeout=10)
     assert r.status_code == 405 and code(r) == ["BAD_USER_INPUT"]
+
+
+def test_limits_come_from_the_environment_as_under_suite_up(gateway, monkeypatch):
+    # `suite up` passes no GRAPHQL_* keys in the nameko config: the process environment must count
+    monkeypatch.setenv("GRAPHQL_MAX_DEPTH", "2")
+    monkeypatch.setenv("GRAPHQL_INTROSPECTION", "false")
+    post = gateway()
+    r = post({"query": "{ me { cases { trail { action } } } }"})
+    assert r.status_code == 400 and "QUERY_TOO_COMPLEX" in code(r)
+    assert code(post({"query": "{ __type(name: \"Me\") { name } }"})) == ["FORBIDDEN"]

@@ -13,7 +13,6 @@ Blocking sockets, one green thread per connection (the process is monkey-patched
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import ssl
 from zoneinfo import ZoneInfo
@@ -21,6 +20,7 @@ from zoneinfo import ZoneInfo
 import eventlet
 from nameko.extensions import DependencyProvider
 
+from services.common.config import option
 from services.common.storage import Store
 from services.library.sip2 import messages
 from services.library.sip2.session import Options, Session
@@ -30,27 +30,20 @@ log = logging.getLogger(__name__)
 HANDSHAKE_SECONDS = 10
 
 
-def _option(config, name: str, default):
-    value = config.get(name)
-    if value is None or value == "":
-        value = os.environ.get(name, "").strip() or default
-    return value
-
-
 class Sip2Server(DependencyProvider):
     """``sip2 = Sip2Server()`` on the service class; workers get nothing from it."""
 
     def setup(self):
         config = self.container.config
-        self.host = str(_option(config, "SIP2_HOST", "127.0.0.1"))
-        self.port = int(_option(config, "SIP2_PORT", 6001))
-        self.tls_port = int(_option(config, "SIP2_TLS_PORT", 6002))
-        self.tls_files = (_option(config, "SIP2_TLS_CERT", ""), _option(config, "SIP2_TLS_KEY", ""))
-        self.idle = float(_option(config, "SIP2_IDLE_SECONDS", 900))
-        self.max_message = int(_option(config, "SIP2_MAX_MESSAGE", messages.MAX_MESSAGE))
-        self.options = Options(institution=str(_option(config, "SIP2_INSTITUTION", "smart-community")),
-                               tz=ZoneInfo(str(_option(config, "SIP2_TIMEZONE", "Asia/Shanghai"))))
-        self.pool = eventlet.GreenPool(int(_option(config, "SIP2_MAX_CONNECTIONS", 200)))
+        self.host = str(option(config, "SIP2_HOST", "127.0.0.1"))
+        self.port = int(option(config, "SIP2_PORT", 6001))
+        self.tls_port = int(option(config, "SIP2_TLS_PORT", 6002))
+        self.tls_files = (option(config, "SIP2_TLS_CERT", ""), option(config, "SIP2_TLS_KEY", ""))
+        self.idle = float(option(config, "SIP2_IDLE_SECONDS", 900))
+        self.max_message = int(option(config, "SIP2_MAX_MESSAGE", messages.MAX_MESSAGE))
+        self.options = Options(institution=str(option(config, "SIP2_INSTITUTION", "smart-community")),
+                               tz=ZoneInfo(str(option(config, "SIP2_TIMEZONE", "Asia/Shanghai"))))
+        self.pool = eventlet.GreenPool(int(option(config, "SIP2_MAX_CONNECTIONS", 200)))
         self.listeners: list[socket.socket] = []
         self.acceptors = []
         self.addresses: dict[str, tuple[str, int]] = {}  # "plain"/"tls" -> the bound address
