@@ -52,8 +52,9 @@ def replay(amqp_uri: str, service: str, only_queue: str | None = None, limit: in
             if not target or (only_queue and target != only_queue):
                 skipped.append(message)
                 continue
-            for key in (deadletter.REASON, deadletter.ATTEMPTS, deadletter.DEAD_AT, deadletter.ORIGINAL_QUEUE,
-                        deadletter.ORIGINAL_EXCHANGE, deadletter.ORIGINAL_ROUTING_KEY):
+            # The origin headers stay: the consumer reads the first delivery's routing key and
+            # broker-validated sender from them (a kiosk event is checked against both).
+            for key in (deadletter.REASON, deadletter.ATTEMPTS, deadletter.DEAD_AT, deadletter.ORIGINAL_QUEUE):
                 headers.pop(key, None)
             producer.publish(message.body, exchange="", routing_key=target, headers=headers,
                              content_type=message.content_type, content_encoding=message.content_encoding,

@@ -176,24 +176,9 @@ class InboxEventHandler(EventHandler):
 
     def _republish(self, message, headers: dict) -> None:
         # Back on the same queue through the default exchange: only this handler sees it. The
-        # first delivery's routing key and validated sender travel along as headers (only a
-        # service may publish to the default exchange, so they cannot be forged by a device).
-        headers = {**headers,
-                   deadletter.ORIGINAL_ROUTING_KEY: first_delivery(message)[0],
-                   ORIGINAL_USER_ID: first_delivery(message)[1] or ""}
+        # first delivery's routing key and validated sender travel along as headers.
         self.publisher.publish(message.body, exchange="", routing_key=self.queue.name,
-                               headers=headers, **_raw(message))
-
-
-ORIGINAL_USER_ID = "x-original-user-id"
-
-
-def first_delivery(message) -> tuple[str, str | None]:
-    """(routing key, user_id) of the message as first published, even after retries."""
-    headers = message.headers or {}
-    if message.delivery_info.get("exchange", "") == "" and deadletter.ORIGINAL_ROUTING_KEY in headers:
-        return headers[deadletter.ORIGINAL_ROUTING_KEY], headers.get(ORIGINAL_USER_ID) or None
-    return message.delivery_info.get("routing_key", ""), message.properties.get("user_id")
+                               headers={**headers, **deadletter.origin_headers(message)}, **_raw(message))
 
 
 def _raw(message) -> dict:

@@ -14,7 +14,8 @@ from contracts.events.library import ConflictRecordedV1, KioskFaultV1
 from services.common import outbox
 from services.common.errors import BadInput, NotFound
 from services.common.health import HealthEntrypoints
-from services.common.inbox import Applied, InboxEventHandler, apply_once, first_delivery, inbox_handler
+from services.common.deadletter import first_delivery
+from services.common.inbox import Applied, InboxEventHandler, apply_once, inbox_handler
 from services.common.logs import Correlation
 from services.common.outbox import OutboxRelay
 from services.common.rpc import rpc
@@ -32,7 +33,7 @@ class KioskEventHandler(InboxEventHandler):
     against the broker-validated ``user_id`` before anything is applied."""
 
     def check_sender(self, message, event):
-        routing_key, user_id = first_delivery(message)
+        _, routing_key, user_id = first_delivery(message)
         problem = kiosks.sender_problem(routing_key, user_id, event["source"])
         if problem:
             raise ValueError(problem)

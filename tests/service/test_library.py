@@ -241,3 +241,28 @@ def test_kiosk_fault_is_published_once(library, db, kiosk, settings):
     assert body["data"]["committee"] == "C0201" and body["id"] == f"fault-{event['id']}"
     eventlet.sleep(0.5)
     assert drain(settings.amqp_uri, probe, expect=0) == []
+
+
+def test_a_dead_lettered_kiosk_event_is_applied_when_replayed(start_service, service_config, rpc, db, kiosk,
+                                                             settings):
+    """A kiosk event that failed for a cause since fixed (here the store was away) is sent back by
+    `suite dlq replay` and applied: the replay keeps the broker-validated sender it first came with."""
+    from conftest import free_port
+    from infra import dlq
+
+    kiosk_id, uri = kiosk
+    storeless = start_service(LibraryService, service_config(
+        "library", MONGO_URI=f"mongodb://127.0.0.1:{free_port()}/", STORE_TIMEOUT_MS=300, EVENT_MAX_RETRIES=0))
+    event = publish_kiosk(uri, kiosk_id, "heartbeat", {"interval_seconds": 60})
+
+    def parked():
+        return [d for d in dlq.peek(settings.amqp_uri, "library")
+                if event["id"] in (d["body"].decode() if isinstance(d["body"], bytes) else d["body"])]
+    dead = wait_for(parked)
+    assert "StoreUnavailable" in dead[0]["reason"] or "Timeout" in dead[0]["reason"], dead[0]["reason"]
+    storeless.stop()
+
+    start_service(LibraryService)           # the store is back
+    assert dlq.replay(settings.amqp_uri, "library") >= 1
+    wait_for(lambda: any(k["kiosk_id"] == kiosk_id and k["status"] == "online" for k in rpc.library.kiosk_status()))
+    assert parked() == []
