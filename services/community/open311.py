@@ -34,6 +34,7 @@ MAX_KEY_LENGTH = 200
 SERVICE_CODE = re.compile(r"^[A-Z0-9_]{1,64}$")
 DESK_CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+TOKEN = re.compile(r"^tok-[0-9a-f]{32}$")
 ID_NUMBER = re.compile(r"^\d{17}[\dXx]$")
 MAX_DESCRIPTION = 2000
 MAX_MATERIALS = 30
@@ -360,9 +361,19 @@ def request_view(case: dict, agency: str | None) -> dict:
     }
 
 
-def submitted_view(case: dict) -> dict:
-    return {"service_request_id": case["case_id"],
+def new_token() -> str:
+    """A submission's token (GET tokens/<token>): what clients that queue submissions and ask
+    for the request id later hold on to."""
+    return f"tok-{secrets.token_hex(16)}"
+
+
+def submitted_view(case: dict, token: str) -> dict:
+    return {"service_request_id": case["case_id"], "token": token,
             "service_notice": f"已提交，办件编号 {case['number']}（{cases.STATUS_NAMES[case['status']]}）"}
+
+
+def token_view(record: dict) -> dict:
+    return {"service_request_id": record["_id"], "token": record["token"]}
 
 
 # ---- rendering -------------------------------------------------------------------------------

@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 
 CLIENTS = "open311_clients"
 REQUESTS = "open311_requests"
-INDEXES = {REQUESTS: [IndexModel([("client_at", ASCENDING)], name="client_at")]}
+INDEXES = {REQUESTS: [IndexModel([("client_at", ASCENDING)], name="client_at"),
+                      IndexModel([("token", ASCENDING)], name="token", unique=True, sparse=True)]}
 SCAN_MAX = 1000          # request records read at most for one list (then filtered by code and status)
 FMT = "<any(json,xml):fmt>"
 
@@ -111,8 +112,23 @@ class Open311Entrypoints:
             if resident is None:
                 raise open311.bad("no resident is registered with this ID number; register at a service desk first")
             case = self.submit_case(open311.client_actor(client), open311.case_request(submission, resident["_id"]))
-            self._open311_record(client, case)
-            return 200, "requests", [open311.submitted_view(case)]
+            token = open311.new_token()
+            self._open311_record(client, case, token)
+            return 200, "requests", [open311.submitted_view(case, token)]
+        return _answer(fmt, work)
+
+    @http("GET", f"/open311/v2/tokens/<token>.{FMT}")
+    def open311_token(self, request, token, fmt):
+        """The request id a submission's token stands for (the client's own tokens only)."""
+        def work():
+            client = self._open311_client(_params(request))
+            record = None
+            if open311.TOKEN.match(token):
+                _ensure_indexes(self.db)
+                record = self.db[REQUESTS].find_one({"token": token})
+            if record is None or record.get("client") != client:
+                raise open311.Open311Error(404, "no such token")
+            return 200, "requests", [open311.token_view(record)]
         return _answer(fmt, work)
 
     @http("GET", f"/open311/v2/requests.{FMT}")
@@ -168,14 +184,14 @@ class Open311Entrypoints:
             raise open311.Open311Error(missing_status, "unknown service_code")
         return matter
 
-    def _open311_record(self, client: str, case: dict) -> None:
+    def _open311_record(self, client: str, case: dict, token: str) -> None:
         """Index the new request under its client. The case is stored already: a failure
         here is logged, not answered (a retry would submit it twice); the request stays
         readable by its id, only the client's list misses it."""
         try:
             _ensure_indexes(self.db)
             self.db[REQUESTS].insert_one({
-                "_id": case["case_id"], "client": client, "service_code": case["matter_code"],
+                "_id": case["case_id"], "client": client, "service_code": case["matter_code"], "token": token,
                 "client_at": f"{client}|{open311.utc_key(case['submitted_at'])}"})
         except pymongo.errors.PyMongoError:
             log.exception("open311: case %s stored but not indexed for client %s", case["case_id"], client)

@@ -187,6 +187,22 @@ def test_submit_follow_accept_and_complete(o311, rpc, db):
     o311.assert_nothing_personal(number, NAME, PHONE, ADDRESS, resident_id)
 
 
+def test_a_token_leads_its_own_client_to_the_request(o311, rpc):
+    _, number = register(rpc)
+    _, key = new_client(rpc)
+    _, other_key = new_client(rpc)
+    [answer] = o311.post("requests.json", form(key, number)).json()
+    token, rid = answer["token"], answer["service_request_id"]
+    assert token.startswith("tok-") and token != rid
+    assert o311.get(f"tokens/{token}.json", api_key=key).json() == [{"service_request_id": rid, "token": token}]
+    root = ET.fromstring(o311.get(f"tokens/{token}.xml", api_key=key).content)
+    assert root.tag == "service_requests" and root.find("request").findtext("service_request_id") == rid
+    geo_error(o311.get(f"tokens/{token}.json", api_key=other_key), 404)   # not another client's
+    geo_error(o311.get("tokens/tok-0123456789abcdef0123456789abcdef.json", api_key=key), 404)
+    geo_error(o311.get("tokens/%7B%22$ne%22:null%7D.json", api_key=key), 404)
+    assert o311.get(f"tokens/{token}.json").status_code in (401, 403)     # no key
+
+
 def test_submit_in_xml_with_a_chosen_desk(o311, rpc, db):
     resident_id, number = register(rpc)
     _, key = new_client(rpc)
