@@ -9,11 +9,10 @@ from contracts.events.kiosk import KIOSK_EVENTS
 from contracts.events.library import LIBRARY_EVENTS
 from contracts.events.schoolbag import SCHOOLBAG_EVENTS
 from contracts.events.wallet import WALLET_EVENTS
-from contracts.rpc.common import HealthReportV1
-from contracts.rpc.community import (ActorV1, CaseActionV1, ChangeResidenceV1, MatterV1, PlaceV1,
-                                    RegisterResidentV1, ResidentV1, SubmitCaseV1)
-from contracts.rpc.elearning import CourseV1, ProgressReportV1
-from contracts.rpc.library import LocationV1, PatronV1, TitleRecordV1
+import importlib
+import pkgutil
+
+import contracts.rpc
 
 # event type -> (publishing service, model of its data)
 EVENTS: dict[str, tuple[str, type[BaseModel]]] = {
@@ -30,11 +29,22 @@ EVENTS: dict[str, tuple[str, type[BaseModel]]] = {
     ]
 }
 
-RPCS: dict[str, type[BaseModel]] = {
-    m.NAME: m for m in [HealthReportV1, RegisterResidentV1, ResidentV1, PlaceV1, MatterV1, ActorV1, SubmitCaseV1,
-                        CaseActionV1, ChangeResidenceV1, PatronV1, LocationV1, TitleRecordV1, CourseV1,
-                        ProgressReportV1]
-}
+def _rpc_models() -> dict[str, type[BaseModel]]:
+    """Every model in ``contracts/rpc/`` that names an RPC payload (a ``NAME``): found, not
+    listed by hand, so a new one cannot be left out of the AsyncAPI document."""
+    found: dict[str, type[BaseModel]] = {}
+    for info in pkgutil.iter_modules(contracts.rpc.__path__):
+        module = importlib.import_module(f"contracts.rpc.{info.name}")
+        for obj in vars(module).values():
+            if isinstance(obj, type) and issubclass(obj, BaseModel) and obj.__module__ == module.__name__ \
+                    and isinstance(getattr(obj, "NAME", None), str):
+                if obj.NAME in found:
+                    raise RuntimeError(f"two RPC models are named {obj.NAME}")
+                found[obj.NAME] = obj
+    return found
+
+
+RPCS: dict[str, type[BaseModel]] = _rpc_models()
 
 
 class UnknownEventType(KeyError):
