@@ -66,7 +66,8 @@ STATUS_NAMES = {"submitted": "已提交", "accepted": "已受理", "in_progress"
 OPEN = ("submitted", "accepted", "in_progress", "supplement_required")
 TRAIL_NAMES = {"submit": "提交申请", "accept": "受理", "start": "开始办理", "request_supplement": "要求补正",
                "supplement": "补正材料", "assign": "指派", "transfer": "转办", "complete": "办结",
-               "reject": "不予受理", "withdraw": "撤回", "due_soon": "即将到期提醒", "overdue": "超期提醒"}
+               "reject": "不予受理", "withdraw": "撤回", "due_soon": "即将到期提醒", "overdue": "超期提醒",
+               "deadline_set": "期限确定"}
 ROLE_NAMES = {"staff": "工作人员", "admin": "管理员", "system": "系统", "resident": "居民", "guardian": "监护人"}
 
 
@@ -522,7 +523,7 @@ class ConsoleEntrypoints:
                 error, status = {"title": "身份证号格式不正确（应为18位）", "detail": None}, 400
             else:
                 try:
-                    resident = calls.call("community", "find_resident", id_number)
+                    resident = calls.call("community", "find_resident", id_number, signed.actor)
                     found_cases = calls.call("community", "get_cases_for_residents", signed.actor,
                                              [resident["resident_id"]]).get(resident["resident_id"], [])
                 except RemoteError as exc:

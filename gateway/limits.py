@@ -1,50 +1,108 @@
 """Refuse abusive queries before they run: a depth limit, a cost limit (fields, multiplied
-by the page size of the lists they sit in), and introspection that configuration can turn off.
-They are graphql-core validation rules, run with the standard ones."""
+by the size of the lists they sit in), and introspection that configuration can turn off.
+They are graphql-core validation rules, run with the standard ones.
+
+What is a list comes from the schema's types, not from field names. A list's size is its
+page argument when the query writes it as a number (at most the resolver's cap); a page asked
+for through a variable, whose value validation does not see, counts at that cap; a list the
+data sizes counts as ``LIST_SIZES`` says, else ``LIST_DEFAULT``.
+"""
 from __future__ import annotations
 
-from graphql import (FieldNode, FragmentDefinitionNode, FragmentSpreadNode, GraphQLError, InlineFragmentNode,
-                     OperationDefinitionNode, ValidationRule)
+from graphql import (FieldNode, FragmentDefinitionNode, FragmentSpreadNode, GraphQLError, GraphQLList,
+                     GraphQLInterfaceType, GraphQLNonNull, GraphQLObjectType, InlineFragmentNode, IntValueNode,
+                     NullValueNode, OperationDefinitionNode, ValidationRule)
+from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef, TypeNameMetaFieldDef
 
-LIST_DEFAULT = 20     # what an unbounded list is assumed to hold
+from gateway.schema import LIST_SIZES, PAGE_CAPS, page_size
+
+LIST_DEFAULT = 20     # what a list sized by the data is assumed to hold
 PAGE_ARGS = ("first", "limit")
+UNKNOWN_CAP = 1000    # a page argument missing from PAGE_CAPS (a test keeps there being none)
+META_FIELDS = {"__schema": SchemaMetaFieldDef, "__type": TypeMetaFieldDef, "__typename": TypeNameMetaFieldDef}
 
 
-def _selections(node, fragments):
+def _selections(node, fragments, parent=None, schema=None, spread=frozenset()):
+    """(field, the type it is selected on) one level down, through fragments. A fragment
+    already being spread is not entered again: a cycle is the standard rules' to report."""
     for sel in (node.selection_set.selections if node.selection_set else []):
         if isinstance(sel, FragmentSpreadNode):
             frag = fragments.get(sel.name.value)
-            if frag is not None:
-                yield from _selections(frag, fragments)
+            if frag is not None and sel.name.value not in spread:
+                yield from _selections(frag, fragments, _on(frag, parent, schema), schema, spread | {sel.name.value})
         elif isinstance(sel, InlineFragmentNode):
-            yield from _selections(sel, fragments)
+            yield from _selections(sel, fragments, _on(sel, parent, schema), schema, spread)
         else:
-            yield sel
+            yield sel, parent
+
+
+def _on(fragment, parent, schema):
+    if schema is None or fragment.type_condition is None:
+        return parent
+    return schema.get_type(fragment.type_condition.name.value) or parent
 
 
 def depth(node, fragments) -> int:
     """Levels of fields: ``{ me { name } }`` is 2."""
-    fields = [f for f in _selections(node, fragments) if isinstance(f, FieldNode)]
+    fields = [f for f, _ in _selections(node, fragments) if isinstance(f, FieldNode)]
     return 0 if not fields else 1 + max(depth(f, fragments) for f in fields)
 
 
-def cost(node, fragments, multiplier=1) -> int:
+def _unwrap(type_):
+    """(the named type, whether a list is on the way)."""
+    is_list = False
+    while isinstance(type_, (GraphQLNonNull, GraphQLList)):
+        is_list = is_list or isinstance(type_, GraphQLList)
+        type_ = type_.of_type
+    return type_, is_list
+
+
+def _page(field: FieldNode, definition, coordinate: str) -> int | None:
+    """The page size a field's page argument asks for, as its resolver will clamp it."""
+    names = [name for name in PAGE_ARGS if name in definition.args]
+    if not names:
+        return None
+    cap = PAGE_CAPS.get(coordinate, UNKNOWN_CAP)
+    arg = next((a for a in field.arguments or [] if a.name.value in names), None)
+    default = definition.args[names[0]].default_value
+    default = default if isinstance(default, int) else None
+    if arg is None:
+        return page_size(default, cap)
+    if isinstance(arg.value, IntValueNode):
+        return page_size(int(arg.value.value), cap)
+    if isinstance(arg.value, NullValueNode):
+        return page_size(default, cap)
+    return cap  # a variable: its value is not known here, so the most it can be
+
+
+def cost(node, fragments, schema, parent, multiplier: int = 1, page: int | None = None) -> int:
+    """Fields times the items of the lists they sit in. ``page`` is a page size asked for
+    above that no list has taken yet (a page object such as the staff queue's)."""
     total = 0
-    for field in _selections(node, fragments):
+    for field, on in _selections(node, fragments, parent, schema):
         if not isinstance(field, FieldNode):
             continue
         total += multiplier
-        if field.selection_set:
-            size = next((int(a.value.value) for a in field.arguments or []
-                         if a.name.value in PAGE_ARGS and hasattr(a.value, "value") and str(a.value.value).isdigit()),
-                        None)
-            total += cost(field, fragments, multiplier * (size or LIST_DEFAULT if _is_list(field) else 1))
+        if not field.selection_set:
+            continue
+        definition = META_FIELDS.get(field.name.value) or (
+            on.fields.get(field.name.value) if isinstance(on, (GraphQLObjectType, GraphQLInterfaceType)) else None)
+        if definition is None:  # an unknown field: the standard rules report it
+            continue
+        named, is_list = _unwrap(definition.type)
+        coordinate = f"{on.name}.{field.name.value}"
+        asked = _page(field, definition, coordinate) or page
+        size = 1
+        if is_list:
+            size, asked = asked or LIST_SIZES.get(coordinate, LIST_DEFAULT), None
+        total += cost(field, fragments, schema, named, multiplier * size, asked)
     return total
 
 
-def _is_list(field: FieldNode) -> bool:
-    # a selection with a page argument, or a plural name, is treated as a list
-    return any(a.name.value in PAGE_ARGS for a in field.arguments or []) or field.name.value.endswith("s")
+def operation_cost(op: OperationDefinitionNode, fragments, schema) -> int:
+    root = {"query": schema.query_type, "mutation": schema.mutation_type,
+            "subscription": schema.subscription_type}[op.operation.value]
+    return cost(op, fragments, schema, root)
 
 
 def limit_rules(max_depth: int, max_cost: int, introspection: bool) -> list[type[ValidationRule]]:
@@ -58,7 +116,8 @@ def limit_rules(max_depth: int, max_cost: int, introspection: bool) -> list[type
                 if d > max_depth:
                     self.report_error(GraphQLError(f"query depth {d} is over the limit of {max_depth}", op,
                                                    extensions={"code": "QUERY_TOO_COMPLEX"}))
-                c = cost(op, fragments)
+                    continue  # a deep query's cost walk is not needed, nor cheap
+                c = operation_cost(op, fragments, self.context.schema)
                 if c > max_cost:
                     self.report_error(GraphQLError(f"query cost {c} is over the limit of {max_cost}", op,
                                                    extensions={"code": "QUERY_TOO_COMPLEX"}))

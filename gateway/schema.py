@@ -8,6 +8,7 @@ path names it and code UNAVAILABLE.
 from __future__ import annotations
 
 import graphene
+from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
 
 from gateway.errors import BadRequest, Forbidden
 from gateway.auth import Unauthenticated
@@ -34,6 +35,20 @@ def actor(who) -> dict:
 
 def calls(info):
     return info.context.calls
+
+
+# The most each page argument gets from its resolver. The cost limit counts a page asked for
+# through a variable at this size, so a query cannot hide its real size from the limit.
+PAGE_CAPS = {"Query.catalogue": 50, "Query.staffQueue": 100, "Me.notices": 100, "Me.accessLog": 100}
+# Lists sized by the data, not by the query, that hold fewer than the cost limit's default
+# of 20: a resolver's fixed number (services, a wallet's recent movements), or a household.
+LIST_SIZES = {"Query.health": len(SERVICES), "Wallet.recent": 5, "Me.children": 5}
+WALLET_MOVEMENTS = LIST_SIZES["Wallet.recent"]
+
+
+def page_size(asked: int | None, most: int, default: int = 20) -> int:
+    """A page size clamped to 1..most; an explicit null means the default."""
+    return max(1, min(default if asked is None else asked, most))
 
 
 def place_names(info) -> dict:
@@ -141,6 +156,16 @@ class Notice(graphene.ObjectType):
     created_at = graphene.String(required=True)
 
 
+class RecordAccess(graphene.ObjectType):
+    """One time staff opened this resident's record (个人信息查阅记录)."""
+    at = graphene.String(required=True)
+    by = graphene.String(required=True, description="the clerk's login")
+    committee = graphene.Field(Place, description="the clerk's committee")
+    purpose = graphene.String(required=True, description="lookup or case")
+    purpose_text = graphene.String(required=True)
+    case_id = graphene.String()
+
+
 class LibraryCard(graphene.ObjectType):
     card_number = graphene.String(required=True)
     patron_type = graphene.String(required=True)
@@ -197,6 +222,17 @@ class CatalogueTitle(graphene.ObjectType):
     availability = graphene.List(graphene.NonNull(Availability), required=True)
 
 
+class LessonProgress(graphene.ObjectType):
+    """Where the learner is in one lesson, from whichever device reported last: another
+    device resumes from here."""
+    lesson_id = graphene.ID(required=True)
+    position = graphene.Int(required=True, description="seconds into the lesson")
+    percent = graphene.Int(required=True)
+    completed = graphene.Boolean(required=True)
+    updated_at = graphene.String(required=True, description="when the newest report was made")
+    channel = graphene.String(required=True, description="tv, mobile, web or xapi")
+
+
 class Enrolment(graphene.ObjectType):
     course_id = graphene.String(required=True)
     course_title = graphene.String()
@@ -204,6 +240,26 @@ class Enrolment(graphene.ObjectType):
     lessons_completed = graphene.Int()
     last_activity = graphene.String()
     enrolled_at = graphene.String()
+    lessons = graphene.List(graphene.NonNull(LessonProgress), required=True,
+                            description="progress per lesson started, most recent first")
+
+    def resolve_lessons(root, info):
+        # one call for every enrolment of this request (started by `me`)
+        return _lesson_progress(info, root.resident_id).get(root.course_id, [])
+
+
+def _lesson_progress(info, resident_id: str) -> dict[str, list[LessonProgress]]:
+    """Course id -> the resident's progress per lesson. Read from the learner's record export,
+    the one elearning RPC that returns per-lesson progress today."""
+    record = calls(info).call("elearning", "export_learner", resident_id)
+    course_of = {e["_id"]: e["course_id"] for e in record["enrolments"]}
+    out: dict[str, list[LessonProgress]] = {}
+    for p in sorted(record["progress"], key=lambda p: p["at"], reverse=True):
+        if p.get("enrolment") in course_of:
+            out.setdefault(course_of[p["enrolment"]], []).append(LessonProgress(
+                lesson_id=p["lesson_id"], position=p.get("position") or 0, percent=p.get("percent") or 0,
+                completed=bool(p.get("completed")), updated_at=p["at"], channel=p.get("channel") or "web"))
+    return out
 
 
 class Mark(graphene.ObjectType):
@@ -252,7 +308,7 @@ class Child(graphene.ObjectType):
 
     def resolve_wallet(root, info):
         # one call for all the children of this request (started by `children`)
-        w = calls(info).call("elearning", "wallet_for_students", root.all_children, 5).get(root.id)
+        w = calls(info).call("elearning", "wallet_for_students", root.all_children, WALLET_MOVEMENTS).get(root.id)
         if w is None:
             return None
         return Wallet(balance_fen=w["balance_fen"], frozen=w["frozen"], spent_today_fen=w.get("spent_today_fen"),
@@ -280,12 +336,44 @@ def _child(c: dict, all_children: list[str]) -> Child:
     return child
 
 
-class Thread(graphene.ObjectType):
+class ThreadFields:
     id = graphene.ID(required=True)
     student_id = graphene.String()
     subject = graphene.String()
     last_message_at = graphene.String()
+    last_read_at = graphene.String(description="when I last marked it read")
     unread = graphene.Boolean()
+
+
+class Thread(ThreadFields, graphene.ObjectType):
+    """A home-school thread about one of my children (家校互动); its messages are read one
+    thread at a time, with `me { thread(id) }`."""
+
+
+class Message(graphene.ObjectType):
+    id = graphene.ID(required=True)
+    text = graphene.String(required=True)
+    at = graphene.String(required=True)
+    author_role = graphene.String(required=True, description="teacher or guardian")
+    from_me = graphene.Boolean(required=True)
+    seen = graphene.Boolean(required=True, description="someone else in the thread has read it")
+
+
+class ThreadWithMessages(ThreadFields, graphene.ObjectType):
+    messages = graphene.List(graphene.NonNull(Message), required=True, description="oldest first")
+
+
+def _thread(t: dict, cls=Thread, **more):
+    return cls(id=t["thread_id"], student_id=t.get("student_id"),
+               subject=f"{t.get('student_name', '')} · {t.get('class_title', '')}",
+               last_message_at=t.get("last_message_at"), last_read_at=t.get("last_read_at"),
+               unread=bool(t.get("unread")), **more)
+
+
+def guardian(who) -> dict:
+    """The reader the e-schoolbag checks: the signed-in resident as a guardian, so that a
+    thread opens only when it is about one of their own children."""
+    return {"role": "guardian", "id": who.subject}
 
 
 class Me(graphene.ObjectType):
@@ -307,6 +395,10 @@ class Me(graphene.ObjectType):
     credits = graphene.Int(description="credit bank total (学分银行)")
     children = graphene.List(graphene.NonNull(Child), description="for guardians: their own children only")
     message_threads = graphene.List(graphene.NonNull(Thread), description="home-school messages (家校互动)")
+    thread = graphene.Field(ThreadWithMessages, id=graphene.ID(required=True),
+                            description="one home-school thread about one of my children, with its messages")
+    access_log = graphene.List(graphene.NonNull(RecordAccess), limit=graphene.Int(default_value=20),
+                               description="who on the staff side opened my record, newest first")
 
     def _profile(root, info) -> dict:
         return calls(info).call("community", "get_residents", [root.id])[0]
@@ -335,7 +427,8 @@ class Me(graphene.ObjectType):
         return [Case.of(c) for c in found.get(root.id, [])]
 
     def resolve_notices(root, info, limit):
-        found = calls(info).call("community", "get_notices", root.actor, root.id, max(1, min(limit, 100)))
+        found = calls(info).call("community", "get_notices", root.actor, root.id,
+                                 page_size(limit, PAGE_CAPS["Me.notices"]))
         return [Notice(id=n["notice_id"], kind=n["kind"], title=n["title"], body=n["body"],
                        case_id=n.get("case_id"), created_at=n["created_at"]) for n in found]
 
@@ -353,9 +446,14 @@ class Me(graphene.ObjectType):
             root.id, {"enrolments": [], "credits": 0})
 
     def resolve_enrolments(root, info):
-        return [Enrolment(course_id=e["course_id"], course_title=e.get("course_title"), completed=bool(e["completed"]),
-                          lessons_completed=e.get("lessons_completed"), last_activity=e.get("last_activity"),
-                          enrolled_at=e.get("enrolled_at")) for e in Me._learning(root, info)["enrolments"]]
+        out = []
+        for e in Me._learning(root, info)["enrolments"]:
+            enrolment = Enrolment(course_id=e["course_id"], course_title=e.get("course_title"),
+                                  completed=bool(e["completed"]), lessons_completed=e.get("lessons_completed"),
+                                  last_activity=e.get("last_activity"), enrolled_at=e.get("enrolled_at"))
+            enrolment.resident_id = root.id
+            out.append(enrolment)
+        return out
 
     def resolve_credits(root, info):
         return Me._learning(root, info)["credits"]
@@ -368,10 +466,22 @@ class Me(graphene.ObjectType):
         return [_child(c, ids) for c in found["children"]]
 
     def resolve_message_threads(root, info):
-        found = calls(info).call("elearning", "threads_for", {"role": "guardian", "id": root.id})
-        return [Thread(id=t["thread_id"], student_id=t.get("student_id"),
-                       subject=f"{t.get('student_name', '')} · {t.get('class_title', '')}",
-                       last_message_at=t.get("last_message_at"), unread=bool(t.get("unread"))) for t in found]
+        return [_thread(t) for t in calls(info).call("elearning", "threads_for", guardian(root.who))]
+
+    def resolve_thread(root, info, id):
+        t = calls(info).call("elearning", "thread_messages", guardian(root.who), id)
+        me = f"guardian:{root.id}"
+        return _thread(t, ThreadWithMessages, messages=[
+            Message(id=m["message_id"], text=m["text"], at=m["at"], author_role=m["author"]["role"],
+                    from_me=f"{m['author']['role']}:{m['author']['id']}" == me, seen=bool(m.get("read_by")))
+            for m in t["messages"]])
+
+    def resolve_access_log(root, info, limit):
+        found = calls(info).call("community", "get_access_log", root.actor, root.id,
+                                 page_size(limit, PAGE_CAPS["Me.accessLog"]))
+        return [RecordAccess(at=e["at"], by=e["by"], committee=place(info, e["committee"]) if e.get("committee") else None,
+                             purpose=e["purpose"], purpose_text=e["purpose_text"], case_id=e.get("case_id"))
+                for e in found]
 
     def resolve_library_card(root, info):
         found = calls(info).call("library", "get_patrons", [root.id])
@@ -388,14 +498,42 @@ ME_FIELD_CALLS = {
     "registeredOutsideDistrict": "profile", "residenceCommittee": "profile",
     "livesAwayFromRegistration": "profile", "cases": "cases", "notices": "notices",
     "libraryCard": "library_card", "loans": "circulation", "holds": "circulation",
-    "enrolments": "learning", "credits": "learning", "children": "children",
+    "enrolments": "learning", "credits": "learning", "children": "children", "accessLog": "access_log",
+    "messageThreads": "threads",
 }
 
 
+def _fields_below(info, nodes) -> list[FieldNode]:
+    """The fields that ``nodes`` select one level down, through fragments."""
+    found: list[FieldNode] = []
+
+    def walk(selection_set):
+        for sel in (selection_set.selections if selection_set else []):
+            if isinstance(sel, FieldNode):
+                found.append(sel)
+            elif isinstance(sel, InlineFragmentNode):
+                walk(sel.selection_set)
+            elif isinstance(sel, FragmentSpreadNode) and sel.name.value in info.fragments:
+                walk(info.fragments[sel.name.value].selection_set)
+
+    for node in nodes:
+        walk(node.selection_set)
+    return found
+
+
+def _selected(info) -> set[str]:
+    """The names the current field's selection asks for one level down, through fragments."""
+    return {f.name.value for f in _fields_below(info, info.field_nodes)}
+
+
+def _selected_in(info, name: str) -> set[str]:
+    """The names asked for inside the current field's ``name`` (two levels down)."""
+    inside = [f for f in _fields_below(info, info.field_nodes) if f.name.value == name]
+    return {f.name.value for f in _fields_below(info, inside)}
+
+
 def _start_me_calls(info, me: Me) -> None:
-    wanted = {ME_FIELD_CALLS.get(f.name.value) for node in info.field_nodes
-              for f in (node.selection_set.selections if node.selection_set else [])
-              if hasattr(f, "name")}
+    wanted = {ME_FIELD_CALLS.get(name) for name in _selected(info)}
     c = calls(info)
     if "profile" in wanted:
         c.start("community", "get_residents", [me.id])
@@ -409,14 +547,19 @@ def _start_me_calls(info, me: Me) -> None:
         c.start("community", "get_notices", me.actor, me.id, 20)
     if "learning" in wanted:
         c.start("elearning", "learning_for_residents", [me.id])
+    if "learning" in wanted and "lessons" in _selected_in(info, "enrolments"):
+        c.start("elearning", "export_learner", me.id)
     if "children" in wanted:
         c.start("elearning", "children_for_guardians", [me.id])
+    if "threads" in wanted:
+        c.start("elearning", "threads_for", guardian(me.who))
+    if "access_log" in wanted:
+        c.start("community", "get_access_log", me.actor, me.id, 20)
 
 
 def _wants(info, name: str) -> bool:
     """Whether the current field's selection asks for ``name`` (one level down)."""
-    return any(getattr(sel, "name", None) and sel.name.value == name
-               for node in info.field_nodes for sel in (node.selection_set.selections if node.selection_set else []))
+    return name in _selected(info)
 
 
 class Course(graphene.ObjectType):
@@ -479,7 +622,7 @@ class Query(graphene.ObjectType):
     def resolve_me(root, info):
         who = principal(info, *RESIDENT_ROLES)
         me = Me(id=who.subject)
-        me.actor = actor(who)
+        me.actor, me.who = actor(who), who
         _start_me_calls(info, me)
         return me
 
@@ -503,7 +646,7 @@ class Query(graphene.ObjectType):
                 for t in calls(info).call("elearning", "tv_guide", day)]
 
     def resolve_catalogue(root, info, first, text=None, isbn=None):
-        found = calls(info).call("library", "search", text, isbn, max(1, min(first, 50)))
+        found = calls(info).call("library", "search", text, isbn, page_size(first, PAGE_CAPS["Query.catalogue"]))
         return [CatalogueTitle(id=t["title_id"], title=t["title"], authors=t["authors"], subjects=t["subjects"],
                                isbn=t.get("isbn"), availability=[Availability(**a) for a in t["availability"]])
                 for t in found]
@@ -515,7 +658,7 @@ class Query(graphene.ObjectType):
     def resolve_staff_queue(root, info, first, status=None, matter_code=None, after=None, committee=None):
         who = principal(info, *STAFF_ROLES)
         page = calls(info).call("community", "staff_queue", actor(who), committee, status, matter_code, after,
-                                max(1, min(first, 100)))
+                                page_size(first, PAGE_CAPS["Query.staffQueue"]))
         return CaseQueuePage(cases=[Case.of(c) for c in page["cases"]], next_cursor=page["next"])
 
 
@@ -750,10 +893,23 @@ class PostMessage(graphene.Mutation):
 
     def mutate(root, info, text, thread_id=None, student_id=None):
         who = principal(info, *RESIDENT_ROLES)
-        m = calls(info).call("elearning", "post_message", {"role": "guardian", "id": who.subject}, text,
-                             thread_id, student_id)
+        m = calls(info).call("elearning", "post_message", guardian(who), text, thread_id, student_id)
         return Thread(id=m.get("thread_id"), student_id=m.get("student_id"), last_message_at=m.get("posted_at"),
                       unread=False)
+
+
+class MarkThreadRead(graphene.Mutation):
+    """A guardian marks a thread about one of their children read (up to now)."""
+
+    class Arguments:
+        thread_id = graphene.ID(required=True)
+
+    Output = Thread
+
+    def mutate(root, info, thread_id):
+        who = principal(info, *RESIDENT_ROLES)
+        marked = calls(info).call("elearning", "mark_read", guardian(who), thread_id)
+        return Thread(id=marked["thread_id"], last_read_at=marked["read_at"], unread=False)
 
 
 class Mutation(graphene.ObjectType):
@@ -764,6 +920,7 @@ class Mutation(graphene.ObjectType):
     set_wallet_limits = SetWalletLimits.Field()
     freeze_wallet = FreezeWallet.Field()
     post_message = PostMessage.Field()
+    mark_thread_read = MarkThreadRead.Field()
     renew_loan = RenewLoan.Field()
     place_hold = PlaceHold.Field()
     cancel_hold = CancelHold.Field()

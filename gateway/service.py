@@ -10,6 +10,7 @@ import jinja2
 from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy
 from nameko.web.handlers import http
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from gateway import auth
@@ -17,7 +18,10 @@ from gateway.calls import Calls
 from gateway.console import ConsoleEntrypoints
 from gateway.engine import GraphqlEngine
 from gateway.errors import format_error
+from services.common.health import broker_problem
 from services.common.logs import Correlation
+from services.common.tracing import Tracing
+from services.common.metrics import Metrics, MetricsEntrypoints
 
 MAX_BODY = 1 << 20
 STATIC = Path(__file__).with_name("static") / "graphiql"
@@ -41,29 +45,41 @@ def _error(status: int, message: str, code: str):
     return _json(status, {"errors": [{"message": message, "extensions": {"code": code}}]})
 
 
-class GatewayService(ConsoleEntrypoints):
+class GatewayService(ConsoleEntrypoints, MetricsEntrypoints):
     name = "gateway"
 
     community = RpcProxy("community")
     library = RpcProxy("library")
     elearning = RpcProxy("elearning")
     correlation_id = Correlation()
+    tracing = Tracing()
     authenticate = auth.Authenticator()
     engine = GraphqlEngine()
     config = Config()
+    metrics = Metrics(graphql_url="/graphql")
 
     @http("GET", "/health")
     def health(self, request):
-        return _json(200, {"service": "gateway", "status": "up"})
+        """The gateway itself: up when it can reach the broker (every answer goes through it);
+        the services' own health is the `health` query."""
+        problem = broker_problem(self.config["AMQP_URI"])
+        report = {"service": "gateway", "status": "down" if problem else "up", "broker": "down" if problem else "up"}
+        if problem:
+            report["detail"] = {"broker": problem}
+        return _json(503 if problem else 200, report)
 
     @http("POST", "/graphql")
     def graphql_post(self, request):
-        if request.content_length and request.content_length > MAX_BODY:
-            return _error(413, "request body too large", "BAD_USER_INPUT")
+        if request.content_length is None and "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+            # werkzeug reads no body the server does not delimit: say so rather than "a query is required"
+            return _error(411, "send the body with a Content-Length (chunked bodies are not read)", "BAD_USER_INPUT")
+        request.max_content_length = MAX_BODY  # also bounds a body a server delimits itself
         try:
             body = json.loads(request.get_data(as_text=True) or "{}")
             if not isinstance(body, dict):
                 raise ValueError("the body must be a JSON object")
+        except RequestEntityTooLarge:
+            return _error(413, "request body too large", "BAD_USER_INPUT")
         except ValueError as exc:
             return _error(400, f"invalid JSON body: {exc}", "BAD_USER_INPUT")
         return self._execute(request, body, "POST")

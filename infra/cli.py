@@ -63,9 +63,16 @@ def cmd_status(args) -> int:
 def cmd_seed(args) -> int:
     from infra.local import seed
 
-    result = seed.seed(_settings())
+    settings = _settings()
+    result = seed.seed(settings)
     print(f"demo data: {result['places']} places, {len(result['residents'])} residents "
           f"({result['residents_added']} new)")
+    if args.token:  # containers: what `suite up` prints last
+        from gateway import auth
+
+        resident = result["residents"][0]
+        print(f"development token for resident {resident['name']}:")
+        print(auth.mint(auth.token_config(settings), "resident", resident["resident_id"]))
     return 0
 
 
@@ -90,6 +97,16 @@ def _rpc(settings):
 
 
 def cmd_import(args) -> int:
+    from infra.imports.files import ImportFileError
+
+    try:
+        return _import(args)
+    except ImportFileError as exc:  # a file we cannot take: say why, no trace
+        print(f"import refused: {exc}", file=sys.stderr)
+        return 1
+
+
+def _import(args) -> int:
     from pathlib import Path
 
     from infra.imports import community
@@ -138,14 +155,20 @@ def cmd_calendar(args) -> int:
             schedules = data if isinstance(data, list) else [data]
         else:
             years = args.year or calendar_source.package_years()
-            schedules = [calendar_source.to_json(calendar_source.from_package(y)) for y in years]
+            try:
+                schedules = [calendar_source.to_json(calendar_source.from_package(y)) for y in years]
+            except calendar_source.YearNotInPackage as exc:
+                print(f"{exc}: load that year from the State Council's notice with "
+                      f"`suite calendar load FILE.json` (see the README)", file=sys.stderr)
+                return 1
         for schedule in schedules:
             try:
                 done = rpc.community.load_calendar_year(schedule)
             except RemoteError as exc:
                 print(f"refused: {exc.value}", file=sys.stderr)
                 return 1
-            print(f"{done['year']}: {done['holidays']} days off, {done['makeup_workdays']} make-up working days")
+            print(f"{done['year']}: {done['holidays']} days off, {done['makeup_workdays']} make-up working days"
+                  + (f"; deadlines set for {done['deadlines_set']} waiting cases" if done.get("deadlines_set") else ""))
     return 0
 
 
@@ -260,6 +283,42 @@ def cmd_deploy(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    """One service in the foreground, as ``suite up`` runs it (a container's command)."""
+    import yaml
+
+    from infra import topology
+    from infra.local import processes
+
+    settings = _settings()
+    classes = {**topology.SERVICE_CLASSES, "gateway": topology.GATEWAY_CLASS}
+    cfg = config.gateway_config(settings) if args.name == "gateway" else config.nameko_config(settings, args.name)
+    path = processes.run_dir(settings.var_dir) / f"{args.name}.yaml"
+    path.write_text(yaml.safe_dump(cfg, allow_unicode=True))
+    path.chmod(0o600)
+    sys.stdout.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "infra.local.nameko_run", "run", "--config", str(path),
+                              classes[args.name]])
+    return 1  # not reached
+
+
+def cmd_topology(args) -> int:
+    from infra import broker_definitions
+
+    settings = _settings()
+    queue_type = args.queue_type or settings.queue_type
+    if args.action == "definitions":
+        user = tuple(args.user.split(":", 1)) if args.user else None
+        if user is not None and len(user) != 2:
+            print("--user takes NAME:PASSWORD", file=sys.stderr)
+            return 2
+        print(broker_definitions.render(broker_definitions.build(queue_type, args.vhost, user=user)), end="")
+        return 0
+    queues = broker_definitions.apply(settings.amqp_uri, queue_type)
+    print(f"imported the definitions and checked {len(queues)} {queue_type} queues")
+    return 0
+
+
 def cmd_broker(args) -> int:
     from infra.local import broker
 
@@ -285,7 +344,10 @@ def build_parser() -> argparse.ArgumentParser:
                               "print the GraphQL URL and a token").set_defaults(func=cmd_up)
     sub.add_parser("down", help="stop what `suite up` started (data is kept)").set_defaults(func=cmd_down)
     sub.add_parser("status", help="each process and its health").set_defaults(func=cmd_status)
-    sub.add_parser("seed", help="load the demo data (idempotent)").set_defaults(func=cmd_seed)
+    seed_cmd = sub.add_parser("seed", help="load the demo data (idempotent)")
+    seed_cmd.add_argument("--token", action="store_true", help="then print a token for the demo resident "
+                                                               "alone on the last line")
+    seed_cmd.set_defaults(func=cmd_seed)
     sub.add_parser("deploy", help="declare the broker topology and the database indexes"
                    ).set_defaults(func=cmd_deploy)
     token = sub.add_parser("token", help="mint a development JWT (printed alone on the last line)")
@@ -351,6 +413,16 @@ def build_parser() -> argparse.ArgumentParser:
     ln.add_argument("--request-ref", help="erase: the reference of the verified request")
     ln.add_argument("--confirm", help="erase: the resident id again")
     ln.set_defaults(func=cmd_learner)
+    serve = sub.add_parser("serve", help="run one service in the foreground (a container's command)")
+    serve.add_argument("name", choices=[*config.SERVICES, "gateway"])
+    serve.set_defaults(func=cmd_serve)
+    topo = sub.add_parser("topology", help="the broker topology as RabbitMQ definitions: print them, or import "
+                                           "them through the management API and check them (a cluster)")
+    topo.add_argument("action", choices=["definitions", "apply"])
+    topo.add_argument("--queue-type", choices=["classic", "quorum"], help="default: QUEUE_TYPE (classic)")
+    topo.add_argument("--vhost", default="/", help="definitions: the virtual host (apply: AMQP_URI's)")
+    topo.add_argument("--user", help="definitions: NAME:PASSWORD of a user to include (compose's guest:guest)")
+    topo.set_defaults(func=cmd_topology)
     brk = sub.add_parser("broker", help="make sure RabbitMQ answers (start it when installed here)")
     brk.add_argument("--management", action="store_true", help="also enable the management API")
     brk.set_defaults(func=cmd_broker)

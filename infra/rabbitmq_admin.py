@@ -35,6 +35,11 @@ def delete_vhost(name: str) -> None:
     _call("DELETE", f"vhosts/{quote(name, safe='')}")
 
 
+def import_definitions(definitions: dict) -> None:
+    """Merge exchanges, queues, bindings, policies (and vhosts, users) into the broker."""
+    _call("POST", "definitions", definitions)
+
+
 def queue_info(vhost: str, queue: str) -> dict:
     return _call("GET", f"queues/{quote(vhost, safe='')}/{quote(queue, safe='')}")
 

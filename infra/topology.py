@@ -5,6 +5,12 @@ before any service starts means no event is ever published to an exchange with n
 bound (nameko publishes events without ``mandatory``, so such an event would be lost).
 Queues are declared exactly as nameko declares them, or nameko's own declaration would
 fail with PRECONDITION_FAILED.
+
+Quorum queues (``QUEUE_TYPE=quorum``, for a cluster): nameko declares its queues with no
+``x-queue-type``. RabbitMQ (3.10.8 here, and 3.13) refuses that redeclare of a quorum queue
+unless the virtual host's default queue type is quorum, in which case it adds the type
+itself and the two declarations agree. So quorum needs that vhost (``suite topology
+apply`` makes it), and ``declare`` checks nameko's redeclare before any service starts.
 """
 from __future__ import annotations
 
@@ -12,11 +18,12 @@ import inspect
 from dataclasses import dataclass
 from importlib import import_module
 
+import amqp.exceptions
 from kombu import Connection, Exchange, Queue
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 
 from contracts.registry import EVENTS
-from services.common import deadletter
+from services.common import config, deadletter
 from services.common.inbox import InboxEventHandler
 from services.common.outbox import event_exchange
 
@@ -26,6 +33,11 @@ SERVICE_CLASSES = {
     "elearning": "services.elearning.service:ElearningService",
 }
 GATEWAY_CLASS = "gateway.service:GatewayService"
+QUEUE_TYPES = ("classic", "quorum")
+
+
+class NamekoWouldBeRefused(RuntimeError):
+    """nameko's own declaration of a queue would fail (the vhost does not default to quorum)."""
 
 
 def load_class(path: str):
@@ -64,18 +76,38 @@ def exchanges() -> list[Exchange]:
     return [event_exchange(src) for src in sorted(sources)] + [deadletter.DLX]
 
 
-def queues() -> list[Queue]:
-    return [s.queue for s in subscriptions()] + [deadletter.dead_letter_queue(s) for s in SERVICE_CLASSES]
+def queues(queue_type: str = "classic") -> list[Queue]:
+    plain = [s.queue for s in subscriptions()] + [deadletter.dead_letter_queue(s) for s in SERVICE_CLASSES]
+    if queue_type == "classic":
+        return plain
+    if queue_type not in QUEUE_TYPES:
+        raise ValueError(f"QUEUE_TYPE must be one of {', '.join(QUEUE_TYPES)}, got {queue_type!r}")
+    return [Queue(q.name, exchange=q.exchange, routing_key=q.routing_key, durable=True, auto_delete=False,
+                  queue_arguments={"x-queue-type": queue_type}) for q in plain]
 
 
-def declare(amqp_uri: str) -> list[str]:
+def declare(amqp_uri: str, queue_type: str | None = None) -> list[str]:
     """Declare every exchange, queue and binding; return the queue names."""
+    queue_type = queue_type or config.load().queue_type
+    typed = queues(queue_type)
     with Connection(amqp_uri, connect_timeout=5) as conn:
         channel = conn.channel()
         for exchange in exchanges():
             exchange(channel).declare()
-        names = []
-        for queue in queues():
+        for queue in typed:
             queue(channel).declare()
-            names.append(queue.name)
-        return names
+        if queue_type != "classic":
+            _check_nameko_redeclares(conn)
+        return [queue.name for queue in typed]
+
+
+def _check_nameko_redeclares(conn) -> None:
+    # Fail here, at deploy time, rather than in every service's consumer at start-up.
+    channel = conn.channel()
+    for queue in queues("classic"):
+        try:
+            queue(channel).declare()
+        except amqp.exceptions.PreconditionFailed as exc:
+            raise NamekoWouldBeRefused(
+                f"nameko could not declare {queue.name} ({exc.reply_text}): quorum queues need a "
+                "virtual host whose default queue type is quorum (`suite topology apply` creates one)") from None

@@ -4,15 +4,18 @@ wire-protocol server (``MONGO_URI``, or the embedded store started for the run).
 Everything a run creates — the vhost, the databases, the store's data folder — is
 removed at the end.
 """
+import os
 import warnings
 
+# Hypothesis loads third-party plugins at import; trio's (selenium brings trio) cannot import
+# once eventlet has patched the socket module, and none of them is needed here.
+os.environ.setdefault("HYPOTHESIS_NO_PLUGINS", "1")
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")  # known; nameko needs eventlet
 import eventlet  # noqa: E402
 
 eventlet.monkey_patch()  # nameko's pytest plugin no longer does it (since 2.14)
 
 import dataclasses  # noqa: E402
-import os  # noqa: E402
 import socket  # noqa: E402
 import uuid  # noqa: E402
 from pathlib import Path  # noqa: E402

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 
@@ -42,6 +42,15 @@ class UnitV1(BaseModel):
     lessons: list[LessonV1] = Field(min_length=1, max_length=200)
 
 
+class CompletionRuleV1(BaseModel):
+    """When a learner has completed a course: at least ``share`` of its lessons (0 < share <= 1,
+    rounded up to whole lessons), among them every one of ``required_lessons``."""
+
+    model_config = ConfigDict(extra="forbid")
+    share: float = Field(default=1.0, gt=0, le=1, strict=True, allow_inf_nan=False)
+    required_lessons: list[Code] = Field(default_factory=list, max_length=200)
+
+
 class CourseV1(BaseModel):
     """``elearning.upsert_courses(items)``: a provider's course, in units and lessons."""
 
@@ -53,8 +62,16 @@ class CourseV1(BaseModel):
     provider: str = Field(min_length=1, max_length=200)
     subjects: list[Annotated[str, Field(max_length=50)]] = Field(default_factory=list, max_length=20)
     credits: int = Field(default=0, ge=0, le=100)
-    completion: dict = Field(default_factory=lambda: {"share": 1.0})
+    completion: CompletionRuleV1 = Field(default_factory=CompletionRuleV1)
     units: list[UnitV1] = Field(min_length=1, max_length=100)
+
+    @model_validator(mode="after")
+    def _required_lessons_exist(self) -> "CourseV1":
+        lessons = {lesson.id for unit in self.units for lesson in unit.lessons}
+        unknown = [lid for lid in self.completion.required_lessons if lid not in lessons]
+        if unknown:
+            raise ValueError(f"the completion rule requires lessons the course does not have: {', '.join(unknown)}")
+        return self
 
 
 class ProgressReportV1(BaseModel):

@@ -8,7 +8,7 @@ from pathlib import Path
 from nameko.exceptions import RemoteError
 from tqdm import tqdm
 
-from infra.imports.files import ImportFileError, count_rows, csv_rows, json_items
+from infra.imports.files import ImportFileError, check_size, count_rows, csv_rows, json_items
 
 RESIDENT_COLUMNS = ["id_number", "name", "phone", "registered_committee", "residence_committee", "address"]
 PLACE_COLUMNS = ["code", "kind", "name", "parent"]
@@ -17,6 +17,7 @@ BATCH = 500
 
 def import_places(rpc, path: Path) -> int:
     """Places are few: all of the file is checked and loaded in one call, or none of it."""
+    check_size(path)
     if path.suffix.lower() == ".json":
         places = json_items(path)
     else:
@@ -33,6 +34,7 @@ def import_places(rpc, path: Path) -> int:
 
 def import_residents(rpc, path: Path, report=sys.stderr) -> tuple[int, list[tuple[int, str]]]:
     """Residents in batches; returns (imported, [(line, reason), ...])."""
+    check_size(path)
     total = count_rows(path)
     imported, rejected = 0, []
     batch: list[tuple[int, dict]] = []

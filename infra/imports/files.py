@@ -6,9 +6,23 @@ import json
 from pathlib import Path
 from typing import Iterator
 
+from services.common import config
+
 
 class ImportFileError(SystemExit):
     """The whole file is unusable (not a row of it): stop with a clear message."""
+
+
+def check_size(path: Path) -> None:
+    """Refuse a file over ``SUITE_IMPORT_MAX_BYTES`` before any of it is read or sent."""
+    limit = config.load().import_max_bytes
+    try:
+        size = Path(path).stat().st_size
+    except OSError as exc:
+        raise ImportFileError(f"cannot read {path}: {exc.strerror}") from None
+    if size > limit:
+        raise ImportFileError(f"{path} is {size:,} bytes, over the import limit of {limit:,} "
+                              "(SUITE_IMPORT_MAX_BYTES): split the file or raise the limit")
 
 
 def count_rows(path: Path) -> int:

@@ -56,7 +56,7 @@ from xml.sax import SAXException, make_parser
 from xml.sax.handler import feature_namespaces
 
 from contracts.rpc.library import TitleRecordV1
-from infra.imports.files import ImportFileError
+from infra.imports.files import ImportFileError, check_size
 
 BATCH = 500
 IN_FLIGHT = 2          # batches sent before waiting for the oldest answer
@@ -423,6 +423,7 @@ def xml_records(f) -> Iterator[tuple[int, Record | None, str | None]]:
 def import_marc(rpc, path: Path, report=sys.stderr) -> tuple[int, list[tuple[int, str]]]:
     """MARC records into the catalogue in batches; returns (imported, [(record number, reason), ...])."""
     path = Path(path)
+    check_size(path)
     try:
         xml = _is_xml(path)
         total = count_records(path)

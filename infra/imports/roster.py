@@ -21,7 +21,7 @@ from typing import Iterator
 from nameko.exceptions import RemoteError
 from tqdm import tqdm
 
-from infra.imports.files import ImportFileError, count_rows
+from infra.imports.files import ImportFileError, check_size, count_rows
 from services.elearning import roster
 from services.elearning.roster import GuardianRow, RosterRowError
 
@@ -150,7 +150,8 @@ def import_roster(rpc, directory: Path, report=sys.stderr) -> tuple[int, list[tu
              if name not in absent and (directory / f"{name}.csv").is_file()]
     if not files:
         raise ImportFileError(f"{directory}: no OneRoster file found ({', '.join(f + '.csv' for f in roster.FILES)})")
-    for name, path in files:  # a bad header stops the import before anything is sent
+    for name, path in files:  # a bad header or a file too large stops the import before anything is sent
+        check_size(path)
         next(roster_rows(path, roster.FILES[name]), None)
     total = sum(count_rows(path) for _, path in files)
 

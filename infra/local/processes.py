@@ -68,14 +68,17 @@ def stop(var_dir: str, rec: Recorded, grace: float = 15.0) -> str:
     """SIGTERM the process group, SIGKILL after ``grace`` seconds; forget the record."""
     outcome = "not running"
     if alive(rec):
-        os.killpg(rec.pid, signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        while alive(rec) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if alive(rec):
-            os.killpg(rec.pid, signal.SIGKILL)
-            outcome = "killed"
-        else:
+        try:  # it may end on its own between the look and the signal
+            os.killpg(rec.pid, signal.SIGTERM)
+            deadline = time.monotonic() + grace
+            while alive(rec) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if alive(rec):
+                os.killpg(rec.pid, signal.SIGKILL)
+                outcome = "killed"
+            else:
+                outcome = "stopped"
+        except ProcessLookupError:
             outcome = "stopped"
     (run_dir(var_dir) / f"{rec.name}.json").unlink(missing_ok=True)
     return outcome

@@ -55,6 +55,8 @@ class Settings:
     jwt_audience: str = "smart-community-suite"
     jwt_jwks_file: str = ""
     jwt_jwks_url: str = ""
+    import_max_bytes: int = 1 << 30  # `suite import` refuses larger files (split them or raise it)
+    queue_type: str = "classic"    # quorum in a cluster whose vhost defaults to quorum (infra/README.md)
 
     @property
     def effective_mongo_uri(self) -> str:
@@ -86,6 +88,8 @@ def load() -> Settings:
         jwt_audience=_env("JWT_AUDIENCE", "smart-community-suite"),
         jwt_jwks_file=os.environ.get("JWT_JWKS_FILE", "").strip(),
         jwt_jwks_url=os.environ.get("JWT_JWKS_URL", "").strip(),
+        import_max_bytes=_int("SUITE_IMPORT_MAX_BYTES", 1 << 30),
+        queue_type=_env("QUEUE_TYPE", "classic").lower(),
     )
 
 

@@ -14,6 +14,7 @@ from nameko.extensions import DependencyProvider
 from nameko.web.handlers import http
 
 from contracts.rpc.common import HealthReportV1
+from services.common.metrics import MetricsEntrypoints
 from services.common.rpc import rpc
 from services.common.storage import Store, ping
 
@@ -51,8 +52,9 @@ class HealthCheck(DependencyProvider):
         return report.model_dump()
 
 
-class HealthEntrypoints:
-    """Mixed into every service class (``health_check = HealthCheck()`` is provided)."""
+class HealthEntrypoints(MetricsEntrypoints):
+    """Mixed into every service class (``health_check = HealthCheck()`` is provided, and
+    ``GET /metrics``)."""
 
     health_check = HealthCheck()
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from enum import Enum
 from functools import partial
 from typing import Any, Mapping
@@ -30,13 +31,16 @@ from pymongo.collection import Collection
 
 from contracts import CloudEvent
 from contracts.registry import UnknownEventType, event_model, event_source
-from services.common import deadletter
+from services.common import deadletter, metrics
+from services.common.config import option
 from services.common.storage import merge_updates
 
 log = logging.getLogger(__name__)
 
 INBOX_FIELD = "inbox"
 INBOX_KEEP = 200  # ids remembered per document; enough for any one document's history
+EVENT_MAX_BYTES = 256 * 1024  # no event of the contracts comes near; a bigger body is an error or an attack
+_absorbed = threading.local()  # green-thread local: a duplicate that apply_once absorbed in this worker
 
 
 class PermanentError(Exception):
@@ -65,11 +69,13 @@ def apply_once(collection: Collection, key: Mapping[str, Any], update: Mapping, 
         # The upsert found no document without the mark and tried to insert one: the
         # document exists, so either this event was applied or another unique key clashed.
         if collection.find_one({**key, INBOX_FIELD: event_id}, {"_id": 1}) is not None:
+            _absorbed.event_id = event_id
             return Applied.DUPLICATE
         raise
     if result.matched_count or result.upserted_id is not None:
         return Applied.APPLIED
     if collection.find_one({**key, INBOX_FIELD: event_id}, {"_id": 1}) is not None:
+        _absorbed.event_id = event_id
         return Applied.DUPLICATE
     return Applied.MISSING
 
@@ -109,7 +115,8 @@ class DeadLetteringQueueConsumer(QueueConsumer):
         return consumers
 
     def _on_decode_error(self, provider, message, exc):
-        provider.dead_letter(message, f"undecodable message: {type(exc).__name__}: {exc}", attempts=1)
+        reason = provider.too_large(message) or f"undecodable message: {type(exc).__name__}: {exc}"
+        provider.dead_letter(message, reason, attempts=1)
 
 
 class InboxEventHandler(EventHandler):
@@ -132,6 +139,7 @@ class InboxEventHandler(EventHandler):
         config = self.container.config
         self.max_retries = int(config.get("EVENT_MAX_RETRIES", 3))
         self.backoff = float(config.get("EVENT_RETRY_BACKOFF", 0.2))
+        self.max_bytes = int(option(config, "EVENT_MAX_BYTES", EVENT_MAX_BYTES))
         self.publisher = Publisher(config["AMQP_URI"], use_confirms=True)
         self.dlq = deadletter.dead_letter_queue(self.container.service_name)
         with Connection(config["AMQP_URI"]) as conn:  # so that an operator can always look there
@@ -140,7 +148,16 @@ class InboxEventHandler(EventHandler):
     def check_sender(self, message, event: dict) -> None:
         """Raise ValueError when the message may not speak for its sender (subclasses)."""
 
+    def too_large(self, message) -> str | None:
+        size = len(message.body or b"")
+        return f"message too large: {size} bytes (EVENT_MAX_BYTES is {self.max_bytes})" \
+            if size > self.max_bytes else None
+
     def handle_message(self, body, message):
+        too_large = self.too_large(message)
+        if too_large:  # before validating: a huge body must not cost a worker its parsing
+            self.dead_letter(message, too_large, attempts=1)
+            return
         try:
             event = validate_event(body, self.accept)
             self.check_sender(message, event)
@@ -150,8 +167,12 @@ class InboxEventHandler(EventHandler):
         super().handle_message(event, message)
 
     def handle_result(self, message, worker_ctx, result=None, exc_info=None):
+        # (in the worker's green thread, where apply_once noted a duplicate it absorbed)
+        duplicate = getattr(_absorbed, "event_id", None) == worker_ctx.args[0]["id"]
+        _absorbed.event_id = None
         if exc_info is None:
             self.queue_consumer.ack_message(message)
+            self._count(message, "duplicate" if duplicate else "applied")
             return result, exc_info
         exc = exc_info[1]
         attempts = int((message.headers or {}).get(deadletter.ATTEMPTS, 0)) + 1
@@ -164,6 +185,7 @@ class InboxEventHandler(EventHandler):
             eventlet.sleep(self.backoff * 2 ** (attempts - 1))
             self._republish(message, {**(message.headers or {}), deadletter.ATTEMPTS: attempts})
             self.queue_consumer.ack_message(message)
+            self._count(message, "retried")
         return result, exc_info
 
     def dead_letter(self, message, reason: str, attempts: int) -> None:
@@ -173,6 +195,17 @@ class InboxEventHandler(EventHandler):
         self.publisher.publish(message.body, exchange=deadletter.DLX, routing_key=self.dlq.routing_key,
                                declare=[self.dlq], headers=headers, **_raw(message))
         self.queue_consumer.ack_message(message)
+        self._count(message, "dead_lettered")
+
+    def _count(self, message, outcome: str) -> None:
+        # Labelled with a type this queue accepts, else its binding: a bad message cannot
+        # make up label values.
+        try:
+            claimed = message.payload.get("type")
+        except Exception:  # undecodable, or not an object
+            claimed = None
+        event_type = claimed if claimed in self.accept else self.event_type
+        metrics.count_event(self.container.service_name, event_type, outcome)
 
     def _republish(self, message, headers: dict) -> None:
         # Back on the same queue through the default exchange: only this handler sees it. The

@@ -28,7 +28,7 @@ class Correlation(DependencyProvider):
     def get_dependency(self, worker_ctx):
         # nameko injects dependencies before worker_setup, in the worker's green thread
         cid = worker_ctx.context_data.get(CONTEXT_KEY) or uuid.uuid4().hex
-        worker_ctx.context_data[CONTEXT_KEY] = cid
+        worker_ctx.data[CONTEXT_KEY] = cid  # (context_data is a copy: data is what nameko sends on)
         _current.value = cid
         return cid
 

@@ -25,7 +25,9 @@ from pymongo.collection import Collection
 
 from contracts import new_event
 from contracts.registry import event_source
+from services.common import tracing
 from services.common.logs import CONTEXT_KEY, current_correlation_id
+from services.common.tracing import current_traceparent
 from services.common.storage import Store
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,8 @@ def event(type: str, data, subject: str | None = None, **extensions) -> dict:
     """A new CloudEvent for the outbox, carrying the current correlation id."""
     source = event_source(type)
     extensions.setdefault("correlationid", current_correlation_id())
+    if current_traceparent():  # CloudEvents' distributed tracing extension
+        extensions.setdefault("traceparent", current_traceparent())
     return new_event(type, source, data, subject=subject, **extensions)
 
 
@@ -62,9 +66,17 @@ def relay_once(collections: Iterable[Collection], publisher: Publisher) -> int:
     """Publish what is pending in ``collections``; return how many events went out."""
     sent = 0
     for collection in collections:
-        for doc in collection.find({PENDING: {"$gt": 0}}, {"outbox": 1}).limit(BATCH):
-            for ev in sorted((doc.get("outbox") or {}).values(), key=lambda e: e["time"]):
+        for doc in collection.find({PENDING: {"$gt": 0}}, {"outbox": 1, PENDING: 1}).limit(BATCH):
+            if not doc.get("outbox"):
+                # A counter with nothing behind it would keep this document in every batch and
+                # starve real events: reset it, unless a writer added an event meanwhile.
+                collection.update_one({"_id": doc["_id"], PENDING: doc[PENDING]}, {"$set": {PENDING: 0}})
+                log.warning("outbox: reset a pending count with no event behind it", extra={"doc": str(doc["_id"])})
+                continue
+            for ev in sorted(doc["outbox"].values(), key=lambda e: e["time"]):
                 headers = {f"nameko.{CONTEXT_KEY}": ev["correlationid"]} if ev.get("correlationid") else {}
+                if ev.get("traceparent"):
+                    headers[f"nameko.{tracing.CONTEXT_KEY}"] = ev["traceparent"]
                 publisher.publish(ev, exchange=event_exchange(ev["source"]), routing_key=ev["type"],
                                   headers=headers, message_id=ev["id"])
                 # Conditional on the event still being there, so that two relays racing

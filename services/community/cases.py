@@ -158,14 +158,42 @@ def _entry(actor: Actor, now: datetime, action: str, from_status: str | None, to
     return entry
 
 
-def _set_deadline(case: dict, compute: Callable[[], date]) -> None:
-    """A deadline in a year with no schedule loaded is flagged, never guessed."""
+def _deadline_of(calendar: workdays.WorkingCalendar, basis: dict) -> date:
+    start = date.fromisoformat(basis["from"])
+    if basis["kind"] == "accept":
+        return workdays.deadline_for(calendar, start, basis["days"])
+    return workdays.resume_deadline(calendar, start, basis["days"])
+
+
+def _set_deadline(case: dict, calendar: workdays.WorkingCalendar, basis: dict) -> None:
+    """A deadline in a year with no schedule loaded is flagged, never guessed; the case then
+    keeps what its deadline counts from, so loading that year can set it (``deadline_now_known``)."""
     try:
-        case["deadline"] = compute().isoformat()
+        case["deadline"] = _deadline_of(calendar, basis).isoformat()
         case["deadline_problem"] = None
+        case.pop("awaiting_calendar", None)
+        case.pop("deadline_basis", None)
     except workdays.YearNotLoaded as exc:
         case["deadline"] = None
         case["deadline_problem"] = str(exc)
+        case["awaiting_calendar"] = "yes"   # a sparse index finds these when a year is loaded
+        case["deadline_basis"] = basis
+
+
+def deadline_now_known(case: dict, calendar: workdays.WorkingCalendar, now: datetime) -> dict | None:
+    """The case with its deadline set, once the schedule it was waiting for is loaded; None
+    while it still cannot be computed. An audit entry by the system says why it changed."""
+    if not case.get("awaiting_calendar") or not case.get("deadline_basis") \
+            or case["status"] not in ("accepted", "in_progress"):
+        return None
+    new = copy.deepcopy(case)
+    _set_deadline(new, calendar, case["deadline_basis"])
+    if new["deadline"] is None:
+        return None
+    new["trail"] = case["trail"] + [_entry(Actor("system", "system"), now, "deadline_set", case["status"],
+                                           case["status"], f"工作日安排已载入，办理期限为 {new['deadline']}")]
+    new["version"] = case["version"] + 1
+    return _finish(new)
 
 
 def apply(case: dict, action: str, actor: Actor, now: datetime, calendar: workdays.WorkingCalendar, *,
@@ -189,7 +217,7 @@ def apply(case: dict, action: str, actor: Actor, now: datetime, calendar: workda
     if action == "accept":
         new["status"], event = "accepted", ev.CaseAcceptedV1
         new["accepted_on"] = today.isoformat()
-        _set_deadline(new, lambda: workdays.deadline_for(calendar, today, new["promised_days"]))
+        _set_deadline(new, calendar, {"kind": "accept", "from": today.isoformat(), "days": new["promised_days"]})
     elif action == "start":
         new["status"], event = "in_progress", ev.CaseStartedV1
     elif action == "request_supplement":
@@ -207,7 +235,7 @@ def apply(case: dict, action: str, actor: Actor, now: datetime, calendar: workda
         new["missing_materials"] = []
         if new["paused_remaining"] is not None:
             remaining = new["paused_remaining"]
-            _set_deadline(new, lambda: workdays.resume_deadline(calendar, today, remaining))
+            _set_deadline(new, calendar, {"kind": "resume", "from": today.isoformat(), "days": remaining})
         new["paused_remaining"], new["paused_from"], new["deadline_flag"] = None, None, None
     elif action == "assign":
         if not assignee:

@@ -22,10 +22,12 @@ from services.common.errors import BadInput, Conflict, Forbidden, NotFound
 from services.common.health import HealthEntrypoints
 from services.common.inbox import inbox_handler
 from services.common.logs import Correlation
+from services.common.tracing import Tracing
+from services.common.metrics import Metrics, Tally
 from services.common.outbox import OutboxRelay
 from services.common.rpc import rpc
 from services.common.storage import Store
-from services.community import calendar_store, cases, jurisdiction, notices, residents, store
+from services.community import access_log, calendar_store, cases, jurisdiction, notices, residents, store
 from services.community.open311_http import Open311Entrypoints
 from services.community.staff_rpc import STAFF, StaffEntrypoints
 
@@ -50,6 +52,10 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints, StaffEntrypoints):
     db = Store(store.INDEXES)
     relay = OutboxRelay(store.OUTBOX_COLLECTIONS)
     correlation_id = Correlation()
+    tracing = Tracing()
+    metrics = Metrics(Tally(store.CASES, {"queue_key": {"$gt": ""}}, by="deadline_flag", gauges={  # open cases
+        "due_soon": ("suite_community_cases_near_deadline", "Open cases the deadline timer raised as due soon"),
+        "overdue": ("suite_community_cases_past_deadline", "Open cases the deadline timer raised as overdue")}))
 
     # ---- places and matters -------------------------------------------------------
 
@@ -162,12 +168,23 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints, StaffEntrypoints):
         return [residents.public_view(found[i]) for i in ids if i in found]
 
     @rpc
-    def find_resident(self, id_number: str) -> dict:
-        """A desk looks a resident up by the ID number they present."""
+    def find_resident(self, id_number: str, actor: dict | None = None) -> dict:
+        """A desk looks a resident up by the ID number they present (logged for the resident
+        when staff do it; imports pass no actor)."""
         doc = self.db[store.RESIDENTS].find_one({"id_number": residents.normalise_id_number(str(id_number))})
         if doc is None:
             raise NotFound("no resident with this ID number")
+        if actor is not None:
+            access_log.record(self.db, doc["_id"], _actor(actor), "lookup", _now())
         return residents.public_view(doc)
+
+    @rpc
+    def get_access_log(self, actor: dict, resident_id: str, limit: int = 50) -> list[dict]:
+        """Who on the staff side opened this resident's record: for the resident, or an admin."""
+        who = _actor(actor)
+        if who.role != "admin" and (who.role not in ("resident", "guardian") or who.id != str(resident_id)):
+            raise Forbidden("residents read their own access log")
+        return access_log.for_resident(self.db, str(resident_id), limit)
 
     @rpc
     def change_residence(self, actor: dict, request: dict) -> dict:
@@ -238,7 +255,9 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints, StaffEntrypoints):
     @rpc
     def get_case(self, actor: dict, case_id: str) -> dict:
         who = _actor(actor)
-        return cases.view(self._case(case_id, who), who)
+        case = self._case(case_id, who)
+        access_log.record(self.db, case["resident_id"], who, "case", _now(), case_id=case["_id"])
+        return cases.view(case, who)
 
     @rpc
     def get_cases_for_residents(self, actor: dict, resident_ids: list[str]) -> dict:
@@ -308,7 +327,8 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints, StaffEntrypoints):
         except ValueError as exc:
             raise BadInput(str(exc)) from None
         calendar_store.save(self.db, year)
-        return {"year": year.year, "holidays": len(year.holidays), "makeup_workdays": len(year.makeup_workdays)}
+        return {"year": year.year, "holidays": len(year.holidays), "makeup_workdays": len(year.makeup_workdays),
+                "deadlines_set": self._set_waiting_deadlines()}
 
     @rpc
     def calendar_years(self) -> list[int]:
@@ -438,6 +458,21 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints, StaffEntrypoints):
         if case is None or not cases.can_see(case, who):
             raise NotFound(f"no case {case_id}")  # not telling others that it exists
         return case
+
+    def _set_waiting_deadlines(self) -> int:
+        """Cases whose deadline fell in a year with no schedule get it now, if it is loaded."""
+        calendar = calendar_store.load(self.db)
+        done = 0
+        for case in self.db[store.CASES].find({"awaiting_calendar": "yes"}).limit(10_000):
+            new = cases.deadline_now_known(case, calendar, _now())
+            if new is None:
+                continue
+            try:
+                store.save_case_fix(self.db, case, new)
+                done += 1
+            except Conflict:
+                pass  # a clerk acted meanwhile: their step computed the deadline with this calendar
+        return done
 
     def _committee_exists(self, code: str) -> bool:
         return self.db[store.PLACES].find_one({"_id": str(code), "kind": "committee"}, {"_id": 1}) is not None

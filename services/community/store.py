@@ -9,6 +9,7 @@ from services.common import outbox
 from services.common.errors import Conflict
 from services.common.outbox import OUTBOX_INDEX
 from services.common.storage import diff_update, merge_updates
+from services.community.access_log import INDEXES as ACCESS_LOG_INDEXES
 from services.community.staff_rpc import INDEXES as STAFF_INDEXES
 
 RESIDENTS = "residents"
@@ -32,10 +33,12 @@ INDEXES = {
         IndexModel([("queue_key", ASCENDING)], name="queue_key", sparse=True),
         IndexModel([("resident_id", ASCENDING)], name="resident"),
         IndexModel([("watch", ASCENDING)], name="deadline_watch", sparse=True),
+        IndexModel([("awaiting_calendar", ASCENDING)], name="awaiting_calendar", sparse=True),
         OUTBOX_INDEX,
     ],
     NOTICES: [IndexModel([("resident_id", ASCENDING)], name="resident")],
     **STAFF_INDEXES,  # staff accounts and console sessions (staff_rpc.py)
+    **ACCESS_LOG_INDEXES,  # staff reads of residents' records (access_log.py)
 }
 
 OUTBOX_COLLECTIONS = [RESIDENTS, CASES]
@@ -61,6 +64,13 @@ def queue_page(db: Database, committee: str, *, status: str | None, matter_code:
     more = len(page) > limit
     page = page[:limit]
     return page, (page[-1]["deadline_key"] if more else None)
+
+
+def save_case_fix(db: Database, old: dict, new: dict) -> None:
+    """Write a change that is no step of the case's life (no event), if nobody changed it meanwhile."""
+    result = db[CASES].update_one({"_id": old["_id"], "version": old["version"]}, diff_update(old, new))
+    if result.matched_count == 0:
+        raise Conflict("the case was changed by someone else meanwhile; reload it and try again")
 
 
 def save_case_step(db: Database, old: dict, new: dict, event: dict) -> None:

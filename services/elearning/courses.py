@@ -17,7 +17,8 @@ PROGRESS = "progress"
 
 INDEXES = {
     COURSES: [pymongo.IndexModel([("subjects", 1)], name="subjects"),
-              pymongo.IndexModel([("provider", 1)], name="provider")],
+              pymongo.IndexModel([("provider", 1)], name="provider"),
+              pymongo.IndexModel([("channels", 1)], name="channels")],
     ENROLMENTS: [pymongo.IndexModel([("resident_id", 1)], name="resident")],
     PROGRESS: [pymongo.IndexModel([("enrolment", 1)], name="enrolment")],
 }
@@ -30,9 +31,17 @@ def course(db: Database, course_id: str) -> dict:
     return doc
 
 
+def channels_of(content: dict) -> list[str]:
+    """The channels a course can be followed on: those any of its lessons has a rendition for."""
+    return sorted({ch for u in content.get("units", []) for l in u.get("lessons", [])
+                   for ch, rendition in (l.get("renditions") or {}).items() if rendition})
+
+
 def publish(db: Database, course_id: str, content: dict) -> int:
     """Publish a course's content as its next version; earlier versions stay as they were
-    for the learners enrolled in them."""
+    for the learners enrolled in them. ``channels`` is kept as a field so that a search by
+    channel is a query on an index (filtered before its limit, not after)."""
+    content = {**content, "channels": channels_of(content)}
     existing = db[COURSES].find_one({"_id": course_id}, {"version": 1})
     version = (existing or {}).get("version", 0) + 1
     db[COURSE_VERSIONS].insert_one({"_id": f"{course_id}|{version}", "course_id": course_id, "version": version,

@@ -3,7 +3,9 @@ command, off unless LEARNER_ERASURE is enabled) across enrolments, progress, xAP
 and state, and the credit ledger.
 
 The ledger is append-only and its totals must still add up, so erasure does not delete its
-entries: it replaces the resident id in them by a pseudonym that cannot be traced back.
+entries: it re-keys them under a pseudonym that cannot be traced back (ids included, see
+``credits.pseudonymise``), so no certificate renders and no record answers for the person,
+and a learner who enrols again starts afresh.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import json
 import secrets
 from datetime import datetime, timezone
 
+import pymongo
 from pymongo.database import Database
 
 from services.common.errors import BadInput, Forbidden
@@ -26,17 +29,11 @@ def agent_digest(resident_id: str) -> str:
     return xapi.digest(ifi)
 
 
-def _statement_ids(db: Database, resident_id: str) -> list[str]:
-    prefix = f"a:{agent_digest(resident_id)}|"
-    rows = db[xapi_store.KEYS].find({"k": {"$gt": prefix, "$lt": prefix + "~"}}, {"s": 1}).limit(100_000)
-    return sorted({r["s"] for r in rows})
-
-
 def export(db: Database, resident_id: str) -> dict:
     enrolments = list(db[courses.ENROLMENTS].find({"resident_id": resident_id}))
     progress = [p for e in enrolments for p in db[courses.PROGRESS].find({"enrolment": e["_id"]})]
     ledger = list(db[credits.LEDGER].find({"resident_id": resident_id}, {"outbox": 0, "outbox_pending": 0}))
-    ids = _statement_ids(db, resident_id)
+    ids = sorted({r["s"] for r in xapi_store.agent_rows(db, agent_digest(resident_id))})
     statements = [json.loads(d["raw"]) for d in db[xapi_store.STATEMENTS].find({"_id": {"$in": ids}})] if ids else []
     state = [{k: v for k, v in d.items() if k not in ("_id", "ctx", "agent")}
              for d in db[xapi_store.STATE].find({"agent": agent_digest(resident_id)})]
@@ -50,19 +47,18 @@ def erase(db: Database, resident_id: str, *, enabled: bool, request_ref: str, by
         raise Forbidden("erasure is off here: an operator enables it with LEARNER_ERASURE=true")
     if not request_ref or len(request_ref) > 200:
         raise BadInput("name the verified request (its reference) that this erasure carries out")
-    pseudonym = "erased:" + hashlib.sha256((resident_id + secrets.token_hex(16)).encode()).hexdigest()[:20]
+    fresh = "erased:" + hashlib.sha256((resident_id + secrets.token_hex(16)).encode()).hexdigest()[:20]
+    pseudonym, ledger = credits.pseudonymise(db, resident_id, fresh)  # an interrupted erasure's, if any
     enrolments = [e["_id"] for e in db[courses.ENROLMENTS].find({"resident_id": resident_id}, {"_id": 1})]
     progress = sum(db[courses.PROGRESS].delete_many({"enrolment": e}).deleted_count for e in enrolments)
-    removed_enrolments = db[courses.ENROLMENTS].delete_many({"resident_id": resident_id}).deleted_count
-    ledger = db[credits.LEDGER].update_many({"resident_id": resident_id},
-                                            {"$set": {"resident_id": pseudonym}}).modified_count
-    ids = _statement_ids(db, resident_id)
-    statements = db[xapi_store.STATEMENTS].delete_many({"_id": {"$in": ids}}).deleted_count if ids else 0
-    for sid in ids:  # their index rows, found by statement id one by one (an indexed $in would scan)
-        db[xapi_store.KEYS].delete_many({"s": sid})
+    removed_enrolments = sum(db[courses.ENROLMENTS].delete_one({"_id": e}).deleted_count for e in enrolments)
+    statements = xapi_store.delete_statements(db, xapi_store.agent_rows(db, agent_digest(resident_id)))
     state = db[xapi_store.STATE].delete_many({"agent": agent_digest(resident_id)}).deleted_count
     record = {"_id": pseudonym, "request_ref": request_ref, "by": by, "at": datetime.now(timezone.utc).isoformat(),
               "counts": {"enrolments": removed_enrolments, "progress": progress, "ledger_entries": ledger,
                          "xapi_statements": statements, "xapi_state": state}}
-    db[ERASURES].insert_one(record)  # what was done, without who it was done for
+    try:
+        db[ERASURES].insert_one(record)  # what was done, without who it was done for
+    except pymongo.errors.DuplicateKeyError:
+        db[ERASURES].update_one({"_id": pseudonym}, {"$set": {k: v for k, v in record.items() if k != "_id"}})
     return {k: v for k, v in record.items() if k != "_id"} | {"pseudonym": pseudonym}

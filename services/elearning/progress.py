@@ -2,18 +2,31 @@
 learner backwards, and completion once reached stays."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 
 def progress_id(resident_id: str, course_id: str, lesson_id: str) -> str:
     return f"{resident_id}|{course_id}|{lesson_id}"
 
 
+def utc(moment: datetime | str) -> datetime:
+    """A report's time in UTC: stored so, times sent with different offsets compare and sort
+    as the moments they are (a time without an offset is taken as UTC)."""
+    at = moment if isinstance(moment, datetime) else datetime.fromisoformat(moment)
+    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
+
+
+def last_activity(records: list[dict]) -> str | None:
+    """The latest time among progress records, compared as moments (in UTC)."""
+    latest = max((utc(r["at"]) for r in records), default=None)
+    return latest.isoformat() if latest else None
+
+
 def merged(current: dict | None, report: dict) -> dict | None:
     """The progress record after ``report`` ({position, percent, completed, at, channel}),
     or None when the report changes nothing (older than what we have)."""
-    at = report["at"] if isinstance(report["at"], datetime) else datetime.fromisoformat(report["at"])
-    if current and datetime.fromisoformat(current["at"]) >= at:
+    at = utc(report["at"])
+    if current and utc(current["at"]) >= at:
         if report.get("completed") and not current.get("completed"):
             return {**current, "completed": True, "percent": 100}  # a late completion still counts
         return None

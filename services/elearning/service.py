@@ -9,11 +9,12 @@ from contracts.rpc.elearning import CourseV1, ProgressReportV1
 from services.common.errors import BadInput
 from services.common.health import HealthEntrypoints
 from services.common.logs import Correlation
+from services.common.tracing import Tracing
 from services.common.outbox import OutboxRelay
 from services.common.rpc import rpc
 from services.common.storage import Store
 from services.elearning.guardian_alerts import GuardianAlertEntrypoints
-from services.elearning import certificates, courses, credits, learner_records, store
+from services.elearning import certificates, courses, credits, learner_records, progress, store
 from services.elearning.wallet_rpc import WalletEntrypoints
 from services.elearning.schoolbag_rpc import SchoolbagEntrypoints
 from services.elearning.xapi_http import XapiEntrypoints
@@ -37,11 +38,10 @@ class LearningEntrypoints:
             query["subjects"] = {"$all": [str(subject)]}  # the embedded store needs $all on arrays
         if provider:
             query["provider"] = str(provider)
-        found = self.db[courses.COURSES].find(query).limit(max(1, min(int(limit), 50)))
-        out = [_course_view(c) for c in found]
         if channel:
-            out = [c for c in out if channel in c["channels"]]
-        return out
+            query["channels"] = {"$all": [str(channel)]}  # filtered by the store, before the limit
+        found = self.db[courses.COURSES].find(query).limit(max(1, min(int(limit), 50)))
+        return [_course_view(c) for c in found]
 
     @rpc
     def tv_guide(self, day: str) -> list[dict]:
@@ -69,9 +69,7 @@ class LearningEntrypoints:
         stored = courses.record_progress(self.db, resident_id=str(resident_id), course_id=r.course_id,
                                          lesson_id=r.lesson_id, position=r.position, percent=r.percent,
                                          completed=r.completed, at=r.at, channel=r.channel)
-        course = courses.enrolled_course(self.db, str(resident_id), r.course_id)
-        newly_completed = credits.completed(self.db, str(resident_id), course) and credits.award_completion(
-            self.db, str(resident_id), course)
+        newly_completed = credits.award_if_completed(self.db, str(resident_id), r.course_id)
         return {"applied": stored is not None, "course_completed": newly_completed}
 
     @rpc
@@ -90,7 +88,7 @@ class LearningEntrypoints:
                 views.append({"course_id": e["course_id"], "course_title": titles.get(e["course_id"], ""),
                               "completed": bool(e.get("completed")), "enrolled_at": e["enrolled_at"],
                               "lessons_completed": sum(1 for p in done if p.get("completed")),
-                              "last_activity": max((p["at"] for p in done), default=None)})
+                              "last_activity": progress.last_activity(done)})
             out[rid] = {"enrolments": views, "credits": credits.statement(self.db, rid)["total"]}
         return out
 
@@ -121,8 +119,7 @@ class LearningEntrypoints:
 
 
 def _course_view(c: dict) -> dict:
-    channels = sorted({ch for u in c.get("units", []) for l in u.get("lessons", [])
-                       for ch in (l.get("renditions") or {})})
+    channels = courses.channels_of(c)
     return {"course_id": c["_id"], "title": c["title"], "provider": c.get("provider"), "subjects": c.get("subjects", []),
             "credits": c.get("credits", 0), "version": c.get("version", 1), "channels": channels,
             "units": c.get("units", [])}
@@ -135,4 +132,5 @@ class ElearningService(HealthEntrypoints, LearningEntrypoints, GuardianAlertEntr
     db = Store(store.INDEXES)
     relay = OutboxRelay(store.OUTBOX_COLLECTIONS)
     correlation_id = Correlation()
+    tracing = Tracing()
     config = Config()

@@ -291,6 +291,34 @@ def query(db: Database, q: xapi.Query) -> tuple[list[dict], str | None]:
     return [_load(bodies[sid]) for sid in ids if sid in bodies], after
 
 
+# ---- erasure -------------------------------------------------------------------------------------------
+
+def agent_rows(db: Database, agent_digest: str, cap: int = 100_000) -> list[dict]:
+    """The match-key rows of the statements an agent is the actor (or object) of, read as
+    one range of the indexed ``k``."""
+    prefix = f"a:{agent_digest}|"
+    return list(db[KEYS].find({"k": {"$gt": prefix, "$lt": prefix + "~"}}, {"k": 1, "s": 1}).limit(cap))
+
+
+def delete_statements(db: Database, rows: list[dict]) -> int:
+    """Delete the statements of ``rows`` (from ``agent_rows``) and every row that finds them.
+    A statement's rows are rebuilt from its match keys and order and deleted one by one on
+    the indexed ``k`` (``s`` has no index: a delete by it scans the collection each time);
+    rows whose statement was never stored go by the ``k`` they were found by."""
+    ids = sorted({r["s"] for r in rows})
+    if not ids:
+        return 0
+    docs = list(db[STATEMENTS].find({"_id": {"$in": ids}}, {"order": 1, "m": 1}))
+    keys = {r["k"] for r in rows}
+    for d in docs:
+        order = d["order"][len(ORDER_PREFIX):]
+        keys |= {f"{k}|{order}" for k in d.get("m") or []}
+    for k in sorted(keys):
+        db[KEYS].delete_one({"k": k})
+    db[VOIDS].delete_many({"_id": {"$in": ids}})
+    return db[STATEMENTS].delete_many({"_id": {"$in": ids}}).deleted_count
+
+
 # ---- the progress feed ----------------------------------------------------------------------------------
 
 def feed_progress(db: Database, statements: list[dict]) -> list[dict]:
@@ -309,8 +337,7 @@ def feed_progress(db: Database, statements: list[dict]) -> list[dict]:
                 db, resident_id=rid, course_id=report["course_id"], lesson_id=report["lesson_id"],
                 position=report["position"], percent=report["percent"], completed=report["completed"],
                 at=report["at"], channel="xapi")
-            course = courses.course(db, report["course_id"])
-            newly = credits.completed(db, rid, course) and credits.award_completion(db, rid, course)
+            newly = credits.award_if_completed(db, rid, report["course_id"])
         except SuiteError as exc:
             log.info("xapi: statement %s feeds no progress: %s", s["id"], exc)
             continue

@@ -3,6 +3,7 @@ kiosk events and the SIP2 endpoint all call, so that a checkout is the same acti
 publishes the same events) whichever way it arrives."""
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime, timezone
 
@@ -13,7 +14,7 @@ from contracts.events.library import (HoldExpiredV1, HoldReadyV1, LoanCheckedInV
                                       LoanOverdueV1, LoanRenewedV1)
 from services.common import outbox
 from services.common.errors import BadInput, Conflict, NotFound
-from services.library import circulation, store
+from services.library import circulation, patrons, store
 from services.library.policy import DEFAULT_RULES, LoanRule, open_on, rule_for
 
 
@@ -58,10 +59,8 @@ def loans_of(db: Database, patron_id: str) -> list[dict]:
 def standing(db: Database, patron: dict, today: date) -> circulation.PatronStanding:
     loans = [c for c in loans_of(db, patron["_id"]) if c["status"] == circulation.ON_LOAN]
     overdue = [(today - date.fromisoformat(c["loan"]["due"])).days for c in loans if circulation.is_overdue(c, today)]
-    blocks = tuple(b["reason"] for b in (patron.get("blocks") or {}).values()) if isinstance(
-        patron.get("blocks"), dict) else tuple(patron.get("blocks") or ())
-    return circulation.PatronStanding(blocks=blocks, active_loans=len(loans), overdue_items=len(overdue),
-                                      longest_overdue_days=max(overdue, default=0))
+    return circulation.PatronStanding(blocks=patrons.block_reasons(patron.get("blocks")), active_loans=len(loans),
+                                      overdue_items=len(overdue), longest_overdue_days=max(overdue, default=0))
 
 
 def rules(db: Database) -> tuple[LoanRule, ...]:
@@ -106,6 +105,19 @@ def _hold_event(kind, db, copy_after: dict, at: datetime) -> dict:
         "expires": hold.get("expires")}, subject=hold["hold_id"])
 
 
+def _ready_events(db, old: dict, new: dict, at: datetime) -> list[dict]:
+    """Hold-ready when the copy has just reached the pickup shelf (with its expiry), not before."""
+    return [_hold_event(HoldReadyV1, db, new, at)] if circulation.hold_became_ready(old, new) else []
+
+
+def _hold_follows(db: Database, hold_id: str, copy_after: dict) -> None:
+    """The copy (written first) is the truth; the hold's document follows it."""
+    ready = copy_after["status"] == circulation.ON_HOLD_SHELF
+    db[store.HOLDS].update_one({"_id": hold_id}, {"$set": {
+        "status": "ready" if ready else "in_transit", "queue": None, "barcode": copy_after["_id"],
+        "expires": copy_after["hold"].get("expires")}})
+
+
 # ---- actions ----------------------------------------------------------------------------
 
 def checkout(db: Database, *, barcode: str, patron: dict, location_code: str, at: datetime | None = None,
@@ -136,8 +148,7 @@ def checkin(db: Database, *, barcode: str, location_code: str, at: datetime | No
     at = at or now()
     loc = location(db, location_code)
     copy = copy or copy_by_barcode(db, barcode)
-    hold = first_waiting_hold(db, copy["title_id"]) if copy["status"] not in (
-        circulation.ON_HOLD_SHELF, circulation.IN_TRANSIT) else None
+    hold = None if circulation.is_trapped(copy) else first_waiting_hold(db, copy["title_id"])
     patron = db[store.PATRONS].find_one({"_id": copy["loan"]["patron"]}) if copy.get("loan") else None
     r = rule(db, patron, copy, loc)
     new, ended = circulation.checkin(copy, location=location_code, now=at, rule=r, first_hold=hold)
@@ -146,14 +157,10 @@ def checkin(db: Database, *, barcode: str, location_code: str, at: datetime | No
         overdue_days = max(0, (at.date() - date.fromisoformat(ended["due"])).days)
         events.append(_loan_event(LoanCheckedInV1, db, new, ended, at, source, overdue_days=overdue_days,
                                   fine_cents=ended["fine_cents"]))
-    if hold and new["status"] == circulation.ON_HOLD_SHELF:
-        events.append(_hold_event(HoldReadyV1, db, new, at))
+    events += _ready_events(db, copy, new, at)  # trapped at the pickup location, or arrived there
     store.save_copy(db, copy, new, *events, at=at, applied_event=applied_event)
-    if hold:
-        # the copy (written above) is the truth; the hold document follows it
-        db[store.HOLDS].update_one({"_id": hold["_id"]}, {"$set": {
-            "status": "ready" if new["status"] == circulation.ON_HOLD_SHELF else "in_transit",
-            "queue": None, "barcode": new["_id"], "expires": new["hold"].get("expires")}})
+    if new.get("hold") and (hold or circulation.hold_became_ready(copy, new)):
+        _hold_follows(db, new["hold"]["hold_id"], new)
     if ended:
         try:
             db[store.LOAN_HISTORY].insert_one({"_id": ended["loan_id"], "barcode": new["_id"],
@@ -176,6 +183,9 @@ def lend_after_implied_return(db: Database, *, copy: dict, patron: dict, locatio
         loan_id=uuid.uuid4().hex, is_open=open_on(loc.get("closed_weekdays", ()), loc.get("closed_dates", ())),
         holds_waiting=False)
     lent["version"] = copy["version"] + 1
+    lent.pop("checked_in_at", None)  # nobody checked it in: a late checkout is not explained by this
+    if copy.get("checked_in_at"):
+        lent["checked_in_at"] = copy["checked_in_at"]
     overdue_days = max(0, (at.date() - date.fromisoformat(ended["due"])).days)
     events = [_loan_event(LoanCheckedInV1, db, returned, ended, at, f"{source} (implied)", overdue_days=overdue_days,
                           fine_cents=ended["fine_cents"]),
@@ -198,7 +208,8 @@ def renew(db: Database, *, barcode: str, patron: dict, at: datetime | None = Non
     r = rule(db, patron, copy, loc)
     new = circulation.renew(copy, patron["_id"], r, now=at,
                             holds_waiting=holds_waiting(db, copy["title_id"], except_patron=patron["_id"]),
-                            is_open=open_on(loc.get("closed_weekdays", ()), loc.get("closed_dates", ())))
+                            is_open=open_on(loc.get("closed_weekdays", ()), loc.get("closed_dates", ())),
+                            blocks=patrons.block_reasons(patron.get("blocks")))
     event = _loan_event(LoanRenewedV1, db, new, new["loan"], at, source, renewals=new["loan"]["renewals"])
     store.save_copy(db, copy, new, event, at=at)
     return new
@@ -208,6 +219,9 @@ def place_hold(db: Database, *, patron: dict, title_id: str, pickup: str, at: da
     at = at or now()
     if db[store.TITLES].find_one({"_id": str(title_id)}, {"_id": 1}) is None:
         raise NotFound(f"no title {title_id}")
+    blocked = circulation.block_refusal(patrons.block_reasons(patron.get("blocks")), "placing holds")
+    if blocked:
+        raise blocked
     if location(db, pickup).get("kind") == "kiosk" and not location(db, pickup).get("hold_shelf"):
         raise BadInput("holds are collected at a library or branch, not at this kiosk")
     for hold in db[store.HOLDS].find({"patron": patron["_id"]}).limit(200):
@@ -230,25 +244,53 @@ def _trap_an_available_copy(db: Database, hold: dict, at: datetime) -> None:
     for copy in available:
         loc = db[store.LOCATIONS].find_one({"_id": copy["location"]}) or {"kind": "library"}
         new = circulation.trap_available(copy, hold, now=at, rule=rule(db, None, copy, loc))
-        events = [_hold_event(HoldReadyV1, db, new, at)] if new["status"] == circulation.ON_HOLD_SHELF else []
         try:
-            store.save_copy(db, copy, new, *events)
+            store.save_copy(db, copy, new, *_ready_events(db, copy, new, at))
         except Conflict:
             continue  # someone took it meanwhile: try the next copy
-        db[store.HOLDS].update_one({"_id": hold["_id"]}, {"$set": {
-            "status": "ready" if new["status"] == circulation.ON_HOLD_SHELF else "in_transit",
-            "queue": None, "barcode": new["_id"], "expires": new["hold"].get("expires")}})
+        _hold_follows(db, hold["_id"], new)
         return
 
 
-def cancel_hold(db: Database, *, patron: dict, hold_id: str) -> dict:
+def cancel_hold(db: Database, *, patron: dict, hold_id: str, at: datetime | None = None) -> dict:
+    """A cancelled hold frees the copy set aside for it: it passes to the next in line or is
+    available again (see ``circulation.pass_on``)."""
     hold = db[store.HOLDS].find_one({"_id": str(hold_id), "patron": patron["_id"]})
     if hold is None:
         raise NotFound("no such hold of yours")
     if hold["status"] not in ("waiting", "ready", "in_transit"):
         raise circulation.Refused("hold_closed", f"this hold is {hold['status']} already")
+    if hold.get("barcode"):
+        _release_copy(db, hold, at or now())  # first: if the copy changed meanwhile, nothing is cancelled
     db[store.HOLDS].update_one({"_id": hold["_id"]}, {"$set": {"status": "cancelled", "queue": None}})
     return {**hold, "status": "cancelled", "queue": None}
+
+
+def _release_copy(db: Database, hold: dict, at: datetime) -> None:
+    copy = db[store.COPIES].find_one({"_id": hold["barcode"]})
+    if copy is None or (copy.get("hold") or {}).get("hold_id") != hold["_id"]:
+        return  # the copy has moved on already (lent, expired, passed on)
+    _pass_on(db, copy, first_waiting_hold(db, copy["title_id"]), at, expired=False)
+
+
+def _pass_on(db: Database, copy: dict, nxt: dict | None, at: datetime, *, expired: bool) -> dict:
+    """Write the copy of a hold that ended, passed to ``nxt`` or freed; Conflict if it changed."""
+    loc = db[store.LOCATIONS].find_one({"_id": copy["location"]}) or {"kind": "library"}
+    r = rule(db, None, copy, loc)
+    if expired:
+        new = circulation.expire_hold(copy, now=at, next_hold=nxt, rule=r)
+    else:
+        new = circulation.pass_on(copy, now=at, next_hold=nxt, rule=r)
+    events = _ready_events(db, copy, new, at)
+    if expired:
+        old_hold = copy["hold"]
+        events.insert(0, outbox.event(HoldExpiredV1.TYPE, {
+            "hold_id": old_hold["hold_id"], "title_id": copy["title_id"], "patron": old_hold["patron"],
+            "pickup": old_hold["pickup"], "at": at, "barcode": copy["_id"]}, subject=old_hold["hold_id"]))
+    store.save_copy(db, copy, new, *events)
+    if nxt:
+        _hold_follows(db, nxt["_id"], new)
+    return new
 
 
 def hold_position(db: Database, hold: dict) -> int | None:
@@ -279,24 +321,45 @@ def expire_holds(db: Database, today: date) -> int:
     expired = 0
     at = datetime.combine(today, now().timetz())
     for copy in db[store.COPIES].find({"hold_expires": {"$lt": today.isoformat()}}).limit(1000):
-        loc = db[store.LOCATIONS].find_one({"_id": copy["location"]}) or {"kind": "library"}
-        nxt = first_waiting_hold(db, copy["title_id"])
         try:
-            new = circulation.expire_hold(copy, now=at, next_hold=nxt, rule=rule(db, None, copy, loc))
-        except circulation.Refused:
-            continue
-        old_hold = copy["hold"]
-        expired_event = outbox.event(HoldExpiredV1.TYPE, {
-            "hold_id": old_hold["hold_id"], "title_id": copy["title_id"], "patron": old_hold["patron"],
-            "pickup": old_hold["pickup"], "at": at, "barcode": copy["_id"]}, subject=old_hold["hold_id"])
-        events = [expired_event] + ([_hold_event(HoldReadyV1, db, new, at)] if nxt else [])
-        try:
-            store.save_copy(db, copy, new, *events)
+            # the next in line gets it: ready here, or in transit to a pickup elsewhere
+            _pass_on(db, copy, first_waiting_hold(db, copy["title_id"]), at, expired=True)
         except Conflict:
-            continue  # someone acted on the copy meanwhile: the next round looks again
-        db[store.HOLDS].update_one({"_id": old_hold["hold_id"]}, {"$set": {"status": "expired", "queue": None}})
-        if nxt:
-            db[store.HOLDS].update_one({"_id": nxt["_id"]}, {"$set": {
-                "status": "ready", "queue": None, "barcode": copy["_id"], "expires": new["hold"]["expires"]}})
+            continue  # not expired after all, or someone acted on the copy meanwhile: the next round looks again
+        db[store.HOLDS].update_one({"_id": copy["hold"]["hold_id"]}, {"$set": {"status": "expired", "queue": None}})
         expired += 1
     return expired
+
+
+# ---- blocks -----------------------------------------------------------------------------
+
+_BLOCK_ID = re.compile(r"[0-9a-z-]{1,40}")
+
+
+def block_patron(db: Database, *, resident_id: str, reason: str, by: str, at: datetime | None = None) -> str:
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
+        raise BadInput("a block needs a reason (at most 500 characters)")
+    patron = _with_blocks_map(db, patron_by_id(db, resident_id))
+    block_id = uuid.uuid4().hex[:12]
+    db[store.PATRONS].update_one({"_id": patron["_id"]}, {"$set": {f"blocks.{block_id}": {
+        "reason": reason.strip(), "by": str(by), "kind": "manual", "at": (at or now()).isoformat()}}})
+    return block_id
+
+
+def unblock_patron(db: Database, *, resident_id: str, block_id: str) -> None:
+    if not isinstance(block_id, str) or not _BLOCK_ID.fullmatch(block_id):
+        raise BadInput("not a block id")
+    patron = _with_blocks_map(db, patron_by_id(db, resident_id))
+    db[store.PATRONS].update_one({"_id": patron["_id"]}, {"$unset": {f"blocks.{block_id}": ""}})
+
+
+def _with_blocks_map(db: Database, patron: dict) -> dict:
+    """Patrons stored before blocks were a map have a list (or null) there: `$set blocks.<id>`
+    on it fails on MongoDB and is silently ignored by the embedded store. Turn it into the map
+    once; the filter on its old shape keeps a concurrent block from being overwritten."""
+    if "blocks" not in patron or isinstance(patron["blocks"], dict):
+        return patron
+    shape = {"$type": "array"} if isinstance(patron["blocks"], list) else None
+    as_map = patrons.blocks_map(patron["blocks"])
+    db[store.PATRONS].update_one({"_id": patron["_id"], "blocks": shape}, {"$set": {"blocks": as_map}})
+    return {**patron, "blocks": as_map}

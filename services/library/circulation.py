@@ -1,5 +1,6 @@
 """Circulation rules on one copy, free of I/O: checkout, checkin (return anywhere, trap for
-the first hold in line), renewal, lost and claimed-returned.
+the first hold in line, arrival of a copy sent to a pickup location), holds passing on,
+renewal, lost and claimed-returned.
 
 Each function takes the copy as stored and returns the copy as it should become (version
 + 1); the store writes it with a version check, so two checkouts of one copy at the same
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import copy as copying
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Callable
 
 from services.common.errors import Conflict
@@ -36,9 +37,17 @@ class PatronStanding:
     longest_overdue_days: int
 
 
+def block_refusal(blocks: tuple[str, ...], what: str) -> Refused | None:
+    """A blocked patron may not borrow, renew or place holds; the refusal names the reasons."""
+    if blocks:
+        return Refused("blocked", f"{what} is blocked: {'; '.join(blocks)}")
+    return None
+
+
 def standing_refusal(standing: PatronStanding, rule: LoanRule) -> Refused | None:
-    if standing.blocks:
-        return Refused("blocked", f"borrowing is blocked: {'; '.join(standing.blocks)}")
+    blocked = block_refusal(standing.blocks, "borrowing")
+    if blocked:
+        return blocked
     if standing.overdue_items >= rule.block_overdue_items:
         return Refused("overdue", f"{standing.overdue_items} overdue items: return them before borrowing more")
     if standing.longest_overdue_days > rule.block_overdue_days:
@@ -77,21 +86,36 @@ def checkout(copy: dict, patron_id: str, standing: PatronStanding, rule: LoanRul
     return new
 
 
+def is_trapped(copy: dict) -> bool:
+    """Set aside for a hold: on the hold shelf, or travelling to the pickup location."""
+    return copy["status"] in (ON_HOLD_SHELF, IN_TRANSIT) and bool(copy.get("hold"))
+
+
+def hold_became_ready(old: dict, new: dict) -> bool:
+    """Whether this change put the copy on the pickup shelf for a hold (hold-ready is
+    published then, never while the copy travels)."""
+    if new["status"] != ON_HOLD_SHELF or not new.get("hold"):
+        return False
+    return old["status"] != ON_HOLD_SHELF or (old.get("hold") or {}).get("hold_id") != new["hold"]["hold_id"]
+
+
 def checkin(copy: dict, *, location: str, now: datetime, rule: LoanRule, first_hold: dict | None
             ) -> tuple[dict, dict | None]:
-    """The copy after its return at ``location`` and the loan that ended (None if none).
+    """The copy after its check-in at ``location`` and the loan that ended (None if none).
 
     A copy returned anywhere stays there (通借通还), unless the first hold in line traps
     it: then it waits on the hold shelf (returned at the pickup location) or travels there.
+    A copy travelling to a pickup location is received there by a check-in (see ``arrive``).
     """
-    new = _next(copy)
+    if copy["status"] == IN_TRANSIT and copy.get("hold"):
+        return arrive(copy, location=location, now=now, rule=rule), None
+    new = _checked_in(copy, location, now)
     ended = copy["loan"] if copy["status"] in (ON_LOAN, CLAIMED_RETURNED, LOST) else None
     if ended:
         ended = {**ended, "returned_at": now.isoformat(), "returned_to": location,
                  "fine_cents": fine_cents(rule, date.fromisoformat(ended["due"]), now.date())}
-    new.update(loan=None, location=location, overdue_raised=False)
-    if copy["status"] in (ON_HOLD_SHELF, IN_TRANSIT):
-        return new, ended  # already trapped: a scan at another desk just moves it
+    if copy["status"] == ON_HOLD_SHELF:
+        return new, ended  # waiting for its patron: a scan at another desk just moves it
     if first_hold:
         _trap(new, first_hold, location, now, rule)
     else:
@@ -99,12 +123,37 @@ def checkin(copy: dict, *, location: str, now: datetime, rule: LoanRule, first_h
     return new, ended
 
 
+def _checked_in(copy: dict, location: str, now: datetime) -> dict:
+    new = _next(copy)
+    new.update(loan=None, location=location, overdue_raised=False)
+    # the latest check-in: whatever loan began before it has ended (late kiosk checkouts)
+    new["checked_in_at"] = max(filter(None, (copy.get("checked_in_at"), _utc(now))))
+    return new
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat()
+
+
+def _hold_of(hold: dict) -> dict:
+    """The hold as the copy carries it, not ready yet."""
+    return {"hold_id": hold["_id"], "patron": hold["patron"], "pickup": hold["pickup"],
+            "ready_since": None, "expires": None}
+
+
 def _trap(new: dict, hold: dict, location: str, now: datetime, rule: LoanRule) -> None:
-    at_pickup = hold["pickup"] == location
-    new["status"] = ON_HOLD_SHELF if at_pickup else IN_TRANSIT
-    new["hold"] = {"hold_id": hold["_id"], "patron": hold["patron"], "pickup": hold["pickup"],
-                   "ready_since": now.isoformat() if at_pickup else None,
-                   "expires": (now.date() + timedelta(days=rule.hold_shelf_days)).isoformat() if at_pickup else None}
+    new["hold"] = _hold_of(hold)
+    if hold["pickup"] == location:
+        _ready(new, now, rule)
+    else:
+        new["status"] = IN_TRANSIT
+
+
+def _ready(new: dict, now: datetime, rule: LoanRule) -> None:
+    """On the pickup location's hold shelf: the shelf expiry starts now."""
+    new["status"] = ON_HOLD_SHELF
+    new["hold"] = {**new["hold"], "ready_since": now.isoformat(),
+                   "expires": (now.date() + timedelta(days=rule.hold_shelf_days)).isoformat()}
 
 
 def trap_available(copy: dict, hold: dict, *, now: datetime, rule: LoanRule) -> dict:
@@ -117,15 +166,13 @@ def trap_available(copy: dict, hold: dict, *, now: datetime, rule: LoanRule) -> 
 
 
 def arrive(copy: dict, *, location: str, now: datetime, rule: LoanRule) -> dict:
-    """A copy in transit reaches a location: at its pickup location the hold becomes ready."""
-    if copy["status"] != IN_TRANSIT:
-        raise Refused("not_in_transit", "this item is not in transit")
-    new = _next(copy)
-    new["location"] = location
+    """A copy travelling for a hold is checked in at ``location`` (by staff, SIP2 or a
+    kiosk): at its pickup location the hold becomes ready; elsewhere it travels on."""
+    if not (copy["status"] == IN_TRANSIT and copy.get("hold")):
+        raise Refused("not_in_transit", "this item is not on its way to a hold")
+    new = _checked_in(copy, location, now)
     if copy["hold"]["pickup"] == location:
-        new["status"] = ON_HOLD_SHELF
-        new["hold"] = {**copy["hold"], "ready_since": now.isoformat(),
-                       "expires": (now.date() + timedelta(days=rule.hold_shelf_days)).isoformat()}
+        _ready(new, now, rule)
     return new
 
 
@@ -133,7 +180,23 @@ def expire_hold(copy: dict, *, now: datetime, next_hold: dict | None, rule: Loan
     """A ready hold not collected in time passes to the next in line, or frees the copy."""
     if copy["status"] != ON_HOLD_SHELF or copy["hold"]["expires"] >= now.date().isoformat():
         raise Refused("not_expired", "this hold has not expired")
+    return pass_on(copy, now=now, next_hold=next_hold, rule=rule)
+
+
+def pass_on(copy: dict, *, now: datetime, next_hold: dict | None, rule: LoanRule) -> dict:
+    """The copy of a hold that ended (expired, cancelled) goes to the next in line, or is freed.
+
+    On the hold shelf: ready at once when the next pickup is this location, else sent on;
+    with nobody waiting it is available where it stands (copies float: 通借通还). Travelling:
+    it is readdressed to the next pickup; with nobody waiting it stays in transit with no
+    hold, and the desk that receives it checks it in as a return (shelved there or trapped).
+    """
+    if not is_trapped(copy):
+        raise Refused("not_held", "this item is not set aside for a hold")
     new = _next(copy)
+    if copy["status"] == IN_TRANSIT:  # still on the road: ready only once checked in at the pickup
+        new["hold"] = _hold_of(next_hold) if next_hold else None
+        return new
     if next_hold:
         _trap(new, next_hold, copy["location"], now, rule)
     else:
@@ -142,9 +205,12 @@ def expire_hold(copy: dict, *, now: datetime, next_hold: dict | None, rule: Loan
 
 
 def renew(copy: dict, patron_id: str, rule: LoanRule, *, now: datetime, holds_waiting: bool,
-          is_open: Callable[[date], bool]) -> dict:
+          is_open: Callable[[date], bool], blocks: tuple[str, ...] = ()) -> dict:
     if copy["status"] != ON_LOAN or copy["loan"]["patron"] != patron_id:
         raise Refused("not_yours", "this item is not on loan to you")
+    blocked = block_refusal(blocks, "renewing")
+    if blocked:
+        raise blocked
     if holds_waiting:
         raise Refused("held", "another patron is waiting for this title: it cannot be renewed")
     if copy["loan"]["renewals"] >= rule.renewals:

@@ -42,6 +42,11 @@ def is_stale(event_time: datetime, state_at: str | None) -> bool:
     return state_at is not None and event_time < datetime.fromisoformat(state_at)
 
 
+def checked_in_since(event_time: datetime, checked_in_at: str | None) -> bool:
+    """Whether the item was checked in after ``event_time``: a loan begun then has ended."""
+    return is_stale(event_time, checked_in_at)
+
+
 def is_offline(last_seen: str | None, interval_seconds: int, now: datetime) -> bool:
     if last_seen is None:
         return True

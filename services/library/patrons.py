@@ -21,8 +21,21 @@ def patron_from_registration(data: dict) -> dict:
         "name": data["name"],
         "patron_type": DEFAULT_PATRON_TYPE,
         "home_committee": data["residence_committee"],
-        "blocks": [],
+        "blocks": {},  # block id -> block: `$set blocks.<id>` adds one, `$unset` lifts it
     }
+
+
+def blocks_map(blocks) -> dict:
+    """A patron's blocks as a map of block id -> block. Documents made before blocks were a
+    map hold a list (of reasons or of blocks); read them as a map with stable ids."""
+    if isinstance(blocks, dict):
+        return blocks
+    return {f"legacy-{i}": b if isinstance(b, dict) else {"reason": str(b), "kind": "manual"}
+            for i, b in enumerate(blocks or ())}
+
+
+def block_reasons(blocks) -> tuple[str, ...]:
+    return tuple(str(b.get("reason", "")) for b in blocks_map(blocks).values())
 
 
 def public_view(doc: dict) -> dict:

@@ -54,13 +54,17 @@ def rule_for(rules: Iterable[LoanRule], patron_type: str, material_type: str, lo
 
 
 def due_date(rule: LoanRule, loaned_on: date, is_open: Callable[[date], bool], days: int | None = None) -> date:
-    """The due date: ``days`` (default the rule's loan period) on, moved off closed days."""
+    """The due date: ``days`` (default the rule's loan period) on, moved off closed days to
+    the previous or the next open day, as the rule says. A previous open day must come after
+    the loan day; when there is none (a long closure), the next open day it is."""
     due = loaned_on + timedelta(days=rule.loan_days if days is None else days)
-    step = timedelta(days=1 if rule.due_on_closed_day == "next" else -1)
-    for _ in range(366):
-        if is_open(due) and (step.days > 0 or due > loaned_on):
-            return due
-        due += step
+    if rule.due_on_closed_day == "previous":
+        for back in range((due - loaned_on).days):
+            if is_open(due - timedelta(days=back)):
+                return due - timedelta(days=back)
+    for ahead in range(366):
+        if is_open(due + timedelta(days=ahead)):
+            return due + timedelta(days=ahead)
     raise ValueError("the location is never open")
 
 

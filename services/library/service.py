@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import date, datetime, timezone
 
 import pymongo
@@ -12,11 +11,13 @@ from contracts.events.community import ResidentRegisteredV1
 from contracts.events.kiosk import KIOSK_EVENTS, KioskCheckinV1, KioskCheckoutV1, KioskFaultReportV1, KioskHeartbeatV1, KioskInventoryV1
 from contracts.events.library import ConflictRecordedV1, KioskFaultV1
 from services.common import outbox
-from services.common.errors import BadInput, NotFound
+from services.common.errors import BadInput
 from services.common.health import HealthEntrypoints
 from services.common.deadletter import first_delivery
 from services.common.inbox import Applied, InboxEventHandler, apply_once, inbox_handler
 from services.common.logs import Correlation
+from services.common.tracing import Tracing
+from services.common.metrics import Metrics, Tally
 from services.common.outbox import OutboxRelay
 from services.common.rpc import rpc
 from services.common.storage import Store
@@ -54,7 +55,10 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
     db = Store(store.INDEXES)
     relay = OutboxRelay(store.OUTBOX_COLLECTIONS)
     correlation_id = Correlation()
+    tracing = Tracing()
     sip2 = Sip2Server()
+    metrics = Metrics(Tally(store.KIOSKS, {"status": "online"}, by="status", gauges={
+        "online": ("suite_library_kiosks_online", "Kiosks whose status is online (heard from lately)")}))
 
     # ---- patrons ----------------------------------------------------------------------
 
@@ -80,19 +84,11 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
 
     @rpc
     def block_patron(self, resident_id: str, reason: str, by: str) -> dict:
-        if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
-            raise BadInput("a block needs a reason (at most 500 characters)")
-        block_id = uuid.uuid4().hex[:12]
-        result = self.db[store.PATRONS].update_one({"_id": str(resident_id)}, {"$set": {
-            f"blocks.{block_id}": {"reason": reason.strip(), "by": str(by), "kind": "manual",
-                                   "at": datetime.now(timezone.utc).isoformat()}}})
-        if result.matched_count == 0:
-            raise NotFound(f"no library card for resident {resident_id}")
-        return {"block_id": block_id}
+        return {"block_id": actions.block_patron(self.db, resident_id=str(resident_id), reason=reason, by=str(by))}
 
     @rpc
     def unblock_patron(self, resident_id: str, block_id: str) -> None:
-        self.db[store.PATRONS].update_one({"_id": str(resident_id)}, {"$unset": {f"blocks.{block_id}": ""}})
+        actions.unblock_patron(self.db, resident_id=str(resident_id), block_id=block_id)
 
     # ---- catalogue --------------------------------------------------------------------
 
@@ -242,7 +238,12 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
             if event["id"] in (copy.get("inbox") or []):
                 return  # applied already
             if kiosks.is_stale(at, copy.get("state_at")):
-                log.info("stale kiosk checkout ignored", extra={"event_id": event["id"], "barcode": copy["_id"]})
+                # older than the item's last change: applying it would undo newer facts. Kept for
+                # staff; settled at once if a later check-in already ended that loan
+                ended = kiosks.checked_in_since(at, copy.get("checked_in_at"))
+                self._conflict(kiosk["_id"], copy["_id"], "checked out at the kiosk before the item's last "
+                               "recorded change: not applied", event, at, kind="stale_checkout",
+                               settled="a later check-in ended this loan" if ended else None)
                 return
             patron = self.db[store.PATRONS].find_one({"card_number": data["card_number"]})
             if patron is None:
@@ -276,10 +277,18 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
             if event["id"] in (copy.get("inbox") or []):
                 return
             if kiosks.is_stale(at, copy.get("state_at")):
-                # a return that a later checkout already implied: the staff note is settled
+                # a return that a later checkout already implied, or that ends a late checkout:
+                # the staff notes are settled, and the check-in is remembered for late checkouts
+                self.db[store.COPIES].update_one({"_id": barcode}, {"$max": {
+                    "checked_in_at": at.astimezone(timezone.utc).isoformat()}})
                 self.db[store.CONFLICTS].update_many(
                     {"barcode": barcode, "kind": "implied_return", "status": "open"},
                     {"$set": {"status": "resolved", "resolution": f"return event {event['id']} arrived late"}})
+                for note in self.db[store.CONFLICTS].find({"status": "open", "barcode": barcode}).limit(100):
+                    if note["kind"] == "stale_checkout" and kiosks.checked_in_since(
+                            datetime.fromisoformat(note["event"]["time"]), at.isoformat()):
+                        self.db[store.CONFLICTS].update_one({"_id": note["_id"], "status": "open"}, {"$set": {
+                            "status": "resolved", "resolution": f"return event {event['id']} ended this loan"}})
                 return
             actions.checkin(self.db, barcode=barcode, location_code=kiosk["_id"], at=at,
                             source=f"kiosk:{kiosk['_id']}", copy=copy, applied_event=event["id"])
@@ -295,16 +304,18 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
         apply_once(self.db[store.KIOSKS], {"_id": kiosk["_id"]}, merge_fault(data, at, fault), event["id"])
 
     def _conflict(self, kiosk_id: str, barcode: str, reason: str, event: dict, at: datetime,
-                  kind: str = "unresolved") -> None:
-        """Kept for staff, never dropped; once per event (its id is the conflict's id)."""
+                  kind: str = "unresolved", settled: str | None = None) -> None:
+        """Kept for staff, never dropped; once per event (its id is the conflict's id). One
+        already ``settled`` is kept as resolved, and not published."""
         record = outbox.event(ConflictRecordedV1.TYPE, {"conflict_id": event["id"], "barcode": barcode,
                                                         "kiosk_id": kiosk_id, "reason": reason, "at": at},
                               subject=barcode)
+        state = {"status": "resolved", "resolution": settled} if settled else {
+            "status": "open", **outbox.pending_fields([record])}
         try:
             self.db[store.CONFLICTS].insert_one({
                 "_id": event["id"], "barcode": barcode, "kiosk_id": kiosk_id, "reason": reason, "kind": kind,
-                "event": {k: event[k] for k in ("id", "type", "time", "data")}, "status": "open",
-                **outbox.pending_fields([record])})
+                "event": {k: event[k] for k in ("id", "type", "time", "data")}, **state})
         except pymongo.errors.DuplicateKeyError:
             pass
 

@@ -281,7 +281,7 @@ def test_clerk_accepts_and_completes_a_case_with_the_forms(console, clerk, new_c
     assert "已办结" in closed and 'id="no-actions"' in closed
 
 
-def test_resident_look_up_shows_only_the_masked_id_number(console, clerk, new_case):
+def test_resident_look_up_shows_only_the_masked_id_number(console, clerk, new_case, rpc):
     login, password, _ = clerk("C0201")
     case = new_case("C0201")
     number = case["id_number"]
@@ -299,6 +299,9 @@ def test_resident_look_up_shows_only_the_masked_id_number(console, clerk, new_ca
     assert unknown.status_code == 404 and "未找到" in unknown.text
     bad = desk.post("/console/residents", {"csrf": token, "id_number": "<script>1</script>"})
     assert bad.status_code == 400 and "<script>1" not in bad.text
+    # the resident can see that this clerk looked them up, twice
+    log = rpc.community.get_access_log({"id": case["resident_id"], "role": "resident"}, case["resident_id"])
+    assert [(e["by"], e["purpose"]) for e in log] == [(login, "lookup")] * 2
 
 
 def test_pages_escape_what_people_typed(console, clerk, rpc):

@@ -1,6 +1,7 @@
 """GraphQL through the gateway to the real services: residents, staff, partial answers."""
 import pytest
 import requests
+from nameko.exceptions import RemoteError
 
 from gateway import auth
 from gateway.service import GatewayService
@@ -155,3 +156,39 @@ def test_library_through_the_gateway(gateway, wang, rpc):
     assert held["data"]["placeHold"]["position"] == 1
     assert codes(gateway(renew, token)) == ["CONFLICT"]  # someone waits for it now
     assert codes(gateway('mutation { renewLoan(barcode: "GW0001") { due } }', other_token)) == ["CONFLICT"]
+
+
+def test_a_resident_sees_which_staff_opened_their_record(gateway, wang, rpc):
+    resident = gateway.token("resident", wang["resident_id"])
+    clerk = {"id": "clerk-fl", "role": "staff", "committee": "C0201"}
+    assert gateway("{ me { accessLog { by } } }", resident)["data"]["me"]["accessLog"] == []
+    rpc.community.find_resident(wang["id_number"], clerk)            # looked up at a desk
+    rpc.community.find_resident(wang["id_number"])                   # an import's match: no person looked
+    case = gateway('mutation { submitCase(matterCode: "RESIDENCE_PERMIT") { id } }', resident)["data"]["submitCase"]
+    gateway('{ case(id: "%s") { number } }' % case["id"], resident)  # the resident's own look: not logged
+    staff = gateway.token("staff", "clerk-fl", committee="C0201")
+    assert gateway('{ case(id: "%s") { number } }' % case["id"], staff)["data"]["case"]["number"]
+    log = gateway("{ me { accessLog { by purpose purposeText caseId committee { name } } } }",
+                  resident)["data"]["me"]["accessLog"]
+    assert [(e["by"], e["purpose"], e["caseId"]) for e in log] == [("clerk-fl", "case", case["id"]),
+                                                                   ("clerk-fl", "lookup", None)]
+    assert log[0]["committee"]["name"] == "枫林路居委会" and log[1]["purposeText"] == "窗口按身份证号查询"
+    # nobody else reads it: not another resident, not the clerk
+    for who in ({"id": "someone-else", "role": "resident"}, clerk):
+        with pytest.raises(RemoteError) as err:
+            rpc.community.get_access_log(who, wang["resident_id"])
+        assert err.value.exc_type == "Forbidden"
+
+
+def test_fields_asked_for_through_fragments_start_together():
+    from types import SimpleNamespace
+
+    from graphql import parse
+
+    from gateway.schema import _selected
+    doc = parse("query { me { name ...More ... on Me { loans { barcode } } } } "
+                "fragment More on Me { cases { id } ...Deeper } fragment Deeper on Me { children { name } }")
+    me_node = doc.definitions[0].selection_set.selections[0]
+    fragments = {d.name.value: d for d in doc.definitions[1:]}
+    info = SimpleNamespace(field_nodes=[me_node], fragments=fragments)
+    assert _selected(info) == {"name", "cases", "loans", "children"}

@@ -43,3 +43,13 @@ def test_bad_requests_get_clear_coded_errors(gateway):
     forged = requests.post(url, json=QUERY, headers={"Authorization": "Bearer not.a.token"}, timeout=10)
     assert forged.status_code == 401
     assert forged.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+def test_the_gateways_own_health_follows_its_broker(gateway):
+    from conftest import free_port
+    up = requests.get(web_address(gateway) + "/health", timeout=5)
+    assert up.status_code == 200 and up.json() == {"service": "gateway", "status": "up", "broker": "up"}
+    gateway.config["AMQP_URI"] = f"amqp://guest:guest@127.0.0.1:{free_port()}/"   # the broker is gone
+    down = requests.get(web_address(gateway) + "/health", timeout=5)
+    assert down.status_code == 503 and down.json()["broker"] == "down" and down.json()["detail"]["broker"]
+    assert down.elapsed.total_seconds() < 2

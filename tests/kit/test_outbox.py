@@ -43,6 +43,20 @@ def test_relay_publishes_what_is_pending_and_clears_exactly_that(settings, colle
     assert all(b["type"] == ResidentRegisteredV1.TYPE and b["specversion"] == "1.0" for b in bodies)
 
 
+def test_a_count_with_no_event_behind_it_cannot_starve_real_events(settings, collection):
+    probe = bind_probe_queue(settings.amqp_uri, "community.events")
+    # a full batch of documents whose counters drifted, ahead of one real event
+    collection.insert_many([{"_id": f"drift-{i:03d}", outbox.PENDING: 1} for i in range(outbox.BATCH)])
+    real = registered("r-real")
+    collection.insert_one({"_id": "zzz-real", **outbox.pending_fields([real])})
+    publisher = Publisher(settings.amqp_uri, use_confirms=True, serializer="json")
+    for _ in range(3):
+        outbox.relay_once([collection], publisher)
+    [message] = drain(settings.amqp_uri, probe)
+    assert json.loads(message.body)["id"] == real["id"]
+    assert list(collection.find({outbox.PENDING: {"$gt": 0}})) == []
+
+
 def test_broker_down_leaves_the_outbox_pending(collection):
     ev = registered("r-c")
     collection.insert_one({"_id": "doc", **outbox.pending_fields([ev])})

@@ -293,3 +293,53 @@ def test_cases_are_assigned_only_to_active_clerks_of_the_handling_committee(comm
         assert err.exc_type == "BadInput"
     done = community.act_on_case(CLERK_FENGLIN, {"case_id": case["case_id"], "action": "assign", "assignee": login})
     assert done["assignee"] == login
+
+
+def test_loading_a_missing_year_sets_the_deadlines_that_waited_for_it(start_service, service_config, settings):
+    """A district of its own (its own database), so the year loaded here changes no other test."""
+    start_service(CommunityService, service_config("community", DB_PREFIX=f"{settings.db_prefix}_cal"))
+    with ClusterRpcProxy({"AMQP_URI": settings.amqp_uri}, timeout=10) as rpc:
+        community = rpc.community
+        community.upsert_places(demo_data.PLACES)
+        long_matter = {**catalogue.MATTERS[0], "code": "LONG_REVIEW", "name": "长期审核事项", "promised_days": 60}
+        community.upsert_matters([long_matter])
+        this_year = date.today().year
+        community.load_calendar_year(calendar_source.to_json(calendar_source.from_package(this_year)))
+        r = resident(community)
+        case = community.submit_case(CLERK_FENGLIN, {"resident_id": r["resident_id"], "matter_code": "LONG_REVIEW"})
+        accepted = community.act_on_case(CLERK_FENGLIN, {"case_id": case["case_id"], "action": "accept"})
+        assert accepted["deadline"] is None and str(this_year + 1) in accepted["deadline_problem"]
+
+        loaded = community.load_calendar_year({"year": this_year + 1, "holidays": [f"{this_year + 1}-01-01"],
+                                               "makeup_workdays": [], "source": "test"})
+        assert loaded["deadlines_set"] == 1
+        after = community.get_case(CLERK_FENGLIN, case["case_id"])
+        assert after["deadline"] and after["deadline"].startswith(str(this_year + 1))
+        assert after["deadline_problem"] is None and after["trail"][-1]["action"] == "deadline_set"
+        assert community.load_calendar_year({"year": this_year + 1, "holidays": [f"{this_year + 1}-01-01"],
+                                             "makeup_workdays": [], "source": "test"})["deadlines_set"] == 0
+
+
+def test_places_import_from_csv_and_json_whole_or_not_at_all(community, tmp_path, settings, monkeypatch, capsys):
+    from infra import cli
+    monkeypatch.setenv("AMQP_URI", settings.amqp_uri)
+    csv_file = tmp_path / "places.csv"
+    csv_file.write_text("code,kind,name,parent\nS09,subdistrict,试点街道,\nC0901,committee,试点一居委会,S09\n"
+                        "D090101,desk,试点一社区事务受理点,C0901\n", encoding="utf-8")
+    assert cli.main(["import", "places", str(csv_file)]) == 0
+    assert {p["code"]: p["name"] for p in community.list_places("committee")}["C0901"] == "试点一居委会"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([{"code": "C0902", "kind": "committee", "name": "好的", "parent": "S09"},
+                               {"code": "C0903", "kind": "committee", "name": {"$ne": None}, "parent": "S09"}]),
+                   encoding="utf-8")
+    assert cli.main(["import", "places", str(bad)]) == 1
+    assert "nothing imported" in capsys.readouterr().err
+    assert "C0902" not in {p["code"] for p in community.list_places("committee")}
+
+
+def test_calendar_cli_names_the_way_to_load_a_year_the_package_lacks(settings, monkeypatch, capsys):
+    from infra import cli
+    monkeypatch.setenv("AMQP_URI", settings.amqp_uri)
+    assert cli.main(["calendar", "load", "--year", "2099"]) == 1
+    err = capsys.readouterr().err
+    assert "2099" in err and "suite calendar load FILE.json" in err

@@ -143,6 +143,20 @@ def test_learner_records_export_and_erasure_only_when_enabled(start_service, ser
     assert after["xapi_statements"] == [] and done["counts"]["xapi_statements"] == 1
     kept = list(db("elearning").credit_ledger.find({"resident_id": done["pseudonym"]}))
     assert [e["amount"] for e in kept] == [2]  # the ledger still adds up, without the person
+    # nothing the service keeps names the learner any more: no id, no field, no pending event
+    store = db("elearning")
+    for name in store.list_collection_names():
+        for doc in store[name].find({}):
+            assert rid not in json.dumps(doc, default=str, ensure_ascii=False), (name, doc["_id"])
+    with pytest.raises(RemoteError) as err:
+        elearning.completion_certificate(rid, cid, "王秀兰")
+    assert err.value.exc_type == "NotFound"
+    # the same person enrolling again starts afresh, and is awarded again on completion
+    elearning.enrol(rid, cid)
+    for lesson in ("l1", "l2"):
+        again = elearning.record_progress(rid, {"course_id": cid, "lesson_id": lesson, "completed": True, "at": at(9)})
+    assert again["course_completed"] is True and elearning.credit_statement(rid)["total"] == 2
+    assert elearning.completion_certificate(rid, cid, "王秀兰")["number"]
 
 
 def test_erasure_is_off_by_default(elearning):
@@ -165,3 +179,60 @@ def test_a_correction_is_a_new_entry_never_an_edit(elearning):
         with pytest.raises(RemoteError) as err:
             elearning.correct_credits(rid, bad, "x", "operator:admin")
         assert err.value.exc_type == "BadInput"
+
+
+def test_completion_rules_are_checked_and_a_bad_one_stores_nothing(elearning, db):
+    good, bad_ids = "c-" + uuid.uuid4().hex[:8], ["c-" + uuid.uuid4().hex[:8] for _ in range(5)]
+    for completion, cid in zip(({"share": 0}, {"share": "half"}, {"share": 1.5}, {"required_lessons": ["l9"]},
+                                {"share": 0.5, "extra": True}), bad_ids):
+        with pytest.raises(RemoteError) as err:
+            elearning.upsert_courses([course(good), {**course(cid), "completion": completion}])
+        assert err.value.exc_type == "BadInput" and "completion" in err.value.value
+    courses = db("elearning").courses
+    assert courses.find_one({"_id": good}) is None and all(courses.find_one({"_id": c}) is None for c in bad_ids)
+
+    # half the lessons, rounded up, and the required one among them
+    rid = uuid.uuid4().hex
+    elearning.upsert_courses([{**course(good, credits=1), "completion": {"share": 0.5, "required_lessons": ["l2"]}}])
+    elearning.enrol(rid, good)
+    assert elearning.record_progress(rid, {"course_id": good, "lesson_id": "l1", "completed": True,
+                                           "at": at(1)})["course_completed"] is False   # l2 is required
+    assert elearning.record_progress(rid, {"course_id": good, "lesson_id": "l2", "percent": 90,
+                                           "at": at(2)})["course_completed"] is False   # a report, not a completion
+    assert elearning.record_progress(rid, {"course_id": good, "lesson_id": "l2", "completed": True,
+                                           "at": at(3)})["course_completed"] is True
+
+
+def test_search_by_channel_filters_before_the_limit(elearning):
+    provider = "provider-" + uuid.uuid4().hex[:8]
+    web_only = [course("c-" + uuid.uuid4().hex[:8]) for _ in range(3)]
+    for c in web_only:
+        c["units"][0]["lessons"] = [{"id": "l1", "title": "网页课", "renditions": {"web": {"url": "https://x"}}}]
+    with_tv = [course("c-" + uuid.uuid4().hex[:8]) for _ in range(2)]
+    elearning.upsert_courses([{**c, "provider": provider} for c in [*web_only, *with_tv]])
+
+    def ids(found):
+        return sorted(c["course_id"] for c in found)
+    found = elearning.search_courses(provider=provider, channel="tv", limit=2)
+    assert ids(found) == ids(with_tv)                     # published after three web-only courses
+    assert ids(elearning.search_courses(provider=provider, channel="mobile", limit=5)) == ids(with_tv)
+    assert len(elearning.search_courses(provider=provider, channel="web", limit=4)) == 4
+    assert elearning.search_courses(provider=provider, channel="radio") == []
+    assert found[0]["channels"] == ["mobile", "tv", "web"]
+    assert elearning.search_courses(provider=provider, channel="tv", limit=1)[0]["course_id"] in ids(with_tv)
+
+
+def test_last_activity_compares_moments_across_utc_offsets(elearning, db):
+    cid, rid = "c-" + uuid.uuid4().hex[:8], uuid.uuid4().hex
+    elearning.upsert_courses([course(cid)])
+    elearning.enrol(rid, cid)
+    beijing = timezone(timedelta(hours=8))
+    # 10:30 in Beijing is 02:30 UTC: earlier than 03:00 UTC, though its text sorts later
+    elearning.record_progress(rid, {"course_id": cid, "lesson_id": "l1", "percent": 20,
+                                    "at": datetime(2026, 11, 25, 10, 30, tzinfo=beijing).isoformat()})
+    elearning.record_progress(rid, {"course_id": cid, "lesson_id": "l2", "percent": 20,
+                                    "at": datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc).isoformat()})
+    view = elearning.learning_for_residents([rid])[rid]["enrolments"][0]
+    assert datetime.fromisoformat(view["last_activity"]) == datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc)
+    stored = db("elearning").progress.find_one({"_id": f"{rid}|{cid}|l1"})
+    assert stored["at"] == "2026-11-25T02:30:00+00:00"   # kept in UTC

@@ -447,3 +447,21 @@ def test_cli_adds_a_client_and_prints_key_and_secret_alone_on_the_last_line(lrs,
     assert cli.main(["xapi", "client", "add", name]) == 1
     assert "exists" in capsys.readouterr().err
     assert cli.main(["xapi", "client", "add", "no:colons"]) == 1
+
+
+def test_statements_complete_against_the_course_version_the_learner_enrolled_in(lrs, rpc):
+    cid, early, late = "c-" + uuid.uuid4().hex[:8], "r-" + uuid.uuid4().hex[:8], "r-" + uuid.uuid4().hex[:8]
+    rpc.elearning.upsert_courses([course(cid)])
+    rpc.elearning.enrol(early, cid)                           # v1: lessons l1 and l2
+    revised = course(cid)
+    revised["units"][0]["lessons"] = revised["units"][0]["lessons"][:1]
+    rpc.elearning.upsert_courses([revised])                   # v2: lesson l1 alone
+    rpc.elearning.enrol(late, cid)
+    at = datetime(2026, 11, 25, 10, tzinfo=timezone.utc)
+    completed = "http://adlnet.gov/expapi/verbs/completed"
+    assert lrs.post([lesson_statement(early, cid, "l1", completed, at),
+                     lesson_statement(late, cid, "l1", completed, at)]).status_code == 200
+    assert rpc.elearning.credit_statement(early)["total"] == 0   # v1 still needs l2 (as the RPC path says)
+    assert rpc.elearning.credit_statement(late)["total"] == 2
+    lrs.post(lesson_statement(early, cid, "l2", completed, at + timedelta(minutes=1)))
+    assert rpc.elearning.credit_statement(early)["total"] == 2

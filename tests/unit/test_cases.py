@@ -98,6 +98,21 @@ class TestCaseLife:
         case = submitted(matter_days=30, now=at("2026-12-10"))
         case, _ = step(case, "accept", CLERK_A, day="2026-12-10")
         assert case["deadline"] is None and "2027" in case["deadline_problem"]
+        assert "watch" not in case and cases.deadline_now_known(case, CAL, at("2026-12-11")) is None
+
+    def test_loading_the_missing_year_sets_the_deadline_with_an_audit_entry(self):
+        case = submitted(matter_days=30, now=at("2026-12-10"))
+        case, _ = step(case, "accept", CLERK_A, day="2026-12-10")
+        # an operator's 2027 file: New Year's Day off and (made up for the test) no make-up days
+        y2027 = calendar_source.from_json({"year": 2027, "holidays": ["2027-01-01"], "makeup_workdays": [],
+                                           "source": "test"})
+        fixed = cases.deadline_now_known(case, WorkingCalendar([calendar_source.from_package(2026), y2027]),
+                                         at("2026-12-20"))
+        # 30 working days after 10 Dec 2026: 15 left in Dec 2026, then Jan 2027 without the 1st
+        assert fixed["deadline"] == "2027-01-22" and fixed["deadline_problem"] is None
+        assert fixed["watch"] == "2027-01-22" and "awaiting_calendar" not in fixed
+        assert fixed["trail"][-1]["action"] == "deadline_set" and fixed["trail"][-1]["by"] == "system"
+        assert fixed["version"] == case["version"] + 1 and fixed["status"] == "accepted"
 
     @pytest.mark.parametrize("action, actor, kwargs", [
         ("start", CLERK_H, {}), ("complete", CLERK_H, {}), ("supplement", OWNER, {}),

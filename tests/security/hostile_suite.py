@@ -1,0 +1,155 @@
+"""What the hostile-input tests share: the whole suite (three services and the gateway) started
+in this process, tokens, and a recorder of every command the MongoDB driver sends.
+
+Fixtures live here rather than in a ``conftest.py``: a second ``conftest`` module would shadow
+``tests/conftest.py`` for the tests that ``from conftest import free_port``.
+"""
+from __future__ import annotations
+
+import threading
+import uuid
+
+import pytest
+import requests
+from pymongo import monitoring
+
+from gateway import auth
+from gateway.service import GatewayService
+from infra.local import demo_data
+from services.common import storage
+from services.community import calendar_source, catalogue
+from services.community.service import CommunityService
+from services.elearning.service import ElearningService
+from services.library.service import LibraryService
+from support import id_number, wait_for, web_address
+
+SECRET = "security-test-secret-of-at-least-32-bytes"
+CLERK_COMMITTEE = "C0201"
+
+# Operators that run code or match everything: none may ever reach the store from outside.
+DANGEROUS_KEYS = ("$where", "$function", "$accumulator", "$expr")
+
+
+class CommandRecorder(monitoring.CommandListener):
+    """Every command document the driver sends, while ``recording``."""
+
+    def __init__(self):
+        self.recording = False
+        self.commands: list[tuple[str, dict]] = []
+        self._lock = threading.Lock()
+
+    def started(self, event):
+        if self.recording:
+            with self._lock:
+                self.commands.append((event.command_name, dict(event.command)))
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
+
+    def clear(self):
+        with self._lock:
+            self.commands.clear()
+
+
+RECORDER = CommandRecorder()
+_registered = False
+
+
+def _walk(value, path="$cmd"):
+    """(path, key or None, leaf) for every key and every scalar in a command document."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield f"{path}.{k}", str(k), None
+            yield from _walk(v, f"{path}.{k}")
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            yield from _walk(v, f"{path}[{i}]")
+    else:
+        yield path, None, value
+
+
+def injections(commands, marker: str, text_allowed: bool = False) -> list[str]:
+    """Where the driver was handed something from the attacker: a code-running operator, the
+    marker in a key, or (unless ``text_allowed``: the marker may travel as plain text data)
+    the marker anywhere at all."""
+    found = []
+    for name, command in commands:
+        for path, key, leaf in _walk(command):
+            if key is not None and (key in DANGEROUS_KEYS or marker in key):
+                found.append(f"{name}: key {path}")
+            elif key is None and isinstance(leaf, str) and marker in leaf:
+                operand = path.rsplit(".", 1)[-1].split("[")[0]   # `$ne` in {"f": {"$ne": marker}}
+                if not text_allowed or operand.startswith("$"):
+                    found.append(f"{name}: value at {path}: {leaf[:80]!r}")
+    return found
+
+
+@pytest.fixture
+def driver():
+    """Record what the services send to the store. The listener is registered once per
+    process (pymongo has no unregister) and only applies to clients made after it: the
+    cached clients are closed so that the services started next make new ones."""
+    global _registered
+    if not _registered:
+        monitoring.register(RECORDER)
+        _registered = True
+    storage.close_clients()
+    RECORDER.clear()
+    RECORDER.recording = True
+    yield RECORDER
+    RECORDER.recording = False
+    RECORDER.clear()
+
+
+class Suite:
+    def __init__(self, url: str, tokens: auth.TokenConfig, resident: dict, containers: dict):
+        self.url, self.tokens, self.resident, self.containers = url, tokens, resident, containers
+
+    def token(self, role: str, subject: str | None = None, committee: str | None = None) -> str:
+        if subject is None:
+            subject = self.resident["resident_id"] if role in ("resident", "guardian") else "clerk-sec"
+        if committee is None and role == "staff":
+            committee = CLERK_COMMITTEE
+        return auth.mint(self.tokens, role, subject, committee=committee)
+
+    def post(self, query: str, variables=None, token: str | None = None, **extra) -> requests.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return requests.post(self.url, json={"query": query, "variables": variables, **extra}, headers=headers,
+                             timeout=20)
+
+    def ask(self, query: str, variables=None, token: str | None = None) -> dict:
+        return self.post(query, variables, token).json()
+
+
+def codes(answer: dict) -> list[str]:
+    return [e["extensions"]["code"] for e in answer.get("errors", [])]
+
+
+@pytest.fixture
+def suite(driver, start_service, service_config, rpc, settings, db) -> Suite:
+    """Community, library and elearning services and the gateway, with the demo places,
+    matters, locations and one resident (王芳, registered in C0101, living in C0201)."""
+    containers = {cls.name: start_service(cls) for cls in (CommunityService, LibraryService, ElearningService)}
+    gw = start_service(GatewayService, service_config("gateway", JWT_SECRET=SECRET, RPC_TIMEOUT=3.0))
+    containers["gateway"] = gw
+    rpc.community.upsert_places(demo_data.PLACES)
+    rpc.community.upsert_matters(catalogue.MATTERS)
+    rpc.library.upsert_locations(demo_data.LOCATIONS)
+    if 2026 not in rpc.community.calendar_years():
+        rpc.community.load_calendar_year(calendar_source.to_json(calendar_source.from_package(2026)))
+    number = id_number()
+    resident = rpc.community.register_resident({
+        "id_number": number, "name": "王芳", "phone": "13800138002", "registered_committee": "C0101",
+        "residence_committee": "C0201", "address": "枫林路88弄3号502室"})
+    wait_for(lambda: db("library").patrons.find_one({"_id": resident["resident_id"]}))
+    resident["id_number"] = number
+    tokens = auth.TokenConfig(SECRET, settings.jwt_issuer, settings.jwt_audience)
+    return Suite(web_address(gw) + "/graphql", tokens, resident, containers)
+
+
+def marker() -> str:
+    """A value no code of the suite would ever write by itself."""
+    return "zz-inject-" + uuid.uuid4().hex[:12]
