@@ -29,9 +29,11 @@ class CloudEvent(BaseModel):
     data: dict[str, Any]
 
     def model_post_init(self, __context: Any) -> None:
-        for name in self.model_extra or {}:
+        for name, value in (self.model_extra or {}).items():
             if not _EXTENSION_NAME.fullmatch(name):
                 raise ValueError(f"invalid CloudEvents extension attribute name: {name!r}")
+            if isinstance(value, (dict, list)):  # the spec's types are strings, integers and booleans
+                raise ValueError(f"invalid CloudEvents extension attribute {name!r}: an object or a list")
 
 
 def new_event(type: str, source: str, data: BaseModel | dict, subject: str | None = None,

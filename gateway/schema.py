@@ -7,6 +7,8 @@ path names it and code UNAVAILABLE.
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 import graphene
 from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
 
@@ -254,7 +256,7 @@ def _lesson_progress(info, resident_id: str) -> dict[str, list[LessonProgress]]:
     record = calls(info).call("elearning", "export_learner", resident_id)
     course_of = {e["_id"]: e["course_id"] for e in record["enrolments"]}
     out: dict[str, list[LessonProgress]] = {}
-    for p in sorted(record["progress"], key=lambda p: p["at"], reverse=True):
+    for p in sorted(record["progress"], key=lambda p: datetime.fromisoformat(p["at"]), reverse=True):
         if p.get("enrolment") in course_of:
             out.setdefault(course_of[p["enrolment"]], []).append(LessonProgress(
                 lesson_id=p["lesson_id"], position=p.get("position") or 0, percent=p.get("percent") or 0,

@@ -30,5 +30,11 @@ class StoreUnavailable(SuiteError):
     code = "UNAVAILABLE"
 
 
+class OutcomeUnknown(SuiteError):
+    """A request came back from a service that died (or lost the broker) while handling it."""
+    code = "UNAVAILABLE"
+
+
 EXPECTED = (BadInput, NotFound, Conflict, Forbidden)
-CODES = {cls.__name__: cls.code for cls in (BadInput, NotFound, Conflict, Forbidden, StoreUnavailable)}
+CODES = {cls.__name__: cls.code for cls in (BadInput, NotFound, Conflict, Forbidden, StoreUnavailable,
+                                            OutcomeUnknown)}

@@ -2,14 +2,23 @@
 
 A store that cannot be reached becomes ``StoreUnavailable`` (a clear message instead of
 a driver traceback), a payload that fails its contract becomes ``BadInput``.
+
+A request is run at most once. nameko acknowledges it after the answer, so a service killed
+(or cut from the broker) between its write and that acknowledgement gets the request back
+after a restart and would apply it twice (a kill -9 under load stored a case twice). A
+redelivered request is therefore answered ``OutcomeUnknown`` (UNAVAILABLE) instead of run
+again: the caller asks again with its own idempotency key (a terminal's transaction id, a
+resident's ID number) or looks.
 """
 from __future__ import annotations
+
+import sys
 
 import pymongo
 from nameko.rpc import Rpc
 from pydantic import ValidationError
 
-from services.common.errors import CODES, EXPECTED, BadInput, StoreUnavailable, SuiteError
+from services.common.errors import CODES, EXPECTED, BadInput, OutcomeUnknown, StoreUnavailable, SuiteError
 
 
 def _translate(exc: BaseException) -> BaseException:
@@ -32,6 +41,16 @@ class SuiteRpc(Rpc):
     def __init__(self, **kwargs):
         kwargs.setdefault("expected_exceptions", EXPECTED)
         super().__init__(**kwargs)
+
+    def handle_message(self, body, message):
+        if message.delivery_info.get("redelivered"):
+            try:
+                raise OutcomeUnknown("the service handling this request stopped before it answered; it may "
+                                     "or may not have been applied: check, or ask again with the same key")
+            except OutcomeUnknown:
+                self.rpc_consumer.handle_result(message, None, sys.exc_info())   # answers and acknowledges
+            return
+        super().handle_message(body, message)
 
     def handle_result(self, message, worker_ctx, result, exc_info):
         if exc_info is not None:

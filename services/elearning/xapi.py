@@ -12,7 +12,14 @@ Both xAPI 1.0.3 and 2.0.0 (IEEE 9274.1.1) are spoken, chosen per request by the
   takes a timestamp without one as UTC;
 - a statement stored without ``version`` gets ``1.0.0`` (1.0.3: "always 1.0.0 for 1.0.x") or
   ``2.0.0``; 1.0.3 accepts only 1.0.x statements, 2.0.0 accepts 1.0.x and 2.0.x;
-- ``GET /xapi/about`` lists both.
+- ``GET /xapi/about`` lists both;
+- 1.0.3 requires the alternate request syntax (a POST with ``?method=``, parameters, headers
+  and content in a form, for browsers that cannot send CORS requests); 2.0.0 removed it, so
+  it is refused there (see ``unpack_alternate``).
+
+Attachment data (statements sent as multipart/mixed, each raw attachment a part with its
+``X-Experience-API-Hash``) is taken in both versions, its hash checked, and given back as
+multipart/mixed on ``GET ...&attachments=true`` (see ``read_multipart``).
 
 State documents: the text of both versions lets a client PUT, POST and DELETE state without
 ``If-Match``/``If-None-Match`` ("state conflicts are unlikely"; the 409 rule is for the two
@@ -31,6 +38,7 @@ import hmac
 import json
 import re
 import secrets
+import urllib.parse
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -536,9 +544,7 @@ def _attachments(value: Any, path: str) -> list:
             raise bad(f"{apath}.sha2 must be a hex SHA-2 digest")
         if "fileUrl" in a:
             _iri(a["fileUrl"], f"{apath}.fileUrl")
-        else:
-            # the raw data would come as a multipart/mixed part: not supported by this LRS
-            raise bad(f"{apath}: attachments without fileUrl need multipart/mixed, which this LRS does not take")
+        # without fileUrl its raw data comes as a multipart/mixed part: see check_attachment_data
     return value
 
 
@@ -634,6 +640,179 @@ def complete(statement: dict, *, version: str, stored: datetime, authority: dict
     if assigned:
         s["timestamp"] = s["stored"]
     return s, assigned
+
+
+# ---- attachment data (multipart/mixed) ------------------------------------------------------------------
+
+_SHA2_BY_HEX_LENGTH = {56: hashlib.sha224, 64: hashlib.sha256, 96: hashlib.sha384, 128: hashlib.sha512}
+
+
+@dataclass(frozen=True)
+class AttachmentData:
+    sha2: str            # lowercase hex, checked against the data
+    content_type: str
+    data: bytes
+
+
+def split_multipart(body: bytes, boundary: str) -> list[tuple[dict[str, str], bytes]]:
+    """The parts of a multipart body (RFC 2046): each its headers (lowercased names) and its
+    octets, untouched (attachment data is binary: no line endings are rewritten)."""
+    if not boundary or len(boundary) > 70:
+        raise bad("multipart/mixed needs a boundary parameter (1-70 characters)")
+    dash = b"--" + boundary.encode("latin-1")
+    if body.startswith(dash):
+        rest = body[len(dash):]
+    else:
+        start = body.find(b"\r\n" + dash)   # after a preamble
+        if start < 0:
+            raise bad("the multipart/mixed body has no part with its boundary")
+        rest = body[start + 2 + len(dash):]
+    parts = []
+    while not rest.startswith(b"--"):
+        eol = rest.find(b"\r\n")
+        if eol < 0 or rest[:eol].strip(b" \t"):
+            raise bad("malformed multipart/mixed body: a boundary line must end with CRLF")
+        rest = rest[eol + 2:]
+        end = rest.find(b"\r\n" + dash)
+        if end < 0:
+            raise bad("malformed multipart/mixed body: no closing boundary")
+        part, rest = rest[:end], rest[end + 2 + len(dash):]
+        if part.startswith(b"\r\n"):
+            head, data = b"", part[2:]
+        else:
+            head, sep, data = part.partition(b"\r\n\r\n")
+            if not sep:
+                raise bad("malformed multipart/mixed body: a part's headers must end with an empty line")
+        headers = {}
+        for line in head.split(b"\r\n"):
+            name, colon, value = line.decode("latin-1").partition(":")
+            if not colon or not name.strip():
+                raise bad("malformed multipart/mixed body: a part header is not 'Name: value'")
+            headers[name.strip().lower()] = value.strip()
+        parts.append((headers, data))
+    return parts
+
+
+def _mimetype(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def read_multipart(body: bytes, boundary: str, max_statements_bytes: int) -> tuple[bytes, dict[str, AttachmentData]]:
+    """The statements (the first part, application/json) and the attachment data of a
+    multipart/mixed request, by hash. Every data part names its hash and the hash is
+    checked against the octets."""
+    parts = split_multipart(body, boundary)
+    if not parts or _mimetype(parts[0][0].get("content-type")) != "application/json":
+        raise bad("the first part of a multipart/mixed request is the statements, as application/json")
+    statements = parts[0][1]
+    if len(statements) > max_statements_bytes:
+        raise XapiError(413, "the statements part is larger than this LRS takes")
+    received: dict[str, AttachmentData] = {}
+    for i, (headers, data) in enumerate(parts[1:], start=2):
+        declared = headers.get("x-experience-api-hash", "").lower()
+        if not declared:
+            raise bad(f"part {i} has no X-Experience-API-Hash header")
+        algorithm = _SHA2_BY_HEX_LENGTH.get(len(declared))
+        if algorithm is None or not re.match(r"^[0-9a-f]+$", declared):
+            raise bad(f"part {i}: X-Experience-API-Hash must be a hex SHA-224, -256, -384 or -512 digest")
+        encoding = headers.get("content-transfer-encoding", "binary").lower()
+        if encoding != "binary":
+            raise bad(f"part {i}: Content-Transfer-Encoding must be binary (the raw octets)")
+        if algorithm(data).hexdigest() != declared:
+            raise bad(f"part {i}: its data does not have the SHA-2 its X-Experience-API-Hash declares")
+        received[declared] = AttachmentData(declared, headers.get("content-type") or "application/octet-stream", data)
+    return statements, received
+
+
+def attachments_of(statement: Mapping) -> list[dict]:
+    """A statement's attachment objects, its sub-statement's included."""
+    found = list(statement.get("attachments") or [])
+    obj = statement.get("object") or {}
+    if object_kind(obj) == "SubStatement":
+        found += obj.get("attachments") or []
+    return found
+
+
+def check_attachment_data(statements: list[dict], received: Mapping[str, AttachmentData]) -> None:
+    """Every attachment without a fileUrl has its data among the parts, and every part is the
+    data of some attachment of these statements (matched by SHA-2 alone, as the specification
+    asks)."""
+    declared = {a["sha2"].lower() for s in statements for a in attachments_of(s)}
+    for s in statements:
+        for a in attachments_of(s):
+            if "fileUrl" not in a and a["sha2"].lower() not in received:
+                if not received:
+                    raise bad(f"statement {s.get('id', '')}: an attachment without fileUrl needs its data, "
+                              "sent as a part of a multipart/mixed request")
+                raise bad(f"statement {s.get('id', '')}: no part carries the data of attachment "
+                          f"{a['sha2'].lower()} (and it has no fileUrl)")
+    stray = sorted(set(received) - declared)
+    if stray:
+        raise bad(f"a part with X-Experience-API-Hash {stray[0]} is the data of no attachment of these statements")
+
+
+def attachment_key(statement_id: str, sha2: str) -> str:
+    """Where a statement's attachment data is kept: one copy per statement, so that it goes
+    with the statement (an erased learner's attachments with their statements)."""
+    return f"{statement_id}|{sha2.lower()}"
+
+
+# ---- the alternate request syntax (xAPI 1.0.3, Communication 1.3) ---------------------------------------
+
+ALTERNATE_HEADERS = {h.lower(): h for h in ("Authorization", "X-Experience-API-Version", "Content-Type",
+                                             "Content-Length", "If-Match", "If-None-Match")}
+ALTERNATE_METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE")
+MAX_FORM_FIELDS = 100
+
+
+@dataclass(frozen=True)
+class Alternate:
+    """A request sent in the alternate syntax, as the resource reads it."""
+    method: str
+    params: dict[str, list[str]]
+    headers: dict[str, str]
+    content: bytes | None
+
+
+def unpack_alternate(query: Mapping[str, list[str]], content_type: str | None, form: bytes) -> Alternate:
+    """The request a POST ``?method=X`` form stands for: the form's header fields as
+    headers, ``content`` as the body (UTF-8 text), its other fields as parameters. The query
+    carries ``method`` alone; the form is application/x-www-form-urlencoded."""
+    if set(query) != {"method"} or len(query["method"]) != 1:
+        raise bad("in the alternate request syntax the query string is ?method=... alone; "
+                  "other parameters go in the form")
+    method = query["method"][0].upper()
+    if method not in ALTERNATE_METHODS:
+        raise bad(f"method must be one of {', '.join(ALTERNATE_METHODS)}")
+    if _mimetype(content_type) != "application/x-www-form-urlencoded":
+        raise bad("a request in the alternate syntax is a form: Content-Type application/x-www-form-urlencoded")
+    try:
+        fields = urllib.parse.parse_qs(form.decode("utf-8"), keep_blank_values=True, strict_parsing=True,
+                                       errors="strict", max_num_fields=MAX_FORM_FIELDS)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise bad(f"the form is not UTF-8 application/x-www-form-urlencoded: {str(exc)[:80]}") from None
+    headers, params, content = {}, {}, None
+    for name, values in fields.items():
+        if name == "content" or name.lower() in ALTERNATE_HEADERS:
+            if len(values) != 1:
+                raise bad(f"form field {name!r} is given {len(values)} times")
+            if name == "content":
+                content = values[0].encode("utf-8")
+            else:
+                headers[ALTERNATE_HEADERS[name.lower()]] = values[0]
+        else:
+            params[name] = values
+    if content is not None and "Content-Type" not in headers:
+        headers["Content-Type"] = "application/json"
+    if _mimetype(headers.get("Content-Type")) == "multipart/mixed":
+        raise bad("attachment data cannot be sent in the alternate request syntax")
+    return Alternate(method, params, headers, content)
+
+
+def check_alternate_allowed(version: str) -> None:
+    if version != V1:
+        raise bad("xAPI 2.0.0 has no alternate request syntax (it was removed after 1.0.3): "
+                  "send the request itself, with its method and headers")
 
 
 # ---- clients (HTTP Basic: key:secret) -------------------------------------------------------------

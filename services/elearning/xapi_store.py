@@ -16,6 +16,9 @@ need; see ``INDEXES``):
 ``xapi_state``       ``_id`` = digest of activity, agent, registration and stateId; ``ctx`` =
                      digest of activity, agent and registration (index) for the id lists.
 ``xapi_clients``     ``_id`` = client name (the Basic user), ``key_hash``, ``read_only``.
+``xapi_attachments`` ``_id`` = ``<statement id>|<sha2>``: an attachment's raw data received
+                     in a multipart/mixed request (``data`` base64, ``content_type``,
+                     ``length``), written before its statement, read and deleted by ``_id``.
 
 Every key that is read as a range starts with a letter: the embedded store answers nothing
 (after a scan) for a range on strings that begin like an ISO date.
@@ -29,6 +32,7 @@ import logging
 import threading
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from typing import Mapping
 
 import pymongo
 from pymongo import ASCENDING, IndexModel
@@ -45,6 +49,7 @@ KEYS = "xapi_statement_keys"
 VOIDS = "xapi_voids"
 STATE = "xapi_state"
 CLIENTS = "xapi_clients"
+ATTACHMENTS = "xapi_attachments"
 
 INDEXES = {
     STATEMENTS: [IndexModel([("order", ASCENDING)], name="order", unique=True)],
@@ -123,10 +128,12 @@ def _load(doc: dict) -> dict:
     return json.loads(doc["raw"])
 
 
-def store_statements(db: Database, statements: list[dict], *, version: str, client: str) -> list[dict]:
+def store_statements(db: Database, statements: list[dict], *, version: str, client: str,
+                     attachments: Mapping[str, xapi.AttachmentData] | None = None) -> list[dict]:
     """Store validated statements (each with an id) as one batch; return those newly stored
     (a statement already stored identically is not stored again; a different one under the
-    same id is a 409 and nothing of the batch is stored). Voiding is applied here."""
+    same id is a 409 and nothing of the batch is stored). Voiding is applied here. The raw
+    data of their attachments (checked, by hash) is stored first, one copy per statement."""
     ids = [s["id"] for s in statements]
     existing = {d["_id"]: d for d in db[STATEMENTS].find({"_id": {"$in": ids}}, _STATEMENT_FIELDS)}
     for s in statements:
@@ -168,10 +175,35 @@ def store_statements(db: Database, statements: list[dict], *, version: str, clie
                 doc["voids"] = xapi.voided_target(full)
             docs.append(doc)
             rows += [{"k": f"{k}|{order}", "s": s["id"]} for k in sorted(keys)]
+        _insert_ignoring_duplicates(db[ATTACHMENTS], _attachment_docs(new, attachments or {}))
         _insert_ignoring_duplicates(db[KEYS], rows)       # rows first: a row without its statement is skipped
         stored_docs = _insert_statements(db, docs)
     _apply_voiding(db, stored_docs)
     return [_load(d) for d in stored_docs]
+
+
+def _attachment_docs(statements: list[dict], received: Mapping[str, xapi.AttachmentData]) -> list[dict]:
+    docs = {}
+    for s in statements:
+        for a in xapi.attachments_of(s):
+            part = received.get(a["sha2"].lower())
+            if part is not None:
+                key = xapi.attachment_key(s["id"], part.sha2)
+                docs[key] = {"_id": key, "content_type": part.content_type[:200], "length": len(part.data),
+                             "data": base64.b64encode(part.data).decode("ascii")}
+    return list(docs.values())
+
+
+def attachment_data(db: Database, statements: list[dict]) -> list[xapi.AttachmentData]:
+    """The raw data stored for these statements' attachments, each SHA-2 once (by ``_id``)."""
+    keys = sorted({xapi.attachment_key(s["id"], a["sha2"]) for s in statements for a in xapi.attachments_of(s)})
+    if not keys:
+        return []
+    found = {}
+    for d in db[ATTACHMENTS].find({"_id": {"$in": keys}}):
+        sha2 = d["_id"].split("|", 1)[1]
+        found.setdefault(sha2, xapi.AttachmentData(sha2, d["content_type"], base64.b64decode(d["data"])))
+    return [found[k] for k in sorted(found)]
 
 
 def bad_void(target: str) -> XapiError:
@@ -308,7 +340,7 @@ def delete_statements(db: Database, rows: list[dict]) -> int:
     ids = sorted({r["s"] for r in rows})
     if not ids:
         return 0
-    docs = list(db[STATEMENTS].find({"_id": {"$in": ids}}, {"order": 1, "m": 1}))
+    docs = list(db[STATEMENTS].find({"_id": {"$in": ids}}, {"order": 1, "m": 1, "raw": 1}))
     keys = {r["k"] for r in rows}
     for d in docs:
         order = d["order"][len(ORDER_PREFIX):]
@@ -316,6 +348,10 @@ def delete_statements(db: Database, rows: list[dict]) -> int:
     for k in sorted(keys):
         db[KEYS].delete_one({"k": k})
     db[VOIDS].delete_many({"_id": {"$in": ids}})
+    attachments = sorted({xapi.attachment_key(d["_id"], a["sha2"]) for d in docs
+                          for a in xapi.attachments_of(_load(d))})
+    if attachments:
+        db[ATTACHMENTS].delete_many({"_id": {"$in": attachments}})
     return db[STATEMENTS].delete_many({"_id": {"$in": ids}}).deleted_count
 
 

@@ -2,13 +2,16 @@
 kiosk is online. Pure: no I/O."""
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from eventlet.semaphore import Semaphore
 
 from contracts.events.kiosk import broker_user
+from services.common import outbox
+from services.common.storage import merge_updates
 
 OFFLINE_AFTER_BEATS = 3
 
@@ -65,3 +68,26 @@ def item_lock(barcode: str):
         yield
     if lock.balance >= 1 and len(_locks) > 10_000:  # idle: forget it, keep the map small
         _locks.pop(barcode, None)
+
+
+FAULT_CODE = re.compile(r"^[A-Z0-9_]{1,64}$")   # as the fault report contract says: safe as a field name
+
+
+def open_fault(data: dict, at: datetime, fault_event: dict) -> dict:
+    """The update that opens a fault on the kiosk and stores its event (one write)."""
+    when = at.astimezone(timezone.utc).isoformat()
+    fault = {"code": data["fault_code"], "description": data.get("description", ""),
+             "severity": data.get("severity"), "at": when}
+    return merge_updates({"$set": {"fault": fault, f"open_faults.{data['fault_code']}": {
+        **fault, "since": when, "last_reported": when, "reports": 1}}}, outbox.record(fault_event))
+
+
+def repeated_fault(code: str, at: datetime) -> dict:
+    return {"$max": {f"open_faults.{code}.last_reported": at.astimezone(timezone.utc).isoformat()},
+            "$inc": {f"open_faults.{code}.reports": 1}}
+
+
+def open_faults_view(kiosk: dict) -> list[dict]:
+    return [{"code": code, "since": f.get("since"), "last_reported": f.get("last_reported"),
+             "reports": f.get("reports", 1), "severity": f.get("severity")}
+            for code, f in sorted((kiosk.get("open_faults") or {}).items())]

@@ -7,11 +7,11 @@ from datetime import date, datetime, timezone
 import pymongo
 from nameko.timer import timer
 
-from contracts.events.community import ResidentRegisteredV1
+from contracts.events.community import ResidenceChangedV1, ResidentRegisteredV1
 from contracts.events.kiosk import KIOSK_EVENTS, KioskCheckinV1, KioskCheckoutV1, KioskFaultReportV1, KioskHeartbeatV1, KioskInventoryV1
 from contracts.events.library import ConflictRecordedV1, KioskFaultV1
 from services.common import outbox
-from services.common.errors import BadInput
+from services.common.errors import BadInput, NotFound
 from services.common.health import HealthEntrypoints
 from services.common.deadletter import first_delivery
 from services.common.inbox import Applied, InboxEventHandler, apply_once, inbox_handler
@@ -65,11 +65,33 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
     @inbox_handler(ResidentRegisteredV1.TYPE)
     def on_resident_registered(self, event: dict) -> None:
         data = event["data"]
-        outcome = apply_once(self.db[store.PATRONS], {"_id": data["resident_id"]},
-                             {"$setOnInsert": patrons.patron_from_registration(data)},
-                             event["id"], upsert=True)
+        if self.db[store.PATRONS].find_one({"_id": data["resident_id"]}, {"_id": 1}) is not None:
+            # a redelivery (or the card exists): record the event, spend no card serial
+            outcome = apply_once(self.db[store.PATRONS], {"_id": data["resident_id"]}, {}, event["id"])
+        else:
+            card = patrons.card_number(store.next_card_serial(self.db))
+            outcome = apply_once(self.db[store.PATRONS], {"_id": data["resident_id"]},
+                                 {"$setOnInsert": patrons.patron_from_registration(data, card)},
+                                 event["id"], upsert=True)
         log.info("resident registered: patron %s", outcome.value,
                  extra={"event_id": event["id"], "duplicate": outcome is Applied.DUPLICATE})
+
+    @inbox_handler(ResidenceChangedV1.TYPE)
+    def on_residence_changed(self, event: dict) -> None:
+        """A patron's home committee follows their residence; a move older than the one
+        recorded changes nothing (moves may arrive out of order)."""
+        data = event["data"]
+        patron = self.db[store.PATRONS].find_one({"_id": data["resident_id"]}, {"home_since": 1})
+        if patron is None:
+            raise LookupError("no patron yet for this resident (its registration may still be on its way)")
+        moved_on = str(data["moved_on"])
+        update = {"$set": {"home_committee": data["to_committee"], "home_since": moved_on}} \
+            if moved_on >= str(patron.get("home_since") or "") else {}
+        outcome = apply_once(self.db[store.PATRONS],
+                             {"_id": data["resident_id"], "home_since": patron.get("home_since")}, update,
+                             event["id"])
+        if outcome is Applied.MISSING:
+            raise LookupError("the patron changed meanwhile; retrying")
 
     @rpc
     def get_patrons(self, resident_ids: list[str]) -> list[dict]:
@@ -213,8 +235,22 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
     @rpc
     def kiosk_status(self) -> list[dict]:
         return [{"kiosk_id": k["_id"], "status": k.get("status", "offline"), "last_seen": k.get("last_seen"),
-                 "fault": k.get("fault"), "committee": k.get("committee")}
+                 "fault": k.get("fault"), "open_faults": kiosks.open_faults_view(k), "committee": k.get("committee")}
                 for k in self.db[store.KIOSKS].find().sort("_id").limit(1000)]
+
+    @rpc
+    def clear_kiosk_fault(self, kiosk_id: str, fault_code: str, by: str) -> dict:
+        """Staff mark a fault repaired: the next report of it opens a new maintenance case."""
+        code = str(fault_code)
+        if not kiosks.FAULT_CODE.match(code):
+            raise BadInput("a fault code is upper-case letters, digits and '_'")
+        result = self.db[store.KIOSKS].update_one({"_id": str(kiosk_id), f"open_faults.{code}": {"$exists": True}},
+                                                  {"$unset": {f"open_faults.{code}": ""},
+                                                   "$set": {"last_repair": {"code": code, "by": str(by)[:64],
+                                                            "at": datetime.now(timezone.utc).isoformat()}}})
+        if result.matched_count == 0:
+            raise NotFound(f"kiosk {kiosk_id} has no open fault {code}")
+        return {"kiosk_id": str(kiosk_id), "cleared": code}
 
     # ---- helpers ----------------------------------------------------------------------
 
@@ -294,14 +330,26 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
                             source=f"kiosk:{kiosk['_id']}", copy=copy, applied_event=event["id"])
 
     def _kiosk_fault(self, kiosk: dict, event: dict, at: datetime) -> None:
+        """A new fault opens one maintenance case (the fault event); the same fault reported
+        again while it is open (a jammed printer reports every minute) only counts the report."""
         data = event["data"]
-        loc = self.db[store.LOCATIONS].find_one({"_id": kiosk["_id"]}) or {}
-        fault = outbox.event(KioskFaultV1.TYPE, {
-            "kiosk_id": kiosk["_id"], "kiosk_name": loc.get("name", ""), "committee": loc.get("committee") or "unknown",
-            "fault_code": data["fault_code"], "description": data.get("description", ""), "reported_at": at},
-            subject=kiosk["_id"])
-        fault["id"] = f"fault-{event['id']}"  # once per reported fault, whatever the redeliveries
-        apply_once(self.db[store.KIOSKS], {"_id": kiosk["_id"]}, merge_fault(data, at, fault), event["id"])
+        code = data["fault_code"]
+        if code not in (kiosk.get("open_faults") or {}):
+            loc = self.db[store.LOCATIONS].find_one({"_id": kiosk["_id"]}) or {}
+            fault = outbox.event(KioskFaultV1.TYPE, {
+                "kiosk_id": kiosk["_id"], "kiosk_name": loc.get("name", ""),
+                "committee": loc.get("committee") or "unknown", "fault_code": code,
+                "description": data.get("description", ""), "reported_at": at}, subject=kiosk["_id"])
+            fault["id"] = f"fault-{event['id']}"  # once per reported fault, whatever the redeliveries
+            outcome = apply_once(self.db[store.KIOSKS], {"_id": kiosk["_id"], f"open_faults.{code}": {"$exists": False}},
+                                 kiosks.open_fault(data, at, fault), event["id"])
+            if outcome is not Applied.MISSING:
+                return
+        # open already (or opened meanwhile by another report): count it
+        outcome = apply_once(self.db[store.KIOSKS], {"_id": kiosk["_id"]}, kiosks.repeated_fault(code, at),
+                             event["id"])
+        if outcome is Applied.MISSING:
+            raise LookupError(f"kiosk {kiosk['_id']} vanished while its fault was recorded")
 
     def _conflict(self, kiosk_id: str, barcode: str, reason: str, event: dict, at: datetime,
                   kind: str = "unresolved", settled: str | None = None) -> None:
@@ -328,13 +376,6 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
                                                  {"$set": {"status": "offline"}})
                 marked += 1
         return marked
-
-
-def merge_fault(data: dict, at: datetime, fault_event: dict) -> dict:
-    from services.common.storage import merge_updates
-    return merge_updates({"$set": {"fault": {"code": data["fault_code"], "description": data.get("description", ""),
-                                             "severity": data.get("severity"), "at": at.isoformat()}}},
-                         outbox.record(fault_event))
 
 
 def _loan_view(copy: dict) -> dict:

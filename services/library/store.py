@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from pymongo import ASCENDING, IndexModel
+from pymongo import ASCENDING, IndexModel, ReturnDocument
 from pymongo.database import Database
 
 from services.common import outbox
@@ -22,6 +22,16 @@ KIOSKS = "kiosks"
 KIOSK_INBOX = "kiosk_inbox"
 CONFLICTS = "conflicts"
 SIP2_ACCOUNTS = "sip2_accounts"
+
+COUNTERS = "counters"
+
+
+def next_card_serial(db: Database) -> int:
+    """An atomic serial for library cards."""
+    doc = db[COUNTERS].find_one_and_update({"_id": "card"}, {"$inc": {"seq": 1}}, upsert=True,
+                                           return_document=ReturnDocument.AFTER)
+    return doc["seq"]
+
 
 INDEXES = {
     PATRONS: [IndexModel([("card_number", ASCENDING)], name="card_number", unique=True), OUTBOX_INDEX],

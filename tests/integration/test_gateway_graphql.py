@@ -1,4 +1,6 @@
 """GraphQL through the gateway to the real services: residents, staff, partial answers."""
+import uuid
+
 import pytest
 import requests
 from nameko.exceptions import RemoteError
@@ -36,6 +38,7 @@ def gateway(start_service, service_config, rpc, settings):
                              headers=headers, timeout=15).json()
 
     ask.containers = containers
+    ask.url = web_address(gw) + "/graphql"
     ask.token = lambda role, sub, committee=None: auth.mint(tokens, role, sub, committee=committee)
     return ask
 
@@ -192,3 +195,62 @@ def test_fields_asked_for_through_fragments_start_together():
     fragments = {d.name.value: d for d in doc.definitions[1:]}
     info = SimpleNamespace(field_nodes=[me_node], fragments=fragments)
     assert _selected(info) == {"name", "cases", "loans", "children"}
+
+
+def test_a_plain_get_answers_a_query_in_json(gateway):
+    answer = requests.get(gateway.url, params={"query": "query($k: String) { places(kind: $k) { code } }",
+                                               "variables": '{"k": "desk"}'}, timeout=15)
+    assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("application/json")
+    desks = {p["code"] for p in answer.json()["data"]["places"]}
+    assert desks == {"D010101", "D010201", "D020101", "D020201"}
+    bad = requests.get(gateway.url, params={"query": "{ places { code } }", "variables": "{nope"}, timeout=15)
+    assert bad.status_code == 400 and codes(bad.json()) == ["BAD_USER_INPUT"]
+    secret = requests.get(gateway.url, params={"query": "{ me { name } }"}, timeout=15)
+    assert secret.headers["Content-Type"].startswith("application/json") and codes(secret.json()) == ["UNAUTHENTICATED"]
+
+
+QUEUE = """query($status: String, $matter: String, $after: String, $first: Int) {
+  staffQueue(status: $status, matterCode: $matter, after: $after, first: $first) {
+    cases { id status matterCode } nextCursor } }"""
+
+
+def test_the_staff_queue_filters_and_pages_with_a_cursor(gateway, rpc):
+    # a committee of its own for this test, so the queue holds only what the test made
+    committee = f"Q{uuid.uuid4().hex[:6]}"
+    rpc.community.upsert_places([{"code": committee, "kind": "committee", "name": "测试居委会", "parent": "SD02"},
+                                 {"code": f"D{committee}", "kind": "desk", "name": "测试受理点", "parent": committee}])
+    resident = rpc.community.register_resident({"id_number": id_number(), "name": "陈静", "phone": "13800138009",
+                                                "residence_committee": committee, "address": "测试路1号"})
+    token = gateway.token("resident", resident["resident_id"])
+    submit = 'mutation($m: String!) { submitCase(matterCode: $m) { id } }'
+    matters = ["ELDERLY_ALLOWANCE", "HOME_CARE_SUBSIDY", "ELDERLY_ALLOWANCE", "HOME_CARE_SUBSIDY", "ELDERLY_ALLOWANCE"]
+    ids = [gateway(submit, token, {"m": m})["data"]["submitCase"]["id"] for m in matters]
+    clerk = gateway.token("staff", "clerk-q", committee=committee)
+    accept = 'mutation($id: ID!) { actOnCase(caseId: $id, action: ACCEPT) { status } }'
+    assert gateway(accept, clerk, {"id": ids[0]})["data"]["actOnCase"]["status"] == "accepted"
+
+    def walk(**filters):
+        seen, after, pages = [], None, 0
+        while True:
+            page = gateway(QUEUE, clerk, {**filters, "after": after, "first": 2})
+            assert "errors" not in page, page
+            page = page["data"]["staffQueue"]
+            assert len(page["cases"]) <= 2
+            seen += page["cases"]
+            pages += 1
+            after = page["nextCursor"]
+            if after is None:
+                return seen, pages
+
+    everything, pages = walk()
+    assert sorted(c["id"] for c in everything) == sorted(ids) and pages == 3   # 2 + 2 + 1, none twice
+    assert [c["status"] for c in everything] == ["submitted"] * 4 + ["accepted"]  # waiting for acceptance first
+    waiting, _ = walk(status="submitted")
+    assert sorted(c["id"] for c in waiting) == sorted(ids[1:])
+    care, _ = walk(matter="HOME_CARE_SUBSIDY")
+    assert sorted(c["id"] for c in care) == sorted([ids[1], ids[3]])
+    both, _ = walk(status="accepted", matter="ELDERLY_ALLOWANCE")
+    assert [c["id"] for c in both] == [ids[0]]
+    assert codes(gateway(QUEUE, clerk, {"status": "completed"})) == ["BAD_USER_INPUT"]
+    other_clerk = gateway.token("staff", "clerk-fl", committee="C0201")
+    assert not {c["id"] for c in gateway(QUEUE, other_clerk, {"first": 100})["data"]["staffQueue"]["cases"]} & set(ids)

@@ -101,3 +101,50 @@ def test_limits_come_from_the_environment_as_under_suite_up(gateway, monkeypatch
     r = post({"query": "{ me { cases { trail { action } } } }"})
     assert r.status_code == 400 and "QUERY_TOO_COMPLEX" in code(r)
     assert code(post({"query": "{ __type(name: \"Me\") { name } }"})) == ["FORBIDDEN"]
+
+
+def cost_of(query: str) -> int:
+    from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
+
+    from gateway.limits import operation_cost
+    from gateway.schema import schema
+    document = parse(query)
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    [op] = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    return operation_cost(op, fragments, schema.graphql_schema)
+
+
+def test_cost_counts_lists_by_the_schema_and_pages_at_what_resolvers_really_return():
+    from gateway.schema import PAGE_CAPS
+    # a page size in a variable counts at the resolver's cap: catalogue gives at most 50
+    assert cost_of("query($n: Int) { catalogue(first: $n) { id availability { location } } }") == 1 + 50 * 22
+    assert cost_of("{ catalogue(first: 5) { id availability { location } } }") == 1 + 5 * 22
+    assert cost_of("{ catalogue(first: 5000) { id } }") == 1 + 50 * 1      # asked for more, gets the cap
+    # the staff queue's page object: its page sizes the list inside it
+    assert cost_of("query($n: Int) { staffQueue(first: $n) { cases { id } nextCursor } }") == 1 + 1 + 100 + 1
+    assert cost_of("{ staffQueue { cases { id } } }") == 1 + 1 + 20
+    # a list is a list whatever its name: `children` is one, `credits` is not
+    assert cost_of("{ me { children { assignments { title } } } }") == 1 + 1 + 5 * (1 + 20)
+    assert cost_of("{ me { credits } }") == 2
+    # through fragments, on the fragment's own type
+    assert cost_of("{ me { ...Kids } } fragment Kids on Me { children { ...W } } "
+                   "fragment W on Child { wallet { recent { kind } } }") == 1 + 1 + 5 * (1 + 1 + 5)
+    # every page argument of the schema has a cap the resolvers use, and no cap is stale
+    schema = __import__("gateway.schema", fromlist=["schema"]).schema.graphql_schema
+    paged = {f"{name}.{field}" for name, t in schema.type_map.items() if not name.startswith("__")
+             for field, d in getattr(t, "fields", {}).items() if {"first", "limit"} & set(getattr(d, "args", {}))}
+    assert paged == set(PAGE_CAPS)
+
+
+def test_a_page_size_in_a_variable_cannot_dodge_the_cost_limit(gateway):
+    post = gateway(GRAPHQL_MAX_COST=600)
+    by_variable = "query($n: Int) { catalogue(first: $n) { id availability { location } } }"
+    for n in (5, 50):   # its value is not looked at: the most it can fetch is what counts
+        r = post({"query": by_variable, "variables": {"n": n}})
+        assert r.status_code == 400 and code(r) == ["QUERY_TOO_COMPLEX"] and "1101" in r.text
+    small = post({"query": "{ catalogue(first: 5) { id availability { location } } }"})
+    assert "QUERY_TOO_COMPLEX" not in small.text   # runs (the library is not running here: UNAVAILABLE)
+    # `children` is a list (5 counted) though its name has no plural s: 3 x (me 1 + 246)
+    household = "fragment H on Me { children { classes assignments { title state } wallet { recent { kind } } } }"
+    r = post({"query": "{ a: me { ...H } b: me { ...H } c: me { ...H } } " + household})
+    assert r.status_code == 400 and code(r) == ["QUERY_TOO_COMPLEX"] and "cost 741 " in r.text

@@ -1,6 +1,7 @@
 """The first thread through everything: a resident registered in community becomes a
 library patron, through community's outbox, the broker and library's inbox."""
 import json
+from datetime import date
 
 import pytest
 from kombu import Connection
@@ -10,6 +11,7 @@ from services.community.service import CommunityService
 from services.library.service import LibraryService
 from support import id_number, wait_for
 
+TODAY = date.today().isoformat()
 PLACES = [
     {"code": "SD01", "kind": "subdistrict", "name": "示例街道"},
     {"code": "C0101", "kind": "committee", "name": "示例第一居委会", "parent": "SD01"},
@@ -88,3 +90,31 @@ def test_registering_twice_is_a_conflict(suite):
     with pytest.raises(RemoteError) as err:
         register(suite, id_number=number)
     assert err.value.exc_type == "Conflict"
+
+
+def test_a_patrons_home_committee_follows_a_move_and_an_older_move_arriving_late_changes_nothing(suite, db, settings):
+    resident = register(suite)
+    rid = resident["resident_id"]
+    first = wait_for(lambda: db("library").patrons.find_one({"_id": rid}))
+    assert patrons_card_is_valid(first["card_number"])
+    clerk = {"id": "clerk-1", "role": "staff", "committee": "C0102"}
+    suite.community.change_residence(clerk, {"resident_id": rid, "residence_committee": "C0101",
+                                             "address": "示例路2号", "moved_on": TODAY})
+    moved = wait_for(lambda: (lambda d: d if d["home_committee"] == "C0101" else None)(
+        db("library").patrons.find_one({"_id": rid})))
+    assert moved["home_since"] == TODAY and moved["card_number"] == first["card_number"]
+    # a move dated before the one recorded (out of order) is absorbed without effect
+    late = {"specversion": "1.0", "id": "late-move-" + rid, "source": "community",
+            "type": "cn.community.resident.residence_changed.v1", "time": "2026-11-02T00:00:00Z",
+            "data": {"resident_id": rid, "from_committee": "C0102", "to_committee": "C0102",
+                     "moved_on": "2020-10-01"}}
+    with Connection(settings.amqp_uri) as conn:
+        conn.Producer().publish(json.dumps(late), exchange="community.events", routing_key=late["type"],
+                                content_type="application/json")
+    wait_for(lambda: "late-move-" + rid in db("library").patrons.find_one({"_id": rid})["inbox"])
+    assert db("library").patrons.find_one({"_id": rid})["home_committee"] == "C0101"
+
+
+def patrons_card_is_valid(card):
+    from services.library import patrons
+    return patrons.valid_card_number(card)

@@ -27,6 +27,8 @@ from services.common.config import SERVICES
 from services.elearning import wallet_store
 from support import id_number
 
+UNKNOWN_OUTCOME = ("StoreUnavailable", "OutcomeUnknown")   # ask again, with the same key
+
 
 @dataclass(frozen=True)
 class Scale:
@@ -121,7 +123,7 @@ class ResidentTraffic:
             except RemoteError as exc:
                 if exc.exc_type == "Conflict" and attempt:
                     rid = proxy.get().community.find_resident(request["id_number"])["resident_id"]
-                elif exc.exc_type == "StoreUnavailable":
+                elif exc.exc_type in UNKNOWN_OUTCOME:
                     self.books.no_answer += 1
                     eventlet.sleep(0.5)
                     continue
@@ -143,7 +145,7 @@ class ResidentTraffic:
                 answer = proxy.get().elearning.wallet_charge(self.terminal, txn, self.student, amount,
                                                        datetime.now(timezone.utc).isoformat())
             except RemoteError as exc:
-                if exc.exc_type != "StoreUnavailable":
+                if exc.exc_type not in UNKNOWN_OUTCOME:
                     raise
                 self.books.no_answer += 1
                 eventlet.sleep(0.5)

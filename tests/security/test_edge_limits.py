@@ -103,7 +103,7 @@ def test_page_sizes_are_clamped(suite, rpc):
 
 def test_a_sip2_message_that_never_ends_is_refused_once_and_the_session_goes_on(start_service, service_config):
     port = free_port()
-    start_service(LibraryService, service_config("library", SIP2_PORT=port))
+    library = start_service(LibraryService, service_config("library", SIP2_PORT=port))
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(b"9900302.00")                  # starts like a status request...
         for _ in range(64):                           # ...and goes on for 4 MiB without a carriage return
@@ -116,6 +116,8 @@ def test_a_sip2_message_that_never_ends_is_refused_once_and_the_session_goes_on(
             buf += chunk
             *done, buf = buf.split(b"\r")
             answers += done
+        library.stop()                                # with the machine still connected
+        assert sock.recv(4096) == b""                 # its connection is closed, the stop went through
     assert answers[0] == b"96"                        # refused once, not once per 4 KiB read
     assert answers[1].startswith(b"98")               # and the next message is answered
 

@@ -110,6 +110,8 @@ def test_completion_certificate_only_after_completion_and_escaped(elearning):
 
 
 def test_learner_records_export_and_erasure_only_when_enabled(start_service, service_config, rpc, db):
+    import hashlib
+
     import requests
 
     from infra.xapi_clients import add_client
@@ -126,9 +128,18 @@ def test_learner_records_export_and_erasure_only_when_enabled(start_service, ser
     statement = {"actor": {"account": {"homePage": "https://suite.local/residents", "name": rid}},
                  "verb": {"id": "http://adlnet.gov/expapi/verbs/experienced"},
                  "object": {"id": "https://example.org/video/1"}}
-    posted = requests.post(web_address(container) + "/xapi/statements", json=statement, auth=(key, secret),
-                           headers={"X-Experience-API-Version": "1.0.3"}, timeout=10)
+    data = b"\x00\xffcertificate scan"
+    sha = hashlib.sha256(data).hexdigest()
+    statement["attachments"] = [{"usageType": "http://id.tincanapi.com/attachment/certificate",
+                                 "display": {"zh-CN": "证书"}, "contentType": "image/png", "length": len(data),
+                                 "sha2": sha}]
+    body = (b"--b\r\nContent-Type: application/json\r\n\r\n" + json.dumps(statement).encode()
+            + f"\r\n--b\r\nX-Experience-API-Hash: {sha}\r\n\r\n".encode() + data + b"\r\n--b--\r\n")
+    posted = requests.post(web_address(container) + "/xapi/statements", data=body, auth=(key, secret), timeout=10,
+                           headers={"X-Experience-API-Version": "1.0.3", "Content-Type": "multipart/mixed; boundary=b"})
     assert posted.status_code == 200, posted.text
+    [sid] = posted.json()
+    assert db("elearning").xapi_attachments.find_one({"_id": f"{sid}|{sha}"})
     records = elearning.export_learner(rid)
     assert len(records["enrolments"]) == 1 and len(records["progress"]) == 2
     assert len(records["xapi_statements"]) == 1
@@ -141,6 +152,8 @@ def test_learner_records_export_and_erasure_only_when_enabled(start_service, ser
     after = elearning.export_learner(rid)
     assert after["enrolments"] == [] and after["progress"] == [] and after["credit_ledger"] == []
     assert after["xapi_statements"] == [] and done["counts"]["xapi_statements"] == 1
+    assert db("elearning").xapi_attachments.find_one({"_id": f"{sid}|{sha}"}) is None
+    assert db("elearning").xapi_statement_keys.find_one({"s": sid}) is None     # no index row left behind
     kept = list(db("elearning").credit_ledger.find({"resident_id": done["pseudonym"]}))
     assert [e["amount"] for e in kept] == [2]  # the ledger still adds up, without the person
     # nothing the service keeps names the learner any more: no id, no field, no pending event

@@ -26,7 +26,8 @@ def a_patron(db, patron_type="adult", **fields):
     old document's shape)."""
     rid = uuid.uuid4().hex
     doc = {"_id": rid, **patrons.patron_from_registration({"resident_id": rid, "name": "读者",
-                                                            "residence_committee": "C0101"}),
+                                                            "residence_committee": "C0101"},
+                                                           patrons.card_number(uuid.uuid4().int % 10 ** 11 or 1)),
            "patron_type": patron_type, **fields}
     db("library").patrons.insert_one(doc)
     return rid, doc["card_number"]
@@ -248,6 +249,23 @@ def test_kiosk_fault_is_published_once(library, db, kiosk, settings):
     assert body["data"]["committee"] == "C0201" and body["id"] == f"fault-{event['id']}"
     eventlet.sleep(0.5)
     assert drain(settings.amqp_uri, probe, expect=0) == []
+    # the jammed printer reports again a minute later (a new event): counted, no second case
+    publish_kiosk(uri, kiosk_id, "fault", {"fault_code": "PRINTER_JAM", "description": "卡纸"},
+                  at=datetime.now(timezone.utc) + timedelta(minutes=1))
+    wait_for(lambda: [f for f in next(k for k in library.kiosk_status() if k["kiosk_id"] == kiosk_id)["open_faults"]
+                      if f["reports"] == 2])
+    assert drain(settings.amqp_uri, probe, expect=0, timeout=1) == []
+    # a different fault opens its own case; once repaired, the printer jamming again opens a new one
+    publish_kiosk(uri, kiosk_id, "fault", {"fault_code": "DOOR_SENSOR"})
+    assert json.loads(drain(settings.amqp_uri, probe)[0].body)["data"]["fault_code"] == "DOOR_SENSOR"
+    assert library.clear_kiosk_fault(kiosk_id, "PRINTER_JAM", "tech-1") == {"kiosk_id": kiosk_id,
+                                                                            "cleared": "PRINTER_JAM"}
+    assert refused(lambda: library.clear_kiosk_fault(kiosk_id, "PRINTER_JAM", "tech-1")).exc_type == "NotFound"
+    assert refused(lambda: library.clear_kiosk_fault(kiosk_id, "$where", "x")).exc_type == "BadInput"
+    again = publish_kiosk(uri, kiosk_id, "fault", {"fault_code": "PRINTER_JAM"})
+    assert json.loads(drain(settings.amqp_uri, probe)[0].body)["id"] == f"fault-{again['id']}"
+    codes = [f["code"] for f in next(k for k in library.kiosk_status() if k["kiosk_id"] == kiosk_id)["open_faults"]]
+    assert codes == ["DOOR_SENSOR", "PRINTER_JAM"]
 
 
 def test_a_dead_lettered_kiosk_event_is_applied_when_replayed(start_service, service_config, rpc, db, kiosk,

@@ -2,6 +2,7 @@
 real store and broker: statements (POST, PUT, GET, queries with more links, voiding), both
 xAPI versions, the specification's error codes, state documents with ETags, the progress
 feed into lessons and credits, and the CLI that makes clients."""
+import base64
 import hashlib
 import json
 import uuid
@@ -258,11 +259,11 @@ STATUS_TABLE = [
     # (case, method, params, body, content type, expected status)
     ("malformed JSON", "POST", {}, b"{not json", "application/json", 400),
     ("not JSON content", "POST", {}, b"x", "text/plain", 400),
-    ("attachment data", "POST", {}, b"--b\r\n", "multipart/mixed; boundary=b", 400),
+    ("malformed multipart", "POST", {}, b"--b\r\n", "multipart/mixed; boundary=b", 400),
     ("unknown property", "POST", {}, {"extra": True}, None, 400),
     ("no actor", "POST", {}, {"actor": None}, None, 400),
     ("scaled out of range", "POST", {}, {"result": {"score": {"scaled": 2}}}, None, 400),
-    ("alternate syntax", "POST", {"method": "PUT"}, {}, None, 400),
+    ("alternate syntax not a form", "POST", {"method": "PUT"}, {}, None, 400),
     ("PUT without statementId", "PUT", {}, {}, None, 400),
     ("PUT id mismatch", "PUT", {"statementId": str(uuid.uuid4())}, {}, None, 400),
     ("PUT an array", "PUT", {"statementId": str(uuid.uuid4())}, [], None, 400),
@@ -292,6 +293,152 @@ def test_statement_refusals_have_the_specification_status(lrs, case, method, par
     assert r.status_code == status, r.text
     assert r.headers["X-Experience-API-Version"] == "1.0.3"
     assert r.json()["error"]["code"] == status
+
+
+# ---- attachment data ------------------------------------------------------------------------------------
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe\r\n--not-the-boundary\r\n"
+
+
+def with_attachment(me, data=PNG, **extra):
+    s = statement(me)
+    s["attachments"] = [{"usageType": "http://id.tincanapi.com/attachment/certificate",
+                         "display": {"zh-CN": "结业证书"}, "contentType": "image/png", "length": len(data),
+                         "sha2": hashlib.sha256(data).hexdigest(), **extra}]
+    return s
+
+
+def multipart(statements, *parts, boundary="abcABC0123'()+_,-./:=?"):
+    chunks = [f"--{boundary}\r\nContent-Type:application/json\r\n\r\n".encode(), json.dumps(statements).encode()]
+    for data, sha2 in parts:
+        chunks += [f"\r\n--{boundary}\r\nContent-Type:image/png\r\nContent-Transfer-Encoding:binary\r\n"
+                   f"X-Experience-API-Hash:{sha2}\r\n\r\n".encode(), data]
+    chunks.append(f"\r\n--{boundary}--".encode())
+    return b"".join(chunks), {"Content-Type": f'multipart/mixed; boundary="{boundary}"'}
+
+
+def parts_of(response):
+    boundary = response.headers["Content-Type"].split("boundary=", 1)[1].strip('"')
+    return xapi.split_multipart(response.content, boundary)
+
+
+@pytest.mark.parametrize("version", ["1.0.3", "2.0.0"])
+def test_statements_with_attachment_data_are_stored_and_given_back(lrs, db, version):
+    me, sha = agent(), hashlib.sha256(PNG).hexdigest()
+    one, two = with_attachment(me), with_attachment(me)         # the same data, sent once
+    body, headers = multipart([one, two], (PNG, sha))
+    r = lrs.request("POST", "statements", data=body, headers=headers, version=version)
+    assert r.status_code == 200, r.text
+    assert r.json() == [one["id"], two["id"]]
+    plain = lrs.get(statementId=one["id"], version=version)
+    assert plain.headers["Content-Type"].startswith("application/json")
+    assert plain.json()["attachments"][0]["sha2"] == sha
+
+    got = lrs.get(statementId=one["id"], attachments="true", version=version)
+    assert got.status_code == 200 and got.headers["Content-Type"].startswith("multipart/mixed")
+    (json_headers, statement_json), (data_headers, data) = parts_of(got)
+    assert json.loads(statement_json)["id"] == one["id"]
+    assert data == PNG and data_headers["x-experience-api-hash"] == sha
+    assert data_headers["content-transfer-encoding"] == "binary" and data_headers["content-type"] == "image/png"
+    page = lrs.get(agent=json.dumps(me), attachments="true", version=version)
+    first, *rest = parts_of(page)
+    assert {s["id"] for s in json.loads(first[1])["statements"]} == {one["id"], two["id"]}
+    assert [d for _, d in rest] == [PNG]                         # each SHA-2 once
+
+    put = with_attachment(me)
+    sid = put.pop("id")
+    body, headers = multipart(put, (PNG, sha))
+    r = lrs.request("PUT", "statements", params={"statementId": sid}, data=body, headers=headers, version=version)
+    assert r.status_code == 204, r.text
+    assert parts_of(lrs.get(statementId=sid, attachments="true", version=version))[1][1] == PNG
+    assert db("elearning")["xapi_attachments"].find_one({"_id": f"{sid}|{sha}"})["length"] == len(PNG)
+
+
+def test_attachment_data_refusals_store_nothing(lrs, db):
+    me, sha = agent(), hashlib.sha256(PNG).hexdigest()
+    wanting = with_attachment(me)
+    cases = [
+        ("json without the data", json.dumps(wanting).encode(), {"Content-Type": "application/json"}, "multipart"),
+        ("data not of its hash", *multipart([wanting], (PNG + b"x", sha)), "SHA-2"),
+        ("no part for the attachment", *multipart([wanting]), "multipart"),
+        ("a part for no attachment", *multipart([statement(me)], (PNG, sha)), "no attachment"),
+        ("no hash header", *multipart([wanting], (PNG, "")), "X-Experience-API-Hash"),
+    ]
+    for name, body, headers, message in cases:
+        r = lrs.request("POST", "statements", data=body, headers=headers)
+        assert r.status_code == 400 and message in r.json()["error"]["message"], (name, r.text)
+    assert lrs.get(statementId=wanting["id"]).status_code == 404
+    assert db("elearning")["xapi_attachments"].find_one({"_id": f"{wanting['id']}|{sha}"}) is None
+    big = b"\0" * (8 * 1024 * 1024 + 1)
+    body, headers = multipart([with_attachment(me, big)], (big, hashlib.sha256(big).hexdigest()))
+    assert lrs.request("POST", "statements", data=body, headers=headers).status_code == 413
+    # a fileUrl attachment needs no data, in either content type
+    linked = with_attachment(me, fileUrl="https://files.example/cert.png")
+    assert lrs.post(linked).status_code == 200
+
+
+# ---- the alternate request syntax (1.0.3) ------------------------------------------------------------------
+
+def alternate(lrs, resource, method, form, *, query=None, version="1.0.3", credentials=True):
+    """A POST ?method=... with everything else in a form, as IE-era players send it: no
+    xAPI headers, no Basic header (both in the form)."""
+    fields = dict(form)
+    if version:
+        fields["X-Experience-API-Version"] = version
+    if credentials:
+        fields["Authorization"] = "Basic " + base64.b64encode(":".join(lrs.auth).encode()).decode()
+    return requests.post(f"{lrs.base}/xapi/{resource}", params=query or {"method": method}, data=fields, timeout=10)
+
+
+def test_the_alternate_request_syntax_under_1_0_3(lrs):
+    me = agent()
+    put = statement(me)
+    sid = put.pop("id")
+    r = alternate(lrs, "statements", "PUT", {"statementId": sid, "content": json.dumps(put)})
+    assert r.status_code == 204, r.text
+    assert r.headers["X-Experience-API-Version"] == "1.0.3"
+    assert lrs.get(statementId=sid).json()["id"] == sid
+    posted = statement(me)
+    r = alternate(lrs, "statements", "POST", {"content": json.dumps([posted])})
+    assert r.status_code == 200 and r.json() == [posted["id"]]
+    got = alternate(lrs, "statements", "GET", {"statementId": posted["id"]})
+    assert got.status_code == 200 and got.json()["id"] == posted["id"]
+    found = alternate(lrs, "statements", "GET", {"agent": json.dumps(me), "ascending": "true"})
+    assert [s["id"] for s in found.json()["statements"]] == [sid, posted["id"]]
+
+    doc = {"activityId": "http://example.com/activities/lesson", "agent": json.dumps(me), "stateId": "bookmark"}
+    r = alternate(lrs, "activities/state", "PUT", {**doc, "content": "第3页", "Content-Type": "text/plain"})
+    assert r.status_code == 204 and r.headers["ETag"]
+    assert state(lrs, "GET", who=me).content == "第3页".encode()
+    assert alternate(lrs, "activities/state", "GET", doc).content == "第3页".encode()
+    assert alternate(lrs, "activities/state", "DELETE", doc).status_code == 204
+    assert state(lrs, "GET", who=me).status_code == 404
+
+
+def test_alternate_request_refusals(lrs):
+    me = agent()
+    content = json.dumps(statement(me))
+    sid = str(uuid.uuid4())
+    cases = [
+        ("a parameter in the query", alternate(lrs, "statements", "PUT", {"content": content},
+                                               query={"method": "PUT", "statementId": sid}), 400),
+        ("an unknown method", alternate(lrs, "statements", "PATCH", {"content": content}), 400),
+        ("a version in the form that is none", alternate(lrs, "statements", "POST", {"content": content},
+                                                         version="0.8"), 400),
+        ("xAPI 2.0.0 has no alternate syntax", alternate(lrs, "statements", "POST", {"content": content},
+                                                         version="2.0.0"), 400),
+        ("no credentials", alternate(lrs, "statements", "POST", {"content": content}, credentials=False), 401),
+        ("PUT without content", alternate(lrs, "statements", "PUT", {"statementId": sid}), 400),
+        ("DELETE of statements", alternate(lrs, "statements", "DELETE", {"statementId": sid}), 405),
+        ("not a form", requests.post(f"{lrs.base}/xapi/statements", params={"method": "PUT"}, json={},
+                                     auth=lrs.auth, headers={"X-Experience-API-Version": "1.0.3"}, timeout=10), 400),
+    ]
+    for name, r, status in cases:
+        assert r.status_code == status, (name, r.text)
+        assert r.json()["error"]["code"] == status
+    assert "2.0.0" in cases[3][1].json()["error"]["message"]
+    assert cases[3][1].headers["X-Experience-API-Version"] == "2.0.0"
+    assert lrs.get(statementId=sid).status_code == 404
 
 
 # ---- state documents -------------------------------------------------------------------------------------

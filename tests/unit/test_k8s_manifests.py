@@ -189,3 +189,23 @@ def test_kustomizations_list_every_manifest_and_only_existing_ones():
             deleted = yaml.safe_load(patch["patch"])
             assert deleted["metadata"]["name"] in of_kind(deleted["kind"])
     assert set(p.resolve() for p in manifest_files()) <= listed
+
+
+@pytest.mark.parametrize("overlay", ["base", "keda"])
+def test_kustomize_renders_and_the_result_validates(overlay):
+    import shutil
+    import subprocess
+
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed: the kustomizations are not rendered here")
+    out = subprocess.run([kubectl, "kustomize", str(K8S / overlay)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    rendered = [d for d in yaml.safe_load_all(out.stdout) if d]
+    for doc in rendered:
+        if doc["kind"] != "Namespace":
+            assert doc["metadata"]["namespace"] == "smart-community"
+        if (doc["apiVersion"], doc["kind"]) not in CUSTOM_KINDS:
+            kubernetes_validate.validate(doc, VERSIONS[-1], strict=True)
+    hpas = {d["metadata"]["name"] for d in rendered if d["kind"] == "HorizontalPodAutoscaler"}
+    assert hpas == ({"gateway"} if overlay == "keda" else set(PARTS))  # never two autoscalers on one Deployment

@@ -193,8 +193,21 @@ def test_lost_and_claimed_returned_need_a_loan_and_end_with_a_return():
 # ---- patrons' blocks --------------------------------------------------------------------
 
 def test_new_patrons_have_blocks_as_a_map():
-    doc = patrons.patron_from_registration({"resident_id": "r1", "name": "张三", "residence_committee": "C0101"})
+    doc = patrons.patron_from_registration({"resident_id": "r1", "name": "张三", "residence_committee": "C0101"},
+                                           patrons.card_number(1))
     assert doc["blocks"] == {}
+
+
+def test_card_numbers_carry_a_check_digit_that_catches_a_mistyped_digit():
+    card = patrons.card_number(4_271)
+    assert card == "LC00000004271" + patrons.luhn_digit("00000004271") and patrons.valid_card_number(card)
+    assert len({patrons.card_number(n) for n in range(1, 5001)}) == 5000
+    for i in range(2, 14):                      # any one digit changed is caught
+        wrong = card[:i] + str((int(card[i]) + 1) % 10) + card[i + 1:]
+        assert not patrons.valid_card_number(wrong)
+    assert patrons.luhn_digit("7992739871") == "3"   # the textbook example
+    with pytest.raises(ValueError):
+        patrons.card_number(0)
 
 
 @pytest.mark.parametrize("stored, reasons", [

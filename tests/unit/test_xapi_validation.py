@@ -3,7 +3,9 @@ comparison, match keys, query ranges and cursors, ETags and preconditions, the p
 statement reports."""
 import base64
 import copy
+import hashlib
 import json
+import urllib.parse
 from datetime import datetime, timezone
 
 import pytest
@@ -67,6 +69,9 @@ VALID = [
     ("fileUrl attachment", {"attachments": [{"usageType": "http://x.org/u", "display": {"en": "d"},
                                              "contentType": "text/plain", "length": 3, "sha2": "a" * 64,
                                              "fileUrl": "https://x.org/f"}]}, V1),
+    ("attachment whose data comes as a part", {"attachments": [{"usageType": "http://x.org/u", "display": {"en": "d"},
+                                                                "contentType": "text/plain", "length": 3,
+                                                                "sha2": "a" * 64}]}, V2),
     ("stored and authority given (overwritten later)", {"stored": "2026-01-01T00:00:00Z",
                                                         "authority": {"mbox": "mailto:x@example.com"}}, V1),
 ]
@@ -126,9 +131,9 @@ INVALID = [
                                                         "choices": [{"id": "a"}, {"id": "a"}]}}, V1, "distinct"),
     ("version 2.0 under 1.0.3", {"version": "2.0.0"}, V1, "1.0.x"),
     ("version 0.95", {"version": "0.95"}, V2, "version"),
-    ("attachment data by multipart", {"attachments": [{"usageType": "http://x.org/u", "display": {"en": "d"},
-                                                       "contentType": "text/plain", "length": 3,
-                                                       "sha2": "a" * 64}]}, V1, "multipart"),
+    ("attachment sha2 not hex", {"attachments": [{"usageType": "http://x.org/u", "display": {"en": "d"},
+                                                  "contentType": "text/plain", "length": 3,
+                                                  "sha2": "z" * 64}]}, V1, "SHA-2"),
 ]
 
 
@@ -360,3 +365,119 @@ def test_basic_credentials():
         assert err.value.status == 401 and "WWW-Authenticate" in err.value.headers
     with pytest.raises(ValueError):
         xapi.new_credentials("bad:name")
+
+
+# ---- attachment data (multipart/mixed) ---------------------------------------------------------------
+
+DATA = b"\x89PNG\r\n\x1a\n\x00\xff binary,\r\n--not-a-boundary\r\n"
+SHA = hashlib.sha256(DATA).hexdigest()
+
+
+def with_attachment(sha2=SHA, **extra):
+    return statement(id="fd41c918-b88b-4b20-a0a5-a4c32391aaa0", attachments=[{
+        "usageType": "http://id.tincanapi.com/attachment/certificate", "display": {"en-US": "certificate"},
+        "contentType": "image/png", "length": len(DATA), "sha2": sha2, **extra}])
+
+
+def multipart(parts, boundary="b0und4ry'()+_,-./:=?"):
+    body = b""
+    for headers, data in parts:
+        body += f"--{boundary}\r\n".encode() + "".join(f"{k}:{v}\r\n" for k, v in headers.items()).encode() \
+            + b"\r\n" + data + b"\r\n"
+    return body + f"--{boundary}--\r\n".encode(), boundary
+
+
+def statements_part(*statements):
+    return {"Content-Type": "application/json"}, json.dumps(list(statements)).encode()
+
+
+def data_part(data=DATA, sha2=SHA, **headers):
+    return {"Content-Type": "image/png", "Content-Transfer-Encoding": "binary", "X-Experience-API-Hash": sha2,
+            **headers}, data
+
+
+def test_multipart_statements_and_their_attachment_data_are_read_octet_for_octet():
+    body, boundary = multipart([statements_part(with_attachment()), data_part(), data_part()])
+    statements, received = xapi.read_multipart(b"preamble\r\n" + body, boundary, 10_000)
+    assert json.loads(statements)[0]["attachments"][0]["sha2"] == SHA
+    assert list(received) == [SHA] and received[SHA].data == DATA and received[SHA].content_type == "image/png"
+    parsed = [xapi.validate_statement(s, V1) for s in json.loads(statements)]
+    xapi.check_attachment_data(parsed, received)            # every attachment has its data
+
+
+@pytest.mark.parametrize("parts,message", [
+    ([data_part()], "first part"),
+    ([statements_part(with_attachment()), data_part(sha2="")], "X-Experience-API-Hash"),
+    ([statements_part(with_attachment()), data_part(sha2="ab" * 10)], "SHA-224"),
+    ([statements_part(with_attachment()), data_part(data=DATA + b"!")], "does not have the SHA-2"),
+    ([statements_part(with_attachment()), data_part(**{"Content-Transfer-Encoding": "base64"})], "binary"),
+])
+def test_bad_multipart_parts_are_refused(parts, message):
+    body, boundary = multipart(parts)
+    with pytest.raises(XapiError) as err:
+        xapi.read_multipart(body, boundary, 10_000)
+    assert err.value.status == 400 and message in err.value.message
+
+
+def test_malformed_multipart_bodies_and_a_large_statements_part_are_refused():
+    body, boundary = multipart([statements_part(with_attachment())])
+    for broken in (body[:-12], b"no boundary here", body.replace(b"\r\n\r\n", b"\r\n", 1)):
+        with pytest.raises(XapiError) as err:
+            xapi.read_multipart(broken, boundary, 10_000)
+        assert err.value.status == 400
+    with pytest.raises(XapiError) as err:
+        xapi.read_multipart(body, boundary, 10)
+    assert err.value.status == 413
+
+
+def test_attachment_data_must_match_the_statements_by_hash():
+    needs_data = xapi.validate_statement(with_attachment(), V1)
+    by_url = xapi.validate_statement(with_attachment(fileUrl="https://x.org/cert.png"), V1)
+    part = {SHA: xapi.AttachmentData(SHA, "image/png", DATA)}
+    xapi.check_attachment_data([by_url], {})                  # a fileUrl needs no data
+    xapi.check_attachment_data([by_url], part)                # but may come with it
+    for statements, received, message in (([needs_data], {}, "multipart/mixed"),
+                                          ([needs_data], {"ab" * 32: part[SHA]}, "no part carries"),
+                                          ([statement()], part, "data of no attachment")):
+        with pytest.raises(XapiError) as err:
+            xapi.check_attachment_data(statements, received)
+        assert err.value.status == 400 and message in err.value.message
+
+
+# ---- the alternate request syntax ------------------------------------------------------------------------
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def test_an_alternate_request_is_unpacked_into_method_params_headers_and_content():
+    content = json.dumps(statement())
+    form = urllib.parse.urlencode({"statementId": "fd41c918-b88b-4b20-a0a5-a4c32391aaa0", "content": content,
+                                   "Authorization": "Basic eDp5", "x-experience-api-version": "1.0.3"}).encode()
+    alt = xapi.unpack_alternate({"method": ["put"]}, FORM + "; charset=UTF-8", form)
+    assert alt.method == "PUT" and alt.params == {"statementId": ["fd41c918-b88b-4b20-a0a5-a4c32391aaa0"]}
+    assert alt.headers == {"Authorization": "Basic eDp5", "X-Experience-API-Version": "1.0.3",
+                           "Content-Type": "application/json"}
+    assert alt.content == content.encode("utf-8")
+    query = xapi.unpack_alternate({"method": ["GET"]}, FORM, b"agent=%7B%7D&limit=5")
+    assert (query.method, query.params, query.content) == ("GET", {"agent": ["{}"], "limit": ["5"]}, None)
+
+
+@pytest.mark.parametrize("query,content_type,form,message", [
+    ({"method": ["PUT"], "statementId": ["x"]}, FORM, b"content=%7B%7D", "alone"),
+    ({"method": ["PATCH"]}, FORM, b"", "method must be"),
+    ({"method": ["PUT"]}, "application/json", b"{}", "x-www-form-urlencoded"),
+    ({"method": ["PUT"]}, FORM, b"content=\xff", "UTF-8"),
+    ({"method": ["PUT"]}, FORM, b"content=a&content=b", "2 times"),
+    ({"method": ["PUT"]}, FORM, b"content=x&Content-Type=multipart%2Fmixed%3B+boundary%3Db", "attachment data"),
+])
+def test_bad_alternate_requests_are_refused(query, content_type, form, message):
+    with pytest.raises(XapiError) as err:
+        xapi.unpack_alternate(query, content_type, form)
+    assert err.value.status == 400 and message in err.value.message
+
+
+def test_the_alternate_syntax_is_xapi_1_0_3_only():
+    xapi.check_alternate_allowed(V1)
+    with pytest.raises(XapiError) as err:
+        xapi.check_alternate_allowed(V2)
+    assert err.value.status == 400 and "2.0.0" in err.value.message

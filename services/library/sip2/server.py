@@ -78,7 +78,7 @@ class Sip2Server(DependencyProvider):
         for listener in self.listeners:
             listener.close()
         for gt in list(self.pool.coroutines_running):
-            gt.kill()
+            eventlet.kill(gt)  # spawn_n runs plain greenlets, which have no kill() of their own
         self.acceptors, self.listeners = [], []
 
     kill = stop

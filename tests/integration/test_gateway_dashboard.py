@@ -1,0 +1,114 @@
+"""The whole dashboard in one query costs the same number of RPCs however much there is to
+show: a household with one child, one loan and one case, and one with three children, five
+loans and five cases (batch RPCs and one fan-out, never a call per item)."""
+import uuid
+
+import pytest
+import requests
+
+from gateway import auth
+from gateway.service import GatewayService
+from infra.local import demo_data
+from services.community import calendar_source, catalogue
+from services.library.service import LibraryService
+from school_data import school  # noqa: F401 - the fixture
+from support import wait_for, web_address
+
+SECRET = "dashboard-test-secret-of-at-least-32-bytes"
+DASHBOARD = """{ me {
+  id name idNumberMasked livesAwayFromRegistration registeredCommittee { name } residenceCommittee { name }
+  cases { id number status deadline handlingCommittee { name } trail { action at } }
+  notices { kind title createdAt }
+  libraryCard { cardNumber patronType homeCommittee { name } }
+  loans { barcode title due }
+  holds { title status position }
+  enrolments { courseId courseTitle completed lessons { lessonId position percent completed channel } }
+  credits
+  children { id name classes
+             assignments { title state submission { mark comment late } }
+             wallet { balanceFen frozen recent { kind amountFen } } }
+  messageThreads { id subject unread lastMessageAt } } }"""
+
+
+@pytest.fixture
+def dashboard(school, start_service, service_config, settings, rpc):
+    start_service(LibraryService)
+    gw = start_service(GatewayService, service_config("gateway", JWT_SECRET=SECRET, RPC_TIMEOUT=5.0,
+                                                      EXPOSE_RPC_COUNT=True))
+    tokens = auth.TokenConfig(SECRET, settings.jwt_issuer, settings.jwt_audience)
+    rpc.community.upsert_matters(catalogue.MATTERS)
+    if 2026 not in rpc.community.calendar_years():
+        rpc.community.load_calendar_year(calendar_source.to_json(calendar_source.from_package(2026)))
+    rpc.library.upsert_locations(demo_data.LOCATIONS)
+
+    def ask(resident_id):
+        token = auth.mint(tokens, "guardian", resident_id)
+        return requests.post(web_address(gw) + "/graphql", json={"query": DASHBOARD},
+                             headers={"Authorization": f"Bearer {token}"}, timeout=30).json()
+    return ask
+
+
+def more_children(rpc, school, count: int) -> list[str]:
+    """Pupils added to the first class for guardian g1 (resident A): the roster's own records."""
+    tag = uuid.uuid4().hex[:6]
+    pupils = [f"u-{tag}-{n}" for n in range(count)]
+    records = [{"kind": "student", "sourced_id": p, "name": f"张小{n}", "grade": "03", "school_ids": [school.school]}
+               for n, p in enumerate(pupils)]
+    records += [{"kind": "enrollment", "sourced_id": f"en-{p}", "class_id": school.c1, "user_id": p, "role": "student"}
+                for p in pupils]
+    records += [{"kind": "link", "student_id": p, "guardian_id": school.g1} for p in pupils]
+    result = rpc.elearning.roster_import(records)
+    assert result == {"imported": len(records), "rejected": []}, result
+    return pupils
+
+
+def fill(rpc, resident_id: str, children: list[str], *, loans: int, cases: int, tag: str) -> None:
+    """A household's data in every part of the dashboard."""
+    wait_for(lambda: rpc.library.get_patrons([resident_id]))  # the card follows the registration event
+    rpc.library.import_catalogue([{"record_id": f"{tag}-{n}", "title": f"书 {tag} {n}", "authors": ["某"],
+                                   "copies": [{"barcode": f"{tag}-C{n}", "home_location": "MAIN"}]}
+                                  for n in range(loans + 1)])
+    for n in range(loans):
+        rpc.library.checkout(f"{tag}-C{n}", resident_id, "MAIN")
+    rpc.library.place_hold(resident_id, f"{tag}-{loans}", "MAIN")
+    me = {"id": resident_id, "role": "guardian"}
+    for _ in range(cases):
+        rpc.community.submit_case(me, {"resident_id": resident_id, "matter_code": "ELDERLY_ALLOWANCE",
+                                       "materials": ["居民身份证"]})
+    course_id = f"{tag}-course"
+    rpc.elearning.upsert_courses([{"course_id": course_id, "title": "家庭教育", "provider": "区社区学院",
+                                   "subjects": ["家庭教育"], "credits": 1, "units": [{"title": "一", "lessons": [
+                                       {"id": "l1", "title": "第一课", "renditions": {"web": {"url": "https://x/l1"}}}]}]}])
+    rpc.elearning.enrol(resident_id, course_id)
+    rpc.elearning.record_progress(resident_id, {"course_id": course_id, "lesson_id": "l1", "position": 90,
+                                                "percent": 30, "at": "2026-11-25T20:00:00+08:00", "channel": "tv"})
+    for n, child in enumerate(children):
+        rpc.elearning.wallet_top_up(resident_id, child, 1000, f"{tag}-pay-{n}")
+        rpc.elearning.post_message(me, f"关于孩子 {n}", None, child)
+
+
+def test_the_full_dashboard_costs_the_same_rpcs_for_one_child_as_for_three(dashboard, school, rpc):
+    small, big = school.residents["C"], school.residents["A"]   # C: guardian of u2; A: of u1, and two more
+    big_children = [school.u1, *more_children(rpc, school, 2)]
+    assignment = rpc.elearning.publish_assignment(school.t1, school.c1, "口算练习", "第 12 页", "2026-12-01T17:00:00+08:00")
+    for pupil in (school.u2, *big_children):  # every child submits; the teacher marks each
+        submitted = rpc.elearning.submit_assignment(pupil, assignment["assignment_id"], "做完了")
+        rpc.elearning.mark_submission(school.t1, submitted["submission_id"], "A", "很好")
+    fill(rpc, small, [school.u2], loans=1, cases=1, tag=f"s{uuid.uuid4().hex[:6]}")
+    fill(rpc, big, big_children, loans=5, cases=5, tag=f"b{uuid.uuid4().hex[:6]}")
+
+    one, three = dashboard(small), dashboard(big)
+    for answer in (one, three):
+        assert "errors" not in answer, answer
+    a, b = one["data"]["me"], three["data"]["me"]
+    # the bigger household really has more of everything in the answer
+    assert (len(a["children"]), len(a["loans"]), len(a["cases"]), len(a["messageThreads"])) == (1, 1, 1, 1)
+    assert (len(b["children"]), len(b["loans"]), len(b["cases"]), len(b["messageThreads"])) == (3, 5, 5, 3)
+    assert all(c["wallet"]["balanceFen"] == 1000 and c["assignments"][0]["submission"]["mark"] == "A"
+               for c in b["children"])
+    assert b["enrolments"][0]["lessons"] == [{"lessonId": "l1", "position": 90, "percent": 30, "completed": False,
+                                              "channel": "tv"}]
+    assert b["libraryCard"]["cardNumber"] and b["holds"][0]["status"]
+    # profile, places, cases, notices, card, loans and holds, learning, lesson progress,
+    # children, their wallets, threads: one call each, whatever the counts
+    assert one["extensions"]["rpcCalls"] == three["extensions"]["rpcCalls"] == 11
