@@ -3,9 +3,9 @@ by the size of the lists they sit in), and introspection that configuration can 
 They are graphql-core validation rules, run with the standard ones.
 
 What is a list comes from the schema's types, not from field names. A list's size is its
-page argument when the query writes it as a number (at most the resolver's cap); a page asked
-for through a variable, whose value validation does not see, counts at that cap; a list the
-data sizes counts as ``LIST_SIZES`` says, else ``LIST_DEFAULT``.
+page argument when the query writes it as a number; a page asked for through a variable,
+whose value validation does not see, counts at the resolver's cap (``PAGE_CAPS``); a list
+the data sizes counts as ``LIST_SIZES`` says, else ``LIST_DEFAULT``.
 """
 from __future__ import annotations
 
@@ -58,7 +58,9 @@ def _unwrap(type_):
 
 
 def _page(field: FieldNode, definition, coordinate: str) -> int | None:
-    """The page size a field's page argument asks for, as its resolver will clamp it."""
+    """The page size a field's page argument stands for: a number written in the query as
+    asked (more than the cap is refused as too costly rather than quietly cut), a variable at
+    the resolver's cap, none at the default."""
     names = [name for name in PAGE_ARGS if name in definition.args]
     if not names:
         return None
@@ -69,15 +71,16 @@ def _page(field: FieldNode, definition, coordinate: str) -> int | None:
     if arg is None:
         return page_size(default, cap)
     if isinstance(arg.value, IntValueNode):
-        return page_size(int(arg.value.value), cap)
+        return max(1, int(arg.value.value))
     if isinstance(arg.value, NullValueNode):
         return page_size(default, cap)
     return cap  # a variable: its value is not known here, so the most it can be
 
 
 def cost(node, fragments, schema, parent, multiplier: int = 1, page: int | None = None) -> int:
-    """Fields times the items of the lists they sit in. ``page`` is a page size asked for
-    above that no list has taken yet (a page object such as the staff queue's)."""
+    """Fields times the items of the lists they sit in. A page argument on a page object
+    (the staff queue's) multiplies all it holds, and the list inside it then counts once:
+    ``page`` carries that 1 down to it."""
     total = 0
     for field, on in _selections(node, fragments, parent, schema):
         if not isinstance(field, FieldNode):
@@ -90,12 +93,15 @@ def cost(node, fragments, schema, parent, multiplier: int = 1, page: int | None 
         if definition is None:  # an unknown field: the standard rules report it
             continue
         named, is_list = _unwrap(definition.type)
-        coordinate = f"{on.name}.{field.name.value}"
-        asked = _page(field, definition, coordinate) or page
-        size = 1
+        coordinate = f"{getattr(on, 'name', '')}.{field.name.value}"  # no type: a subscription (none here)
+        asked = _page(field, definition, coordinate)
         if is_list:
-            size, asked = asked or LIST_SIZES.get(coordinate, LIST_DEFAULT), None
-        total += cost(field, fragments, schema, named, multiplier * size, asked)
+            size, below = asked or page or LIST_SIZES.get(coordinate, LIST_DEFAULT), None
+        elif asked:
+            size, below = asked, 1
+        else:
+            size, below = 1, page
+        total += cost(field, fragments, schema, named, multiplier * size, below)
     return total
 
 

@@ -7,7 +7,6 @@ path names it and code UNAVAILABLE.
 """
 from __future__ import annotations
 
-from datetime import datetime
 
 import graphene
 from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
@@ -245,24 +244,6 @@ class Enrolment(graphene.ObjectType):
     lessons = graphene.List(graphene.NonNull(LessonProgress), required=True,
                             description="progress per lesson started, most recent first")
 
-    def resolve_lessons(root, info):
-        # one call for every enrolment of this request (started by `me`)
-        return _lesson_progress(info, root.resident_id).get(root.course_id, [])
-
-
-def _lesson_progress(info, resident_id: str) -> dict[str, list[LessonProgress]]:
-    """Course id -> the resident's progress per lesson. Read from the learner's record export,
-    the one elearning RPC that returns per-lesson progress today."""
-    record = calls(info).call("elearning", "export_learner", resident_id)
-    course_of = {e["_id"]: e["course_id"] for e in record["enrolments"]}
-    out: dict[str, list[LessonProgress]] = {}
-    for p in sorted(record["progress"], key=lambda p: datetime.fromisoformat(p["at"]), reverse=True):
-        if p.get("enrolment") in course_of:
-            out.setdefault(course_of[p["enrolment"]], []).append(LessonProgress(
-                lesson_id=p["lesson_id"], position=p.get("position") or 0, percent=p.get("percent") or 0,
-                completed=bool(p.get("completed")), updated_at=p["at"], channel=p.get("channel") or "web"))
-    return out
-
 
 class Mark(graphene.ObjectType):
     submitted_at = graphene.String()
@@ -343,7 +324,7 @@ class ThreadFields:
     student_id = graphene.String()
     subject = graphene.String()
     last_message_at = graphene.String()
-    last_read_at = graphene.String(description="when I last marked it read")
+    last_read_at = graphene.String(description="when I last read it (marked it read, or wrote in it)")
     unread = graphene.Boolean()
 
 
@@ -450,11 +431,13 @@ class Me(graphene.ObjectType):
     def resolve_enrolments(root, info):
         out = []
         for e in Me._learning(root, info)["enrolments"]:
-            enrolment = Enrolment(course_id=e["course_id"], course_title=e.get("course_title"),
-                                  completed=bool(e["completed"]), lessons_completed=e.get("lessons_completed"),
-                                  last_activity=e.get("last_activity"), enrolled_at=e.get("enrolled_at"))
-            enrolment.resident_id = root.id
-            out.append(enrolment)
+            out.append(Enrolment(
+                course_id=e["course_id"], course_title=e.get("course_title"), completed=bool(e["completed"]),
+                lessons_completed=e.get("lessons_completed"), last_activity=e.get("last_activity"),
+                enrolled_at=e.get("enrolled_at"),
+                lessons=[LessonProgress(lesson_id=p["lesson_id"], position=p["position"], percent=p["percent"],
+                                        completed=p["completed"], updated_at=p["at"], channel=p["channel"])
+                         for p in e.get("lessons", [])]))
         return out
 
     def resolve_credits(root, info):
@@ -472,10 +455,10 @@ class Me(graphene.ObjectType):
 
     def resolve_thread(root, info, id):
         t = calls(info).call("elearning", "thread_messages", guardian(root.who), id)
-        me = f"guardian:{root.id}"
+        me = ("guardian", root.id)
         return _thread(t, ThreadWithMessages, messages=[
             Message(id=m["message_id"], text=m["text"], at=m["at"], author_role=m["author"]["role"],
-                    from_me=f"{m['author']['role']}:{m['author']['id']}" == me, seen=bool(m.get("read_by")))
+                    from_me=(m["author"]["role"], m["author"]["id"]) == me, seen=bool(m.get("read_by")))
             for m in t["messages"]])
 
     def resolve_access_log(root, info, limit):
@@ -528,12 +511,6 @@ def _selected(info) -> set[str]:
     return {f.name.value for f in _fields_below(info, info.field_nodes)}
 
 
-def _selected_in(info, name: str) -> set[str]:
-    """The names asked for inside the current field's ``name`` (two levels down)."""
-    inside = [f for f in _fields_below(info, info.field_nodes) if f.name.value == name]
-    return {f.name.value for f in _fields_below(info, inside)}
-
-
 def _start_me_calls(info, me: Me) -> None:
     wanted = {ME_FIELD_CALLS.get(name) for name in _selected(info)}
     c = calls(info)
@@ -549,8 +526,6 @@ def _start_me_calls(info, me: Me) -> None:
         c.start("community", "get_notices", me.actor, me.id, 20)
     if "learning" in wanted:
         c.start("elearning", "learning_for_residents", [me.id])
-    if "learning" in wanted and "lessons" in _selected_in(info, "enrolments"):
-        c.start("elearning", "export_learner", me.id)
     if "children" in wanted:
         c.start("elearning", "children_for_guardians", [me.id])
     if "threads" in wanted:

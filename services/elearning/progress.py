@@ -22,6 +22,15 @@ def last_activity(records: list[dict]) -> str | None:
     return latest.isoformat() if latest else None
 
 
+def lesson_views(records: list[dict]) -> list[dict]:
+    """Where the learner is in each lesson started, most recent first (what another device
+    resumes from)."""
+    ordered = sorted(records, key=lambda r: utc(r["at"]), reverse=True)
+    return [{"lesson_id": r["lesson_id"], "position": int(r.get("position") or 0), "percent": int(r.get("percent") or 0),
+             "completed": bool(r.get("completed")), "at": utc(r["at"]).isoformat(), "channel": r.get("channel") or "web"}
+            for r in ordered]
+
+
 def merged(current: dict | None, report: dict) -> dict | None:
     """The progress record after ``report`` ({position, percent, completed, at, channel}),
     or None when the report changes nothing (older than what we have)."""

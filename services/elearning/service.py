@@ -74,7 +74,8 @@ class LearningEntrypoints:
 
     @rpc
     def learning_for_residents(self, resident_ids: list[str]) -> dict:
-        """Batch read for the gateway: {resident_id: {enrolments, credits}} in one call."""
+        """Batch read for the gateway: {resident_id: {enrolments (with progress per lesson), credits}}
+        in one call."""
         if not isinstance(resident_ids, list) or len(resident_ids) > 500:
             raise BadInput("expected a list of at most 500 resident ids")
         out = {}
@@ -88,7 +89,8 @@ class LearningEntrypoints:
                 views.append({"course_id": e["course_id"], "course_title": titles.get(e["course_id"], ""),
                               "completed": bool(e.get("completed")), "enrolled_at": e["enrolled_at"],
                               "lessons_completed": sum(1 for p in done if p.get("completed")),
-                              "last_activity": progress.last_activity(done)})
+                              "last_activity": progress.last_activity(done),
+                              "lessons": progress.lesson_views(done)})
             out[rid] = {"enrolments": views, "credits": credits.statement(self.db, rid)["total"]}
         return out
 

@@ -6,6 +6,10 @@ rules) to ``xapi_store`` (I/O). Clients authenticate with HTTP Basic credentials
 ``suite xapi client add NAME`` (``infra/xapi_clients.py``); ``GET /xapi/about`` and CORS
 preflights need none. Every answer carries ``X-Experience-API-Version`` and CORS headers,
 Statement answers also ``X-Experience-API-Consistent-Through``.
+
+Every resource reads an ``LrsRequest``: the request as sent or, under xAPI 1.0.3, unpacked
+from the alternate request syntax (POST ``?method=X`` with a form). Statements may come as
+multipart/mixed with their attachments' raw data (at most ``MAX_MULTIPART_BYTES``).
 """
 from __future__ import annotations
 

@@ -334,9 +334,11 @@ def agent_rows(db: Database, agent_digest: str, cap: int = 100_000) -> list[dict
 
 def delete_statements(db: Database, rows: list[dict]) -> int:
     """Delete the statements of ``rows`` (from ``agent_rows``) and every row that finds them.
-    A statement's rows are rebuilt from its match keys and order and deleted one by one on
-    the indexed ``k`` (``s`` has no index: a delete by it scans the collection each time);
-    rows whose statement was never stored go by the ``k`` they were found by."""
+    A statement's rows are rebuilt from its match keys and order, found one by one on the
+    indexed ``k`` and deleted by ``_id`` (``s`` has no index: a delete by it scans the
+    collection each time; on the embedded store a delete_one by ``k`` took 30 ms where
+    find_one by ``k`` took 1 ms). Rows whose statement was never stored go by the ``k`` they
+    were found by."""
     ids = sorted({r["s"] for r in rows})
     if not ids:
         return 0
@@ -345,8 +347,10 @@ def delete_statements(db: Database, rows: list[dict]) -> int:
     for d in docs:
         order = d["order"][len(ORDER_PREFIX):]
         keys |= {f"{k}|{order}" for k in d.get("m") or []}
-    for k in sorted(keys):
-        db[KEYS].delete_one({"k": k})
+    found = (db[KEYS].find_one({"k": k}, {"_id": 1}) for k in sorted(keys))
+    row_ids = [r["_id"] for r in found if r]
+    if row_ids:
+        db[KEYS].delete_many({"_id": {"$in": row_ids}})
     db[VOIDS].delete_many({"_id": {"$in": ids}})
     attachments = sorted({xapi.attachment_key(d["_id"], a["sha2"]) for d in docs
                           for a in xapi.attachments_of(_load(d))})

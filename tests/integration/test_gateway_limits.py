@@ -119,10 +119,11 @@ def test_cost_counts_lists_by_the_schema_and_pages_at_what_resolvers_really_retu
     # a page size in a variable counts at the resolver's cap: catalogue gives at most 50
     assert cost_of("query($n: Int) { catalogue(first: $n) { id availability { location } } }") == 1 + 50 * 22
     assert cost_of("{ catalogue(first: 5) { id availability { location } } }") == 1 + 5 * 22
-    assert cost_of("{ catalogue(first: 5000) { id } }") == 1 + 50 * 1      # asked for more, gets the cap
-    # the staff queue's page object: its page sizes the list inside it
-    assert cost_of("query($n: Int) { staffQueue(first: $n) { cases { id } nextCursor } }") == 1 + 1 + 100 + 1
-    assert cost_of("{ staffQueue { cases { id } } }") == 1 + 1 + 20
+    assert cost_of("{ catalogue(first: 5000) { id } }") == 1 + 5000       # written out: counted as asked
+    # the staff queue's page object: its page multiplies what it holds, the list inside once
+    assert cost_of("query($n: Int) { staffQueue(first: $n) { cases { id } nextCursor } }") == 1 + 100 * 3
+    assert cost_of("{ staffQueue { cases { id } } }") == 1 + 20 * 2
+    assert cost_of("{ staffQueue(first: 100000) { nextCursor } }") == 1 + 100000
     # a list is a list whatever its name: `children` is one, `credits` is not
     assert cost_of("{ me { children { assignments { title } } } }") == 1 + 1 + 5 * (1 + 20)
     assert cost_of("{ me { credits } }") == 2
