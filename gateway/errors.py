@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from graphql import GraphQLError
 from nameko.exceptions import RemoteError
@@ -9,6 +10,7 @@ from nameko.exceptions import RemoteError
 from gateway.auth import Unauthenticated
 from gateway.fanout import Unavailable
 from services.common.errors import CODES
+from services.common.logs import mask_personal
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,15 @@ def code_of(exc: BaseException | None) -> str:
     return "INTERNAL_SERVER_ERROR"
 
 
+_VARIABLE_VALUE = re.compile(r"^(Variable '\$\w+') got invalid value .*?(?: at '[\w.\[\]]+')?; ([^:]*)(?::.*)?$", re.S)
+
+
+def without_values(message: str) -> str:
+    """graphql-core quotes a variable's whole value when it does not fit its type (an address,
+    a phone number...): keep which variable and why, not what was in it."""
+    return _VARIABLE_VALUE.sub(r"\1 got an invalid value: \2", message)
+
+
 def format_error(error: GraphQLError) -> dict:
     original = error.original_error
     if original is None and (error.extensions or {}).get("code"):  # our own rules say which
@@ -55,7 +66,7 @@ def format_error(error: GraphQLError) -> dict:
             message = str(original)
         if code == "INTERNAL_SERVER_ERROR" and isinstance(original, RemoteError):
             log.error("service error: %s: %s", original.exc_type, original.value)
-    out = {"message": message, "extensions": {"code": code}}
+    out = {"message": mask_personal(without_values(message)), "extensions": {"code": code}}
     if error.locations:
         out["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
     if error.path:

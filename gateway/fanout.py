@@ -5,6 +5,8 @@ A service that does not answer in time (or is not running at all) becomes an
 """
 from __future__ import annotations
 
+import time
+
 import eventlet
 from nameko.exceptions import RemoteError, UnknownService
 
@@ -18,6 +20,7 @@ class Unavailable(Exception):
 def call(proxy, service: str, method: str, *args, timeout: float, **kwargs):
     """Start one RPC on ``proxy`` (a nameko proxy of ``service``); returns a function that
     waits (at most ``timeout``) for its result."""
+    deadline = time.monotonic() + timeout   # from the start: waits on several calls do not add up
     try:
         reply = getattr(proxy, method).call_async(*args, **kwargs)
     except UnknownService:
@@ -25,7 +28,7 @@ def call(proxy, service: str, method: str, *args, timeout: float, **kwargs):
 
     def result():
         try:
-            with eventlet.Timeout(timeout):
+            with eventlet.Timeout(max(0.0, deadline - time.monotonic())):
                 return reply.result()
         except eventlet.Timeout:
             raise Unavailable(service, f"no answer within {timeout:g}s") from None

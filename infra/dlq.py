@@ -58,7 +58,7 @@ def replay(amqp_uri: str, service: str, only_queue: str | None = None, limit: in
                 headers.pop(key, None)
             producer.publish(message.body, exchange="", routing_key=target, headers=headers,
                              content_type=message.content_type, content_encoding=message.content_encoding,
-                             delivery_mode=2)
+                             delivery_mode=2, message_id=message.properties.get("message_id"))
             message.ack()  # after the confirm: never lost, at worst replayed twice
             done += 1
         for message in skipped:

@@ -11,7 +11,8 @@ class RegisterResidentV1(BaseModel):
     """``community.register_resident(request)``: staff register a resident at a desk."""
 
     NAME: ClassVar[str] = "community.register_resident"
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # personal data: a refusal names the field, never echoes the value (it ends up in logs)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, hide_input_in_errors=True)
 
     id_number: str = Field(pattern=r"^\d{17}[\dXx]$", description="18-digit mainland resident ID")
     name: str = Field(min_length=1, max_length=100)
@@ -110,7 +111,7 @@ class ChangeResidenceV1(BaseModel):
     """``community.change_residence(actor, request)``: a move, recorded with its date."""
 
     NAME: ClassVar[str] = "community.change_residence"
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, hide_input_in_errors=True)
 
     resident_id: str = Field(min_length=1, max_length=64)
     residence_committee: str = Field(min_length=1, max_length=32)

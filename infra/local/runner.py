@@ -114,11 +114,17 @@ def up(settings: config.Settings, say=print) -> None:
 def wait_healthy(settings: config.Settings, names: list[str]) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     pending = list(names)
+    missed = {name: 0 for name in names}
     while pending:
         for name in list(pending):
             rec = processes.find(settings.var_dir, name)
-            if rec is None or not processes.alive(rec):
+            # Seen gone three times running (a process just forked shows its parent's command
+            # line until it has exec'd, so one look can miss it on a busy machine).
+            missed[name] = 0 if rec is not None and processes.alive(rec) else missed[name] + 1
+            if missed[name] >= 3:
                 raise SystemExit(f"{name} exited during start-up: see {Path(settings.var_dir) / 'log' / (name + '.log')}")
+            if missed[name]:
+                continue
             if healthy(rec.health_url):
                 pending.remove(name)
         if pending and time.monotonic() > deadline:

@@ -155,7 +155,7 @@ class InboxEventHandler(EventHandler):
 
     def handle_message(self, body, message):
         too_large = self.too_large(message)
-        if too_large:  # before validating: a huge body must not cost a worker its parsing
+        if too_large:  # before validating: neither the contract check nor a worker spends time on it
             self.dead_letter(message, too_large, attempts=1)
             return
         try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import uuid
 from datetime import datetime, timezone
@@ -36,6 +37,24 @@ class Correlation(DependencyProvider):
         _current.value = None
 
 
+# Defence in depth: whatever a message or a traceback quotes, a resident ID number or a mobile
+# number is written with its middle hidden (first 3 and last 4 kept, as `idNumberMasked`).
+_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])([0-9]{3})[0-9]{11}([0-9]{3}[0-9Xx])(?![0-9A-Za-z])")
+_MOBILE = re.compile(r"(?<![0-9A-Za-z])(1[3-9][0-9])[0-9]{4}([0-9]{4})(?![0-9A-Za-z])")
+
+
+def mask_personal(text: str) -> str:
+    text = _ID_NUMBER.sub(lambda m: m[1] + "*" * 11 + m[2], text)
+    return _MOBILE.sub(lambda m: m[1] + "****" + m[2], text)
+
+
+class TextFormatter(logging.Formatter):
+    """Plain lines (``LOG_FORMAT=text``), personal numbers masked."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return mask_personal(super().format(record))
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object a line: time, level, logger, message, correlation id, extras."""
 
@@ -56,13 +75,13 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        return mask_personal(json.dumps(entry, ensure_ascii=False, default=str))
 
 
 def logging_config(level: str = "INFO", fmt: str = "json") -> dict:
     """A ``logging.config.dictConfig`` dict (also nameko's ``LOGGING`` config key)."""
     formatter = {"()": "services.common.logs.JsonFormatter"} if fmt == "json" else {
-        "format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+        "()": "services.common.logs.TextFormatter", "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s"}
     return {
         "version": 1,
         "disable_existing_loggers": False,

@@ -254,3 +254,21 @@ def test_the_staff_queue_filters_and_pages_with_a_cursor(gateway, rpc):
     assert codes(gateway(QUEUE, clerk, {"status": "completed"})) == ["BAD_USER_INPUT"]
     other_clerk = gateway.token("staff", "clerk-fl", committee="C0201")
     assert not {c["id"] for c in gateway(QUEUE, other_clerk, {"first": 100})["data"]["staffQueue"]["cases"]} & set(ids)
+
+
+def test_waits_on_a_silent_service_do_not_add_up(gateway, wang, start_service):
+    """Two parts from a service that does not answer (elearning, stopped: its request queue stays
+    and nobody consumes it): the request ends one timeout (2 s here) after the calls began, not
+    one per part."""
+    import time
+
+    from services.elearning.service import ElearningService
+    start_service(ElearningService).stop()
+    started = time.monotonic()
+    answer = gateway("{ me { name enrolments { courseId } children { name } } }",
+                     gateway.token("resident", wang["resident_id"]))
+    elapsed = time.monotonic() - started
+    assert answer["data"]["me"]["name"] == "王芳"
+    assert sorted(e["path"][-1] for e in answer["errors"]) == ["children", "enrolments"]
+    assert all(e["extensions"]["code"] == "UNAVAILABLE" and "within" in e["message"] for e in answer["errors"])
+    assert 1.9 < elapsed < 3.5, elapsed

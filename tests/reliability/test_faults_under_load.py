@@ -34,11 +34,13 @@ def suite(tmp_path_factory, settings, pytestconfig):
     finally:
         running.down()
         reporter = pytestconfig.pluginmanager.getplugin("terminalreporter")
-        if reporter is not None and FIGURES:
-            reporter.write_line("")
-            reporter.write_line("reliability figures (lost must be 0):")
-            for line in FIGURES:
-                reporter.write_line("  " + line)
+        capture = pytestconfig.pluginmanager.getplugin("capturemanager")
+        if reporter is not None and capture is not None and FIGURES:
+            with capture.global_and_fixture_disabled():   # shown whether the tests passed or not
+                reporter.write_line("")
+                reporter.write_line("reliability figures (lost must be 0):")
+                for line in FIGURES:
+                    reporter.write_line("  " + line)
 
 
 def _record(figures, name: str, suite) -> None:

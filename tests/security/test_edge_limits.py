@@ -21,8 +21,6 @@ from infra.imports.files import ImportFileError
 from services.library.service import LibraryService
 from support import id_number
 
-HEALTH = '{"query": "{ matters { code } }"}'
-
 
 def chunks(total: int, size: int = 64 * 1024):
     """A JSON body of ``total`` bytes, sent in chunks (requests then sends no Content-Length)."""

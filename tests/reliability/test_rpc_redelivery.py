@@ -1,0 +1,50 @@
+"""A request that comes back to a service (its first handler died, or lost the broker, before
+acknowledging it) is answered ``OutcomeUnknown`` instead of being run a second time: a kill -9
+under load had stored a case twice that way."""
+import uuid
+
+import pytest
+from kombu import Connection, Queue
+from nameko.exceptions import RemoteError
+from nameko.rpc import get_rpc_exchange
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from services.common.rpc import rpc
+
+runs: list = []
+
+
+class ProbeService:
+    name = f"rpcprobe{uuid.uuid4().hex[:6]}"
+
+    @rpc
+    def apply(self, key):
+        runs.append(key)
+        return key
+
+
+def _requeue_one_unacknowledged(amqp_uri: str, queue: str) -> None:
+    """Take the request as a handler would, and vanish before acknowledging it."""
+    with Connection(amqp_uri) as conn:
+        message = Queue(queue, channel=conn.channel(), no_declare=True).get(no_ack=False)
+        assert message is not None and not message.delivery_info["redelivered"]
+    # the connection closed without an ack: the broker puts the request back, marked redelivered
+
+
+def test_a_redelivered_request_is_answered_outcome_unknown_and_not_run_again(settings, start_service, service_config):
+    runs.clear()
+    queue = f"rpc-{ProbeService.name}"
+    with Connection(settings.amqp_uri) as conn:   # as nameko declares it, before the service runs
+        Queue(queue, exchange=get_rpc_exchange({"AMQP_URI": settings.amqp_uri}),
+              routing_key=f"{ProbeService.name}.*", durable=True)(conn.channel()).declare()
+    with ClusterRpcProxy({"AMQP_URI": settings.amqp_uri}, timeout=15) as proxy:
+        reply = getattr(proxy, ProbeService.name).apply.call_async("first")
+        _requeue_one_unacknowledged(settings.amqp_uri, queue)
+        start_service(ProbeService, service_config(ProbeService.name))
+        with pytest.raises(RemoteError) as unknown:
+            reply.result()
+        assert unknown.value.exc_type == "OutcomeUnknown" and runs == []
+        assert getattr(proxy, ProbeService.name).apply("second") == "second"   # a fresh request runs
+    assert runs == ["second"]
+    with Connection(settings.amqp_uri) as conn:
+        assert Queue(queue, channel=conn.channel()).queue_declare(passive=True).message_count == 0
