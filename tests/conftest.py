@@ -18,7 +18,6 @@ eventlet.monkey_patch()  # nameko's pytest plugin no longer does it (since 2.14)
 import dataclasses  # noqa: E402
 import socket  # noqa: E402
 import uuid  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import pymongo  # noqa: E402
 from kombu.mixins import ConsumerMixin  # noqa: E402
@@ -135,3 +134,25 @@ def start_service(service_config):
 def rpc(settings):
     with ClusterRpcProxy({"AMQP_URI": settings.amqp_uri}, timeout=10) as proxy:
         yield proxy
+
+
+@pytest.fixture
+def kiosk(settings):
+    """A kiosk with broker credentials of its own: (kiosk id, its AMQP URI); removed after the test."""
+    from infra.kiosk import accounts
+
+    kiosk_id = "T" + uuid.uuid4().hex[:8]
+    user, password = accounts.add_kiosk(settings.amqp_uri, kiosk_id)
+    yield kiosk_id, accounts.kiosk_uri(settings.amqp_uri, user, password)
+    accounts.remove_kiosk(kiosk_id)
+
+
+@pytest.fixture
+def own_store(tmp_path):
+    """A store of this test's own, so that stopping it harms no other test: (process, URI)."""
+    port = free_port()
+    proc = embedded_store.start(tmp_path / "data", port, tmp_path / "store.log")
+    uri = f"mongodb://127.0.0.1:{port}/"
+    embedded_store.wait_ready(uri, process=proc)
+    yield proc, uri
+    embedded_store.stop(proc)

@@ -5,21 +5,8 @@ import pytest
 import requests
 from nameko.exceptions import RemoteError
 
-from conftest import free_port
-from infra import embedded_store
 from services.library.service import LibraryService
 from support import web_address
-
-
-@pytest.fixture
-def own_store(tmp_path):
-    """A store of this test's own, so that stopping it harms no other test."""
-    port = free_port()
-    proc = embedded_store.start(tmp_path / "data", port, tmp_path / "store.log")
-    uri = f"mongodb://127.0.0.1:{port}/"
-    embedded_store.wait_ready(uri, process=proc)
-    yield proc, uri
-    embedded_store.stop(proc)
 
 
 def test_health_says_up_then_names_the_store_when_it_stops(own_store, start_service, service_config, rpc):

@@ -10,10 +10,8 @@ from kombu import Connection
 from nameko.exceptions import RemoteError
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import free_port
 from contracts.events.community import ResidentRegisteredV1
 from gateway.service import GatewayService
-from infra import embedded_store
 from infra.local import demo_data
 from services.common import outbox
 from services.common.inbox import apply_once, inbox_handler
@@ -193,17 +191,6 @@ def test_cases_near_and_past_deadline_follow_the_deadline_timer(start_service, s
     assert gauges() == (0, 1)
     rpc.community.act_on_case(clerk, {"case_id": case["case_id"], "action": "complete"})
     assert gauges() == (0, 0)  # a closed case is no longer anyone's worry
-
-
-@pytest.fixture
-def own_store(tmp_path):
-    """A store of this test's own, so that stopping it harms no other test."""
-    port = free_port()
-    proc = embedded_store.start(tmp_path / "data", port, tmp_path / "store.log")
-    uri = f"mongodb://127.0.0.1:{port}/"
-    embedded_store.wait_ready(uri, process=proc)
-    yield proc, uri
-    embedded_store.stop(proc)
 
 
 def test_store_down_leaves_its_gauges_out_and_counts_the_errors_within_a_second(

@@ -14,7 +14,6 @@ from contracts.events.elearning import CreditsAwardedV1
 from contracts.events.kiosk import EXCHANGE as KIOSK_EXCHANGE
 from contracts.events.kiosk import broker_user, routing_key
 from contracts.events.wallet import WalletLowBalanceV1
-from infra.kiosk import accounts
 from infra.local import demo_data
 from services.common import deadletter, inbox
 from services.common.outbox import event as new_event
@@ -60,14 +59,6 @@ def services(start_service, rpc, deliveries, settings):
     yield rpc
     for service in ("community", "library", "elearning"):
         drain(settings.amqp_uri, f"dlq.{service}", expect=0, timeout=0.2)
-
-
-@pytest.fixture
-def kiosk(settings):
-    kiosk_id = "P" + uuid.uuid4().hex[:8]
-    user, password = accounts.add_kiosk(settings.amqp_uri, kiosk_id)
-    yield kiosk_id, accounts.kiosk_uri(settings.amqp_uri, user, password)
-    accounts.remove_kiosk(kiosk_id)
 
 
 def publish(uri: str, exchange: str, key: str, body, user_id: str | None = None) -> str:

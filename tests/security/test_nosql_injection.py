@@ -107,16 +107,6 @@ def test_operator_objects_in_graphql_variables_never_reach_the_store(suite, driv
 
 # ---- kiosk messages ----------------------------------------------------------------------
 
-@pytest.fixture
-def kiosk(settings):
-    from infra.kiosk import accounts
-
-    kiosk_id = "S" + uuid.uuid4().hex[:8]
-    user, password = accounts.add_kiosk(settings.amqp_uri, kiosk_id)
-    yield kiosk_id, accounts.kiosk_uri(settings.amqp_uri, user, password)
-    accounts.remove_kiosk(kiosk_id)
-
-
 def publish_raw(uri: str, kiosk_id: str, kind: str, envelope: dict) -> None:
     """What a kiosk (or someone holding its credentials) can put on the wire, unchecked."""
     with Connection(uri, transport_options={"confirm_publish": True}) as conn:

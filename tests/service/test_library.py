@@ -146,17 +146,6 @@ def test_ready_hold_expires_and_passes_to_the_next(library, db):
     assert copy["status"] == "on_hold_shelf" and copy["hold"]["patron"] == second
 
 
-@pytest.fixture
-def kiosk(settings):
-    """A kiosk with broker credentials of its own (removed after the test)."""
-    from infra.kiosk import accounts
-
-    kiosk_id = "T" + uuid.uuid4().hex[:8]
-    user, password = accounts.add_kiosk(settings.amqp_uri, kiosk_id)
-    yield kiosk_id, accounts.kiosk_uri(settings.amqp_uri, user, password)
-    accounts.remove_kiosk(kiosk_id)
-
-
 def publish_kiosk(uri, kiosk_id, kind, data, *, event_id=None, at=None, seq=1, user="auto", source=None):
     from contracts.events.kiosk import BY_KIND, broker_user
     envelope = {"specversion": "1.0", "id": event_id or uuid.uuid4().hex, "source": source or f"/kiosks/{kiosk_id}",
