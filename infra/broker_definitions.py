@@ -104,6 +104,16 @@ def compose_document() -> dict:
     return build("classic", "/", user=("guest", "guest"))
 
 
+def apply_policies(amqp_uri: str, queue_type: str = "classic") -> bool:
+    """The policies alone, for the vhost of ``amqp_uri`` (what ``suite up`` does locally);
+    False when the management API does not answer (then queues have no length limit)."""
+    if not rabbitmq_admin.available():
+        return False
+    vhost = Connection(amqp_uri).virtual_host or "/"
+    rabbitmq_admin.import_definitions({"policies": policies(vhost, queue_type)})
+    return True
+
+
 def apply(amqp_uri: str, queue_type: str) -> list[str]:
     """Import the definitions for the vhost of ``amqp_uri`` (made, with its default queue
     type, if new) through the management API, then declare and check the topology."""

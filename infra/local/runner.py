@@ -94,6 +94,14 @@ def up(settings: config.Settings, say=print) -> None:
     ensure_store(settings, say=say)
     queues = deploy(settings)
     say(f"declared the broker topology ({len(queues)} queues) and the database indexes")
+    from infra import broker_definitions
+    if broker_definitions.apply_policies(settings.amqp_uri, settings.queue_type):
+        say("broker policies set: event queues refuse beyond "
+            f"{broker_definitions.EVENT_QUEUE_MAX_LENGTH:,} messages, request queues beyond "
+            f"{broker_definitions.RPC_QUEUE_MAX_LENGTH:,} (senders keep what is refused and retry)")
+    else:
+        say("broker policies not set (the management API does not answer: `suite broker --management`);"
+            " queues have no length limit")
     wanted = {**topology.SERVICE_CLASSES, "gateway": topology.GATEWAY_CLASS}
     to_start = []
     for name in wanted:

@@ -99,3 +99,17 @@ def test_compose_definitions_import_and_agree_with_the_code(settings, vhosts):
         assert rpc_policy["definition"]["overflow"] == "reject-publish"
     finally:
         rabbitmq_admin.delete_user(user)
+
+
+def test_suite_up_sets_the_length_policies_on_a_classic_vhost(settings, vhosts):
+    vhost = vhosts()
+    rabbitmq_admin.create_vhost(vhost)
+    uri = _uri(settings, vhost)
+    queues = topology.declare(uri)
+    assert broker_definitions.apply_policies(uri) is True
+    event_queue = next(q for q in queues if q.startswith("evt-") and q.endswith(tuple(
+        f"--library.{m}" for m in ("on_resident_registered",))))
+    stats = queue_stats(vhost, event_queue)
+    assert stats["policy"] == "suite-events-library"
+    assert stats["effective_policy_definition"]["max-length"] == broker_definitions.EVENT_QUEUE_MAX_LENGTH
+    assert stats["effective_policy_definition"]["overflow"] == "reject-publish"
