@@ -157,6 +157,11 @@ class Notice(graphene.ObjectType):
     created_at = graphene.String(required=True)
 
 
+class Certificate(graphene.ObjectType):
+    number = graphene.String(required=True)
+    html = graphene.String(required=True, description="a printable page (UTF-8 HTML, escaped)")
+
+
 class RecordAccess(graphene.ObjectType):
     """One time staff opened this resident's record (个人信息查阅记录)."""
     at = graphene.String(required=True)
@@ -171,6 +176,12 @@ class LibraryCard(graphene.ObjectType):
     card_number = graphene.String(required=True)
     patron_type = graphene.String(required=True)
     home_committee = graphene.Field(Place)
+    has_pin = graphene.Boolean(required=True, description="a PIN for self-check machines is set (setLibraryPin)")
+
+    @staticmethod
+    def of(p: dict) -> "LibraryCard":
+        return LibraryCard(card_number=p["card_number"], patron_type=p["patron_type"],
+                           home_committee=p["home_committee"], has_pin=bool(p.get("has_pin")))
 
     def resolve_home_committee(root, info):
         return place(info, root.home_committee)
@@ -382,6 +393,8 @@ class Me(graphene.ObjectType):
                             description="one home-school thread about one of my children, with its messages")
     access_log = graphene.List(graphene.NonNull(RecordAccess), limit=graphene.Int(default_value=20),
                                description="who on the staff side opened my record, newest first")
+    certificate = graphene.Field(Certificate, course_id=graphene.ID(required=True),
+                                 description="the completion certificate of a course I completed (结业证书)")
 
     def _profile(root, info) -> dict:
         return calls(info).call("community", "get_residents", [root.id])[0]
@@ -461,6 +474,11 @@ class Me(graphene.ObjectType):
                     from_me=(m["author"]["role"], m["author"]["id"]) == me, seen=bool(m.get("read_by")))
             for m in t["messages"]])
 
+    def resolve_certificate(root, info, course_id):
+        name = Me._profile(root, info)["name"]
+        found = calls(info).call("elearning", "completion_certificate", root.id, course_id, name)
+        return Certificate(number=found["number"], html=found["html"])
+
     def resolve_access_log(root, info, limit):
         found = calls(info).call("community", "get_access_log", root.actor, root.id,
                                  page_size(limit, PAGE_CAPS["Me.accessLog"]))
@@ -472,9 +490,7 @@ class Me(graphene.ObjectType):
         found = calls(info).call("library", "get_patrons", [root.id])
         if not found:
             return None
-        p = found[0]
-        return LibraryCard(card_number=p["card_number"], patron_type=p["patron_type"],
-                           home_committee=p["home_committee"])
+        return LibraryCard.of(found[0])
 
 
 # Which RPCs each field of `me` needs, so they can all start together.
@@ -770,6 +786,20 @@ class CancelHold(graphene.Mutation):
         return Hold.of(calls(info).call("library", "cancel_hold", who.subject, hold_id))
 
 
+class SetLibraryPin(graphene.Mutation):
+    """Set the PIN of my library card, asked by self-check machines: 4 to 8 digits, not an
+    easy one (0000, 1234...). Stored only hashed; it also lifts a block after wrong PINs."""
+
+    class Arguments:
+        pin = graphene.String(required=True)
+
+    Output = LibraryCard
+
+    def mutate(root, info, pin):
+        who = principal(info, *RESIDENT_ROLES)
+        return LibraryCard.of(calls(info).call("library", "set_patron_pin", who.subject, pin, who.subject))
+
+
 class Enrol(graphene.Mutation):
     class Arguments:
         course_id = graphene.ID(required=True)
@@ -901,6 +931,7 @@ class Mutation(graphene.ObjectType):
     renew_loan = RenewLoan.Field()
     place_hold = PlaceHold.Field()
     cancel_hold = CancelHold.Field()
+    set_library_pin = SetLibraryPin.Field()
     act_on_case = ActOnCase.Field()
     register_resident = RegisterResident.Field()
 

@@ -30,11 +30,11 @@ def cmd_up(args) -> int:
     token = auth.mint(auth.token_config(settings), "resident", resident["resident_id"])
     from infra.local.demo_data import DEMO_CLERK
     print(f"GraphQL: http://{settings.gateway_host}:{settings.gateway_port}/graphql")
-    from infra.sip2_cli import DEMO_LOGIN, DEMO_PASSWORD
+    from infra.sip2_cli import DEMO_LOGIN, DEMO_PASSWORD, DEMO_PIN
     print(f"staff console: http://{settings.gateway_host}:{settings.gateway_port}/console "
           f"(demo clerk {DEMO_CLERK[0]} / {DEMO_CLERK[3]})")
     print(f"SIP2 for self-check machines: 127.0.0.1:{os.environ.get('SIP2_PORT', '6001')} "
-          f"(demo machine {DEMO_LOGIN} / {DEMO_PASSWORD})")
+          f"(demo machine {DEMO_LOGIN} / {DEMO_PASSWORD}; demo card {result['demo_card']} PIN {DEMO_PIN})")
     print(f"development token for resident {resident['name']} (more: suite token --help):")
     print(token)
     return 0
@@ -222,6 +222,33 @@ def cmd_dlq(args) -> int:
     return 0
 
 
+def cmd_loan_rules(args) -> int:
+    from pathlib import Path
+
+    from nameko.exceptions import RemoteError
+
+    settings = _settings()
+    with _rpc(settings) as rpc:
+        if args.action == "load":
+            try:
+                rules = json.loads(Path(args.file).read_text(encoding="utf-8-sig"))
+            except (OSError, ValueError) as exc:
+                print(f"cannot read {args.file}: {exc}", file=sys.stderr)
+                return 1
+            try:
+                stored = rpc.library.put_loan_rules(rules)
+            except RemoteError as exc:
+                print(f"refused, nothing stored: {exc.value}", file=sys.stderr)
+                return 1
+            print(f"stored {len(stored)} loan rules: {', '.join(stored)}")
+            return 0
+        for r in rpc.library.loan_rules():
+            print(f"{r['name']:<16} {r['patron_type']:>8} × {r['material_type']:<10} × {r['location_kind']:<8} "
+                  f"limit {r['item_limit']:>3}  {r['loan_days']:>3} days  renewals {r['renewals']}  "
+                  f"recall {r['recall_days']}  fine {r['fine_cents_per_day']} fen/day")
+    return 0
+
+
 def cmd_staff(args) -> int:
     import secrets
 
@@ -394,6 +421,11 @@ def build_parser() -> argparse.ArgumentParser:
     staff_add.add_argument("--committee", required=True, help="code of the committee whose desk they work at")
     staff_add.add_argument("--name", required=True, help="the clerk's name as shown in the audit trail")
     staff_add.set_defaults(func=cmd_staff)
+    rules = sub.add_parser("loan-rules", help="the library's loan rules: show them, or load an operator's rules "
+                                              "from a JSON file {name: {patron_type, material_type, ...}}")
+    rules.add_argument("action", choices=["show", "load"])
+    rules.add_argument("file", nargs="?", help="load: the JSON file")
+    rules.set_defaults(func=cmd_loan_rules)
     from infra import sip2_cli
     from infra.kiosk import cli as kiosk_cli
 

@@ -6,8 +6,10 @@ crosses no broker and is stored nowhere: it is shown once, alone on the last lin
 from __future__ import annotations
 
 import sys
+import time
 
 DEMO_LOGIN, DEMO_LOCATION, DEMO_PASSWORD = "sc-main", "MAIN", "sip2-demo"  # local demo only
+DEMO_PIN = "2468"  # the demo resident's card PIN, local demo only
 
 
 def cmd_account_add(args) -> int:
@@ -42,6 +44,26 @@ def seed_demo_account(rpc) -> dict:
 
     return rpc.library.sip2_add_account(DEMO_LOGIN, DEMO_LOCATION, accounts.hash_password(DEMO_PASSWORD),
                                         "cp850", "keep")
+
+
+def seed_demo_pin(rpc, resident_id: str, wait: float = 10.0) -> str | None:
+    """The demo PIN on the demo resident's card unless a PIN is set already (a PIN the
+    resident chose stays): for ``suite seed``. The card is made from the resident's
+    registration event, so it may take a moment; its number (None: not made in time)."""
+    from nameko.exceptions import RemoteError
+
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            patron = rpc.library.get_patron(resident_id)
+            break
+        except RemoteError as exc:
+            if exc.exc_type != "NotFound" or time.monotonic() > deadline:
+                return None
+            time.sleep(0.2)
+    if not patron.get("has_pin"):
+        rpc.library.set_patron_pin(resident_id, DEMO_PIN, "seed")
+    return patron["card_number"]
 
 
 def add_commands(sub) -> None:

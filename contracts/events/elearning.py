@@ -34,16 +34,20 @@ ELEARNING_EVENTS = [CourseCompletedV1, CreditsAwardedV1]
 
 class GuardianAlertV1(BaseModel):
     """Something a guardian should hear about their child: a low wallet balance, a refused
-    payment, a teacher's message. One event per guardian; community makes it a notice."""
+    payment, a teacher's message, an assignment published to the child's class. One event
+    per guardian; community makes it a notice."""
 
     TYPE: ClassVar[str] = "cn.elearning.guardian_alert.v1"
     model_config = ConfigDict(extra="forbid")
 
     resident_id: str = Field(max_length=64, description="the guardian")
-    kind: Literal["wallet_low_balance", "wallet_limit_refused", "teacher_message"]
-    student_name: str = Field(max_length=100)
+    kind: Literal["wallet_low_balance", "wallet_limit_refused", "teacher_message", "assignment_published"]
+    student_name: str = Field(max_length=100, description="the guardian's own child (children, joined by 、)")
     amount_fen: int | None = None
     detail: str = Field(default="", max_length=200)
+    class_title: str = Field(default="", max_length=200, description="assignment_published: the class")
+    assignment_title: str = Field(default="", max_length=200, description="assignment_published: its title")
+    due_at: datetime | None = Field(default=None, description="assignment_published: when it is due")
     at: datetime
 
 

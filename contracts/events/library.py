@@ -56,6 +56,16 @@ class LoanOverdueV1(LoanEventV1):
     TYPE: ClassVar[str] = "cn.library.loan.overdue.v1"
 
 
+class LoanRecalledV1(LoanEventV1):
+    """A hold was placed on a title with no copy available, so this loan (the one with the
+    most time left) was recalled: ``due`` is its new due date, earlier than ``previous_due``
+    or equal to it (a recall never extends a loan). Once per loan; community turns it into a
+    notice for the borrower."""
+    TYPE: ClassVar[str] = "cn.library.loan.recalled.v1"
+    previous_due: date
+    hold_id: str = Field(min_length=1, max_length=64, description="the hold that recalled the loan")
+
+
 class HoldEventV1(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -90,5 +100,5 @@ class ConflictRecordedV1(BaseModel):
     at: datetime
 
 
-LIBRARY_EVENTS = [KioskFaultV1, LoanCheckedOutV1, LoanCheckedInV1, LoanRenewedV1, LoanOverdueV1, HoldReadyV1,
-                  HoldExpiredV1, ConflictRecordedV1]
+LIBRARY_EVENTS = [KioskFaultV1, LoanCheckedOutV1, LoanCheckedInV1, LoanRenewedV1, LoanOverdueV1, LoanRecalledV1,
+                  HoldReadyV1, HoldExpiredV1, ConflictRecordedV1]

@@ -17,6 +17,7 @@ class PatronV1(BaseModel):
     name: str
     patron_type: str
     home_committee: str
+    has_pin: bool = Field(default=False, description="a PIN is set for self-check machines (SIP2)")
 
 
 class LocationV1(BaseModel):

@@ -39,4 +39,6 @@ def seed(settings: config.Settings) -> dict:
         new_courses = [c for c in demo_data.COURSES if c["course_id"] not in known]  # no new version on re-seed
         if new_courses:
             rpc.elearning.upsert_courses(new_courses)
-    return {"places": places, "matters": matters, "residents_added": added, "residents": residents}
+        demo_card = sip2_cli.seed_demo_pin(rpc, residents[0]["resident_id"])  # its PIN for SIP2 machines
+    return {"places": places, "matters": matters, "residents_added": added, "residents": residents,
+            "demo_card": demo_card}

@@ -18,7 +18,7 @@ import re
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -457,8 +457,21 @@ def context_for(case: Mapping[str, Any], event_data: Mapping[str, Any], place_na
     }
 
 
-FACT_KINDS = ("loan_overdue", "hold_ready", "credits_awarded", "wallet_low_balance", "wallet_limit_refused",
-              "teacher_message")
+FACT_KINDS = ("loan_overdue", "loan_recalled", "hold_ready", "credits_awarded", "course_completed",
+              "wallet_low_balance", "wallet_limit_refused", "teacher_message", "assignment_published")
+
+#: Times in notices are read in Beijing time, whatever the server's zone (mainland China
+#: keeps UTC+8 all year, so a fixed offset needs no time-zone database in the image).
+LOCAL_ZONE = timezone(timedelta(hours=8), "CST")
+
+
+def local_time(iso: str | None, with_time: bool = True) -> str:
+    """An event's ISO time as residents read it (``2026年11月25日 18:00``); empty stays empty."""
+    if not iso:
+        return ""
+    at = datetime.fromisoformat(iso).astimezone(LOCAL_ZONE)
+    day = f"{at.year}年{at.month}月{at.day}日"
+    return f"{day} {at:%H:%M}" if with_time else day
 
 
 def render_fact(kind: str, context: Mapping[str, Any]) -> Notice:

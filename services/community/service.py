@@ -367,6 +367,14 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints, StaffEntrypoints):
         self._fact_notice("loan_overdue", event, data["patron"], {"title": data["title"] or data["barcode"],
                                                      "barcode": data["barcode"], "due": data.get("due") or ""})
 
+    @inbox_handler("cn.library.loan.recalled.v1")
+    def on_loan_recalled(self, event):
+        """Another patron waits for the title: the borrower is asked to return it by the new due date."""
+        data = event["data"]
+        self._fact_notice("loan_recalled", event, data["patron"], {
+            "title": data["title"] or data["barcode"], "barcode": data["barcode"], "due": data.get("due") or "",
+            "previous_due": data["previous_due"]})
+
     @inbox_handler("cn.library.hold.ready.v1")
     def on_hold_ready(self, event):
         data = event["data"]
@@ -379,12 +387,21 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints, StaffEntrypoints):
         self._fact_notice("credits_awarded", event, data["resident_id"], {
             "course_title": data.get("course_title") or data["course_id"], "amount": data["amount"]})
 
+    @inbox_handler("cn.elearning.course.completed.v1")
+    def on_course_completed(self, event):
+        """Also for a course worth no credits, where no credits-awarded notice comes."""
+        data = event["data"]
+        self._fact_notice("course_completed", event, data["resident_id"], {
+            "course_title": data["course_title"] or data["course_id"],
+            "completed_on": notices.local_time(data["completed_at"], with_time=False)})
+
     @inbox_handler("cn.elearning.guardian_alert.v1")
     def on_guardian_alert(self, event):
         data = event["data"]
         self._fact_notice(data["kind"], event, data["resident_id"], {
             "student_name": data["student_name"], "amount_fen": data.get("amount_fen") or 0,
-            "detail": data.get("detail", "")})
+            "detail": data.get("detail", ""), "class_title": data.get("class_title", ""),
+            "assignment_title": data.get("assignment_title", ""), "due": notices.local_time(data.get("due_at"))})
 
     @inbox_handler(KioskFaultV1.TYPE)
     def on_kiosk_fault(self, event):

@@ -16,9 +16,7 @@ crosses no broker and is stored nowhere; signing in sends the typed password to
 """
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import logging
 import re
 import secrets
@@ -29,6 +27,9 @@ from nameko.timer import timer
 from pymongo import ASCENDING, IndexModel
 
 from services.common.errors import BadInput, Conflict, Forbidden, NotFound
+from services.common.passwords import check_secret as check_password
+from services.common.passwords import dummy_record as _dummy_record
+from services.common.passwords import hash_secret, parse_hash
 from services.common.rpc import rpc
 
 log = logging.getLogger(__name__)
@@ -47,64 +48,14 @@ LOGIN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
 PASSWORD_MAX = 256
 PURGE_BATCH = 500
 
-# scrypt parameters for new hashes (about 16 MiB and some tens of ms a check) and the bounds a
-# stored record must keep, so a record cannot make a check cost what it likes.
-SCRYPT_N, SCRYPT_R, SCRYPT_P, SALT_BYTES, HASH_BYTES = 2 ** 14, 8, 1, 16, 32
-N_RANGE, R_RANGE, P_RANGE = (2 ** 14, 2 ** 17), (8, 16), (1, 4)
 
-
-# ---- passwords (pure) ------------------------------------------------------------------
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, length: int) -> bytes:
-    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=length,
-                          maxmem=128 * r * (n + p + 2) + (1 << 20))
-
+# ---- passwords (pure: the suite's one helper, services/common/passwords.py) -------------
 
 def hash_password(password: str) -> str:
     """``scrypt$N$r$p$salt$hash`` (base64url) with a fresh random salt."""
     if not isinstance(password, str) or not 8 <= len(password) <= PASSWORD_MAX:
         raise BadInput(f"a password has 8 to {PASSWORD_MAX} characters")
-    salt = secrets.token_bytes(SALT_BYTES)
-    digest = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P, HASH_BYTES)
-    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
-
-
-def parse_hash(record: str) -> tuple[int, int, int, bytes, bytes]:
-    """The parts of a hash record, checked (BadInput when it is not one we would make)."""
-    try:
-        scheme, n, r, p, salt, digest = str(record).split("$")
-        n, r, p, salt, digest = int(n), int(r), int(p), _unb64(salt), _unb64(digest)
-    except (ValueError, TypeError):
-        raise BadInput("not a password hash record (expected scrypt$N$r$p$salt$hash)") from None
-    if (scheme != "scrypt" or n & (n - 1) or not N_RANGE[0] <= n <= N_RANGE[1]
-            or not R_RANGE[0] <= r <= R_RANGE[1] or not P_RANGE[0] <= p <= P_RANGE[1]
-            or len(salt) < 16 or not 16 <= len(digest) <= 64):
-        raise BadInput("password hash record out of bounds (scrypt, N 2^14..2^17, r 8..16, p 1..4, "
-                       "salt of 16 bytes or more)")
-    return n, r, p, salt, digest
-
-
-def check_password(password: str, record: str) -> bool:
-    n, r, p, salt, digest = parse_hash(record)
-    return hmac.compare_digest(_scrypt(password, salt, n, r, p, len(digest)), digest)
-
-
-_DUMMY: list[str] = []
-
-
-def _dummy_record() -> str:
-    """A record no password matches, to spend the same time on an unknown login."""
-    if not _DUMMY:
-        _DUMMY.append(hash_password(secrets.token_urlsafe(24)))
-    return _DUMMY[0]
+    return hash_secret(password)
 
 
 def session_key(session_id: str) -> str:

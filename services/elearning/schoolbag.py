@@ -322,6 +322,26 @@ def _guardian_records(db: Database, resident_id: str) -> list[dict]:
             if g["role"] == "guardian" and g.get("active", True)]
 
 
+def guardians_of_class(db: Database, class_id: str) -> dict[str, list[str]]:
+    """{guardian resident id: names of their children in the class}: the active pupils
+    enrolled now, and the guardians who see them (the same link, checked from both sides,
+    as ``children_for_guardians``). A bounded number of store reads, whatever the class size."""
+    pupil_ids = [e["user_id"] for e in db[ENROLLMENTS].find({"class_id": class_id}).limit(1000)
+                 if e["role"] == "student"]
+    pupils = [p for p in db[USERS].find({"_id": {"$in": pupil_ids}}) if p["role"] == "student"
+              and p.get("active", True) and _in_class(p, class_id)] if pupil_ids else []
+    links = {(unmap_key(key), (link or {}).get("guardian_id"), p["name"])
+             for p in pupils for key, link in (p.get("guardians") or {}).items()}
+    via_ids = sorted({via for _, via, _ in links if via})
+    records = {g["_id"]: g for g in db[USERS].find({"_id": {"$in": via_ids}})} if via_ids else {}
+    out: dict[str, list[str]] = {}
+    for rid, via, name in sorted(links, key=lambda link: (link[0], link[2])):
+        g = records.get(via)
+        if g and g["role"] == "guardian" and g.get("active", True) and g.get("resident_id") == rid:
+            out.setdefault(rid, []).append(name)
+    return out
+
+
 def _teacher_of_class(db: Database, teacher_id: str, class_id: str) -> dict:
     teacher = _user(db, teacher_id, "teacher")
     if not _teaches(teacher, class_id):

@@ -3,19 +3,24 @@ kiosk events and the SIP2 endpoint all call, so that a checkout is the same acti
 publishes the same events) whichever way it arrives."""
 from __future__ import annotations
 
+import dataclasses
+import logging
 import re
 import uuid
 from datetime import date, datetime, timezone
 
 import pymongo
+from eventlet import tpool
 from pymongo.database import Database
 
-from contracts.events.library import (HoldExpiredV1, HoldReadyV1, LoanCheckedInV1, LoanCheckedOutV1,
-                                      LoanOverdueV1, LoanRenewedV1)
-from services.common import outbox
+from contracts.events.library import (ConflictRecordedV1, HoldExpiredV1, HoldReadyV1, LoanCheckedInV1, LoanCheckedOutV1,
+                                      LoanOverdueV1, LoanRecalledV1, LoanRenewedV1)
+from services.common import outbox, passwords
 from services.common.errors import BadInput, Conflict, NotFound
-from services.library import circulation, patrons, store
-from services.library.policy import DEFAULT_RULES, LoanRule, open_on, rule_for
+from services.library import circulation, kiosks, patrons, pins, policy, store
+from services.library.policy import DEFAULT_RULES, LoanRule, open_on, patron_types, rule_for
+
+log = logging.getLogger(__name__)
 
 
 def now() -> datetime:
@@ -63,9 +68,31 @@ def standing(db: Database, patron: dict, today: date) -> circulation.PatronStand
                                       overdue_items=len(overdue), longest_overdue_days=max(overdue, default=0))
 
 
+LOAN_RULES = "loan_rules"   # an operator's rules, one document each (_id = the rule's name), after the defaults
+
+
 def rules(db: Database) -> tuple[LoanRule, ...]:
-    extra = [LoanRule(**{k: v for k, v in r.items() if k != "_id"}) for r in db["loan_rules"].find().sort("_id")]
+    extra = [LoanRule(**{k: v for k, v in r.items() if k != "_id"}) for r in db[LOAN_RULES].find().sort("_id")]
     return DEFAULT_RULES + tuple(extra)
+
+
+def put_loan_rules(db: Database, named: dict) -> list[str]:
+    """Add or replace operator rules ({name: fields}); all are checked before any is stored."""
+    if not isinstance(named, dict) or not 0 < len(named) <= 200:
+        raise BadInput("give 1 to 200 rules as {name: fields}")
+    checked = {}
+    for name, fields in named.items():
+        if not isinstance(name, str) or not policy.RULE_NAME.match(name):
+            raise BadInput(f"a rule name is a short lower-case name: {str(name)[:40]!r}")
+        try:
+            checked[name] = dataclasses.asdict(policy.rule_from(fields))
+        except ValueError as exc:
+            raise BadInput(f"rule {name}: {exc}") from None
+    for name, fields in checked.items():
+        # every field is set (asdict): the whole rule; replace_one would not do (the embedded store
+        # gives an upserted replacement a new ObjectId instead of the _id asked for)
+        db[LOAN_RULES].update_one({"_id": name}, {"$set": fields}, upsert=True)
+    return sorted(checked)
 
 
 def rule(db: Database, patron: dict | None, copy: dict, loc: dict) -> LoanRule:
@@ -232,11 +259,12 @@ def place_hold(db: Database, *, patron: dict, title_id: str, pickup: str, at: da
            "placed_at": at.isoformat(), "status": "waiting", "queue": str(title_id),
            "queue_key": f"{at.isoformat()}|{hold_id}"}
     db[store.HOLDS].insert_one(doc)
-    _trap_an_available_copy(db, doc, at)
+    if not _trap_an_available_copy(db, doc, at):
+        _recall_a_loan(db, doc, at)
     return db[store.HOLDS].find_one({"_id": hold_id})
 
 
-def _trap_an_available_copy(db: Database, hold: dict, at: datetime) -> None:
+def _trap_an_available_copy(db: Database, hold: dict, at: datetime) -> bool:
     """An available copy (preferably already at the pickup location) is set aside at once."""
     available = [c for c in db[store.COPIES].find({"title_id": hold["title_id"]}).limit(200)
                  if c["status"] == circulation.AVAILABLE]
@@ -249,7 +277,32 @@ def _trap_an_available_copy(db: Database, hold: dict, at: datetime) -> None:
         except Conflict:
             continue  # someone took it meanwhile: try the next copy
         _hold_follows(db, hold["_id"], new)
-        return
+        return True
+    return False
+
+
+def _recall_a_loan(db: Database, hold: dict, at: datetime) -> dict | None:
+    """No copy could be set aside for the new hold: recall the loan with the most time left
+    (another patron's, under a rule that recalls), once per loan, and publish the recall."""
+    copies = list(db[store.COPIES].find({"title_id": hold["title_id"]}).limit(200))
+    for copy in circulation.recall_order(copies):
+        if copy["loan"]["patron"] == hold["patron"]:
+            continue  # their own loan: nobody to hurry
+        loc = db[store.LOCATIONS].find_one({"_id": copy["loan"]["location"]}) or {"kind": "library"}
+        borrower = db[store.PATRONS].find_one({"_id": copy["loan"]["patron"]})
+        try:
+            new = circulation.recall(copy, rule(db, borrower, copy, loc), now=at, hold_id=hold["_id"],
+                                     is_open=open_on(loc.get("closed_weekdays", ()), loc.get("closed_dates", ())))
+        except circulation.Refused:
+            continue  # its rule makes no recalls
+        event = _loan_event(LoanRecalledV1, db, new, new["loan"], at, "hold", previous_due=copy["loan"]["due"],
+                            hold_id=hold["_id"])
+        try:
+            store.save_copy(db, copy, new, event)  # no ``at``: a recall is no physical change of the item
+        except Conflict:
+            continue  # returned or renewed meanwhile: try the next loan
+        return new
+    return None
 
 
 def cancel_hold(db: Database, *, patron: dict, hold_id: str, at: datetime | None = None) -> dict:
@@ -331,6 +384,39 @@ def expire_holds(db: Database, today: date) -> int:
     return expired
 
 
+# ---- conflicts ----------------------------------------------------------------------------
+
+def record_conflict(db: Database, *, where: str, barcode: str, reason: str, event: dict, at: datetime,
+                    kind: str = "unresolved", settled: str | None = None) -> None:
+    """What a kiosk or self-check machine did that could not be applied, kept for staff and
+    published, never dropped; once per event (its id is the conflict's id). One already
+    ``settled`` is kept as resolved, and not published. ``where``: the kiosk, or sip2:<login>."""
+    record = outbox.event(ConflictRecordedV1.TYPE, {"conflict_id": event["id"], "barcode": barcode,
+                                                    "kiosk_id": where, "reason": reason, "at": at},
+                          subject=barcode)
+    state = {"status": "resolved", "resolution": settled} if settled else {
+        "status": "open", **outbox.pending_fields([record])}
+    try:
+        db[store.CONFLICTS].insert_one({
+            "_id": event["id"], "barcode": barcode, "kiosk_id": where, "reason": reason, "kind": kind,
+            "event": {k: event[k] for k in ("id", "type", "time", "data")}, **state})
+    except pymongo.errors.DuplicateKeyError:
+        pass
+
+
+def note_late_checkin(db: Database, barcode: str, at: datetime, what: str) -> None:
+    """A return older than the item's last change (a kiosk's or machine's, forwarded late):
+    not applied, but remembered for late checkouts, and the staff notes it explains are settled."""
+    db[store.COPIES].update_one({"_id": barcode}, {"$max": {"checked_in_at": at.astimezone(timezone.utc).isoformat()}})
+    db[store.CONFLICTS].update_many({"barcode": barcode, "kind": "implied_return", "status": "open"},
+                                    {"$set": {"status": "resolved", "resolution": f"{what} arrived late"}})
+    for note in db[store.CONFLICTS].find({"status": "open", "barcode": barcode}).limit(100):
+        if note["kind"] == "stale_checkout" and kiosks.checked_in_since(
+                datetime.fromisoformat(note["event"]["time"]), at.isoformat()):
+            db[store.CONFLICTS].update_one({"_id": note["_id"], "status": "open"}, {"$set": {
+                "status": "resolved", "resolution": f"{what} ended this loan"}})
+
+
 # ---- blocks -----------------------------------------------------------------------------
 
 _BLOCK_ID = re.compile(r"[0-9a-z-]{1,40}")
@@ -363,3 +449,86 @@ def _with_blocks_map(db: Database, patron: dict) -> dict:
     as_map = patrons.blocks_map(patron["blocks"])
     db[store.PATRONS].update_one({"_id": patron["_id"], "blocks": shape}, {"$set": {"blocks": as_map}})
     return {**patron, "blocks": as_map}
+
+
+# ---- PINs and patron types ------------------------------------------------------------------
+
+def _audit(at: datetime, by: str, what: str, **detail) -> dict:
+    """An audit entry of a patron, set by the same write as the change (``$set audit.<id>``:
+    a map, as sub-documents pushed to an array are mangled by the embedded store)."""
+    entry_id = f"{at.astimezone(timezone.utc):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:6]}"
+    return {f"audit.{entry_id}": {"at": at.isoformat(), "by": str(by)[:64], "what": what, **detail}}
+
+
+def set_pin(db: Database, *, resident_id: str, pin: str, by: str, at: datetime | None = None) -> dict:
+    """A new PIN (by the resident in the app, or by staff at a desk), stored hashed; it lifts
+    a PIN block and forgets earlier wrong guesses. The PIN itself is never logged."""
+    problem = pins.pin_problem(pin)
+    if problem:
+        raise BadInput(problem)
+    at = at or now()
+    patron = _with_audit_map(db, patron_by_id(db, resident_id))
+    record = tpool.execute(passwords.hash_secret, pin)  # an OS thread: green threads keep running
+    db[store.PATRONS].update_one({"_id": patron["_id"]}, {
+        "$set": {"pin_hash": record, **_audit(at, by, "pin_set")},
+        "$unset": {"pin_failures": "", "pin_block": ""}})
+    log.info("patron %s: PIN set by %s", patron["_id"], str(by)[:64])
+    return patrons.public_view(patron_by_id(db, resident_id))
+
+
+def check_pin(db: Database, patron: dict, pin: str, at: datetime | None = None) -> pins.PinCheck:
+    """Check a PIN typed at a machine against the patron's hash (constant time); count wrong
+    ones, and block PIN entry after too many (see ``pins``)."""
+    at = at or now()
+    if not patron.get("pin_hash"):
+        return pins.PinCheck(pins.NOT_SET)
+    until = pins.blocked_until(patron.get("pin_block"), at)
+    if until is not None:
+        return pins.PinCheck(pins.BLOCKED, until)
+    if not pin:
+        return pins.PinCheck(pins.EMPTY)  # nothing typed: no guess to count
+    if tpool.execute(passwords.matches, str(pin), patron["pin_hash"]):
+        if patron.get("pin_failures"):
+            db[store.PATRONS].update_one({"_id": patron["_id"]}, {"$unset": {"pin_failures": ""}})
+        return pins.PinCheck(pins.OK)
+    db[store.PATRONS].update_one({"_id": patron["_id"]}, {
+        "$push": {"pin_failures": {"$each": [at.isoformat()], "$slice": -pins.ATTEMPTS}}})
+    failures = (db[store.PATRONS].find_one({"_id": patron["_id"]}, {"pin_failures": 1}) or {}).get("pin_failures")
+    if not pins.should_block(failures, at):
+        return pins.PinCheck(pins.WRONG)
+    block = pins.new_block(at, "sip2")
+    db[store.PATRONS].update_one({"_id": patron["_id"]}, {"$set": {"pin_block": block},
+                                                          "$unset": {"pin_failures": ""}})
+    log.warning("patron %s: PIN entry blocked until %s (%s)", patron["_id"], block["until"], block["reason"])
+    return pins.PinCheck(pins.WRONG, datetime.fromisoformat(block["until"]))
+
+
+def known_patron_types(db: Database) -> tuple[str, ...]:
+    return patron_types(rules(db), patrons.DEFAULT_PATRON_TYPE)
+
+
+def set_patron_type(db: Database, *, resident_id: str, patron_type: str, by: str, at: datetime | None = None) -> dict:
+    """Staff set a patron's type (child, senior...: the loan rules choose by it), audited."""
+    known = known_patron_types(db)
+    if patron_type not in known:
+        raise BadInput(f"unknown patron type {patron_type!r}: the loan rules know {', '.join(known)}")
+    if not isinstance(by, str) or not by.strip():
+        raise BadInput("say who sets the patron type")
+    at = at or now()
+    patron = _with_audit_map(db, patron_by_id(db, resident_id))
+    if patron.get("patron_type") != patron_type:
+        result = db[store.PATRONS].update_one(
+            {"_id": patron["_id"], "patron_type": patron.get("patron_type")},
+            {"$set": {"patron_type": patron_type,
+                      **_audit(at, by, "patron_type", before=patron.get("patron_type"), after=patron_type)}})
+        if result.matched_count == 0:
+            raise Conflict("the patron's type was changed meanwhile; look again")
+    return patrons.public_view(patron_by_id(db, resident_id))
+
+
+def _with_audit_map(db: Database, patron: dict) -> dict:
+    """``$set audit.<id>`` needs a map there: patrons made before audits get an empty one."""
+    if isinstance(patron.get("audit"), dict):
+        return patron
+    db[store.PATRONS].update_one({"_id": patron["_id"], "audit": {"$exists": False}}, {"$set": {"audit": {}}})
+    return {**patron, "audit": {}}

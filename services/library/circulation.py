@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Callable
 
 from services.common.errors import Conflict
-from services.library.policy import LoanRule, due_date, fine_cents
+from services.library.policy import LoanRule, due_date, fine_cents, recall_due
 
 AVAILABLE, ON_LOAN, ON_HOLD_SHELF, IN_TRANSIT = "available", "on_loan", "on_hold_shelf", "in_transit"
 LOST, CLAIMED_RETURNED = "lost", "claimed_returned"
@@ -219,6 +219,31 @@ def renew(copy: dict, patron_id: str, rule: LoanRule, *, now: datetime, holds_wa
     new["loan"] = {**copy["loan"], "renewals": copy["loan"]["renewals"] + 1,
                    "due": due_date(rule, now.date(), is_open).isoformat()}
     new["overdue_raised"] = False
+    return new
+
+
+def recall_order(copies: list[dict]) -> list[dict]:
+    """Loans a new hold may recall, the one with the most time left first (each loan is
+    recalled once at most)."""
+    loans = [c for c in copies if c["status"] == ON_LOAN and not c["loan"].get("recalled_at")]
+    return sorted(loans, key=lambda c: (c["loan"]["due"], c["loan"]["loaned_at"]), reverse=True)
+
+
+def recall(copy: dict, rule: LoanRule, *, now: datetime, is_open: Callable[[date], bool], hold_id: str) -> dict:
+    """A waiting hold recalls this loan: due ``recall_days`` from now (not before the rule's
+    minimum loan period, never later than it was); once per loan."""
+    if copy["status"] != ON_LOAN:
+        raise Refused("not_on_loan", "only an item on loan can be recalled")
+    if copy["loan"].get("recalled_at"):
+        raise Refused("recalled", "this loan has been recalled already")
+    loan = copy["loan"]
+    due = recall_due(rule, datetime.fromisoformat(loan["loaned_at"]).date(), date.fromisoformat(loan["due"]),
+                     now.date(), is_open)
+    if due is None:
+        raise Refused("no_recall", "loans under this rule are not recalled")
+    new = _next(copy)
+    new["loan"] = {**loan, "due": due.isoformat(), "recalled_at": now.isoformat(), "recalled_for": hold_id,
+                   "due_before_recall": loan["due"]}
     return new
 
 

@@ -39,6 +39,7 @@ def patron_from_registration(data: dict, card: str) -> dict:
         "home_committee": data["residence_committee"],
         "home_since": str(data.get("registered_on") or ""),
         "blocks": {},  # block id -> block: `$set blocks.<id>` adds one, `$unset` lifts it
+        "audit": {},   # entry id -> who changed what (PIN set, patron type), see actions._audit
     }
 
 
@@ -56,5 +57,7 @@ def block_reasons(blocks) -> tuple[str, ...]:
 
 
 def public_view(doc: dict) -> dict:
+    """A patron as other services see them: never the PIN's hash."""
     return PatronV1(resident_id=doc["_id"], card_number=doc["card_number"], name=doc["name"],
-                    patron_type=doc["patron_type"], home_committee=doc["home_committee"]).model_dump()
+                    patron_type=doc["patron_type"], home_committee=doc["home_committee"],
+                    has_pin=bool(doc.get("pin_hash"))).model_dump()

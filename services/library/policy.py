@@ -3,6 +3,8 @@ in the field keep them (the most specific matching rule wins), and due dates tha
 the lending location's closed days. Pure: no I/O."""
 from __future__ import annotations
 
+import dataclasses
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Callable, Iterable
@@ -20,7 +22,9 @@ class LoanRule:
     renewals: int = 2
     due_on_closed_day: str = "next"    # "next" or "previous" open day
     hold_shelf_days: int = 7           # a ready hold waits this long at the pickup location
-    recall_days: int = 0               # >0: a waiting hold shortens loans of the title to this many days
+    recall_days: int = 0               # >0: a waiting hold shortens new loans of the title to this many
+                                       # days, and recalls a current loan to this many days from the recall
+    min_loan_days: int = 0             # a recall never makes a loan shorter than this (from the loan day)
     block_overdue_days: int = 30       # an item overdue longer than this blocks borrowing
     block_overdue_items: int = 3       # this many overdue items block borrowing
     fine_cents_per_day: int = 0        # overdue fines: off by default
@@ -33,6 +37,31 @@ class LoanRule:
         return all(rule in (ANY, actual) for rule, actual in (
             (self.patron_type, patron_type), (self.material_type, material_type),
             (self.location_kind, location_kind)))
+
+
+RULE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def rule_from(fields: dict) -> LoanRule:
+    """An operator's rule, checked field by field (ValueError names what is wrong)."""
+    if not isinstance(fields, dict):
+        raise ValueError("a loan rule is an object of fields")
+    known = {f.name: f for f in dataclasses.fields(LoanRule)}
+    unknown = sorted(set(fields) - set(known))
+    if unknown:
+        raise ValueError(f"unknown loan rule fields: {', '.join(map(str, unknown))}")
+    for name, value in fields.items():
+        if known[name].type in ("int", int):
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 100_000:
+                raise ValueError(f"{name} must be a whole number from 0 to 100000")
+        elif not isinstance(value, str) or not (value == ANY or RULE_NAME.match(value)):
+            raise ValueError(f"{name} must be '*' or a short lower-case name")
+    if fields.get("due_on_closed_day", "next") not in ("next", "previous"):
+        raise ValueError("due_on_closed_day is 'next' or 'previous'")
+    rule = LoanRule(**fields)
+    if rule.loan_days < 1:
+        raise ValueError("loan_days must be at least 1")
+    return rule
 
 
 DEFAULT_RULES: tuple[LoanRule, ...] = (
@@ -51,6 +80,22 @@ def rule_for(rules: Iterable[LoanRule], patron_type: str, material_type: str, lo
         raise LookupError(f"no loan rule for {patron_type}/{material_type}/{location_kind}")
     # most specific first; among equals, the later one (operators append overrides)
     return max(enumerate(matching), key=lambda pair: (pair[1].specificity(), pair[0]))[1]
+
+
+def patron_types(rules: Iterable[LoanRule], default: str) -> tuple[str, ...]:
+    """The patron types the rules know (``default`` always: it is what every card starts as)."""
+    return tuple(sorted({r.patron_type for r in rules if r.patron_type != ANY} | {default}))
+
+
+def recall_due(rule: LoanRule, loaned_on: date, current_due: date, today: date,
+               is_open: Callable[[date], bool]) -> date | None:
+    """The due date of a recalled loan: ``recall_days`` from today, but not before the rule's
+    minimum loan period, moved off closed days, and never later than it was (a recall never
+    extends a loan). None: the rule makes no recalls."""
+    if rule.recall_days <= 0:
+        return None
+    earliest = max(today + timedelta(days=rule.recall_days), loaned_on + timedelta(days=rule.min_loan_days))
+    return min(current_due, due_date(rule, today, is_open, (earliest - today).days))
 
 
 def due_date(rule: LoanRule, loaned_on: date, is_open: Callable[[date], bool], days: int | None = None) -> date:

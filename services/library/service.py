@@ -1,15 +1,15 @@
 """The library service's nameko entrypoints: thin wiring of rules to the store."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import date, datetime, timezone
 
-import pymongo
 from nameko.timer import timer
 
 from contracts.events.community import ResidenceChangedV1, ResidentRegisteredV1
 from contracts.events.kiosk import KIOSK_EVENTS, KioskCheckinV1, KioskCheckoutV1, KioskFaultReportV1, KioskHeartbeatV1, KioskInventoryV1
-from contracts.events.library import ConflictRecordedV1, KioskFaultV1
+from contracts.events.library import KioskFaultV1
 from services.common import outbox
 from services.common.errors import BadInput, NotFound
 from services.common.health import HealthEntrypoints
@@ -21,7 +21,7 @@ from services.common.metrics import Metrics, Tally
 from services.common.outbox import OutboxRelay
 from services.common.rpc import rpc
 from services.common.storage import Store
-from services.library import actions, circulation, kiosks, patrons, store
+from services.library import actions, circulation, kiosks, patrons, policy, store
 from services.library.sip2.accounts import Sip2AccountRpc
 from services.library.sip2.server import Sip2Server
 
@@ -111,6 +111,41 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
     @rpc
     def unblock_patron(self, resident_id: str, block_id: str) -> None:
         actions.unblock_patron(self.db, resident_id=str(resident_id), block_id=block_id)
+
+    @rpc
+    def set_patron_pin(self, resident_id: str, pin: str, by: str) -> dict:
+        """A patron's PIN for self-check machines: set by the resident (gateway, ``by`` their
+        id) or by staff at a desk (``by`` their login). Stored hashed, never logged."""
+        return actions.set_pin(self.db, resident_id=str(resident_id), pin=pin, by=str(by))
+
+    @rpc
+    def set_patron_type(self, resident_id: str, patron_type: str, by: str) -> dict:
+        """Staff set a patron's type, one the loan rules know (``patron_types``); audited."""
+        return actions.set_patron_type(self.db, resident_id=str(resident_id), patron_type=str(patron_type), by=by)
+
+    @rpc
+    def loan_rules(self) -> list[dict]:
+        """Every rule in force, defaults first, each with its name (operator rules) or 'default'."""
+        named = {r["_id"]: r for r in self.db[actions.LOAN_RULES].find().sort("_id")}
+        out = [{"name": "default", **dataclasses.asdict(r)} for r in policy.DEFAULT_RULES]
+        return out + [{"name": name, **dataclasses.asdict(policy.LoanRule(**{k: v for k, v in r.items() if k != "_id"}))}
+                      for name, r in named.items()]
+
+    @rpc
+    def put_loan_rules(self, rules: dict) -> list[str]:
+        """An operator adds or replaces named rules (the most specific matching rule wins; among
+        equals, the later name)."""
+        return actions.put_loan_rules(self.db, rules)
+
+    @rpc
+    def patron_types(self) -> list[str]:
+        return list(actions.known_patron_types(self.db))
+
+    @rpc
+    def patron_audit(self, resident_id: str) -> list[dict]:
+        """Who changed what on a patron (PIN set, patron type), oldest first."""
+        audit = actions.patron_by_id(self.db, resident_id).get("audit") or {}
+        return [audit[k] for k in sorted(audit)]
 
     # ---- catalogue --------------------------------------------------------------------
 
@@ -315,16 +350,7 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
             if kiosks.is_stale(at, copy.get("state_at")):
                 # a return that a later checkout already implied, or that ends a late checkout:
                 # the staff notes are settled, and the check-in is remembered for late checkouts
-                self.db[store.COPIES].update_one({"_id": barcode}, {"$max": {
-                    "checked_in_at": at.astimezone(timezone.utc).isoformat()}})
-                self.db[store.CONFLICTS].update_many(
-                    {"barcode": barcode, "kind": "implied_return", "status": "open"},
-                    {"$set": {"status": "resolved", "resolution": f"return event {event['id']} arrived late"}})
-                for note in self.db[store.CONFLICTS].find({"status": "open", "barcode": barcode}).limit(100):
-                    if note["kind"] == "stale_checkout" and kiosks.checked_in_since(
-                            datetime.fromisoformat(note["event"]["time"]), at.isoformat()):
-                        self.db[store.CONFLICTS].update_one({"_id": note["_id"], "status": "open"}, {"$set": {
-                            "status": "resolved", "resolution": f"return event {event['id']} ended this loan"}})
+                actions.note_late_checkin(self.db, barcode, at, f"return event {event['id']}")
                 return
             actions.checkin(self.db, barcode=barcode, location_code=kiosk["_id"], at=at,
                             source=f"kiosk:{kiosk['_id']}", copy=copy, applied_event=event["id"])
@@ -353,19 +379,9 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
 
     def _conflict(self, kiosk_id: str, barcode: str, reason: str, event: dict, at: datetime,
                   kind: str = "unresolved", settled: str | None = None) -> None:
-        """Kept for staff, never dropped; once per event (its id is the conflict's id). One
-        already ``settled`` is kept as resolved, and not published."""
-        record = outbox.event(ConflictRecordedV1.TYPE, {"conflict_id": event["id"], "barcode": barcode,
-                                                        "kiosk_id": kiosk_id, "reason": reason, "at": at},
-                              subject=barcode)
-        state = {"status": "resolved", "resolution": settled} if settled else {
-            "status": "open", **outbox.pending_fields([record])}
-        try:
-            self.db[store.CONFLICTS].insert_one({
-                "_id": event["id"], "barcode": barcode, "kiosk_id": kiosk_id, "reason": reason, "kind": kind,
-                "event": {k: event[k] for k in ("id", "type", "time", "data")}, **state})
-        except pymongo.errors.DuplicateKeyError:
-            pass
+        """Kept for staff, never dropped; once per event (its id is the conflict's id)."""
+        actions.record_conflict(self.db, where=kiosk_id, barcode=barcode, reason=reason, event=event, at=at,
+                                kind=kind, settled=settled)
 
     def _mark_silent_kiosks(self) -> int:
         now = datetime.now(timezone.utc)

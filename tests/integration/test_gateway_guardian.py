@@ -152,3 +152,22 @@ def test_progress_per_lesson_lets_another_device_resume(ask, school, rpc):
     theirs = ask(LESSONS, other, role="resident")
     assert theirs["data"]["me"]["enrolments"] == [{"courseId": first, "lessons": []}]
     assert theirs["extensions"]["rpcCalls"] == two_enrolments == 1  # enrolments with their progress, one call
+
+
+CERTIFICATE = 'query($c: ID!) { me { certificate(courseId: $c) { number html } } }'
+
+
+def test_a_learner_gets_the_certificate_of_a_completed_course_only(ask, school, rpc):
+    learner = school.residents["stranger"]
+    done, started = (f"gw-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    rpc.elearning.upsert_courses([course(done, ("d1",)), course(started)])
+    for cid in (done, started):
+        ask('mutation($c: ID!) { enrol(courseId: $c) { courseId } }', learner, {"c": cid}, role="resident")
+    ask(PROGRESS, learner, {"c": done, "l": "d1", "at": "2026-11-25T10:00:00+08:00", "done": True}, role="resident")
+    ask(PROGRESS, learner, {"c": started, "l": "l1", "at": "2026-11-25T10:00:00+08:00", "done": True}, role="resident")
+    cert = ask(CERTIFICATE, learner, {"c": done}, role="resident")["data"]["me"]["certificate"]
+    name = rpc.community.get_residents([learner])[0]["name"]
+    assert cert["number"] and "结业证书" in cert["html"] and name in cert["html"] and f"课程 {done}" in cert["html"]
+    assert codes(ask(CERTIFICATE, learner, {"c": started}, role="resident")) == ["NOT_FOUND"]  # one lesson of two
+    other = school.residents["C"]
+    assert codes(ask(CERTIFICATE, other, {"c": done}, role="resident")) == ["NOT_FOUND"]     # not theirs

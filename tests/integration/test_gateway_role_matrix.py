@@ -96,6 +96,7 @@ OPERATIONS = {
         "mutation($t: ID!) { placeHold(titleId: $t, pickup: \"MAIN\") { id } }", {"t": w.title()[0]})),
     "cancelHold": (RESIDENTS_ONLY, lambda w, role: (
         "mutation($h: ID!) { cancelHold(holdId: $h) { id } }", {"h": w.hold(w.owner(role))})),
+    "setLibraryPin": (RESIDENTS_ONLY, q('mutation { setLibraryPin(pin: "5820") { hasPin } }')),
     "enrol": (RESIDENTS_ONLY, lambda w, role: (
         "mutation($c: ID!) { enrol(courseId: $c) { courseId } }", {"c": w.course})),
     "recordProgress": (RESIDENTS_ONLY, lambda w, role: (

@@ -72,5 +72,6 @@ def test_credits_awarded_in_elearning_become_a_notice_in_community(start_service
     rpc.elearning.record_progress(r["resident_id"], {"course_id": cid, "lesson_id": "l1", "completed": True,
                                                      "at": "2026-11-25T10:00:00+08:00"})
     me = {"id": r["resident_id"], "role": "resident"}
-    [notice] = wait_for(lambda: rpc.community.get_notices(me, r["resident_id"]))
+    [notice] = wait_for(lambda: [n for n in rpc.community.get_notices(me, r["resident_id"])
+                                 if n["kind"] == "credits_awarded"])
     assert notice["kind"] == "credits_awarded" and "社区急救常识" in notice["body"] and "钱芳" in notice["body"]

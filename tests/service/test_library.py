@@ -469,3 +469,142 @@ def test_a_late_kiosk_checkout_is_kept_for_staff_until_its_return_explains_it(li
     publish_kiosk(uri, kiosk_id, "checkin", {"barcode": barcode}, at=t0 + timedelta(minutes=40))
     wait_for(lambda: db("library").conflicts.find_one({"_id": late["id"]})["status"] == "resolved")
     assert db("library").copies.find_one({"_id": barcode})["version"] == copy["version"]
+
+
+# ---- recalls ------------------------------------------------------------------------------
+
+def recall_rule(db, **fields) -> str:
+    """A loan rule that recalls, for a patron type of this test's own (rules are shared by the run)."""
+    kind = "t-" + uuid.uuid4().hex[:8]
+    db("library").loan_rules.insert_one({"_id": kind, "patron_type": kind, **fields})
+    return kind
+
+
+def test_a_hold_with_no_copy_available_recalls_the_loan_with_the_most_time_left(library, db, settings):
+    from datetime import date
+
+    from services.library.policy import LoanRule, open_on, recall_due
+
+    kind = recall_rule(db, recall_days=7, min_loan_days=3)
+    first, _ = a_patron(db, patron_type=kind)
+    second, _ = a_patron(db, patron_type=kind)
+    title_id, [b1, b2] = a_title(library, copies=("MAIN", "MAIN"))
+    library.checkout(b1, first, "MAIN")
+    library.checkout(b2, second, "MAIN")
+    today = datetime.now(timezone.utc).date()
+    copies = db("library").copies
+    copies.update_one({"_id": b1}, {"$set": {"loan.due": (today + timedelta(days=20)).isoformat()}})
+    due_of = {b: copies.find_one({"_id": b})["loan"]["due"] for b in (b1, b2)}
+    probe = bind_probe_queue(settings.amqp_uri, "library.events", "cn.library.loan.recalled.v1")
+
+    hold = library.place_hold(a_patron(db)[0], title_id, "MAIN")
+    assert hold["status"] == "waiting"
+    recalled = copies.find_one({"_id": b2})["loan"]                 # most time left: b2
+    expected = recall_due(LoanRule(recall_days=7, min_loan_days=3), today, date.fromisoformat(due_of[b2]), today,
+                          open_on([0]))                             # MAIN is closed on Mondays
+    assert recalled["due"] == expected.isoformat() < due_of[b2] and recalled["recalled_for"] == hold["hold_id"]
+    assert copies.find_one({"_id": b1})["loan"]["due"] == due_of[b1]
+    [event] = drain(settings.amqp_uri, probe)
+    data = json.loads(event.body)["data"]
+    assert (data["patron"], data["barcode"], data["due"], data["previous_due"], data["hold_id"]) == (
+        second, b2, expected.isoformat(), due_of[b2], hold["hold_id"])
+    assert refused(lambda: library.renew(second, b2)).exc_type == "Conflict"   # someone waits: no renewal
+
+    library.place_hold(a_patron(db)[0], title_id, "MAIN")          # the next hold recalls the other loan
+    assert copies.find_one({"_id": b1})["loan"]["recalled_at"]
+    versions = {b: copies.find_one({"_id": b})["version"] for b in (b1, b2)}
+    library.place_hold(a_patron(db)[0], title_id, "MAIN")          # every loan recalled once already
+    assert {b: copies.find_one({"_id": b})["version"] for b in (b1, b2)} == versions
+    assert len(drain(settings.amqp_uri, probe)) == 1                # b1's recall; none for the third hold
+
+
+def test_a_recall_never_extends_a_loan_and_rules_without_recalls_recall_nothing(library, db):
+    kind = recall_rule(db, recall_days=7)
+    soon, _ = a_patron(db, patron_type=kind)
+    title_id, [barcode] = a_title(library)
+    library.checkout(barcode, soon, "MAIN")
+    copies = db("library").copies
+    due = (datetime.now(timezone.utc).date() + timedelta(days=2)).isoformat()
+    copies.update_one({"_id": barcode}, {"$set": {"loan.due": due}})
+    library.place_hold(a_patron(db)[0], title_id, "MAIN")
+    loan = copies.find_one({"_id": barcode})["loan"]
+    assert loan["due"] == due and loan["recalled_at"]              # recalled (told), not extended
+
+    adult, _ = a_patron(db)                                         # the default rules make no recalls
+    other_title, [other] = a_title(library, copies=("MAIN", ))
+    library.checkout(other, adult, "MAIN")
+    before = copies.find_one({"_id": other})
+    library.place_hold(a_patron(db)[0], other_title, "MAIN")
+    assert copies.find_one({"_id": other})["version"] == before["version"]
+
+
+def test_a_hold_that_finds_a_copy_on_the_shelf_recalls_nothing(library, db):
+    kind = recall_rule(db, recall_days=7)
+    borrower, _ = a_patron(db, patron_type=kind)
+    title_id, [lent, shelved] = a_title(library, copies=("MAIN", "MAIN"))
+    library.checkout(lent, borrower, "MAIN")
+    hold = library.place_hold(a_patron(db)[0], title_id, "MAIN")
+    assert hold["status"] == "ready" and hold["barcode"] == shelved
+    assert not db("library").copies.find_one({"_id": lent})["loan"].get("recalled_at")
+
+
+# ---- patron types -------------------------------------------------------------------------
+
+def test_staff_set_a_patron_type_the_rules_know_and_it_is_audited(library, db):
+    from services.library.policy import LoanRule, due_date, open_on
+
+    rid, _ = a_patron(db)
+    db("library").patrons.update_one({"_id": rid}, {"$unset": {"audit": ""}})   # a card made before audits
+    assert {"adult", "child", "senior"} <= set(library.patron_types())
+    for bad in ("vip", "", None, "*"):
+        assert refused(lambda: library.set_patron_type(rid, bad, "clerk-7")).exc_type == "BadInput"
+    assert refused(lambda: library.set_patron_type(rid, "child", "")).exc_type == "BadInput"
+    assert refused(lambda: library.set_patron_type("nobody", "child", "clerk-7")).exc_type == "NotFound"
+    stored = db("library").patrons.find_one({"_id": rid})
+    assert stored["patron_type"] == "adult" and not stored.get("audit")   # refusals change nothing
+
+    assert library.set_patron_type(rid, "child", "clerk-7")["patron_type"] == "child"
+    [entry] = library.patron_audit(rid)
+    assert (entry["what"], entry["before"], entry["after"], entry["by"]) == ("patron_type", "adult", "child",
+                                                                              "clerk-7")
+    library.set_patron_type(rid, "child", "clerk-7")                # no change, no entry
+    assert len(library.patron_audit(rid)) == 1
+    # the child rule applies now: 21 days
+    _, [barcode] = a_title(library)
+    loan = library.checkout(barcode, rid, "MAIN")
+    today = datetime.now(timezone.utc).date()
+    assert loan["due"] == due_date(LoanRule(loan_days=21), today, open_on([0])).isoformat()
+
+
+def test_an_operator_loads_loan_rules_checked_whole_before_any_is_stored(library, db, settings, tmp_path,
+                                                                          monkeypatch, capsys):
+    from infra import cli
+    monkeypatch.setenv("AMQP_URI", settings.amqp_uri)
+    kind = "op-" + uuid.uuid4().hex[:8]
+    good = tmp_path / "rules.json"
+    good.write_text(json.dumps({kind: {"patron_type": kind, "loan_days": 14, "recall_days": 5}}), encoding="utf-8")
+    assert cli.main(["loan-rules", "load", str(good)]) == 0
+    assert kind in capsys.readouterr().out
+    rules = {r["name"]: r for r in library.loan_rules()}
+    assert rules[kind]["loan_days"] == 14 and rules[kind]["recall_days"] == 5 and rules["default"]["loan_days"] == 30
+    assert kind in library.patron_types()
+    # a patron of that type borrows for 14 days
+    rid, _ = a_patron(db, patron_type=kind)
+    _, [barcode] = a_title(library)
+    loan = library.checkout(barcode, rid, "MAIN")
+    assert (date_of(loan["due"]) - datetime.now(timezone.utc).date()).days in range(14, 18)   # closed days move it
+    # one bad rule in a file: nothing of it is stored
+    other = "op-" + uuid.uuid4().hex[:8]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({other: {"patron_type": other}, "broken": {"loan_days": "thirty"}}), encoding="utf-8")
+    assert cli.main(["loan-rules", "load", str(bad)]) == 1
+    assert "loan_days" in capsys.readouterr().err
+    assert other not in {r["name"] for r in library.loan_rules()}
+    for hostile in ({"x": {"patron_type": {"$ne": None}}}, {"$where": {}}, {"y": {"nope": 1}}, {}):
+        assert refused(lambda: library.put_loan_rules(hostile)).exc_type == "BadInput"
+    assert cli.main(["loan-rules", "show"]) == 0 and kind in capsys.readouterr().out
+
+
+def date_of(text):
+    from datetime import date
+    return date.fromisoformat(text[:10])

@@ -15,12 +15,14 @@ import pytest
 
 from conftest import free_port
 from infra.local import demo_data
+from services.common import passwords
 from services.library.service import LibraryService
 from services.library.sip2 import accounts, messages
 from support import bind_probe_queue, drain, wait_for
 
 TZ = ZoneInfo("Asia/Shanghai")
-PIN = "1234"
+PIN = "7391"
+PIN_HASH = passwords.hash_secret(PIN)  # one hash for every test patron: scrypt is slow on purpose
 # fixed-field length of each response, to split it like a client does
 RESPONSE_FIXED = {"94": 1, "98": 34, "24": 35, "64": 59, "18": 24, "12": 22, "10": 22, "30": 22, "16": 20,
                   "36": 19, "96": 0}
@@ -111,11 +113,13 @@ def library(start_service, service_config, rpc):
         client.close()
 
 
-def a_patron(db, blocks=None):
+def a_patron(db, blocks=None, pin_hash=PIN_HASH):
+    """A patron with the PIN ``PIN`` (``pin_hash=None``: one who has set no PIN yet)."""
     rid = uuid.uuid4().hex
     card = "LC" + rid[:10].upper()
-    db("library").patrons.insert_one({"_id": rid, "card_number": card, "name": "王读者", "patron_type": "adult",
-                                      "home_committee": "C0101", "blocks": blocks or {}})
+    doc = {"_id": rid, "card_number": card, "name": "王读者", "patron_type": "adult", "home_committee": "C0101",
+           "blocks": blocks or {}}
+    db("library").patrons.insert_one({**doc, "pin_hash": pin_hash} if pin_hash else doc)
     return rid, card
 
 
@@ -288,6 +292,127 @@ def test_no_block_transactions_of_an_offline_machine_keep_their_dates(library, d
     assert datetime.fromisoformat(history["returned_at"]) == returned
 
 
+def test_a_stale_offline_checkout_is_recorded_and_kept_for_staff(library, db, settings):
+    """A machine forwards a loan it made offline, but the item has changed since (lent at the
+    desk): answered "recorded" (the item has left), not applied, kept as a conflict once."""
+    holder, _ = a_patron(db)
+    _, card = a_patron(db)
+    _, [barcode] = a_title(library)
+    login, _ = library.accounts["cp850"]
+    library.rpc.checkout(barcode, holder, "MAIN")
+    probe = bind_probe_queue(settings.amqp_uri, "library.events", "cn.library.circulation.conflict.v1")
+    lent = datetime.now(TZ).replace(microsecond=0) - timedelta(days=2)
+    request = f"11YY{now_sip(lent)}{BLANK}AOinst|AA{card}|AB{barcode}|"
+    for client in (library.connect(), library.connect()):       # forwarded twice, on two connections
+        reply = client.send(request)
+        assert reply.fixed[0] == "1" and "recorded" in reply["AF"]
+    assert db("library").copies.find_one({"_id": barcode})["loan"]["patron"] == holder   # not undone
+    [conflict] = list(db("library").conflicts.find({"barcode": barcode}))
+    assert (conflict["kind"], conflict["status"], conflict["kiosk_id"]) == ("stale_checkout", "open", f"sip2:{login}")
+    assert conflict["event"]["data"]["card_number"] == card
+    assert datetime.fromisoformat(conflict["event"]["time"]) == lent
+    assert conflict["_id"] in [c["_id"] for c in library.rpc.conflicts("open", 200)]
+    [event] = drain(settings.amqp_uri, probe)
+    assert json.loads(event.body)["data"]["kiosk_id"] == f"sip2:{login}"
+    # the machine's return of that loan comes late too: the note is settled, the loan at the desk stands
+    back = library.connect().send(f"09Y{now_sip()}{now_sip(lent + timedelta(hours=1))}APMAIN|AOinst|AB{barcode}|")
+    assert back.fixed[0] == "1" and "recorded" in back["AF"]
+    assert db("library").conflicts.find_one({"_id": conflict["_id"]})["status"] == "resolved"
+    assert db("library").copies.find_one({"_id": barcode})["loan"]["patron"] == holder
+
+
+# ---- PINs -----------------------------------------------------------------------------------
+
+def test_the_pin_is_checked_against_the_patrons_hash(library, db):
+    rid, card = a_patron(db)
+    _, [barcode] = a_title(library)
+    client = library.connect()
+    wrong = client.send(f"23019{now_sip()}AOinst|AA{card}|AD7392|")
+    assert (wrong["BL"], wrong["CQ"], wrong["AF"]) == ("Y", "N", "wrong PIN")
+    refused = client.send(f"11YN{now_sip()}{BLANK}AOinst|AA{card}|AB{barcode}|AD7392|")
+    assert refused.fixed[0] == "0" and refused["AF"] == "wrong PIN"
+    assert db("library").copies.find_one({"_id": barcode})["status"] == "available"
+    right = client.send(f"63019{now_sip()}          AOinst|AA{card}|AD{PIN}|")
+    assert right["CQ"] == "Y"
+    assert client.send(f"11YN{now_sip()}{BLANK}AOinst|AA{card}|AB{barcode}|").fixed[0] == "1"  # PIN given before
+    stored = db("library").patrons.find_one({"_id": rid})
+    assert not stored.get("pin_failures")                        # a good PIN forgets the wrong one
+
+
+def test_a_patron_with_no_pin_is_told_to_set_one(library, db):
+    _, card = a_patron(db, pin_hash=None)
+    _, [barcode] = a_title(library)
+    client = library.connect()
+    for ad in ("", "AD|", "AD2468|"):
+        status = client.send(f"23019{now_sip()}AOinst|AA{card}|{ad}")
+        assert status["CQ"] == "N" and "set one in the app or at a library desk" in status["AF"], ad
+    refused = client.send(f"11YN{now_sip()}{BLANK}AOinst|AA{card}|AB{barcode}|AD2468|")
+    assert refused.fixed[0] == "0" and "set one in the app" in refused["AF"]
+    assert db("library").copies.find_one({"_id": barcode})["status"] == "available"
+    offline = client.send(f"11YY{now_sip()}{BLANK}AOinst|AA{card}|AB{barcode}|")   # done offline: no PIN asked
+    assert offline.fixed[0] == "1"
+
+
+def test_five_wrong_pins_block_pin_entry_until_the_block_ends(library, db):
+    rid, card = a_patron(db)
+    client = library.connect()
+    patrons = db("library").patrons
+    # wrong guesses older than the window do not count
+    old = (datetime.now(TZ) - timedelta(minutes=20)).isoformat()
+    patrons.update_one({"_id": rid}, {"$set": {"pin_failures": [old, old, old, old]}})
+    for guess in ("1111", "2222", "3333", "4444"):
+        assert client.send(f"23019{now_sip()}AOinst|AA{card}|AD{guess}|")["AF"] == "wrong PIN"
+    assert "pin_block" not in patrons.find_one({"_id": rid})
+    fifth = client.send(f"23019{now_sip()}AOinst|AA{card}|AD5555|")
+    assert fifth["CQ"] == "N" and "blocked" in fifth["AF"]
+    block = patrons.find_one({"_id": rid})["pin_block"]
+    assert block["kind"] == "automatic" and block["reason"] == "5 wrong PINs within 15 minutes"
+    assert datetime.fromisoformat(block["until"]) > datetime.now(TZ) + timedelta(minutes=29)
+    # while blocked, even the right PIN is refused (and not checked)
+    blocked = client.send(f"23019{now_sip()}AOinst|AA{card}|AD{PIN}|")
+    assert blocked["CQ"] == "N" and "blocked" in blocked["AF"] and "ask at a library desk" in blocked["AF"]
+    # the block ends by itself
+    ended = (datetime.now(TZ) - timedelta(seconds=1)).isoformat()
+    patrons.update_one({"_id": rid}, {"$set": {"pin_block.until": ended}})
+    assert client.send(f"23019{now_sip()}AOinst|AA{card}|AD{PIN}|")["CQ"] == "Y"
+
+
+def test_pins_are_set_hashed_checked_for_easy_ones_and_lift_a_block(library, db):
+    from nameko.exceptions import RemoteError
+
+    rid, card = a_patron(db, pin_hash=None)
+    patrons = db("library").patrons
+    for bad in ("0000", "1234", "123456", "987654", "121212", "123", "123456789", "12a4", ""):
+        with pytest.raises(RemoteError) as err:
+            library.rpc.set_patron_pin(rid, bad, "clerk-1")
+        assert err.value.exc_type == "BadInput", bad
+    assert "too easy to guess" in str(refused_value(library, rid, "1234"))
+    assert "pin_hash" not in patrons.find_one({"_id": rid})           # nothing stored by a refusal
+    with pytest.raises(RemoteError) as err:
+        library.rpc.set_patron_pin("nobody", "2468", "clerk-1")
+    assert err.value.exc_type == "NotFound"
+
+    patrons.update_one({"_id": rid}, {"$set": {"pin_block": {"reason": "5 wrong PINs within 15 minutes",
+                                                             "until": "2999-01-01T00:00:00+00:00"}}})
+    card_view = library.rpc.set_patron_pin(rid, "2468", "clerk-1")    # staff at a desk
+    assert card_view["has_pin"] is True and card_view["card_number"] == card
+    stored = patrons.find_one({"_id": rid})
+    assert "2468" not in json.dumps(stored, default=str) and passwords.matches("2468", stored["pin_hash"])
+    assert "pin_block" not in stored                                  # a new PIN lifts the block
+    [entry] = library.rpc.patron_audit(rid)
+    assert (entry["what"], entry["by"]) == ("pin_set", "clerk-1") and "2468" not in json.dumps(entry)
+    client = library.connect()
+    assert client.send(f"23019{now_sip()}AOinst|AA{card}|AD2468|")["CQ"] == "Y"
+
+
+def refused_value(library, rid, pin):
+    from nameko.exceptions import RemoteError
+
+    with pytest.raises(RemoteError) as err:
+        library.rpc.set_patron_pin(rid, pin, "clerk-1")
+    return err.value.value
+
+
 # ---- errors ---------------------------------------------------------------------------------
 
 def test_bad_checksum_garbage_and_too_long_get_96_and_the_connection_goes_on(library):
@@ -407,6 +532,19 @@ def test_accounts_are_added_once_and_checked(library, db):
         sip2_cli.seed_demo_account(_Rpc(library.rpc))
     client = library.connect(log_in=False)
     assert client.login(sip2_cli.DEMO_LOGIN, sip2_cli.DEMO_PASSWORD).fixed == "1"
+
+
+def test_the_demo_card_gets_the_demo_pin_once(library, db):
+    from infra import sip2_cli
+
+    rid, card = a_patron(db, pin_hash=None)
+    assert sip2_cli.seed_demo_pin(_Rpc(library.rpc), rid) == card
+    client = library.connect()
+    assert client.send(f"23019{now_sip()}AOinst|AA{card}|AD{sip2_cli.DEMO_PIN}|")["CQ"] == "Y"
+    library.rpc.set_patron_pin(rid, "5820", rid)                     # the resident chose their own
+    assert sip2_cli.seed_demo_pin(_Rpc(library.rpc), rid) == card    # seeding again keeps it
+    assert client.send(f"23019{now_sip()}AOinst|AA{card}|AD5820|")["CQ"] == "Y"
+    assert sip2_cli.seed_demo_pin(_Rpc(library.rpc), "no-such-resident", wait=0.3) is None
 
 
 class _Rpc:

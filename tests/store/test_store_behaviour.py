@@ -126,3 +126,11 @@ def test_booleans_written_by_set_still_match_and_are_truthy(coll):
     doc = coll.find_one({"_id": 1})
     assert doc["public"] and doc["done"] and bool(doc["done"]) is True
     assert coll.find_one({"public": True}) is not None
+
+
+def test_an_upsert_by_set_keeps_the_id_it_was_asked_for(coll):
+    """Named documents (loan rules, places) are written with ``update_one($set, upsert)``: on the
+    embedded store a ``replace_one`` upsert stores a new ObjectId instead of the ``_id`` asked for."""
+    coll.update_one({"_id": "adults"}, {"$set": {"loan_days": 30}}, upsert=True)
+    coll.update_one({"_id": "adults"}, {"$set": {"loan_days": 21}}, upsert=True)
+    assert list(coll.find()) == [{"_id": "adults", "loan_days": 21}]

@@ -4,10 +4,6 @@ scrypt hash. ``infra/sip2_cli.py`` makes the password and sends only the hash he
 """
 from __future__ import annotations
 
-import base64
-import functools
-import hashlib
-import hmac
 import re
 import secrets
 from datetime import datetime, timezone
@@ -15,6 +11,7 @@ from datetime import datetime, timezone
 import pymongo
 from eventlet import tpool
 
+from services.common import passwords
 from services.common.errors import BadInput, Conflict
 from services.common.rpc import rpc
 from services.library import actions, store
@@ -22,9 +19,6 @@ from services.library import actions, store
 CHARSETS = ("cp850", "utf-8", "gb18030")
 DEFAULT_CHARSET = "cp850"
 LOGIN = re.compile(r"[A-Za-z0-9_.-]{1,32}")
-# scrypt$<n>$<r>$<p>$<salt>$<hash>, base64 (the CLI makes it with hash_password)
-HASH = re.compile(r"scrypt\$\d{1,8}\$\d{1,3}\$\d{1,3}\$[A-Za-z0-9+/=]{8,64}\$[A-Za-z0-9+/=]{16,128}")
-N, R, P = 2 ** 14, 8, 1   # about 50 ms a check: cheap for a login, dear for a guesser
 IF_EXISTS = ("refuse", "replace", "keep")
 
 
@@ -33,28 +27,10 @@ def new_password() -> str:
     return secrets.token_urlsafe(12)
 
 
-def hash_password(password: str, salt: bytes | None = None) -> str:
-    salt = salt or secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=N, r=R, p=P, dklen=32)
-    b64 = lambda b: base64.b64encode(b).decode("ascii")  # noqa: E731
-    return f"scrypt${N}${R}${P}${b64(salt)}${b64(digest)}"
-
-
-def verify_password(password: str, stored: str) -> bool:
-    if not isinstance(stored, str) or not HASH.fullmatch(stored):
-        return False
-    _, n, r, p, salt, digest = stored.split("$")
-    try:
-        got = hashlib.scrypt(password.encode("utf-8"), salt=base64.b64decode(salt), n=int(n), r=int(r),
-                             p=int(p), dklen=len(base64.b64decode(digest)), maxmem=2 ** 26)
-    except (ValueError, MemoryError):
-        return False
-    return hmac.compare_digest(got, base64.b64decode(digest))
-
-
-@functools.cache
-def _decoy() -> str:
-    return hash_password(secrets.token_hex(8))
+# the suite's one hashing helper (services/common/passwords.py): salted scrypt, about 50 ms a
+# check — cheap for a login, dear for a guesser
+hash_password = passwords.hash_secret
+verify_password = passwords.matches
 
 
 def authenticate(db, login: str, password: str) -> dict | None:
@@ -62,7 +38,7 @@ def authenticate(db, login: str, password: str) -> dict | None:
     doc = db[store.SIP2_ACCOUNTS].find_one({"_id": login}) if login and LOGIN.fullmatch(login) else None
     # an unknown login costs the same time as a wrong password: logins cannot be probed; the
     # hashing runs in an OS thread so that guessers cannot stall the service's green threads
-    ok = tpool.execute(verify_password, password or "", doc["password_hash"] if doc else _decoy())
+    ok = tpool.execute(verify_password, password or "", doc["password_hash"] if doc else passwords.dummy_record())
     return doc if ok and doc and not doc.get("disabled") else None
 
 
@@ -83,8 +59,10 @@ class Sip2AccountRpc:
         check_login(login)
         if charset not in CHARSETS:
             raise BadInput(f"charset must be one of {', '.join(CHARSETS)}")
-        if not isinstance(password_hash, str) or not HASH.fullmatch(password_hash):
-            raise BadInput("password_hash must be made by services.library.sip2.accounts.hash_password")
+        try:
+            passwords.parse_hash(password_hash)
+        except BadInput:
+            raise BadInput("password_hash must be made by services.library.sip2.accounts.hash_password") from None
         if if_exists not in IF_EXISTS:
             raise BadInput(f"if_exists must be one of {', '.join(IF_EXISTS)}")
         actions.location(self.db, location)  # BadInput for an unknown location

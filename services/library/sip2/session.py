@@ -8,12 +8,18 @@ Choices where the standard leaves room:
 - an unreadable message (bad checksum, garbage, unsupported code, too long) gets 96
   (request SC resend) and the connection stays open; after BAD_IN_A_ROW of them in a row,
   or LOGIN_ATTEMPTS wrong logins, it is closed;
-- patrons have no PIN yet: a PIN is valid when the card exists and the PIN is not empty.
-  Checkout, renew and hold need one, in the request (AD) or earlier in the patron's session
-  (23/63 with AD); a "no block" checkout (done offline) needs none.
+- a PIN (AD) is checked against the patron's hash (``actions.check_pin``: constant time,
+  wrong ones counted, too many block PIN entry for a while) and answered in CQ; a patron
+  with no PIN set gets CQ N. Checkout, renew and hold need a good PIN, in the request or
+  earlier in the patron's session (23/63 with AD); refusals say why on the screen (AF): no
+  PIN set (set one in the app or at a desk), PIN entry blocked, wrong PIN. A "no block"
+  checkout (done offline) needs none. PINs are never logged.
+- a "no block" checkout older than the item's last recorded change is answered "recorded"
+  (the item has left) and kept for staff as a conflict, as a kiosk's stale checkout is.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -21,7 +27,7 @@ from typing import Callable
 
 from services.common.errors import BadInput, NotFound, SuiteError
 from services.common.storage import ping
-from services.library import actions, circulation, kiosks, store
+from services.library import actions, circulation, kiosks, pins, store
 from services.library.sip2 import accounts, messages, responses
 from services.library.sip2.messages import Malformed, Request
 from services.library.sip2.responses import Reply
@@ -134,20 +140,29 @@ class Session:
     def _patron(self, card: str) -> dict | None:
         return self.db[store.PATRONS].find_one({"card_number": card}) if card else None
 
-    def _pin(self, req: Request, card: str) -> bool | None:
-        """True/False when the request carries a PIN (AD); else whether one was given earlier
-        in this patron's session (None: never asked)."""
+    def _pin(self, req: Request, patron: dict) -> tuple[bool | None, str | None]:
+        """(CQ, why not) for this request: checked when it carries a PIN (AD); else whether a
+        good one was given earlier in this patron's session (None: never asked). A patron
+        with no PIN set has none valid."""
+        card = patron["card_number"]
         if req.has("AD"):
-            ok = bool(req.get("AD"))
+            check = actions.check_pin(self.db, patron, req.get("AD"), self.clock())
             if len(self._verified) > 1000:
                 self._verified.clear()  # a machine that never ends patron sessions: keep memory bounded
-            (self._verified.add if ok else self._verified.discard)(card)
-            return ok
-        return True if card in self._verified else None
+            (self._verified.add if check.ok else self._verified.discard)(card)
+            if check.ok:
+                return True, None
+            until = check.blocked_until
+            return False, pins.screen_message(check, until.astimezone(self.options.tz).strftime("%H:%M")
+                                              if until else None)
+        if not patron.get("pin_hash"):
+            return False, pins.screen_message(pins.PinCheck(pins.NOT_SET))
+        return (True, None) if card in self._verified else (None, None)
 
-    def _need_pin(self, req: Request, card: str) -> None:
-        if self._pin(req, card) is not True:
-            raise BadInput("please enter your PIN")
+    def _need_pin(self, req: Request, patron: dict) -> None:
+        ok, why = self._pin(req, patron)
+        if ok is not True:
+            raise BadInput(why or "please enter your PIN")
 
     def _offline_time(self, *texts: str) -> datetime:
         """When a machine that was offline did it: the first readable date, never later than now."""
@@ -239,9 +254,10 @@ class Session:
         if patron is None:
             return self._failure(req, "unknown library card")
         status, why, _ = self._flags(patron)
+        pin_ok, pin_why = self._pin(req, patron)
         return responses.patron_status(status=status, language=req.fixed["language"], now=self._now(),
                                        institution=req.get("AO", ""), card=card, name=patron.get("name", ""),
-                                       valid=True, pin_ok=self._pin(req, card), message=why)
+                                       valid=True, pin_ok=pin_ok, message=_joined(pin_why, why))
 
     def _patron_information(self, req: Request) -> Reply:
         card = req.get("AA", "")
@@ -249,6 +265,7 @@ class Session:
         if patron is None:
             return self._failure(req, "unknown library card")
         status, why, limit = self._flags(patron)
+        pin_ok, pin_why = self._pin(req, patron)
         today = self._today()
         loans = [c for c in actions.loans_of(self.db, patron["_id"]) if c["status"] == circulation.ON_LOAN]
         holds = [h for h in self.db[store.HOLDS].find({"patron": patron["_id"]}).limit(200)
@@ -265,8 +282,8 @@ class Session:
         return responses.patron_information(
             status=status, language=req.fixed["language"], now=self._now(),
             counts={tag: len(items) for tag, items in full.items()}, institution=req.get("AO", ""), card=card,
-            name=patron.get("name", ""), valid=True, pin_ok=self._pin(req, card), charged_limit=limit,
-            lists=lists, message=why)
+            name=patron.get("name", ""), valid=True, pin_ok=pin_ok, charged_limit=limit,
+            lists=lists, message=_joined(pin_why, why))
 
     def _item_information(self, req: Request) -> Reply:
         copy = actions.copy_by_barcode(self.db, req.get("AB", ""))
@@ -282,13 +299,15 @@ class Session:
         offline = req.fixed["no_block"].upper() == "Y"
         patron = actions.patron_by_card(self.db, card)
         if not offline:
-            self._need_pin(req, card)
+            self._need_pin(req, patron)
         copy = actions.copy_by_barcode(self.db, barcode)
         # "no block": the machine lent it while offline; record it as it happened, policy or not
         at = self._offline_time(req.fixed["transaction_date"]) if offline else None
         message = None
         if at is not None and kiosks.is_stale(at, copy.get("state_at")):
-            message = "recorded: the item has been handled since"  # as kiosks: an old fact must not undo newer ones
+            # as kiosks: an old fact must not undo newer ones; it is kept for staff
+            self._stale_checkout(req, copy, card, at)
+            message = "recorded: the item has been handled since"
         else:
             try:
                 copy = actions.checkout(self.db, barcode=barcode, patron=patron, location_code=self.location_code,
@@ -304,13 +323,31 @@ class Session:
                                   due=self._day(loan.get("due")), transaction_id=loan.get("loan_id"),
                                   media_type=self._media(copy), message=message)
 
+    def _stale_checkout(self, req: Request, copy: dict, card: str, at: datetime) -> None:
+        """Keep an offline checkout that came too late for staff, as a kiosk's: once per
+        transaction (the same one forwarded again is the same conflict), settled at once if a
+        later check-in already ended that loan."""
+        where = f"sip2:{self.login}"[:64]
+        key = "|".join((where, card, copy["_id"], at.isoformat()))
+        event = {"id": "sip2-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32], "type": "sip2.checkout",
+                 "time": at.isoformat(),
+                 "data": {"barcode": copy["_id"], "card_number": card, "location": self.location_code,
+                          "no_block": True, "transaction_date": req.fixed["transaction_date"]}}
+        ended = kiosks.checked_in_since(at, copy.get("checked_in_at"))
+        actions.record_conflict(self.db, where=where, barcode=copy["_id"], event=event, at=at, kind="stale_checkout",
+                                reason="checked out offline at a self-check machine before the item's last "
+                                       "recorded change: not applied",
+                                settled="a later check-in ended this loan" if ended else None)
+
     def _checkin(self, req: Request) -> Reply:
         barcode = req.get("AB", "")
         offline = req.fixed["no_block"].upper() == "Y"
         copy = actions.copy_by_barcode(self.db, barcode)
         at = self._offline_time(req.fixed["return_date"], req.fixed["transaction_date"]) if offline else None
         if at is not None and kiosks.is_stale(at, copy.get("state_at")):
-            # returned offline before the item's last recorded change: applying it would undo newer facts
+            # returned offline before the item's last recorded change: applying it would undo newer
+            # facts; remembered, as a kiosk's late return, to settle what it explains
+            actions.note_late_checkin(self.db, copy["_id"], at, f"a return at sip2:{self.login}"[:100])
             message = "recorded: the item has been handled since"
         else:
             copy, ended = actions.checkin(self.db, barcode=barcode, location_code=self.location_code, at=at,
@@ -328,7 +365,7 @@ class Session:
     def _renew(self, req: Request) -> Reply:
         card = req.get("AA", "")
         patron = actions.patron_by_card(self.db, card)
-        self._need_pin(req, card)
+        self._need_pin(req, patron)
         copy = actions.renew(self.db, barcode=req.get("AB", ""), patron=patron, source=f"sip2:{self.login}"[:100])
         loan = copy["loan"]
         return responses.renew(ok=True, now=self._now(), institution=req.get("AO", ""), card=card,
@@ -338,7 +375,7 @@ class Session:
     def _hold(self, req: Request) -> Reply:
         card = req.get("AA", "")
         patron = actions.patron_by_card(self.db, card)
-        self._need_pin(req, card)
+        self._need_pin(req, patron)
         barcode = req.get("AB") or None
         title_id = actions.copy_by_barcode(self.db, barcode)["title_id"] if barcode else req.get("AJ", "")
         if not title_id:
@@ -366,6 +403,10 @@ class Session:
         card = req.get("AA", "")
         self._verified.discard(card)
         return responses.end_session(ended=True, now=self._now(), institution=req.get("AO", ""), card=card)
+
+
+def _joined(*messages: str | None) -> str | None:
+    return "; ".join(m for m in messages if m) or None
 
 
 def _int(text: str | None, default: int) -> int:
