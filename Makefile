@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install up down status seed test contracts definitions bench clean
+.PHONY: help install up down status seed test test-reliability contracts definitions bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-12s %s\n", $$1, $$2}'
@@ -35,9 +35,16 @@ test: install ## run the tests (needs RabbitMQ; starts it and its management API
 	$(BIN)/suite broker --management
 	$(BIN)/python -m pytest
 
+test-reliability: install ## long fault runs under load: kill -9 of every service, broker and store restarts; prints the figures
+	$(BIN)/suite broker --management
+	$(BIN)/python -m pytest tests/reliability -m reliability
+
 bench: install ## run the benchmarks (not part of `make test`; long): figures as ratios to a same-run baseline
 	$(BIN)/python -m bench.bench_staff_queue
 	$(BIN)/python -m bench.bench_imports
+	$(BIN)/python -m bench.bench_kiosk_ingest
+	$(BIN)/python -m bench.bench_gateway
+	$(BIN)/python -m bench.bench_wallet
 
 contracts: install ## regenerate contracts/asyncapi.json from the models
 	$(BIN)/python -m contracts.asyncapi

@@ -1,41 +1,107 @@
-"""What every benchmark needs: a store (the embedded one unless MONGO_URI), timing that
-reports medians and ratios against a baseline measured in the same run."""
+"""What every benchmark needs: a store (the embedded one unless MONGO_URI), a broker vhost
+of its own (on AMQP_URI's broker), timing that reports medians and ratios against a
+baseline measured in the same run, and the machine's load to print with the figures."""
 from __future__ import annotations
 
 import os
+import socket
 import statistics
 import tempfile
 import time
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import pymongo
 
-from infra import embedded_store
+from infra import embedded_store, rabbitmq_admin
+
+DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def store_uri():
+    """(uri, description, pid of the embedded store or None): MONGO_URI as given (credentials
+    and options kept) when set, else an embedded store in a temp folder, stopped at the end."""
+    if os.environ.get("MONGO_URI"):
+        uri = os.environ["MONGO_URI"]
+        yield uri, f"MongoDB at {urlparse(uri).hostname}", None   # never print the credentials
+        return
+    with tempfile.TemporaryDirectory(prefix="suite-bench-") as tmp:
+        port = free_port()
+        proc = embedded_store.start(Path(tmp) / "data", port, Path(tmp) / "store.log")
+        uri = f"mongodb://127.0.0.1:{port}/"
+        try:
+            embedded_store.wait_ready(uri, process=proc)
+            yield uri, "embedded store (nx-27017 on SQLite)", proc.pid
+        finally:
+            embedded_store.stop(proc)
 
 
 @contextmanager
 def store():
     """(client, description): MONGO_URI when set, else an embedded store in a temp folder."""
-    if os.environ.get("MONGO_URI"):
-        client = pymongo.MongoClient(os.environ["MONGO_URI"])
-        yield client, f"MongoDB at {os.environ['MONGO_URI']}"
-        client.close()
-        return
-    with tempfile.TemporaryDirectory(prefix="suite-bench-") as tmp:
-        import socket
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        proc = embedded_store.start(Path(tmp) / "data", port, Path(tmp) / "store.log")
-        uri = f"mongodb://127.0.0.1:{port}/"
-        embedded_store.wait_ready(uri, process=proc)
+    with store_uri() as (uri, where, _):
         client = pymongo.MongoClient(uri)
         try:
-            yield client, "embedded store (nx-27017 on SQLite)"
+            yield client, where
         finally:
             client.close()
-            embedded_store.stop(proc)
+
+
+@contextmanager
+def vhost(prefix: str):
+    """An AMQP URI on AMQP_URI's broker with a virtual host of its own (made through the
+    management API for AMQP_URI's user, deleted at the end with everything in it)."""
+    base = urlparse(os.environ.get("AMQP_URI", "").strip() or DEFAULT_AMQP_URI)
+    name = f"{prefix}-{uuid.uuid4().hex[:6]}"
+    rabbitmq_admin.create_vhost(name, user=unquote(base.username or "guest"))
+    try:
+        yield base._replace(path="/" + name).geturl()   # AMQP_URI's own vhost, if any, is not used
+    finally:
+        rabbitmq_admin.delete_vhost(name)
+
+
+def drop_databases(uri: str, prefix: str) -> None:
+    client = pymongo.MongoClient(uri, serverSelectionTimeoutMS=5000)
+    try:
+        for name in client.list_database_names():
+            if name.startswith(prefix):
+                client.drop_database(name)
+    finally:
+        client.close()
+
+
+def machine() -> str:
+    """What the figures ran on, with the load average at the time (the machine is shared)."""
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"{os.cpu_count()} cores, load average {load}"
+
+
+def rss_mib(pid: int, field: str = "VmRSS") -> float:
+    """Resident set size of a process from /proc (``VmHWM``: its peak so far)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU a process has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, max(0, int(round(q * len(ordered))) - 1))]
 
 
 def timed(fn, repeat: int) -> list[float]:

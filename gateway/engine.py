@@ -3,8 +3,9 @@ Built once per gateway process from configuration."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
-from graphql import GraphQLError, OperationDefinitionNode, execute, parse, specified_rules, validate
+from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, execute, parse, specified_rules, validate
 from nameko.extensions import DependencyProvider
 
 from gateway.limits import limit_rules
@@ -20,6 +21,10 @@ class Outcome:
     status: int
 
 
+CACHED_QUERIES = 128        # valid query texts kept parsed, per gateway process
+CACHED_QUERY_CHARS = 4000   # longer ones are parsed every time (bounds the cache's memory)
+
+
 class Engine:
     def __init__(self, config: dict):
         self.rules = list(specified_rules) + limit_rules(
@@ -27,6 +32,9 @@ class Engine:
             flag(option(config, "GRAPHQL_INTROSPECTION", ""), True))
         self.persisted = PersistedQueries(option(config, "PERSISTED_QUERIES_FILE", "") or None,
                                           flag(option(config, "PERSISTED_QUERIES_ONLY", ""), False))
+        # Parsing and validating the dashboard cost a fifth of the gateway's CPU per request
+        # (bench/RESULTS.md); the outcome depends on the text alone, and clients repeat theirs.
+        self._valid_cached = lru_cache(maxsize=CACHED_QUERIES)(self._valid)
 
     def run(self, body: dict, context, method: str = "POST") -> Outcome:
         try:
@@ -39,13 +47,12 @@ class Engine:
         if len(query) > 100_000:
             return Outcome(None, [GraphQLError("the query is too long", extensions={"code": "BAD_USER_INPUT"})], 400)
         try:
-            document = parse(query)
+            document = (self._valid_cached if len(query) <= CACHED_QUERY_CHARS else self._valid)(query)
         except GraphQLError as exc:
             exc.extensions = {"code": "GRAPHQL_PARSE_FAILED"}
             return Outcome(None, [exc], 400)
-        errors = validate(schema.graphql_schema, document, self.rules)
-        if errors:
-            return Outcome(None, errors, 400)
+        except _Invalid as invalid:
+            return Outcome(None, invalid.errors, 400)
         if method == "GET" and any(isinstance(d, OperationDefinitionNode) and d.operation.value != "query"
                                    for d in document.definitions):
             return Outcome(None, [GraphQLError("mutations are sent with POST",
@@ -57,6 +64,19 @@ class Engine:
         result = execute(schema.graphql_schema, document, context_value=context, variable_values=variables,
                          operation_name=body.get("operationName"))
         return Outcome(result.data, list(result.errors or []), 200 if result.data is not None else 400)
+
+    def _valid(self, query: str) -> DocumentNode:
+        """The parsed document, or raise: an invalid query raises, so it is never cached."""
+        document = parse(query)
+        errors = validate(schema.graphql_schema, document, self.rules)
+        if errors:
+            raise _Invalid(errors)
+        return document
+
+
+class _Invalid(Exception):
+    def __init__(self, errors: list):
+        self.errors = errors
 
 
 class GraphqlEngine(DependencyProvider):

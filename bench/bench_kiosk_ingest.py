@@ -1,0 +1,305 @@
+"""Kiosk events end to end, with 1, 2 and 4 library processes: kiosk clients publish with
+confirms (infra/kiosk/client.py, buffered on disk) -> the library applies each with its
+inbox and outbox -> the resulting loan event is published by the relay. Events per second
+as a share of the raw kombu publish-and-consume rate of the same messages on the same
+broker (the baseline, measured in the same run). At the end of every run the simulator's
+oracle checks that nothing was lost and nothing applied twice. Also: resident set size of
+every service process idle and under this load.
+
+    python -m bench.bench_kiosk_ingest [--events 1000 4000] [--processes 1 2 4]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+
+import pymongo
+from kombu import Connection, Exchange, Queue
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from bench.common import machine
+from bench.suite_processes import profiled, running_suite
+from contracts.events.kiosk import BY_KIND
+from infra.kiosk import simulator
+from infra.local import demo_data
+from services.library import store as library_store
+
+KIOSKS = 8
+PUBLISHERS = 4          # kiosk groups publishing at once (kiosks are separate devices)
+COPIES_PER_KIOSK = 25
+PATRONS = 40
+DUPLICATES = 0.05       # share of events a kiosk sends twice (the inbox must absorb them)
+REORDER = 0.05          # share swapped with that kiosk's next event
+PREFETCH = 10           # nameko's max_workers: what one library process takes at a time
+
+
+# ---- the baseline: the same messages, raw kombu, same broker ------------------------------------
+
+def envelopes_like(story: list[simulator.LogicalEvent]) -> list[tuple[str, str]]:
+    """(routing key, body) as a kiosk client would publish them, without its disk buffer."""
+    out = []
+    seq: dict[str, int] = {}
+    for ev in story:
+        seq[ev.kiosk] = seq.get(ev.kiosk, 0) + 1
+        model = BY_KIND[ev.kind]
+        body = {"specversion": "1.0", "id": uuid.uuid4().hex, "source": f"/kiosks/{ev.kiosk}", "type": model.TYPE,
+                "time": ev.at.isoformat(), "datacontenttype": "application/json", "sequence": seq[ev.kiosk],
+                "data": model.model_validate(ev.data).model_dump(mode="json")}
+        out.append((f"kiosk.{ev.kiosk}.{ev.kind}", json.dumps(body)))
+    return out
+
+
+def raw_rate(amqp_uri: str, messages: list[tuple[str, str]], publishers: int) -> float:
+    """Messages a second: ``publishers`` threads publish persistent messages with confirms;
+    one consumer (prefetch as a nameko worker pool) acknowledges each. First publish to
+    last ack."""
+    exchange = Exchange(f"bench.raw.{uuid.uuid4().hex[:6]}", type="topic", durable=True)
+    queue = Queue(f"{exchange.name}.q", exchange=exchange, routing_key="kiosk.#", durable=True)
+    with Connection(amqp_uri) as conn:
+        queue(conn.channel()).declare()
+    done = threading.Event()
+    got = [0]
+    last = [0.0]
+
+    def consume():
+        with Connection(amqp_uri) as conn:
+            def on_message(body, message):
+                message.ack()
+                got[0] += 1
+                if got[0] == len(messages):
+                    last[0] = time.perf_counter()
+                    done.set()
+            with conn.Consumer(queue, callbacks=[on_message], prefetch_count=PREFETCH, accept=["json", "text/plain"]):
+                while not done.is_set():
+                    try:
+                        conn.drain_events(timeout=0.5)
+                    except TimeoutError:
+                        pass
+
+    def publish(part):
+        with Connection(amqp_uri, transport_options={"confirm_publish": True}) as conn:
+            producer = conn.Producer()
+            for key, body in part:
+                producer.publish(body, exchange=exchange, routing_key=key, content_type="application/json",
+                                 content_encoding="utf-8", delivery_mode=2, retry=False)
+
+    consumer = threading.Thread(target=consume, daemon=True)
+    consumer.start()
+    time.sleep(0.3)
+    parts = [messages[i::publishers] for i in range(publishers)]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(publishers) as pool:
+        list(pool.map(publish, parts))
+    if not done.wait(120):
+        raise RuntimeError(f"the raw consumer got {got[0]} of {len(messages)}")
+    with Connection(amqp_uri) as conn:
+        queue(conn.channel()).delete()
+        exchange(conn.channel()).delete()
+    return len(messages) / (last[0] - started)
+
+
+# ---- watching what comes out --------------------------------------------------------------------
+
+class Probe(threading.Thread):
+    """Consumes a throwaway queue bound to ``exchange``; records when each message came."""
+
+    def __init__(self, amqp_uri: str, exchange: str, routing_key: str = "#"):
+        super().__init__(daemon=True)
+        self.amqp_uri = amqp_uri
+        self.queue = Queue(f"probe-{uuid.uuid4().hex[:8]}", exchange=Exchange(exchange, type="topic", durable=True),
+                           routing_key=routing_key, durable=False, auto_delete=True)
+        self.arrivals: list[tuple[float, str]] = []   # (perf_counter, message id)
+        self.stopping = threading.Event()
+        self.ready = threading.Event()
+
+    def run(self):
+        with Connection(self.amqp_uri) as conn:
+            def on_message(body, message):
+                self.arrivals.append((time.perf_counter(), message.properties.get("message_id")
+                                      or _body_id(message.body)))
+                message.ack()
+            with conn.Consumer(self.queue, callbacks=[on_message], prefetch_count=200, accept=["json", "text/plain"]):
+                self.ready.set()
+                while not self.stopping.is_set():
+                    try:
+                        conn.drain_events(timeout=0.2)
+                    except TimeoutError:
+                        pass
+
+
+def _body_id(body) -> str | None:
+    try:
+        return json.loads(body)["id"]
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+class RssSampler(threading.Thread):
+    def __init__(self, suite, every: float = 0.5):
+        super().__init__(daemon=True)
+        self.suite, self.every = suite, every
+        self.peak: dict[str, float] = {}
+        self.stopping = threading.Event()
+
+    def run(self):
+        while not self.stopping.is_set():
+            for name, mib in self.suite.rss().items():
+                self.peak[name] = max(self.peak.get(name, 0.0), mib)
+            self.stopping.wait(self.every)
+
+
+# ---- one run ------------------------------------------------------------------------------------
+
+def settle(suite, db, results: Probe, timeout: float) -> None:
+    """Until the kiosk queue is empty, no outbox holds an event and no result came for 1.5 s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        quiet = not results.arrivals or time.perf_counter() - results.arrivals[-1][0] > 1.5
+        if quiet and simulator.kiosk_queue_depth(suite.amqp_uri) == 0 and not any(
+                db[c].find_one({"outbox_pending": {"$gt": 0}}, {"_id": 1}) for c in library_store.OUTBOX_COLLECTIONS):
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"the library did not settle within {timeout:.0f} s")
+
+
+def doubled(db, copies) -> list[str]:
+    """Copies where an event was applied twice: a repeated inbox entry, a version that moved
+    more than once per applied event, or one loan recorded twice (as the kiosk test checks)."""
+    bad = []
+    for barcode in copies:
+        copy = db[library_store.COPIES].find_one({"_id": barcode})
+        inbox = copy.get("inbox") or []
+        if len(inbox) != len(set(inbox)) or copy["version"] != 1 + len(inbox):
+            bad.append(barcode)
+        loans = list(db[library_store.LOAN_HISTORY].find({"barcode": barcode}))
+        if len({h["loaned_at"] for h in loans}) != len(loans):
+            bad.append(barcode)
+    return bad
+
+
+def run_once(events: int, library_processes: int) -> dict:
+    counts = {"community": 1, "library": library_processes, "elearning": 1, "gateway": 1}
+    with running_suite("benchkiosk", counts) as suite:
+        client = pymongo.MongoClient(suite.mongo_uri)
+        db = client[suite.settings.database_name("library")]
+        with ClusterRpcProxy({"AMQP_URI": suite.amqp_uri}, timeout=60) as rpc:
+            rpc.community.upsert_places(demo_data.PLACES)
+            fx = simulator.prepare_fixtures(rpc, kiosks=KIOSKS, copies=KIOSKS * COPIES_PER_KIOSK, patrons=PATRONS,
+                                            timeout=120)
+            time.sleep(2.0)
+            idle = suite.rss()
+
+            groups = [fx.kiosk_ids[i::PUBLISHERS] for i in range(PUBLISHERS)]
+            per_group = events // PUBLISHERS
+            rng = random.Random(5)
+            story = []
+            for g in groups:
+                story += simulator.plan(rng, g, sorted(fx.patrons), {b: k for b, k in fx.copies.items() if k in g},
+                                        per_group, datetime.now(timezone.utc))
+            messages = envelopes_like(story)
+            messages += rng.sample(messages, round(len(messages) * DUPLICATES))
+            baseline = raw_rate(suite.amqp_uri, messages, PUBLISHERS) * len(story) / len(messages)
+
+            kiosk_in = Probe(suite.amqp_uri, "kiosk.events", "kiosk.#")
+            results = Probe(suite.amqp_uri, "library.events", "#")
+            sampler = RssSampler(suite)
+            for t in (kiosk_in, results):
+                t.start()
+                t.ready.wait(10)
+            sampler.start()
+
+            def publish(i):
+                group = groups[i]
+                return simulator.simulate(
+                    suite.amqp_uri, kiosks=len(group), events=per_group, rate=0, duplicates=DUPLICATES,
+                    reorder=REORDER, offline=0, seed=100 + i, copies={b: k for b, k in fx.copies.items() if k in group},
+                    patrons=fx.patrons, kiosk_ids=group)
+            cpu_before = suite.cpu()
+            with profiled(suite, f"kiosk-{events}-{library_processes}"):
+                with ThreadPoolExecutor(PUBLISHERS) as pool:
+                    reports = list(pool.map(publish, range(PUBLISHERS)))
+                published_at = time.perf_counter()
+                settle(suite, db, results, timeout=600)
+            cpu = {k: v - cpu_before[k] for k, v in suite.cpu().items()}
+            sampler.stopping.set()
+            kiosk_in.stopping.set()
+            results.stopping.set()
+
+            start = kiosk_in.arrivals[0][0]
+            end = results.arrivals[-1][0]
+            sent = sum(r.sent for r in reports)
+            # zero lost, zero doubled: kiosk buffers empty, the library ends as the oracle says,
+            # no copy took an event twice, no conflict or dead letter for a story that has none
+            lost = sum(r.lost for r in reports)
+            mismatches = [m for r in reports for m in simulator.verify_until(r, rpc, timeout=30, settle=0.5,
+                                                                              amqp_uri=suite.amqp_uri)]
+            twice = doubled(db, fx.copies)
+            conflicts = [c for r in reports for c in simulator.library_conflicts(r, rpc)]
+            result_ids = [mid for _, mid in results.arrivals]
+            row = {
+                "events": sent, "processes": library_processes, "where": suite.where,
+                "baseline": baseline, "rate": sent / (end - start),
+                "kiosk_rate": len(kiosk_in.arrivals) / (kiosk_in.arrivals[-1][0] - start),
+                "drain_after_publish": end - published_at,
+                "messages": len(kiosk_in.arrivals), "duplicates": sum(r.duplicates for r in reports),
+                "applied": sum(r.applied for r in reports), "results": len(result_ids),
+                "results_distinct": len(set(result_ids)),
+                "lost": lost, "mismatches": mismatches, "doubled": twice, "conflicts": conflicts,
+                "idle_rss": idle, "load_rss": sampler.peak, "cpu": cpu,
+            }
+        client.close()
+    return row
+
+
+def report(row: dict) -> str:
+    ok = not (row["lost"] or row["mismatches"] or row["doubled"] or row["conflicts"])
+    lines = [
+        f"\nkiosk ingest: {row['events']:,} events ({row['messages']:,} messages with duplicates), "
+        f"{row['processes']} library process(es), on {row['where']}; {machine()}",
+        f"baseline: raw kombu publish (confirms) + consume (ack)  {row['baseline']:8,.0f} events/s",
+        f"end to end: kiosk client -> library -> loan event       {row['rate']:8,.0f} events/s"
+        f"   = {row['rate'] / row['baseline']:6.1%} of the baseline",
+        f"  (kiosk clients alone published {row['kiosk_rate']:,.0f} messages/s; the library finished "
+        f"{row['drain_after_publish']:.1f} s after the last publish)",
+        f"  oracle: {row['applied']:,} changes applied; resulting events {row['results']:,} "
+        f"({row['results_distinct']:,} distinct)",
+        f"  check: lost {row['lost']}, wrong end states {len(row['mismatches'])}, doubled {len(row['doubled'])}, "
+        f"conflicts {len(row['conflicts'])}  -> {'OK' if ok else 'FAILED'}",
+        "  CPU per event: " + ", ".join(f"{k} {v / row['events'] * 1000:.1f} ms" for k, v in sorted(row["cpu"].items())
+                                        if v / row["events"] >= 0.0001) + f" (all: {sum(row['cpu'].values()) / row['events'] * 1000:.1f} ms)",
+        "  RSS MiB idle -> under kiosk load: " + ", ".join(
+            f"{name} {row['idle_rss'][name]:.0f} -> {row['load_rss'].get(name, 0):.0f}" for name in sorted(row["idle_rss"])),
+    ]
+    if not ok:
+        lines += [f"    {m}" for m in (row["mismatches"] + row["doubled"])[:10]]
+        lines += [f"    conflict: {c.get('barcode')} {c.get('kind')}: {c.get('reason')}" for c in row["conflicts"][:10]]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, nargs="+", default=[1000, 4000],
+                        help="sizes run with one library process; the largest also with more")
+    parser.add_argument("--processes", type=int, nargs="+", default=[1, 2, 4])
+    args = parser.parse_args()
+    plan_ = [(n, 1) for n in args.events] + [(max(args.events), p) for p in args.processes if p != 1]
+    rows = []
+    for events, procs in plan_:
+        rows.append(run_once(events, procs))
+        print(report(rows[-1]), flush=True)
+    print("\nsummary (events/s as a share of the raw rate):")
+    for row in rows:
+        print(f"  {row['events']:>6,} events, {row['processes']} process(es): {row['rate']:7,.0f}/s "
+              f"= {row['rate'] / row['baseline']:6.1%}")
+    failed = [r for r in rows if r["lost"] or r["mismatches"] or r["doubled"] or r["conflicts"]]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
