@@ -32,6 +32,7 @@ from pymongo.collection import Collection
 from contracts import CloudEvent
 from contracts.registry import UnknownEventType, event_model, event_source
 from services.common import deadletter, metrics
+from services.common.broker_loss import survive_broker_loss
 from services.common.config import option
 from services.common.storage import merge_updates
 
@@ -154,6 +155,10 @@ class InboxEventHandler(EventHandler):
             if size > self.max_bytes else None
 
     def handle_message(self, body, message):
+        with survive_broker_loss("take an event"):
+            self._take(body, message)
+
+    def _take(self, body, message) -> None:
         too_large = self.too_large(message)
         if too_large:  # before validating: neither the contract check nor a worker spends time on it
             self.dead_letter(message, too_large, attempts=1)
@@ -170,10 +175,16 @@ class InboxEventHandler(EventHandler):
         # (in the worker's green thread, where apply_once noted a duplicate it absorbed)
         duplicate = getattr(_absorbed, "event_id", None) == worker_ctx.args[0]["id"]
         _absorbed.event_id = None
+        with survive_broker_loss("acknowledge an event"):
+            self._settle(message, result, exc_info, duplicate)
+        return result, exc_info
+
+    def _settle(self, message, result, exc_info, duplicate: bool) -> None:
+        """Acknowledge, retry or dead-letter the message the worker handled."""
         if exc_info is None:
             self.queue_consumer.ack_message(message)
             self._count(message, "duplicate" if duplicate else "applied")
-            return result, exc_info
+            return
         exc = exc_info[1]
         attempts = int((message.headers or {}).get(deadletter.ATTEMPTS, 0)) + 1
         reason = f"{type(exc).__name__}: {exc}"
@@ -186,7 +197,6 @@ class InboxEventHandler(EventHandler):
             self._republish(message, {**(message.headers or {}), deadletter.ATTEMPTS: attempts})
             self.queue_consumer.ack_message(message)
             self._count(message, "retried")
-        return result, exc_info
 
     def dead_letter(self, message, reason: str, attempts: int) -> None:
         """Park ``message`` in the service's dead-letter queue, then acknowledge it."""

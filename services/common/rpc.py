@@ -18,6 +18,7 @@ import pymongo
 from nameko.rpc import Rpc
 from pydantic import ValidationError
 
+from services.common.broker_loss import survive_broker_loss
 from services.common.errors import CODES, EXPECTED, BadInput, OutcomeUnknown, StoreUnavailable, SuiteError
 
 
@@ -48,7 +49,8 @@ class SuiteRpc(Rpc):
                 raise OutcomeUnknown("the service handling this request stopped before it answered; it may "
                                      "or may not have been applied: check, or ask again with the same key")
             except OutcomeUnknown:
-                self.rpc_consumer.handle_result(message, None, sys.exc_info())   # answers and acknowledges
+                with survive_broker_loss("answer a redelivered request"):
+                    self.rpc_consumer.handle_result(message, None, sys.exc_info())   # answers and acknowledges
             return
         super().handle_message(body, message)
 
@@ -57,7 +59,9 @@ class SuiteRpc(Rpc):
             exc = _translate(exc_info[1])
             if exc is not exc_info[1]:
                 exc_info = (type(exc), exc, exc_info[2])
-        return super().handle_result(message, worker_ctx, result, exc_info)
+        with survive_broker_loss(f"answer {worker_ctx.entrypoint.method_name}"):
+            return super().handle_result(message, worker_ctx, result, exc_info)
+        return result, exc_info
 
 
 rpc = SuiteRpc.decorator

@@ -11,6 +11,7 @@ event and every accepted mutation applied exactly once.
 """
 from __future__ import annotations
 
+import itertools
 import random
 import time
 import uuid
@@ -26,6 +27,8 @@ from infra.kiosk import simulator
 from services.common.config import SERVICES
 from services.elearning import wallet_store
 from support import id_number
+
+PATIENCE = 120   # seconds a caller keeps asking (a broker restart takes the node away for several)
 
 UNKNOWN_OUTCOME = ("StoreUnavailable", "OutcomeUnknown")   # ask again, with the same key
 
@@ -116,7 +119,10 @@ class ResidentTraffic:
         first one was applied."""
         request = {"id_number": id_number(), "name": "负载新居民", "registered_committee": "C0101",
                    "residence_committee": "C0101", "address": "负载路2号"}
-        for attempt in range(100):
+        deadline, last = time.monotonic() + PATIENCE, None
+        for attempt in itertools.count():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"a registration got no answer within {PATIENCE} s; last: {last!r}")
             self.books.requests += 1
             try:
                 rid = proxy.get().community.register_resident(request)["resident_id"]
@@ -125,21 +131,25 @@ class ResidentTraffic:
                     rid = proxy.get().community.find_resident(request["id_number"])["resident_id"]
                 elif exc.exc_type in UNKNOWN_OUTCOME:
                     self.books.no_answer += 1
+                    last = exc
                     eventlet.sleep(0.5)
                     continue
                 else:
                     raise
-            except Exception:  # noqa: BLE001 - no answer in time: ask again on a fresh connection
+            except Exception as exc:  # noqa: BLE001 - no answer in time: ask again on a fresh connection
                 self.books.no_answer += 1
+                last = exc
                 proxy.refresh()
                 continue
             self.books.registrations[request["id_number"]] = rid
             return
-        raise AssertionError("a registration got no answer in 100 tries")
 
     def _charge(self, proxy: "_Proxy") -> None:
         txn, amount = f"t{uuid.uuid4().hex[:12]}", self.rng.randrange(10, 100)
-        for _ in range(100):
+        deadline, last = time.monotonic() + PATIENCE, None
+        while True:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"a charge got no answer within {PATIENCE} s; last: {last!r}")
             self.books.requests += 1
             try:
                 answer = proxy.get().elearning.wallet_charge(self.terminal, txn, self.student, amount,
@@ -148,16 +158,17 @@ class ResidentTraffic:
                 if exc.exc_type not in UNKNOWN_OUTCOME:
                     raise
                 self.books.no_answer += 1
+                last = exc
                 eventlet.sleep(0.5)
                 continue
-            except Exception:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001
                 self.books.no_answer += 1
+                last = exc
                 proxy.refresh()
                 continue
             assert answer["status"] == "charged", answer
             self.books.charges[txn] = amount
             return
-        raise AssertionError("a charge got no answer in 100 tries")
 
 
 
