@@ -40,7 +40,8 @@ class Correlation(DependencyProvider):
 # Defence in depth: whatever a message or a traceback quotes, a resident ID number or a mobile
 # number is written with its middle hidden (first 3 and last 4 kept, as `idNumberMasked`).
 _ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])([0-9]{3})[0-9]{11}([0-9]{3}[0-9Xx])(?![0-9A-Za-z])")
-_MOBILE = re.compile(r"(?<![0-9A-Za-z])(1[3-9][0-9])[0-9]{4}([0-9]{4})(?![0-9A-Za-z])")
+# a mainland mobile, also as people type it: +86 / 86 before it, spaces or dashes inside
+_MOBILE = re.compile(r"(?<![0-9A-Za-z])((?:\+?86[- ]?)?1[3-9][0-9])[- ]?[0-9]{4}[- ]?([0-9]{4})(?![0-9A-Za-z])")
 
 
 def mask_personal(text: str) -> str:

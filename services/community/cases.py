@@ -112,6 +112,11 @@ def _finish(case: dict) -> dict:
         case.pop("queue_key", None)
     # What the deadline timer scans (a range on one indexed field): cases that may still
     # have to be raised. Absent once raised as overdue or when the clock is not running.
+    # What the deadline gauges count (a range on one sparse index): the flag of open cases only.
+    if case["queue"] and case.get("deadline_flag"):
+        case["open_flag"] = case["deadline_flag"]
+    else:
+        case.pop("open_flag", None)
     if case["status"] in ("accepted", "in_progress") and case.get("deadline") and case.get("deadline_flag") != "overdue":
         case["watch"] = case["deadline"]
     else:

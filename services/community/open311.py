@@ -367,9 +367,11 @@ def new_token() -> str:
     return f"tok-{secrets.token_hex(16)}"
 
 
-def submitted_view(case: dict, token: str) -> dict:
-    return {"service_request_id": case["case_id"], "token": token,
+def submitted_view(case: dict, token: str | None) -> dict:
+    """The answer to a submission; no token when it could not be kept (it would lead nowhere)."""
+    view = {"service_request_id": case["case_id"],
             "service_notice": f"已提交，办件编号 {case['number']}（{cases.STATUS_NAMES[case['status']]}）"}
+    return {**view, "token": token} if token else view
 
 
 def token_view(record: dict) -> dict:

@@ -113,8 +113,8 @@ class Open311Entrypoints:
                 raise open311.bad("no resident is registered with this ID number; register at a service desk first")
             case = self.submit_case(open311.client_actor(client), open311.case_request(submission, resident["_id"]))
             token = open311.new_token()
-            self._open311_record(client, case, token)
-            return 200, "requests", [open311.submitted_view(case, token)]
+            kept = self._open311_record(client, case, token)
+            return 200, "requests", [open311.submitted_view(case, token if kept else None)]
         return _answer(fmt, work)
 
     @http("GET", f"/open311/v2/tokens/<token>.{FMT}")
@@ -184,7 +184,7 @@ class Open311Entrypoints:
             raise open311.Open311Error(missing_status, "unknown service_code")
         return matter
 
-    def _open311_record(self, client: str, case: dict, token: str) -> None:
+    def _open311_record(self, client: str, case: dict, token: str) -> bool:
         """Index the new request under its client. The case is stored already: a failure
         here is logged, not answered (a retry would submit it twice); the request stays
         readable by its id, only the client's list misses it."""
@@ -193,8 +193,10 @@ class Open311Entrypoints:
             self.db[REQUESTS].insert_one({
                 "_id": case["case_id"], "client": client, "service_code": case["matter_code"], "token": token,
                 "client_at": f"{client}|{open311.utc_key(case['submitted_at'])}"})
+            return True
         except pymongo.errors.PyMongoError:
             log.exception("open311: case %s stored but not indexed for client %s", case["case_id"], client)
+            return False
 
     def _open311_by_ids(self, client: str, ids: list[str]) -> list[dict]:
         found = {c["_id"]: c for c in self.db[store.CASES].find({"_id": {"$in": list(ids)}})}

@@ -53,7 +53,8 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints, StaffEntrypoints):
     relay = OutboxRelay(store.OUTBOX_COLLECTIONS)
     correlation_id = Correlation()
     tracing = Tracing()
-    metrics = Metrics(Tally(store.CASES, {"queue_key": {"$gt": ""}}, by="deadline_flag", gauges={  # open cases
+    # open cases raised by the deadline timer: a range of one sparse index, not every open case
+    metrics = Metrics(Tally(store.CASES, {"open_flag": {"$gt": ""}}, by="open_flag", gauges={
         "due_soon": ("suite_community_cases_near_deadline", "Open cases the deadline timer raised as due soon"),
         "overdue": ("suite_community_cases_past_deadline", "Open cases the deadline timer raised as overdue")}))
 

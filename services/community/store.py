@@ -34,6 +34,7 @@ INDEXES = {
         IndexModel([("resident_id", ASCENDING)], name="resident"),
         IndexModel([("watch", ASCENDING)], name="deadline_watch", sparse=True),
         IndexModel([("awaiting_calendar", ASCENDING)], name="awaiting_calendar", sparse=True),
+        IndexModel([("open_flag", ASCENDING)], name="open_flag", sparse=True),
         OUTBOX_INDEX,
     ],
     NOTICES: [IndexModel([("resident_id", ASCENDING)], name="resident")],

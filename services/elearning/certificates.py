@@ -23,7 +23,7 @@ def certificate_number(entry_id: str) -> str:
 def render(db: Database, resident_id: str, course_id: str, learner_name: str) -> dict:
     if not isinstance(learner_name, str) or not learner_name.strip() or len(learner_name) > 100:
         raise BadInput("the learner's name is needed on the certificate")
-    entry = credits.completion_entry(db, resident_id, course_id)
+    entry = credits.find_completion_entry(db, resident_id, course_id)
     if entry is None:
         raise NotFound("no completion of this course is recorded for this learner")
     course = courses.enrolled_course(db, resident_id, course_id)

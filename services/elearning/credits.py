@@ -55,7 +55,7 @@ def award_completion(db: Database, resident_id: str, course: dict) -> bool:
     return True
 
 
-def completion_entry(db: Database, resident_id: str, course_id: str) -> dict | None:
+def find_completion_entry(db: Database, resident_id: str, course_id: str) -> dict | None:
     return db[LEDGER].find_one({"_id": credit_rules.completion_entry_id(resident_id, course_id)})
 
 

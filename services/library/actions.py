@@ -284,14 +284,19 @@ def _trap_an_available_copy(db: Database, hold: dict, at: datetime) -> bool:
 def _recall_a_loan(db: Database, hold: dict, at: datetime) -> dict | None:
     """No copy could be set aside for the new hold: recall the loan with the most time left
     (another patron's, under a rule that recalls), once per loan, and publish the recall."""
+    in_force = rules(db)   # once: most titles' loans fall under rules that do not recall
+    if not any(r.recall_days > 0 for r in in_force):
+        return None
     copies = list(db[store.COPIES].find({"title_id": hold["title_id"]}).limit(200))
     for copy in circulation.recall_order(copies):
         if copy["loan"]["patron"] == hold["patron"]:
             continue  # their own loan: nobody to hurry
         loc = db[store.LOCATIONS].find_one({"_id": copy["loan"]["location"]}) or {"kind": "library"}
-        borrower = db[store.PATRONS].find_one({"_id": copy["loan"]["patron"]})
+        borrower = db[store.PATRONS].find_one({"_id": copy["loan"]["patron"]}) or {}
+        loan_rule = rule_for(in_force, borrower.get("patron_type", "adult"), copy.get("material_type", "book"),
+                             loc.get("kind", "library"))
         try:
-            new = circulation.recall(copy, rule(db, borrower, copy, loc), now=at, hold_id=hold["_id"],
+            new = circulation.recall(copy, loan_rule, now=at, hold_id=hold["_id"],
                                      is_open=open_on(loc.get("closed_weekdays", ()), loc.get("closed_dates", ())))
         except circulation.Refused:
             continue  # its rule makes no recalls
@@ -471,7 +476,7 @@ def set_pin(db: Database, *, resident_id: str, pin: str, by: str, at: datetime |
     record = tpool.execute(passwords.hash_secret, pin)  # an OS thread: green threads keep running
     db[store.PATRONS].update_one({"_id": patron["_id"]}, {
         "$set": {"pin_hash": record, **_audit(at, by, "pin_set")},
-        "$unset": {"pin_failures": "", "pin_block": ""}})
+        "$unset": {"pin_failures": "", "pin_block": "", "pin_blocks_seen": ""}})
     log.info("patron %s: PIN set by %s", patron["_id"], str(by)[:64])
     return patrons.public_view(patron_by_id(db, resident_id))
 
@@ -482,6 +487,8 @@ def check_pin(db: Database, patron: dict, pin: str, at: datetime | None = None) 
     at = at or now()
     if not patron.get("pin_hash"):
         return pins.PinCheck(pins.NOT_SET)
+    if pins.is_locked(patron.get("pin_block")):
+        return pins.PinCheck(pins.LOCKED)
     until = pins.blocked_until(patron.get("pin_block"), at)
     if until is not None:
         return pins.PinCheck(pins.BLOCKED, until)
@@ -496,11 +503,15 @@ def check_pin(db: Database, patron: dict, pin: str, at: datetime | None = None) 
     failures = (db[store.PATRONS].find_one({"_id": patron["_id"]}, {"pin_failures": 1}) or {}).get("pin_failures")
     if not pins.should_block(failures, at):
         return pins.PinCheck(pins.WRONG)
-    block = pins.new_block(at, "sip2")
-    db[store.PATRONS].update_one({"_id": patron["_id"]}, {"$set": {"pin_block": block},
-                                                          "$unset": {"pin_failures": ""}})
-    log.warning("patron %s: PIN entry blocked until %s (%s)", patron["_id"], block["until"], block["reason"])
-    return pins.PinCheck(pins.WRONG, datetime.fromisoformat(block["until"]))
+    block = pins.new_block(at, "sip2", patron.get("pin_blocks_seen"))
+    db[store.PATRONS].update_one({"_id": patron["_id"]}, {
+        "$set": {"pin_block": block}, "$unset": {"pin_failures": ""},
+        "$push": {"pin_blocks_seen": {"$each": [at.isoformat()], "$slice": -pins.LOCK_AFTER_BLOCKS}}})
+    log.warning("patron %s: PIN entry blocked until %s (%s)", patron["_id"], block["until"] or "a new PIN is set",
+                block["reason"])
+    if pins.is_locked(block):
+        return pins.PinCheck(pins.LOCKED)
+    return pins.PinCheck(pins.WRONG, pins.blocked_until(block, at))
 
 
 def known_patron_types(db: Database) -> tuple[str, ...]:

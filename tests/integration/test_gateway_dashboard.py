@@ -2,6 +2,7 @@
 show: a household with one child, one loan and one case, and one with three children, five
 loans and five cases (batch RPCs and one fan-out, never a call per item)."""
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
@@ -90,7 +91,8 @@ def fill(rpc, resident_id: str, children: list[str], *, loans: int, cases: int, 
 def test_the_full_dashboard_costs_the_same_rpcs_for_one_child_as_for_three(dashboard, school, rpc):
     small, big = school.residents["C"], school.residents["A"]   # C: guardian of u2; A: of u1, and two more
     big_children = [school.u1, *more_children(rpc, school, 2)]
-    assignment = rpc.elearning.publish_assignment(school.t1, school.c1, "口算练习", "第 12 页", "2026-12-01T17:00:00+08:00")
+    due = (datetime.now(timezone.utc) + timedelta(days=7)).isoformat()   # a due time must lie ahead
+    assignment = rpc.elearning.publish_assignment(school.t1, school.c1, "口算练习", "第 12 页", due)
     for pupil in (school.u2, *big_children):  # every child submits; the teacher marks each
         submitted = rpc.elearning.submit_assignment(pupil, assignment["assignment_id"], "做完了")
         rpc.elearning.mark_submission(school.t1, submitted["submission_id"], "A", "很好")

@@ -5,6 +5,8 @@ line, an error message or a rejection reason."""
 import logging
 import random
 
+import pytest
+
 from hostile_suite import codes, driver, suite  # noqa: F401  (fixtures)
 from infra.imports import community as community_import
 from services.common.logs import JsonFormatter
@@ -76,3 +78,13 @@ def test_no_id_number_phone_or_address_in_logs_errors_or_rejections(suite, caplo
     assert leaks(lines, secrets) == []
     assert leaks(messages, secrets) == []
     assert leaks(reasons, secrets) == []
+
+
+@pytest.mark.parametrize("typed, shown", [
+    ("13900139000", "139****9000"), ("+8613900139000", "+86139****9000"), ("8613900139000", "86139****9000"),
+    ("139-0013-9000", "139****9000"), ("139 0013 9000", "139****9000"), ("+86 139 0013 9000", "+86 139****9000"),
+    ("31010119800101123X", "310***********123X"),
+    ("order 2026113012345678", "order 2026113012345678"), ("12345678901", "12345678901")])   # not personal
+def test_mobile_and_id_numbers_are_masked_however_they_are_typed(typed, shown):
+    from services.common.logs import mask_personal
+    assert mask_personal(typed) == shown

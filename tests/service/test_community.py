@@ -296,28 +296,31 @@ def test_cases_are_assigned_only_to_active_clerks_of_the_handling_committee(comm
 
 
 def test_loading_a_missing_year_sets_the_deadlines_that_waited_for_it(start_service, service_config, settings):
-    """A district of its own (its own database), so the year loaded here changes no other test."""
+    """A district of its own (its own database), so the years loaded here change no other test.
+    300 working days always reach past next new year's day, whatever the date the test runs;
+    the deadline is set once the years it needs are loaded."""
     start_service(CommunityService, service_config("community", DB_PREFIX=f"{settings.db_prefix}_cal"))
+
+    def year_file(year):   # made up for the test: New Year's Day off, no make-up days
+        return {"year": year, "holidays": [f"{year}-01-01"], "makeup_workdays": [], "source": "test"}
     with ClusterRpcProxy({"AMQP_URI": settings.amqp_uri}, timeout=10) as rpc:
         community = rpc.community
         community.upsert_places(demo_data.PLACES)
-        long_matter = {**catalogue.MATTERS[0], "code": "LONG_REVIEW", "name": "长期审核事项", "promised_days": 60}
+        long_matter = {**catalogue.MATTERS[0], "code": "LONG_REVIEW", "name": "长期审核事项", "promised_days": 300}
         community.upsert_matters([long_matter])
         this_year = date.today().year
-        community.load_calendar_year(calendar_source.to_json(calendar_source.from_package(this_year)))
+        community.load_calendar_year(year_file(this_year))
         r = resident(community)
         case = community.submit_case(CLERK_FENGLIN, {"resident_id": r["resident_id"], "matter_code": "LONG_REVIEW"})
         accepted = community.act_on_case(CLERK_FENGLIN, {"case_id": case["case_id"], "action": "accept"})
         assert accepted["deadline"] is None and str(this_year + 1) in accepted["deadline_problem"]
 
-        loaded = community.load_calendar_year({"year": this_year + 1, "holidays": [f"{this_year + 1}-01-01"],
-                                               "makeup_workdays": [], "source": "test"})
-        assert loaded["deadlines_set"] == 1
+        set_now = [community.load_calendar_year(year_file(y))["deadlines_set"] for y in (this_year + 1, this_year + 2)]
+        assert sum(set_now) == 1      # set by whichever load completed what it needs, once
         after = community.get_case(CLERK_FENGLIN, case["case_id"])
-        assert after["deadline"] and after["deadline"].startswith(str(this_year + 1))
+        assert after["deadline"][:4] in (str(this_year + 1), str(this_year + 2))
         assert after["deadline_problem"] is None and after["trail"][-1]["action"] == "deadline_set"
-        assert community.load_calendar_year({"year": this_year + 1, "holidays": [f"{this_year + 1}-01-01"],
-                                             "makeup_workdays": [], "source": "test"})["deadlines_set"] == 0
+        assert community.load_calendar_year(year_file(this_year + 1))["deadlines_set"] == 0
 
 
 def test_places_import_from_csv_and_json_whole_or_not_at_all(community, tmp_path, settings, monkeypatch, capsys):

@@ -219,6 +219,11 @@ def test_a_kiosk_cannot_speak_for_another(library, db, kiosk, settings):
     # ...and a user_id that is not the signed-in user
     with pytest.raises(amqp.exceptions.PreconditionFailed):
         publish_kiosk(uri, kiosk_id, "heartbeat", {"interval_seconds": 60}, user="kiosk-K-001")
+    # ...nor the default exchange, where services re-publish with the origin headers they trust
+    with pytest.raises(amqp.exceptions.AccessRefused):
+        with Connection(uri, transport_options={"confirm_publish": True}) as conn:
+            conn.Producer().publish("{}", exchange="", routing_key="evt-kiosk-events--library.on_kiosk_event",
+                                    headers={"x-original-user-id": "kiosk-K-001"}, delivery_mode=2)
     # a message naming another kiosk in its envelope is dead-lettered, not applied
     publish_kiosk(uri, kiosk_id, "heartbeat", {"interval_seconds": 60}, source="/kiosks/K-001")
     dead = drain(settings.amqp_uri, "dlq.library")

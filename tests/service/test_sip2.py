@@ -377,6 +377,30 @@ def test_five_wrong_pins_block_pin_entry_until_the_block_ends(library, db):
     assert client.send(f"23019{now_sip()}AOinst|AA{card}|AD{PIN}|")["CQ"] == "Y"
 
 
+def test_the_third_block_in_a_day_locks_pin_entry_until_a_new_pin_is_set(library, db):
+    """Blocks that end by themselves would let a guesser try 5 PINs every half hour (240 a day):
+    the third block within 24 hours lasts until a new PIN is set."""
+    rid, card = a_patron(db)
+    client = library.connect()
+    patrons = db("library").patrons
+    earlier = [(datetime.now(TZ) - timedelta(hours=h)).isoformat() for h in (5, 2)]
+    patrons.update_one({"_id": rid}, {"$set": {"pin_blocks_seen": earlier}})
+    for guess in ("1111", "2222", "3333", "4444", "5555"):
+        answer = client.send(f"23019{now_sip()}AOinst|AA{card}|AD{guess}|")
+    assert answer["CQ"] == "N" and "set a new PIN" in answer["AF"]
+    block = patrons.find_one({"_id": rid})["pin_block"]
+    assert block["locked"] is True and block["until"] is None and "a new PIN is needed" in block["reason"]
+    # the right PIN, hours later, is still refused without being checked
+    patrons.update_one({"_id": rid}, {"$set": {"pin_block.at": (datetime.now(TZ) - timedelta(hours=6)).isoformat()}})
+    still = client.send(f"23019{now_sip()}AOinst|AA{card}|AD{PIN}|")
+    assert still["CQ"] == "N" and "set a new PIN" in still["AF"]
+    # a new PIN (at a desk) lifts the lock and forgets the blocks
+    library.rpc.set_patron_pin(rid, "8642", "clerk-1")
+    doc = patrons.find_one({"_id": rid})
+    assert "pin_block" not in doc and "pin_blocks_seen" not in doc
+    assert client.send(f"23019{now_sip()}AOinst|AA{card}|AD8642|")["CQ"] == "Y"
+
+
 def test_pins_are_set_hashed_checked_for_easy_ones_and_lift_a_block(library, db):
     from nameko.exceptions import RemoteError
 

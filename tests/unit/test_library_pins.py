@@ -39,6 +39,17 @@ def test_five_wrong_pins_within_the_window_block_pin_entry_for_a_while():
     assert pins.blocked_until(None, NOW) is None and pins.blocked_until({"until": "soon"}, NOW) is None
 
 
+def test_the_third_block_within_a_day_is_a_lock_that_only_a_new_pin_lifts():
+    day = [(NOW - timedelta(hours=h)).isoformat() for h in (20, 3)]
+    assert not pins.is_locked(pins.new_block(NOW, "sip2", day[1:]))            # the second block: ends by itself
+    lock = pins.new_block(NOW, "sip2", day)
+    assert pins.is_locked(lock) and lock["until"] is None
+    assert pins.blocked_until(lock, NOW) is None                               # no end of its own
+    stale = [(NOW - timedelta(hours=30)).isoformat(), (NOW - timedelta(hours=25)).isoformat()]
+    assert not pins.is_locked(pins.new_block(NOW, "sip2", stale))             # older blocks do not count
+    assert "set a new PIN" in pins.screen_message(pins.PinCheck(pins.LOCKED))
+
+
 def test_screen_messages():
     assert "set one in the app or at a library desk" in pins.screen_message(pins.PinCheck(pins.NOT_SET))
     assert pins.screen_message(pins.PinCheck(pins.WRONG)) == "wrong PIN"
