@@ -63,3 +63,20 @@ def bind_probe_queue(amqp_uri: str, exchange: str, routing_key: str = "#") -> st
         Queue(name, exchange=Exchange(exchange, type="topic", durable=True), routing_key=routing_key,
               durable=False, auto_delete=False, expires=120_000)(conn.channel()).declare()
     return name
+
+
+def load_working_calendars(rpc) -> None:
+    """This year's and next year's working-day schedules into the run's community database: the
+    package's where it has them, else a stand-in for tests (New Year's Day off; not the State
+    Council's schedule), so that cases accepted late in a year still get a deadline."""
+    from services.community import calendar_source
+    have = set(rpc.community.calendar_years())
+    for year in (date.today().year, date.today().year + 1):
+        if year in have:
+            continue
+        if year in calendar_source.package_years():
+            schedule = calendar_source.to_json(calendar_source.from_package(year))
+        else:
+            schedule = {"year": year, "holidays": [f"{year}-01-01"], "makeup_workdays": [],
+                        "source": "test stand-in, not the State Council's schedule"}
+        rpc.community.load_calendar_year(schedule)

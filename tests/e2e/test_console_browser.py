@@ -10,15 +10,14 @@ import shutil
 import subprocess
 import time
 import uuid
-from datetime import date
 
 import pytest
 
 from gateway.service import GatewayService
 from infra.local import demo_data
-from services.community import calendar_source, catalogue, staff_rpc
+from services.community import catalogue, staff_rpc
 from services.community.service import CommunityService
-from support import id_number, web_address
+from support import id_number, load_working_calendars, web_address
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -93,9 +92,7 @@ def console(start_service, service_config, rpc):
     gateway = start_service(GatewayService, service_config("gateway", JWT_SECRET=SECRET, RPC_TIMEOUT=3.0))
     rpc.community.upsert_places(demo_data.PLACES)
     rpc.community.upsert_matters(catalogue.MATTERS)
-    have = set(rpc.community.calendar_years())
-    for year in {date.today().year, date.today().year + 1} & set(calendar_source.package_years()) - have:
-        rpc.community.load_calendar_year(calendar_source.to_json(calendar_source.from_package(year)))
+    load_working_calendars(rpc)
     return {"community": community, "base": web_address(gateway)}
 
 

@@ -9,9 +9,9 @@ import requests
 
 from gateway.service import GatewayService
 from infra.local import demo_data
-from services.community import calendar_source, catalogue, staff_rpc
+from services.community import catalogue, staff_rpc
 from services.community.service import CommunityService
-from support import id_number, web_address
+from support import id_number, load_working_calendars, web_address
 
 SECRET = "console-test-secret-of-at-least-32-bytes"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -49,9 +49,7 @@ def start_console(start_service, service_config, rpc, **config):
         "gateway", JWT_SECRET=SECRET, RPC_TIMEOUT=2.0, **config))
     rpc.community.upsert_places(demo_data.PLACES)
     rpc.community.upsert_matters(catalogue.MATTERS)
-    have = set(rpc.community.calendar_years())
-    for year in {date.today().year, date.today().year + 1} & set(calendar_source.package_years()) - have:
-        rpc.community.load_calendar_year(calendar_source.to_json(calendar_source.from_package(year)))
+    load_working_calendars(rpc)
     return containers
 
 

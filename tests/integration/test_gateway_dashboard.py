@@ -10,10 +10,10 @@ import requests
 from gateway import auth
 from gateway.service import GatewayService
 from infra.local import demo_data
-from services.community import calendar_source, catalogue
+from services.community import catalogue
 from services.library.service import LibraryService
 from school_data import school  # noqa: F401 - the fixture
-from support import wait_for, web_address
+from support import load_working_calendars, wait_for, web_address
 
 SECRET = "dashboard-test-secret-of-at-least-32-bytes"
 DASHBOARD = """{ me {
@@ -38,8 +38,7 @@ def dashboard(school, start_service, service_config, settings, rpc):
                                                       EXPOSE_RPC_COUNT=True))
     tokens = auth.TokenConfig(SECRET, settings.jwt_issuer, settings.jwt_audience)
     rpc.community.upsert_matters(catalogue.MATTERS)
-    if 2026 not in rpc.community.calendar_years():
-        rpc.community.load_calendar_year(calendar_source.to_json(calendar_source.from_package(2026)))
+    load_working_calendars(rpc)
     rpc.library.upsert_locations(demo_data.LOCATIONS)
 
     def ask(resident_id):

@@ -8,10 +8,10 @@ from nameko.exceptions import RemoteError
 from gateway import auth
 from gateway.service import GatewayService
 from infra.local import demo_data
-from services.community import calendar_source, catalogue
+from services.community import catalogue
 from services.community.service import CommunityService
 from services.library.service import LibraryService
-from support import id_number, wait_for, web_address
+from support import id_number, load_working_calendars, wait_for, web_address
 
 SECRET = "gateway-test-secret-of-at-least-32-bytes"
 ME = """{ me { id name idNumberMasked livesAwayFromRegistration
@@ -28,8 +28,7 @@ def gateway(start_service, service_config, rpc, settings):
                                                       EXPOSE_RPC_COUNT=True))
     rpc.community.upsert_places(demo_data.PLACES)
     rpc.community.upsert_matters(catalogue.MATTERS)
-    if 2026 not in rpc.community.calendar_years():
-        rpc.community.load_calendar_year(calendar_source.to_json(calendar_source.from_package(2026)))
+    load_working_calendars(rpc)
     tokens = auth.TokenConfig(SECRET, settings.jwt_issuer, settings.jwt_audience)
 
     def ask(query, token=None, variables=None):

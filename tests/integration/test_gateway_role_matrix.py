@@ -18,10 +18,10 @@ from gateway import auth
 from gateway.schema import schema
 from gateway.service import GatewayService
 from infra.local import demo_data
-from services.community import calendar_source, catalogue
+from services.community import catalogue
 from services.library.service import LibraryService
 from school_data import school  # noqa: F401 - the fixture
-from support import id_number, wait_for, web_address
+from support import id_number, load_working_calendars, wait_for, web_address
 
 SECRET = "matrix-test-secret-of-at-least-32-bytes"
 ROLES = (None, "resident", "guardian", "staff", "admin")
@@ -126,8 +126,7 @@ def test_the_matrix_names_every_root_field_and_every_role():
 def world(school, start_service, service_config, settings, rpc):
     start_service(LibraryService)
     rpc.community.upsert_matters(catalogue.MATTERS)
-    if 2026 not in rpc.community.calendar_years():
-        rpc.community.load_calendar_year(calendar_source.to_json(calendar_source.from_package(2026)))
+    load_working_calendars(rpc)
     rpc.library.upsert_locations(demo_data.LOCATIONS)
     number = id_number()
     resident = rpc.community.register_resident({"id_number": number, "name": "周杰", "phone": "13800138010",

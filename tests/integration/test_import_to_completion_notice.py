@@ -5,10 +5,10 @@ import pytest
 
 from infra.imports import community as community_import
 from infra.local import demo_data
-from services.community import calendar_source, catalogue
+from services.community import catalogue
 from services.community.service import CommunityService
 from services.library.service import LibraryService
-from support import id_number, wait_for
+from support import id_number, load_working_calendars, wait_for
 
 
 @pytest.fixture
@@ -17,8 +17,7 @@ def suite(start_service, rpc):
     start_service(LibraryService)
     rpc.community.upsert_places(demo_data.PLACES)
     rpc.community.upsert_matters(catalogue.MATTERS)
-    if 2026 not in rpc.community.calendar_years():
-        rpc.community.load_calendar_year(calendar_source.to_json(calendar_source.from_package(2026)))
+    load_working_calendars(rpc)
     return rpc
 
 

@@ -18,10 +18,10 @@ from services.common.inbox import apply_once, inbox_handler
 from services.common.metrics import MetricsEntrypoints
 from services.common.outbox import OutboxRelay
 from services.common.storage import Store
-from services.community import calendar_source, catalogue
+from services.community import catalogue
 from services.community.service import CommunityService
 from services.library.service import LibraryService
-from support import drain, id_number, wait_for, web_address
+from support import drain, id_number, load_working_calendars, wait_for, web_address
 
 REGISTERED = ResidentRegisteredV1.TYPE
 
@@ -167,7 +167,7 @@ def test_cases_near_and_past_deadline_follow_the_deadline_timer(start_service, s
     community = start_service(CommunityService, service_config("community", DB_PREFIX=prefix))
     rpc.community.upsert_places(demo_data.PLACES)
     rpc.community.upsert_matters(catalogue.MATTERS)
-    rpc.community.load_calendar_year(calendar_source.to_json(calendar_source.from_package(2026)))
+    load_working_calendars(rpc)
     resident = rpc.community.register_resident({
         "id_number": id_number(), "name": "王芳", "phone": "13900139000", "registered_committee": "C0101",
         "residence_committee": "C0201", "address": "枫林路88弄3号"})

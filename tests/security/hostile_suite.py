@@ -17,11 +17,11 @@ from gateway import auth
 from gateway.service import GatewayService
 from infra.local import demo_data
 from services.common import storage
-from services.community import calendar_source, catalogue
+from services.community import catalogue
 from services.community.service import CommunityService
 from services.elearning.service import ElearningService
 from services.library.service import LibraryService
-from support import id_number, wait_for, web_address
+from support import id_number, load_working_calendars, wait_for, web_address
 
 SECRET = "security-test-secret-of-at-least-32-bytes"
 CLERK_COMMITTEE = "C0201"
@@ -138,8 +138,7 @@ def suite(driver, start_service, service_config, rpc, settings, db) -> Suite:
     rpc.community.upsert_places(demo_data.PLACES)
     rpc.community.upsert_matters(catalogue.MATTERS)
     rpc.library.upsert_locations(demo_data.LOCATIONS)
-    if 2026 not in rpc.community.calendar_years():
-        rpc.community.load_calendar_year(calendar_source.to_json(calendar_source.from_package(2026)))
+    load_working_calendars(rpc)
     number = id_number()
     resident = rpc.community.register_resident({
         "id_number": number, "name": "王芳", "phone": "13800138002", "registered_committee": "C0101",

@@ -11,9 +11,9 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from infra.imports import community as community_import
 from infra.local import demo_data
-from services.community import calendar_source, catalogue
+from services.community import catalogue
 from services.community.service import CommunityService
-from support import id_number, wait_for
+from support import id_number, load_working_calendars, wait_for
 
 TODAY = date.today().isoformat()
 CLERK_LONGHUA = {"id": "clerk-1", "role": "staff", "committee": "C0101"}
@@ -26,8 +26,7 @@ def community(start_service, rpc):
     start_service(CommunityService)
     rpc.community.upsert_places(demo_data.PLACES)
     rpc.community.upsert_matters(catalogue.MATTERS)
-    if 2026 not in rpc.community.calendar_years():
-        rpc.community.load_calendar_year(calendar_source.to_json(calendar_source.from_package(2026)))
+    load_working_calendars(rpc)
     return rpc.community
 
 

@@ -12,9 +12,9 @@ import requests
 
 from infra import cli, open311_clients
 from infra.local import demo_data
-from services.community import calendar_source, catalogue, open311
+from services.community import catalogue, open311
 from services.community.service import CommunityService
-from support import id_number, web_address
+from support import id_number, load_working_calendars, web_address
 
 NAME, PHONE, ADDRESS = "欧阳测试", "13912345678", "枫林路123弄45号678室"
 FENGLIN = {"id": "c", "role": "staff", "committee": "C0201"}   # the committee where the resident lives
@@ -25,8 +25,7 @@ def o311(start_service, rpc):
     container = start_service(CommunityService)
     rpc.community.upsert_places(demo_data.PLACES)
     rpc.community.upsert_matters(catalogue.MATTERS)
-    if 2026 not in rpc.community.calendar_years():
-        rpc.community.load_calendar_year(calendar_source.to_json(calendar_source.from_package(2026)))
+    load_working_calendars(rpc)
     return Api(web_address(container) + "/open311/v2")
 
 
