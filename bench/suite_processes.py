@@ -19,8 +19,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
-import yaml
-
 from bench.common import cpu_seconds, drop_databases, free_port, rss_mib, store_uri, vhost
 from infra import topology
 from infra.local import processes, runner
@@ -121,36 +119,7 @@ def _spawn(settings: config.Settings, name: str, index: int, overrides: dict) ->
     if "SIP2_PORT" in cfg:
         cfg["SIP2_PORT"] = 0   # several library processes: no SIP2 listener to fight over
     cfg.update(overrides)
-    label = f"{name}-{index}"
-    path = processes.run_dir(settings.var_dir) / f"{label}.yaml"
-    path.write_text(yaml.safe_dump(cfg, allow_unicode=True))
-    path.chmod(0o600)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONWARNINGS": "ignore::DeprecationWarning",
-           "SUITE_VAR_DIR": settings.var_dir}
-    cmd = [sys.executable, "-m", "infra.local.nameko_run", "run", "--config", str(path), CLASSES[name]]
-    return processes.spawn(settings.var_dir, label, cmd, marker=str(path),
-                           health_url=f"http://127.0.0.1:{port}/health" if name != "echo" else None,
-                           env=env), port
-
-
-def _wait_healthy(recs: list[processes.Recorded], var_dir: str, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    pending = list(recs)
-    while pending:
-        for rec in list(pending):
-            if not processes.alive(rec):
-                time.sleep(1.0)   # a look at /proc once read it as gone while it ran: look again
-                if processes.alive(rec):
-                    continue
-                log = Path(var_dir) / "log" / f"{rec.name}.log"
-                state = Path(f"/proc/{rec.pid}/stat").read_text() if Path(f"/proc/{rec.pid}").exists() else "gone"
-                raise SystemExit(f"{rec.name} (pid {rec.pid}, {state[:80]}) exited during start-up:\n"
-                                 f"{log.read_text()[-3000:]}")
-            if runner.healthy(rec.health_url):
-                pending.remove(rec)
-        if pending and time.monotonic() > deadline:
-            raise SystemExit(f"not healthy within {timeout:.0f}s: {[r.name for r in pending]}")
-        time.sleep(0.3)
+    return runner.start_process(settings, f"{name}-{index}", CLASSES[name], cfg, has_health=name != "echo"), port
 
 
 @contextmanager
@@ -171,7 +140,7 @@ def running_suite(tag: str, counts: dict[str, int], overrides: dict[str, dict] |
                     rec, port = _spawn(settings, name, i + 1, overrides.get(name, {}))
                     suite.started.setdefault(name, []).append(rec)
                     suite.ports.setdefault(name, []).append(port)
-            _wait_healthy([r for recs in suite.started.values() for r in recs], var)
+            runner.wait_healthy(settings, [r.name for recs in suite.started.values() for r in recs])
             if "echo" in counts:
                 time.sleep(1.0)   # no health endpoint: give its RPC consumer a moment
             yield suite

@@ -134,9 +134,9 @@ def _import(args) -> int:
 
 
 def cmd_calendar(args) -> int:
-    from pathlib import Path
-
     from nameko.exceptions import RemoteError
+
+    from infra.imports.files import ImportFileError, json_document
 
     from services.community import calendar_source
 
@@ -148,9 +148,9 @@ def cmd_calendar(args) -> int:
             return 0
         if args.file:
             try:
-                data = json.loads(Path(args.file).read_text(encoding="utf-8-sig"))
-            except (OSError, ValueError) as exc:
-                print(f"cannot read {args.file}: {exc}", file=sys.stderr)
+                data = json_document(args.file)
+            except ImportFileError as exc:
+                print(exc, file=sys.stderr)
                 return 1
             schedules = data if isinstance(data, list) else [data]
         else:
@@ -223,17 +223,20 @@ def cmd_dlq(args) -> int:
 
 
 def cmd_loan_rules(args) -> int:
-    from pathlib import Path
-
     from nameko.exceptions import RemoteError
+
+    from infra.imports.files import ImportFileError, json_document
 
     settings = _settings()
     with _rpc(settings) as rpc:
         if args.action == "load":
+            if not args.file:
+                print("load needs a JSON file: suite loan-rules load FILE.json", file=sys.stderr)
+                return 2
             try:
-                rules = json.loads(Path(args.file).read_text(encoding="utf-8-sig"))
-            except (OSError, ValueError) as exc:
-                print(f"cannot read {args.file}: {exc}", file=sys.stderr)
+                rules = json_document(args.file)
+            except ImportFileError as exc:
+                print(exc, file=sys.stderr)
                 return 1
             try:
                 stored = rpc.library.put_loan_rules(rules)

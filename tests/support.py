@@ -80,3 +80,13 @@ def load_working_calendars(rpc) -> None:
             schedule = {"year": year, "holidays": [f"{year}-01-01"], "makeup_workdays": [],
                         "source": "test stand-in, not the State Council's schedule"}
         rpc.community.load_calendar_year(schedule)
+
+
+def load_demo_district(rpc) -> None:
+    """The demo district's places, the matter catalogue and the working-day schedules: what a
+    test of cases needs in community before anything else."""
+    from infra.local import demo_data
+    from services.community import catalogue
+    rpc.community.upsert_places(demo_data.PLACES)
+    rpc.community.upsert_matters(catalogue.MATTERS)
+    load_working_calendars(rpc)

@@ -63,13 +63,18 @@ def csv_rows(path: Path, columns: list[str]) -> Iterator[tuple[int, dict | str]]
             yield line, {c: v.strip() for c, v in zip(columns, fields)}
 
 
-def json_items(path: Path) -> list:
+def json_document(path: Path):
+    """A JSON file (UTF-8, a BOM allowed), or ImportFileError saying why not."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+        return json.loads(Path(path).read_text(encoding="utf-8-sig"))
     except OSError as exc:
         raise ImportFileError(f"cannot read {path}: {exc.strerror}") from None
     except ValueError as exc:
         raise ImportFileError(f"{path} is not valid JSON: {exc}") from None
+
+
+def json_items(path: Path) -> list:
+    data = json_document(path)
     if not isinstance(data, list):
         raise ImportFileError(f"{path}: expected a JSON list")
     return data

@@ -69,14 +69,21 @@ def deploy(settings: config.Settings) -> list[str]:
 
 def _start_service(settings: config.Settings, name: str, cls_path: str) -> None:
     cfg = config.gateway_config(settings) if name == "gateway" else config.nameko_config(settings, name)
-    cfg_path = processes.run_dir(settings.var_dir) / f"{name}.yaml"
+    start_process(settings, name, cls_path, cfg)
+
+
+def start_process(settings: config.Settings, label: str, cls_path: str, cfg: dict,
+                  has_health: bool = True) -> processes.Recorded:
+    """One ``nameko run`` process of ``cls_path`` with config ``cfg``, recorded as ``label``
+    (its health endpoint on the config's web address)."""
+    cfg_path = processes.run_dir(settings.var_dir) / f"{label}.yaml"
     cfg_path.write_text(yaml.safe_dump(cfg, allow_unicode=True))
     cfg_path.chmod(0o600)
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONWARNINGS": "ignore::DeprecationWarning",
            "SUITE_VAR_DIR": settings.var_dir}
     cmd = [sys.executable, "-m", "infra.local.nameko_run", "run", "--config", str(cfg_path), cls_path]
-    processes.spawn(settings.var_dir, name, cmd, marker=str(cfg_path), health_url=health_url(settings, name),
-                    env=env)
+    health = f"http://{cfg['WEB_SERVER_ADDRESS']}/health" if has_health else None
+    return processes.spawn(settings.var_dir, label, cmd, marker=str(cfg_path), health_url=health, env=env)
 
 
 def _require_free_port(host: str, port: int, variable: str) -> None:
@@ -119,8 +126,9 @@ def up(settings: config.Settings, say=print) -> None:
     wait_healthy(settings, list(wanted))
 
 
-def wait_healthy(settings: config.Settings, names: list[str]) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
+def wait_healthy(settings: config.Settings, names: list[str], timeout: float = START_TIMEOUT) -> None:
+    """Until every recorded process ``names`` answers its health check."""
+    deadline = time.monotonic() + timeout
     pending = list(names)
     missed = {name: 0 for name in names}
     while pending:
@@ -130,13 +138,15 @@ def wait_healthy(settings: config.Settings, names: list[str]) -> None:
             # line until it has exec'd, so one look can miss it on a busy machine).
             missed[name] = 0 if rec is not None and processes.alive(rec) else missed[name] + 1
             if missed[name] >= 3:
-                raise SystemExit(f"{name} exited during start-up: see {Path(settings.var_dir) / 'log' / (name + '.log')}")
+                log = Path(settings.var_dir) / "log" / f"{name}.log"
+                tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+                raise SystemExit(f"{name} exited during start-up: see {log}\n{tail}")
             if missed[name]:
                 continue
             if healthy(rec.health_url):
                 pending.remove(name)
         if pending and time.monotonic() > deadline:
-            raise SystemExit(f"not healthy within {START_TIMEOUT:.0f}s: {', '.join(pending)} "
+            raise SystemExit(f"not healthy within {timeout:.0f}s: {', '.join(pending)} "
                              f"(logs in {Path(settings.var_dir) / 'log'})")
         time.sleep(0.3)
 

@@ -14,10 +14,9 @@ import uuid
 import pytest
 
 from gateway.service import GatewayService
-from infra.local import demo_data
-from services.community import catalogue, staff_rpc
+from services.community import staff_rpc
 from services.community.service import CommunityService
-from support import id_number, load_working_calendars, web_address
+from support import id_number, load_demo_district, web_address
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -90,9 +89,7 @@ def chrome(browser_binaries, tmp_path):
 def console(start_service, service_config, rpc):
     community = start_service(CommunityService)
     gateway = start_service(GatewayService, service_config("gateway", JWT_SECRET=SECRET, RPC_TIMEOUT=3.0))
-    rpc.community.upsert_places(demo_data.PLACES)
-    rpc.community.upsert_matters(catalogue.MATTERS)
-    load_working_calendars(rpc)
+    load_demo_district(rpc)
     return {"community": community, "base": web_address(gateway)}
 
 

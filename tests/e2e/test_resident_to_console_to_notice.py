@@ -9,12 +9,11 @@ import requests
 
 from gateway import auth
 from gateway.service import GatewayService
-from infra.local import demo_data
-from services.community import catalogue, staff_rpc
+from services.community import staff_rpc
 from services.community.service import CommunityService
 from services.elearning.service import ElearningService
 from services.library.service import LibraryService
-from support import id_number, load_working_calendars, wait_for, web_address
+from support import id_number, load_demo_district, wait_for, web_address
 
 SECRET = "e2e-test-secret-of-at-least-32-bytes"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -26,9 +25,7 @@ def test_resident_submits_clerk_completes_in_console_resident_reads_notice(start
         start_service(cls)
     gw = start_service(GatewayService, service_config("gateway", JWT_SECRET=SECRET, RPC_TIMEOUT=3.0))
     base = web_address(gw)
-    rpc.community.upsert_places(demo_data.PLACES)
-    rpc.community.upsert_matters(catalogue.MATTERS)
-    load_working_calendars(rpc)
+    load_demo_district(rpc)
 
     # 人户分离: registered in 龙华一村 (C0101), living in 枫林路 (C0201)
     resident = rpc.community.register_resident({

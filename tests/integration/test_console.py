@@ -8,10 +8,9 @@ import pytest
 import requests
 
 from gateway.service import GatewayService
-from infra.local import demo_data
-from services.community import catalogue, staff_rpc
+from services.community import staff_rpc
 from services.community.service import CommunityService
-from support import id_number, load_working_calendars, web_address
+from support import id_number, load_demo_district, web_address
 
 SECRET = "console-test-secret-of-at-least-32-bytes"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -47,9 +46,7 @@ def start_console(start_service, service_config, rpc, **config):
     containers = {"community": start_service(CommunityService)}
     containers["gateway"] = start_service(GatewayService, service_config(
         "gateway", JWT_SECRET=SECRET, RPC_TIMEOUT=2.0, **config))
-    rpc.community.upsert_places(demo_data.PLACES)
-    rpc.community.upsert_matters(catalogue.MATTERS)
-    load_working_calendars(rpc)
+    load_demo_district(rpc)
     return containers
 
 

@@ -8,10 +8,9 @@ from nameko.exceptions import RemoteError
 from gateway import auth
 from gateway.service import GatewayService
 from infra.local import demo_data
-from services.community import catalogue
 from services.community.service import CommunityService
 from services.library.service import LibraryService
-from support import id_number, load_working_calendars, wait_for, web_address
+from support import id_number, load_demo_district, wait_for, web_address
 
 SECRET = "gateway-test-secret-of-at-least-32-bytes"
 ME = """{ me { id name idNumberMasked livesAwayFromRegistration
@@ -26,9 +25,7 @@ def gateway(start_service, service_config, rpc, settings):
     containers = {"community": start_service(CommunityService), "library": start_service(LibraryService)}
     gw = start_service(GatewayService, service_config("gateway", JWT_SECRET=SECRET, RPC_TIMEOUT=2.0,
                                                       EXPOSE_RPC_COUNT=True))
-    rpc.community.upsert_places(demo_data.PLACES)
-    rpc.community.upsert_matters(catalogue.MATTERS)
-    load_working_calendars(rpc)
+    load_demo_district(rpc)
     tokens = auth.TokenConfig(SECRET, settings.jwt_issuer, settings.jwt_audience)
 
     def ask(query, token=None, variables=None):

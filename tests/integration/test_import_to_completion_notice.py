@@ -5,19 +5,16 @@ import pytest
 
 from infra.imports import community as community_import
 from infra.local import demo_data
-from services.community import catalogue
 from services.community.service import CommunityService
 from services.library.service import LibraryService
-from support import id_number, load_working_calendars, wait_for
+from support import id_number, load_demo_district, wait_for
 
 
 @pytest.fixture
 def suite(start_service, rpc):
     start_service(CommunityService)
     start_service(LibraryService)
-    rpc.community.upsert_places(demo_data.PLACES)
-    rpc.community.upsert_matters(catalogue.MATTERS)
-    load_working_calendars(rpc)
+    load_demo_district(rpc)
     return rpc
 
 

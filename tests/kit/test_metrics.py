@@ -12,16 +12,14 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from contracts.events.community import ResidentRegisteredV1
 from gateway.service import GatewayService
-from infra.local import demo_data
 from services.common import outbox
 from services.common.inbox import apply_once, inbox_handler
 from services.common.metrics import MetricsEntrypoints
 from services.common.outbox import OutboxRelay
 from services.common.storage import Store
-from services.community import catalogue
 from services.community.service import CommunityService
 from services.library.service import LibraryService
-from support import drain, id_number, load_working_calendars, wait_for, web_address
+from support import drain, id_number, load_demo_district, wait_for, web_address
 
 REGISTERED = ResidentRegisteredV1.TYPE
 
@@ -165,9 +163,7 @@ def test_outbox_backlog_and_kiosks_online_are_read_from_the_store(start_service,
 def test_cases_near_and_past_deadline_follow_the_deadline_timer(start_service, service_config, own_prefix, rpc):
     prefix, own_db = own_prefix
     community = start_service(CommunityService, service_config("community", DB_PREFIX=prefix))
-    rpc.community.upsert_places(demo_data.PLACES)
-    rpc.community.upsert_matters(catalogue.MATTERS)
-    load_working_calendars(rpc)
+    load_demo_district(rpc)
     resident = rpc.community.register_resident({
         "id_number": id_number(), "name": "王芳", "phone": "13900139000", "registered_committee": "C0101",
         "residence_committee": "C0201", "address": "枫林路88弄3号"})

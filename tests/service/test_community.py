@@ -13,7 +13,7 @@ from infra.imports import community as community_import
 from infra.local import demo_data
 from services.community import catalogue
 from services.community.service import CommunityService
-from support import id_number, load_working_calendars, wait_for
+from support import id_number, load_demo_district, wait_for
 
 TODAY = date.today().isoformat()
 CLERK_LONGHUA = {"id": "clerk-1", "role": "staff", "committee": "C0101"}
@@ -24,9 +24,7 @@ CLERK_DONGAN = {"id": "clerk-3", "role": "staff", "committee": "C0202"}
 @pytest.fixture
 def community(start_service, rpc):
     start_service(CommunityService)
-    rpc.community.upsert_places(demo_data.PLACES)
-    rpc.community.upsert_matters(catalogue.MATTERS)
-    load_working_calendars(rpc)
+    load_demo_district(rpc)
     return rpc.community
 
 

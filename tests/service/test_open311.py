@@ -11,10 +11,9 @@ import pytest
 import requests
 
 from infra import cli, open311_clients
-from infra.local import demo_data
 from services.community import catalogue, open311
 from services.community.service import CommunityService
-from support import id_number, load_working_calendars, web_address
+from support import id_number, load_demo_district, web_address
 
 NAME, PHONE, ADDRESS = "欧阳测试", "13912345678", "枫林路123弄45号678室"
 FENGLIN = {"id": "c", "role": "staff", "committee": "C0201"}   # the committee where the resident lives
@@ -23,9 +22,7 @@ FENGLIN = {"id": "c", "role": "staff", "committee": "C0201"}   # the committee w
 @pytest.fixture
 def o311(start_service, rpc):
     container = start_service(CommunityService)
-    rpc.community.upsert_places(demo_data.PLACES)
-    rpc.community.upsert_matters(catalogue.MATTERS)
-    load_working_calendars(rpc)
+    load_demo_district(rpc)
     return Api(web_address(container) + "/open311/v2")
 
 
