@@ -56,6 +56,7 @@ from xml.sax import SAXException, make_parser
 from xml.sax.handler import feature_namespaces
 
 from contracts.rpc.library import TitleRecordV1
+from infra.imports.file_memory import FileMemory
 from infra.imports.files import ImportFileError, check_size
 
 BATCH = 500
@@ -430,9 +431,8 @@ def import_marc(rpc, path: Path, report=sys.stderr) -> tuple[int, list[tuple[int
         f = open(path, "rb")
     except OSError as exc:
         raise ImportFileError(f"cannot read {path}: {exc.strerror}") from None
-    imported, rejected, notes = 0, [], []
-    ids: dict[str, int] = {}            # record id -> record number, to catch repeats in the file
-    barcodes: dict[str, int] = {}
+    imported, rejected, notes, more_notes = 0, [], [], 0
+    seen = FileMemory("ids", "barcodes")   # record id / barcode -> record number: repeats in the file
     batch: list[tuple[int, dict]] = []
     in_flight: deque = deque()
     method = rpc.library.import_catalogue
@@ -462,16 +462,20 @@ def import_marc(rpc, path: Path, report=sys.stderr) -> tuple[int, list[tuple[int
         while len(in_flight) >= IN_FLIGHT:
             collect()
 
-    with f, tqdm(total=total, unit="record", desc="marc", file=report, disable=None) as bar:
+    with f, seen, tqdm(total=total, unit="record", desc="marc", file=report, disable=None) as bar:
         for number, record, reason in (xml_records(f) if xml else binary_records(f)):
             record_notes: list[str] = []
             if record is not None:
                 try:
                     title = record_to_title(record, record_notes)
-                    reason = _repeated(title, number, ids, barcodes)
+                    reason = _repeated(title, number, seen)
                 except MarcMappingError as exc:
                     reason = str(exc)
-            notes.extend((number, n) for n in record_notes)
+            for note in record_notes:   # only the first ones are shown: keep no more
+                if len(notes) < MAX_NOTES_SHOWN:
+                    notes.append((number, note))
+                else:
+                    more_notes += 1
             if reason:
                 rejected.append((number, reason))
                 bar.update(1)
@@ -482,23 +486,24 @@ def import_marc(rpc, path: Path, report=sys.stderr) -> tuple[int, list[tuple[int
         send()
         while in_flight:
             collect()
-    if notes:
-        for number, note in notes[:MAX_NOTES_SHOWN]:
-            print(f"  record {number}: {note}", file=report)
-        if len(notes) > MAX_NOTES_SHOWN:
-            print(f"  ... and {len(notes) - MAX_NOTES_SHOWN} more notes", file=report)
+    for number, note in notes:
+        print(f"  record {number}: {note}", file=report)
+    if more_notes:
+        print(f"  ... and {more_notes} more notes", file=report)
     return imported, sorted(rejected)
 
 
-def _repeated(title: dict, number: int, ids: dict, barcodes: dict) -> str | None:
+def _repeated(title: dict, number: int, seen: FileMemory) -> str | None:
     """Why a record repeats an earlier one of the same file (None if it does not); the ids and
     barcodes of a record that does not are remembered."""
-    if title["record_id"] in ids:
-        return f"record id {title['record_id']} is also record {ids[title['record_id']]} of this file"
+    earlier = seen.get("ids", title["record_id"])
+    if earlier is not None:
+        return f"record id {title['record_id']} is also record {earlier} of this file"
     for c in title["copies"]:
-        if c["barcode"] in barcodes:
-            return f"barcode {c['barcode']} is also on record {barcodes[c['barcode']]} of this file"
-    ids[title["record_id"]] = number
+        earlier = seen.get("barcodes", c["barcode"])
+        if earlier is not None:
+            return f"barcode {c['barcode']} is also on record {earlier} of this file"
+    seen.add("ids", title["record_id"], number)
     for c in title["copies"]:
-        barcodes[c["barcode"]] = number
+        seen.add("barcodes", c["barcode"], number)
     return None

@@ -21,6 +21,7 @@ from typing import Iterator
 from nameko.exceptions import RemoteError
 from tqdm import tqdm
 
+from infra.imports.file_memory import FileMemory
 from infra.imports.files import ImportFileError, check_size, count_rows
 from services.elearning import roster
 from services.elearning.roster import GuardianRow, RosterRowError
@@ -177,48 +178,59 @@ def import_roster(rpc, directory: Path, report=sys.stderr) -> tuple[int, list[tu
 
 
 def _import_users(run: _Importer, order: int, path: Path) -> None:
-    pairs: list[tuple[str, str, int]] = []    # (student, guardian, line that declared it)
+    """Users, then the student-guardian links their rows declare. Guardians are looked up a
+    chunk at a time as they come, and the links wait in a FileMemory, so memory stays flat
+    however long the file."""
     failed: dict[str, int] = {}               # sourcedId -> line of its rejected row
-    guardians: list[tuple[int, GuardianRow]] = []
-    agents_of: dict[str, tuple[str, list[str], int]] = {}
-    for line, row in roster_rows(path, roster.FILES["users"]):
-        if isinstance(row, str):
-            run.reject(order, "users", line, row)
-            continue
-        try:
-            record, agents = roster.map_user(row)
-        except RosterRowError as exc:
-            if row.get("sourcedId", "").strip():
-                failed[row["sourcedId"].strip()] = line
-            run.reject(order, "users", line, str(exc))
-            continue
-        if isinstance(record, GuardianRow):
-            guardians.append((line, record))
-            agents_of[record.sourced_id] = ("guardian", agents, line)
-            continue
-        if record.kind == "student":
-            agents_of[record.sourced_id] = ("student", agents, line)
-        run.add(order, "users", line, record.model_dump(mode="json"))
-    for line, g, resident_id, reason in _resolve(run.rpc, guardians):
-        if resident_id is None:
-            failed[g.sourced_id] = line
-            run.reject(order, "users", line, reason)
-        else:
-            run.add(order, "users", line, g.resolved(resident_id).model_dump(mode="json"))
-    run.flush()
-    failed.update(run.refused)       # rows the elearning service refused
-    for sid, (role, agents, line) in agents_of.items():
-        for agent in agents:
-            pairs.append((sid, agent, line) if role == "student" else (agent, sid, line))
-    links = roster.links(pairs)
-    run.bar.total += len(links)
-    run.bar.refresh()
-    for link, line in links:
-        for end in (link.student_id, link.guardian_id):
-            if end in failed:
-                run.reject(order, "users", line, f"link {link.student_id} - {link.guardian_id} not made: "
-                                                 f"{end} was rejected (line {failed[end]} of users.csv)")
-                break
-        else:
-            run.add(order, "users", line, link.model_dump(mode="json"))
-    run.flush()
+    guardians: list[tuple[int, GuardianRow]] = []    # waiting to be looked up, a chunk at most
+
+    def resolve_waiting() -> None:
+        for line, g, resident_id, reason in _resolve(run.rpc, guardians):
+            if resident_id is None:
+                failed[g.sourced_id] = line
+                run.reject(order, "users", line, reason)
+            else:
+                run.add(order, "users", line, g.resolved(resident_id).model_dump(mode="json"))
+        guardians.clear()
+
+    with FileMemory("links") as declared:     # "student<US>guardian" -> the line that first declared it
+        for line, row in roster_rows(path, roster.FILES["users"]):
+            if isinstance(row, str):
+                run.reject(order, "users", line, row)
+                continue
+            try:
+                record, agents = roster.map_user(row)
+            except RosterRowError as exc:
+                if row.get("sourcedId", "").strip():
+                    failed[row["sourcedId"].strip()] = line
+                run.reject(order, "users", line, str(exc))
+                continue
+            if isinstance(record, GuardianRow):
+                for student in agents:
+                    declared.add("links", f"{student}{_US}{record.sourced_id}", line)
+                guardians.append((line, record))
+                if len(guardians) >= LOOKUPS_IN_FLIGHT:
+                    resolve_waiting()
+                continue
+            if record.kind == "student":
+                for guardian in agents:
+                    declared.add("links", f"{record.sourced_id}{_US}{guardian}", line)
+            run.add(order, "users", line, record.model_dump(mode="json"))
+        resolve_waiting()
+        run.flush()
+        failed.update(run.refused)       # rows the elearning service refused
+        run.bar.total += declared.count("links")
+        run.bar.refresh()
+        for key, line in declared.items("links"):
+            link = roster.LinkRecord(student_id=key.split(_US)[0], guardian_id=key.split(_US)[1])
+            for end in (link.student_id, link.guardian_id):
+                if end in failed:
+                    run.reject(order, "users", line, f"link {link.student_id} - {link.guardian_id} not made: "
+                                                     f"{end} was rejected (line {failed[end]} of users.csv)")
+                    break
+            else:
+                run.add(order, "users", line, link.model_dump(mode="json"))
+        run.flush()
+
+
+_US = "\x1f"   # ASCII unit separator: joins two sourcedIds in one key

@@ -14,7 +14,6 @@ changed document by the same conditional update, so a duplicate is absorbed atom
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 from enum import Enum
 from functools import partial

@@ -7,12 +7,24 @@ strings), with a counter (``outbox_pending``, indexed) that the relay finds them
 event as a nameko event (exchange ``<source>.events``, routing key = event type) with
 publisher confirms, then removes exactly what it published by ``_id``.
 
-Delivery is at least once: a crash between publish and removal publishes again, and
-consumers absorb the duplicate through their inbox.
+Each pending document names the process that wrote it (``outbox_owner``) and when
+(``outbox_at``): a process's relay publishes its own writes, and takes over another's only
+when they have waited ``OUTBOX_ORPHAN_AFTER`` seconds (that process died, or cannot reach the
+broker). Without that, every relay of a service with several processes published every
+pending event: 3.3 × the events with 4 processes (bench/RESULTS.md).
+
+Delivery is at least once: a crash between publish and removal publishes again, and so
+does a takeover from a process that is only slow; consumers absorb the duplicate through
+their inbox.
 """
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
 from typing import Iterable, Sequence
 
 import eventlet
@@ -26,6 +38,7 @@ from pymongo.collection import Collection
 from contracts import new_event
 from contracts.registry import event_source
 from services.common import tracing
+from services.common.config import option
 from services.common.logs import CONTEXT_KEY, current_correlation_id
 from services.common.tracing import current_traceparent
 from services.common.storage import Store
@@ -33,8 +46,15 @@ from services.common.storage import Store
 log = logging.getLogger(__name__)
 
 PENDING = "outbox_pending"
+OWNER = "outbox_owner"
+WRITTEN = "outbox_at"
 OUTBOX_INDEX = IndexModel([(PENDING, pymongo.ASCENDING)], name="outbox_pending")
 BATCH = 100
+ORPHAN_AFTER = 10.0  # seconds; well above a relay's pause, so a live owner is never overtaken
+FIELDS = ("outbox", PENDING, OWNER, WRITTEN)   # the kit's, in every document that has events
+HIDDEN = dict.fromkeys(FIELDS, 0)                # a projection that leaves them out of a read
+SWEEP_EVERY = 2.0    # seconds between looks for others' leftovers
+THIS_PROCESS = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 def event_exchange(source_service: str) -> Exchange:
@@ -43,14 +63,24 @@ def event_exchange(source_service: str) -> Exchange:
                     delivery_mode=2)
 
 
+def _written() -> dict:
+    return {OWNER: THIS_PROCESS, WRITTEN: datetime.now(timezone.utc).isoformat()}
+
+
 def record(*events: dict) -> dict:
     """The update fragment that stores ``events`` in the document being changed."""
-    return {"$set": {f"outbox.{ev['id']}": ev for ev in events}, "$inc": {PENDING: len(events)}}
+    return {"$set": {**{f"outbox.{ev['id']}": ev for ev in events}, **_written()}, "$inc": {PENDING: len(events)}}
 
 
 def pending_fields(events: Sequence[dict]) -> dict:
     """The same, for a document being inserted."""
-    return {"outbox": {ev["id"]: ev for ev in events}, PENDING: len(events)}
+    return {"outbox": {ev["id"]: ev for ev in events}, PENDING: len(events), **_written()}
+
+
+def orphaned(doc: dict, cutoff: str) -> bool:
+    """Pending events whose writer's relay has not published them in time (or that no relay's
+    process wrote: a store restored from a backup, an operator's script)."""
+    return not doc.get(OWNER) or not doc.get(WRITTEN) or doc[WRITTEN] < cutoff
 
 
 def event(type: str, data, subject: str | None = None, **extensions) -> dict:
@@ -62,11 +92,19 @@ def event(type: str, data, subject: str | None = None, **extensions) -> dict:
     return new_event(type, source, data, subject=subject, **extensions)
 
 
-def relay_once(collections: Iterable[Collection], publisher: Publisher) -> int:
-    """Publish what is pending in ``collections``; return how many events went out."""
+def relay_once(collections: Iterable[Collection], publisher: Publisher, *, owner: str = THIS_PROCESS,
+               orphans: bool = True, orphan_after: float = ORPHAN_AFTER) -> int:
+    """Publish what this process wrote that is pending in ``collections`` and, with ``orphans``,
+    what others wrote and left pending for ``orphan_after`` seconds; return how many went out."""
     sent = 0
+    cutoff = (datetime.now(timezone.utc) - timedelta(seconds=orphan_after)).isoformat()
+    fields = {"outbox": 1, PENDING: 1, OWNER: 1, WRITTEN: 1}
     for collection in collections:
-        for doc in collection.find({PENDING: {"$gt": 0}}, {"outbox": 1, PENDING: 1}).limit(BATCH):
+        docs = list(collection.find({PENDING: {"$gt": 0}, OWNER: owner}, fields).limit(BATCH))
+        if orphans:
+            docs += [d for d in collection.find({PENDING: {"$gt": 0}, OWNER: {"$ne": owner}}, fields).limit(BATCH)
+                     if orphaned(d, cutoff)]
+        for doc in docs:
             if not doc.get("outbox"):
                 # A counter with nothing behind it would keep this document in every batch and
                 # starve real events: reset it, unless a writer added an event meanwhile.
@@ -98,6 +136,7 @@ class OutboxRelay(DependencyProvider):
     def setup(self):
         config = self.container.config
         self.interval = float(config.get("OUTBOX_INTERVAL", 0.2))
+        self.orphan_after = float(option(config, "OUTBOX_ORPHAN_AFTER", ORPHAN_AFTER))
         self.publisher = Publisher(config["AMQP_URI"], use_confirms=True, serializer="json")
 
     def start(self):
@@ -117,9 +156,13 @@ class OutboxRelay(DependencyProvider):
         return [store.db[name] for name in self.collection_names]
 
     def _run(self):
+        next_sweep = 0.0  # others' leftovers are looked for at start, then every SWEEP_EVERY s
         while self._running:
             try:
-                if relay_once(self._collections(), self.publisher):
+                sweep = time.monotonic() >= next_sweep
+                if sweep:
+                    next_sweep = time.monotonic() + SWEEP_EVERY
+                if relay_once(self._collections(), self.publisher, orphans=sweep, orphan_after=self.orphan_after):
                     continue  # more may be waiting: no pause
             except Exception as exc:  # broker or store away: try again shortly
                 log.warning("outbox relay: %s", exc)

@@ -109,7 +109,8 @@ def merge_updates(*updates: Mapping) -> dict:
 
 
 
-KEPT_BY_THE_KIT = ("_id", "outbox", "outbox_pending", "inbox")
+# the outbox's FIELDS (services/common/outbox.py, which imports this module) and the inbox
+KEPT_BY_THE_KIT = ("_id", "outbox", "outbox_pending", "outbox_owner", "outbox_at", "inbox")
 
 
 def diff_update(old: Mapping, new: Mapping) -> dict:

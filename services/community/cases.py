@@ -321,7 +321,7 @@ def flagged(case: dict, flag: str, now: datetime) -> tuple[dict, type]:
 def view(case: dict, actor: Actor) -> dict:
     """The case as ``actor`` may see it (staff see the trail's actors; residents see steps)."""
     out = {k: v for k, v in case.items()
-           if k not in ("outbox", "outbox_pending", "inbox", "queue", "queue_key", "deadline_key", "watch")}
+           if not k.startswith("outbox") and k not in ("inbox", "queue", "queue_key", "deadline_key", "watch")}
     out["case_id"] = out.pop("_id")
     out["status_name"] = STATUS_NAMES[case["status"]]
     if not actor.is_staff:

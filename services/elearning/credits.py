@@ -69,7 +69,7 @@ def correct(db: Database, resident_id: str, amount: int, reason: str, by: str) -
 
 
 def statement(db: Database, resident_id: str) -> dict:
-    entries = sorted(db[LEDGER].find({"resident_id": resident_id}, {"outbox": 0, "outbox_pending": 0}),
+    entries = sorted(db[LEDGER].find({"resident_id": resident_id}, outbox.HIDDEN),
                      key=lambda e: e["at"])
     return {"resident_id": resident_id, "total": credit_rules.total(entries),
             "entries": [{k: v for k, v in e.items() if k != "_id"} | {"entry_id": e["_id"]} for e in entries]}

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 import pymongo
 from pymongo.database import Database
 
+from services.common import outbox
 from services.common.errors import BadInput, Forbidden
 from services.elearning import courses, credits, xapi, xapi_store
 
@@ -32,7 +33,7 @@ def agent_digest(resident_id: str) -> str:
 def export(db: Database, resident_id: str) -> dict:
     enrolments = list(db[courses.ENROLMENTS].find({"resident_id": resident_id}))
     progress = [p for e in enrolments for p in db[courses.PROGRESS].find({"enrolment": e["_id"]})]
-    ledger = list(db[credits.LEDGER].find({"resident_id": resident_id}, {"outbox": 0, "outbox_pending": 0}))
+    ledger = list(db[credits.LEDGER].find({"resident_id": resident_id}, outbox.HIDDEN))
     ids = sorted({r["s"] for r in xapi_store.agent_rows(db, agent_digest(resident_id))})
     statements = [json.loads(d["raw"]) for d in db[xapi_store.STATEMENTS].find({"_id": {"$in": ids}})] if ids else []
     state = [{k: v for k, v in d.items() if k not in ("_id", "ctx", "agent")}

@@ -48,7 +48,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
-from typing import Annotated, Any, Iterable, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from stdnum.cn import ric
@@ -401,12 +401,3 @@ def map_enrollment(row: dict) -> BaseModel:
 
 
 MAPPERS = {"orgs": map_org, "academicSessions": map_session, "classes": map_class, "enrollments": map_enrollment}
-
-
-def links(pairs: Iterable[tuple[str, str, Any]]) -> list[tuple[LinkRecord, Any]]:
-    """Student <-> guardian links from ``(student_id, guardian_id, where)`` pairs, each once
-    (the first place that declared it is kept to report against)."""
-    seen: dict[tuple[str, str], Any] = {}
-    for student_id, guardian_id, where in pairs:
-        seen.setdefault((student_id, guardian_id), where)
-    return [(LinkRecord(student_id=s, guardian_id=g), where) for (s, g), where in seen.items()]

@@ -55,7 +55,7 @@ OUTBOX_COLLECTIONS = [ASSIGNMENTS, MESSAGES]
 
 MAX_BATCH = 500
 MAX_LISTED = 200
-NO_OUTBOX = {"outbox": 0, "outbox_pending": 0}
+NO_OUTBOX = outbox.HIDDEN
 
 
 class RecordRejected(Exception):

@@ -17,7 +17,7 @@ from contracts.events.library import (ConflictRecordedV1, HoldExpiredV1, HoldRea
                                       LoanOverdueV1, LoanRecalledV1, LoanRenewedV1)
 from services.common import outbox, passwords
 from services.common.errors import BadInput, Conflict, NotFound
-from services.library import circulation, kiosks, patrons, pins, policy, store
+from services.library import circulation, kiosks, patrons, pins, policy, reference, store
 from services.library.policy import DEFAULT_RULES, LoanRule, open_on, patron_types, rule_for
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def patron_by_id(db: Database, resident_id: str) -> dict:
 
 
 def location(db: Database, code: str) -> dict:
-    doc = db[store.LOCATIONS].find_one({"_id": str(code)})
+    doc = reference.cached(db, store.LOCATIONS, str(code), lambda: db[store.LOCATIONS].find_one({"_id": str(code)}))
     if doc is None:
         raise BadInput(f"unknown library location {code!r}")
     return doc
@@ -72,8 +72,8 @@ LOAN_RULES = "loan_rules"   # an operator's rules, one document each (_id = the 
 
 
 def rules(db: Database) -> tuple[LoanRule, ...]:
-    extra = [LoanRule(**{k: v for k, v in r.items() if k != "_id"}) for r in db[LOAN_RULES].find().sort("_id")]
-    return DEFAULT_RULES + tuple(extra)
+    return reference.cached(db, LOAN_RULES, "all", lambda: DEFAULT_RULES + tuple(
+        LoanRule(**{k: v for k, v in r.items() if k != "_id"}) for r in db[LOAN_RULES].find().sort("_id")))
 
 
 def put_loan_rules(db: Database, named: dict) -> list[str]:
@@ -92,6 +92,7 @@ def put_loan_rules(db: Database, named: dict) -> list[str]:
         # every field is set (asdict): the whole rule; replace_one would not do (the embedded store
         # gives an upserted replacement a new ObjectId instead of the _id asked for)
         db[LOAN_RULES].update_one({"_id": name}, {"$set": fields}, upsert=True)
+    reference.forget(db, LOAN_RULES)
     return sorted(checked)
 
 
@@ -112,7 +113,7 @@ def holds_waiting(db: Database, title_id: str, except_patron: str | None = None)
 
 
 def _title_name(db: Database, title_id: str) -> str:
-    doc = db[store.TITLES].find_one({"_id": title_id}, {"title": 1})
+    doc = reference.cached(db, store.TITLES, title_id, lambda: db[store.TITLES].find_one({"_id": title_id}, {"title": 1}))
     return (doc or {}).get("title", "")
 
 

@@ -11,7 +11,7 @@ from pymongo.database import Database
 
 from contracts.rpc.library import TitleRecordV1
 from services.common.errors import BadInput
-from services.library import store
+from services.library import reference, store
 
 _WORD = re.compile(r"[0-9a-z]+")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -58,6 +58,7 @@ def store_records(db: Database, records: list) -> dict:
     if good:
         titles = [UpdateOne({"_id": r.record_id}, {"$set": _title_fields(r)}, upsert=True) for r in good]
         db[store.TITLES].bulk_write(titles, ordered=False)
+        reference.forget(db, store.TITLES)  # a renamed title reads right at once here
         copies = [UpdateOne({"_id": c.barcode}, _copy_update(r, c), upsert=True) for r in good for c in r.copies]
         if copies:
             db[store.COPIES].bulk_write(copies, ordered=False)

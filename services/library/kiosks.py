@@ -3,6 +3,7 @@ kiosk is online. Pure: no I/O."""
 from __future__ import annotations
 
 import re
+import time
 from collections import defaultdict
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -14,6 +15,8 @@ from services.common import outbox
 from services.common.storage import merge_updates
 
 OFFLINE_AFTER_BEATS = 3
+DEFAULT_INTERVAL = 60   # seconds between heartbeats, unless a kiosk's heartbeat says otherwise
+SEEN_EVERY = 10.0       # seconds: how often one process rewrites a busy kiosk's status at most
 
 
 def kiosk_of(routing_key: str) -> str:
@@ -56,6 +59,27 @@ def is_offline(last_seen: str | None, interval_seconds: int, now: datetime) -> b
     return now - datetime.fromisoformat(last_seen) > timedelta(seconds=interval_seconds * OFFLINE_AFTER_BEATS)
 
 
+class RecentlySeen:
+    """Kiosks whose status this process wrote lately. Every event used to rewrite it: one
+    store round trip of about seven per loan. A busy kiosk's status is now rewritten at most
+    every ``SEEN_EVERY`` seconds (and at least once a heartbeat interval, well inside the
+    ``OFFLINE_AFTER_BEATS`` that mark it offline); heartbeats and faults always write."""
+
+    def __init__(self, every: float = SEEN_EVERY, clock=time.monotonic):
+        self.every, self.clock = every, clock
+        self._written: dict[str, tuple[float, float]] = {}
+
+    def due(self, kiosk_id: str) -> bool:
+        written = self._written.get(kiosk_id)
+        return written is None or self.clock() - written[0] >= min(self.every, written[1])
+
+    def wrote(self, kiosk_id: str, interval_seconds: float | None) -> None:
+        if len(self._written) > 10_000:
+            self._written.clear()
+        self._written[kiosk_id] = (self.clock(), float(interval_seconds or DEFAULT_INTERVAL))
+
+
+recently_seen = RecentlySeen()
 _locks: defaultdict[str, Semaphore] = defaultdict(Semaphore)
 
 

@@ -6,6 +6,7 @@ import logging
 from datetime import date, datetime, timezone
 
 from nameko.timer import timer
+from pymongo import ReturnDocument
 
 from contracts.events.community import ResidenceChangedV1, ResidentRegisteredV1
 from contracts.events.kiosk import KIOSK_EVENTS, KioskCheckinV1, KioskCheckoutV1, KioskFaultReportV1, KioskHeartbeatV1, KioskInventoryV1
@@ -21,7 +22,7 @@ from services.common.metrics import Metrics, Tally
 from services.common.outbox import OutboxRelay
 from services.common.rpc import rpc
 from services.common.storage import Store
-from services.library import actions, circulation, kiosks, patrons, policy, store
+from services.library import actions, circulation, kiosks, patrons, policy, reference, store
 from services.library.sip2.accounts import Sip2AccountRpc
 from services.library.sip2.server import Sip2Server
 
@@ -156,6 +157,7 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
         for loc in checked:
             self.db[store.LOCATIONS].update_one({"_id": loc.code}, {"$set": loc.model_dump(exclude={"code"})},
                                                 upsert=True)
+        reference.forget(self.db, store.LOCATIONS)
         return len(checked)
 
     @rpc
@@ -235,7 +237,7 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
 
     @rpc
     def conflicts(self, status: str = "open", limit: int = 50) -> list[dict]:
-        return [{k: v for k, v in c.items() if k not in ("outbox", "outbox_pending")}
+        return [{k: v for k, v in c.items() if k not in outbox.FIELDS}
                 for c in self.db[store.CONFLICTS].find({"status": str(status)}).limit(max(1, min(int(limit), 200)))]
 
     @timer(interval=60)
@@ -290,14 +292,21 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
     # ---- helpers ----------------------------------------------------------------------
 
     def _seen(self, kiosk_id: str, at: datetime, event: dict) -> dict:
-        """Heartbeats (and any event) keep the kiosk's status; the newest time wins."""
+        """Heartbeats (and any event) keep the kiosk's status; the newest time wins. Loans
+        and returns of a busy kiosk skip it when this process wrote it lately."""
+        if event["type"] not in (KioskHeartbeatV1.TYPE, KioskFaultReportV1.TYPE) \
+                and not kiosks.recently_seen.due(kiosk_id):
+            return {"_id": kiosk_id}
         interval = event["data"].get("interval_seconds") if event["type"] == KioskHeartbeatV1.TYPE else None
         update = {"$max": {"last_seen": at.astimezone(timezone.utc).isoformat()},
                   "$set": {"status": "online"}}
         if interval:
             update["$set"]["interval_seconds"] = interval
-        self.db[store.KIOSKS].update_one({"_id": kiosk_id}, update, upsert=True)
-        return self.db[store.KIOSKS].find_one({"_id": kiosk_id})
+        kiosk = self.db[store.KIOSKS].find_one_and_update(
+            {"_id": kiosk_id}, update, {"open_faults": 1, "interval_seconds": 1}, upsert=True,
+            return_document=ReturnDocument.AFTER)
+        kiosks.recently_seen.wrote(kiosk_id, kiosk.get("interval_seconds"))
+        return kiosk
 
     def _kiosk_checkout(self, kiosk: dict, event: dict, at: datetime) -> None:
         data = event["data"]
@@ -387,7 +396,7 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
         now = datetime.now(timezone.utc)
         marked = 0
         for k in self.db[store.KIOSKS].find({"status": "online"}).limit(1000):
-            if kiosks.is_offline(k.get("last_seen"), int(k.get("interval_seconds") or 60), now):
+            if kiosks.is_offline(k.get("last_seen"), int(k.get("interval_seconds") or kiosks.DEFAULT_INTERVAL), now):
                 self.db[store.KIOSKS].update_one({"_id": k["_id"], "last_seen": k.get("last_seen")},
                                                  {"$set": {"status": "offline"}})
                 marked += 1

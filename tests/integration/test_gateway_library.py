@@ -31,7 +31,7 @@ def test_a_resident_sets_their_own_pin(gateway, wang, db):  # noqa: F811
 
 def test_a_recalled_loan_becomes_a_notice_for_the_borrower(gateway, wang, rpc, db):  # noqa: F811
     kind = "t-" + uuid.uuid4().hex[:8]     # a patron type of this test's own whose rule recalls
-    db("library").loan_rules.insert_one({"_id": kind, "patron_type": kind, "recall_days": 7})
+    rpc.library.put_loan_rules({kind: {"patron_type": kind, "recall_days": 7}})
     rpc.library.set_patron_type(wang["resident_id"], kind, "clerk-fl")
     record_id, barcode = "gw-r-" + uuid.uuid4().hex[:6], "GWR" + uuid.uuid4().hex[:6]
     rpc.library.upsert_locations(demo_data.LOCATIONS)

@@ -478,10 +478,11 @@ def test_a_late_kiosk_checkout_is_kept_for_staff_until_its_return_explains_it(li
 
 # ---- recalls ------------------------------------------------------------------------------
 
-def recall_rule(db, **fields) -> str:
-    """A loan rule that recalls, for a patron type of this test's own (rules are shared by the run)."""
+def recall_rule(library, **fields) -> str:
+    """A loan rule that recalls, for a patron type of this test's own (rules are shared by the run),
+    loaded as an operator does (the service keeps its rules for a few seconds)."""
     kind = "t-" + uuid.uuid4().hex[:8]
-    db("library").loan_rules.insert_one({"_id": kind, "patron_type": kind, **fields})
+    library.put_loan_rules({kind: {"patron_type": kind, **fields}})
     return kind
 
 
@@ -490,7 +491,7 @@ def test_a_hold_with_no_copy_available_recalls_the_loan_with_the_most_time_left(
 
     from services.library.policy import LoanRule, open_on, recall_due
 
-    kind = recall_rule(db, recall_days=7, min_loan_days=3)
+    kind = recall_rule(library, recall_days=7, min_loan_days=3)
     first, _ = a_patron(db, patron_type=kind)
     second, _ = a_patron(db, patron_type=kind)
     title_id, [b1, b2] = a_title(library, copies=("MAIN", "MAIN"))
@@ -524,7 +525,7 @@ def test_a_hold_with_no_copy_available_recalls_the_loan_with_the_most_time_left(
 
 
 def test_a_recall_never_extends_a_loan_and_rules_without_recalls_recall_nothing(library, db):
-    kind = recall_rule(db, recall_days=7)
+    kind = recall_rule(library, recall_days=7)
     soon, _ = a_patron(db, patron_type=kind)
     title_id, [barcode] = a_title(library)
     library.checkout(barcode, soon, "MAIN")
@@ -544,7 +545,7 @@ def test_a_recall_never_extends_a_loan_and_rules_without_recalls_recall_nothing(
 
 
 def test_a_hold_that_finds_a_copy_on_the_shelf_recalls_nothing(library, db):
-    kind = recall_rule(db, recall_days=7)
+    kind = recall_rule(library, recall_days=7)
     borrower, _ = a_patron(db, patron_type=kind)
     title_id, [lent, shelved] = a_title(library, copies=("MAIN", "MAIN"))
     library.checkout(lent, borrower, "MAIN")

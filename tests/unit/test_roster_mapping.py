@@ -115,9 +115,13 @@ def test_other_roles_and_deletions():
     assert roster.map_enrollment({"sourcedId": "e1", "status": "tobedeleted"}).file == "enrollments"
 
 
-def test_links_from_both_sides_once():
-    links = roster.links([("u1", "g1", 2), ("u1", "g1", 5), ("u2", "g1", 5)])
-    assert [(l.student_id, l.guardian_id, where) for l, where in links] == [("u1", "g1", 2), ("u2", "g1", 5)]
+def test_links_from_both_sides_once_on_disk_not_in_memory():
+    from infra.imports.file_memory import FileMemory
+    with FileMemory("links") as declared:
+        assert [declared.add("links", key, line) for key, line in [("u1|g1", 2), ("u1|g1", 5), ("u2|g1", 5)]] \
+            == [True, False, True]
+        assert list(declared.items("links")) == [("u1|g1", 2), ("u2|g1", 5)] and declared.count("links") == 2
+        assert declared.get("links", "u1|g1") == 2 and declared.get("links", "u3|g1") is None
 
 
 def test_map_keys_are_safe_and_reversible():
