@@ -9,10 +9,18 @@ after a restart and would apply it twice (a kill -9 under load stored a case twi
 redelivered request is therefore answered ``OutcomeUnknown`` (UNAVAILABLE) instead of run
 again: the caller asks again with its own idempotency key (a terminal's transaction id, a
 resident's ID number) or looks.
+
+A request published twice is run once. A caller's publish that loses its connection
+before the broker confirms is published again by kombu with the same correlation id (a
+broker hiccup under load stored a case twice): a request whose correlation id this process
+took lately is acknowledged and dropped, and the caller takes the first answer. (A second
+process of the same service may still take the copy; see bench/RESULTS.md.)
 """
 from __future__ import annotations
 
+import logging
 import sys
+from collections import OrderedDict
 
 import pymongo
 from nameko.rpc import Rpc
@@ -38,6 +46,30 @@ def _translate(exc: BaseException) -> BaseException:
     return exc
 
 
+log = logging.getLogger(__name__)
+
+
+class RecentRequests:
+    """Correlation ids of the requests this process took lately (bounded, oldest forgotten)."""
+
+    def __init__(self, keep: int = 10_000):
+        self.keep = keep
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def first_time(self, correlation_id: str | None) -> bool:
+        if not correlation_id:
+            return True
+        if correlation_id in self._ids:
+            return False
+        self._ids[correlation_id] = None
+        if len(self._ids) > self.keep:
+            self._ids.popitem(last=False)
+        return True
+
+
+taken = RecentRequests()
+
+
 class SuiteRpc(Rpc):
     def __init__(self, **kwargs):
         kwargs.setdefault("expected_exceptions", EXPECTED)
@@ -51,6 +83,11 @@ class SuiteRpc(Rpc):
             except OutcomeUnknown:
                 with survive_broker_loss("answer a redelivered request"):
                     self.rpc_consumer.handle_result(message, None, sys.exc_info())   # answers and acknowledges
+            return
+        if not taken.first_time(message.properties.get("correlation_id")):
+            log.warning("dropped a request published twice", extra={"method": self.method_name})
+            with survive_broker_loss("drop a request published twice"):
+                self.rpc_consumer.queue_consumer.ack_message(message)
             return
         super().handle_message(body, message)
 

@@ -48,3 +48,30 @@ def test_a_redelivered_request_is_answered_outcome_unknown_and_not_run_again(set
     assert runs == ["second"]
     with Connection(settings.amqp_uri) as conn:
         assert Queue(queue, channel=conn.channel()).queue_declare(passive=True).message_count == 0
+
+
+def test_a_request_published_twice_runs_once(settings, start_service, service_config):
+    """kombu publishes a request again, with the same correlation id, when the caller's
+    connection drops before the broker confirms it (a broker hiccup stored a case twice)."""
+    runs.clear()
+    queue = f"rpc-{ProbeService.name}"
+    exchange = get_rpc_exchange({"AMQP_URI": settings.amqp_uri})
+    with Connection(settings.amqp_uri) as conn:
+        Queue(queue, exchange=exchange, routing_key=f"{ProbeService.name}.*", durable=True)(conn.channel()).declare()
+    with ClusterRpcProxy({"AMQP_URI": settings.amqp_uri}, timeout=15) as proxy:
+        reply = getattr(proxy, ProbeService.name).apply.call_async("once")
+        with Connection(settings.amqp_uri) as conn:
+            sent = Queue(queue, channel=conn.channel(), no_declare=True).get(no_ack=True)
+            assert sent is not None
+            producer = conn.Producer()
+            for _ in range(2):   # the request and kombu's second publish of it
+                producer.publish(sent.body, exchange=exchange, routing_key=sent.delivery_info["routing_key"],
+                                 headers=sent.headers, content_type=sent.content_type,
+                                 content_encoding=sent.content_encoding, **{
+                                     k: sent.properties[k] for k in ("correlation_id", "reply_to")})
+        start_service(ProbeService, service_config(ProbeService.name))
+        assert reply.result() == "once"
+        assert getattr(proxy, ProbeService.name).apply("next") == "next"
+    assert runs == ["once", "next"]
+    with Connection(settings.amqp_uri) as conn:
+        assert Queue(queue, channel=conn.channel()).queue_declare(passive=True).message_count == 0
