@@ -367,6 +367,21 @@ def test_cancelling_a_ready_hold_passes_the_copy_to_the_next_or_frees_it(library
     assert library.checkout(barcode, a_patron(db)[0], "MAIN")["status"] == "on_loan"
 
 
+def test_a_patrons_past_holds_never_hide_a_current_one(library, db):
+    """The read for the dashboard used to take a patron's first 100 holds of any status and
+    keep the current ones: after 100 fulfilled or cancelled holds, a waiting one vanished."""
+    patron = a_patron(db)[0]
+    db("library").holds.insert_many([{"_id": f"old-{uuid.uuid4().hex}", "patron": patron, "title_id": "t-gone",
+                                      "pickup": "MAIN", "status": status, "queue": None,
+                                      "placed_at": "2025-01-01T08:00:00+00:00"}
+                                     for status in ["fulfilled", "cancelled", "expired"] * 40])
+    title_id, [barcode] = a_title(library, copies=("MAIN",))
+    library.checkout(barcode, a_patron(db)[0], "MAIN")    # on loan: the hold waits
+    hold = library.place_hold(patron, title_id, "MAIN")
+    [shown] = library.loans_and_holds([patron])[patron]["holds"]
+    assert (shown["hold_id"], shown["status"], shown["position"]) == (hold["hold_id"], "waiting", 1)
+
+
 def test_cancelling_a_hold_in_transit_lets_the_copy_be_shelved_where_it_arrives(library, db):
     borrower, holder = a_patron(db)[0], a_patron(db)[0]
     title_id, [barcode] = a_title(library)
