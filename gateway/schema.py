@@ -301,8 +301,7 @@ class Child(graphene.ObjectType):
     wallet = graphene.Field(Wallet)
 
     def resolve_wallet(root, info):
-        # one call for all the children of this request (started by `children`)
-        w = calls(info).call("elearning", "wallet_for_students", root.all_children, WALLET_MOVEMENTS).get(root.id)
+        w = root.wallet_found   # came with the children (`Me.children` asks for it when selected)
         if w is None:
             return None
         return Wallet(balance_fen=w["balance_fen"], frozen=w["frozen"], spent_today_fen=w.get("spent_today_fen"),
@@ -314,7 +313,7 @@ class Child(graphene.ObjectType):
                               for m in w.get("recent", [])])
 
 
-def _child(c: dict, all_children: list[str]) -> Child:
+def _child(c: dict) -> Child:
     child = Child(id=c["student_id"], name=c["name"], grade=c.get("grade"),
                   classes=[k["title"] for k in c.get("classes", [])],
                   assignments=[Assignment(
@@ -326,7 +325,7 @@ def _child(c: dict, all_children: list[str]) -> Child:
                                       else str(a["submission"]["mark"]),
                                       comment=(a["submission"] or {}).get("comment")) if a.get("submission") else None)
                       for a in c.get("assignments", [])])
-    child.all_children = all_children
+    child.wallet_found = c.get("wallet")
     return child
 
 
@@ -457,11 +456,9 @@ class Me(graphene.ObjectType):
         return Me._learning(root, info)["credits"]
 
     def resolve_children(root, info):
-        found = calls(info).call("elearning", "children_for_guardians", [root.id]).get(root.id, {"children": []})
-        ids = [c["student_id"] for c in found["children"]]
-        if ids and _wants(info, "wallet"):
-            calls(info).start("elearning", "wallet_for_students", ids, 5)  # all children's wallets at once
-        return [_child(c, ids) for c in found["children"]]
+        found = calls(info).call("elearning", "children_for_guardians", *root.children_args).get(
+            root.id, {"children": []})
+        return [_child(c) for c in found["children"]]
 
     def resolve_message_threads(root, info):
         return [_thread(t) for t in calls(info).call("elearning", "threads_for", guardian(root.who))]
@@ -542,17 +539,16 @@ def _start_me_calls(info, me: Me) -> None:
         c.start("community", "get_notices", me.actor, me.id, 20)
     if "learning" in wanted:
         c.start("elearning", "learning_for_residents", [me.id])
+    # the children's wallets come in the same call when any selection of children asks for them
+    wallets = any(f.name.value == "wallet" for f in _fields_below(
+        info, [f for f in _fields_below(info, info.field_nodes) if f.name.value == "children"]))
+    me.children_args = ([me.id], WALLET_MOVEMENTS) if wallets else ([me.id],)
     if "children" in wanted:
-        c.start("elearning", "children_for_guardians", [me.id])
+        c.start("elearning", "children_for_guardians", *me.children_args)
     if "threads" in wanted:
         c.start("elearning", "threads_for", guardian(me.who))
     if "access_log" in wanted:
         c.start("community", "get_access_log", me.actor, me.id, 20)
-
-
-def _wants(info, name: str) -> bool:
-    """Whether the current field's selection asks for ``name`` (one level down)."""
-    return name in _selected(info)
 
 
 class Course(graphene.ObjectType):

@@ -165,7 +165,7 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints, StaffEntrypoints):
     def get_residents(self, resident_ids: list[str]) -> list[dict]:
         """Batch read for the gateway: one call, whatever the number of ids."""
         ids = [str(i) for i in _batch(resident_ids)]
-        found = {d["_id"]: d for d in self.db[store.RESIDENTS].find({"_id": {"$in": ids}})}
+        found = {d["_id"]: d for d in self.db[store.RESIDENTS].find({"_id": {"$in": ids}}, store.RESIDENT_VIEW_FIELDS)}
         return [residents.public_view(found[i]) for i in ids if i in found]
 
     @rpc
@@ -267,7 +267,7 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints, StaffEntrypoints):
         out = {}
         for rid in (str(i) for i in _batch(resident_ids)):
             # one indexed equality each: `$in` on a non-_id field scans on the embedded store
-            found = self.db[store.CASES].find({"resident_id": rid}).sort("submitted_at", -1).limit(100)
+            found = self.db[store.CASES].find({"resident_id": rid}, store.CASE_FIELDS).sort("submitted_at", -1).limit(100)
             out[rid] = [cases.view(c, who) for c in found if cases.can_see(c, who)]
         return out
 

@@ -44,6 +44,12 @@ INDEXES = {
 
 OUTBOX_COLLECTIONS = [RESIDENTS, CASES]
 
+# Reads for views leave out what no view shows and what grows: pending events, the applied
+# event ids (up to 200), a resident's past residences.
+CASE_FIELDS = {**outbox.HIDDEN, "inbox": 0}
+RESIDENT_VIEW_FIELDS = {"id_number": 1, "name": 1, "registered_committee": 1, "registered_outside_district": 1,
+                        "residence": 1}
+
 
 def next_number(db: Database, scope: str) -> int:
     """An atomic per-scope sequence (case numbers per desk and day)."""

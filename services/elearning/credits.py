@@ -68,6 +68,11 @@ def correct(db: Database, resident_id: str, amount: int, reason: str, by: str) -
     return entry
 
 
+def total_of(db: Database, resident_id: str) -> int:
+    """The resident's credit total, reading only the amounts (the dashboard's figure)."""
+    return credit_rules.total(db[LEDGER].find({"resident_id": resident_id}, {"amount": 1}))
+
+
 def statement(db: Database, resident_id: str) -> dict:
     entries = sorted(db[LEDGER].find({"resident_id": resident_id}, outbox.HIDDEN),
                      key=lambda e: e["at"])

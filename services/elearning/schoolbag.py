@@ -56,6 +56,7 @@ OUTBOX_COLLECTIONS = [ASSIGNMENTS, MESSAGES]
 MAX_BATCH = 500
 MAX_LISTED = 200
 NO_OUTBOX = outbox.HIDDEN
+PUPIL_LINKS = {"role": 1, "name": 1, "guardians": 1}   # what a guardian's list of threads reads of a pupil
 
 
 class RecordRejected(Exception):
@@ -306,19 +307,26 @@ def _in_class(student: dict | None, class_id: str) -> bool:
     return bool(student) and ((student.get("classes") or {}).get(map_key(class_id)) or {}).get("role") == "student"
 
 
-def _guardian_doc(db: Database, student: dict | None, resident_id: str) -> dict | None:
-    """The active guardian record through which ``resident_id`` is linked to ``student``."""
+def _guardian_doc(db: Database, student: dict | None, resident_id: str, known: dict | None = None) -> dict | None:
+    """The active guardian record through which ``resident_id`` is linked to ``student``;
+    ``known``: records of ``resident_id`` already read, by ``_id`` (no second read of them)."""
     link = ((student or {}).get("guardians") or {}).get(map_key(resident_id))
     if not link:
         return None
-    via = db[USERS].find_one({"_id": link.get("guardian_id")})
+    gid = link.get("guardian_id")
+    via = known[gid] if known and gid in known else db[USERS].find_one({"_id": gid})
     if via and via["role"] == "guardian" and via.get("active", True) and via.get("resident_id") == resident_id:
         return via
     return None
 
 
-def _guardian_records(db: Database, resident_id: str) -> list[dict]:
-    return [g for g in db[USERS].find({"resident_id": resident_id}).limit(50)
+def _resident_records(db: Database, resident_id: str) -> list[dict]:
+    """The roster records of a resident, whatever their role or state."""
+    return list(db[USERS].find({"resident_id": resident_id}).limit(50))
+
+
+def _guardian_records(db: Database, resident_id: str, records: list[dict] | None = None) -> list[dict]:
+    return [g for g in (_resident_records(db, resident_id) if records is None else records)
             if g["role"] == "guardian" and g.get("active", True)]
 
 
@@ -664,18 +672,26 @@ def threads_for(db: Database, reader: Any) -> list[dict]:
     guardian's those about their children."""
     who = participant(reader, "reader")
     threads: dict[str, dict] = {}
+    names: dict[str, dict] = {}
     if who.role == "teacher":
         for cid in _classes_of(_user(db, who.id, "teacher"), "teacher"):
             threads.update({t["_id"]: t for t in db[THREADS].find({"class_id": cid}).limit(MAX_LISTED)})
     else:
-        children = sorted({unmap_key(k) for g in _guardian_records(db, who.id) for k in (g.get("children") or {})})
-        for student in db[USERS].find({"_id": {"$in": children}}) if children else []:
-            if student["role"] == "student" and _guardian_doc(db, student, who.id):
+        # the links are checked against the guardian's own records, read once (not once per child)
+        records = _resident_records(db, who.id)
+        known = {r["_id"]: r for r in records}
+        children = sorted({unmap_key(k) for g in _guardian_records(db, who.id, records)
+                           for k in (g.get("children") or {})})
+        for student in db[USERS].find({"_id": {"$in": children}}, PUPIL_LINKS) if children else []:
+            if student["role"] == "student" and _guardian_doc(db, student, who.id, known):
+                names[student["_id"]] = student
                 threads.update({t["_id"]: t for t in db[THREADS].find({"student_id": student["_id"]}).limit(MAX_LISTED)})
     threads = {k: t for k, t in threads.items() if t.get("message_count")}
     student_ids = sorted({t["student_id"] for t in threads.values()})
     class_ids = sorted({t["class_id"] for t in threads.values()})
-    students = {s["_id"]: s for s in db[USERS].find({"_id": {"$in": student_ids}}, {"name": 1})} if student_ids else {}
+    unnamed = [s for s in student_ids if s not in names]   # a guardian's pupils were read above
+    students = {**names, **({s["_id"]: s for s in db[USERS].find({"_id": {"$in": unnamed}}, {"name": 1})}
+                            if unnamed else {})}
     classes = {c["_id"]: c for c in db[CLASSES].find({"_id": {"$in": class_ids}}, {"title": 1})} if class_ids else {}
     views = [_thread_view(t, who, students, classes) for t in threads.values()]
     return sorted(views, key=lambda v: v["last_message_at"] or "", reverse=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from services.common.rpc import rpc
 from services.elearning import schoolbag
+from services.elearning.wallet_rpc import wallets
 
 
 class SchoolbagEntrypoints:
@@ -42,9 +43,17 @@ class SchoolbagEntrypoints:
         return schoolbag.assignments_for_student(self.db, student_id, schoolbag.now())
 
     @rpc
-    def children_for_guardians(self, guardian_resident_ids: list[str]) -> dict:
-        """Batch read for the gateway: {resident id: {"children": [...]}} in one call."""
-        return schoolbag.children_for_guardians(self.db, guardian_resident_ids, schoolbag.now())
+    def children_for_guardians(self, guardian_resident_ids: list[str], wallet_movements: int | None = None) -> dict:
+        """Batch read for the gateway: {resident id: {"children": [...]}} in one call. With
+        ``wallet_movements``, each child carries its ``wallet`` (as ``wallet_for_students``
+        gives it, or None): the dashboard's wallets without a second call that waits for this one."""
+        found = schoolbag.children_for_guardians(self.db, guardian_resident_ids, schoolbag.now())
+        if wallet_movements is not None:
+            children = [c for v in found.values() for c in v["children"]]
+            kept = wallets(self.db, [c["student_id"] for c in children], wallet_movements)
+            for child in children:
+                child["wallet"] = kept.get(child["student_id"])
+        return found
 
     @rpc
     def post_message(self, author: dict, text: str, thread_id: str | None = None, student_id: str | None = None,

@@ -82,16 +82,17 @@ class LearningEntrypoints:
         for rid in map(str, resident_ids):
             enrolments = list(self.db[courses.ENROLMENTS].find({"resident_id": rid}).limit(200))
             titles = {c["_id"]: c["title"] for c in self.db[courses.COURSES].find(
-                {"_id": {"$in": [e["course_id"] for e in enrolments]}}, {"title": 1})}
+                {"_id": {"$in": [e["course_id"] for e in enrolments]}}, {"title": 1})} if enrolments else {}
+            records = courses.progress_of(self.db, [e["_id"] for e in enrolments])
             views = []
             for e in enrolments:
-                done = [p for p in self.db[courses.PROGRESS].find({"enrolment": e["_id"]}).limit(500)]
+                done = records.get(e["_id"], [])
                 views.append({"course_id": e["course_id"], "course_title": titles.get(e["course_id"], ""),
                               "completed": bool(e.get("completed")), "enrolled_at": e["enrolled_at"],
                               "lessons_completed": sum(1 for p in done if p.get("completed")),
                               "last_activity": progress.last_activity(done),
                               "lessons": progress.lesson_views(done)})
-            out[rid] = {"enrolments": views, "credits": credits.statement(self.db, rid)["total"]}
+            out[rid] = {"enrolments": views, "credits": credits.total_of(self.db, rid)}
         return out
 
     @rpc

@@ -21,6 +21,16 @@ log = logging.getLogger(__name__)
 SWEEP_SECONDS = 5
 
 
+def wallets(db, student_ids: list[str], movements: int) -> dict:
+    """{student_id: wallet view with its ``movements`` latest movements, or None}, checked."""
+    if not isinstance(student_ids, list) or len(student_ids) > 500:
+        raise BadInput("expected a list of at most 500 student ids")
+    if isinstance(movements, bool) or not isinstance(movements, int) or not 0 <= movements <= 50:
+        raise BadInput("movements must be a whole number from 0 to 50")
+    ids = list(dict.fromkeys(rules.check_ref(s, "student_id") for s in student_ids))
+    return wallet_store.for_students(db, ids, movements)
+
+
 class WalletEntrypoints:
     """Terminals, guardians, top-ups, charges, refunds, limits, statements."""
 
@@ -114,12 +124,7 @@ class WalletEntrypoints:
     def wallet_for_students(self, student_ids: list[str], movements: int = 5) -> dict:
         """Batch read for the gateway: {student_id: {balance_fen, frozen, limits, recent, ...}
         or None} in one call."""
-        if not isinstance(student_ids, list) or len(student_ids) > 500:
-            raise BadInput("expected a list of at most 500 student ids")
-        if isinstance(movements, bool) or not isinstance(movements, int) or not 0 <= movements <= 50:
-            raise BadInput("movements must be a whole number from 0 to 50")
-        ids = list(dict.fromkeys(rules.check_ref(s, "student_id") for s in student_ids))
-        return wallet_store.for_students(self.db, ids, movements)
+        return wallets(self.db, student_ids, movements)
 
     @timer(interval=SWEEP_SECONDS)
     def wallet_complete_parked_entries(self) -> None:

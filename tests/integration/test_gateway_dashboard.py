@@ -110,6 +110,6 @@ def test_the_full_dashboard_costs_the_same_rpcs_for_one_child_as_for_three(dashb
     assert b["enrolments"][0]["lessons"] == [{"lessonId": "l1", "position": 90, "percent": 30, "completed": False,
                                               "channel": "tv"}]
     assert b["libraryCard"]["cardNumber"] and b["holds"][0]["status"]
-    # profile, places, cases, notices, card, loans and holds, learning, lesson progress,
-    # children, their wallets, threads: one call each, whatever the counts
-    assert one["extensions"]["rpcCalls"] == three["extensions"]["rpcCalls"] == 10
+    # profile, places, cases, notices, card, loans and holds, learning with lesson progress,
+    # children with their wallets, threads: one call each, whatever the counts
+    assert one["extensions"]["rpcCalls"] == three["extensions"]["rpcCalls"] == 9

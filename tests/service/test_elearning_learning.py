@@ -49,6 +49,23 @@ def test_progress_resumes_across_devices_and_never_goes_backwards(elearning):
     assert err.value.exc_type == "BadInput"
 
 
+def test_each_enrolment_shows_its_own_lessons_only(elearning):
+    # progress of several enrolments is read in one go (a range over "<resident>|"); what another
+    # learner's ids share of that prefix, or another course's lessons, is not mixed in
+    c1, c2, rid = "c-" + uuid.uuid4().hex[:8], "c-" + uuid.uuid4().hex[:8], uuid.uuid4().hex
+    elearning.upsert_courses([course(c1), course(c2, credits=1)])
+    for learner in (rid, f"{rid}|{c2}"):
+        elearning.enrol(learner, c1)
+    elearning.enrol(rid, c2)
+    elearning.record_progress(rid, {"course_id": c1, "lesson_id": "l1", "percent": 40, "at": at(1)})
+    elearning.record_progress(rid, {"course_id": c2, "lesson_id": "l2", "percent": 70, "at": at(2), "channel": "tv"})
+    elearning.record_progress(f"{rid}|{c2}", {"course_id": c1, "lesson_id": "l2", "percent": 90, "at": at(3)})
+    mine = {e["course_id"]: e for e in elearning.learning_for_residents([rid])[rid]["enrolments"]}
+    assert [(p["lesson_id"], p["percent"]) for p in mine[c1]["lessons"]] == [("l1", 40)]
+    assert [(p["lesson_id"], p["percent"], p["channel"]) for p in mine[c2]["lessons"]] == [("l2", 70, "tv")]
+    assert mine[c1]["last_activity"] == at(1) and mine[c2]["last_activity"] == at(2)
+
+
 def test_completion_awards_credits_exactly_once(elearning, settings, db):
     cid, rid = "c-" + uuid.uuid4().hex[:8], uuid.uuid4().hex
     elearning.upsert_courses([course(cid, credits=3)])
