@@ -47,7 +47,7 @@ class Settings:
     store_timeout_ms: int = 2000
     event_max_retries: int = 3
     event_retry_backoff: float = 0.2
-    outbox_interval: float = 0.2
+    outbox_interval: float = 1.0
     log_level: str = "INFO"
     log_format: str = "json"
     jwt_secret: str = ""
@@ -80,7 +80,7 @@ def load() -> Settings:
         store_timeout_ms=_int("STORE_TIMEOUT_MS", 2000),
         event_max_retries=_int("EVENT_MAX_RETRIES", 3),
         event_retry_backoff=_float("EVENT_RETRY_BACKOFF", 0.2),
-        outbox_interval=_float("OUTBOX_INTERVAL", 0.2),
+        outbox_interval=_float("OUTBOX_INTERVAL", 1.0),
         log_level=_env("LOG_LEVEL", "INFO").upper(),
         log_format=_env("LOG_FORMAT", "json"),
         jwt_secret=os.environ.get("JWT_SECRET", ""),

@@ -28,6 +28,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Iterable, Sequence
 
 import eventlet
+from eventlet.event import Event
 import pymongo
 from kombu import Exchange
 from nameko.amqp.publish import Publisher
@@ -63,18 +64,23 @@ def event_exchange(source_service: str) -> Exchange:
                     delivery_mode=2)
 
 
-def _written() -> dict:
+_built = 0   # events this process has put into updates: a relay looks when it has grown
+
+
+def _written(events: Sequence[dict]) -> dict:
+    global _built
+    _built += len(events)
     return {OWNER: THIS_PROCESS, WRITTEN: datetime.now(timezone.utc).isoformat()}
 
 
 def record(*events: dict) -> dict:
     """The update fragment that stores ``events`` in the document being changed."""
-    return {"$set": {**{f"outbox.{ev['id']}": ev for ev in events}, **_written()}, "$inc": {PENDING: len(events)}}
+    return {"$set": {**{f"outbox.{ev['id']}": ev for ev in events}, **_written(events)}, "$inc": {PENDING: len(events)}}
 
 
 def pending_fields(events: Sequence[dict]) -> dict:
     """The same, for a document being inserted."""
-    return {"outbox": {ev["id"]: ev for ev in events}, PENDING: len(events), **_written()}
+    return {"outbox": {ev["id"]: ev for ev in events}, PENDING: len(events), **_written(events)}
 
 
 def orphaned(doc: dict, cutoff: str) -> bool:
@@ -126,16 +132,20 @@ def relay_once(collections: Iterable[Collection], publisher: Publisher, *, owner
 
 
 class OutboxRelay(DependencyProvider):
-    """Runs the relay in the service process for the named collections of its store."""
+    """Runs the relay in the service process for the named collections of its store. A worker
+    that stored events wakes it as it ends; otherwise it looks every ``OUTBOX_INTERVAL`` s.
+    (Polling five collections every 0.2 s cost an idle store more CPU than anything else.)"""
 
     def __init__(self, collections: Sequence[str]):
         self.collection_names = tuple(collections)
         self._gt = None
         self._running = False
+        self._wake = Event()
+        self._built_before: dict[int, int] = {}   # id(worker_ctx) -> events built when it began
 
     def setup(self):
         config = self.container.config
-        self.interval = float(config.get("OUTBOX_INTERVAL", 0.2))
+        self.interval = float(config.get("OUTBOX_INTERVAL", 1.0))
         self.orphan_after = float(option(config, "OUTBOX_ORPHAN_AFTER", ORPHAN_AFTER))
         self.publisher = Publisher(config["AMQP_URI"], use_confirms=True, serializer="json")
 
@@ -155,9 +165,18 @@ class OutboxRelay(DependencyProvider):
         store = next(d for d in self.container.dependencies if isinstance(d, Store))
         return [store.db[name] for name in self.collection_names]
 
+    def worker_setup(self, worker_ctx):
+        self._built_before[id(worker_ctx)] = _built
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None):
+        # the worker's writes are done: if events were built while it ran, look now
+        if self._built_before.pop(id(worker_ctx), None) != _built and not self._wake.ready():
+            self._wake.send()
+
     def _run(self):
-        next_sweep = 0.0  # others' leftovers are looked for at start, then every SWEEP_EVERY s
+        next_sweep = 0.0  # others' leftovers are looked for at start, then every SWEEP_EVERY s at most
         while self._running:
+            self._wake = Event()
             try:
                 sweep = time.monotonic() >= next_sweep
                 if sweep:
@@ -167,7 +186,8 @@ class OutboxRelay(DependencyProvider):
             except Exception as exc:  # broker or store away: try again shortly
                 log.warning("outbox relay: %s", exc)
                 eventlet.sleep(min(5.0, self.interval * 10))
-            eventlet.sleep(self.interval)
+                continue
+            self._wake.wait(timeout=self.interval)
 
     def get_dependency(self, worker_ctx):
         return None
