@@ -168,6 +168,17 @@ def settle(suite, db, results: Probe, timeout: float) -> None:
     raise RuntimeError(f"the library did not settle within {timeout:.0f} s")
 
 
+def dead_letters(amqp_uri: str) -> list[str]:
+    """Why each message in the library's dead-letter queue was parked there (left in place)."""
+    from kombu import Connection, Queue
+    reasons = []
+    with Connection(amqp_uri) as conn:
+        queue = Queue("dlq.library", channel=conn.channel(), no_declare=True)
+        while (message := queue.get(no_ack=False)) is not None:
+            reasons.append(str((message.headers or {}).get("x-dead-letter-reason", "?"))[:200])
+    return reasons  # unacknowledged: back in the queue when the connection closes
+
+
 def doubled(db, copies) -> list[str]:
     """Copies where an event was applied twice: a repeated inbox entry, a version that moved
     more than once per applied event, or one loan recorded twice (as the kiosk test checks)."""
@@ -240,6 +251,7 @@ def run_once(events: int, library_processes: int) -> dict:
             mismatches = [m for r in reports for m in simulator.verify_until(r, rpc, timeout=30, settle=0.5,
                                                                               amqp_uri=suite.amqp_uri)]
             twice = doubled(db, fx.copies)
+            dead = dead_letters(suite.amqp_uri)
             conflicts = [c for r in reports for c in simulator.library_conflicts(r, rpc)]
             result_ids = [mid for _, mid in results.arrivals]
             row = {
@@ -250,7 +262,7 @@ def run_once(events: int, library_processes: int) -> dict:
                 "messages": len(kiosk_in.arrivals), "duplicates": sum(r.duplicates for r in reports),
                 "applied": sum(r.applied for r in reports), "results": len(result_ids),
                 "results_distinct": len(set(result_ids)),
-                "lost": lost, "mismatches": mismatches, "doubled": twice, "conflicts": conflicts,
+                "lost": lost, "mismatches": mismatches, "doubled": twice, "conflicts": conflicts, "dead": dead,
                 "idle_rss": idle, "load_rss": sampler.peak, "cpu": cpu,
             }
         client.close()
@@ -258,7 +270,7 @@ def run_once(events: int, library_processes: int) -> dict:
 
 
 def report(row: dict) -> str:
-    ok = not (row["lost"] or row["mismatches"] or row["doubled"] or row["conflicts"])
+    ok = not (row["lost"] or row["mismatches"] or row["doubled"] or row["conflicts"] or row["dead"])
     lines = [
         f"\nkiosk ingest: {row['events']:,} events ({row['messages']:,} messages with duplicates), "
         f"{row['processes']} library process(es), on {row['where']}; {machine()}",
@@ -270,7 +282,7 @@ def report(row: dict) -> str:
         f"  oracle: {row['applied']:,} changes applied; resulting events {row['results']:,} "
         f"({row['results_distinct']:,} distinct)",
         f"  check: lost {row['lost']}, wrong end states {len(row['mismatches'])}, doubled {len(row['doubled'])}, "
-        f"conflicts {len(row['conflicts'])}  -> {'OK' if ok else 'FAILED'}",
+        f"conflicts {len(row['conflicts'])}, dead-lettered {len(row['dead'])}  -> {'OK' if ok else 'FAILED'}",
         "  CPU per event: " + ", ".join(f"{k} {v / row['events'] * 1000:.1f} ms" for k, v in sorted(row["cpu"].items())
                                         if v / row["events"] >= 0.0001) + f" (all: {sum(row['cpu'].values()) / row['events'] * 1000:.1f} ms)",
         "  RSS MiB idle -> under kiosk load: " + ", ".join(
@@ -279,6 +291,7 @@ def report(row: dict) -> str:
     if not ok:
         lines += [f"    {m}" for m in (row["mismatches"] + row["doubled"])[:10]]
         lines += [f"    conflict: {c.get('barcode')} {c.get('kind')}: {c.get('reason')}" for c in row["conflicts"][:10]]
+        lines += [f"    dead letter: {reason}" for reason in row["dead"][:10]]
     return "\n".join(lines)
 
 
@@ -297,7 +310,7 @@ def main() -> int:
     for row in rows:
         print(f"  {row['events']:>6,} events, {row['processes']} process(es): {row['rate']:7,.0f}/s "
               f"= {row['rate'] / row['baseline']:6.1%}")
-    failed = [r for r in rows if r["lost"] or r["mismatches"] or r["doubled"] or r["conflicts"]]
+    failed = [r for r in rows if r["lost"] or r["mismatches"] or r["doubled"] or r["conflicts"] or r["dead"]]
     return 1 if failed else 0
 
 

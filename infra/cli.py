@@ -472,7 +472,11 @@ def main(argv: list[str] | None = None) -> int:
 
     eventlet.monkey_patch()  # the nameko standalone RPC proxy used by `seed` is eventlet-based
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    from infra.topology import NamekoWouldBeRefused, QueueDeclaredOtherwise
+    try:
+        return args.func(args)
+    except (QueueDeclaredOtherwise, NamekoWouldBeRefused) as exc:   # an operator's step: say which
+        raise SystemExit(f"suite: {exc}") from None
 
 
 if __name__ == "__main__":

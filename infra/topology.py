@@ -36,6 +36,10 @@ GATEWAY_CLASS = "gateway.service:GatewayService"
 QUEUE_TYPES = ("classic", "quorum")
 
 
+class QueueDeclaredOtherwise(RuntimeError):
+    """A queue exists with arguments this version does not declare (RabbitMQ cannot change them)."""
+
+
 class NamekoWouldBeRefused(RuntimeError):
     """nameko's own declaration of a queue would fail (the vhost does not default to quorum)."""
 
@@ -51,13 +55,14 @@ class Subscription:
     method: str
     event_type: str
     source: str
+    arguments: tuple = ()   # the handler's queue arguments, as (name, value) pairs
 
     @property
     def queue(self) -> Queue:
         # nameko: evt-<source>-<type>--<service>.<method>, durable, bound by event type
         return Queue(f"evt-{self.source}-{self.event_type}--{self.service}.{self.method}",
                      exchange=event_exchange(self.source), routing_key=self.event_type,
-                     durable=True, auto_delete=False, exclusive=False)
+                     durable=True, auto_delete=False, exclusive=False, queue_arguments=dict(self.arguments) or None)
 
 
 def subscriptions() -> list[Subscription]:
@@ -67,7 +72,8 @@ def subscriptions() -> list[Subscription]:
         for method, fn in inspect.getmembers(cls, inspect.isfunction):
             for ep in getattr(fn, ENTRYPOINT_EXTENSIONS_ATTR, ()):
                 if isinstance(ep, InboxEventHandler):
-                    found.append(Subscription(service, method, ep.event_type, ep.source_service))
+                    found.append(Subscription(service, method, ep.event_type, ep.source_service,
+                                              tuple(sorted(ep.queue_arguments.items()))))
     return sorted(found, key=lambda s: (s.service, s.method))
 
 
@@ -83,7 +89,7 @@ def queues(queue_type: str = "classic") -> list[Queue]:
     if queue_type not in QUEUE_TYPES:
         raise ValueError(f"QUEUE_TYPE must be one of {', '.join(QUEUE_TYPES)}, got {queue_type!r}")
     return [Queue(q.name, exchange=q.exchange, routing_key=q.routing_key, durable=True, auto_delete=False,
-                  queue_arguments={"x-queue-type": queue_type}) for q in plain]
+                  queue_arguments={**(q.queue_arguments or {}), "x-queue-type": queue_type}) for q in plain]
 
 
 def declare(amqp_uri: str, queue_type: str | None = None) -> list[str]:
@@ -95,7 +101,13 @@ def declare(amqp_uri: str, queue_type: str | None = None) -> list[str]:
         for exchange in exchanges():
             exchange(channel).declare()
         for queue in typed:
-            queue(channel).declare()
+            try:
+                queue(channel).declare()
+            except amqp.exceptions.PreconditionFailed as exc:
+                raise QueueDeclaredOtherwise(
+                    f"{queue.name} exists with other arguments ({exc.reply_text}), declared by an earlier "
+                    f"version: let it drain (its consumers running), delete it (`rabbitmqctl delete_queue "
+                    f"{queue.name}`), then deploy again") from None
         if queue_type != "classic":
             _check_nameko_redeclares(conn)
         return [queue.name for queue in typed]

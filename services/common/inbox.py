@@ -124,6 +124,7 @@ class InboxEventHandler(EventHandler):
     one queue bound by a topic pattern that takes several types (kiosks)."""
 
     queue_consumer = DeadLetteringQueueConsumer()
+    queue_arguments: dict = {}   # declared with the queue (here and by infra/topology.py, alike)
 
     def __init__(self, event_type: str, accept: tuple[str, ...] | None = None, **kwargs):
         self.accept = tuple(accept or (event_type,))
@@ -136,6 +137,8 @@ class InboxEventHandler(EventHandler):
 
     def setup(self):
         super().setup()
+        if self.queue_arguments:
+            self.queue.queue_arguments = {**(self.queue.queue_arguments or {}), **self.queue_arguments}
         config = self.container.config
         self.max_retries = int(config.get("EVENT_MAX_RETRIES", 3))
         self.backoff = float(config.get("EVENT_RETRY_BACKOFF", 0.2))

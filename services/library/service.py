@@ -32,8 +32,13 @@ CURRENT_HOLDS = ("waiting", "in_transit", "ready")
 
 
 class KioskEventHandler(InboxEventHandler):
-    """One queue for every kiosk's events (their order per kiosk is kept), each checked
-    against the broker-validated ``user_id`` before anything is applied."""
+    """One queue for every kiosk's events, each checked against the broker-validated
+    ``user_id`` before anything is applied. One library process at a time takes them (the
+    broker's single active consumer; the others stand by): a copy's events taken by two
+    processes at once were applied out of order (a spurious conflict, once a wrong end
+    state, in the benchmark). Within the process, ``kiosks.item_lock`` orders each copy's."""
+
+    queue_arguments = {"x-single-active-consumer": True}
 
     def check_sender(self, message, event):
         _, routing_key, user_id = first_delivery(message)
