@@ -28,8 +28,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Iterable, Sequence
 
 import eventlet
-from eventlet.event import Event
 import pymongo
+from eventlet.event import Event
 from kombu import Exchange
 from nameko.amqp.publish import Publisher
 from nameko.extensions import DependencyProvider
@@ -51,7 +51,7 @@ OWNER = "outbox_owner"
 WRITTEN = "outbox_at"
 OUTBOX_INDEX = IndexModel([(PENDING, pymongo.ASCENDING)], name="outbox_pending")
 BATCH = 100
-ORPHAN_AFTER = 10.0  # seconds; well above a relay's pause, so a live owner is never overtaken
+ORPHAN_AFTER = 10.0  # seconds: an owner that keeps up is never overtaken; one that lags more is helped
 FIELDS = ("outbox", PENDING, OWNER, WRITTEN)   # the kit's, in every document that has events
 HIDDEN = dict.fromkeys(FIELDS, 0)                # a projection that leaves them out of a read
 SWEEP_EVERY = 2.0    # seconds between looks for others' leftovers
