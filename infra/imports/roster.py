@@ -28,6 +28,7 @@ from services.elearning.roster import GuardianRow, RosterRowError
 
 BATCH = 500
 LOOKUPS_IN_FLIGHT = 20
+_US = "\x1f"   # ASCII unit separator: joins two sourcedIds in one key
 
 
 def roster_rows(path: Path, required: list[str]) -> Iterator[tuple[int, dict | str]]:
@@ -222,7 +223,8 @@ def _import_users(run: _Importer, order: int, path: Path) -> None:
         run.bar.total += declared.count("links")
         run.bar.refresh()
         for key, line in declared.items("links"):
-            link = roster.LinkRecord(student_id=key.split(_US)[0], guardian_id=key.split(_US)[1])
+            student, guardian = key.split(_US, 1)
+            link = roster.LinkRecord(student_id=student, guardian_id=guardian)
             for end in (link.student_id, link.guardian_id):
                 if end in failed:
                     run.reject(order, "users", line, f"link {link.student_id} - {link.guardian_id} not made: "
@@ -231,6 +233,3 @@ def _import_users(run: _Importer, order: int, path: Path) -> None:
             else:
                 run.add(order, "users", line, link.model_dump(mode="json"))
         run.flush()
-
-
-_US = "\x1f"   # ASCII unit separator: joins two sourcedIds in one key
