@@ -11,6 +11,7 @@ from __future__ import annotations
 import graphene
 from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
 
+from gateway import place_names
 from gateway.errors import BadRequest, Forbidden
 from gateway.auth import Unauthenticated
 from services.common.config import SERVICES
@@ -52,15 +53,11 @@ def page_size(asked: int | None, most: int, default: int = 20) -> int:
     return max(1, min(default if asked is None else asked, most))
 
 
-def place_names(info) -> dict:
-    """Code → name of every place (one RPC per request at most)."""
-    return {p["code"]: p for p in calls(info).call("community", "list_places")}
-
-
 def place(info, code):
     if code is None:
         return None
-    p = place_names(info).get(code, {"code": code, "name": code, "kind": "committee"})
+    p = place_names.kept.get(code, lambda: calls(info).call("community", "list_places")) \
+        or {"code": code, "name": code, "kind": "committee"}
     return Place(code=p["code"], name=p["name"], kind=p["kind"])
 
 
@@ -621,8 +618,8 @@ class Query(graphene.ObjectType):
                 for m in calls(info).call("community", "list_matters")]
 
     def resolve_places(root, info, kind=None):
-        return [Place(code=p["code"], name=p["name"], kind=p["kind"]) for p in place_names(info).values()
-                if kind is None or p["kind"] == kind]
+        return [Place(code=p["code"], name=p["name"], kind=p["kind"])   # the list asked for: read fresh
+                for p in calls(info).call("community", "list_places") if kind is None or p["kind"] == kind]
 
     def resolve_courses(root, info, subject=None, provider=None, channel=None):
         return [Course(id=c["course_id"], title=c["title"], provider=c.get("provider"), subjects=c["subjects"],

@@ -98,6 +98,7 @@ def test_the_full_dashboard_costs_the_same_rpcs_for_one_child_as_for_three(dashb
     fill(rpc, small, [school.u2], loans=1, cases=1, tag=f"s{uuid.uuid4().hex[:6]}")
     fill(rpc, big, big_children, loans=5, cases=5, tag=f"b{uuid.uuid4().hex[:6]}")
 
+    dashboard(small)   # the gateway keeps place names for a while: this reads them if it has none
     one, three = dashboard(small), dashboard(big)
     for answer in (one, three):
         assert "errors" not in answer, answer
@@ -110,6 +111,6 @@ def test_the_full_dashboard_costs_the_same_rpcs_for_one_child_as_for_three(dashb
     assert b["enrolments"][0]["lessons"] == [{"lessonId": "l1", "position": 90, "percent": 30, "completed": False,
                                               "channel": "tv"}]
     assert b["libraryCard"]["cardNumber"] and b["holds"][0]["status"]
-    # profile, places, cases, notices, card, loans and holds, learning with lesson progress,
-    # children with their wallets, threads: one call each, whatever the counts
-    assert one["extensions"]["rpcCalls"] == three["extensions"]["rpcCalls"] == 9
+    # profile, cases, notices, card, loans and holds, learning with lesson progress, children
+    # with their wallets, threads: one call each, whatever the counts (place names are kept)
+    assert one["extensions"]["rpcCalls"] == three["extensions"]["rpcCalls"] == 8
