@@ -24,50 +24,19 @@ from bench.common import machine, percentile
 from bench.rpc_load import concurrent, echo_latencies, echo_throughput, latencies
 from bench.suite_processes import profiled, running_suite
 from gateway import auth
-from infra.imports.roster import import_roster
 from infra.local import demo_data
-from services.community import calendar_source, catalogue
 
 # the dashboard query and the household data are the integration test's own
 TESTS = Path(__file__).resolve().parent.parent / "tests"
 sys.path[:0] = [str(TESTS), str(TESTS / "integration")]
-from school_data import register, write_roster  # noqa: E402
-from support import id_number  # noqa: E402
+from school_data import make_school  # noqa: E402
+from support import load_demo_district  # noqa: E402
 from test_gateway_dashboard import DASHBOARD, fill, more_children  # noqa: E402
 
 SECRET = "bench-gateway-secret-of-at-least-32-bytes"
 CLIENTS = 20
 # (loans, cases) added at each step: the household has 1/1, then 5/10, then 9/40
 STEPS = [(1, 1), (4, 9), (4, 30)]
-
-
-class SchoolIds:
-    """What test_gateway_dashboard.more_children needs of the school fixture."""
-
-    def __init__(self, ids: dict):
-        self.ids = ids
-
-    def __getattr__(self, name):
-        try:
-            return self.ids[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-
-def make_school(rpc, folder: Path) -> tuple[SchoolIds, str]:
-    """The integration tests' OneRoster school; returns it and guardian A (of pupil u1)."""
-    tag = uuid.uuid4().hex[:8]
-    names = ["district", "school", "term", "c1", "c2", "c3", "t1", "t2", "u1", "u2", "u3", "g1", "g2", "g3", "g4",
-             "admin", *[f"e{n}" for n in range(1, 10)]]
-    ids = {n: f"{n}-{tag}" for n in names}
-    numbers, residents = {}, {}
-    for key, name in [("A", "张伟"), ("B", "王芳"), ("C", "李强")]:
-        numbers[key], residents[key] = register(rpc, name)
-    numbers["unknown"] = id_number()
-    write_roster(folder, ids, numbers, [id_number(birth="20160512")])
-    with open(os.devnull, "w") as quiet:
-        import_roster(rpc, folder, report=quiet)
-    return SchoolIds(ids), residents["A"]
 
 
 def main() -> int:
@@ -79,12 +48,11 @@ def main() -> int:
     with running_suite("benchgw", counts, overrides={"gateway": {"JWT_SECRET": SECRET, "EXPOSE_RPC_COUNT": True}}) \
             as suite, tempfile.TemporaryDirectory() as tmp, \
             ClusterRpcProxy({"AMQP_URI": suite.amqp_uri}, timeout=60) as rpc:
-        rpc.community.upsert_places(demo_data.PLACES)
-        rpc.community.upsert_matters(catalogue.MATTERS)
-        if 2026 not in rpc.community.calendar_years():
-            rpc.community.load_calendar_year(calendar_source.to_json(calendar_source.from_package(2026)))
+        load_demo_district(rpc)
         rpc.library.upsert_locations(demo_data.LOCATIONS)
-        school, guardian = make_school(rpc, Path(tmp))
+        with open(os.devnull, "w") as quiet:
+            school = make_school(rpc, Path(tmp), report=quiet)
+        guardian = school.residents["A"]                              # of pupil u1
         children = [school.u1, *more_children(rpc, school, 1)]     # two children
         tokens = auth.TokenConfig(SECRET, suite.settings.jwt_issuer, suite.settings.jwt_audience)
         headers = {"Authorization": f"Bearer {auth.mint(tokens, 'guardian', guardian)}"}
@@ -102,6 +70,7 @@ def main() -> int:
             fill(rpc, guardian, children, loans=more_loans, cases=more_cases, tag=f"b{n}{uuid.uuid4().hex[:5]}")
             loans, cases = loans + more_loans, cases + more_cases
             with requests.Session() as session:
+                ask(session)            # warms the gateway's place names, as any earlier query would
                 answer = ask(session)
                 me = answer["data"]["me"]
                 cpu_before = suite.cpu()

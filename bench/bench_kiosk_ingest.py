@@ -26,6 +26,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from bench.common import machine
 from bench.suite_processes import profiled, running_suite
 from contracts.events.kiosk import BY_KIND
+from infra import dlq
 from infra.kiosk import simulator
 from infra.local import demo_data
 from services.library import store as library_store
@@ -168,17 +169,6 @@ def settle(suite, db, results: Probe, timeout: float) -> None:
     raise RuntimeError(f"the library did not settle within {timeout:.0f} s")
 
 
-def dead_letters(amqp_uri: str) -> list[str]:
-    """Why each message in the library's dead-letter queue was parked there (left in place)."""
-    from kombu import Connection, Queue
-    reasons = []
-    with Connection(amqp_uri) as conn:
-        queue = Queue("dlq.library", channel=conn.channel(), no_declare=True)
-        while (message := queue.get(no_ack=False)) is not None:
-            reasons.append(str((message.headers or {}).get("x-dead-letter-reason", "?"))[:200])
-    return reasons  # unacknowledged: back in the queue when the connection closes
-
-
 def doubled(db, copies) -> list[str]:
     """Copies where an event was applied twice: a repeated inbox entry, a version that moved
     more than once per applied event, or one loan recorded twice (as the kiosk test checks)."""
@@ -251,7 +241,7 @@ def run_once(events: int, library_processes: int) -> dict:
             mismatches = [m for r in reports for m in simulator.verify_until(r, rpc, timeout=30, settle=0.5,
                                                                               amqp_uri=suite.amqp_uri)]
             twice = doubled(db, fx.copies)
-            dead = dead_letters(suite.amqp_uri)
+            dead = [d["reason"] for d in dlq.peek(suite.amqp_uri, "library", limit=1000)]  # left in place
             conflicts = [c for r in reports for c in simulator.library_conflicts(r, rpc)]
             result_ids = [mid for _, mid in results.arrivals]
             row = {

@@ -10,17 +10,14 @@ from typing import Callable
 
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from bench.common import timed
+
 
 def latencies(call: Callable[[], object], repeat: int, warmup: int = 20) -> list[float]:
-    """Seconds per call, one after the other."""
+    """Seconds per call, one after the other, after ``warmup`` calls."""
     for _ in range(warmup):
         call()
-    out = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        out.append(time.perf_counter() - started)
-    return out
+    return timed(call, repeat)
 
 
 def echo_latencies(amqp_uri: str, repeat: int) -> list[float]:

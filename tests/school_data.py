@@ -2,6 +2,7 @@
 the e-schoolbag service tests and the gateway's guardian tests."""
 from __future__ import annotations
 
+import sys
 import uuid
 from dataclasses import dataclass
 
@@ -92,6 +93,12 @@ def school(start_service, rpc, tmp_path):
     start_service(CommunityService)
     start_service(ElearningService)
     rpc.community.upsert_places(demo_data.PLACES)
+    return make_school(rpc, tmp_path)
+
+
+def make_school(rpc, path, report=sys.stderr) -> School:
+    """The school imported through the running services (the fixture's; also the gateway
+    benchmark's); ``report``: where the import's progress goes."""
     tag = uuid.uuid4().hex[:8]
     names = ["district", "school", "term", "c1", "c2", "c3", "t1", "t2", "u1", "u2", "u3", "g1", "g2", "g3", "g4",
              "admin", *[f"e{n}" for n in range(1, 10)]]
@@ -101,6 +108,6 @@ def school(start_service, rpc, tmp_path):
         numbers[key], residents[key] = register(rpc, name)
     numbers["unknown"] = id_number()
     pupil_numbers = [id_number(birth="20160512")]
-    write_roster(tmp_path, ids, numbers, pupil_numbers)
-    result = import_roster(rpc, tmp_path)
-    return School(ids, residents, pupil_numbers, result, tmp_path)
+    write_roster(path, ids, numbers, pupil_numbers)
+    result = import_roster(rpc, path, report=report)
+    return School(ids, residents, pupil_numbers, result, path)
