@@ -267,4 +267,4 @@ def test_waits_on_a_silent_service_do_not_add_up(gateway, wang, start_service):
     assert answer["data"]["me"]["name"] == "王芳"
     assert sorted(e["path"][-1] for e in answer["errors"]) == ["children", "enrolments"]
     assert all(e["extensions"]["code"] == "UNAVAILABLE" and "within" in e["message"] for e in answer["errors"])
-    assert 1.9 < elapsed < 3.5, elapsed
+    assert 1.9 < elapsed < 3.9, elapsed  # one wait after the other would take 4 s or more

@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from contracts.events.community import ResidentRegisteredV1
 from gateway.service import GatewayService
-from services.common import outbox
+from services.common import metrics, outbox
 from services.common.inbox import apply_once, inbox_handler
 from services.common.metrics import MetricsEntrypoints
 from services.common.outbox import OutboxRelay
@@ -189,10 +189,15 @@ def test_cases_near_and_past_deadline_follow_the_deadline_timer(start_service, s
     assert gauges() == (0, 0)  # a closed case is no longer anyone's worry
 
 
-def test_store_down_leaves_its_gauges_out_and_counts_the_errors_within_a_second(
-        own_store, start_service, service_config):
+def test_store_down_leaves_its_gauges_out_and_counts_the_errors_within_the_scrape_budget(
+        own_store, start_service, service_config, monkeypatch):
+    """The gauges wait for the store together, each at most SCRAPE_TIMEOUT: a scrape with the
+    store down takes about one budget, not one per gauge, nor the store client's own timeout.
+    The budget is raised here so that a busy machine's overhead stays small beside it."""
+    budget = 2.0
+    monkeypatch.setattr(metrics, "SCRAPE_TIMEOUT", budget)
     proc, uri = own_store
-    library = start_service(LibraryService, service_config("library", MONGO_URI=uri, STORE_TIMEOUT_MS=1000))
+    library = start_service(LibraryService, service_config("library", MONGO_URI=uri, STORE_TIMEOUT_MS=10_000))
     up = scrape(library)
     assert value(up, "suite_outbox_backlog", service="library") == 0
 
@@ -201,7 +206,8 @@ def test_store_down_leaves_its_gauges_out_and_counts_the_errors_within_a_second(
     started = time.monotonic()
     down = scrape(library)
     elapsed = time.monotonic() - started
-    assert elapsed < 1.5, f"/metrics took {elapsed:.2f}s with the store down"
+    # the library has two store gauges: one after the other would take two budgets or more
+    assert elapsed < 2 * budget, f"/metrics took {elapsed:.2f}s with the store down (budget {budget}s)"
     assert value(down, "suite_outbox_backlog", service="library") is None
     assert value(down, "suite_library_kiosks_online", service="library") is None
     errors = "suite_metrics_scrape_errors_total"
