@@ -33,7 +33,7 @@ from eventlet.event import Event
 from kombu import Exchange
 from nameko.amqp.publish import Publisher
 from nameko.extensions import DependencyProvider
-from pymongo import IndexModel
+from pymongo import IndexModel, UpdateOne
 from pymongo.collection import Collection
 
 from contracts import new_event
@@ -110,24 +110,30 @@ def relay_once(collections: Iterable[Collection], publisher: Publisher, *, owner
         if orphans:
             docs += [d for d in collection.find({PENDING: {"$gt": 0}, OWNER: {"$ne": owner}}, fields).limit(BATCH)
                      if orphaned(d, cutoff)]
-        for doc in docs:
-            if not doc.get("outbox"):
-                # A counter with nothing behind it would keep this document in every batch and
-                # starve real events: reset it, unless a writer added an event meanwhile.
-                collection.update_one({"_id": doc["_id"], PENDING: doc[PENDING]}, {"$set": {PENDING: 0}})
-                log.warning("outbox: reset a pending count with no event behind it", extra={"doc": str(doc["_id"])})
-                continue
-            for ev in sorted(doc["outbox"].values(), key=lambda e: e["time"]):
-                headers = {f"nameko.{CONTEXT_KEY}": ev["correlationid"]} if ev.get("correlationid") else {}
-                if ev.get("traceparent"):
-                    headers[f"nameko.{tracing.CONTEXT_KEY}"] = ev["traceparent"]
-                publisher.publish(ev, exchange=event_exchange(ev["source"]), routing_key=ev["type"],
-                                  headers=headers, message_id=ev["id"])
-                # Conditional on the event still being there, so that two relays racing
-                # cannot both count it off (the counter would then hide later events).
-                collection.update_one({"_id": doc["_id"], f"outbox.{ev['id']}": {"$exists": True}},
-                                      {"$unset": {f"outbox.{ev['id']}": ""}, "$inc": {PENDING: -1}})
-                sent += 1
+        published: list[UpdateOne] = []
+        try:
+            for doc in docs:
+                if not doc.get("outbox"):
+                    # A counter with nothing behind it would keep this document in every batch and
+                    # starve real events: reset it, unless a writer added an event meanwhile.
+                    collection.update_one({"_id": doc["_id"], PENDING: doc[PENDING]}, {"$set": {PENDING: 0}})
+                    log.warning("outbox: reset a pending count with no event behind it", extra={"doc": str(doc["_id"])})
+                    continue
+                for ev in sorted(doc["outbox"].values(), key=lambda e: e["time"]):
+                    headers = {f"nameko.{CONTEXT_KEY}": ev["correlationid"]} if ev.get("correlationid") else {}
+                    if ev.get("traceparent"):
+                        headers[f"nameko.{tracing.CONTEXT_KEY}"] = ev["traceparent"]
+                    publisher.publish(ev, exchange=event_exchange(ev["source"]), routing_key=ev["type"],
+                                      headers=headers, message_id=ev["id"])
+                    # Conditional on the event still being there, so that two relays racing
+                    # cannot both count it off (the counter would then hide later events).
+                    published.append(UpdateOne({"_id": doc["_id"], f"outbox.{ev['id']}": {"$exists": True}},
+                                               {"$unset": {f"outbox.{ev['id']}": ""}, "$inc": {PENDING: -1}}))
+        finally:
+            # what was confirmed is removed in one round trip, even when a later publish failed
+            if published:
+                collection.bulk_write(published, ordered=False)
+                sent += len(published)
     return sent
 
 

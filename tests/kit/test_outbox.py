@@ -92,6 +92,22 @@ def test_the_last_writer_of_a_document_relays_all_its_pending_events(settings, c
     assert {json.loads(m.body)["id"] for m in drain(settings.amqp_uri, probe, expect=2)} == {first["id"], second["id"]}
 
 
+def test_a_refused_publish_mid_batch_leaves_it_pending_and_clears_what_went_out(settings, collection):
+    """The relay removes what the broker confirmed in one write after the batch; a publish the
+    broker refuses half way must still not lose the first one's removal, nor the second event."""
+    probe = bind_probe_queue(settings.amqp_uri, "community.events")
+    sent, refused = registered("r-sent"), registered("r-refused")
+    refused["source"] = f"nowhere-{uuid.uuid4().hex[:6]}"   # its exchange does not exist: the broker refuses
+    refused["time"] = "9999-01-01T00:00:00+00:00"            # published after the first
+    collection.insert_one({"_id": "doc", **outbox.pending_fields([sent, refused])})
+    with pytest.raises(Exception):
+        outbox.relay_once([collection], Publisher(settings.amqp_uri, use_confirms=True, serializer="json"))
+    doc = collection.find_one({"_id": "doc"})
+    assert doc[outbox.PENDING] == 1 and list(doc["outbox"]) == [refused["id"]]
+    [message] = drain(settings.amqp_uri, probe)
+    assert json.loads(message.body)["id"] == sent["id"]
+
+
 def test_broker_down_leaves_the_outbox_pending(collection):
     ev = registered("r-c")
     collection.insert_one({"_id": "doc", **outbox.pending_fields([ev])})
