@@ -6,7 +6,10 @@ broker (the baseline, measured in the same run). At the end of every run the sim
 oracle checks that nothing was lost and nothing applied twice. Also: resident set size of
 every service process idle and under this load.
 
-    python -m bench.bench_kiosk_ingest [--events 1000 4000] [--processes 1 2 4]
+    python -m bench.bench_kiosk_ingest [--events 1000 4000] [--processes 1 2 4] [--catch-up 1]
+
+It also times the library catching up after an outage (``--catch-up``): stopped while the
+kiosks publish, then started, against raw kombu consuming the same messages already queued.
 """
 from __future__ import annotations
 
@@ -56,22 +59,25 @@ def envelopes_like(story: list[simulator.LogicalEvent]) -> list[tuple[str, str]]
     return out
 
 
-def raw_rate(amqp_uri: str, messages: list[tuple[str, str]], publishers: int) -> float:
+def raw_rate(amqp_uri: str, messages: list[tuple[str, str]], publishers: int, queued: bool = False) -> float:
     """Messages a second: ``publishers`` threads publish persistent messages with confirms;
     one consumer (prefetch as a nameko worker pool) acknowledges each. First publish to
-    last ack."""
+    last ack; with ``queued``, everything is published first and the consumer is timed alone,
+    first delivery to last ack (the library catching up after an outage)."""
     exchange = Exchange(f"bench.raw.{uuid.uuid4().hex[:6]}", type="topic", durable=True)
     queue = Queue(f"{exchange.name}.q", exchange=exchange, routing_key="kiosk.#", durable=True)
     with Connection(amqp_uri) as conn:
         queue(conn.channel()).declare()
     done = threading.Event()
     got = [0]
-    last = [0.0]
+    first, last = [0.0], [0.0]
 
     def consume():
         with Connection(amqp_uri) as conn:
             def on_message(body, message):
                 message.ack()
+                if not got[0]:
+                    first[0] = time.perf_counter()
                 got[0] += 1
                 if got[0] == len(messages):
                     last[0] = time.perf_counter()
@@ -91,18 +97,21 @@ def raw_rate(amqp_uri: str, messages: list[tuple[str, str]], publishers: int) ->
                                  content_encoding="utf-8", delivery_mode=2, retry=False)
 
     consumer = threading.Thread(target=consume, daemon=True)
-    consumer.start()
-    time.sleep(0.3)
+    if not queued:
+        consumer.start()
+        time.sleep(0.3)
     parts = [messages[i::publishers] for i in range(publishers)]
     started = time.perf_counter()
     with ThreadPoolExecutor(publishers) as pool:
         list(pool.map(publish, parts))
+    if queued:
+        consumer.start()
     if not done.wait(120):
         raise RuntimeError(f"the raw consumer got {got[0]} of {len(messages)}")
     with Connection(amqp_uri) as conn:
         queue(conn.channel()).delete()
         exchange(conn.channel()).delete()
-    return len(messages) / (last[0] - started)
+    return len(messages) / (last[0] - (first[0] if queued else started))
 
 
 # ---- watching what comes out --------------------------------------------------------------------
@@ -110,8 +119,9 @@ def raw_rate(amqp_uri: str, messages: list[tuple[str, str]], publishers: int) ->
 class Probe(threading.Thread):
     """Consumes a throwaway queue bound to ``exchange``; records when each message came."""
 
-    def __init__(self, amqp_uri: str, exchange: str, routing_key: str = "#"):
+    def __init__(self, amqp_uri: str, exchange: str, routing_key: str = "#", on_first=None):
         super().__init__(daemon=True)
+        self.on_first = on_first     # called as the first message comes
         self.amqp_uri = amqp_uri
         self.queue = Queue(f"probe-{uuid.uuid4().hex[:8]}", exchange=Exchange(exchange, type="topic", durable=True),
                            routing_key=routing_key, durable=False, auto_delete=True)
@@ -122,6 +132,8 @@ class Probe(threading.Thread):
     def run(self):
         with Connection(self.amqp_uri) as conn:
             def on_message(body, message):
+                if not self.arrivals and self.on_first is not None:
+                    self.on_first()
                 self.arrivals.append((time.perf_counter(), message.properties.get("message_id")
                                       or _body_id(message.body)))
                 message.ack()
@@ -184,7 +196,10 @@ def doubled(db, copies) -> list[str]:
     return bad
 
 
-def run_once(events: int, library_processes: int) -> dict:
+def run_once(events: int, library_processes: int, catch_up: bool = False) -> dict:
+    """One run. ``catch_up``: the library is stopped while the kiosks publish (an outage),
+    then started; timed from its first loan event to its last, against raw kombu consuming
+    the same messages already queued."""
     counts = {"community": 1, "library": library_processes, "elearning": 1, "gateway": 1}
     with running_suite("benchkiosk", counts) as suite:
         client = pymongo.MongoClient(suite.mongo_uri)
@@ -205,10 +220,11 @@ def run_once(events: int, library_processes: int) -> dict:
                                         per_group, datetime.now(timezone.utc))
             messages = envelopes_like(story)
             messages += rng.sample(messages, round(len(messages) * DUPLICATES))
-            baseline = raw_rate(suite.amqp_uri, messages, PUBLISHERS) * len(story) / len(messages)
+            baseline = raw_rate(suite.amqp_uri, messages, PUBLISHERS, queued=catch_up) * len(story) / len(messages)
 
             kiosk_in = Probe(suite.amqp_uri, "kiosk.events", "kiosk.#")
-            results = Probe(suite.amqp_uri, "library.events", "#")
+            cpu_at_first: dict = {}
+            results = Probe(suite.amqp_uri, "library.events", "#", on_first=lambda: cpu_at_first.update(suite.cpu()))
             sampler = RssSampler(suite)
             for t in (kiosk_in, results):
                 t.start()
@@ -221,18 +237,30 @@ def run_once(events: int, library_processes: int) -> dict:
                     suite.amqp_uri, kiosks=len(group), events=per_group, rate=0, duplicates=DUPLICATES,
                     reorder=REORDER, offline=0, seed=100 + i, copies={b: k for b, k in fx.copies.items() if k in group},
                     patrons=fx.patrons, kiosk_ids=group)
-            cpu_before = suite.cpu()
-            with profiled(suite, f"kiosk-{events}-{library_processes}"):
+            def publish_all():
                 with ThreadPoolExecutor(PUBLISHERS) as pool:
-                    reports = list(pool.map(publish, range(PUBLISHERS)))
-                published_at = time.perf_counter()
-                settle(suite, db, results, timeout=600)
-            cpu = {k: v - cpu_before[k] for k, v in suite.cpu().items()}
+                    return list(pool.map(publish, range(PUBLISHERS))), time.perf_counter()
+            label = f"kiosk-{events}-{library_processes}"
+            if catch_up:
+                suite.stop("library")
+                reports, published_at = publish_all()
+                waiting = simulator.kiosk_queue_depth(suite.amqp_uri)
+                suite.start_again("library")
+                with profiled(suite, label + "-catch-up"):
+                    settle(suite, db, results, timeout=600)
+                # the library's CPU counts from its first loan event, not from its start-up
+                cpu = {k: v - cpu_at_first.get(k, 0.0) for k, v in suite.cpu().items()}
+            else:
+                cpu_before = suite.cpu()
+                with profiled(suite, label):
+                    reports, published_at = publish_all()
+                    settle(suite, db, results, timeout=600)
+                cpu = {k: v - cpu_before[k] for k, v in suite.cpu().items()}
             sampler.stopping.set()
             kiosk_in.stopping.set()
             results.stopping.set()
 
-            start = kiosk_in.arrivals[0][0]
+            start = (results if catch_up else kiosk_in).arrivals[0][0]
             end = results.arrivals[-1][0]
             sent = sum(r.sent for r in reports)
             # zero lost, zero doubled: kiosk buffers empty, the library ends as the oracle says,
@@ -245,7 +273,8 @@ def run_once(events: int, library_processes: int) -> dict:
             conflicts = [c for r in reports for c in simulator.library_conflicts(r, rpc)]
             result_ids = [mid for _, mid in results.arrivals]
             row = {
-                "events": sent, "processes": library_processes, "where": suite.where,
+                "events": sent, "processes": library_processes, "where": suite.where, "catch_up": catch_up,
+                "waiting": waiting if catch_up else None,
                 "baseline": baseline, "rate": sent / (end - start),
                 "kiosk_rate": len(kiosk_in.arrivals) / (kiosk_in.arrivals[-1][0] - start),
                 "drain_after_publish": end - published_at,
@@ -261,14 +290,27 @@ def run_once(events: int, library_processes: int) -> dict:
 
 def report(row: dict) -> str:
     ok = not (row["lost"] or row["mismatches"] or row["doubled"] or row["conflicts"] or row["dead"])
-    lines = [
-        f"\nkiosk ingest: {row['events']:,} events ({row['messages']:,} messages with duplicates), "
-        f"{row['processes']} library process(es), on {row['where']}; {machine()}",
-        f"baseline: raw kombu publish (confirms) + consume (ack)  {row['baseline']:8,.0f} events/s",
-        f"end to end: kiosk client -> library -> loan event       {row['rate']:8,.0f} events/s"
-        f"   = {row['rate'] / row['baseline']:6.1%} of the baseline",
-        f"  (kiosk clients alone published {row['kiosk_rate']:,.0f} messages/s; the library finished "
-        f"{row['drain_after_publish']:.1f} s after the last publish)",
+    head = f"\nkiosk ingest: {row['events']:,} events ({row['messages']:,} messages with duplicates), " \
+           f"{row['processes']} library process(es), on {row['where']}; {machine()}"
+    if row["catch_up"]:
+        lines = [
+            head + f"\ncatching up after an outage: the library was stopped while the kiosks published "
+                   f"({row['waiting']:,} messages waiting when it started)",
+            f"baseline: raw kombu consume (ack) of the same messages, queued  {row['baseline']:8,.0f} events/s",
+            f"library: first loan event to last                              {row['rate']:8,.0f} events/s"
+            f"   = {row['rate'] / row['baseline']:6.1%} of the baseline",
+        ]
+    else:
+        lines = [
+            head,
+            f"baseline: raw kombu publish (confirms) + consume (ack)  {row['baseline']:8,.0f} events/s",
+            f"end to end: kiosk client -> library -> loan event       {row['rate']:8,.0f} events/s"
+            f"   = {row['rate'] / row['baseline']:6.1%} of the baseline",
+            f"  (kiosk clients alone published {row['kiosk_rate']:,.0f} messages/s = "
+            f"{row['kiosk_rate'] / row['baseline']:.1%} of the baseline; the library finished "
+            f"{row['drain_after_publish']:.1f} s after the last publish)",
+        ]
+    lines += [
         f"  oracle: {row['applied']:,} changes applied; resulting events {row['results']:,} "
         f"({row['results_distinct']:,} distinct)",
         f"  check: lost {row['lost']}, wrong end states {len(row['mismatches'])}, doubled {len(row['doubled'])}, "
@@ -290,16 +332,21 @@ def main() -> int:
     parser.add_argument("--events", type=int, nargs="+", default=[1000, 4000],
                         help="sizes run with one library process; the largest also with more")
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--catch-up", type=int, nargs="*", default=[1], metavar="PROCESSES",
+                        help="also catch up after an outage, the largest size, with these numbers of "
+                             "library processes (none: skip)")
     args = parser.parse_args()
-    plan_ = [(n, 1) for n in args.events] + [(max(args.events), p) for p in args.processes if p != 1]
+    size = max(args.events)
+    plan_ = [(n, 1, False) for n in args.events] + [(size, p, False) for p in args.processes if p != 1] \
+        + [(size, p, True) for p in args.catch_up]
     rows = []
-    for events, procs in plan_:
-        rows.append(run_once(events, procs))
+    for events, procs, catch_up in plan_:
+        rows.append(run_once(events, procs, catch_up))
         print(report(rows[-1]), flush=True)
     print("\nsummary (events/s as a share of the raw rate):")
     for row in rows:
-        print(f"  {row['events']:>6,} events, {row['processes']} process(es): {row['rate']:7,.0f}/s "
-              f"= {row['rate'] / row['baseline']:6.1%}")
+        print(f"  {row['events']:>6,} events, {row['processes']} process(es){', catching up' if row['catch_up'] else ''}: "
+              f"{row['rate']:7,.0f}/s = {row['rate'] / row['baseline']:6.1%}")
     failed = [r for r in rows if r["lost"] or r["mismatches"] or r["doubled"] or r["conflicts"] or r["dead"]]
     return 1 if failed else 0
 

@@ -34,6 +34,7 @@ class Suite:
     started: dict[str, list[processes.Recorded]]
     ports: dict[str, list[int]]
     store_pid: int | None = None                 # the embedded store's process (None: MONGO_URI)
+    stopped: dict[str, int] = dataclasses.field(default_factory=dict)   # service -> processes stopped
 
     @property
     def amqp_uri(self) -> str:
@@ -57,14 +58,35 @@ class Suite:
         return out
 
     def _named_pids(self):
-        for name, recs in self.started.items():
+        for name, recs in list(self.started.items()):   # a copy: a sampler thread reads while one is restarted
             for i, rec in enumerate(recs, 1):
                 yield (name if len(recs) == 1 else f"{name}-{i}"), rec.pid
+
+    def stop(self, name: str) -> None:
+        """Stop every process of service ``name`` (its queues keep what arrives meanwhile)."""
+        recs = self.started.pop(name, [])
+        self.ports.pop(name, None)
+        for rec in recs:
+            processes.stop(self.settings.var_dir, rec)
+        self.stopped[name] = len(recs)
+
+    def start_again(self, name: str, overrides: dict | None = None) -> None:
+        """Start as many processes of ``name`` as were stopped; return when they are healthy."""
+        for i in range(self.stopped.pop(name)):
+            rec, port = _spawn(self.settings, name, i + 1, overrides or {})
+            self.started.setdefault(name, []).append(rec)
+            self.ports.setdefault(name, []).append(port)
+        runner.wait_healthy(self.settings, [r.name for r in self.started[name]])
 
     def rss(self) -> dict[str, float]:
         """MiB resident, per process (``library-2`` for the second library process; ``store``
         when embedded)."""
-        out = {name: rss_mib(pid) for name, pid in self._named_pids()}
+        out = {}
+        for name, pid in self._named_pids():
+            try:
+                out[name] = rss_mib(pid)
+            except FileNotFoundError:   # stopped between the look and the read
+                pass
         if self.store_pid:
             out["store"] = rss_mib(self.store_pid)
         return out
