@@ -31,6 +31,7 @@ from __future__ import annotations
 import logging
 import random
 from datetime import datetime, timezone
+from functools import wraps
 from typing import Callable
 
 import eventlet
@@ -41,6 +42,7 @@ from contracts.events.wallet import (WalletChargedV1, WalletLimitRefusedV1, Wall
                                      WalletRefundedV1, WalletToppedUpV1)
 from services.common import outbox
 from services.common.errors import Conflict, Forbidden, NotFound
+from services.common.keyed_lock import KeyedLocks
 from services.common.outbox import OUTBOX_INDEX
 from services.common.storage import merge_updates
 from services.elearning import wallet as rules
@@ -141,10 +143,25 @@ def wallet(db: Database, student_id: str) -> dict:
     return found
 
 
+_turns = KeyedLocks()
+
+
+def _in_turn(change):
+    """This process's changes to one wallet take turns (``keyed_lock``): concurrent charges
+    to one wallet no longer fail each other's compare-and-set, which still decides across
+    processes."""
+    @wraps(change)
+    def in_turn(db: Database, student_id: str, *args, **kwargs):
+        with _turns.held(student_id):
+            return change(db, student_id, *args, **kwargs)
+    return in_turn
+
+
 def _backoff(attempt: int) -> None:
     eventlet.sleep(random.uniform(0, 0.002 * min(attempt + 1, 20)))
 
 
+@_in_turn
 def _change(db: Database, student_id: str, plan: Callable[[dict], dict | None]) -> dict:
     """A settings change (limits, freeze, threshold, school) by compare-and-set: it bumps
     the version too, so a charge decided on the old settings cannot land after it."""
@@ -261,6 +278,7 @@ def _answer(done: dict, duplicate: bool) -> dict:
 Plan = Callable[[dict, datetime], tuple[dict, dict, list[dict], dict]]
 
 
+@_in_turn
 def _apply(db: Database, student_id: str, key: str, plan: Plan, amount: int, extra: dict | None = None) -> dict:
     """Apply the movement or refusal ``key`` to the student's wallet exactly once.
 

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import re
 import time
-from collections import defaultdict
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-
-from eventlet.semaphore import Semaphore
 
 from contracts.events.kiosk import broker_user
 from services.common import outbox
+from services.common.keyed_lock import KeyedLocks
 from services.common.storage import merge_updates
 
 OFFLINE_AFTER_BEATS = 3
@@ -80,18 +77,13 @@ class RecentlySeen:
 
 
 recently_seen = RecentlySeen()
-_locks: defaultdict[str, Semaphore] = defaultdict(Semaphore)
+_item_locks = KeyedLocks()
 
 
-@contextmanager
 def item_lock(barcode: str):
     """One kiosk event per item at a time in this process (workers run concurrently), so
     events of one item that arrive together are applied one after the other."""
-    lock = _locks[barcode]
-    with lock:
-        yield
-    if lock.balance >= 1 and len(_locks) > 10_000:  # idle: forget it, keep the map small
-        _locks.pop(barcode, None)
+    return _item_locks.held(barcode)
 
 
 FAULT_CODE = re.compile(r"^[A-Z0-9_]{1,64}$")   # as the fault report contract says: safe as a field name
