@@ -82,6 +82,25 @@ def test_each_process_relays_its_own_writes_and_takes_over_only_what_was_left(se
     assert collection.find_one({"_id": "theirs"})[outbox.PENDING] == 0
 
 
+def test_one_relay_takes_over_left_events_and_their_slow_writer_leaves_them(settings, collection):
+    left = registered("r-left")
+    collection.insert_one({"_id": "left", **outbox.pending_fields([left]), outbox.OWNER: "slow-process"})
+    collection.insert_one({"_id": "legacy", "outbox": {"e": left}, outbox.PENDING: 1})   # no writer named
+    seen_by_a, seen_by_b = collection.find_one({"_id": "left"}), collection.find_one({"_id": "left"})
+    assert outbox.claim(collection, seen_by_a, "relay-a")
+    assert not outbox.claim(collection, seen_by_b, "relay-b")      # read before a's claim: it lost
+    assert collection.find_one({"_id": "left"})[outbox.OWNER] == "relay-a"
+    assert outbox.claim(collection, collection.find_one({"_id": "legacy"}), "relay-b")
+    assert collection.find_one({"_id": "legacy"})[outbox.OWNER] == "relay-b"
+
+    publisher = Publisher(settings.amqp_uri, use_confirms=True, serializer="json")
+    probe = bind_probe_queue(settings.amqp_uri, "community.events")
+    assert outbox.relay_once([collection], publisher, owner="slow-process", orphans=False) == 0  # not its own now
+    assert outbox.relay_once([collection], publisher, owner="relay-a", orphans=False) == 1
+    [message] = drain(settings.amqp_uri, probe)
+    assert json.loads(message.body)["id"] == left["id"]
+
+
 def test_the_last_writer_of_a_document_relays_all_its_pending_events(settings, collection):
     probe = bind_probe_queue(settings.amqp_uri, "community.events")
     first, second = registered("r-1"), registered("r-2")
