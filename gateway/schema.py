@@ -1,15 +1,18 @@
 """The GraphQL schema (graphene 3). Resolvers check who is asking and call services;
 the rules live in the services.
 
-``me`` starts every RPC its selection needs at once (concurrent fan-out) and each field
-waits for its own: a service that is down costs only its fields, each with an error whose
-path names it and code UNAVAILABLE.
+``me`` asks each service once for the parts of the resident's overview its selection needs
+(``resident_overview``), all at once (concurrent fan-out), and each field waits for its own
+part: a service that is down costs only its fields, each with an error whose path names it
+and code UNAVAILABLE; a part that fails its own check costs only the fields that need it.
 """
 from __future__ import annotations
 
 
 import graphene
 from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
+from graphql.execution.values import get_argument_values
+from nameko.exceptions import deserialize
 
 from gateway import place_names
 from gateway.errors import BadRequest, Forbidden
@@ -392,8 +395,21 @@ class Me(graphene.ObjectType):
     certificate = graphene.Field(Certificate, course_id=graphene.ID(required=True),
                                  description="the completion certificate of a course I completed (结业证书)")
 
+    def _part(root, info, service: str, part: str, **options):
+        """One part of my overview from ``service``, from the call started with the others
+        (a part no selection foresaw gets a call of its own, with ``options``). A part that
+        failed its own check raises that error here, as its single-purpose RPC would have."""
+        asked = root.parts.get(service) or {}
+        if part not in asked:
+            asked = {part: options}
+        found = calls(info).call(service, "resident_overview", *root.overview_args[service], asked)
+        error = (found.get("errors") or {}).get(part)
+        if error is not None:
+            raise deserialize(error)
+        return found[part]
+
     def _profile(root, info) -> dict:
-        return calls(info).call("community", "get_residents", [root.id])[0]
+        return Me._part(root, info, "community", "profile")
 
     def resolve_name(root, info):
         return Me._profile(root, info)["name"]
@@ -415,17 +431,16 @@ class Me(graphene.ObjectType):
         return p["registered_committee"] != p["residence_committee"]
 
     def resolve_cases(root, info):
-        found = calls(info).call("community", "get_cases_for_residents", root.actor, [root.id])
-        return [Case.of(c) for c in found.get(root.id, [])]
+        return [Case.of(c) for c in Me._part(root, info, "community", "cases")]
 
     def resolve_notices(root, info, limit):
-        found = calls(info).call("community", "get_notices", root.actor, root.id,
-                                 page_size(limit, PAGE_CAPS["Me.notices"]))
+        limit = page_size(limit, PAGE_CAPS["Me.notices"])  # the part holds the largest page asked
+        found = Me._part(root, info, "community", "notices", limit=limit)[:limit]
         return [Notice(id=n["notice_id"], kind=n["kind"], title=n["title"], body=n["body"],
                        case_id=n.get("case_id"), created_at=n["created_at"]) for n in found]
 
     def _circulation(root, info) -> dict:
-        return calls(info).call("library", "loans_and_holds", [root.id]).get(root.id, {"loans": [], "holds": []})
+        return Me._part(root, info, "library", "circulation")
 
     def resolve_loans(root, info):
         return [_loan(l) for l in Me._circulation(root, info)["loans"]]
@@ -434,8 +449,7 @@ class Me(graphene.ObjectType):
         return [Hold.of(h) for h in Me._circulation(root, info)["holds"]]
 
     def _learning(root, info) -> dict:
-        return calls(info).call("elearning", "learning_for_residents", [root.id]).get(
-            root.id, {"enrolments": [], "credits": 0})
+        return Me._part(root, info, "elearning", "learning")
 
     def resolve_enrolments(root, info):
         out = []
@@ -453,12 +467,10 @@ class Me(graphene.ObjectType):
         return Me._learning(root, info)["credits"]
 
     def resolve_children(root, info):
-        found = calls(info).call("elearning", "children_for_guardians", *root.children_args).get(
-            root.id, {"children": []})
-        return [_child(c) for c in found["children"]]
+        return [_child(c) for c in Me._part(root, info, "elearning", "children")]
 
     def resolve_message_threads(root, info):
-        return [_thread(t) for t in calls(info).call("elearning", "threads_for", guardian(root.who))]
+        return [_thread(t) for t in Me._part(root, info, "elearning", "threads")]
 
     def resolve_thread(root, info, id):
         t = calls(info).call("elearning", "thread_messages", guardian(root.who), id)
@@ -474,28 +486,30 @@ class Me(graphene.ObjectType):
         return Certificate(number=found["number"], html=found["html"])
 
     def resolve_access_log(root, info, limit):
-        found = calls(info).call("community", "get_access_log", root.actor, root.id,
-                                 page_size(limit, PAGE_CAPS["Me.accessLog"]))
+        limit = page_size(limit, PAGE_CAPS["Me.accessLog"])
+        found = Me._part(root, info, "community", "access_log", limit=limit)[:limit]
         return [RecordAccess(at=e["at"], by=e["by"], committee=place(info, e["committee"]) if e.get("committee") else None,
                              purpose=e["purpose"], purpose_text=e["purpose_text"], case_id=e.get("case_id"))
                 for e in found]
 
     def resolve_library_card(root, info):
-        found = calls(info).call("library", "get_patrons", [root.id])
-        if not found:
-            return None
-        return LibraryCard.of(found[0])
+        card = Me._part(root, info, "library", "card")
+        return LibraryCard.of(card) if card else None
 
 
-# Which RPCs each field of `me` needs, so they can all start together.
-ME_FIELD_CALLS = {
-    "name": "profile", "idNumberMasked": "profile", "registeredCommittee": "profile",
-    "registeredOutsideDistrict": "profile", "residenceCommittee": "profile",
-    "livesAwayFromRegistration": "profile", "cases": "cases", "notices": "notices",
-    "libraryCard": "library_card", "loans": "circulation", "holds": "circulation",
-    "enrolments": "learning", "credits": "learning", "children": "children", "accessLog": "access_log",
-    "messageThreads": "threads",
+# The part of which service's overview each field of `me` needs: each service is asked once,
+# for the parts the query selects, and all are asked at once.
+ME_FIELD_PARTS = {
+    "name": ("community", "profile"), "idNumberMasked": ("community", "profile"),
+    "registeredCommittee": ("community", "profile"), "registeredOutsideDistrict": ("community", "profile"),
+    "residenceCommittee": ("community", "profile"), "livesAwayFromRegistration": ("community", "profile"),
+    "certificate": ("community", "profile"),   # the learner's name goes on it
+    "cases": ("community", "cases"), "notices": ("community", "notices"), "accessLog": ("community", "access_log"),
+    "libraryCard": ("library", "card"), "loans": ("library", "circulation"), "holds": ("library", "circulation"),
+    "enrolments": ("elearning", "learning"), "credits": ("elearning", "learning"),
+    "children": ("elearning", "children"), "messageThreads": ("elearning", "threads"),
 }
+PAGED_FIELDS = {"notices": "Me.notices", "accessLog": "Me.accessLog"}   # their `limit` is a part's option
 
 
 def _fields_below(info, nodes) -> list[FieldNode]:
@@ -516,36 +530,29 @@ def _fields_below(info, nodes) -> list[FieldNode]:
     return found
 
 
-def _selected(info) -> set[str]:
-    """The names the current field's selection asks for one level down, through fragments."""
-    return {f.name.value for f in _fields_below(info, info.field_nodes)}
+def _me_parts(info) -> dict[str, dict[str, dict]]:
+    """{service: {part: options}} for what the current `me` field selects, through fragments."""
+    fields = info.schema.get_type("Me").fields
+    parts: dict[str, dict[str, dict]] = {}
+    for node in _fields_below(info, info.field_nodes):
+        name = node.name.value
+        if name not in ME_FIELD_PARTS:
+            continue
+        service, part = ME_FIELD_PARTS[name]
+        options = parts.setdefault(service, {}).setdefault(part, {})
+        if name in PAGED_FIELDS:   # the largest page any selection asks; each field takes its own
+            asked = get_argument_values(fields[name], node, info.variable_values)["limit"]
+            options["limit"] = max(options.get("limit", 1), page_size(asked, PAGE_CAPS[PAGED_FIELDS[name]]))
+        elif part == "children" and any(f.name.value == "wallet" for f in _fields_below(info, [node])):
+            options["wallet_movements"] = WALLET_MOVEMENTS   # the wallets come with the children
+    return parts
 
 
 def _start_me_calls(info, me: Me) -> None:
-    wanted = {ME_FIELD_CALLS.get(name) for name in _selected(info)}
-    c = calls(info)
-    if "profile" in wanted:
-        c.start("community", "get_residents", [me.id])
-    if "cases" in wanted:
-        c.start("community", "get_cases_for_residents", me.actor, [me.id])
-    if "library_card" in wanted:
-        c.start("library", "get_patrons", [me.id])
-    if "circulation" in wanted:
-        c.start("library", "loans_and_holds", [me.id])
-    if "notices" in wanted:
-        c.start("community", "get_notices", me.actor, me.id, 20)
-    if "learning" in wanted:
-        c.start("elearning", "learning_for_residents", [me.id])
-    # the children's wallets come in the same call when any selection of children asks for them
-    wallets = any(f.name.value == "wallet" for f in _fields_below(
-        info, [f for f in _fields_below(info, info.field_nodes) if f.name.value == "children"]))
-    me.children_args = ([me.id], WALLET_MOVEMENTS) if wallets else ([me.id],)
-    if "children" in wanted:
-        c.start("elearning", "children_for_guardians", *me.children_args)
-    if "threads" in wanted:
-        c.start("elearning", "threads_for", guardian(me.who))
-    if "access_log" in wanted:
-        c.start("community", "get_access_log", me.actor, me.id, 20)
+    me.parts = _me_parts(info)
+    me.overview_args = {"community": (me.actor, me.id), "elearning": (guardian(me.who), me.id), "library": (me.id,)}
+    for service, parts in me.parts.items():
+        calls(info).start(service, "resident_overview", *me.overview_args[service], parts)
 
 
 class Course(graphene.ObjectType):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class HealthReportV1(BaseModel):
@@ -17,3 +17,17 @@ class HealthReportV1(BaseModel):
     broker: Literal["up", "down"]
     store: Literal["up", "down"]
     detail: dict[str, str] = {}
+
+
+class NoOptionsV1(BaseModel):
+    """A part of a resident's overview that takes no options: asked as ``{}``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class PageOptionsV1(BaseModel):
+    """A part of a resident's overview that is a list, newest first: how many to give."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=20, ge=1, le=200)

@@ -6,6 +6,8 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.rpc.common import NoOptionsV1, PageOptionsV1
+
 
 class RegisterResidentV1(BaseModel):
     """``community.register_resident(request)``: staff register a resident at a desk."""
@@ -117,3 +119,21 @@ class ChangeResidenceV1(BaseModel):
     residence_committee: str = Field(min_length=1, max_length=32)
     address: str = Field(min_length=1, max_length=200)
     moved_on: date
+
+
+class CommunityOverviewPartsV1(BaseModel):
+    """``community.resident_overview(actor, resident_id, parts)``: the parts of a resident's
+    overview asked in one call (the gateway's ``me``), each with its options (``{}`` for none).
+    Each part is what its single-purpose RPC answers for this resident, with the same checks:
+    ``profile`` (``get_residents``), ``cases`` (``get_cases_for_residents``), ``notices``
+    (``get_notices``), ``access_log`` (``get_access_log``). The answer has one entry per part
+    asked, and ``errors``, {part: the error, as nameko serializes an RPC's}, for parts that
+    failed their check."""
+
+    NAME: ClassVar[str] = "community.resident_overview"
+    model_config = ConfigDict(extra="forbid")
+
+    profile: NoOptionsV1 | None = None
+    cases: NoOptionsV1 | None = None
+    notices: PageOptionsV1 | None = None
+    access_log: PageOptionsV1 | None = None

@@ -6,6 +6,8 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from contracts.rpc.common import NoOptionsV1
+
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 
 
@@ -87,3 +89,26 @@ class ProgressReportV1(BaseModel):
     completed: bool = False
     at: AwareDatetime
     channel: Literal["tv", "mobile", "web", "xapi"] = "web"
+
+
+class ChildrenOptionsV1(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    wallet_movements: int | None = Field(
+        default=None, ge=0, le=50, description="each child with its wallet and this many latest movements")
+
+
+class ElearningOverviewPartsV1(BaseModel):
+    """``elearning.resident_overview(reader, resident_id, parts)``: the parts of a resident's
+    overview asked in one call (the gateway's ``me``), each with its options (``{}`` for none).
+    Each part is what its single-purpose RPC answers, with the same checks: ``learning``
+    (``learning_for_residents``), ``children`` (``children_for_guardians``), ``threads``
+    (``threads_for(reader)``). The answer has one entry per part asked, and ``errors``,
+    {part: the error, as nameko serializes an RPC's}, for parts that failed their check."""
+
+    NAME: ClassVar[str] = "elearning.resident_overview"
+    model_config = ConfigDict(extra="forbid")
+
+    learning: NoOptionsV1 | None = None
+    children: ChildrenOptionsV1 | None = None
+    threads: NoOptionsV1 | None = None

@@ -5,6 +5,8 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.rpc.common import NoOptionsV1
+
 
 class PatronV1(BaseModel):
     """``library.get_patron(resident_id)``: a resident's library card."""
@@ -56,3 +58,18 @@ class TitleRecordV1(BaseModel):
     language: str = Field(default="chi", max_length=8)
     material_type: Literal["book", "periodical", "av", "other"] = "book"
     copies: list[CopyRecordV1] = Field(default_factory=list, max_length=500)
+
+
+class LibraryOverviewPartsV1(BaseModel):
+    """``library.resident_overview(resident_id, parts)``: the parts of a resident's overview
+    asked in one call (the gateway's ``me``), each with its options (``{}`` for none). Each
+    part is what its single-purpose RPC answers for this resident: ``card`` (``get_patrons``:
+    the card, or None), ``circulation`` (``loans_and_holds``). The answer has one entry per
+    part asked, and ``errors``, {part: the error, as nameko serializes an RPC's}, for parts
+    that failed."""
+
+    NAME: ClassVar[str] = "library.resident_overview"
+    model_config = ConfigDict(extra="forbid")
+
+    card: NoOptionsV1 | None = None
+    circulation: NoOptionsV1 | None = None

@@ -30,9 +30,14 @@ from services.common.broker_loss import survive_broker_loss
 from services.common.errors import CODES, EXPECTED, BadInput, OutcomeUnknown, StoreUnavailable, SuiteError
 
 
-def _translate(exc: BaseException) -> BaseException:
-    if isinstance(exc, (pymongo.errors.ConnectionFailure, pymongo.errors.ServerSelectionTimeoutError,
-                        pymongo.errors.ExecutionTimeout)):
+# Driver errors that mean the store did not answer (in time): StoreUnavailable, UNAVAILABLE.
+STORE_DOWN = (pymongo.errors.ConnectionFailure, pymongo.errors.ServerSelectionTimeoutError,
+              pymongo.errors.ExecutionTimeout)
+
+
+def translate(exc: BaseException) -> BaseException:
+    """The error a caller gets for ``exc``."""
+    if isinstance(exc, STORE_DOWN):
         return StoreUnavailable(f"the document store is unavailable ({type(exc).__name__})")
     if isinstance(exc, ValidationError):
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(input)'}: {e['msg']}"
@@ -93,7 +98,7 @@ class SuiteRpc(Rpc):
 
     def handle_result(self, message, worker_ctx, result, exc_info):
         if exc_info is not None:
-            exc = _translate(exc_info[1])
+            exc = translate(exc_info[1])
             if exc is not exc_info[1]:
                 exc_info = (type(exc), exc, exc_info[2])
         with survive_broker_loss(f"answer {worker_ctx.entrypoint.method_name}"):

@@ -15,9 +15,9 @@ from pydantic import ValidationError
 
 from contracts.events.community import ResidenceChangedV1, ResidentRegisteredV1
 from contracts.events.library import KioskFaultV1
-from contracts.rpc.community import (ActorV1, CaseActionV1, ChangeResidenceV1, MatterV1, PlaceV1,
-                                     RegisterResidentV1, SubmitCaseV1)
-from services.common import outbox
+from contracts.rpc.community import (ActorV1, CaseActionV1, ChangeResidenceV1, CommunityOverviewPartsV1, MatterV1,
+                                     PlaceV1, RegisterResidentV1, SubmitCaseV1)
+from services.common import outbox, overview
 from services.common.errors import BadInput, Conflict, Forbidden, NotFound
 from services.common.health import HealthEntrypoints
 from services.common.inbox import inbox_handler
@@ -163,10 +163,20 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints, StaffEntrypoints):
 
     @rpc
     def get_residents(self, resident_ids: list[str]) -> list[dict]:
-        """Batch read for the gateway: one call, whatever the number of ids."""
-        ids = [str(i) for i in _batch(resident_ids)]
-        found = {d["_id"]: d for d in self.db[store.RESIDENTS].find({"_id": {"$in": ids}}, store.RESIDENT_VIEW_FIELDS)}
-        return [residents.public_view(found[i]) for i in ids if i in found]
+        """Batch read: one call, whatever the number of ids."""
+        return self._profiles([str(i) for i in _batch(resident_ids)])
+
+    @rpc
+    def resident_overview(self, actor: dict, resident_id: str, parts: dict) -> dict:
+        """One call for the gateway's ``me``: the parts asked (``CommunityOverviewPartsV1``),
+        each as its single-purpose RPC computes and checks it; a part that fails its check
+        fails alone (``services.common.overview``)."""
+        who, rid = _actor(actor), overview.resident(resident_id)
+        return overview.answer(overview.asked(parts, CommunityOverviewPartsV1), {
+            "profile": lambda: self._profile(rid),
+            "cases": lambda: self._cases_of(who, rid),
+            "notices": lambda limit: self._notices(who, rid, limit),
+            "access_log": lambda limit: self._access_log(who, rid, limit)})
 
     @rpc
     def find_resident(self, id_number: str, actor: dict | None = None) -> dict:
@@ -182,10 +192,7 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints, StaffEntrypoints):
     @rpc
     def get_access_log(self, actor: dict, resident_id: str, limit: int = 50) -> list[dict]:
         """Who on the staff side opened this resident's record: for the resident, or an admin."""
-        who = _actor(actor)
-        if who.role != "admin" and (who.role not in ("resident", "guardian") or who.id != str(resident_id)):
-            raise Forbidden("residents read their own access log")
-        return access_log.for_resident(self.db, str(resident_id), limit)
+        return self._access_log(_actor(actor), str(resident_id), limit)
 
     @rpc
     def change_residence(self, actor: dict, request: dict) -> dict:
@@ -264,12 +271,7 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints, StaffEntrypoints):
     def get_cases_for_residents(self, actor: dict, resident_ids: list[str]) -> dict:
         """Batch read for the gateway: {resident_id: [case, ...]} in one call."""
         who = _actor(actor)
-        out = {}
-        for rid in (str(i) for i in _batch(resident_ids)):
-            # one indexed equality each: `$in` on a non-_id field scans on the embedded store
-            found = self.db[store.CASES].find({"resident_id": rid}, store.CASE_FIELDS).sort("submitted_at", -1).limit(100)
-            out[rid] = [cases.view(c, who) for c in found if cases.can_see(c, who)]
-        return out
+        return {rid: self._cases_of(who, rid) for rid in (str(i) for i in _batch(resident_ids))}
 
     @rpc
     def staff_queue(self, actor: dict, committee: str | None = None, status: str | None = None,
@@ -339,12 +341,7 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints, StaffEntrypoints):
 
     @rpc
     def get_notices(self, actor: dict, resident_id: str, limit: int = 50) -> list[dict]:
-        who = _actor(actor)
-        if who.role in ("resident", "guardian") and who.id != str(resident_id):
-            raise Forbidden("residents read their own notices")
-        found = self.db[store.NOTICES].find({"resident_id": str(resident_id)}).sort("created_at", -1)
-        return [{k: v for k, v in n.items() if k != "_id"} | {"notice_id": n["_id"]}
-                for n in found.limit(max(1, min(int(limit), 200)))]
+        return self._notices(_actor(actor), str(resident_id), limit)
 
     @inbox_handler("cn.community.case.accepted.v1")
     def on_case_accepted(self, event):
@@ -428,6 +425,36 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints, StaffEntrypoints):
             self.db[store.CASES].insert_one({**case, **outbox.pending_fields([out])})
         except pymongo.errors.DuplicateKeyError:
             log.info("kiosk fault already applied", extra={"event_id": event["id"]})
+
+    # ---- reads: each part of a resident's overview, also answered alone ------------
+
+    def _profiles(self, ids: list[str]) -> list[dict]:
+        found = {d["_id"]: d for d in self.db[store.RESIDENTS].find({"_id": {"$in": ids}}, store.RESIDENT_VIEW_FIELDS)}
+        return [residents.public_view(found[i]) for i in ids if i in found]
+
+    def _profile(self, resident_id: str) -> dict:
+        found = self._profiles([resident_id])
+        if not found:
+            raise NotFound(f"no resident {resident_id}")
+        return found[0]
+
+    def _cases_of(self, who: cases.Actor, resident_id: str) -> list[dict]:
+        # one indexed equality each: `$in` on a non-_id field scans on the embedded store
+        found = self.db[store.CASES].find({"resident_id": resident_id}, store.CASE_FIELDS) \
+            .sort("submitted_at", -1).limit(100)
+        return [cases.view(c, who) for c in found if cases.can_see(c, who)]
+
+    def _notices(self, who: cases.Actor, resident_id: str, limit: int) -> list[dict]:
+        if who.role in ("resident", "guardian") and who.id != resident_id:
+            raise Forbidden("residents read their own notices")
+        found = self.db[store.NOTICES].find({"resident_id": resident_id}).sort("created_at", -1)
+        return [{k: v for k, v in n.items() if k != "_id"} | {"notice_id": n["_id"]}
+                for n in found.limit(max(1, min(int(limit), 200)))]
+
+    def _access_log(self, who: cases.Actor, resident_id: str, limit: int) -> list[dict]:
+        if who.role != "admin" and (who.role not in ("resident", "guardian") or who.id != resident_id):
+            raise Forbidden("residents read their own access log")
+        return access_log.for_resident(self.db, resident_id, limit)
 
     # ---- helpers --------------------------------------------------------------------
 

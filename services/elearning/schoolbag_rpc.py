@@ -44,16 +44,10 @@ class SchoolbagEntrypoints:
 
     @rpc
     def children_for_guardians(self, guardian_resident_ids: list[str], wallet_movements: int | None = None) -> dict:
-        """Batch read for the gateway: {resident id: {"children": [...]}} in one call. With
+        """Batch read: {resident id: {"children": [...]}} in one call. With
         ``wallet_movements``, each child carries its ``wallet`` (as ``wallet_for_students``
         gives it, or None): the dashboard's wallets without a second call that waits for this one."""
-        found = schoolbag.children_for_guardians(self.db, guardian_resident_ids, schoolbag.now())
-        if wallet_movements is not None:
-            children = [c for v in found.values() for c in v["children"]]
-            kept = wallets(self.db, [c["student_id"] for c in children], wallet_movements)
-            for child in children:
-                child["wallet"] = kept.get(child["student_id"])
-        return found
+        return children_with_wallets(self.db, guardian_resident_ids, wallet_movements)
 
     @rpc
     def post_message(self, author: dict, text: str, thread_id: str | None = None, student_id: str | None = None,
@@ -74,6 +68,17 @@ class SchoolbagEntrypoints:
     @rpc
     def thread_messages(self, reader: dict, thread_id: str) -> dict:
         return schoolbag.thread_messages(self.db, reader, thread_id)
+
+
+def children_with_wallets(db, guardian_resident_ids: list[str], wallet_movements: int | None) -> dict:
+    """``children_for_guardians``' answer (also a part of ``resident_overview``)."""
+    found = schoolbag.children_for_guardians(db, guardian_resident_ids, schoolbag.now())
+    if wallet_movements is not None:
+        children = [c for v in found.values() for c in v["children"]]
+        kept = wallets(db, [c["student_id"] for c in children], wallet_movements)
+        for child in children:
+            child["wallet"] = kept.get(child["student_id"])
+    return found
 
 
 class _WalletGuardianship(schoolbag.Guardianship):

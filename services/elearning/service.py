@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from nameko.dependency_providers import Config
 
-from contracts.rpc.elearning import CourseV1, ProgressReportV1
+from contracts.rpc.elearning import CourseV1, ElearningOverviewPartsV1, ProgressReportV1
+from services.common import overview
 from services.common.errors import BadInput
 from services.common.health import HealthEntrypoints
 from services.common.logs import Correlation
@@ -14,9 +15,9 @@ from services.common.outbox import OutboxRelay
 from services.common.rpc import rpc
 from services.common.storage import Store
 from services.elearning.guardian_alerts import GuardianAlertEntrypoints
-from services.elearning import certificates, courses, credits, learner_records, progress, store
+from services.elearning import certificates, courses, credits, learner_records, progress, schoolbag, store
 from services.elearning.wallet_rpc import WalletEntrypoints
-from services.elearning.schoolbag_rpc import SchoolbagEntrypoints
+from services.elearning.schoolbag_rpc import SchoolbagEntrypoints, children_with_wallets
 from services.elearning.xapi_http import XapiEntrypoints
 
 
@@ -74,26 +75,26 @@ class LearningEntrypoints:
 
     @rpc
     def learning_for_residents(self, resident_ids: list[str]) -> dict:
-        """Batch read for the gateway: {resident_id: {enrolments (with progress per lesson), credits}}
+        """Batch read: {resident_id: {enrolments (with progress per lesson), credits}}
         in one call."""
         if not isinstance(resident_ids, list) or len(resident_ids) > 500:
             raise BadInput("expected a list of at most 500 resident ids")
-        out = {}
-        for rid in map(str, resident_ids):
-            enrolments = list(self.db[courses.ENROLMENTS].find({"resident_id": rid}).limit(200))
-            titles = {c["_id"]: c["title"] for c in self.db[courses.COURSES].find(
-                {"_id": {"$in": [e["course_id"] for e in enrolments]}}, {"title": 1})} if enrolments else {}
-            records = courses.progress_of(self.db, [e["_id"] for e in enrolments])
-            views = []
-            for e in enrolments:
-                done = records.get(e["_id"], [])
-                views.append({"course_id": e["course_id"], "course_title": titles.get(e["course_id"], ""),
-                              "completed": bool(e.get("completed")), "enrolled_at": e["enrolled_at"],
-                              "lessons_completed": sum(1 for p in done if p.get("completed")),
-                              "last_activity": progress.last_activity(done),
-                              "lessons": progress.lesson_views(done)})
-            out[rid] = {"enrolments": views, "credits": credits.total_of(self.db, rid)}
-        return out
+        return {rid: self._learning_of(rid) for rid in map(str, resident_ids)}
+
+    def _learning_of(self, rid: str) -> dict:
+        enrolments = list(self.db[courses.ENROLMENTS].find({"resident_id": rid}).limit(200))
+        titles = {c["_id"]: c["title"] for c in self.db[courses.COURSES].find(
+            {"_id": {"$in": [e["course_id"] for e in enrolments]}}, {"title": 1})} if enrolments else {}
+        records = courses.progress_of(self.db, [e["_id"] for e in enrolments])
+        views = []
+        for e in enrolments:
+            done = records.get(e["_id"], [])
+            views.append({"course_id": e["course_id"], "course_title": titles.get(e["course_id"], ""),
+                          "completed": bool(e.get("completed")), "enrolled_at": e["enrolled_at"],
+                          "lessons_completed": sum(1 for p in done if p.get("completed")),
+                          "last_activity": progress.last_activity(done),
+                          "lessons": progress.lesson_views(done)})
+        return {"enrolments": views, "credits": credits.total_of(self.db, rid)}
 
     @rpc
     def credit_statement(self, resident_id: str) -> dict:
@@ -121,6 +122,22 @@ class LearningEntrypoints:
         return certificates.render(self.db, str(resident_id), str(course_id), learner_name)
 
 
+class OverviewEntrypoints:
+    """A resident's overview in one call (the gateway's ``me``)."""
+
+    @rpc
+    def resident_overview(self, reader: dict, resident_id: str, parts: dict) -> dict:
+        """The parts asked (``ElearningOverviewPartsV1``), each as its single-purpose RPC
+        computes and checks it; a part that fails its check fails alone
+        (``services.common.overview``). ``threads`` are the reader's, as ``threads_for`` gives them."""
+        rid = overview.resident(resident_id)
+        return overview.answer(overview.asked(parts, ElearningOverviewPartsV1), {
+            "learning": lambda: self._learning_of(rid),
+            "children": lambda wallet_movements:
+                children_with_wallets(self.db, [rid], wallet_movements)[rid]["children"],
+            "threads": lambda: schoolbag.threads_for(self.db, reader)})
+
+
 def _course_view(c: dict) -> dict:
     channels = courses.channels_of(c)
     return {"course_id": c["_id"], "title": c["title"], "provider": c.get("provider"), "subjects": c.get("subjects", []),
@@ -129,7 +146,7 @@ def _course_view(c: dict) -> dict:
 
 
 class ElearningService(HealthEntrypoints, LearningEntrypoints, GuardianAlertEntrypoints, SchoolbagEntrypoints, WalletEntrypoints,
-                       XapiEntrypoints):
+                       XapiEntrypoints, OverviewEntrypoints):
     name = "elearning"
 
     db = Store(store.INDEXES)

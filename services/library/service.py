@@ -11,7 +11,8 @@ from pymongo import ReturnDocument
 from contracts.events.community import ResidenceChangedV1, ResidentRegisteredV1
 from contracts.events.kiosk import KIOSK_EVENTS, KioskCheckinV1, KioskCheckoutV1, KioskFaultReportV1, KioskHeartbeatV1, KioskInventoryV1
 from contracts.events.library import KioskFaultV1
-from services.common import outbox
+from contracts.rpc.library import LibraryOverviewPartsV1
+from services.common import outbox, overview
 from services.common.errors import BadInput, NotFound
 from services.common.health import HealthEntrypoints
 from services.common.deadletter import first_delivery
@@ -102,8 +103,20 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
 
     @rpc
     def get_patrons(self, resident_ids: list[str]) -> list[dict]:
-        """Batch read for the gateway: the cards of these residents that exist."""
-        ids = _ids(resident_ids)
+        """Batch read: the cards of these residents that exist."""
+        return self._cards(_ids(resident_ids))
+
+    @rpc
+    def resident_overview(self, resident_id: str, parts: dict) -> dict:
+        """One call for the gateway's ``me``: the parts asked (``LibraryOverviewPartsV1``),
+        each as its single-purpose RPC computes it; a part that fails fails alone
+        (``services.common.overview``)."""
+        rid = overview.resident(resident_id)
+        return overview.answer(overview.asked(parts, LibraryOverviewPartsV1), {
+            "card": lambda: next(iter(self._cards([rid])), None),
+            "circulation": lambda: self._circulation([rid])[rid]})
+
+    def _cards(self, ids: list[str]) -> list[dict]:
         found = {d["_id"]: d for d in self.db[store.PATRONS].find({"_id": {"$in": ids}})}
         return [patrons.public_view(found[i]) for i in ids if i in found]
 
@@ -225,9 +238,12 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
 
     @rpc
     def loans_and_holds(self, resident_ids: list[str]) -> dict:
-        """Batch read for the gateway: {resident_id: {loans, holds}} in one call."""
+        """Batch read: {resident_id: {loans, holds}} in one call."""
+        return self._circulation(_ids(resident_ids))
+
+    def _circulation(self, rids: list[str]) -> dict:
         out = {}
-        for rid in _ids(resident_ids):
+        for rid in rids:
             loans = [_loan_view(c) for c in actions.loans_of(self.db, rid)]
             # current holds only, chosen by the store: a patron's past holds must not crowd them out
             holds = [_hold_view(h, actions.hold_position(self.db, h)) for h in self.db[store.HOLDS].find(

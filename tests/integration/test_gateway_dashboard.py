@@ -1,6 +1,7 @@
 """The whole dashboard in one query costs the same number of RPCs however much there is to
 show: a household with one child, one loan and one case, and one with three children, five
-loans and five cases (batch RPCs and one fan-out, never a call per item)."""
+loans and five cases (one overview call per service, all at once, never a call per item).
+A part of a service's overview that fails costs only the fields that need it."""
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -10,6 +11,9 @@ import requests
 from gateway import auth
 from gateway.service import GatewayService
 from infra.local import demo_data
+from services.common import overview
+from services.common.errors import Forbidden
+from services.common.rpc import rpc as rpc_entrypoint
 from services.community import catalogue
 from services.library.service import LibraryService
 from school_data import school  # noqa: F401 - the fixture
@@ -41,9 +45,9 @@ def dashboard(school, start_service, service_config, settings, rpc):
     load_working_calendars(rpc)
     rpc.library.upsert_locations(demo_data.LOCATIONS)
 
-    def ask(resident_id):
+    def ask(resident_id, query=DASHBOARD):
         token = auth.mint(tokens, "guardian", resident_id)
-        return requests.post(web_address(gw) + "/graphql", json={"query": DASHBOARD},
+        return requests.post(web_address(gw) + "/graphql", json={"query": query},
                              headers={"Authorization": f"Bearer {token}"}, timeout=30).json()
     return ask
 
@@ -111,6 +115,48 @@ def test_the_full_dashboard_costs_the_same_rpcs_for_one_child_as_for_three(dashb
     assert b["enrolments"][0]["lessons"] == [{"lessonId": "l1", "position": 90, "percent": 30, "completed": False,
                                               "channel": "tv"}]
     assert b["libraryCard"]["cardNumber"] and b["holds"][0]["status"]
-    # profile, cases, notices, card, loans and holds, learning with lesson progress, children
-    # with their wallets, threads: one call each, whatever the counts (place names are kept)
-    assert one["extensions"]["rpcCalls"] == three["extensions"]["rpcCalls"] == 8
+    # one call per service whatever the counts (place names are kept): community (profile, cases,
+    # notices), library (card, loans and holds), elearning (learning with lesson progress,
+    # children with their wallets, threads)
+    assert one["extensions"]["rpcCalls"] == three["extensions"]["rpcCalls"] == 3
+    # only the parts a query selects are asked for
+    assert dashboard(small, "{ me { name } }") == {"data": {"me": {"name": "李强"}}, "extensions": {"rpcCalls": 1}}
+    learning = dashboard(small, "{ me { credits children { name } } }")
+    assert "errors" not in learning and learning["extensions"]["rpcCalls"] == 1
+
+
+class CommunityWithFailingParts:
+    """Stands in for the community service: its access log refuses (as it refuses anyone but the
+    resident), its cases break (a bug), its notices give as many as asked."""
+    name = "community"
+
+    @rpc_entrypoint
+    def resident_overview(self, actor, resident_id, parts):
+        def refused(limit):
+            raise Forbidden("residents read their own access log")
+
+        def notices(limit):
+            return [{"notice_id": f"n{n}", "kind": "receipt", "title": "回执", "body": "", "case_id": None,
+                     "created_at": "2026-11-30T08:00:00+00:00"} for n in range(limit)]
+        return overview.answer(parts, {
+            "profile": lambda: {"resident_id": resident_id, "name": "王芳", "id_number_masked": "310***********0012",
+                                "registered_committee": None, "registered_outside_district": True,
+                                "residence_committee": "C0201"},
+            "cases": lambda: [][0], "notices": notices, "access_log": refused})
+
+
+def test_a_failing_part_costs_only_the_fields_that_need_it(start_service, service_config, settings):
+    start_service(CommunityWithFailingParts)
+    gw = start_service(GatewayService, service_config("gateway", JWT_SECRET=SECRET, RPC_TIMEOUT=5.0,
+                                                      EXPOSE_RPC_COUNT=True))
+    token = auth.mint(auth.TokenConfig(SECRET, settings.jwt_issuer, settings.jwt_audience), "resident", "r-1")
+    query = "{ me { name cases { id } a: notices(limit: 2) { id } b: notices { id } accessLog { by } } }"
+    answer = requests.post(web_address(gw) + "/graphql", json={"query": query},
+                           headers={"Authorization": f"Bearer {token}"}, timeout=30).json()
+    me = answer["data"]["me"]
+    assert me["name"] == "王芳" and len(me["a"]) == 2 and len(me["b"]) == 20    # one call, the larger page
+    assert me["cases"] is None and me["accessLog"] is None
+    assert sorted((e["path"], e["extensions"]["code"], e["message"]) for e in answer["errors"]) == [
+        (["me", "accessLog"], "FORBIDDEN", "residents read their own access log"),   # as get_access_log says
+        (["me", "cases"], "INTERNAL_SERVER_ERROR", "internal error")]
+    assert answer["extensions"]["rpcCalls"] == 1

@@ -184,13 +184,16 @@ def test_fields_asked_for_through_fragments_start_together():
 
     from graphql import parse
 
-    from gateway.schema import _selected
-    doc = parse("query { me { name ...More ... on Me { loans { barcode } } } } "
-                "fragment More on Me { cases { id } ...Deeper } fragment Deeper on Me { children { name } }")
+    from gateway.schema import _me_parts, schema
+    doc = parse("query($n: Int) { me { name ...More ... on Me { loans { barcode } } } } "
+                "fragment More on Me { cases { id } notices(limit: 3) { id } ...Deeper } "
+                "fragment Deeper on Me { children { name wallet { balanceFen } } notices(limit: $n) { id } }")
     me_node = doc.definitions[0].selection_set.selections[0]
     fragments = {d.name.value: d for d in doc.definitions[1:]}
-    info = SimpleNamespace(field_nodes=[me_node], fragments=fragments)
-    assert _selected(info) == {"name", "cases", "loans", "children"}
+    info = SimpleNamespace(field_nodes=[me_node], fragments=fragments, schema=schema.graphql_schema,
+                           variable_values={"n": 7})
+    assert _me_parts(info) == {"community": {"profile": {}, "cases": {}, "notices": {"limit": 7}},
+                               "library": {"circulation": {}}, "elearning": {"children": {"wallet_movements": 5}}}
 
 
 def test_a_plain_get_answers_a_query_in_json(gateway):

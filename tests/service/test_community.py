@@ -91,6 +91,51 @@ def test_case_life_produces_notices_once_each(community, db):
                     ).exc_type == "Forbidden"
 
 
+def test_resident_overview_answers_each_part_asked_as_its_own_rpc_does(community):
+    r = resident(community)
+    rid = r["resident_id"]
+    case = community.submit_case(me(r), {"resident_id": rid, "matter_code": "ELDERLY_ALLOWANCE"})
+    community.act_on_case(CLERK_FENGLIN, {"case_id": case["case_id"], "action": "accept"})
+    community.get_case(CLERK_FENGLIN, case["case_id"])                    # in the resident's access log
+    wait_for(lambda: community.get_notices(me(r), rid))                   # the receipt
+    everything = {"profile": {}, "cases": {}, "notices": {"limit": 5}, "access_log": {"limit": 5}}
+    assert community.resident_overview(me(r), rid, everything) == {
+        "profile": community.get_residents([rid])[0],
+        "cases": community.get_cases_for_residents(me(r), [rid])[rid],
+        "notices": community.get_notices(me(r), rid, 5),
+        "access_log": community.get_access_log(me(r), rid, 5)}
+    assert community.resident_overview(me(r), rid, {"notices": {}})["notices"][0]["kind"] == "receipt"
+
+
+def test_a_part_of_the_overview_that_fails_its_check_fails_alone(community):
+    r = resident(community)
+    rid = r["resident_id"]
+    community.submit_case(me(r), {"resident_id": rid, "matter_code": "ELDERLY_ALLOWANCE"})
+    other = {"id": "someone-else", "role": "resident"}
+    seen = community.resident_overview(other, rid, {"profile": {}, "cases": {}, "notices": {}, "access_log": {}})
+    assert seen["profile"]["name"] == "王芳" and seen["cases"] == []     # as get_residents, get_cases_for_residents
+    assert set(seen["errors"]) == {"notices", "access_log"} and "notices" not in seen
+    for part, alone in (("notices", community.get_notices), ("access_log", community.get_access_log)):
+        error = error_of(lambda: alone(other, rid))
+        assert (seen["errors"][part]["exc_type"], seen["errors"][part]["value"]) == ("Forbidden", error.value)
+    # a part not asked is not computed: no Forbidden for notices nobody asked for
+    assert community.resident_overview(other, rid, {"profile": {}}) == {"profile": seen["profile"]}
+    missing = community.resident_overview(other, "no-such-resident", {"profile": {}, "cases": {}})
+    assert missing["cases"] == [] and missing["errors"]["profile"]["exc_type"] == "NotFound"
+
+
+def test_a_bad_overview_request_is_refused_clearly(community):
+    r = resident(community)
+    rid = r["resident_id"]
+    unknown = error_of(lambda: community.resident_overview(me(r), rid, {"profile": {}, "loans": {}}))
+    assert unknown.exc_type == "BadInput"
+    assert unknown.value == "unknown part 'loans'; the parts are profile, cases, notices, access_log"
+    for actor, parts in ((me(r), {"notices": {"limit": 1000}}), (me(r), {"profile": {"limit": 5}}),
+                         (me(r), ["profile"]), ({"id": rid, "role": "mayor"}, {"profile": {}})):
+        assert error_of(lambda: community.resident_overview(actor, rid, parts)).exc_type == "BadInput"
+    assert error_of(lambda: community.resident_overview(me(r), None, {"profile": {}})).exc_type == "BadInput"
+
+
 def test_two_clerks_at_once_exactly_one_wins(community, db, settings):
     """Six clerks' actions on the same version of a case at once: one applies, the rest
     get a conflict, and nothing is half-applied."""

@@ -63,6 +63,23 @@ def test_catalogue_search_by_chinese_words_with_availability(library):
     assert bad["stored"] == 0 and len(bad["rejected"]) == 2
 
 
+def test_resident_overview_answers_each_part_asked_as_its_own_rpc_does(library, db):
+    rid, _ = a_patron(db)
+    _, [lent] = a_title(library)
+    held, _ = a_title(library, copies=("K-001",))
+    library.checkout(lent, rid, "MAIN")
+    library.place_hold(rid, held, "MAIN")
+    assert library.resident_overview(rid, {"card": {}, "circulation": {}}) == {
+        "card": library.get_patrons([rid])[0], "circulation": library.loans_and_holds([rid])[rid]}
+    assert library.resident_overview(rid, {"card": {}}) == {"card": library.get_patrons([rid])[0]}  # only that
+    assert library.resident_overview("no-card-yet", {"card": {}, "circulation": {}}) == {
+        "card": None, "circulation": {"loans": [], "holds": []}}
+    unknown = refused(lambda: library.resident_overview(rid, {"card": {}, "loans": {}}))
+    assert (unknown.exc_type, unknown.value) == ("BadInput", "unknown part 'loans'; the parts are card, circulation")
+    assert refused(lambda: library.resident_overview(rid, {"card": {"limit": 1}})).exc_type == "BadInput"
+    assert refused(lambda: library.resident_overview(["x"], {"card": {}})).exc_type == "BadInput"
+
+
 def test_borrow_anywhere_return_anywhere(library, db):
     rid, _ = a_patron(db)
     _, [barcode] = a_title(library)

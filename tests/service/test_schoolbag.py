@@ -233,3 +233,43 @@ def test_threads_messages_and_read_receipts(school, rpc, db, settings):
     started = elearning.post_message(t1, "小明数学进步很大。", student_id=school.u1, class_id=school.c2)
     assert started["new_thread"] is True
     assert {t["class_id"] for t in elearning.threads_for(A)} == {school.c1, school.c2}
+
+
+# --- a resident's overview (the gateway's `me`) --------------------------------------------
+
+def test_resident_overview_answers_each_part_asked_as_its_own_rpc_does(school, rpc):
+    elearning = rpc.elearning
+    A = school.residents["A"]
+    elearning.post_message(guardian(A), "王老师好。", student_id=school.u1)
+    elearning.wallet_top_up(A, school.u1, 500, f"pay-{school.u1}")
+    elearning.upsert_courses([{"course_id": f"c-{school.u1}", "title": "家庭教育", "provider": "区社区学院",
+                               "units": [{"title": "一", "lessons": [{"id": "l1", "title": "第一课"}]}]}])
+    elearning.enrol(A, f"c-{school.u1}")
+    everything = {"learning": {}, "children": {"wallet_movements": 5}, "threads": {}}
+    assert elearning.resident_overview(guardian(A), A, everything) == {
+        "learning": elearning.learning_for_residents([A])[A],
+        "children": elearning.children_for_guardians([A], 5)[A]["children"],
+        "threads": elearning.threads_for(guardian(A))}
+    [child] = elearning.resident_overview(guardian(A), A, {"children": {}})["children"]
+    assert child["student_id"] == school.u1 and "wallet" not in child     # wallets only when asked
+    assert elearning.resident_overview(guardian(A), A, {"children": {"wallet_movements": 1}})[
+        "children"][0]["wallet"]["balance_fen"] == 500
+
+
+def test_a_part_of_the_overview_that_fails_its_check_fails_alone_and_bad_requests_are_refused(school, rpc):
+    elearning = rpc.elearning
+    A = school.residents["A"]
+    principal = {"role": "principal", "id": "x"}
+    seen = elearning.resident_overview(principal, A, {"learning": {}, "children": {}, "threads": {}})
+    assert seen["learning"] == {"enrolments": [], "credits": 0} and len(seen["children"]) == 1
+    assert set(seen["errors"]) == {"threads"} and "threads" not in seen
+    alone = expect("BadInput", elearning.threads_for, principal)
+    assert (seen["errors"]["threads"]["exc_type"], seen["errors"]["threads"]["value"]) == ("BadInput", alone)
+    # a part not asked is not computed: no error for threads nobody asked for
+    assert set(elearning.resident_overview(principal, A, {"learning": {}})) == {"learning"}
+
+    assert expect("BadInput", elearning.resident_overview, guardian(A), A, {"wallet": {}}) == (
+        "unknown part 'wallet'; the parts are learning, children, threads")
+    assert "children.wallet_movements" in expect("BadInput", elearning.resident_overview, guardian(A), A,
+                                                 {"children": {"wallet_movements": 51}})
+    expect("BadInput", elearning.resident_overview, guardian(A), "", {"learning": {}})
