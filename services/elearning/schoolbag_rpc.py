@@ -8,7 +8,7 @@ Participants in messages are ``{"role": "teacher", "id": <roster sourcedId>}`` o
 from __future__ import annotations
 
 from services.common.rpc import rpc
-from services.elearning import schoolbag
+from services.elearning import roster_store, schoolbag
 from services.elearning.wallet_rpc import wallets
 
 
@@ -19,7 +19,7 @@ class SchoolbagEntrypoints:
         """A batch (at most 500) of roster records (``services.elearning.roster``):
         ``{"imported": n, "rejected": [{"index", "reason"}]}``; idempotent by sourcedId.
         Each student-guardian link made or removed is passed on to the wallet."""
-        return schoolbag.import_batch(self.db, batch, _WalletGuardianship(self))
+        return roster_store.import_batch(self.db, batch, _WalletGuardianship(self))
 
     @rpc
     def publish_assignment(self, teacher_id: str, class_id: str, title: str, body: str, due_at: str) -> dict:
@@ -81,7 +81,7 @@ def children_with_wallets(db, guardian_resident_ids: list[str], wallet_movements
     return found
 
 
-class _WalletGuardianship(schoolbag.Guardianship):
+class _WalletGuardianship(roster_store.Guardianship):
     """The wallet's guardian relation (who may top up), kept in step with the roster
     when the wallet's entrypoints are composed into the same service."""
 
