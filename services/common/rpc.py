@@ -13,8 +13,9 @@ resident's ID number) or looks.
 A request published twice is run once. A caller's publish that loses its connection
 before the broker confirms is published again by kombu with the same correlation id (a
 broker hiccup under load stored a case twice): a request whose correlation id this process
-took lately is acknowledged and dropped, and the caller takes the first answer. (A second
-process of the same service may still take the copy; see bench/RESULTS.md.)
+took lately is acknowledged and dropped, and the caller takes the first answer. A second
+process of the same service may still take the copy: what is not idempotent by itself keeps
+the request's key (``RequestKey``) with what it creates (a case's id is made from it).
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ import sys
 from collections import OrderedDict
 
 import pymongo
+from nameko.extensions import DependencyProvider
 from nameko.rpc import Rpc
 from pydantic import ValidationError
 
@@ -73,6 +75,17 @@ class RecentRequests:
 
 
 taken = RecentRequests()
+REQUEST_KEY = "request_key"
+
+
+class RequestKey(DependencyProvider):
+    """``request_key = RequestKey()``: the id of the RPC request the worker runs (its
+    correlation id: the same on a copy that kombu published again), or None outside an RPC.
+    A non-idempotent RPC stores it with what it creates, so that a copy taken by another
+    process finds the first one's work instead of doing it again."""
+
+    def get_dependency(self, worker_ctx):
+        return worker_ctx.data.pop(REQUEST_KEY, None)   # (popped: not sent on to the calls it makes)
 
 
 class SuiteRpc(Rpc):
@@ -95,6 +108,10 @@ class SuiteRpc(Rpc):
                 self.rpc_consumer.queue_consumer.ack_message(message)
             return
         super().handle_message(body, message)
+
+    def unpack_message_headers(self, message):
+        # the request's own id, whatever a caller's headers say: the same on a copy of it
+        return {**super().unpack_message_headers(message), REQUEST_KEY: message.properties.get("correlation_id")}
 
     def handle_result(self, message, worker_ctx, result, exc_info):
         if exc_info is not None:

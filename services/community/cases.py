@@ -10,6 +10,7 @@ publish; the store writes both in one version-checked update.
 from __future__ import annotations
 
 import copy
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Callable
@@ -122,6 +123,15 @@ def _finish(case: dict) -> dict:
     else:
         case.pop("watch", None)
     return case
+
+
+CASE_IDS = uuid.UUID("6f1d3c2a-5b7e-4c21-9a57-2f0e8d6b4c11")   # the namespace of case ids made from request keys
+
+
+def case_id_for(request_key: str | None) -> str:
+    """The id of a case submitted by the RPC request ``request_key``: the same for a copy of
+    that request, so that a copy cannot store a second case; random without a key."""
+    return uuid.uuid5(CASE_IDS, request_key).hex if request_key else uuid.uuid4().hex
 
 
 def new_case(*, case_id: str, number: str, matter: dict, resident: dict, desk: dict, handling: str,

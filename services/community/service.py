@@ -6,7 +6,6 @@ Callers pass the verified principal as ``actor`` ({id, role, committee}); the ru
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import date, datetime, timezone
 
 import pymongo
@@ -25,7 +24,7 @@ from services.common.logs import Correlation
 from services.common.tracing import Tracing
 from services.common.metrics import Metrics, Tally
 from services.common.outbox import OutboxRelay
-from services.common.rpc import rpc
+from services.common.rpc import RequestKey, rpc
 from services.common.storage import Store
 from services.community import access_log, calendar_store, cases, jurisdiction, notices, residents, store
 from services.community.open311_http import Open311Entrypoints
@@ -52,6 +51,7 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints, StaffEntrypoints):
     db = Store(store.INDEXES)
     relay = OutboxRelay(store.OUTBOX_COLLECTIONS)
     correlation_id = Correlation()
+    request_key = RequestKey()
     tracing = Tracing()
     # open cases raised by the deadline timer: a range of one sparse index, not every open case
     metrics = Metrics(Tally(store.CASES, {"open_flag": {"$gt": ""}}, by="open_flag", gauges={
@@ -230,14 +230,29 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints, StaffEntrypoints):
             raise NotFound(f"no matter {req.matter_code}")
         desk = self._desk(req.desk, resident, who)
         handling = jurisdiction.handling_committee(matter["jurisdiction"], resident, desk["parent"])
+        # A copy of this request taken by another process makes the same case id: it answers
+        # the first one's case instead of storing a second (and takes no case number).
+        case_id = cases.case_id_for(self.request_key)
+        if self.request_key and (done := self.db[store.CASES].find_one({"_id": case_id}, store.CASE_FIELDS)):
+            return self._same_submission(done, req, who)
         now = _now()
         seq = store.next_number(self.db, f"{desk['_id']}-{now:%Y%m%d}")
         case, event_type, extra = cases.new_case(
-            case_id=uuid.uuid4().hex, number=f"{desk['_id']}-{now:%Y%m%d}-{seq:04d}", matter=matter,
+            case_id=case_id, number=f"{desk['_id']}-{now:%Y%m%d}-{seq:04d}", matter=matter,
             resident=resident, desk=desk, handling=handling, actor=who, now=now, materials=req.materials,
             note=req.note)
         event = outbox.event(event_type.TYPE, cases.event_data(case, who, extra), subject=case["_id"])
-        self.db[store.CASES].insert_one({**case, **outbox.pending_fields([event])})
+        try:
+            self.db[store.CASES].insert_one({**case, **outbox.pending_fields([event])})
+        except pymongo.errors.DuplicateKeyError:   # the copy ran at the same time
+            return self._same_submission(self.db[store.CASES].find_one({"_id": case_id}, store.CASE_FIELDS), req, who)
+        return cases.view(case, who)
+
+    @staticmethod
+    def _same_submission(case: dict, req: SubmitCaseV1, who: cases.Actor) -> dict:
+        if (case["resident_id"], case["matter_code"]) != (req.resident_id, req.matter_code) \
+                or not cases.can_see(case, who):
+            raise Conflict("this request's key was already used for another submission")
         return cases.view(case, who)
 
     @rpc

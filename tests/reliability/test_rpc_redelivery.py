@@ -75,3 +75,42 @@ def test_a_request_published_twice_runs_once(settings, start_service, service_co
     assert runs == ["once", "next"]
     with Connection(settings.amqp_uri) as conn:
         assert Queue(queue, channel=conn.channel()).queue_declare(passive=True).message_count == 0
+
+
+def test_a_submission_published_twice_and_taken_by_two_processes_stores_one_case(
+        settings, start_service, rpc, db, monkeypatch):
+    """What one process's guard cannot see: the copy taken by another process of the service.
+    The case id is made from the request's key, so the copy answers the first one's case."""
+    from services.common import rpc as kit
+    from services.community.service import CommunityService
+    from support import id_number, load_demo_district
+
+    community = start_service(CommunityService)
+    load_demo_district(rpc)
+    resident = rpc.community.register_resident({
+        "id_number": id_number(), "name": "赵六", "residence_committee": "C0101", "address": "龙华路9号"})
+    clerk = {"id": "clerk-1", "role": "staff", "committee": "C0101"}
+    request = {"resident_id": resident["resident_id"], "matter_code": "ELDERLY_ALLOWANCE"}
+    community.stop()   # the request waits in the queue while it is copied
+
+    reply = rpc.community.submit_case.call_async(clerk, request)
+    exchange = get_rpc_exchange({"AMQP_URI": settings.amqp_uri})
+    with Connection(settings.amqp_uri) as conn:
+        sent = Queue("rpc-community", channel=conn.channel(), no_declare=True).get(no_ack=True)
+        assert sent is not None
+        producer = conn.Producer()
+        for _ in range(2):
+            producer.publish(sent.body, exchange=exchange, routing_key=sent.delivery_info["routing_key"],
+                             headers=sent.headers, content_type=sent.content_type,
+                             content_encoding=sent.content_encoding, **{
+                                 k: sent.properties[k] for k in ("correlation_id", "reply_to")})
+    monkeypatch.setattr(kit.taken, "first_time", lambda correlation_id: True)   # as if two processes took them
+    start_service(CommunityService)
+    case = reply.result()
+
+    stored = list(db("community").cases.find({"resident_id": resident["resident_id"]}, {"number": 1}))
+    assert [c["_id"] for c in stored] == [case["case_id"]]
+    # (a copy that runs at the same time as the first may have taken a case number it then drops)
+    second = rpc.community.submit_case(clerk, request)   # a new request is a new case
+    assert second["case_id"] != case["case_id"] and second["number"] > case["number"]
+    assert db("community").cases.count_documents({"resident_id": resident["resident_id"]}) == 2
