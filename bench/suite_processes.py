@@ -115,22 +115,33 @@ def profiled(suite: Suite, label: str):
             proc.wait(timeout=60)
 
 
-def wait_quiet(suite: Suite, timeout: float = 1800.0, checks: int = 3) -> float:
-    """Until every event queue of the suite (dead letters aside) is empty ``checks`` times a second apart
-    (what one step published is consumed before the next is timed); seconds waited."""
+def wait_quiet(suite: Suite, timeout: float = 1800.0, hold: float = 2.0) -> float:
+    """Until no service's outbox holds an event and every event queue of the suite (dead
+    letters aside) has stayed empty for ``hold`` seconds (what one step set going is done
+    before the next is timed); seconds until that was found for good."""
+    import pymongo
     from kombu import Connection
 
+    from services.common.outbox import PENDING
+
+    outboxes = [(service, name) for service, path in topology.SERVICE_CLASSES.items()
+                for name in topology.load_class(path).relay.collection_names]
     started = time.monotonic()
-    quiet = 0
-    with Connection(suite.amqp_uri, connect_timeout=5) as conn:
+    quiet_since = None
+    with Connection(suite.amqp_uri, connect_timeout=5) as conn, pymongo.MongoClient(suite.mongo_uri) as client:
         channel = conn.channel()
-        while quiet < checks:
+        while quiet_since is None or time.monotonic() - quiet_since < hold:
             if time.monotonic() - started > timeout:
                 raise RuntimeError(f"the suite was still busy after {timeout:.0f} s")
-            busy = sum(s.queue(channel).queue_declare(passive=True).message_count for s in topology.subscriptions())
-            quiet = quiet + 1 if busy == 0 else 0
-            time.sleep(1.0)
-    return time.monotonic() - started
+            busy = sum(s.queue(channel).queue_declare(passive=True).message_count for s in topology.subscriptions()) \
+                or any(client[suite.settings.database_name(service)][name].find_one({PENDING: {"$gt": 0}}, {"_id": 1})
+                       for service, name in outboxes)
+            if busy:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = time.monotonic()
+            time.sleep(0.2)
+    return quiet_since - started
 
 
 def _spawn(settings: config.Settings, name: str, index: int, overrides: dict) -> tuple[processes.Recorded, int]:
