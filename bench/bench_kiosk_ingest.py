@@ -27,7 +27,7 @@ from kombu import Connection, Exchange, Queue
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from bench.common import machine
-from bench.suite_processes import profiled, running_suite
+from bench.suite_processes import profiled, running_suite, wait_quiet
 from contracts.events.kiosk import BY_KIND
 from infra import dlq
 from infra.kiosk import simulator
@@ -169,18 +169,6 @@ class RssSampler(threading.Thread):
 
 # ---- one run ------------------------------------------------------------------------------------
 
-def settle(suite, db, results: Probe, timeout: float) -> None:
-    """Until the kiosk queue is empty, no outbox holds an event and no result came for 1.5 s."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        quiet = not results.arrivals or time.perf_counter() - results.arrivals[-1][0] > 1.5
-        if quiet and simulator.kiosk_queue_depth(suite.amqp_uri) == 0 and not any(
-                db[c].find_one({"outbox_pending": {"$gt": 0}}, {"_id": 1}) for c in library_store.OUTBOX_COLLECTIONS):
-            return
-        time.sleep(0.2)
-    raise RuntimeError(f"the library did not settle within {timeout:.0f} s")
-
-
 def doubled(db, copies) -> list[str]:
     """Copies where an event was applied twice: a repeated inbox entry, a version that moved
     more than once per applied event, or one loan recorded twice (as the kiosk test checks)."""
@@ -247,14 +235,14 @@ def run_once(events: int, library_processes: int, catch_up: bool = False) -> dic
                 waiting = simulator.kiosk_queue_depth(suite.amqp_uri)
                 suite.start_again("library")
                 with profiled(suite, label + "-catch-up"):
-                    settle(suite, db, results, timeout=600)
+                    wait_quiet(suite, timeout=600)
                 # the library's CPU counts from its first loan event, not from its start-up
                 cpu = {k: v - cpu_at_first.get(k, 0.0) for k, v in suite.cpu().items()}
             else:
                 cpu_before = suite.cpu()
                 with profiled(suite, label):
                     reports, published_at = publish_all()
-                    settle(suite, db, results, timeout=600)
+                    wait_quiet(suite, timeout=600)
                 cpu = {k: v - cpu_before[k] for k, v in suite.cpu().items()}
             sampler.stopping.set()
             kiosk_in.stopping.set()
@@ -276,7 +264,7 @@ def run_once(events: int, library_processes: int, catch_up: bool = False) -> dic
                 "events": sent, "processes": library_processes, "where": suite.where, "catch_up": catch_up,
                 "waiting": waiting if catch_up else None,
                 "baseline": baseline, "rate": sent / (end - start),
-                "kiosk_rate": len(kiosk_in.arrivals) / (kiosk_in.arrivals[-1][0] - start),
+                "kiosk_rate": len(kiosk_in.arrivals) / (kiosk_in.arrivals[-1][0] - kiosk_in.arrivals[0][0]),
                 "drain_after_publish": end - published_at,
                 "messages": len(kiosk_in.arrivals), "duplicates": sum(r.duplicates for r in reports),
                 "applied": sum(r.applied for r in reports), "results": len(result_ids),

@@ -115,7 +115,7 @@ def relay_once(collections: Iterable[Collection], publisher: Publisher, *, owner
     what others wrote and left pending for ``orphan_after`` seconds; return how many went out."""
     sent = 0
     cutoff = (datetime.now(timezone.utc) - timedelta(seconds=orphan_after)).isoformat()
-    fields = {"outbox": 1, PENDING: 1, OWNER: 1, WRITTEN: 1}
+    fields = dict.fromkeys(FIELDS, 1)
     for collection in collections:
         docs = list(collection.find({PENDING: {"$gt": 0}, OWNER: owner}, fields).limit(BATCH))
         if orphans:
