@@ -73,14 +73,12 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
     @inbox_handler(ResidentRegisteredV1.TYPE)
     def on_resident_registered(self, event: dict) -> None:
         data = event["data"]
-        if self.db[store.PATRONS].find_one({"_id": data["resident_id"]}, {"_id": 1}) is not None:
-            # a redelivery (or the card exists): record the event, spend no card serial
-            outcome = apply_once(self.db[store.PATRONS], {"_id": data["resident_id"]}, {}, event["id"])
-        else:
-            card = patrons.card_number(store.next_card_serial(self.db))
-            outcome = apply_once(self.db[store.PATRONS], {"_id": data["resident_id"]},
-                                 {"$setOnInsert": patrons.patron_from_registration(data, card)},
-                                 event["id"], upsert=True)
+        # One write: a patron already there (a redelivery, or registered before) keeps its
+        # card, and the serial taken for it is simply never used.
+        card = patrons.card_number(store.card_serials.next(self.db))
+        outcome = apply_once(self.db[store.PATRONS], {"_id": data["resident_id"]},
+                             {"$setOnInsert": patrons.patron_from_registration(data, card)},
+                             event["id"], upsert=True)
         log.info("resident registered: patron %s", outcome.value,
                  extra={"event_id": event["id"], "duplicate": outcome is Applied.DUPLICATE})
 

@@ -70,6 +70,22 @@ def test_same_event_twice_is_applied_once(suite, db, settings):
     assert again["name"] == doc["name"] and again["home_committee"] == "C0102"
 
 
+def test_another_registration_event_for_a_patron_keeps_their_card(suite, db, settings):
+    resident = register(suite)
+    doc = wait_for(lambda: db("library").patrons.find_one({"_id": resident["resident_id"]}))
+    envelope = {"specversion": "1.0", "id": "re-registered-" + resident["resident_id"], "source": "community",
+                "type": "cn.community.resident.registered.v1", "time": "2026-01-01T00:00:00Z",
+                "data": {"resident_id": resident["resident_id"], "name": "改名", "registered_committee": "C0101",
+                         "residence_committee": "C0101", "registered_on": "2026-01-01"}}
+    with Connection(settings.amqp_uri) as conn:
+        conn.Producer().publish(json.dumps(envelope), exchange="community.events",
+                                routing_key=envelope["type"], content_type="application/json")
+    again = wait_for(lambda: (lambda d: d if len(d["inbox"]) == 2 else None)(
+        db("library").patrons.find_one({"_id": resident["resident_id"]})))
+    assert again["card_number"] == doc["card_number"] and again["name"] == doc["name"]
+    assert again["inbox"] == [doc["inbox"][0], envelope["id"]]
+
+
 def test_bad_registration_changes_nothing(suite, db):
     before = list(db("community").residents.find({}, {"_id": 1}))
     with pytest.raises(RemoteError) as err:
