@@ -25,10 +25,20 @@ def mask_id_number(id_number: str) -> str:
     return id_number[:3] + "*" * (len(id_number) - 7) + id_number[-4:]
 
 
-def new_resident(request: RegisterResidentV1, today: date) -> dict:
+RESIDENT_IDS = uuid.UUID("5b0f3c52-8a55-4c53-9d1e-6f1f2c7a9e41")
+
+
+def resident_id_for(request_key: str | None, row: int = 0) -> str:
+    """The id of the resident registered by row ``row`` of the RPC request ``request_key``:
+    the same for a copy of that request, so the copy can tell its own registration from
+    someone else's with the same ID number; random without a key."""
+    return uuid.uuid5(RESIDENT_IDS, f"{request_key}/{row}").hex if request_key else uuid.uuid4().hex
+
+
+def new_resident(request: RegisterResidentV1, today: date, resident_id: str) -> dict:
     """The resident document for a registration (residence kept as history)."""
     return {
-        "_id": uuid.uuid4().hex,
+        "_id": resident_id,
         "id_number": normalise_id_number(request.id_number),
         "name": request.name,
         "phone": request.phone,

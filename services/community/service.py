@@ -114,12 +114,17 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints, StaffEntrypoints):
     def register_resident(self, request: dict) -> dict:
         req = RegisterResidentV1.model_validate(request)
         self._require_committees(req.registered_committee, req.residence_committee)
-        resident = residents.new_resident(req, date.today())
+        resident = residents.new_resident(req, date.today(), residents.resident_id_for(self.request_key))
         event = outbox.event(ResidentRegisteredV1.TYPE, residents.registered_event_data(resident),
                              subject=resident["_id"])
         try:
             self.db[store.RESIDENTS].insert_one({**resident, **outbox.pending_fields([event])})
         except pymongo.errors.DuplicateKeyError:
+            # A copy of this request taken by another process finds the first one's resident
+            # (same id): it answers as the first did. Anyone else's is a conflict.
+            if self.request_key and (done := self.db[store.RESIDENTS].find_one(
+                    {"_id": resident["_id"], "id_number": resident["id_number"]}, store.RESIDENT_VIEW_FIELDS)):
+                return residents.public_view(done)
             raise Conflict("a resident with this ID number is already registered") from None
         return residents.public_view(resident)
 
@@ -137,7 +142,7 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints, StaffEntrypoints):
                 for code in filter(None, (req.registered_committee, req.residence_committee)):
                     if code not in committees:
                         raise BadInput(f"unknown committee code {code!r}")
-                resident = residents.new_resident(req, today)
+                resident = residents.new_resident(req, today, residents.resident_id_for(self.request_key, i))
             except (ValidationError, BadInput) as exc:
                 rejected.append({"index": i, "reason": _reason(exc)})
                 continue
@@ -150,12 +155,24 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints, StaffEntrypoints):
             try:
                 self.db[store.RESIDENTS].insert_many(docs, ordered=False)
             except pymongo.errors.BulkWriteError as exc:
-                for err in exc.details.get("writeErrors", []):
+                errors = exc.details.get("writeErrors", [])
+                # rows a copy of this request already stored (same ids) count as imported
+                ours = self._stored_by_this_request([docs[e["index"]] for e in errors if e.get("code") == 11000])
+                for err in errors:
+                    if docs[err["index"]]["_id"] in ours:
+                        continue
                     reason = ("already registered (same ID number)" if err.get("code") == 11000
                               else err.get("errmsg", "not stored"))
                     rejected.append({"index": positions[err["index"]], "reason": reason})
-                imported -= len(exc.details.get("writeErrors", []))
+                    imported -= 1
         return {"imported": imported, "rejected": sorted(rejected, key=lambda r: r["index"])}
+
+    def _stored_by_this_request(self, docs: list[dict]) -> set[str]:
+        if not self.request_key or not docs:
+            return set()
+        found = self.db[store.RESIDENTS].find({"_id": {"$in": [d["_id"] for d in docs]}}, {"id_number": 1})
+        numbers = {d["_id"]: d["id_number"] for d in docs}
+        return {f["_id"] for f in found if numbers.get(f["_id"]) == f["id_number"]}
 
     @rpc
     def get_resident(self, resident_id: str) -> dict:
