@@ -187,8 +187,9 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         return 0
 
+    text = render(build_document())   # before opening: a build that fails leaves the file as it was
     with open(args.path, "w", encoding="utf-8", newline="\n") as f:
-        f.write(render(build_document()))
+        f.write(text)
     print(f"wrote {_display(args.path)}")
     return 0
 

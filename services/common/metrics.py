@@ -27,6 +27,7 @@ from prometheus_client import (CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, Coun
 from prometheus_client.core import GaugeMetricFamily
 from werkzeug.wrappers import Response
 
+from services.common import overview
 from services.common.errors import SuiteError
 from services.common.outbox import PENDING, OutboxRelay
 from services.common.storage import Store
@@ -41,7 +42,8 @@ ProcessCollector(registry=REGISTRY)
 PlatformCollector(registry=REGISTRY)
 GCCollector(registry=REGISTRY)
 
-RPC_CALLS = Counter("suite_rpc_calls", "RPC calls answered, by method and outcome (ok or the error code)",
+RPC_CALLS = Counter("suite_rpc_calls", "RPC calls answered, by method and outcome (ok, partial: an overview with "
+                    "a part that failed, or the error code)",
                     ["service", "method", "outcome"], registry=REGISTRY)
 RPC_SECONDS = Histogram("suite_rpc_duration_seconds", "Time to answer an RPC call, reply included",
                         ["service", "method"], registry=REGISTRY)
@@ -139,7 +141,7 @@ class Metrics(DependencyProvider):
         elapsed = time.perf_counter() - started
         service, entrypoint = self.container.service_name, worker_ctx.entrypoint
         if isinstance(entrypoint, Rpc):
-            RPC_CALLS.labels(service, entrypoint.method_name, rpc_outcome(exc_info)).inc()
+            RPC_CALLS.labels(service, entrypoint.method_name, rpc_outcome(exc_info, result)).inc()
             RPC_SECONDS.labels(service, entrypoint.method_name).observe(elapsed)
             return
         outcome = graphql_outcome(result, exc_info)
@@ -178,10 +180,11 @@ class Metrics(DependencyProvider):
         return [family for families in pool.imap(run, jobs) for family in families]
 
 
-def rpc_outcome(exc_info) -> str:
-    """``ok``, or the code the gateway would show (``not_found``, ``unavailable``...)."""
+def rpc_outcome(exc_info, result=None) -> str:
+    """``ok``, the code the gateway would show (``not_found``, ``unavailable``...), or
+    ``partial``: an overview answered with a part that failed its check."""
     if exc_info is None:
-        return "ok"
+        return "partial" if overview.failed_parts(result) else "ok"
     exc = exc_info[1]
     return (exc.code if isinstance(exc, SuiteError) else SuiteError.code).lower()
 

@@ -42,6 +42,11 @@ def asked(parts: Any, contract: type[BaseModel]) -> dict[str, dict]:
     return {name: options.model_dump() for name in parts if (options := getattr(checked, name)) is not None}
 
 
+def failed_parts(result: Any) -> dict:
+    """The parts of an overview answer that failed, {part: serialized error}."""
+    return (result.get("errors") or {}) if isinstance(result, dict) else {}
+
+
 def answer(parts: dict[str, dict], compute: dict[str, Callable[..., Any]]) -> dict:
     """Each part asked, computed with its options; a part's error kept for that part only."""
     out: dict[str, Any] = {}

@@ -75,6 +75,23 @@ def test_rpc_calls_are_counted_by_method_and_outcome_and_timed(start_service, rp
     assert value(after, "process_cpu_seconds_total") is not None  # the process collector is there too
 
 
+def test_an_overview_with_a_part_that_failed_its_check_is_counted_partial(start_service, rpc):
+    community = start_service(CommunityService)
+    before = scrape(community)
+    me = {"id": f"r-{uuid.uuid4().hex[:6]}", "role": "resident"}
+    whole = rpc.community.resident_overview(me, me["id"], {"notices": {"limit": 5}})
+    all_own = rpc.community.resident_overview(me, me["id"], {"notices": {"limit": 5}, "access_log": {"limit": 5},
+                                                                  "cases": {}})
+    staff_reading = rpc.community.resident_overview({"id": "clerk-1", "role": "staff", "committee": "C0101"},
+                                                    me["id"], {"access_log": {"limit": 5}})
+    after = scrape(community)
+    assert "errors" not in whole and "errors" not in all_own
+    assert staff_reading["errors"]["access_log"]["exc_type"] == "Forbidden"
+    calls = "suite_rpc_calls_total"
+    assert delta(before, after, calls, service="community", method="resident_overview", outcome="ok") == 2
+    assert delta(before, after, calls, service="community", method="resident_overview", outcome="partial") == 1
+
+
 # ---- events ---------------------------------------------------------------------------
 
 class MetricsProbe(MetricsEntrypoints):

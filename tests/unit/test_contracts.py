@@ -200,3 +200,17 @@ def test_register_resident_rejects_extra_and_operator_keys(extra):
     with pytest.raises(ValidationError) as info:
         RegisterResidentV1.model_validate(registration(**extra))
     assert [e["type"] for e in info.value.errors()] == ["extra_forbidden"]
+
+
+def test_a_build_that_fails_leaves_the_document_as_it_was(tmp_path, monkeypatch):
+    import contracts.asyncapi as asyncapi
+
+    path = tmp_path / "asyncapi.json"
+    path.write_text("{}\n", encoding="utf-8")
+
+    def broken():
+        raise ValueError("two models named alike")
+    monkeypatch.setattr(asyncapi, "build_document", broken)
+    with pytest.raises(ValueError):
+        main(["--path", str(path)])
+    assert path.read_text(encoding="utf-8") == "{}\n"
