@@ -32,7 +32,7 @@ def store_uri():
     and options kept) when set, else an embedded store in a temp folder, stopped at the end."""
     if os.environ.get("MONGO_URI"):
         uri = os.environ["MONGO_URI"]
-        yield uri, f"MongoDB at {urlparse(uri).hostname}", None   # never print the credentials
+        yield uri, f"{server_kind(uri)} at {urlparse(uri).hostname}", None   # never print the credentials
         return
     with tempfile.TemporaryDirectory(prefix="suite-bench-") as tmp:
         port = free_port()
@@ -43,6 +43,19 @@ def store_uri():
             yield uri, "embedded store (nx-27017 on SQLite)", proc.pid
         finally:
             embedded_store.stop(proc)
+
+
+def server_kind(uri: str) -> str:
+    """What answers at ``uri``, as its buildInfo tells: MongoDB builds carry the commit they
+    were built from; a wire-compatible server (the embedded one) may claim a version only."""
+    client = pymongo.MongoClient(uri, serverSelectionTimeoutMS=5000)
+    try:
+        info = client.admin.command("buildInfo")
+    finally:
+        client.close()
+    if info.get("gitVersion"):
+        return f"MongoDB {info.get('version')}"
+    return f"a MongoDB-compatible server (says version {info.get('version')}, no build commit)"
 
 
 @contextmanager
