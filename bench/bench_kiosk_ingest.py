@@ -7,9 +7,13 @@ oracle checks that nothing was lost and nothing applied twice. Also: resident se
 every service process idle and under this load.
 
     python -m bench.bench_kiosk_ingest [--events 1000 4000] [--processes 1 2 4] [--catch-up 1]
+                                       [--past-holds 0 50000]
 
 It also times the library catching up after an outage (``--catch-up``): stopped while the
-kiosks publish, then started, against raw kombu consuming the same messages already queued.
+kiosks publish, then started, against raw kombu consuming the same messages already queued;
+and, with ``--past-holds``, the smallest size again with that many holds a library network
+keeps over the years (fulfilled and cancelled ones stay) already in the store: what it
+costs per event should not grow with them.
 """
 from __future__ import annotations
 
@@ -184,10 +188,24 @@ def doubled(db, copies) -> list[str]:
     return bad
 
 
-def run_once(events: int, library_processes: int, catch_up: bool = False) -> dict:
+def seed_past_holds(db, count: int) -> None:
+    """Holds of other titles and patrons, as years of use leave them: three in four ended
+    (fulfilled or cancelled, out of any queue), one in four still waiting."""
+    holds = db[library_store.HOLDS]
+    for start in range(0, count, 10_000):
+        holds.insert_many([{
+            "_id": f"past-{i}", "title_id": f"past-title-{i % 20_000}", "patron": f"past-patron-{i % 5_000}",
+            "pickup": "L01", "placed_at": "2025-01-01T00:00:00+00:00",
+            "status": "waiting" if i % 4 == 0 else ("fulfilled" if i % 4 < 3 else "cancelled"),
+            "queue": f"past-title-{i % 20_000}" if i % 4 == 0 else None,
+            "queue_key": f"2025-01-01T00:00:00+00:00|past-{i}"} for i in range(start, min(count, start + 10_000))])
+
+
+def run_once(events: int, library_processes: int, catch_up: bool = False, past_holds: int = 0) -> dict:
     """One run. ``catch_up``: the library is stopped while the kiosks publish (an outage),
     then started; timed from its first loan event to its last, against raw kombu consuming
-    the same messages already queued."""
+    the same messages already queued. ``past_holds``: that many holds of other titles are
+    in the store first."""
     counts = {"community": 1, "library": library_processes, "elearning": 1, "gateway": 1}
     with running_suite("benchkiosk", counts) as suite:
         client = pymongo.MongoClient(suite.mongo_uri)
@@ -196,6 +214,7 @@ def run_once(events: int, library_processes: int, catch_up: bool = False) -> dic
             rpc.community.upsert_places(demo_data.PLACES)
             fx = simulator.prepare_fixtures(rpc, kiosks=KIOSKS, copies=KIOSKS * COPIES_PER_KIOSK, patrons=PATRONS,
                                             timeout=120)
+            seed_past_holds(db, past_holds)
             time.sleep(2.0)
             idle = suite.rss()
 
@@ -262,6 +281,7 @@ def run_once(events: int, library_processes: int, catch_up: bool = False) -> dic
             result_ids = [mid for _, mid in results.arrivals]
             row = {
                 "events": sent, "processes": library_processes, "where": suite.where, "catch_up": catch_up,
+                "past_holds": past_holds,
                 "waiting": waiting if catch_up else None,
                 "baseline": baseline, "rate": sent / (end - start),
                 "kiosk_rate": len(kiosk_in.arrivals) / (kiosk_in.arrivals[-1][0] - kiosk_in.arrivals[0][0]),
@@ -279,7 +299,8 @@ def run_once(events: int, library_processes: int, catch_up: bool = False) -> dic
 def report(row: dict) -> str:
     ok = not (row["lost"] or row["mismatches"] or row["doubled"] or row["conflicts"] or row["dead"])
     head = f"\nkiosk ingest: {row['events']:,} events ({row['messages']:,} messages with duplicates), " \
-           f"{row['processes']} library process(es), on {row['where']}; {machine()}"
+           f"{row['processes']} library process(es), {row['past_holds']:,} past holds in the store, " \
+           f"on {row['where']}; {machine()}"
     if row["catch_up"]:
         lines = [
             head + f"\ncatching up after an outage: the library was stopped while the kiosks published "
@@ -323,17 +344,21 @@ def main() -> int:
     parser.add_argument("--catch-up", type=int, nargs="*", default=[1], metavar="PROCESSES",
                         help="also catch up after an outage, the largest size, with these numbers of "
                              "library processes (none: skip)")
+    parser.add_argument("--past-holds", type=int, nargs="*", default=[50_000], metavar="HOLDS",
+                        help="also run the smallest size, one process, with this many past holds in the "
+                             "store (none: skip)")
     args = parser.parse_args()
     size = max(args.events)
-    plan_ = [(n, 1, False) for n in args.events] + [(size, p, False) for p in args.processes if p != 1] \
-        + [(size, p, True) for p in args.catch_up]
+    plan_ = [(n, 1, False, 0) for n in args.events] + [(size, p, False, 0) for p in args.processes if p != 1] \
+        + [(size, p, True, 0) for p in args.catch_up] + [(min(args.events), 1, False, h) for h in args.past_holds if h]
     rows = []
-    for events, procs, catch_up in plan_:
-        rows.append(run_once(events, procs, catch_up))
+    for events, procs, catch_up, past_holds in plan_:
+        rows.append(run_once(events, procs, catch_up, past_holds))
         print(report(rows[-1]), flush=True)
     print("\nsummary (events/s as a share of the raw rate):")
     for row in rows:
-        print(f"  {row['events']:>6,} events, {row['processes']} process(es){', catching up' if row['catch_up'] else ''}: "
+        print(f"  {row['events']:>6,} events, {row['processes']} process(es){', catching up' if row['catch_up'] else ''}"
+              f"{', %s past holds' % format(row['past_holds'], ',') if row['past_holds'] else ''}: "
               f"{row['rate']:7,.0f}/s = {row['rate'] / row['baseline']:6.1%}")
     failed = [r for r in rows if r["lost"] or r["mismatches"] or r["doubled"] or r["conflicts"] or r["dead"]]
     return 1 if failed else 0

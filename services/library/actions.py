@@ -355,9 +355,10 @@ def _pass_on(db: Database, copy: dict, nxt: dict | None, at: datetime, *, expire
 def hold_position(db: Database, hold: dict) -> int | None:
     if hold.get("queue") is None:
         return None
-    # one indexed equality, compared here: a title's queue is short
-    keys = [h["queue_key"] for h in db[store.HOLDS].find({"queue": hold["queue"]}, {"queue_key": 1}).limit(10_000)]
-    return sum(k < hold["queue_key"] for k in keys) + 1
+    # counted by the store (an indexed equality and range), not read key by key
+    ahead = db[store.HOLDS].aggregate([{"$match": {"queue": hold["queue"], "queue_key": {"$lt": hold["queue_key"]}}},
+                                       {"$count": "n"}])
+    return next(ahead, {"n": 0})["n"] + 1
 
 
 def raise_overdue(db: Database, today: date) -> int:

@@ -74,6 +74,10 @@ INDEXES = {
     ],
     HOLDS: [
         IndexModel([("queue", ASCENDING), ("queue_key", ASCENDING)], name="queue"),
+        # A title's queue is read on every checkout and return. The embedded store does not use
+        # the compound index above for an equality on ``queue`` alone: it scanned every hold
+        # ever kept (fulfilled and cancelled ones stay), 40-60 ms at 50,000.
+        IndexModel([("queue", ASCENDING)], name="queue_title"),
         IndexModel([("patron", ASCENDING)], name="patron"),
         OUTBOX_INDEX,
     ],

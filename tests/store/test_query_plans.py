@@ -1,0 +1,47 @@
+"""Hot reads go through an index on whatever store ``MONGO_URI`` points to: the embedded
+store explains with SQLite's plan (``SEARCH ... USING INDEX``), MongoDB with ``IXSCAN``."""
+import json
+import uuid
+
+import pytest
+
+from services.common.storage import ensure_indexes
+from services.community import store as community_store
+from services.library import store as library_store
+
+
+def uses_index(explain: dict) -> bool:
+    plan = json.dumps(explain.get("queryPlanner", {}).get("winningPlan"))
+    return "USING INDEX" in plan or "USING COVERING INDEX" in plan or "IXSCAN" in plan
+
+
+@pytest.fixture
+def library_db(db):
+    database = db(f"plans_{uuid.uuid4().hex[:8]}")
+    ensure_indexes(database, library_store.INDEXES)
+    holds = database[library_store.HOLDS]
+    holds.insert_many([{"_id": f"h{i}", "patron": f"p{i % 7}", "title_id": f"T{i % 5}", "status": "waiting",
+                        "queue": f"T{i % 5}" if i % 3 else None, "queue_key": f"2026-01-01T00:00:{i:02d}|h{i}"}
+                       for i in range(60)])
+    yield database
+    database.client.drop_database(database.name)
+
+
+def test_a_titles_hold_queue_is_read_through_an_index(library_db):
+    """Every checkout and return reads its title's queue: it scanned every hold ever kept."""
+    holds = library_db[library_store.HOLDS]
+    assert uses_index(holds.find({"queue": "T1"}).limit(50).explain())
+    assert uses_index(holds.find({"queue": "T1"}).sort("queue_key", 1).limit(1).explain())
+    assert uses_index(holds.find({"patron": "p1"}).limit(200).explain())
+
+
+def test_a_committees_open_cases_are_read_through_an_index(db):
+    database = db(f"plans_{uuid.uuid4().hex[:8]}")
+    try:
+        ensure_indexes(database, community_store.INDEXES)
+        cases = database[community_store.CASES]
+        cases.insert_many([{"_id": f"c{i}", "queue_key": f"C000{i % 3}|2026-12-{i % 28 + 1:02d}|c{i}"} for i in range(30)])
+        assert uses_index(cases.find({"queue_key": {"$gt": "C0001|", "$lt": "C0001|\uffff"}})
+                          .sort("queue_key", 1).limit(21).explain())
+    finally:
+        database.client.drop_database(database.name)
