@@ -252,9 +252,10 @@ def place_hold(db: Database, *, patron: dict, title_id: str, pickup: str, at: da
         raise blocked
     if location(db, pickup).get("kind") == "kiosk" and not location(db, pickup).get("hold_shelf"):
         raise BadInput("holds are collected at a library or branch, not at this kiosk")
-    for hold in db[store.HOLDS].find({"patron": patron["_id"]}).limit(200):
-        if hold["title_id"] == title_id and hold["status"] in ("waiting", "in_transit", "ready"):
-            raise circulation.Refused("duplicate_hold", "you already hold this title")
+    # chosen by the store: a patron's past holds (they stay) must not hide a current one
+    if db[store.HOLDS].find_one({"patron": patron["_id"], "title_id": str(title_id),
+                                 "status": {"$in": list(circulation.CURRENT_HOLDS)}}, {"_id": 1}):
+        raise circulation.Refused("duplicate_hold", "you already hold this title")
     hold_id = uuid.uuid4().hex
     doc = {"_id": hold_id, "title_id": str(title_id), "patron": patron["_id"], "pickup": pickup,
            "placed_at": at.isoformat(), "status": "waiting", "queue": str(title_id),

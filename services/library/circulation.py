@@ -17,6 +17,7 @@ from services.common.errors import Conflict
 from services.library.policy import LoanRule, due_date, fine_cents, recall_due
 
 AVAILABLE, ON_LOAN, ON_HOLD_SHELF, IN_TRANSIT = "available", "on_loan", "on_hold_shelf", "in_transit"
+CURRENT_HOLDS = ("waiting", "in_transit", "ready")   # a hold's states until it is fulfilled, cancelled or expired
 LOST, CLAIMED_RETURNED = "lost", "claimed_returned"
 
 

@@ -29,7 +29,6 @@ from services.library.sip2.server import Sip2Server
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 500
-CURRENT_HOLDS = ("waiting", "in_transit", "ready")
 
 
 class KioskEventHandler(InboxEventHandler):
@@ -245,7 +244,7 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
             loans = [_loan_view(c) for c in actions.loans_of(self.db, rid)]
             # current holds only, chosen by the store: a patron's past holds must not crowd them out
             holds = [_hold_view(h, actions.hold_position(self.db, h)) for h in self.db[store.HOLDS].find(
-                {"patron": rid, "status": {"$in": list(CURRENT_HOLDS)}}).limit(100)]
+                {"patron": rid, "status": {"$in": list(circulation.CURRENT_HOLDS)}}).limit(100)]
             out[rid] = {"loans": loans, "holds": holds}
         # titles by _id in one query (fast on every store), so no caller asks per item
         title_ids = list({item["title_id"] for v in out.values() for item in v["loans"] + v["holds"]})

@@ -151,6 +151,21 @@ def test_holds_queue_trap_on_return_and_no_renewal_while_held(library, db, setti
     assert db("library").holds.find_one({"_id": h1["hold_id"]})["status"] == "fulfilled"
 
 
+def test_a_patron_with_years_of_past_holds_still_cannot_hold_a_title_twice(library, db):
+    patron, _ = a_patron(db)
+    borrower, _ = a_patron(db)
+    title_id, [barcode] = a_title(library)
+    library.checkout(barcode, borrower, "MAIN")
+    # 250 ended holds of other titles from earlier years (they stay in the store)
+    db("library").holds.insert_many([{"_id": f"past-{patron}-{i}", "title_id": f"old-{i}", "patron": patron,
+                                      "pickup": "MAIN", "placed_at": "2024-01-01T00:00:00+00:00", "status": "fulfilled",
+                                      "queue": None, "queue_key": f"2024-01-01T00:00:00+00:00|{i}"} for i in range(250)])
+    first = library.place_hold(patron, title_id, "MAIN")
+    assert refused(lambda: library.place_hold(patron, title_id, "MAIN")).exc_type == "Conflict"
+    [shown] = library.loans_and_holds([patron])[patron]["holds"]
+    assert (shown["hold_id"], shown["position"]) == (first["hold_id"], 1)
+
+
 def test_ready_hold_expires_and_passes_to_the_next(library, db):
     first, second = a_patron(db)[0], a_patron(db)[0]
     title_id, [barcode] = a_title(library, copies=("MAIN",))
