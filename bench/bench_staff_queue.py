@@ -1,5 +1,7 @@
 """Staff queue: one page of a committee's open cases by deadline, with N cases across 1,300
-committees, as a multiple of a find by _id on the same store; and the plan it uses.
+committees, as a multiple of a find by _id on the same store; and the plan it uses. Also the
+deadline timer's read (every minute, in every community process): the cases whose deadline
+is near, through ``storage.before``, and the same range through ``find`` as it was read before.
 
     python -m bench.bench_staff_queue [--cases 1000000]
 """
@@ -13,7 +15,7 @@ from datetime import date, timedelta
 from tqdm import tqdm
 
 from bench.common import store, summary, timed
-from services.common.storage import ensure_indexes
+from services.common.storage import before, ensure_indexes
 from services.community import store as community_store
 
 COMMITTEES = 1300
@@ -34,6 +36,8 @@ def make_case(i: int, rng: random.Random) -> dict:
     case["deadline_key"] = f"{deadline}|{case['_id']}"
     if open_:
         case["queue_key"] = f"{committee}|{case['deadline_key']}"
+    if status in ("accepted", "in_progress"):
+        case["watch"] = deadline   # as cases.py keeps it: what the deadline timer looks for
     return case
 
 
@@ -84,6 +88,14 @@ def run(n: int, repeat: int = 200) -> None:
         print(summary("queue: first page (20, by deadline)", first, baseline))
         print(summary("queue: next page by cursor", second, baseline))
         print(summary("queue: first page, status filter", filtered, baseline))
+        # a day with a few cases due (the timer's usual minute), then the old shape of the read
+        day = (date(2026, 1, 1) + timedelta(days=1)).isoformat()
+        cases = db[community_store.CASES]
+        due = len(before(cases, "watch", day, 1000, inclusive=True))
+        timer = timed(lambda: before(cases, "watch", day, 1000, inclusive=True), max(10, repeat // 10))
+        as_find = timed(lambda: list(cases.find({"watch": {"$lte": day}}).limit(1000)), max(10, repeat // 10))
+        print(summary(f"deadline timer: cases due by {day} ({due})", timer, baseline))
+        print(summary("  the same through find, as before", as_find, baseline))
         plan = db[community_store.CASES].find({"queue_key": {"$gt": "C0001|", "$lt": "C0001|\uffff"}}).sort(
             "queue_key", 1).limit(21).explain()
         print("plan:", _plan(plan))

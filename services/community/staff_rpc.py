@@ -31,6 +31,7 @@ from services.common.passwords import check_secret as check_password
 from services.common.passwords import dummy_record as _dummy_record
 from services.common.passwords import hash_secret, parse_hash
 from services.common.rpc import rpc
+from services.common.storage import before
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +187,5 @@ class StaffEntrypoints:
     @timer(interval=3600)
     def purge_staff_sessions(self):
         """Expired sessions are refused when presented; this removes the ones never presented again."""
-        expired = self.db[SESSIONS].find({"expires_at": {"$lt": _stamp(_now())}}, {"_id": 1}).limit(PURGE_BATCH)
-        for s in list(expired):
+        for s in before(self.db[SESSIONS], "expires_at", _stamp(_now()), PURGE_BATCH):
             self.db[SESSIONS].delete_one({"_id": s["_id"]})

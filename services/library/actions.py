@@ -17,6 +17,7 @@ from contracts.events.library import (ConflictRecordedV1, HoldExpiredV1, HoldRea
                                       LoanOverdueV1, LoanRecalledV1, LoanRenewedV1)
 from services.common import outbox, passwords
 from services.common.errors import BadInput, Conflict, NotFound
+from services.common.storage import before
 from services.library import circulation, kiosks, patrons, pins, policy, reference, store
 from services.library.policy import DEFAULT_RULES, LoanRule, open_on, patron_types, rule_for
 
@@ -365,7 +366,7 @@ def hold_position(db: Database, hold: dict) -> int | None:
 def raise_overdue(db: Database, today: date) -> int:
     """Each loan that has become overdue is published once."""
     raised = 0
-    for copy in db[store.COPIES].find({"watch_due": {"$lt": today.isoformat()}}).limit(1000):
+    for copy in before(db[store.COPIES], "watch_due", today.isoformat(), 1000):
         if not circulation.is_overdue(copy, today):
             continue
         new = {**copy, "overdue_raised": True, "version": copy["version"] + 1}
@@ -381,7 +382,7 @@ def expire_holds(db: Database, today: date) -> int:
     """Ready holds not collected in time pass to the next in line."""
     expired = 0
     at = datetime.combine(today, now().timetz())
-    for copy in db[store.COPIES].find({"hold_expires": {"$lt": today.isoformat()}}).limit(1000):
+    for copy in before(db[store.COPIES], "hold_expires", today.isoformat(), 1000):
         try:
             # the next in line gets it: ready here, or in transit to a pickup elsewhere
             _pass_on(db, copy, first_waiting_hold(db, copy["title_id"]), at, expired=True)
@@ -416,13 +417,18 @@ def note_late_checkin(db: Database, barcode: str, at: datetime, what: str) -> No
     """A return older than the item's last change (a kiosk's or machine's, forwarded late):
     not applied, but remembered for late checkouts, and the staff notes it explains are settled."""
     db[store.COPIES].update_one({"_id": barcode}, {"$max": {"checked_in_at": at.astimezone(timezone.utc).isoformat()}})
-    db[store.CONFLICTS].update_many({"barcode": barcode, "kind": "implied_return", "status": "open"},
-                                    {"$set": {"status": "resolved", "resolution": f"{what} arrived late"}})
-    for note in db[store.CONFLICTS].find({"status": "open", "barcode": barcode}).limit(100):
-        if note["kind"] == "stale_checkout" and kiosks.checked_in_since(
+    # the item's notes by its barcode (indexed), each settled by _id: an update_many, or a
+    # read of every open note, scans on the embedded store
+    for note in db[store.CONFLICTS].find({"barcode": barcode, "status": "open"}).limit(100):
+        if note["kind"] == "implied_return":
+            resolution = f"{what} arrived late"
+        elif note["kind"] == "stale_checkout" and kiosks.checked_in_since(
                 datetime.fromisoformat(note["event"]["time"]), at.isoformat()):
-            db[store.CONFLICTS].update_one({"_id": note["_id"], "status": "open"}, {"$set": {
-                "status": "resolved", "resolution": f"{what} ended this loan"}})
+            resolution = f"{what} ended this loan"
+        else:
+            continue
+        db[store.CONFLICTS].update_one({"_id": note["_id"], "status": "open"}, {"$set": {
+            "status": "resolved", "resolution": resolution}})
 
 
 # ---- blocks -----------------------------------------------------------------------------

@@ -134,3 +134,19 @@ def test_an_upsert_by_set_keeps_the_id_it_was_asked_for(coll):
     coll.update_one({"_id": "adults"}, {"$set": {"loan_days": 30}}, upsert=True)
     coll.update_one({"_id": "adults"}, {"$set": {"loan_days": 21}}, upsert=True)
     assert list(coll.find()) == [{"_id": "adults", "loan_days": 21}]
+
+
+def test_the_timers_read_of_dates_before_a_bound(coll):
+    """What the deadline, overdue, hold-expiry and session timers ask (``storage.before``).
+    The embedded store's ``find`` answered nothing for values that begin with a date and go
+    on, and filtered plain dates in Python, scanning."""
+    from services.common.storage import before
+
+    coll.create_index("when", sparse=True)
+    coll.insert_many([{"_id": "d3", "when": "2026-01-03"}, {"_id": "d4x", "when": "2026-01-04|x"},
+                      {"_id": "d5", "when": "2026-01-05"}, {"_id": "d5t", "when": "2026-01-05T08:00:00+00:00"},
+                      {"_id": "d7", "when": "2026-01-07"}, {"_id": "none"}])
+    assert sorted(d["_id"] for d in before(coll, "when", "2026-01-05", 10)) == ["d3", "d4x"]
+    assert sorted(d["_id"] for d in before(coll, "when", "2026-01-05", 10, inclusive=True)) == ["d3", "d4x", "d5"]
+    assert len(before(coll, "when", "2027-01-01", 2)) == 2
+    assert before(coll, "when", "2026-01-03", 10) == []

@@ -37,7 +37,6 @@ log = logging.getLogger(__name__)
 LOGIN_ATTEMPTS = 3
 BAD_IN_A_ROW = 10
 MAX_LIST = 50  # items in one patron-information list (a page: BP/BQ choose another)
-ACTIVE_HOLDS = ("waiting", "in_transit", "ready")
 CIRCULATION_STATUS = {circulation.AVAILABLE: "03", circulation.ON_LOAN: "04", circulation.ON_HOLD_SHELF: "08",
                       circulation.IN_TRANSIT: "10", circulation.CLAIMED_RETURNED: "11", circulation.LOST: "12"}
 MEDIA_TYPE = {"book": "001", "periodical": "002", "av": "006"}
@@ -268,8 +267,9 @@ class Session:
         pin_ok, pin_why = self._pin(req, patron)
         today = self._today()
         loans = [c for c in actions.loans_of(self.db, patron["_id"]) if c["status"] == circulation.ON_LOAN]
-        holds = [h for h in self.db[store.HOLDS].find({"patron": patron["_id"]}).limit(200)
-                 if h["status"] in ACTIVE_HOLDS]
+        # current holds chosen by the store: a patron's past holds (they stay) must not crowd them out
+        holds = list(self.db[store.HOLDS].find({"patron": patron["_id"], "status": {"$in": list(circulation.CURRENT_HOLDS)}})
+                     .limit(200))
         full = {"AS": [h.get("barcode") or h["title_id"] for h in holds if h["status"] == "ready"],
                 "AT": [c["_id"] for c in loans if circulation.is_overdue(c, today)],
                 "AU": [c["_id"] for c in loans],
@@ -391,8 +391,8 @@ class Session:
                                   position=actions.hold_position(self.db, hold), pickup=hold["pickup"],
                                   message="ready for you to collect" if ready else None, **common)
         if mode == "-":
-            mine = [h for h in self.db[store.HOLDS].find({"patron": patron["_id"]}).limit(200)
-                    if h["title_id"] == title_id and h["status"] in ACTIVE_HOLDS]
+            mine = list(self.db[store.HOLDS].find({"patron": patron["_id"], "title_id": title_id,
+                                                   "status": {"$in": list(circulation.CURRENT_HOLDS)}}).limit(1))
             if not mine:
                 raise NotFound("you have no hold on this title")
             hold = actions.cancel_hold(self.db, patron=patron, hold_id=mine[0]["_id"])
