@@ -42,6 +42,7 @@ test-reliability: install ## long fault runs under load: kill -9 of every servic
 bench: install ## run the benchmarks (not part of `make test`; long): figures as ratios to a same-run baseline
 	$(BIN)/suite broker --management
 	$(BIN)/python -m bench.bench_staff_queue
+	$(BIN)/python -m bench.bench_catalogue_search
 	$(BIN)/python -m bench.bench_imports
 	$(BIN)/python -m bench.bench_kiosk_ingest
 	$(BIN)/python -m bench.bench_gateway

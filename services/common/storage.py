@@ -59,6 +59,17 @@ def before(collection: Collection, field: str, bound: str, limit: int, *, inclus
     return list(collection.aggregate([{"$match": {field: {"$lte" if inclusive else "$lt": bound}}}, {"$limit": limit}]))
 
 
+def insert_new(collection: Collection, docs: list[dict]) -> None:
+    """Insert ``docs``; those already there (by a unique key) are left as they are."""
+    if not docs:
+        return
+    try:
+        collection.insert_many(docs, ordered=False)
+    except pymongo.errors.BulkWriteError as exc:
+        if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+            raise
+
+
 def database_name(config: Mapping, service_name: str) -> str:
     return f"{config.get('DB_PREFIX', 'suite')}_{service_name}"
 

@@ -39,6 +39,7 @@ from pymongo import ASCENDING, IndexModel
 from pymongo.database import Database
 
 from services.common.errors import SuiteError
+from services.common.storage import insert_new
 from services.elearning import courses, credits, xapi
 from services.elearning.xapi import XapiError
 
@@ -175,8 +176,8 @@ def store_statements(db: Database, statements: list[dict], *, version: str, clie
                 doc["voids"] = xapi.voided_target(full)
             docs.append(doc)
             rows += [{"k": f"{k}|{order}", "s": s["id"]} for k in sorted(keys)]
-        _insert_ignoring_duplicates(db[ATTACHMENTS], _attachment_docs(new, attachments or {}))
-        _insert_ignoring_duplicates(db[KEYS], rows)       # rows first: a row without its statement is skipped
+        insert_new(db[ATTACHMENTS], _attachment_docs(new, attachments or {}))
+        insert_new(db[KEYS], rows)       # rows first: a row without its statement is skipped
         stored_docs = _insert_statements(db, docs)
     _apply_voiding(db, stored_docs)
     return [_load(d) for d in stored_docs]
@@ -212,16 +213,6 @@ def bad_void(target: str) -> XapiError:
 
 def _same(doc: dict, incoming: dict) -> bool:
     return xapi.same_statement(_load(doc), bool(doc.get("ts_assigned")), incoming)
-
-
-def _insert_ignoring_duplicates(collection, docs: list[dict]) -> None:
-    if not docs:
-        return
-    try:
-        collection.insert_many(docs, ordered=False)
-    except pymongo.errors.BulkWriteError as exc:
-        if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
-            raise
 
 
 def _insert_statements(db: Database, docs: list[dict]) -> list[dict]:

@@ -23,7 +23,7 @@ from services.common.metrics import Metrics, Tally
 from services.common.outbox import OutboxRelay
 from services.common.rpc import rpc
 from services.common.storage import Store
-from services.library import actions, circulation, kiosks, patrons, policy, reference, store
+from services.library import actions, catalogue, circulation, kiosks, patrons, policy, reference, store
 from services.library.sip2.accounts import Sip2AccountRpc
 from services.library.sip2.server import Sip2Server
 
@@ -179,12 +179,10 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
     @rpc
     def import_catalogue(self, records: list[dict]) -> dict:
         """Titles with their copies, idempotent by record id; each record whole or rejected."""
-        from services.library import catalogue
         return catalogue.store_records(self.db, records)
 
     @rpc
     def search(self, text: str | None = None, isbn: str | None = None, limit: int = 20) -> list[dict]:
-        from services.library import catalogue
         return catalogue.search(self.db, text=text, isbn=isbn, limit=max(1, min(int(limit), 50)))
 
     # ---- circulation ------------------------------------------------------------------
@@ -258,6 +256,11 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
     def conflicts(self, status: str = "open", limit: int = 50) -> list[dict]:
         return [{k: v for k, v in c.items() if k not in outbox.FIELDS}
                 for c in self.db[store.CONFLICTS].find({"status": str(status)}).limit(max(1, min(int(limit), 200)))]
+
+    @timer(interval=60)
+    def catalogue_keys(self):
+        """Search key rows for titles an earlier version stored without them (once per database)."""
+        catalogue.build_keys(self.db)
 
     @timer(interval=60)
     def circulation_timers(self):

@@ -16,6 +16,7 @@ from services.common.storage import diff_update, merge_updates
 PATRONS = "patrons"
 LOCATIONS = "locations"
 TITLES = "titles"
+TITLE_KEYS = "title_keys"   # one row per search key and title: what a search reads (catalogue.py)
 COPIES = "copies"
 HOLDS = "holds"
 LOAN_HISTORY = "loan_history"
@@ -62,9 +63,10 @@ INDEXES = {
     TITLES: [
         IndexModel([("isbn", ASCENDING)], name="isbn", sparse=True),
         # search tokens (query them with $all: the embedded store answers plain equality on an
-        # indexed array wrongly)
+        # indexed array wrongly, and scans for $all; searches read TITLE_KEYS)
         IndexModel([("keywords", ASCENDING)], name="keywords"),
     ],
+    TITLE_KEYS: [IndexModel([("k", ASCENDING)], name="k")],
     COPIES: [
         IndexModel([("title_id", ASCENDING)], name="title"),
         IndexModel([("loan.patron", ASCENDING)], name="loan_patron", sparse=True),
