@@ -70,6 +70,13 @@ def insert_new(collection: Collection, docs: list[dict]) -> None:
             raise
 
 
+def delete_where(collection: Collection, field: str, value) -> int:
+    """Delete the documents whose indexed ``field`` equals ``value``: found by the index, then
+    removed by ``_id`` (a ``delete_many`` on the field scans the collection on the embedded store)."""
+    ids = [d["_id"] for d in collection.find({field: value}, {"_id": 1})]
+    return collection.delete_many({"_id": {"$in": ids}}).deleted_count if ids else 0
+
+
 def database_name(config: Mapping, service_name: str) -> str:
     return f"{config.get('DB_PREFIX', 'suite')}_{service_name}"
 

@@ -19,6 +19,7 @@ from pymongo.database import Database
 
 from services.common import outbox
 from services.common.errors import BadInput, Forbidden
+from services.common.storage import delete_where
 from services.elearning import courses, credits, xapi, xapi_store
 
 RESIDENT_HOME_PAGE = "https://suite.local/residents"
@@ -51,10 +52,10 @@ def erase(db: Database, resident_id: str, *, enabled: bool, request_ref: str, by
     fresh = "erased:" + hashlib.sha256((resident_id + secrets.token_hex(16)).encode()).hexdigest()[:20]
     pseudonym, ledger = credits.pseudonymise(db, resident_id, fresh)  # an interrupted erasure's, if any
     enrolments = [e["_id"] for e in db[courses.ENROLMENTS].find({"resident_id": resident_id}, {"_id": 1})]
-    progress = sum(_delete_where(db[courses.PROGRESS], "enrolment", e) for e in enrolments)
+    progress = sum(delete_where(db[courses.PROGRESS], "enrolment", e) for e in enrolments)
     removed_enrolments = sum(db[courses.ENROLMENTS].delete_one({"_id": e}).deleted_count for e in enrolments)
     statements = xapi_store.delete_statements(db, xapi_store.agent_rows(db, agent_digest(resident_id)))
-    state = _delete_where(db[xapi_store.STATE], "agent", agent_digest(resident_id))
+    state = delete_where(db[xapi_store.STATE], "agent", agent_digest(resident_id))
     record = {"_id": pseudonym, "request_ref": request_ref, "by": by, "at": datetime.now(timezone.utc).isoformat(),
               "counts": {"enrolments": removed_enrolments, "progress": progress, "ledger_entries": ledger,
                          "xapi_statements": statements, "xapi_state": state}}
@@ -63,10 +64,3 @@ def erase(db: Database, resident_id: str, *, enabled: bool, request_ref: str, by
     except pymongo.errors.DuplicateKeyError:
         db[ERASURES].update_one({"_id": pseudonym}, {"$set": {k: v for k, v in record.items() if k != "_id"}})
     return {k: v for k, v in record.items() if k != "_id"} | {"pseudonym": pseudonym}
-
-
-def _delete_where(collection, field: str, value: str) -> int:
-    """Delete the documents whose indexed ``field`` equals ``value``: found by the index, then
-    removed by ``_id`` (a ``delete_many`` on the field scans the collection on the embedded store)."""
-    ids = [d["_id"] for d in collection.find({field: value}, {"_id": 1})]
-    return collection.delete_many({"_id": {"$in": ids}}).deleted_count if ids else 0

@@ -65,14 +65,14 @@ def store_records(db: Database, records: list) -> dict:
         good.append(record)
     if good:
         fields = {r.record_id: _title_fields(r) for r in good}
-        before = {t["_id"]: set(t.get("keywords") or ()) for t in db[store.TITLES].find(
+        old_keys = {t["_id"]: set(t.get("keywords") or ()) for t in db[store.TITLES].find(
             {"_id": {"$in": list(fields)}}, {"keywords": 1})}
-        after = {tid: set(f["keywords"]) for tid, f in fields.items()}
-        insert_new(db[store.TITLE_KEYS], [_key_row(k, tid) for tid, keys in after.items()
-                                          for k in keys - before.get(tid, set())])
+        new_keys = {tid: set(f["keywords"]) for tid, f in fields.items()}
+        insert_new(db[store.TITLE_KEYS], [_key_row(k, tid) for tid, keys in new_keys.items()
+                                          for k in keys - old_keys.get(tid, set())])
         titles = [UpdateOne({"_id": r.record_id}, {"$set": fields[r.record_id]}, upsert=True) for r in good]
         db[store.TITLES].bulk_write(titles, ordered=False)
-        gone = [_key_row(k, tid)["_id"] for tid, keys in before.items() for k in keys - after.get(tid, set())]
+        gone = [_key_row(k, tid)["_id"] for tid, keys in old_keys.items() for k in keys - new_keys.get(tid, set())]
         if gone:
             db[store.TITLE_KEYS].delete_many({"_id": {"$in": gone}})
         reference.forget(db, store.TITLES)  # a renamed title reads right at once here

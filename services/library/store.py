@@ -41,16 +41,18 @@ class CardSerials:
     def __init__(self, block: int = CARD_SERIAL_BLOCK):
         self.block = block
         self._lock = Semaphore()
-        self._blocks: dict[tuple, list[int]] = {}   # store and database -> [next, last]
+        # (client, database name) -> [next, last, client]: the client is kept so that its id is
+        # never another's (a process has one client per store; tests have several)
+        self._blocks: dict[tuple, list] = {}
 
     def next(self, db: Database) -> int:
-        key = (db.client.address, db.name)
+        key = (id(db.client), db.name)
         with self._lock:
             span = self._blocks.get(key)
             if span is None or span[0] > span[1]:
                 last = db[COUNTERS].find_one_and_update({"_id": "card"}, {"$inc": {"seq": self.block}}, upsert=True,
                                                         return_document=ReturnDocument.AFTER)["seq"]
-                span = self._blocks[key] = [last - self.block + 1, last]
+                span = self._blocks[key] = [last - self.block + 1, last, db.client]
             span[0] += 1
             return span[0] - 1
 

@@ -34,6 +34,17 @@ def register(rpc, **overrides):
     return rpc.community.register_resident(request)
 
 
+def publish_registration(settings, event_id, resident_id):
+    """A registered event for ``resident_id`` (renamed, living elsewhere) sent straight to the broker."""
+    envelope = {"specversion": "1.0", "id": event_id, "source": "community",
+                "type": "cn.community.resident.registered.v1", "time": "2026-01-01T00:00:00Z",
+                "data": {"resident_id": resident_id, "name": "改名", "registered_committee": "C0101",
+                         "residence_committee": "C0101", "registered_on": "2026-01-01"}}
+    with Connection(settings.amqp_uri) as conn:
+        conn.Producer().publish(json.dumps(envelope), exchange="community.events",
+                                routing_key=envelope["type"], content_type="application/json")
+
+
 def test_registered_resident_becomes_patron(suite, db):
     resident = register(suite, name="李四")
     assert resident["id_number_masked"][:3] == "310" and "*" * 11 in resident["id_number_masked"]
@@ -55,13 +66,7 @@ def test_same_event_twice_is_applied_once(suite, db, settings):
     event_id = doc["inbox"][0]
 
     # Publish the very same envelope again, as a redelivery or a replay would.
-    envelope = {"specversion": "1.0", "id": event_id, "source": "community",
-                "type": "cn.community.resident.registered.v1", "time": "2026-01-01T00:00:00Z",
-                "data": {"resident_id": resident["resident_id"], "name": "改名", "registered_committee": "C0101",
-                         "residence_committee": "C0101", "registered_on": "2026-01-01"}}
-    with Connection(settings.amqp_uri) as conn:
-        conn.Producer().publish(json.dumps(envelope), exchange="community.events",
-                                routing_key=envelope["type"], content_type="application/json")
+    publish_registration(settings, event_id, resident["resident_id"])
     # A marker event behind it proves the duplicate was consumed before we look.
     marker = register(suite)
     wait_for(lambda: db("library").patrons.find_one({"_id": marker["resident_id"]}))
@@ -73,17 +78,11 @@ def test_same_event_twice_is_applied_once(suite, db, settings):
 def test_another_registration_event_for_a_patron_keeps_their_card(suite, db, settings):
     resident = register(suite)
     doc = wait_for(lambda: db("library").patrons.find_one({"_id": resident["resident_id"]}))
-    envelope = {"specversion": "1.0", "id": "re-registered-" + resident["resident_id"], "source": "community",
-                "type": "cn.community.resident.registered.v1", "time": "2026-01-01T00:00:00Z",
-                "data": {"resident_id": resident["resident_id"], "name": "改名", "registered_committee": "C0101",
-                         "residence_committee": "C0101", "registered_on": "2026-01-01"}}
-    with Connection(settings.amqp_uri) as conn:
-        conn.Producer().publish(json.dumps(envelope), exchange="community.events",
-                                routing_key=envelope["type"], content_type="application/json")
+    publish_registration(settings, "re-registered-" + resident["resident_id"], resident["resident_id"])
     again = wait_for(lambda: (lambda d: d if len(d["inbox"]) == 2 else None)(
         db("library").patrons.find_one({"_id": resident["resident_id"]})))
     assert again["card_number"] == doc["card_number"] and again["name"] == doc["name"]
-    assert again["inbox"] == [doc["inbox"][0], envelope["id"]]
+    assert again["inbox"] == [doc["inbox"][0], "re-registered-" + resident["resident_id"]]
 
 
 def test_bad_registration_changes_nothing(suite, db):
