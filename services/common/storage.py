@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import pymongo
 from nameko.extensions import DependencyProvider
@@ -75,6 +75,20 @@ def delete_where(collection: Collection, field: str, value) -> int:
     removed by ``_id`` (a ``delete_many`` on the field scans the collection on the embedded store)."""
     ids = [d["_id"] for d in collection.find({field: value}, {"_id": 1})]
     return collection.delete_many({"_id": {"$in": ids}}).deleted_count if ids else 0
+
+
+MIGRATIONS = "migrations"   # in each service's database: which one-off builds have completed
+
+
+def once(db: Database, name: str, build: Callable[[], int]) -> int | None:
+    """Run ``build`` (rows an earlier version did not keep) unless it completed on this
+    database before; returns what it counted, or None when it had. Builds must be
+    idempotent: two processes may run one at the same time."""
+    if db[MIGRATIONS].find_one({"_id": name}) is not None:
+        return None
+    done = build()
+    db[MIGRATIONS].update_one({"_id": name}, {"$set": {"count": done}}, upsert=True)
+    return done
 
 
 def database_name(config: Mapping, service_name: str) -> str:

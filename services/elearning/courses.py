@@ -8,9 +8,11 @@ import pymongo
 from pymongo.database import Database
 
 from services.common.errors import BadInput, NotFound
+from services.common.storage import once
 from services.elearning import progress
 
 COURSES = "courses"
+TV_SLOTS = "tv_slots"   # one row per lesson broadcast on TV: _id "tv|<starts at>|<channel>|<course>|<lesson>"
 COURSE_VERSIONS = "course_versions"   # each published version, kept as it was: _id "<course>|<version>"
 ENROLMENTS = "enrolments"
 PROGRESS = "progress"
@@ -21,6 +23,7 @@ INDEXES = {
               pymongo.IndexModel([("channels", 1)], name="channels")],
     ENROLMENTS: [pymongo.IndexModel([("resident_id", 1)], name="resident")],
     PROGRESS: [pymongo.IndexModel([("enrolment", 1)], name="enrolment")],
+    TV_SLOTS: [pymongo.IndexModel([("k", 1)], name="k"), pymongo.IndexModel([("course_id", 1)], name="course")],
 }
 
 
@@ -47,7 +50,54 @@ def publish(db: Database, course_id: str, content: dict) -> int:
     db[COURSE_VERSIONS].insert_one({"_id": f"{course_id}|{version}", "course_id": course_id, "version": version,
                                     **content})
     db[COURSES].update_one({"_id": course_id}, {"$set": {**content, "version": version}}, upsert=True)
+    _keep_tv_slots(db, course_id, tv_slots_of(course_id, content))
     return version
+
+
+def tv_slots_of(course_id: str, content: dict) -> list[dict]:
+    """The course's lessons broadcast on TV, one row each, keyed by when (a day's programme
+    is one range of keys; a key that began with the date would not be read by the
+    embedded store's ``find``)."""
+    rows = []
+    for unit in content.get("units", []):
+        for lesson in unit.get("lessons", []):
+            tv = (lesson.get("renditions") or {}).get("tv")
+            if tv:
+                key = f"tv|{tv['starts_at']}|{tv['channel']}|{course_id}|{lesson['id']}"
+                rows.append({"_id": key, "k": key, "course_id": course_id, "course_title": content["title"],
+                             "channel": tv["channel"], "starts_at": tv["starts_at"], "minutes": tv.get("minutes"),
+                             "lesson_id": lesson["id"], "lesson_title": lesson["title"]})
+    return rows
+
+
+def _keep_tv_slots(db: Database, course_id: str, rows: list[dict]) -> None:
+    """The course's slots become ``rows``: the new ones written first, then those it no
+    longer has removed."""
+    if rows:
+        db[TV_SLOTS].bulk_write([pymongo.ReplaceOne({"_id": r["_id"]}, r, upsert=True) for r in rows], ordered=False)
+    kept = {r["_id"] for r in rows}
+    gone = [d["_id"] for d in db[TV_SLOTS].find({"course_id": course_id}, {"_id": 1}) if d["_id"] not in kept]
+    if gone:
+        db[TV_SLOTS].delete_many({"_id": {"$in": gone}})
+
+
+def tv_guide(db: Database, day: str) -> list[dict]:
+    """The TV programme for a day: every lesson broadcast then, by time and channel."""
+    rows = db[TV_SLOTS].find({"k": {"$gte": f"tv|{day}", "$lt": f"tv|{day}\uffff"}}).sort("k", 1).limit(5000)
+    return [{k: r[k] for k in ("channel", "starts_at", "minutes", "course_id", "course_title", "lesson_id",
+                               "lesson_title")} for r in rows]
+
+
+def build_tv_slots(db: Database) -> int | None:
+    """TV slots of courses an earlier version published without them, once per database;
+    returns the courses seen (None: built before)."""
+    def build() -> int:
+        seen = 0
+        for c in db[COURSES].find({}):
+            seen += 1
+            _keep_tv_slots(db, c["_id"], tv_slots_of(c["_id"], c))
+        return seen
+    return once(db, "tv_slots", build)
 
 
 def enrolled_course(db: Database, resident_id: str, course_id: str) -> dict:

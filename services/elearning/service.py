@@ -4,6 +4,7 @@ module; this class only composes them."""
 from __future__ import annotations
 
 from nameko.dependency_providers import Config
+from nameko.timer import timer
 
 from contracts.rpc.elearning import CourseV1, ElearningOverviewPartsV1, ProgressReportV1
 from services.common import overview
@@ -47,17 +48,12 @@ class LearningEntrypoints:
     @rpc
     def tv_guide(self, day: str) -> list[dict]:
         """The TV programme for a day: every lesson broadcast then, by time."""
-        slots = []
-        for c in self.db[courses.COURSES].find({}).limit(1000):
-            for unit in c.get("units", []):
-                for lesson in unit.get("lessons", []):
-                    tv = (lesson.get("renditions") or {}).get("tv")
-                    if tv and tv["starts_at"][:10] == str(day):
-                        slots.append({"channel": tv["channel"], "starts_at": tv["starts_at"],
-                                      "minutes": tv.get("minutes"), "course_id": c["_id"],
-                                      "course_title": c["title"], "lesson_id": lesson["id"],
-                                      "lesson_title": lesson["title"]})
-        return sorted(slots, key=lambda s: (s["starts_at"], s["channel"]))
+        return courses.tv_guide(self.db, str(day))
+
+    @timer(interval=60)
+    def tv_slots_of_earlier_courses(self):
+        """TV slots of courses an earlier version published without them (once per database)."""
+        courses.build_tv_slots(self.db)
 
     @rpc
     def enrol(self, resident_id: str, course_id: str) -> dict:

@@ -18,7 +18,7 @@ from pymongo.database import Database
 
 from contracts.rpc.library import TitleRecordV1
 from services.common.errors import BadInput
-from services.common.storage import insert_new
+from services.common.storage import insert_new, once
 from services.library import reference, store
 
 _WORD = re.compile(r"[0-9a-z]+")
@@ -148,21 +148,20 @@ def search(db: Database, *, text: str | None, isbn: str | None, limit: int) -> l
     return [_with_availability(db, t) for t in found]
 
 
-def build_keys(db: Database) -> int:
-    """Key rows for titles stored before searches read them (once per database: a marker
-    says it is done); returns the titles seen."""
-    if db[store.COUNTERS].find_one({"_id": "title_keys_built"}) is not None:
-        return 0
-    seen, rows = 0, []
-    for title in db[store.TITLES].find({}, {"keywords": 1}).batch_size(1000):
-        seen += 1
-        rows += [_key_row(k, title["_id"]) for k in title.get("keywords") or ()]
-        if len(rows) >= 5000:
-            insert_new(db[store.TITLE_KEYS], rows)
-            rows = []
-    insert_new(db[store.TITLE_KEYS], rows)
-    db[store.COUNTERS].update_one({"_id": "title_keys_built"}, {"$set": {"titles": seen}}, upsert=True)
-    return seen
+def build_keys(db: Database) -> int | None:
+    """Key rows for titles an earlier version stored without them, once per database;
+    returns the titles seen (None: built before)."""
+    def build() -> int:
+        seen, rows = 0, []
+        for title in db[store.TITLES].find({}, {"keywords": 1}).batch_size(1000):
+            seen += 1
+            rows += [_key_row(k, title["_id"]) for k in title.get("keywords") or ()]
+            if len(rows) >= 5000:
+                insert_new(db[store.TITLE_KEYS], rows)
+                rows = []
+        insert_new(db[store.TITLE_KEYS], rows)
+        return seen
+    return once(db, "title_keys", build)
 
 
 def _with_availability(db: Database, title: dict) -> dict:

@@ -95,6 +95,30 @@ def test_course_search_and_tv_guide(elearning):
     assert next(c for c in elearning.search_courses(subject="数字生活") if c["course_id"] == cid)["version"] == 2
 
 
+def test_the_tv_guide_follows_a_lesson_moved_and_shows_courses_published_before_slots_were_kept(elearning, db):
+    from services.common.storage import MIGRATIONS
+    from services.elearning import courses
+
+    cid, day = "c-" + uuid.uuid4().hex[:8], "2031-03-0" + str(uuid.uuid4().int % 9 + 1)   # a day of its own
+    moved = course(cid)
+    moved["units"][0]["lessons"][0]["renditions"]["tv"]["starts_at"] = f"{day}T19:00"
+    elearning.upsert_courses([moved])
+    moved["units"][0]["lessons"][0]["renditions"]["tv"]["starts_at"] = f"{day}T20:30"
+    moved["title"] = "智能手机入门（第二期）"
+    elearning.upsert_courses([moved])
+    guide = elearning.tv_guide(day)
+    assert [(s["course_id"], s["starts_at"], s["course_title"]) for s in guide] == [
+        (cid, f"{day}T20:30", "智能手机入门（第二期）")]
+
+    store_db = db("elearning")
+    store_db[courses.TV_SLOTS].delete_many({"course_id": cid})   # as an earlier version left it
+    store_db[MIGRATIONS].delete_one({"_id": "tv_slots"})
+    assert elearning.tv_guide(day) == []
+    assert courses.build_tv_slots(store_db) >= 1
+    assert [s["starts_at"] for s in elearning.tv_guide(day)] == [f"{day}T20:30"]
+    assert courses.build_tv_slots(store_db) is None
+
+
 def test_a_new_version_does_not_change_under_enrolled_learners(elearning):
     cid, early, late = "c-" + uuid.uuid4().hex[:8], uuid.uuid4().hex, uuid.uuid4().hex
     elearning.upsert_courses([course(cid)])
