@@ -59,6 +59,37 @@ def before(collection: Collection, field: str, bound: str, limit: int, *, inclus
     return list(collection.aggregate([{"$match": {field: {"$lte" if inclusive else "$lt": bound}}}, {"$limit": limit}]))
 
 
+DUE_PREFIX = "d|"
+
+
+def due_key(when: str) -> str:
+    """An ISO date or time kept as a field the timers read by range (``due_by``). Prefixed:
+    the embedded store's ``find`` filters values that look like dates in Python, scanning."""
+    return DUE_PREFIX + when
+
+
+def due_by(collection: Collection, field: str, bound: str, limit: int, *, inclusive: bool = False) -> list[dict]:
+    """Up to ``limit`` documents whose ``due_key`` field is before ``bound`` (or at it,
+    ``inclusive``): one range on one indexed field."""
+    return list(collection.find({field: {"$gte": DUE_PREFIX, "$lte" if inclusive else "$lt": due_key(bound)}})
+                .limit(limit))
+
+
+def rekey_due(collection: Collection, field: str) -> int:
+    """Rewrite the ``field`` values an earlier version kept as plain dates into due keys (a
+    one-off pass over the documents that have it, each changed only if still as read)."""
+    changed, batch = 0, []
+    for d in collection.find({field: {"$exists": True}}, {field: 1}).batch_size(1000):
+        if isinstance(d.get(field), str) and not d[field].startswith(DUE_PREFIX):
+            batch.append(pymongo.UpdateOne({"_id": d["_id"], field: d[field]}, {"$set": {field: due_key(d[field])}}))
+        if len(batch) == 1000:
+            collection.bulk_write(batch, ordered=False)
+            changed, batch = changed + len(batch), []
+    if batch:
+        collection.bulk_write(batch, ordered=False)
+    return changed + len(batch)
+
+
 def insert_new(collection: Collection, docs: list[dict]) -> None:
     """Insert ``docs``; those already there (by a unique key) are left as they are."""
     if not docs:

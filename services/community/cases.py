@@ -17,6 +17,7 @@ from typing import Callable
 
 from contracts.events import community as ev
 from services.common.errors import BadInput, Conflict, Forbidden
+from services.common.storage import due_key
 from services.community import workdays
 
 OPEN = ("submitted", "accepted", "in_progress", "supplement_required")
@@ -119,7 +120,7 @@ def _finish(case: dict) -> dict:
     else:
         case.pop("open_flag", None)
     if case["status"] in ("accepted", "in_progress") and case.get("deadline") and case.get("deadline_flag") != "overdue":
-        case["watch"] = case["deadline"]
+        case["watch"] = due_key(case["deadline"])
     else:
         case.pop("watch", None)
     return case

@@ -25,7 +25,7 @@ from services.common.tracing import Tracing
 from services.common.metrics import Metrics, Tally
 from services.common.outbox import OutboxRelay
 from services.common.rpc import RequestKey, rpc
-from services.common.storage import Store, before
+from services.common.storage import Store
 from services.community import access_log, calendar_store, cases, jurisdiction, notices, residents, store
 from services.community.open311_http import Open311Entrypoints
 from services.community.staff_rpc import STAFF, StaffEntrypoints
@@ -338,7 +338,7 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints, StaffEntrypoints):
         except Exception:  # year not loaded: nothing can be due soon with certainty
             horizon = day
         raised = 0
-        for case in before(self.db[store.CASES], "watch", horizon.isoformat(), 1000, inclusive=True):
+        for case in store.watched_cases(self.db, horizon.isoformat()):
             flag = cases.deadline_flag(case, calendar, day)
             if flag is None:
                 continue

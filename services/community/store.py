@@ -8,7 +8,7 @@ from pymongo.database import Database
 from services.common import outbox
 from services.common.errors import Conflict
 from services.common.outbox import OUTBOX_INDEX
-from services.common.storage import diff_update, merge_updates
+from services.common.storage import diff_update, due_by, merge_updates, once, rekey_due
 from services.community.access_log import INDEXES as ACCESS_LOG_INDEXES
 from services.community.staff_rpc import INDEXES as STAFF_INDEXES
 
@@ -49,6 +49,14 @@ OUTBOX_COLLECTIONS = [RESIDENTS, CASES]
 CASE_FIELDS = {**outbox.HIDDEN, "inbox": 0}
 RESIDENT_VIEW_FIELDS = {"id_number": 1, "name": 1, "registered_committee": 1, "registered_outside_district": 1,
                         "residence": 1}
+
+
+def watched_cases(db: Database, by: str, limit: int = 1000) -> list[dict]:
+    """What the deadline timer looks at: cases whose deadline is on or before ``by`` and not
+    yet raised as overdue (``watch``, a due key: one indexed range). An earlier version kept
+    ``watch`` as a plain date: rewritten once per database first."""
+    once(db, "due_keys", lambda: rekey_due(db[CASES], "watch"))
+    return due_by(db[CASES], "watch", by, limit, inclusive=True)
 
 
 def next_number(db: Database, scope: str) -> int:

@@ -17,7 +17,7 @@ from contracts.events.library import (ConflictRecordedV1, HoldExpiredV1, HoldRea
                                       LoanOverdueV1, LoanRecalledV1, LoanRenewedV1)
 from services.common import outbox, passwords
 from services.common.errors import BadInput, Conflict, NotFound
-from services.common.storage import before
+from services.common.storage import due_by
 from services.library import circulation, kiosks, patrons, pins, policy, reference, store
 from services.library.policy import DEFAULT_RULES, LoanRule, open_on, patron_types, rule_for
 
@@ -366,7 +366,7 @@ def hold_position(db: Database, hold: dict) -> int | None:
 def raise_overdue(db: Database, today: date) -> int:
     """Each loan that has become overdue is published once."""
     raised = 0
-    for copy in before(db[store.COPIES], "watch_due", today.isoformat(), 1000):
+    for copy in due_by(db[store.COPIES], "watch_due", today.isoformat(), 1000):
         if not circulation.is_overdue(copy, today):
             continue
         new = {**copy, "overdue_raised": True, "version": copy["version"] + 1}
@@ -382,7 +382,7 @@ def expire_holds(db: Database, today: date) -> int:
     """Ready holds not collected in time pass to the next in line."""
     expired = 0
     at = datetime.combine(today, now().timetz())
-    for copy in before(db[store.COPIES], "hold_expires", today.isoformat(), 1000):
+    for copy in due_by(db[store.COPIES], "hold_expires", today.isoformat(), 1000):
         try:
             # the next in line gets it: ready here, or in transit to a pickup elsewhere
             _pass_on(db, copy, first_waiting_hold(db, copy["title_id"]), at, expired=True)

@@ -269,6 +269,7 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
     @rpc
     def run_timers_now(self, today: str | None = None) -> dict:
         day = date.fromisoformat(today) if today else date.today()
+        store.rekey_watch_fields(self.db)
         return {"overdue": actions.raise_overdue(self.db, day), "expired_holds": actions.expire_holds(self.db, day),
                 "offline_kiosks": self._mark_silent_kiosks()}
 

@@ -11,7 +11,7 @@ from services.common import outbox
 from services.common.errors import Conflict
 from services.common.inbox import INBOX_KEEP
 from services.common.outbox import OUTBOX_INDEX
-from services.common.storage import diff_update, merge_updates
+from services.common.storage import diff_update, due_key, merge_updates, once, rekey_due
 
 PATRONS = "patrons"
 LOCATIONS = "locations"
@@ -94,16 +94,22 @@ INDEXES = {
 OUTBOX_COLLECTIONS = [PATRONS, COPIES, HOLDS, KIOSKS, CONFLICTS]
 
 
+def rekey_watch_fields(db: Database) -> None:
+    """Once per database: the watch fields an earlier version kept as plain dates become due
+    keys (``storage.due_key``), which the timers read by an indexed range."""
+    once(db, "due_keys", lambda: rekey_due(db[COPIES], "watch_due") + rekey_due(db[COPIES], "hold_expires"))
+
+
 def with_watch_fields(copy: dict) -> dict:
     """Fields the timers scan by one indexed range: loans that may still become overdue,
     ready holds that may still expire."""
     out = dict(copy)
     if copy["status"] == "on_loan" and not copy.get("overdue_raised"):
-        out["watch_due"] = copy["loan"]["due"]
+        out["watch_due"] = due_key(copy["loan"]["due"])
     else:
         out.pop("watch_due", None)
     if copy["status"] == "on_hold_shelf" and copy.get("hold") and copy["hold"].get("expires"):
-        out["hold_expires"] = copy["hold"]["expires"]
+        out["hold_expires"] = due_key(copy["hold"]["expires"])
     else:
         out.pop("hold_expires", None)
     return out

@@ -16,7 +16,7 @@ from services.common import metrics, outbox
 from services.common.inbox import apply_once, inbox_handler
 from services.common.metrics import MetricsEntrypoints
 from services.common.outbox import OutboxRelay
-from services.common.storage import Store
+from services.common.storage import Store, due_key
 from services.community.service import CommunityService
 from services.library.service import LibraryService
 from support import drain, id_number, load_demo_district, wait_for, web_address
@@ -190,7 +190,7 @@ def test_cases_near_and_past_deadline_follow_the_deadline_timer(start_service, s
     rpc.community.act_on_case(clerk, {"case_id": case["case_id"], "action": "accept"})
     # as if accepted on 30 Sep 2026: five working days run to 13 Oct
     own_db("community").cases.update_one({"_id": case["case_id"]},
-                                         {"$set": {"deadline": "2026-10-13", "watch": "2026-10-13"}})
+                                         {"$set": {"deadline": "2026-10-13", "watch": due_key("2026-10-13")}})
 
     def gauges():
         s = scrape(community)

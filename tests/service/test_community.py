@@ -11,6 +11,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from infra.imports import community as community_import
 from infra.local import demo_data
+from services.common.storage import due_key
 from services.community import catalogue
 from services.community.service import CommunityService
 from support import id_number, load_demo_district, wait_for
@@ -252,7 +253,7 @@ def test_deadline_timer_raises_due_soon_once(community, db):
     cid = case["case_id"]
     community.act_on_case(CLERK_FENGLIN, {"case_id": cid, "action": "accept"})
     # pretend it was accepted on 30 Sep 2026: five working days run to 13 Oct
-    db("community").cases.update_one({"_id": cid}, {"$set": {"deadline": "2026-10-13", "watch": "2026-10-13"}})
+    db("community").cases.update_one({"_id": cid}, {"$set": {"deadline": "2026-10-13", "watch": due_key("2026-10-13")}})
     assert community.check_deadlines_now("2026-10-12") >= 1
     assert db("community").cases.find_one({"_id": cid})["deadline_flag"] == "due_soon"
     community.check_deadlines_now("2026-10-12")

@@ -45,3 +45,20 @@ def test_a_committees_open_cases_are_read_through_an_index(db):
                           .sort("queue_key", 1).limit(21).explain())
     finally:
         database.client.drop_database(database.name)
+
+
+def test_the_deadline_timer_reads_due_keys_through_an_index_after_rewriting_an_earlier_versions_dates(db):
+    from services.common.storage import due_key
+
+    database = db(f"plans_{uuid.uuid4().hex[:8]}")
+    try:
+        ensure_indexes(database, community_store.INDEXES)
+        cases = database[community_store.CASES]
+        cases.insert_many([{"_id": "kept-by-an-earlier-version", "watch": "2026-12-01"},
+                           {"_id": "now", "watch": due_key("2026-12-02")}, {"_id": "later", "watch": due_key("2026-12-09")}])
+        assert sorted(c["_id"] for c in community_store.watched_cases(database, "2026-12-03")) == [
+            "kept-by-an-earlier-version", "now"]
+        assert cases.find_one({"_id": "kept-by-an-earlier-version"})["watch"] == due_key("2026-12-01")
+        assert uses_index(cases.find({"watch": {"$gte": "d|", "$lte": due_key("2026-12-03")}}).limit(1000).explain())
+    finally:
+        database.client.drop_database(database.name)

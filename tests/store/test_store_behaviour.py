@@ -150,3 +150,20 @@ def test_the_timers_read_of_dates_before_a_bound(coll):
     assert sorted(d["_id"] for d in before(coll, "when", "2026-01-05", 10, inclusive=True)) == ["d3", "d4x", "d5"]
     assert len(before(coll, "when", "2027-01-01", 2)) == 2
     assert before(coll, "when", "2026-01-03", 10) == []
+
+
+def test_due_keys_are_read_by_one_range_and_plain_dates_of_an_earlier_version_are_rewritten(coll):
+    """The timers' watch fields (``storage.due_key``): a range of prefixed keys, which the
+    embedded store reads through its index; values kept as plain dates are rewritten once."""
+    from services.common.storage import due_by, due_key, rekey_due
+
+    coll.create_index("watch", sparse=True)
+    coll.insert_many([{"_id": "new3", "watch": due_key("2026-01-03")}, {"_id": "old4", "watch": "2026-01-04"},
+                      {"_id": "new5", "watch": due_key("2026-01-05T08:00:00+00:00")},
+                      {"_id": "old7", "watch": "2026-01-07"}, {"_id": "none"}])
+    assert [d["_id"] for d in due_by(coll, "watch", "2026-01-05", 10)] == ["new3"]   # old4 not yet
+    assert rekey_due(coll, "watch") == 2 and rekey_due(coll, "watch") == 0
+    assert sorted(d["_id"] for d in due_by(coll, "watch", "2026-01-05", 10)) == ["new3", "old4"]
+    assert sorted(d["_id"] for d in due_by(coll, "watch", "2026-01-07", 10, inclusive=True)) == \
+        ["new3", "new5", "old4", "old7"]
+    assert coll.find_one({"_id": "old7"})["watch"] == due_key("2026-01-07") and "watch" not in coll.find_one({"_id": "none"})

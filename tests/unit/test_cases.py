@@ -4,6 +4,7 @@ from datetime import date, datetime, timezone
 import pytest
 
 from services.common.errors import BadInput, Conflict, Forbidden
+from services.common.storage import due_key
 from services.community import calendar_source, cases, jurisdiction
 from services.community.workdays import WorkingCalendar
 
@@ -110,7 +111,7 @@ class TestCaseLife:
                                          at("2026-12-20"))
         # 30 working days after 10 Dec 2026: 15 left in Dec 2026, then Jan 2027 without the 1st
         assert fixed["deadline"] == "2027-01-22" and fixed["deadline_problem"] is None
-        assert fixed["watch"] == "2027-01-22" and "awaiting_calendar" not in fixed
+        assert fixed["watch"] == due_key("2027-01-22") and "awaiting_calendar" not in fixed
         assert fixed["trail"][-1]["action"] == "deadline_set" and fixed["trail"][-1]["by"] == "system"
         assert fixed["version"] == case["version"] + 1 and fixed["status"] == "accepted"
 
