@@ -48,7 +48,7 @@ class LearningEntrypoints:
     @rpc
     def tv_guide(self, day: str) -> list[dict]:
         """The TV programme for a day: every lesson broadcast then, by time."""
-        return courses.tv_guide(self.db, str(day))
+        return courses.tv_guide(self.db, day if isinstance(day, str) else "")
 
     @timer(interval=60)
     def tv_slots_of_earlier_courses(self):

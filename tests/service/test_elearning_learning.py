@@ -117,6 +117,10 @@ def test_the_tv_guide_follows_a_lesson_moved_and_shows_courses_published_before_
     assert courses.build_tv_slots(store_db) >= 1
     assert [s["starts_at"] for s in elearning.tv_guide(day)] == [f"{day}T20:30"]
     assert courses.build_tv_slots(store_db) is None
+    for bad in ("", "2031", "2031-03", "2031-02-30", "2031-03-01T19"):   # a range of keys: a day, exactly
+        with pytest.raises(RemoteError) as err:
+            elearning.tv_guide(bad)
+        assert err.value.exc_type == "BadInput"
 
 
 def test_a_new_version_does_not_change_under_enrolled_learners(elearning):
