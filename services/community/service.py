@@ -48,7 +48,7 @@ def _now() -> datetime:
 class CommunityService(HealthEntrypoints, Open311Entrypoints, StaffEntrypoints):
     name = "community"
 
-    db = Store(store.INDEXES)
+    db = Store(store.INDEXES, builds=(store.rekey_watch,))
     relay = OutboxRelay(store.OUTBOX_COLLECTIONS)
     correlation_id = Correlation()
     request_key = RequestKey()

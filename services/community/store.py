@@ -53,10 +53,14 @@ RESIDENT_VIEW_FIELDS = {"id_number": 1, "name": 1, "registered_committee": 1, "r
 
 def watched_cases(db: Database, by: str, limit: int = 1000) -> list[dict]:
     """What the deadline timer looks at: cases whose deadline is on or before ``by`` and not
-    yet raised as overdue (``watch``, a due key: one indexed range). An earlier version kept
-    ``watch`` as a plain date: rewritten once per database first."""
-    once(db, "due_keys", lambda: rekey_due(db[CASES], "watch"))
+    yet raised as overdue (``watch``, a due key: one indexed range)."""
     return due_by(db[CASES], "watch", by, limit, inclusive=True)
+
+
+def rekey_watch(db: Database) -> None:
+    """Once per database (a build of the ``Store``): ``watch`` values an earlier version kept
+    as plain dates become due keys."""
+    once(db, "due_keys", lambda: rekey_due(db[CASES], "watch"))
 
 
 def next_number(db: Database, scope: str) -> int:

@@ -4,7 +4,6 @@ module; this class only composes them."""
 from __future__ import annotations
 
 from nameko.dependency_providers import Config
-from nameko.timer import timer
 
 from contracts.rpc.elearning import CourseV1, ElearningOverviewPartsV1, ProgressReportV1
 from services.common import overview
@@ -49,11 +48,6 @@ class LearningEntrypoints:
     def tv_guide(self, day: str) -> list[dict]:
         """The TV programme for a day: every lesson broadcast then, by time."""
         return courses.tv_guide(self.db, day if isinstance(day, str) else "")
-
-    @timer(interval=60)
-    def tv_slots_of_earlier_courses(self):
-        """TV slots of courses an earlier version published without them (once per database)."""
-        courses.build_tv_slots(self.db)
 
     @rpc
     def enrol(self, resident_id: str, course_id: str) -> dict:
@@ -145,7 +139,7 @@ class ElearningService(HealthEntrypoints, LearningEntrypoints, GuardianAlertEntr
                        XapiEntrypoints, OverviewEntrypoints):
     name = "elearning"
 
-    db = Store(store.INDEXES)
+    db = Store(store.INDEXES, builds=(courses.build_tv_slots,))
     relay = OutboxRelay(store.OUTBOX_COLLECTIONS)
     correlation_id = Correlation()
     tracing = Tracing()

@@ -59,7 +59,7 @@ def _ids(items) -> list[str]:
 class LibraryService(HealthEntrypoints, Sip2AccountRpc):
     name = "library"
 
-    db = Store(store.INDEXES)
+    db = Store(store.INDEXES, builds=(catalogue.build_keys, store.rekey_watch_fields))
     relay = OutboxRelay(store.OUTBOX_COLLECTIONS)
     correlation_id = Correlation()
     tracing = Tracing()
@@ -258,18 +258,12 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
                 for c in self.db[store.CONFLICTS].find({"status": str(status)}).limit(max(1, min(int(limit), 200)))]
 
     @timer(interval=60)
-    def catalogue_keys(self):
-        """Search key rows for titles an earlier version stored without them (once per database)."""
-        catalogue.build_keys(self.db)
-
-    @timer(interval=60)
     def circulation_timers(self):
         self.run_timers_now()
 
     @rpc
     def run_timers_now(self, today: str | None = None) -> dict:
         day = date.fromisoformat(today) if today else date.today()
-        store.rekey_watch_fields(self.db)
         return {"overdue": actions.raise_overdue(self.db, day), "expired_holds": actions.expire_holds(self.db, day),
                 "offline_kiosks": self._mark_silent_kiosks()}
 

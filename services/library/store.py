@@ -95,8 +95,8 @@ OUTBOX_COLLECTIONS = [PATRONS, COPIES, HOLDS, KIOSKS, CONFLICTS]
 
 
 def rekey_watch_fields(db: Database) -> None:
-    """Once per database: the watch fields an earlier version kept as plain dates become due
-    keys (``storage.due_key``), which the timers read by an indexed range."""
+    """Once per database (a build of the ``Store``): the watch fields an earlier version kept
+    as plain dates become due keys (``storage.due_key``), which the timers read by an indexed range."""
     once(db, "due_keys", lambda: rekey_due(db[COPIES], "watch_due") + rekey_due(db[COPIES], "hold_expires"))
 
 

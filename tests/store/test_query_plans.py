@@ -56,6 +56,7 @@ def test_the_deadline_timer_reads_due_keys_through_an_index_after_rewriting_an_e
         cases = database[community_store.CASES]
         cases.insert_many([{"_id": "kept-by-an-earlier-version", "watch": "2026-12-01"},
                            {"_id": "now", "watch": due_key("2026-12-02")}, {"_id": "later", "watch": due_key("2026-12-09")}])
+        community_store.rekey_watch(database)   # as the service's Store does when it starts
         assert sorted(c["_id"] for c in community_store.watched_cases(database, "2026-12-03")) == [
             "kept-by-an-earlier-version", "now"]
         assert cases.find_one({"_id": "kept-by-an-earlier-version"})["watch"] == due_key("2026-12-01")
