@@ -1,7 +1,7 @@
 """The embedded MongoDB-compatible store (nx-27017 on SQLite files) as a child process."""
 from __future__ import annotations
 
-import shutil
+import importlib.util
 import subprocess
 import sys
 import time
@@ -10,19 +10,21 @@ from pathlib import Path
 import pymongo
 
 
-def executable() -> str:
-    beside = Path(sys.executable).parent / "nx-27017"
-    found = str(beside) if beside.exists() else shutil.which("nx-27017")
-    if not found:
+SERVER = Path(__file__).with_name("store_server.py")
+
+
+def server() -> list[str]:
+    """nx-27017 through ``store_server.py``, which fixes how it compares strings."""
+    if importlib.util.find_spec("nx_27017") is None:
         raise SystemExit("nx-27017 is not installed: run `make up` (it installs the project), "
                          "or set MONGO_URI to a MongoDB server")
-    return found
+    return [sys.executable, str(SERVER)]
 
 
 def command(data_dir: Path, port: int, log_file: Path) -> list[str]:
     data_dir.mkdir(parents=True, exist_ok=True)
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    return [executable(), "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port),
+    return [*server(), "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port),
             "--log-file", str(log_file), "--pid-file", str(data_dir / "nx-27017.pid")]
 
 

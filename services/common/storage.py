@@ -54,9 +54,8 @@ def before(collection: Collection, field: str, bound: str, limit: int, *, inclus
     """Up to ``limit`` documents whose ``field`` (an ISO date or time) is before ``bound``
     (or at it, ``inclusive``), for a field kept as a plain date (the staff sessions' expiry;
     the timers' watch fields are due keys, ``due_by``). Asked through the aggregation
-    pipeline: for date-like values the embedded store's ``find`` filters in Python (92 ms at
-    100,000 documents, about 13 x its ``$match``), and answers nothing at all for values that
-    begin with a date and go on (``2026-01-05|x``). MongoDB answers both alike."""
+    pipeline, which nx-27017 answered right even where its ``find`` took date-like strings
+    for dates (``infra/store_server.py``)."""
     return list(collection.aggregate([{"$match": {field: {"$lte" if inclusive else "$lt": bound}}}, {"$limit": limit}]))
 
 
@@ -64,8 +63,9 @@ DUE_PREFIX = "d|"
 
 
 def due_key(when: str) -> str:
-    """An ISO date or time kept as a field the timers read by range (``due_by``). Prefixed:
-    the embedded store's ``find`` filters values that look like dates in Python, scanning."""
+    """An ISO date or time kept as a field the timers read by range (``due_by``). Prefixed, so
+    that nx-27017 reads the range through its index even when started without the fix of
+    ``infra/store_server.py`` (which took strings that look like dates for dates, scanning)."""
     return DUE_PREFIX + when
 
 

@@ -294,3 +294,16 @@ def test_last_activity_compares_moments_across_utc_offsets(elearning, db):
     assert datetime.fromisoformat(view["last_activity"]) == datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc)
     stored = db("elearning").progress.find_one({"_id": f"{rid}|{cid}|l1"})
     assert stored["at"] == "2026-11-25T02:30:00+00:00"   # kept in UTC
+
+
+def test_a_course_whose_id_begins_with_a_date_is_found_and_revised(elearning):
+    # schools name courses by term ("2026-09-01-math"): the embedded store once took such ids for dates
+    cid = "2026-09-01-" + uuid.uuid4().hex[:8]
+    elearning.upsert_courses([course(cid)])
+    revised = course(cid)
+    revised["title"] = "智能手机入门（第二期）"
+    elearning.upsert_courses([revised])
+    rid = uuid.uuid4().hex
+    elearning.enrol(rid, cid)
+    view = elearning.learning_for_residents([rid])[rid]["enrolments"][0]
+    assert (view["course_id"], view["course_title"]) == (cid, "智能手机入门（第二期）")

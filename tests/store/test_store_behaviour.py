@@ -167,3 +167,21 @@ def test_due_keys_are_read_by_one_range_and_plain_dates_of_an_earlier_version_ar
     assert sorted(d["_id"] for d in due_by(coll, "watch", "2026-01-07", 10, inclusive=True)) == \
         ["new3", "new5", "old4", "old7"]
     assert coll.find_one({"_id": "old7"})["watch"] == due_key("2026-01-07") and "watch" not in coll.find_one({"_id": "none"})
+
+
+def test_strings_that_begin_with_a_date_are_compared_as_strings(coll):
+    """User-chosen ids may begin with a date (a course ``2026-09-01-math``, a client
+    ``2024-01-01-app``). nx-27017 0.8.1 compared such strings as dates and found nothing for
+    the longer ones; the suite starts it with strings compared as strings (``infra/store_server.py``)."""
+    coll.create_index("k")
+    ids = ["2026-09-01-math", "2026-01-05|x", "01/15/2024 desk", "2026-01-05", "2026-01-05T10:00:00"]
+    coll.insert_many([{"_id": i, "k": i} for i in ids] + [{"_id": "2026-01-05 10:00:00", "k": "2026-01-05 10:00:00"}])
+    for i in ids:
+        assert coll.find_one({"_id": i})["k"] == i and coll.find_one({"k": i})["_id"] == i
+        assert coll.update_one({"_id": i}, {"$set": {"seen": True}}).matched_count == 1
+    # the same time written two ways is two strings, as on MongoDB
+    assert [d["_id"] for d in coll.find({"k": "2026-01-05T10:00:00"})] == ["2026-01-05T10:00:00"]
+    assert sorted(d["_id"] for d in coll.find({"k": {"$gte": "2026-01-05|", "$lt": "2026-01-05|~"}})) == ["2026-01-05|x"]
+    assert sorted(d["_id"] for d in coll.find({"k": {"$gt": "2026-01-05", "$lt": "2026-01-06"}})) == \
+        ["2026-01-05 10:00:00", "2026-01-05T10:00:00", "2026-01-05|x"]
+    assert coll.delete_one({"k": "2026-09-01-math"}).deleted_count == 1
