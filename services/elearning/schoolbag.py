@@ -56,7 +56,6 @@ OUTBOX_COLLECTIONS = [ASSIGNMENTS, MESSAGES]
 MAX_BATCH = 500
 MAX_LISTED = 200
 NO_OUTBOX = outbox.HIDDEN
-PUPIL_LINKS = {"role": 1, "name": 1, "guardians": 1}   # what a guardian's list of threads reads of a pupil
 
 
 def now() -> datetime:
@@ -155,6 +154,37 @@ def _guardian_doc(db: Database, student: dict | None, resident_id: str, known: d
 def _resident_records(db: Database, resident_id: str) -> list[dict]:
     """The roster records of a resident, whatever their role or state."""
     return list(db[USERS].find({"resident_id": resident_id}).limit(50))
+
+
+class RosterReads:
+    """Roster documents read once for one answer: the dashboard's children and its message
+    threads both start from the guardian's records, their pupils and the pupils' classes."""
+
+    def __init__(self, db: Database):
+        self.db = db
+        self._records: dict[str, list[dict]] = {}
+        self._users: dict[str, dict | None] = {}
+        self._classes: dict[str, dict | None] = {}
+
+    def records_of(self, resident_id: str) -> list[dict]:
+        if resident_id not in self._records:
+            self._records[resident_id] = _resident_records(self.db, resident_id)
+            self._users.update({r["_id"]: r for r in self._records[resident_id]})
+        return self._records[resident_id]
+
+    def users(self, ids: list[str]) -> dict[str, dict]:
+        """{id: roster record} of those that exist."""
+        return self._by_id(USERS, self._users, ids)
+
+    def classes(self, ids: list[str]) -> dict[str, dict]:
+        return self._by_id(CLASSES, self._classes, ids)
+
+    def _by_id(self, collection: str, kept: dict, ids: list[str]) -> dict[str, dict]:
+        missing = [i for i in ids if i not in kept]
+        if missing:
+            found = {d["_id"]: d for d in self.db[collection].find({"_id": {"$in": missing}})}
+            kept.update({i: found.get(i) for i in missing})
+        return {i: kept[i] for i in ids if kept[i] is not None}
 
 
 def _guardian_records(db: Database, resident_id: str, records: list[dict] | None = None) -> list[dict]:
@@ -355,21 +385,22 @@ def _child_view(db: Database, student: dict, at: datetime, classes: dict | None 
             "assignments": views}
 
 
-def children_for_guardians(db: Database, resident_ids: Any, at: datetime) -> dict:
+def children_for_guardians(db: Database, resident_ids: Any, at: datetime, reads: RosterReads | None = None) -> dict:
     """Batch read: {resident id: {"children": [child with classes, assignments, submission
     state and mark]}}. A guardian sees only the pupils linked to them. A bounded number
     of store reads per guardian and per class, whatever the number of children."""
     if not isinstance(resident_ids, list) or len(resident_ids) > MAX_BATCH:
         raise BadInput(f"expected a list of at most {MAX_BATCH} resident ids")
+    reads = reads or RosterReads(db)
     rids = [_id(r, "a resident id") for r in resident_ids]
     wanted: dict[str, list[str]] = {}
     for rid in rids:
-        wanted[rid] = sorted({unmap_key(k) for g in _guardian_records(db, rid) for k in (g.get("children") or {})})
+        wanted[rid] = sorted({unmap_key(k) for g in _guardian_records(db, rid, reads.records_of(rid))
+                              for k in (g.get("children") or {})})
     all_children = sorted({c for cs in wanted.values() for c in cs})
-    students = {s["_id"]: s for s in db[USERS].find({"_id": {"$in": all_children}})
-                if s["role"] == "student" and s.get("active", True)} if all_children else {}
+    students = {i: s for i, s in reads.users(all_children).items() if s["role"] == "student" and s.get("active", True)}
     class_ids = sorted({c for s in students.values() for c in _classes_of(s, "student")})
-    classes = {c["_id"]: c for c in db[CLASSES].find({"_id": {"$in": class_ids}})} if class_ids else {}
+    classes = reads.classes(class_ids)
     assignments = _assignments_of_classes(db, [c for c in class_ids if c in classes])
     sub_ids = [submission_id(a["_id"], s["_id"]) for s in students.values() for cid in _classes_of(s, "student")
                for a in assignments.get(cid, [])]
@@ -499,10 +530,11 @@ def _thread_view(thread: dict, who: Participant, students: dict, classes: dict) 
             "read_receipts": _receipts(thread)}
 
 
-def threads_for(db: Database, reader: Any) -> list[dict]:
+def threads_for(db: Database, reader: Any, reads: RosterReads | None = None) -> list[dict]:
     """The reader's threads, latest first: a teacher's are those of their classes, a
     guardian's those about their children."""
     who = participant(reader, "reader")
+    reads = reads or RosterReads(db)
     threads: dict[str, dict] = {}
     names: dict[str, dict] = {}
     if who.role == "teacher":
@@ -510,11 +542,11 @@ def threads_for(db: Database, reader: Any) -> list[dict]:
             threads.update({t["_id"]: t for t in db[THREADS].find({"class_id": cid}).limit(MAX_LISTED)})
     else:
         # the links are checked against the guardian's own records, read once (not once per child)
-        records = _resident_records(db, who.id)
+        records = reads.records_of(who.id)
         known = {r["_id"]: r for r in records}
         children = sorted({unmap_key(k) for g in _guardian_records(db, who.id, records)
                            for k in (g.get("children") or {})})
-        for student in db[USERS].find({"_id": {"$in": children}}, PUPIL_LINKS) if children else []:
+        for student in reads.users(children).values():
             if student["role"] == "student" and _guardian_doc(db, student, who.id, known):
                 names[student["_id"]] = student
                 threads.update({t["_id"]: t for t in db[THREADS].find({"student_id": student["_id"]}).limit(MAX_LISTED)})
@@ -522,9 +554,8 @@ def threads_for(db: Database, reader: Any) -> list[dict]:
     student_ids = sorted({t["student_id"] for t in threads.values()})
     class_ids = sorted({t["class_id"] for t in threads.values()})
     unnamed = [s for s in student_ids if s not in names]   # a guardian's pupils were read above
-    students = {**names, **({s["_id"]: s for s in db[USERS].find({"_id": {"$in": unnamed}}, {"name": 1})}
-                            if unnamed else {})}
-    classes = {c["_id"]: c for c in db[CLASSES].find({"_id": {"$in": class_ids}}, {"title": 1})} if class_ids else {}
+    students = {**names, **reads.users(unnamed)}
+    classes = reads.classes(class_ids)
     views = [_thread_view(t, who, students, classes) for t in threads.values()]
     return sorted(views, key=lambda v: v["last_message_at"] or "", reverse=True)
 

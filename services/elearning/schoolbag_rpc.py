@@ -70,9 +70,10 @@ class SchoolbagEntrypoints:
         return schoolbag.thread_messages(self.db, reader, thread_id)
 
 
-def children_with_wallets(db, guardian_resident_ids: list[str], wallet_movements: int | None) -> dict:
+def children_with_wallets(db, guardian_resident_ids: list[str], wallet_movements: int | None,
+                          reads: schoolbag.RosterReads | None = None) -> dict:
     """``children_for_guardians``' answer (also a part of ``resident_overview``)."""
-    found = schoolbag.children_for_guardians(db, guardian_resident_ids, schoolbag.now())
+    found = schoolbag.children_for_guardians(db, guardian_resident_ids, schoolbag.now(), reads)
     if wallet_movements is not None:
         children = [c for v in found.values() for c in v["children"]]
         kept = wallets(db, [c["student_id"] for c in children], wallet_movements)

@@ -121,11 +121,12 @@ class OverviewEntrypoints:
         computes and checks it; a part that fails its check fails alone
         (``services.common.overview``). ``threads`` are the reader's, as ``threads_for`` gives them."""
         rid = overview.resident(resident_id)
+        roster = schoolbag.RosterReads(self.db)   # the children and the threads share their reads
         return overview.answer(overview.asked(parts, ElearningOverviewPartsV1), {
             "learning": lambda: self._learning_of(rid),
             "children": lambda wallet_movements:
-                children_with_wallets(self.db, [rid], wallet_movements)[rid]["children"],
-            "threads": lambda: schoolbag.threads_for(self.db, reader)})
+                children_with_wallets(self.db, [rid], wallet_movements, roster)[rid]["children"],
+            "threads": lambda: schoolbag.threads_for(self.db, reader, roster)})
 
 
 def _course_view(c: dict) -> dict:
