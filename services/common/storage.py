@@ -71,9 +71,14 @@ def due_key(when: str) -> str:
 
 def due_by(collection: Collection, field: str, bound: str, limit: int, *, inclusive: bool = False) -> list[dict]:
     """Up to ``limit`` documents whose ``due_key`` field is before ``bound`` (or at it,
-    ``inclusive``): one range on one indexed field."""
-    return list(collection.find({field: {"$gte": DUE_PREFIX, "$lte" if inclusive else "$lt": due_key(bound)}})
-                .limit(limit))
+    ``inclusive``): one range on one indexed field. Then the values still kept as plain dates
+    (ISO, so they begin with a digit and sort before the prefix), by a second range: a process
+    of an earlier version writes them until it is stopped, after ``rekey_due`` has run."""
+    upto = "$lte" if inclusive else "$lt"
+    found = list(collection.find({field: {"$gte": DUE_PREFIX, upto: due_key(bound)}}).limit(limit))
+    if len(found) < limit:
+        found += collection.find({field: {"$gte": "0", upto: bound}}).limit(limit - len(found))
+    return found
 
 
 def rekey_due(collection: Collection, field: str) -> int:
@@ -81,7 +86,7 @@ def rekey_due(collection: Collection, field: str) -> int:
     one-off pass over the documents that have it, each changed only if still as read)."""
     changed, batch = 0, []
     for d in collection.find({field: {"$exists": True}}, {field: 1}).batch_size(1000):
-        if isinstance(d.get(field), str) and not d[field].startswith(DUE_PREFIX):
+        if isinstance(d.get(field), str) and d[field][:1].isdigit():   # an ISO date, not yet a key
             batch.append(pymongo.UpdateOne({"_id": d["_id"], field: d[field]}, {"$set": {field: due_key(d[field])}}))
         if len(batch) == 1000:
             collection.bulk_write(batch, ordered=False)

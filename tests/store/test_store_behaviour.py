@@ -152,21 +152,27 @@ def test_the_timers_read_of_dates_before_a_bound(coll):
     assert before(coll, "when", "2026-01-03", 10) == []
 
 
-def test_due_keys_are_read_by_one_range_and_plain_dates_of_an_earlier_version_are_rewritten(coll):
-    """The timers' watch fields (``storage.due_key``): a range of prefixed keys, which the
-    embedded store reads through its index; values kept as plain dates are rewritten once."""
+def test_due_keys_are_read_by_range_with_plain_dates_of_an_earlier_version_until_they_are_rewritten(coll):
+    """The timers' watch fields (``storage.due_key``): a range of prefixed keys, read through
+    the index; values kept as plain dates (an earlier version's, even one still running after
+    the rewrite) are read too, and rewritten once."""
     from services.common.storage import due_by, due_key, rekey_due
 
     coll.create_index("watch", sparse=True)
     coll.insert_many([{"_id": "new3", "watch": due_key("2026-01-03")}, {"_id": "old4", "watch": "2026-01-04"},
                       {"_id": "new5", "watch": due_key("2026-01-05T08:00:00+00:00")},
-                      {"_id": "old7", "watch": "2026-01-07"}, {"_id": "none"}])
-    assert [d["_id"] for d in due_by(coll, "watch", "2026-01-05", 10)] == ["new3"]   # old4 not yet
-    assert rekey_due(coll, "watch") == 2 and rekey_due(coll, "watch") == 0
-    assert sorted(d["_id"] for d in due_by(coll, "watch", "2026-01-05", 10)) == ["new3", "old4"]
-    assert sorted(d["_id"] for d in due_by(coll, "watch", "2026-01-07", 10, inclusive=True)) == \
-        ["new3", "new5", "old4", "old7"]
+                      {"_id": "old7", "watch": "2026-01-07"}, {"_id": "none"}, {"_id": "word", "watch": "-"}])
+    for _ in range(2):   # before the rewrite, and after it
+        assert sorted(d["_id"] for d in due_by(coll, "watch", "2026-01-05", 10)) == ["new3", "old4"]
+        assert sorted(d["_id"] for d in due_by(coll, "watch", "2026-01-07", 10, inclusive=True)) == \
+            ["new3", "new5", "old4", "old7"]
+        assert [d["_id"] for d in due_by(coll, "watch", "2026-01-07", 1)] == ["new3"]   # due keys first
+        assert rekey_due(coll, "watch") in (0, 2)
+    assert rekey_due(coll, "watch") == 0
     assert coll.find_one({"_id": "old7"})["watch"] == due_key("2026-01-07") and "watch" not in coll.find_one({"_id": "none"})
+    coll.insert_one({"_id": "late6", "watch": "2026-01-06"})   # an old process still running
+    assert [d["_id"] for d in due_by(coll, "watch", "2026-01-06", 10, inclusive=True) if not d["watch"].startswith("d|")] \
+        == ["late6"]
 
 
 def test_strings_that_begin_with_a_date_are_compared_as_strings(coll):
