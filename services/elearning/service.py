@@ -20,13 +20,17 @@ from services.elearning.wallet_rpc import WalletEntrypoints
 from services.elearning.schoolbag_rpc import SchoolbagEntrypoints, children_with_wallets
 from services.elearning.xapi_http import XapiEntrypoints
 
+MAX_COURSES = 500   # a catalogue is published in batches of this many at most
+
 
 class LearningEntrypoints:
     """Courses, enrolment, progress from any channel, credits."""
 
     @rpc
     def upsert_courses(self, items: list[dict]) -> int:
-        checked = [CourseV1.model_validate(c) for c in (items if isinstance(items, list) else [])]
+        if not isinstance(items, list) or len(items) > MAX_COURSES:
+            raise BadInput(f"expected a list of at most {MAX_COURSES} courses")
+        checked = [CourseV1.model_validate(c) for c in items]   # all checked before any is stored
         for c in checked:
             courses.publish(self.db, c.course_id, c.model_dump(exclude={"course_id"}))
         return len(checked)

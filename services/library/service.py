@@ -169,7 +169,9 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
     @rpc
     def upsert_locations(self, locations: list[dict]) -> int:
         from contracts.rpc.library import LocationV1
-        checked = [LocationV1.model_validate(loc) for loc in (locations if isinstance(locations, list) else [])]
+        if not isinstance(locations, list) or len(locations) > MAX_BATCH:
+            raise BadInput(f"expected a list of at most {MAX_BATCH} locations")
+        checked = [LocationV1.model_validate(loc) for loc in locations]   # all checked before any is stored
         for loc in checked:
             self.db[store.LOCATIONS].update_one({"_id": loc.code}, {"$set": loc.model_dump(exclude={"code"})},
                                                 upsert=True)

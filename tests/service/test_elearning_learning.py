@@ -307,3 +307,12 @@ def test_a_course_whose_id_begins_with_a_date_is_found_and_revised(elearning):
     elearning.enrol(rid, cid)
     view = elearning.learning_for_residents([rid])[rid]["enrolments"][0]
     assert (view["course_id"], view["course_title"]) == (cid, "智能手机入门（第二期）")
+
+
+def test_a_batch_of_courses_that_is_not_a_list_or_holds_a_bad_course_stores_nothing(elearning, db):
+    good = "c-" + uuid.uuid4().hex[:8]
+    for bad in ("c-1", {"course_id": good}, [course(good)] * 501, [course(good), {"course_id": "x", "units": "none"}]):
+        with pytest.raises(RemoteError) as err:
+            elearning.upsert_courses(bad)
+        assert err.value.exc_type == "BadInput"
+    assert db("elearning").courses.find_one({"_id": good}) is None

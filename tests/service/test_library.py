@@ -662,3 +662,13 @@ def test_an_operator_loads_loan_rules_checked_whole_before_any_is_stored(library
 def date_of(text):
     from datetime import date
     return date.fromisoformat(text[:10])
+
+
+def test_a_batch_of_locations_that_is_not_a_list_or_holds_a_bad_one_stores_nothing(library, db):
+    code = "K-" + uuid.uuid4().hex[:8]
+    good = {"code": code, "kind": "kiosk", "name": "自助图书馆", "committee": "C0101"}
+    for bad in (good, [good] * 501, [good, {"code": "", "kind": "moon"}]):
+        with pytest.raises(RemoteError) as err:
+            library.upsert_locations(bad)
+        assert err.value.exc_type == "BadInput"
+    assert db("library").locations.find_one({"_id": code}) is None
