@@ -17,6 +17,12 @@ def _settings() -> config.Settings:
     return config.load()
 
 
+def _say_seeded(result: dict) -> None:
+    print(f"demo data: {result['places']} places, {len(result['residents'])} residents "
+          f"({result['residents_added']} new), {result['titles']} book titles, {result['courses']} courses "
+          f"({result['courses_added']} new; their TV lessons on the day they were added and the next)")
+
+
 def cmd_up(args) -> int:
     from gateway import auth
     from infra.local import runner, seed
@@ -24,8 +30,7 @@ def cmd_up(args) -> int:
     settings = _settings()
     runner.up(settings)
     result = seed.seed(settings)
-    print(f"demo data: {result['places']} places, {len(result['residents'])} residents "
-          f"({result['residents_added']} new)")
+    _say_seeded(result)
     resident = result["residents"][0]
     token = auth.mint(auth.token_config(settings), "resident", resident["resident_id"])
     from infra.local.demo_data import DEMO_CLERK
@@ -65,8 +70,7 @@ def cmd_seed(args) -> int:
 
     settings = _settings()
     result = seed.seed(settings)
-    print(f"demo data: {result['places']} places, {len(result['residents'])} residents "
-          f"({result['residents_added']} new)")
+    _say_seeded(result)
     if args.token:  # containers: what `suite up` prints last
         from gateway import auth
 

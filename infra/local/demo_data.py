@@ -5,6 +5,8 @@ registered once per ID number.
 """
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from stdnum.cn import ric
 
 
@@ -66,17 +68,21 @@ TITLES = [
 # login, name, committee, password: a development account, printed by `suite up`
 DEMO_CLERK = ("clerk-fl", "李静", "C0201", "demo-clerk-2026")
 
-COURSES = [
-    {"course_id": "DEMO-SMARTPHONE", "title": "智能手机入门（老年班）", "provider": "区社区学院", "subjects": ["数字生活"],
-     "credits": 2, "units": [{"title": "第一单元 基本操作", "lessons": [
-         {"id": "l1", "title": "开机、解锁与设置字体", "renditions": {
-             "tv": {"channel": "区有线4频道", "starts_at": "2026-12-01T19:00", "minutes": 30},
-             "web": {"url": "https://learn.example/smartphone/l1", "minutes": 30}}},
-         {"id": "l2", "title": "微信视频通话", "renditions": {
-             "mobile": {"url": "https://learn.example/smartphone/l2", "minutes": 25}}}]}]},
-    {"course_id": "DEMO-FIRSTAID", "title": "社区急救常识", "provider": "区红十字会", "subjects": ["健康", "安全"],
-     "credits": 1, "units": [{"title": "心肺复苏", "lessons": [
-         {"id": "cpr", "title": "心肺复苏与AED使用", "renditions": {
-             "tv": {"channel": "区有线4频道", "starts_at": "2026-12-02T19:30", "minutes": 45},
-             "web": {"url": "https://learn.example/firstaid/cpr", "minutes": 45}}}]}]},
-]
+def courses(today: date) -> list[dict]:
+    """The demo courses, their TV lessons broadcast today and tomorrow (the district's day):
+    a guide asked for on the day the demo is set up shows them."""
+    tomorrow = today + timedelta(days=1)
+    return [
+        {"course_id": "DEMO-SMARTPHONE", "title": "智能手机入门（老年班）", "provider": "区社区学院", "subjects": ["数字生活"],
+         "credits": 2, "units": [{"title": "第一单元 基本操作", "lessons": [
+             {"id": "l1", "title": "开机、解锁与设置字体", "renditions": {
+                 "tv": {"channel": "区有线4频道", "starts_at": f"{today.isoformat()}T19:00", "minutes": 30},
+                 "web": {"url": "https://learn.example/smartphone/l1", "minutes": 30}}},
+             {"id": "l2", "title": "微信视频通话", "renditions": {
+                 "mobile": {"url": "https://learn.example/smartphone/l2", "minutes": 25}}}]}]},
+        {"course_id": "DEMO-FIRSTAID", "title": "社区急救常识", "provider": "区红十字会", "subjects": ["健康", "安全"],
+         "credits": 1, "units": [{"title": "心肺复苏", "lessons": [
+             {"id": "cpr", "title": "心肺复苏与AED使用", "renditions": {
+                 "tv": {"channel": "区有线4频道", "starts_at": f"{tomorrow.isoformat()}T19:30", "minutes": 45},
+                 "web": {"url": "https://learn.example/firstaid/cpr", "minutes": 45}}}]}]},
+    ]

@@ -167,14 +167,26 @@ def down(settings: config.Settings, say=print) -> None:
             say(f"{rec.name} (pid {rec.pid}): {processes.stop(settings.var_dir, rec)}")
 
 
+def _store_answers(uri: str) -> bool:
+    try:
+        embedded_store.wait_ready(uri, timeout=2)
+        return True
+    except SystemExit:
+        return False
+
+
 def status(settings: config.Settings) -> list[tuple[str, str, str, str]]:
     """(name, pid, process state, health) of everything the runner started."""
     rows = []
     for rec in processes.recorded(settings.var_dir):
         running = processes.alive(rec)
-        if rec.health_url is None:
+        if not running:
+            health = "-"
+        elif rec.name == STORE:   # no HTTP of its own: it answers a ping
+            health = "healthy" if _store_answers(settings.effective_mongo_uri) else "unhealthy"
+        elif rec.health_url is None:
             health = "-"
         else:
-            health = ("healthy" if healthy(rec.health_url) else "unhealthy") if running else "-"
+            health = "healthy" if healthy(rec.health_url) else "unhealthy"
         rows.append((rec.name, str(rec.pid), "running" if running else "exited", health))
     return rows

@@ -1,6 +1,8 @@
 """Loads the demo data through the services themselves (so events flow as in real use)."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ClusterRpcProxy
 
@@ -8,6 +10,8 @@ from infra import sip2_cli
 from infra.local import demo_data
 from services.common import config
 from services.community import calendar_source, catalogue, staff_rpc
+
+DISTRICT_TIME = timezone(timedelta(hours=8))   # China Standard Time: the demo's "today"
 
 
 def seed(settings: config.Settings) -> dict:
@@ -36,9 +40,11 @@ def seed(settings: config.Settings) -> dict:
         sip2_cli.seed_demo_account(rpc)  # SIP2 demo machine: login sc-main at MAIN (kept if it exists)
         rpc.library.import_catalogue(demo_data.TITLES)
         known = {c["course_id"] for c in rpc.elearning.search_courses(None, None, None, 50)}
-        new_courses = [c for c in demo_data.COURSES if c["course_id"] not in known]  # no new version on re-seed
+        courses = demo_data.courses(datetime.now(DISTRICT_TIME).date())
+        new_courses = [c for c in courses if c["course_id"] not in known]  # no new version on re-seed
         if new_courses:
             rpc.elearning.upsert_courses(new_courses)
         demo_card = sip2_cli.seed_demo_pin(rpc, residents[0]["resident_id"])  # its PIN for SIP2 machines
     return {"places": places, "matters": matters, "residents_added": added, "residents": residents,
+            "titles": len(demo_data.TITLES), "courses": len(courses), "courses_added": len(new_courses),
             "demo_card": demo_card}

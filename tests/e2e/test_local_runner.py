@@ -3,13 +3,14 @@ this test's own (so it never touches a suite the developer has running)."""
 import os
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 import requests
 
 from conftest import RUN_ID, free_port
-from infra.local import processes
+from infra.local import processes, seed
 
 SUITE = str(Path(sys.executable).parent / "suite")
 
@@ -35,20 +36,25 @@ def test_up_serves_health_seeds_once_and_down_stops_everything(suite_env):
     assert up.returncode == 0, up.stdout + up.stderr
     token = up.stdout.strip().splitlines()[-1]
     assert token.count(".") == 2  # a JWT alone on the last line
-    assert "4 residents (4 new)" in up.stdout
+    assert "4 residents (4 new)" in up.stdout and "2 courses (2 new" in up.stdout
 
     url = f"http://127.0.0.1:{suite_env['GATEWAY_PORT']}/graphql"
     answer = requests.post(url, json={"query": "{ health { service status } }"}, timeout=10).json()
     assert {h["service"]: h["status"] for h in answer["data"]["health"]} == {
         "community": "up", "library": "up", "elearning": "up"}
+    today = datetime.now(seed.DISTRICT_TIME).date().isoformat()   # the demo's TV lessons start today
+    guide = requests.post(url, json={"query": f'{{ tvGuide(day: "{today}") {{ courseTitle startsAt }} }}'},
+                          timeout=10).json()
+    assert guide["data"]["tvGuide"] == [{"courseTitle": "智能手机入门（老年班）", "startsAt": f"{today}T19:00"}], guide
 
     status = run(suite_env, "status")
     assert status.returncode == 0, status.stdout
-    assert status.stdout.count("healthy") == 4
+    assert status.stdout.split().count("healthy") == 5   # the store too: it answers a ping
 
     again = run(suite_env, "up")  # running twice starts nothing twice and adds no data twice
     assert again.returncode == 0, again.stderr
-    assert "4 residents (0 new)" in again.stdout and "already running" in again.stdout
+    assert "4 residents (0 new)" in again.stdout and "2 courses (0 new" in again.stdout
+    assert "already running" in again.stdout
 
     recorded = processes.recorded(suite_env["SUITE_VAR_DIR"])
     assert {r.name for r in recorded} == {"store", "community", "library", "elearning", "gateway"}
