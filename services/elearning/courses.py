@@ -7,20 +7,20 @@ from datetime import date, datetime, timezone
 import pymongo
 from pymongo.database import Database
 
+from services.common import key_rows
 from services.common.errors import BadInput, NotFound
 from services.common.storage import once
 from services.elearning import progress
 
 COURSES = "courses"
+COURSE_KEYS = "course_keys"   # one row per subject, channel and provider of a course: what a search reads
 TV_SLOTS = "tv_slots"   # one row per lesson broadcast on TV: _id "tv|<starts at>|<channel>|<course>|<lesson>"
 COURSE_VERSIONS = "course_versions"   # each published version, kept as it was: _id "<course>|<version>"
 ENROLMENTS = "enrolments"
 PROGRESS = "progress"
 
 INDEXES = {
-    COURSES: [pymongo.IndexModel([("subjects", 1)], name="subjects"),
-              pymongo.IndexModel([("provider", 1)], name="provider"),
-              pymongo.IndexModel([("channels", 1)], name="channels")],
+    COURSE_KEYS: [pymongo.IndexModel([("k", 1)], name="k")],
     ENROLMENTS: [pymongo.IndexModel([("resident_id", 1)], name="resident")],
     PROGRESS: [pymongo.IndexModel([("enrolment", 1)], name="enrolment")],
     TV_SLOTS: [pymongo.IndexModel([("k", 1)], name="k"), pymongo.IndexModel([("course_id", 1)], name="course")],
@@ -42,16 +42,42 @@ def channels_of(content: dict) -> list[str]:
 
 def publish(db: Database, course_id: str, content: dict) -> int:
     """Publish a course's content as its next version; earlier versions stay as they were
-    for the learners enrolled in them. ``channels`` is kept as a field so that a search by
-    channel is a query on an index (filtered before its limit, not after)."""
+    for the learners enrolled in them. Its channels are kept as a field, and its search keys
+    as rows (``COURSE_KEYS``), so that a search filters before its limit, through an index."""
     content = {**content, "channels": channels_of(content)}
-    existing = db[COURSES].find_one({"_id": course_id}, {"version": 1})
+    existing = db[COURSES].find_one({"_id": course_id}, {"version": 1, "subjects": 1, "channels": 1, "provider": 1})
     version = (existing or {}).get("version", 0) + 1
     db[COURSE_VERSIONS].insert_one({"_id": f"{course_id}|{version}", "course_id": course_id, "version": version,
                                     **content})
-    db[COURSES].update_one({"_id": course_id}, {"$set": {**content, "version": version}}, upsert=True)
+    old = {course_id: search_keys(existing)} if existing else {}
+    with key_rows.kept(db[COURSE_KEYS], old, {course_id: search_keys(content)}):
+        db[COURSES].update_one({"_id": course_id}, {"$set": {**content, "version": version}}, upsert=True)
     _keep_tv_slots(db, course_id, tv_slots_of(course_id, content))
     return version
+
+
+def search_keys(course: dict) -> set[str]:
+    """What a course is found by: each subject, each channel, its provider."""
+    return ({f"s:{s}" for s in course.get("subjects") or ()} | {f"c:{c}" for c in course.get("channels") or ()}
+            | ({f"p:{course['provider']}"} if course.get("provider") else set()))
+
+
+def search(db: Database, *, subject: str | None, provider: str | None, channel: str | None,
+           limit: int) -> list[dict]:
+    """Courses with the subject, the provider and the channel asked (each when given), in
+    course id order: the rows of the rarest of them, checked against each course."""
+    keys = sorted({f"s:{subject}" if subject else "", f"p:{provider}" if provider else "",
+                   f"c:{channel}" if channel else ""} - {""})
+    if not keys:
+        return list(db[COURSES].find({}).sort("_id", 1).limit(limit))
+    return key_rows.matching(db[COURSE_KEYS], db[COURSES], keys, limit, lambda c: set(keys) <= search_keys(c))
+
+
+def build_course_keys(db: Database) -> int | None:
+    """Search rows of courses an earlier version published without them, once per database;
+    returns the courses seen (None: built before)."""
+    return once(db, "course_keys", lambda: key_rows.build(db[COURSE_KEYS], (
+        (c["_id"], search_keys(c)) for c in db[COURSES].find({}, {"subjects": 1, "channels": 1, "provider": 1}))))
 
 
 def tv_slots_of(course_id: str, content: dict) -> list[dict]:

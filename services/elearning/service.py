@@ -38,15 +38,13 @@ class LearningEntrypoints:
     @rpc
     def search_courses(self, subject: str | None = None, provider: str | None = None,
                        channel: str | None = None, limit: int = 20) -> list[dict]:
-        query: dict = {}
-        if subject:
-            query["subjects"] = {"$all": [str(subject)]}  # the embedded store needs $all on arrays
-        if provider:
-            query["provider"] = str(provider)
-        if channel:
-            query["channels"] = {"$all": [str(channel)]}  # filtered by the store, before the limit
-        found = self.db[courses.COURSES].find(query).limit(max(1, min(int(limit), 50)))
-        return [_course_view(c) for c in found]
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 50:
+            raise BadInput("limit is a whole number from 1 to 50")
+        for name, value in (("subject", subject), ("provider", provider), ("channel", channel)):
+            if value is not None and not isinstance(value, str):
+                raise BadInput(f"{name} is text")
+        return [_course_view(c) for c in courses.search(self.db, subject=subject, provider=provider,
+                                                        channel=channel, limit=limit)]
 
     @rpc
     def tv_guide(self, day: str) -> list[dict]:
@@ -144,7 +142,7 @@ class ElearningService(HealthEntrypoints, LearningEntrypoints, GuardianAlertEntr
                        XapiEntrypoints, OverviewEntrypoints):
     name = "elearning"
 
-    db = Store(store.INDEXES, builds=(courses.build_tv_slots,))
+    db = Store(store.INDEXES, builds=(courses.build_tv_slots, courses.build_course_keys))
     relay = OutboxRelay(store.OUTBOX_COLLECTIONS)
     correlation_id = Correlation()
     tracing = Tracing()

@@ -4,6 +4,7 @@ import uuid
 
 import pytest
 
+from services.common import key_rows
 from services.common.storage import ensure_indexes
 from services.library import catalogue
 from services.library import store as library_store
@@ -39,8 +40,8 @@ def test_every_word_must_match_and_a_renamed_title_is_found_by_its_new_words_onl
 
 
 def test_a_match_past_the_first_rows_of_every_key_is_found(cat, monkeypatch):
-    monkeypatch.setattr(catalogue, "FIRST_READ", 3)
-    monkeypatch.setattr(catalogue, "PAGE", 2)
+    monkeypatch.setattr(key_rows, "FIRST_READ", 3)
+    monkeypatch.setattr(key_rows, "PAGE", 2)
     store(cat, *[{"record_id": f"c{i:02d}", "title": f"中国历史第{i}卷", "subjects": ["历史"]} for i in range(10)],
           *[{"record_id": f"a{i}", "title": f"世界地图第{i}册"} for i in range(5)],
           {"record_id": "c99", "title": "中国历史地图", "subjects": ["地图"]})

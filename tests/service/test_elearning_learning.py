@@ -316,3 +316,30 @@ def test_a_batch_of_courses_that_is_not_a_list_or_holds_a_bad_course_stores_noth
             elearning.upsert_courses(bad)
         assert err.value.exc_type == "BadInput"
     assert db("elearning").courses.find_one({"_id": good}) is None
+
+
+def test_course_search_reads_key_rows_kept_by_each_publish_and_built_for_courses_published_before(elearning, db):
+    from services.common.storage import MIGRATIONS
+    from services.elearning import courses
+
+    subject, cid = "专题-" + uuid.uuid4().hex[:8], "c-" + uuid.uuid4().hex[:8]
+    first = course(cid)
+    first["subjects"] = [subject]
+    elearning.upsert_courses([first])
+    assert [c["course_id"] for c in elearning.search_courses(subject=subject)] == [cid]
+    moved = {**first, "subjects": ["其他-" + subject]}                      # a new version changes its subject
+    elearning.upsert_courses([moved])
+    assert elearning.search_courses(subject=subject) == []
+    assert [c["course_id"] for c in elearning.search_courses(subject="其他-" + subject, channel="tv")] == [cid]
+
+    store_db = db("elearning")
+    store_db[courses.COURSE_KEYS].delete_many({"_id": {"$regex": f"\\|{cid}$"}})   # as an earlier version left it
+    store_db[MIGRATIONS].delete_one({"_id": "course_keys"})
+    assert elearning.search_courses(subject="其他-" + subject) == []
+    assert courses.build_course_keys(store_db) >= 1
+    assert [c["course_id"] for c in elearning.search_courses(subject="其他-" + subject)] == [cid]
+    assert courses.build_course_keys(store_db) is None
+    for bad in ({"limit": 0}, {"limit": 51}, {"limit": "5"}, {"subject": ["a"]}):
+        with pytest.raises(RemoteError) as err:
+            elearning.search_courses(**bad)
+        assert err.value.exc_type == "BadInput"
