@@ -198,6 +198,8 @@ def record_progress(db: Database, *, resident_id: str, course_id: str, lesson_id
         raise BadInput(f"no lesson {lesson_id!r} in course {course_id}")
     if channel not in ("tv", "mobile", "web", "xapi"):
         raise BadInput("channel must be tv, mobile, web or xapi")
+    if at is not None and progress.is_ahead(at, datetime.now(timezone.utc)):
+        raise BadInput(f"the report is dated {at.isoformat()}, later than now: is the device's clock right?")
     pid = progress.progress_id(resident_id, course_id, lesson_id)
     for _ in range(5):  # compare-and-set on the stored time: concurrent reports cannot go backwards
         current = db[PROGRESS].find_one({"_id": pid})

@@ -2,7 +2,15 @@
 learner backwards, and completion once reached stays."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+
+MAX_AHEAD = timedelta(minutes=5)   # a device clock set far ahead would otherwise freeze the learner's place
+
+
+def is_ahead(at: datetime | str, now: datetime) -> bool:
+    """A report dated later than ``now`` allows for: every true report after it would count
+    as older and be ignored."""
+    return utc(at) > now + MAX_AHEAD
 
 
 def progress_id(resident_id: str, course_id: str, lesson_id: str) -> str:

@@ -343,3 +343,18 @@ def test_course_search_reads_key_rows_kept_by_each_publish_and_built_for_courses
         with pytest.raises(RemoteError) as err:
             elearning.search_courses(**bad)
         assert err.value.exc_type == "BadInput"
+
+
+def test_a_report_dated_ahead_of_the_clock_is_refused_and_does_not_freeze_progress(elearning):
+    # a TV box whose clock says 2036 would otherwise make every true report count as older
+    cid, rid = "c-" + uuid.uuid4().hex[:8], uuid.uuid4().hex
+    elearning.upsert_courses([course(cid)])
+    elearning.enrol(rid, cid)
+    ahead = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()
+    with pytest.raises(RemoteError) as err:
+        elearning.record_progress(rid, {"course_id": cid, "lesson_id": "l1", "percent": 90, "at": ahead})
+    assert err.value.exc_type == "BadInput" and "clock" in str(err.value.value)
+    now = datetime.now(timezone.utc).isoformat()
+    assert elearning.record_progress(rid, {"course_id": cid, "lesson_id": "l1", "percent": 30, "at": now})["applied"]
+    [lesson] = elearning.learning_for_residents([rid])[rid]["enrolments"][0]["lessons"]
+    assert lesson["percent"] == 30
