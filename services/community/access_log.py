@@ -12,6 +12,8 @@ from datetime import datetime
 from pymongo import ASCENDING, IndexModel
 from pymongo.database import Database
 
+from services.common.arguments import page_limit
+
 ACCESS_LOG = "access_log"
 INDEXES = {ACCESS_LOG: [IndexModel([("resident_id", ASCENDING)], name="resident")]}
 
@@ -33,7 +35,7 @@ def record(db: Database, resident_id: str, who, purpose: str, at: datetime, case
 
 
 def for_resident(db: Database, resident_id: str, limit: int) -> list[dict]:
-    found = db[ACCESS_LOG].find({"resident_id": resident_id}).sort("at", -1).limit(max(1, min(int(limit), MAX_READ)))
+    found = db[ACCESS_LOG].find({"resident_id": resident_id}).sort("at", -1).limit(page_limit(limit, MAX_READ))
     return [{"at": e["at"], "by": e["by"], "role": e["role"], "committee": e.get("committee"),
              "purpose": e["purpose"], "purpose_text": PURPOSES[e["purpose"]], "case_id": e.get("case_id")}
             for e in found]

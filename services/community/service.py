@@ -17,6 +17,7 @@ from contracts.events.library import KioskFaultV1
 from contracts.rpc.community import (ActorV1, CaseActionV1, ChangeResidenceV1, CommunityOverviewPartsV1, MatterV1,
                                      PlaceV1, RegisterResidentV1, SubmitCaseV1)
 from services.common import outbox, overview
+from services.common.arguments import page_limit
 from services.common.errors import BadInput, Conflict, Forbidden, NotFound
 from services.common.health import HealthEntrypoints
 from services.common.inbox import inbox_handler
@@ -316,12 +317,15 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints, StaffEntrypoints):
             raise Forbidden("staff see their own committee's queue")
         if who.role not in ("staff", "admin"):
             raise Forbidden("the case queue is for staff")
+        if who.role == "admin" and (not isinstance(committee, str) or not self._committee_exists(committee)):
+            # an admin has no committee of their own: an empty queue would look like no work
+            raise BadInput(f"name the committee whose queue to list (no committee {committee!r})")
         if status is not None and status not in cases.OPEN:
             raise BadInput(f"status must be one of {', '.join(cases.OPEN)}")
         page, cursor = store.queue_page(self.db, str(committee), status=status,
                                         matter_code=str(matter_code) if matter_code else None,
                                         after=str(after) if after else None,
-                                        limit=max(1, min(int(limit), QUEUE_PAGE_MAX)))
+                                        limit=page_limit(limit, QUEUE_PAGE_MAX))
         return {"cases": [cases.view(c, who) for c in page], "next": cursor}
 
     @timer(interval=60)
@@ -481,7 +485,7 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints, StaffEntrypoints):
             raise Forbidden("residents read their own notices")
         found = self.db[store.NOTICES].find({"resident_id": resident_id}).sort("created_at", -1)
         return [{k: v for k, v in n.items() if k != "_id"} | {"notice_id": n["_id"]}
-                for n in found.limit(max(1, min(int(limit), 200)))]
+                for n in found.limit(page_limit(limit, 200))]
 
     def _access_log(self, who: cases.Actor, resident_id: str, limit: int) -> list[dict]:
         if who.role != "admin" and (who.role not in ("resident", "guardian") or who.id != resident_id):

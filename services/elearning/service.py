@@ -7,6 +7,7 @@ from nameko.dependency_providers import Config
 
 from contracts.rpc.elearning import CourseV1, ElearningOverviewPartsV1, ProgressReportV1
 from services.common import overview
+from services.common.arguments import page_limit
 from services.common.errors import BadInput
 from services.common.health import HealthEntrypoints
 from services.common.logs import Correlation
@@ -38,13 +39,11 @@ class LearningEntrypoints:
     @rpc
     def search_courses(self, subject: str | None = None, provider: str | None = None,
                        channel: str | None = None, limit: int = 20) -> list[dict]:
-        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 50:
-            raise BadInput("limit is a whole number from 1 to 50")
         for name, value in (("subject", subject), ("provider", provider), ("channel", channel)):
             if value is not None and not isinstance(value, str):
                 raise BadInput(f"{name} is text")
         return [_course_view(c) for c in courses.search(self.db, subject=subject, provider=provider,
-                                                        channel=channel, limit=limit)]
+                                                        channel=channel, limit=page_limit(limit, 50))]
 
     @rpc
     def tv_guide(self, day: str) -> list[dict]:

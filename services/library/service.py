@@ -13,6 +13,7 @@ from contracts.events.kiosk import KIOSK_EVENTS, KioskCheckinV1, KioskCheckoutV1
 from contracts.events.library import KioskFaultV1
 from contracts.rpc.library import LibraryOverviewPartsV1
 from services.common import outbox, overview
+from services.common.arguments import page_limit
 from services.common.errors import BadInput, NotFound
 from services.common.health import HealthEntrypoints
 from services.common.deadletter import first_delivery
@@ -185,7 +186,7 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
 
     @rpc
     def search(self, text: str | None = None, isbn: str | None = None, limit: int = 20) -> list[dict]:
-        return catalogue.search(self.db, text=text, isbn=isbn, limit=max(1, min(int(limit), 50)))
+        return catalogue.search(self.db, text=text, isbn=isbn, limit=page_limit(limit, 50))
 
     # ---- circulation ------------------------------------------------------------------
 
@@ -257,7 +258,7 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
     @rpc
     def conflicts(self, status: str = "open", limit: int = 50) -> list[dict]:
         return [{k: v for k, v in c.items() if k not in outbox.FIELDS}
-                for c in self.db[store.CONFLICTS].find({"status": str(status)}).limit(max(1, min(int(limit), 200)))]
+                for c in self.db[store.CONFLICTS].find({"status": str(status)}).limit(page_limit(limit, 200))]
 
     @timer(interval=60)
     def circulation_timers(self):

@@ -191,6 +191,11 @@ def test_staff_queue_in_deadline_order_with_cursor_and_filters(community):
     assert {c["matter_code"] for c in only} == {"MINIMUM_LIVING"}
     assert error_of(lambda: community.staff_queue(CLERK_DONGAN, committee="C0101")).exc_type == "Forbidden"
     assert error_of(lambda: community.staff_queue({"id": "r", "role": "resident"})).exc_type == "Forbidden"
+    admin = {"id": "ops", "role": "admin"}
+    assert {c["case_id"] for c in community.staff_queue(admin, committee=committee, limit=50)["cases"]} >= set(ids)
+    for missing in (None, "C9999", "SD01"):   # no committee of its own; unknown; not a committee
+        assert error_of(lambda: community.staff_queue(admin, committee=missing)).exc_type == "BadInput"
+    assert error_of(lambda: community.staff_queue(CLERK_DONGAN, limit="20")).exc_type == "BadInput"
 
 
 @pytest.mark.parametrize("request_patch", [
