@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError as StdnumError
@@ -73,9 +73,13 @@ def public_view(resident: dict) -> dict:
     ).model_dump()
 
 
-def moved(resident: dict, committee: str, address: str, moved_on: date) -> dict:
-    """The resident after a move: the old residence goes into the history, never lost."""
+def moved(resident: dict, committee: str, address: str, moved_on: date, today: date) -> dict:
+    """The resident after a move: the old residence goes into the history, never lost. A move
+    is not dated ahead (a day's leeway for time zones): a mistyped year would refuse every
+    true move after it as dated before the current residence began."""
     current = resident["residence"]
+    if moved_on > today + timedelta(days=1):
+        raise BadInput(f"a move cannot be dated in the future ({moved_on.isoformat()})")
     if moved_on.isoformat() < current["since"]:
         raise BadInput(f"a move cannot be dated before the current residence began ({current['since']})")
     if committee == current["committee"] and address == current["address"]:

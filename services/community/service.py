@@ -98,9 +98,11 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints, StaffEntrypoints):
             raise Forbidden("only staff may edit notice templates")
         if kind not in notices.KINDS:
             raise BadInput(f"kind must be one of {', '.join(notices.KINDS)}")
+        if source is not None and not isinstance(source, str):
+            raise BadInput("a template is text")
         if source is not None:
             try:
-                notices.check_template(str(source))
+                notices.check_template(source)
             except notices.TemplateRefused as exc:
                 raise BadInput(f"template refused: {exc}") from None
         update = {"$set": {f"templates.{kind}": source}} if source is not None else {
@@ -220,7 +222,7 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints, StaffEntrypoints):
             raise Forbidden("a move of residence is recorded by staff at a desk")
         self._require_committees(req.residence_committee)
         doc = self._resident(req.resident_id)
-        new = residents.moved(doc, req.residence_committee, req.address, req.moved_on)
+        new = residents.moved(doc, req.residence_committee, req.address, req.moved_on, date.today())
         event = outbox.event(ResidenceChangedV1.TYPE, {
             "resident_id": doc["_id"], "from_committee": doc["residence"]["committee"],
             "to_committee": req.residence_committee, "moved_on": req.moved_on}, subject=doc["_id"])

@@ -177,7 +177,9 @@ class StaffEntrypoints:
     def staff_set_active(self, login: str, active: bool) -> dict:
         """Enable or disable an account; disabling also ends its sessions."""
         login = check_login(login)
-        if self.db[STAFF].update_one({"_id": login}, {"$set": {"active": bool(active)}}).matched_count == 0:
+        if not isinstance(active, bool):   # "false" would read as true and keep the account on
+            raise BadInput("active is true or false")
+        if self.db[STAFF].update_one({"_id": login}, {"$set": {"active": active}}).matched_count == 0:
             raise NotFound(f"no staff account {login!r}")
         if not active:
             for s in self.db[SESSIONS].find({"login": login}, {"_id": 1}).limit(1000):

@@ -450,7 +450,10 @@ def unblock_patron(db: Database, *, resident_id: str, block_id: str) -> None:
     if not isinstance(block_id, str) or not _BLOCK_ID.fullmatch(block_id):
         raise BadInput("not a block id")
     patron = _with_blocks_map(db, patron_by_id(db, resident_id))
-    db[store.PATRONS].update_one({"_id": patron["_id"]}, {"$unset": {f"blocks.{block_id}": ""}})
+    lifted = db[store.PATRONS].update_one({"_id": patron["_id"], f"blocks.{block_id}": {"$exists": True}},
+                                          {"$unset": {f"blocks.{block_id}": ""}})
+    if lifted.matched_count == 0:   # a wrong id must not look like a lifted block
+        raise NotFound(f"the patron has no block {block_id}")
 
 
 def _with_blocks_map(db: Database, patron: dict) -> dict:

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 import requests
+from nameko.exceptions import RemoteError
 
 from gateway.service import GatewayService
 from services.community import staff_rpc
@@ -376,6 +377,9 @@ def test_disabling_an_account_ends_its_sessions(console, clerk, rpc):
     assert console().sign_in(login, password).status_code == 401
     rpc.community.staff_set_active(login, True)
     assert console().sign_in(login, password).status_code == 303
+    with pytest.raises(RemoteError) as err:   # "false" read as true kept the account on
+        rpc.community.staff_set_active(login, "false")
+    assert err.value.exc_type == "BadInput"
 
 
 def test_password_hashes_are_salted_scrypt_and_bounded():

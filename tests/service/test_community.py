@@ -249,6 +249,11 @@ def test_move_of_residence_keeps_history_and_publishes(community, db):
     assert error_of(lambda: community.change_residence(CLERK_FENGLIN, {
         "resident_id": r["resident_id"], "residence_committee": "C0202", "address": "x",
         "moved_on": "2000-01-01"})).exc_type == "BadInput"  # before the current residence began
+    # a mistyped year ahead would refuse every true move after it
+    assert error_of(lambda: community.change_residence(CLERK_FENGLIN, {
+        "resident_id": r["resident_id"], "residence_committee": "C0202", "address": "x",
+        "moved_on": "2062-01-01"})).exc_type == "BadInput"
+    assert db("community").residents.find_one({"_id": r["resident_id"]})["residence"]["committee"] == "C0201"
 
 
 def test_deadline_timer_raises_due_soon_once(community, db):
@@ -290,6 +295,10 @@ def test_staff_edited_template_is_sandboxed(community, db):
     hostile = "{{ ''.__class__.__mro__[1].__subclasses__() }}"
     err = error_of(lambda: community.set_notice_template(CLERK_FENGLIN, "DISABILITY_SUBSIDY", "receipt", hostile))
     assert err.exc_type == "BadInput" and "template refused" in err.value
+    assert "receipt" not in community.list_matters()[0]["templates"]
+    for not_text in ({"body": "x"}, ["x"], 42):   # stored, it broke every later notice of the matter
+        err = error_of(lambda: community.set_notice_template(CLERK_FENGLIN, "DISABILITY_SUBSIDY", "receipt", not_text))
+        assert err.exc_type == "BadInput"
     assert "receipt" not in community.list_matters()[0]["templates"]
     mine = "受理回执\n{{ resident_name }}：您的{{ matter_name }}申请已受理，编号{{ case_number }}。"
     community.set_notice_template(CLERK_FENGLIN, "DISABILITY_SUBSIDY", "receipt", mine)

@@ -452,6 +452,10 @@ def test_block_input_is_checked(library, db):
     assert refused(lambda: library.block_patron("nobody", "欠费", "clerk-1")).exc_type == "NotFound"
     assert refused(lambda: library.unblock_patron(rid, "$where")).exc_type == "BadInput"
     assert db("library").patrons.find_one({"_id": rid})["blocks"] == {}
+    block = library.block_patron(rid, "证件挂失", "clerk-1")["block_id"]
+    other = "0" * 12 if block != "0" * 12 else "1" * 12
+    assert refused(lambda: library.unblock_patron(rid, other)).exc_type == "NotFound"   # not a silent success
+    assert list(db("library").patrons.find_one({"_id": rid})["blocks"]) == [block]
 
 
 def test_a_blocked_patron_cannot_renew_or_place_holds(library, db):
