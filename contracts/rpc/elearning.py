@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from contracts.rpc.common import NoOptionsV1
 
@@ -14,8 +14,14 @@ Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.
 class TvSlotV1(BaseModel):
     model_config = ConfigDict(extra="forbid")
     channel: str = Field(min_length=1, max_length=50)
-    starts_at: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+    starts_at: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$", description="local time of the broadcast")
     minutes: int = Field(ge=1, le=600)
+
+    @field_validator("starts_at")
+    @classmethod
+    def _a_real_time(cls, value: str) -> str:
+        datetime.fromisoformat(value)   # 2026-02-30T19:00 or 25:00 never airs: no guide would list it
+        return value
 
 
 class WebRenditionV1(BaseModel):
@@ -69,7 +75,11 @@ class CourseV1(BaseModel):
 
     @model_validator(mode="after")
     def _required_lessons_exist(self) -> "CourseV1":
-        lessons = {lesson.id for unit in self.units for lesson in unit.lessons}
+        ids = [lesson.id for unit in self.units for lesson in unit.lessons]
+        twice = sorted({lid for lid in ids if ids.count(lid) > 1})
+        if twice:   # progress and completion count lessons by id
+            raise ValueError(f"lesson ids must be unique in a course: {', '.join(twice)}")
+        lessons = set(ids)
         unknown = [lid for lid in self.completion.required_lessons if lid not in lessons]
         if unknown:
             raise ValueError(f"the completion rule requires lessons the course does not have: {', '.join(unknown)}")

@@ -214,3 +214,22 @@ def test_a_build_that_fails_leaves_the_document_as_it_was(tmp_path, monkeypatch)
     with pytest.raises(ValueError):
         main(["--path", str(path)])
     assert path.read_text(encoding="utf-8") == "{}\n"
+
+
+def test_a_course_with_a_lesson_id_twice_or_a_tv_time_that_never_comes_is_refused():
+    import copy
+
+    from contracts.rpc.elearning import CourseV1
+    course = {"course_id": "c1", "title": "智能手机入门", "provider": "区社区学院", "units": [{"title": "一", "lessons": [
+        {"id": "l1", "title": "开机", "renditions": {"tv": {"channel": "区有线4频道", "starts_at": "2026-12-01T19:00",
+                                                          "minutes": 30}}}]}]}
+    assert CourseV1.model_validate(course).units[0].lessons[0].renditions.tv.starts_at == "2026-12-01T19:00"
+    twice = copy.deepcopy(course)
+    twice["units"].append({"title": "二", "lessons": [{"id": "l1", "title": "再开机"}]})   # completion counts ids
+    with pytest.raises(ValidationError, match="unique"):
+        CourseV1.model_validate(twice)
+    for never in ("2026-99-99T99:99 junk", "2026-02-30T19:00", "2026-12-01T25:00", "2026-12-01T19:00 晚间"):
+        bad = copy.deepcopy(course)
+        bad["units"][0]["lessons"][0]["renditions"]["tv"]["starts_at"] = never
+        with pytest.raises(ValidationError):
+            CourseV1.model_validate(bad)
