@@ -1,9 +1,10 @@
 """RPC payloads of the library service."""
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from contracts.rpc.common import NoOptionsV1
 
@@ -32,9 +33,18 @@ class LocationV1(BaseModel):
     kind: Literal["library", "branch", "kiosk"]
     name: str = Field(min_length=1, max_length=100)
     committee: str | None = Field(default=None, max_length=32, description="the committee it stands in")
-    closed_weekdays: list[int] = Field(default_factory=list, max_length=7, description="0=Monday … 6=Sunday")
-    closed_dates: list[str] = Field(default_factory=list, max_length=366)
+    closed_weekdays: list[Annotated[int, Field(ge=0, le=6, strict=True)]] = Field(
+        default_factory=list, max_length=7, description="0=Monday … 6=Sunday")
+    closed_dates: list[Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]] = Field(
+        default_factory=list, max_length=366, description="YYYY-MM-DD")
     hold_shelf: bool = Field(default=True, description="holds can be collected here")
+
+    @field_validator("closed_dates")
+    @classmethod
+    def _real_days(cls, days: list[str]) -> list[str]:
+        for day in days:   # a day that never comes would close nothing, and due dates fall on it
+            date.fromisoformat(day)
+        return days
 
 
 class CopyRecordV1(BaseModel):

@@ -233,3 +233,13 @@ def test_a_course_with_a_lesson_id_twice_or_a_tv_time_that_never_comes_is_refuse
         bad["units"][0]["lessons"][0]["renditions"]["tv"]["starts_at"] = never
         with pytest.raises(ValidationError):
             CourseV1.model_validate(bad)
+
+
+def test_a_location_closed_on_a_day_that_never_comes_is_refused():
+    from contracts.rpc.library import LocationV1
+    kiosk = {"code": "K-1", "kind": "kiosk", "name": "自助图书馆"}
+    assert LocationV1.model_validate({**kiosk, "closed_weekdays": [0, 6], "closed_dates": ["2026-10-01"]}).closed_weekdays == [0, 6]
+    for bad in ({"closed_weekdays": [7]}, {"closed_weekdays": [-1]}, {"closed_weekdays": ["1"]},
+                {"closed_dates": ["2026/05/01"]}, {"closed_dates": ["May 1"]}, {"closed_dates": ["2026-02-30"]}):
+        with pytest.raises(ValidationError):   # such closures never matched a day: loans fell due on them
+            LocationV1.model_validate({**kiosk, **bad})
