@@ -11,6 +11,7 @@ from numbers import Real
 from typing import Iterable, Mapping
 
 MAX_REASON = 500
+MAX_CORRECTION = 1000   # ten times a course's most credits: a larger one is a typo
 # what an entry keeps once its learner is erased: enough for totals and the course's figures
 KEPT_WHEN_ERASED = ("kind", "amount", "course_id", "source", "at", "by")
 
@@ -43,8 +44,8 @@ def completion_entry(resident_id: str, course: Mapping, at: datetime) -> dict:
 
 def correction_entry(resident_id: str, amount, reason: str, by: str, at: datetime) -> dict:
     """A correction is a new entry (positive or negative), never an edit; each its own id."""
-    if not isinstance(amount, int) or isinstance(amount, bool) or amount == 0:
-        raise ValueError("a correction is a whole, non-zero number of credits")
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount == 0 or abs(amount) > MAX_CORRECTION:
+        raise ValueError(f"a correction is a whole, non-zero number of credits, at most {MAX_CORRECTION} either way")
     if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON:
         raise ValueError(f"a correction needs a reason (at most {MAX_REASON} characters)")
     return {"_id": f"correction|{resident_id}|{uuid.uuid4().hex}", "resident_id": resident_id,

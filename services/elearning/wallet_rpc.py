@@ -66,7 +66,7 @@ class WalletEntrypoints:
                       at: str) -> dict:
         """Applied exactly once per (terminal, txn): the same pair answers the first outcome
         (``charged`` with the balance after it, or ``refused`` with the reason)."""
-        rules.check_amount(amount_fen)
+        rules.check_amount(amount_fen, rules.MAX_LIMIT_FEN)   # no guardian may allow more in one payment
         req = WalletChargeV1(terminal_id=terminal_id, terminal_txn_id=terminal_txn_id, student_id=student_id,
                              amount_fen=amount_fen, at=at)
         terminal = wallet_store.terminal(self.db, req.terminal_id)
@@ -75,7 +75,7 @@ class WalletEntrypoints:
     @rpc
     def wallet_refund(self, terminal_id: str, terminal_txn_id: str, original_txn_id: str, amount_fen: int) -> dict:
         """Back to the wallet, at most what is left of that terminal's charge ``original_txn_id``."""
-        rules.check_amount(amount_fen)
+        rules.check_amount(amount_fen, rules.MAX_LIMIT_FEN)   # no guardian may allow more in one payment
         req = WalletRefundV1(terminal_id=terminal_id, terminal_txn_id=terminal_txn_id,
                              original_txn_id=original_txn_id, amount_fen=amount_fen)
         terminal = wallet_store.terminal(self.db, req.terminal_id)

@@ -120,6 +120,11 @@ def test_over_balance_is_refused_and_recorded_not_booked(wallet, db, settings):
     assert s.balance() == 6000
     assert s.charge(6000)["balance_fen"] == 0  # down to zero, never below
     assert s.charge(1)["reason"] == "insufficient_balance"
+    for huge in (rules.MAX_LIMIT_FEN + 1, 2 ** 63):   # more than any guardian may allow; 2**63 overflowed the store
+        with pytest.raises(RemoteError) as err:
+            s.charge(huge, txn=f"t-huge-{huge}")
+        assert err.value.exc_type == "BadInput"
+    assert [e["kind"] for e in ledger(db, s.student)] == ["top_up", "top_up", "charge"]
 
 
 def test_per_payment_and_daily_limits(wallet):

@@ -140,7 +140,8 @@ def test_corrections_are_new_entries_each_with_its_own_id():
     a = credit_rules.correction_entry("r1", -1, "核定为1学分", "operator:admin", T0)
     b = credit_rules.correction_entry("r1", -1, "核定为1学分", "operator:admin", T0)
     assert a["_id"] != b["_id"] and a["kind"] == "correction" and a["amount"] == -1
-    for bad in (0, 1.5, True, "1", None):
+    assert credit_rules.correction_entry("r1", -1000, "x", "operator:admin", T0)["amount"] == -1000
+    for bad in (0, 1.5, True, "1", None, 1001, -1001, 2 ** 63):   # a typo of 10**6 was kept; 2**63 overflowed the store
         with pytest.raises(ValueError):
             credit_rules.correction_entry("r1", bad, "x", "operator:admin", T0)
     for reason in ("", "   ", "x" * 501, None):
