@@ -234,6 +234,8 @@ def _w3c(raw: str, name: str) -> datetime:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         raise bad(f"{name} must be a W3C date-time such as 2026-05-01T09:00:00+08:00") from None
+    if not 1900 <= value.year <= 9000:   # the edges of the calendar overflow in the date arithmetic after
+        raise bad(f"{name} must be a date-time between the years 1900 and 9000")
     return value if value.tzinfo else value.replace(tzinfo=LOCAL_TZ)
 
 

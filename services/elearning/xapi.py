@@ -162,7 +162,10 @@ def parse_timestamp(value: Any, version: str, what: str = "timestamp") -> dateti
         if hours > 23 or minutes > 59:
             raise bad(f"{what} has an invalid offset: {value[:40]!r}")
         offset = timedelta(hours=hours, minutes=minutes) * (1 if zone[0] == "+" else -1)
-    return moment.replace(tzinfo=timezone(offset)).astimezone(timezone.utc)
+    try:
+        return moment.replace(tzinfo=timezone(offset)).astimezone(timezone.utc)
+    except OverflowError:   # 0001-01-01T00:00+01:00 or 9999-12-31T23:59-05:00 leave the calendar in UTC
+        raise bad(f"{what} is outside the calendar in UTC: {value[:40]!r}") from None
 
 
 def format_timestamp(moment: datetime) -> str:

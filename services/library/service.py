@@ -186,6 +186,8 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
 
     @rpc
     def search(self, text: str | None = None, isbn: str | None = None, limit: int = 20) -> list[dict]:
+        if not all(v is None or isinstance(v, str) for v in (text, isbn)):
+            raise BadInput("search by text or an ISBN, given as text")
         return catalogue.search(self.db, text=text, isbn=isbn, limit=page_limit(limit, 50))
 
     # ---- circulation ------------------------------------------------------------------

@@ -62,6 +62,8 @@ def test_catalogue_search_by_chinese_words_with_availability(library):
     bad = library.import_catalogue([{"record_id": "x y", "title": ""}, {"record_id": "ok-1", "title": "t",
                                                                        "copies": [{"barcode": "Z1", "home_location": "NOWHERE"}]}])
     assert bad["stored"] == 0 and len(bad["rejected"]) == 2
+    for junk in ({"text": ["帝国"]}, {"isbn": 9787536692930}, {"text": "帝国", "limit": "20"}):   # were bare errors
+        assert refused(lambda: library.search(**junk)).exc_type == "BadInput"
 
 
 def test_resident_overview_answers_each_part_asked_as_its_own_rpc_does(library, db):

@@ -336,6 +336,8 @@ def test_bad_query_parameters(o311, rpc):
     geo_error(o311.get("requests.json", api_key=key, start_date="2026-02-01T00:00:00Z",
                        end_date="2026-01-01T00:00:00Z"), 400)
     geo_error(o311.get("requests.json", api_key=key, service_request_id='{"$ne": null}'), 400)
+    geo_error(o311.get("requests.json", api_key=key, end_date="0001-01-05T00:00:00Z"), 400)   # was a 500
+    geo_error(o311.get("requests.json", api_key=key, start_date="9999-12-31T23:59:59-05:00"), 400)
     assert o311.get("requests.json", api_key=key, start_date="2099-01-01T00:00:00+08:00",
                     end_date="2099-02-01T00:00:00+08:00").json() == []
 

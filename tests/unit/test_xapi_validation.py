@@ -481,3 +481,10 @@ def test_the_alternate_syntax_is_xapi_1_0_3_only():
     with pytest.raises(XapiError) as err:
         xapi.check_alternate_allowed(V2)
     assert err.value.status == 400 and "2.0.0" in err.value.message
+
+
+def test_a_timestamp_that_leaves_the_calendar_in_utc_is_refused_not_an_internal_error():
+    for edge in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-05:00"):
+        with pytest.raises(xapi.XapiError, match="outside the calendar"):
+            xapi.parse_timestamp(edge, xapi.V2)
+    assert xapi.parse_timestamp("9999-12-31T23:59:59Z", xapi.V2).year == 9999
