@@ -17,7 +17,7 @@ from contracts.events.library import KioskFaultV1
 from contracts.rpc.community import (ActorV1, CaseActionV1, ChangeResidenceV1, CommunityOverviewPartsV1, MatterV1,
                                      PlaceV1, RegisterResidentV1, SubmitCaseV1)
 from services.common import outbox, overview
-from services.common.arguments import page_limit
+from services.common.arguments import day_or_today, page_limit
 from services.common.errors import BadInput, Conflict, Forbidden, NotFound
 from services.common.health import HealthEntrypoints
 from services.common.inbox import inbox_handler
@@ -337,7 +337,7 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints, StaffEntrypoints):
 
     @rpc
     def check_deadlines_now(self, today: str | None = None) -> int:
-        day = date.fromisoformat(today) if today else date.today()
+        day = day_or_today(today)
         calendar = calendar_store.load(self.db)
         try:
             horizon = calendar.next_working_day(day)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 
 from nameko.timer import timer
 from pymongo import ReturnDocument
@@ -13,7 +13,7 @@ from contracts.events.kiosk import KIOSK_EVENTS, KioskCheckinV1, KioskCheckoutV1
 from contracts.events.library import KioskFaultV1
 from contracts.rpc.library import LibraryOverviewPartsV1
 from services.common import outbox, overview
-from services.common.arguments import page_limit
+from services.common.arguments import day_or_today, page_limit
 from services.common.errors import BadInput, NotFound
 from services.common.health import HealthEntrypoints
 from services.common.deadletter import first_delivery
@@ -268,7 +268,7 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
 
     @rpc
     def run_timers_now(self, today: str | None = None) -> dict:
-        day = date.fromisoformat(today) if today else date.today()
+        day = day_or_today(today)
         return {"overdue": actions.raise_overdue(self.db, day), "expired_holds": actions.expire_holds(self.db, day),
                 "offline_kiosks": self._mark_silent_kiosks()}
 

@@ -271,6 +271,8 @@ def test_deadline_timer_raises_due_soon_once(community, db):
     community.check_deadlines_now("2026-10-14")
     stored = db("community").cases.find_one({"_id": cid})
     assert stored["deadline_flag"] == "overdue" and "watch" not in stored
+    for not_a_day in ("2026/10/14", "2026-10", 20261014):   # were a bare ValueError or TypeError
+        assert error_of(lambda: community.check_deadlines_now(not_a_day)).exc_type == "BadInput"
 
 
 def test_kiosk_fault_opens_one_maintenance_case(community, db, settings):
