@@ -7,6 +7,20 @@ from typing import Any
 from services.common.errors import BadInput
 
 
+def checked_resident_id(value: Any) -> str:
+    """A resident's id as callers send it: text, not empty (``str(None)`` would be "None")."""
+    if not isinstance(value, str) or not value.strip() or len(value) > 128:
+        raise BadInput("resident_id must be a non-empty id of at most 128 characters")
+    return value
+
+
+def checked_text(value: Any, what: str, most: int = 200) -> str:
+    """A required piece of text (who acted, a request's reference): not empty, not too long."""
+    if not isinstance(value, str) or not value.strip() or len(value) > most:
+        raise BadInput(f"{what} must be non-empty text of at most {most} characters")
+    return value
+
+
 def page_limit(value: Any, maximum: int) -> int:
     """How many to list: a whole number, kept within 1..``maximum`` (a caller asking for
     more gets the most there is room for, as before)."""

@@ -24,12 +24,6 @@ from services.common.rpc import STORE_DOWN, translate
 log = logging.getLogger(__name__)
 
 
-def resident(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > 128:
-        raise BadInput("resident_id must be a non-empty id of at most 128 characters")
-    return value
-
-
 def asked(parts: Any, contract: type[BaseModel]) -> dict[str, dict]:
     """{part: options} as asked, checked against ``contract`` (one optional field per part)."""
     known = ", ".join(contract.model_fields)

@@ -17,7 +17,7 @@ from contracts.events.library import KioskFaultV1
 from contracts.rpc.community import (ActorV1, CaseActionV1, ChangeResidenceV1, CommunityOverviewPartsV1, MatterV1,
                                      PlaceV1, RegisterResidentV1, SubmitCaseV1)
 from services.common import outbox, overview
-from services.common.arguments import day_or_today, page_limit
+from services.common.arguments import checked_resident_id, day_or_today, page_limit
 from services.common.errors import BadInput, Conflict, Forbidden, NotFound
 from services.common.health import HealthEntrypoints
 from services.common.inbox import inbox_handler
@@ -191,7 +191,7 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints, StaffEntrypoints):
         """One call for the gateway's ``me``: the parts asked (``CommunityOverviewPartsV1``),
         each as its single-purpose RPC computes and checks it; a part that fails its check
         fails alone (``services.common.overview``)."""
-        who, rid = _actor(actor), overview.resident(resident_id)
+        who, rid = _actor(actor), checked_resident_id(resident_id)
         return overview.answer(overview.asked(parts, CommunityOverviewPartsV1), {
             "profile": lambda: self._profile(rid),
             "cases": lambda: self._cases_of(who, rid),

@@ -7,7 +7,7 @@ from nameko.dependency_providers import Config
 
 from contracts.rpc.elearning import CourseV1, ElearningOverviewPartsV1, ProgressReportV1
 from services.common import overview
-from services.common.arguments import page_limit
+from services.common.arguments import checked_resident_id, checked_text, page_limit
 from services.common.errors import BadInput
 from services.common.health import HealthEntrypoints
 from services.common.logs import Correlation
@@ -52,16 +52,17 @@ class LearningEntrypoints:
 
     @rpc
     def enrol(self, resident_id: str, course_id: str) -> dict:
-        doc = courses.enrol(self.db, str(resident_id), str(course_id))
+        doc = courses.enrol(self.db, checked_resident_id(resident_id), str(course_id))
         return {k: v for k, v in doc.items() if k != "_id"}
 
     @rpc
     def record_progress(self, resident_id: str, report: dict) -> dict:
         r = ProgressReportV1.model_validate(report)
-        stored = courses.record_progress(self.db, resident_id=str(resident_id), course_id=r.course_id,
+        resident_id = checked_resident_id(resident_id)
+        stored = courses.record_progress(self.db, resident_id=resident_id, course_id=r.course_id,
                                          lesson_id=r.lesson_id, position=r.position, percent=r.percent,
                                          completed=r.completed, at=r.at, channel=r.channel)
-        newly_completed = credits.award_if_completed(self.db, str(resident_id), r.course_id)
+        newly_completed = credits.award_if_completed(self.db, resident_id, r.course_id)
         return {"applied": stored is not None, "course_completed": newly_completed}
 
     @rpc
@@ -94,7 +95,7 @@ class LearningEntrypoints:
     @rpc
     def correct_credits(self, resident_id: str, amount: int, reason: str, by: str) -> dict:
         """An operator's correction of a learner's credits: a new ledger entry, never an edit."""
-        entry = credits.correct(self.db, str(resident_id), amount, str(reason), str(by))
+        entry = credits.correct(self.db, checked_resident_id(resident_id), amount, str(reason), checked_text(by, "by", 64))
         return {k: v for k, v in entry.items() if k != "_id"} | {"entry_id": entry["_id"]}
 
     @rpc
@@ -105,8 +106,8 @@ class LearningEntrypoints:
     @rpc
     def erase_learner(self, resident_id: str, request_ref: str, by: str) -> dict:
         enabled = str(self.config.get("LEARNER_ERASURE", "false")).lower() in ("1", "true", "yes")
-        return learner_records.erase(self.db, str(resident_id), enabled=enabled, request_ref=str(request_ref),
-                                     by=str(by))
+        return learner_records.erase(self.db, checked_resident_id(resident_id), enabled=enabled,
+                                     request_ref=checked_text(request_ref, "request_ref"), by=checked_text(by, "by", 64))
 
     @rpc
     def completion_certificate(self, resident_id: str, course_id: str, learner_name: str) -> dict:
@@ -121,7 +122,7 @@ class OverviewEntrypoints:
         """The parts asked (``ElearningOverviewPartsV1``), each as its single-purpose RPC
         computes and checks it; a part that fails its check fails alone
         (``services.common.overview``). ``threads`` are the reader's, as ``threads_for`` gives them."""
-        rid = overview.resident(resident_id)
+        rid = checked_resident_id(resident_id)
         roster = schoolbag.RosterReads(self.db)   # the children and the threads share their reads
         return overview.answer(overview.asked(parts, ElearningOverviewPartsV1), {
             "learning": lambda: self._learning_of(rid),

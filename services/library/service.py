@@ -13,7 +13,7 @@ from contracts.events.kiosk import KIOSK_EVENTS, KioskCheckinV1, KioskCheckoutV1
 from contracts.events.library import KioskFaultV1
 from contracts.rpc.library import LibraryOverviewPartsV1
 from services.common import outbox, overview
-from services.common.arguments import day_or_today, page_limit
+from services.common.arguments import checked_resident_id, checked_text, day_or_today, page_limit
 from services.common.errors import BadInput, NotFound
 from services.common.health import HealthEntrypoints
 from services.common.deadletter import first_delivery
@@ -109,7 +109,7 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
         """One call for the gateway's ``me``: the parts asked (``LibraryOverviewPartsV1``),
         each as its single-purpose RPC computes it; a part that fails fails alone
         (``services.common.overview``)."""
-        rid = overview.resident(resident_id)
+        rid = checked_resident_id(resident_id)
         return overview.answer(overview.asked(parts, LibraryOverviewPartsV1), {
             "card": lambda: next(iter(self._cards([rid])), None),
             "circulation": lambda: self._circulation([rid])[rid]})
@@ -124,7 +124,8 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
 
     @rpc
     def block_patron(self, resident_id: str, reason: str, by: str) -> dict:
-        return {"block_id": actions.block_patron(self.db, resident_id=str(resident_id), reason=reason, by=str(by))}
+        return {"block_id": actions.block_patron(self.db, resident_id=checked_resident_id(resident_id), reason=reason,
+                                                 by=checked_text(by, "by", 64))}
 
     @rpc
     def unblock_patron(self, resident_id: str, block_id: str) -> None:
@@ -134,7 +135,7 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
     def set_patron_pin(self, resident_id: str, pin: str, by: str) -> dict:
         """A patron's PIN for self-check machines: set by the resident (gateway, ``by`` their
         id) or by staff at a desk (``by`` their login). Stored hashed, never logged."""
-        return actions.set_pin(self.db, resident_id=str(resident_id), pin=pin, by=str(by))
+        return actions.set_pin(self.db, resident_id=checked_resident_id(resident_id), pin=pin, by=checked_text(by, "by", 64))
 
     @rpc
     def set_patron_type(self, resident_id: str, patron_type: str, by: str) -> dict:

@@ -7,6 +7,7 @@ from pydantic import ValidationError
 
 from contracts.rpc.community import CommunityOverviewPartsV1
 from services.common import overview
+from services.common.arguments import checked_resident_id
 from services.common.errors import BadInput, Forbidden
 from services.common.rpc import translate
 
@@ -73,4 +74,4 @@ def test_a_store_that_does_not_answer_fails_the_whole_call():
 @pytest.mark.parametrize("value", [None, "", "   ", 42, "x" * 129])
 def test_the_resident_id_is_checked(value):
     with pytest.raises(BadInput, match="resident_id"):
-        overview.resident(value)
+        checked_resident_id(value)

@@ -359,3 +359,18 @@ def test_a_report_dated_ahead_of_the_clock_is_refused_and_does_not_freeze_progre
     assert elearning.record_progress(rid, {"course_id": cid, "lesson_id": "l1", "percent": 30, "at": now})["applied"]
     [lesson] = elearning.learning_for_residents([rid])[rid]["enrolments"][0]["lessons"]
     assert lesson["percent"] == 30
+
+
+def test_no_id_is_not_a_learner_called_none(elearning, db):
+    cid = "c-" + uuid.uuid4().hex[:8]
+    elearning.upsert_courses([course(cid)])
+    calls = [lambda: elearning.enrol(None, cid), lambda: elearning.enrol("", cid),
+             lambda: elearning.record_progress(None, {"course_id": cid, "lesson_id": "l1", "at": at(1)}),
+             lambda: elearning.correct_credits(None, 1, "核定", "operator:admin"),
+             lambda: elearning.correct_credits(uuid.uuid4().hex, 1, "核定", None),
+             lambda: elearning.erase_learner(uuid.uuid4().hex, None, "operator:admin")]
+    for call in calls:
+        with pytest.raises(RemoteError) as err:
+            call()
+        assert err.value.exc_type == "BadInput"
+    assert db("elearning").enrolments.find_one({"resident_id": "None"}) is None

@@ -453,6 +453,7 @@ def test_block_input_is_checked(library, db):
     assert refused(lambda: library.block_patron(rid, "  ", "clerk-1")).exc_type == "BadInput"
     assert refused(lambda: library.block_patron("nobody", "欠费", "clerk-1")).exc_type == "NotFound"
     assert refused(lambda: library.unblock_patron(rid, "$where")).exc_type == "BadInput"
+    assert refused(lambda: library.block_patron(rid, "欠费", None)).exc_type == "BadInput"   # no actor "None"
     assert db("library").patrons.find_one({"_id": rid})["blocks"] == {}
     block = library.block_patron(rid, "证件挂失", "clerk-1")["block_id"]
     other = "0" * 12 if block != "0" * 12 else "1" * 12
