@@ -60,7 +60,8 @@ def store_records(db: Database, records: list) -> dict:
         if unknown:
             rejected.append({"index": i, "reason": f"unknown location(s) {', '.join(sorted(unknown))}"})
             continue
-        good.append(record)
+        good.append((i, record))
+    good = _one_title_per_barcode(db, good, rejected)
     if good:
         fields = {r.record_id: _title_fields(r) for r in good}
         old_keys = {t["_id"]: set(t.get("keywords") or ()) for t in db[store.TITLES].find(
@@ -74,6 +75,25 @@ def store_records(db: Database, records: list) -> dict:
         if copies:
             db[store.COPIES].bulk_write(copies, ordered=False)
     return {"stored": len(good), "rejected": rejected}
+
+
+def _one_title_per_barcode(db: Database, indexed: list[tuple[int, TitleRecordV1]], rejected: list[dict]) -> list:
+    """The records whose copies are theirs: a barcode already on another title, or on an
+    earlier record of the batch, rejects its record (its copy would keep its old title while
+    the answer said stored; moving a copy is a librarian's decision, not an import's)."""
+    barcodes = [c.barcode for _, r in indexed for c in r.copies]
+    owner = {c["_id"]: c["title_id"] for c in db[store.COPIES].find({"_id": {"$in": barcodes}}, {"title_id": 1})} \
+        if barcodes else {}
+    kept = []
+    for i, record in indexed:
+        taken = sorted(c.barcode for c in record.copies if owner.get(c.barcode, record.record_id) != record.record_id)
+        if taken:
+            rejected.append({"index": i, "reason": f"barcode(s) {', '.join(taken)} belong to another title"})
+            continue
+        owner.update({c.barcode: record.record_id for c in record.copies})
+        kept.append(record)
+    rejected.sort(key=lambda r: r["index"])
+    return kept
 
 
 def _title_fields(record: TitleRecordV1) -> dict:

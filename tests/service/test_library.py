@@ -62,6 +62,14 @@ def test_catalogue_search_by_chinese_words_with_availability(library):
     bad = library.import_catalogue([{"record_id": "x y", "title": ""}, {"record_id": "ok-1", "title": "t",
                                                                        "copies": [{"barcode": "Z1", "home_location": "NOWHERE"}]}])
     assert bad["stored"] == 0 and len(bad["rejected"]) == 2
+    # a barcode stays on its title: another title claiming it, in the store or earlier in the batch, is rejected
+    taken = library.import_catalogue([
+        {"record_id": "other-" + record_id, "title": "别的书", "copies": [{"barcode": barcodes[0], "home_location": "MAIN"}]},
+        {"record_id": "new-" + record_id, "title": "新书", "copies": [{"barcode": "N-" + record_id, "home_location": "MAIN"}]},
+        {"record_id": "dup-" + record_id, "title": "重复", "copies": [{"barcode": "N-" + record_id, "home_location": "MAIN"}]}])
+    assert taken["stored"] == 1 and [r["index"] for r in taken["rejected"]] == [0, 2]
+    assert "another title" in taken["rejected"][0]["reason"]
+    assert library.search("别的书") == [] and library.search("重复") == []
     for junk in ({"text": ["帝国"]}, {"isbn": 9787536692930}, {"text": "帝国", "limit": "20"}):   # were bare errors
         assert refused(lambda: library.search(**junk)).exc_type == "BadInput"
 
