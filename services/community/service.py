@@ -27,7 +27,7 @@ from services.common.metrics import Metrics, Tally
 from services.common.outbox import OutboxRelay
 from services.common.rpc import RequestKey, rpc
 from services.common.storage import Store
-from services.community import access_log, calendar_store, cases, jurisdiction, notices, residents, store
+from services.community import access_log, calendar_store, cases, jurisdiction, notices, place_hierarchy, residents, store
 from services.community.open311_http import Open311Entrypoints
 from services.community.staff_rpc import STAFF, StaffEntrypoints
 
@@ -66,6 +66,12 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints, StaffEntrypoints):
         """Load sub-districts, committees and desks (idempotent by code). All or nothing:
         every place is checked before any is written."""
         checked = [PlaceV1.model_validate(p) for p in _batch(places)]
+        parents = sorted({p.parent for p in checked if p.parent})
+        known = {d["_id"]: d["kind"] for d in self.db[store.PLACES].find({"_id": {"$in": parents}}, {"kind": 1})} \
+            if parents else {}
+        problems = place_hierarchy.problems([p.model_dump() for p in checked], known)
+        if problems:
+            raise BadInput("; ".join(problems[:5]))
         for place in checked:
             self.db[store.PLACES].update_one({"_id": place.code}, {"$set": {
                 "kind": place.kind, "name": place.name, "parent": place.parent}}, upsert=True)
