@@ -50,7 +50,7 @@ import unicodedata
 from datetime import date
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError as StdnumError
 
@@ -113,6 +113,12 @@ class SessionRecord(_Record):
     school_year: str | None = Field(default=None, pattern=r"^\d{4}$")
     parent_id: SourcedId | None = None
 
+    @model_validator(mode="after")
+    def _starts_before_it_ends(self) -> "SessionRecord":
+        if self.end_date < self.start_date:
+            raise ValueError(f"endDate {self.end_date} is before startDate {self.start_date}")
+        return self
+
 
 class ClassRecord(_Record):
     kind: Literal["class"] = "class"
@@ -144,7 +150,7 @@ class TeacherRecord(_Record):
 class GuardianRecord(_Record):
     """A guardian, already matched to a resident of the community service."""
     kind: Literal["guardian"] = "guardian"
-    resident_id: Annotated[str, Field(min_length=1, max_length=64)]
+    resident_id: SourcedId   # as the wallet takes it: no commas or control characters
     name: Name
     school_ids: list[SourcedId] = Field(min_length=1, max_length=10)
     enabled: bool = True
@@ -157,6 +163,12 @@ class EnrollmentRecord(_Record):
     role: Literal["student", "teacher"]
     begin_date: date | None = None
     end_date: date | None = None
+
+    @model_validator(mode="after")
+    def _begins_before_it_ends(self) -> "EnrollmentRecord":
+        if self.begin_date and self.end_date and self.end_date < self.begin_date:
+            raise ValueError(f"endDate {self.end_date} is before beginDate {self.begin_date}")
+        return self
 
 
 class LinkRecord(BaseModel):

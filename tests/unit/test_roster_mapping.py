@@ -205,3 +205,20 @@ def test_import_flow_order_guardians_and_links(tmp_path):
 def test_import_refuses_a_folder_without_roster_files(tmp_path):
     with pytest.raises(ImportFileError, match="no OneRoster file"):
         import_roster(FakeRpc({}), tmp_path)
+
+
+def test_a_session_or_enrollment_that_ends_before_it_starts_and_a_guardian_id_with_a_comma_are_refused():
+    from datetime import date
+
+    from services.elearning.roster import EnrollmentRecord, GuardianRecord, SessionRecord
+    term = {"sourced_id": "t1", "title": "2026秋", "type": "term", "start_date": date(2026, 9, 1),
+            "end_date": date(2027, 1, 20)}
+    assert SessionRecord(**term).end_date == date(2027, 1, 20)
+    enrol = {"sourced_id": "e1", "class_id": "c1", "user_id": "u1", "role": "student"}
+    assert EnrollmentRecord(**enrol, begin_date=date(2026, 9, 1)).end_date is None
+    with pytest.raises(ValidationError, match="before"):
+        SessionRecord(**{**term, "end_date": date(2026, 8, 1)})
+    with pytest.raises(ValidationError, match="before"):
+        EnrollmentRecord(**enrol, begin_date=date(2026, 9, 1), end_date=date(2026, 8, 31))
+    with pytest.raises(ValidationError):   # the wallet refuses such ids: every later link would fail
+        GuardianRecord(sourced_id="g1", resident_id="r1,r2", name="王芳", school_ids=["s1"])
