@@ -65,11 +65,12 @@ def search_keys(course: dict) -> set[str]:
 def search(db: Database, *, subject: str | None, provider: str | None, channel: str | None,
            limit: int) -> list[dict]:
     """Courses with the subject, the provider and the channel asked (each when given), in
-    course id order: the rows of the rarest of them, checked against each course."""
+    course id order: the rows of the rarest of them, checked against each course. With none
+    asked, the first ``limit`` courses as the store keeps them."""
     keys = sorted({f"s:{subject}" if subject else "", f"p:{provider}" if provider else "",
                    f"c:{channel}" if channel else ""} - {""})
     if not keys:
-        return list(db[COURSES].find({}).sort("_id", 1).limit(limit))
+        return list(db[COURSES].find({}).limit(limit))
     return key_rows.matching(db[COURSE_KEYS], db[COURSES], keys, limit, lambda c: set(keys) <= search_keys(c))
 
 
