@@ -260,8 +260,10 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
 
     @rpc
     def conflicts(self, status: str = "open", limit: int = 50) -> list[dict]:
+        if status not in ("open", "resolved"):   # a misspelt status listed nothing, as if all were settled
+            raise BadInput("status is open or resolved")
         return [{k: v for k, v in c.items() if k not in outbox.FIELDS}
-                for c in self.db[store.CONFLICTS].find({"status": str(status)}).limit(page_limit(limit, 200))]
+                for c in self.db[store.CONFLICTS].find({"status": status}).limit(page_limit(limit, 200))]
 
     @timer(interval=60)
     def circulation_timers(self):

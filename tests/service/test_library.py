@@ -531,6 +531,7 @@ def test_a_late_kiosk_checkout_is_kept_for_staff_until_its_return_explains_it(li
     note = wait_for(lambda: db("library").conflicts.find_one({"_id": late["id"]}))
     assert (note["kind"], note["status"]) == ("stale_checkout", "open")
     assert note["_id"] in [c["_id"] for c in library.conflicts("open", 200)]
+    assert refused(lambda: library.conflicts("opne")).exc_type == "BadInput"   # not an empty list
     copy = db("library").copies.find_one({"_id": barcode})
     assert copy["loan"]["patron"] == desk_patron                  # the newer fact stands
     # the kiosk's return of that loan arrives, late too: the note is settled, the copy unchanged
