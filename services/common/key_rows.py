@@ -54,7 +54,8 @@ def build(rows: Collection, keyed: Iterable[tuple[str, Iterable[str]]]) -> int:
 
 def ids_with(rows: Collection, key: str, after: str, limit: int) -> list[str]:
     """The ids of documents with ``key``, in id order after ``after``, ``limit`` at most."""
-    found = rows.find({"k": {"$gt": f"{key}|{after}", "$lt": f"{key}|{_ABOVE_ALL}"}}, {"k": 1}).sort("k", 1).limit(limit)
+    found = rows.find({"k": {"$gt": f"{key}|{after}", "$lt": f"{key}|{_ABOVE_ALL}"}}, {"k": 1}) \
+        .sort("k", 1).limit(limit)
     return [r["k"][len(key) + 1:] for r in found]
 
 

@@ -27,7 +27,8 @@ from services.common.metrics import Metrics, Tally
 from services.common.outbox import OutboxRelay
 from services.common.rpc import RequestKey, rpc
 from services.common.storage import Store
-from services.community import access_log, calendar_store, cases, jurisdiction, notices, place_hierarchy, residents, store
+from services.community import (access_log, calendar_store, cases, jurisdiction, notices, place_hierarchy, residents,
+                                store)
 from services.community.open311_http import Open311Entrypoints
 from services.community.staff_rpc import STAFF, StaffEntrypoints
 

@@ -95,7 +95,8 @@ class LearningEntrypoints:
     @rpc
     def correct_credits(self, resident_id: str, amount: int, reason: str, by: str) -> dict:
         """An operator's correction of a learner's credits: a new ledger entry, never an edit."""
-        entry = credits.correct(self.db, checked_resident_id(resident_id), amount, str(reason), checked_text(by, "by", 128))
+        entry = credits.correct(self.db, checked_resident_id(resident_id), amount, str(reason),
+                                checked_text(by, "by", 128))
         return {k: v for k, v in entry.items() if k != "_id"} | {"entry_id": entry["_id"]}
 
     @rpc
@@ -107,7 +108,8 @@ class LearningEntrypoints:
     def erase_learner(self, resident_id: str, request_ref: str, by: str) -> dict:
         enabled = str(self.config.get("LEARNER_ERASURE", "false")).lower() in ("1", "true", "yes")
         return learner_records.erase(self.db, checked_resident_id(resident_id), enabled=enabled,
-                                     request_ref=checked_text(request_ref, "request_ref"), by=checked_text(by, "by", 128))
+                                     request_ref=checked_text(request_ref, "request_ref"),
+                                     by=checked_text(by, "by", 128))
 
     @rpc
     def completion_certificate(self, resident_id: str, course_id: str, learner_name: str) -> dict:

@@ -135,7 +135,8 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
     def set_patron_pin(self, resident_id: str, pin: str, by: str) -> dict:
         """A patron's PIN for self-check machines: set by the resident (gateway, ``by`` their
         id) or by staff at a desk (``by`` their login). Stored hashed, never logged."""
-        return actions.set_pin(self.db, resident_id=checked_resident_id(resident_id), pin=pin, by=checked_text(by, "by", 128))
+        return actions.set_pin(self.db, resident_id=checked_resident_id(resident_id), pin=pin,
+                               by=checked_text(by, "by", 128))
 
     @rpc
     def set_patron_type(self, resident_id: str, patron_type: str, by: str) -> dict:
