@@ -29,13 +29,16 @@ def page_limit(value: Any, maximum: int) -> int:
     return max(1, min(value, maximum))
 
 
-def day_or_today(value: Any) -> date:
-    """A day given as YYYY-MM-DD (operators run a timer for a day), or today when none is."""
-    if value is None:
-        return date.today()
+def checked_day(value: Any) -> date:
+    """A day given exactly as YYYY-MM-DD (an empty or partial one would span a range)."""
     try:
         if not isinstance(value, str) or len(value) != 10:
             raise ValueError
         return date.fromisoformat(value)
     except ValueError:
         raise BadInput(f"a day is a date as YYYY-MM-DD, not {value!r}") from None
+
+
+def day_or_today(value: Any) -> date:
+    """A day given as YYYY-MM-DD (operators run a timer for a day), or today when none is."""
+    return date.today() if value is None else checked_day(value)

@@ -53,10 +53,9 @@ def ensure_indexes(db: Database, indexes: IndexSpec) -> None:
 def before(collection: Collection, field: str, bound: str, limit: int, *, inclusive: bool = False) -> list[dict]:
     """Up to ``limit`` documents whose ``field`` (an ISO date or time) is before ``bound``
     (or at it, ``inclusive``), for a field kept as a plain date (the staff sessions' expiry;
-    the timers' watch fields are due keys, ``due_by``). Asked through the aggregation
-    pipeline, which nx-27017 answered right even where its ``find`` took date-like strings
-    for dates (``infra/store_server.py``)."""
-    return list(collection.aggregate([{"$match": {field: {"$lte" if inclusive else "$lt": bound}}}, {"$limit": limit}]))
+    the timers' watch fields are due keys, ``due_by``): one indexed range, now that the
+    embedded store compares such strings as strings (``infra/store_server.py``)."""
+    return list(collection.find({field: {"$lte" if inclusive else "$lt": bound}}).limit(limit))
 
 
 DUE_PREFIX = "d|"

@@ -18,7 +18,7 @@ import re
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,8 @@ from jinja2.runtime import Context, LoopContext, Macro, Undefined
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from jinja2.utils import Cycler, Joiner, pass_context, pass_eval_context
 from jinja2.visitor import NodeTransformer
+
+from services.common.local_time import DISTRICT_TIME
 
 KINDS = ("receipt", "supplement", "completion", "rejection")
 
@@ -462,14 +464,13 @@ FACT_KINDS = ("loan_overdue", "loan_recalled", "hold_ready", "credits_awarded", 
 
 #: Times in notices are read in Beijing time, whatever the server's zone (mainland China
 #: keeps UTC+8 all year, so a fixed offset needs no time-zone database in the image).
-LOCAL_ZONE = timezone(timedelta(hours=8), "CST")
 
 
 def local_time(iso: str | None, with_time: bool = True) -> str:
     """An event's ISO time as residents read it (``2026年11月25日 18:00``); empty stays empty."""
     if not iso:
         return ""
-    at = datetime.fromisoformat(iso).astimezone(LOCAL_ZONE)
+    at = datetime.fromisoformat(iso).astimezone(DISTRICT_TIME)
     day = f"{at.year}年{at.month}月{at.day}日"
     return f"{day} {at:%H:%M}" if with_time else day
 

@@ -21,6 +21,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterable, Mapping, Sequence
 
 from services.common.errors import BadInput
+from services.common.local_time import DISTRICT_TIME
 from services.community import cases, residents
 
 FORMATS = ("json", "xml")
@@ -43,7 +44,6 @@ DEFAULT_DAYS = 90                                         # the spec's default w
 MAX_BODY_BYTES = 64 * 1024
 
 # The district's local time (China Standard Time, no daylight saving): offices close at 17:00.
-LOCAL_TZ = timezone(timedelta(hours=8))
 CLOSING_TIME = time(17, 0)
 
 OPEN_STATUSES = cases.OPEN            # submitted, accepted, in_progress, supplement_required
@@ -236,7 +236,7 @@ def _w3c(raw: str, name: str) -> datetime:
         raise bad(f"{name} must be a W3C date-time such as 2026-05-01T09:00:00+08:00") from None
     if not 1900 <= value.year <= 9000:   # the edges of the calendar overflow in the date arithmetic after
         raise bad(f"{name} must be a date-time between the years 1900 and 9000")
-    return value if value.tzinfo else value.replace(tzinfo=LOCAL_TZ)
+    return value if value.tzinfo else value.replace(tzinfo=DISTRICT_TIME)
 
 
 def _comma_list(raw: str | None) -> list[str]:
@@ -272,7 +272,7 @@ def utc_key(moment: datetime | str) -> str:
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment)
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=LOCAL_TZ)
+        moment = moment.replace(tzinfo=DISTRICT_TIME)
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -289,8 +289,8 @@ def _local(moment: str | None) -> str | None:
         return None
     value = datetime.fromisoformat(moment)
     if value.tzinfo is None:
-        value = value.replace(tzinfo=LOCAL_TZ)
-    return value.astimezone(LOCAL_TZ).replace(microsecond=0).isoformat()
+        value = value.replace(tzinfo=DISTRICT_TIME)
+    return value.astimezone(DISTRICT_TIME).replace(microsecond=0).isoformat()
 
 
 def service_view(matter: dict) -> dict:
@@ -341,7 +341,7 @@ def expected_datetime(case: dict) -> str | None:
     if not case.get("deadline"):
         return None
     day = date.fromisoformat(case["deadline"])
-    return datetime.combine(day, CLOSING_TIME, LOCAL_TZ).isoformat()
+    return datetime.combine(day, CLOSING_TIME, DISTRICT_TIME).isoformat()
 
 
 def request_view(case: dict, agency: str | None) -> dict:

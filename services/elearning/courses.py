@@ -2,12 +2,13 @@
 the xAPI endpoint both call."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 
 import pymongo
 from pymongo.database import Database
 
 from services.common import key_rows
+from services.common.arguments import checked_day
 from services.common.errors import BadInput, NotFound
 from services.common.storage import once
 from services.elearning import progress
@@ -110,12 +111,7 @@ def _keep_tv_slots(db: Database, course_id: str, rows: list[dict]) -> None:
 
 def tv_guide(db: Database, day: str) -> list[dict]:
     """The TV programme for a day: every lesson broadcast then, by time and channel."""
-    try:
-        if len(day) != 10:
-            raise ValueError
-        date.fromisoformat(day)
-    except (TypeError, ValueError):
-        raise BadInput(f"the day is a date as YYYY-MM-DD, not {day!r}") from None
+    checked_day(day)
     rows = db[TV_SLOTS].find({"k": {"$gte": f"tv|{day}", "$lt": f"tv|{day}\uffff"}}).sort("k", 1).limit(5000)
     return [{k: r[k] for k in ("channel", "starts_at", "minutes", "course_id", "course_title", "lesson_id",
                                "lesson_title")} for r in rows]

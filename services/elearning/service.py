@@ -48,7 +48,7 @@ class LearningEntrypoints:
     @rpc
     def tv_guide(self, day: str) -> list[dict]:
         """The TV programme for a day: every lesson broadcast then, by time."""
-        return courses.tv_guide(self.db, day if isinstance(day, str) else "")
+        return courses.tv_guide(self.db, day)
 
     @rpc
     def enrol(self, resident_id: str, course_id: str) -> dict:

@@ -11,17 +11,17 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Iterable, Mapping
 
 from services.common.errors import BadInput, Conflict
+from services.common.local_time import DISTRICT_TIME
 
 MAX_TOP_UP_FEN = 100_000          # one top-up: at most 1,000 yuan
 MAX_LIMIT_FEN = 100_000           # a guardian's per-payment or daily limit
 DEFAULT_LOW_BALANCE_FEN = 2_000   # below 20 yuan the guardians hear of it
 MAX_LOW_BALANCE_FEN = 100_000
 
-CHINA = timezone(timedelta(hours=8))  # school days and statement months are local (no DST)
 CHARGE_MAX_AGE = timedelta(days=7)    # an offline terminal's replay older than this is refused
 CHARGE_MAX_AHEAD = timedelta(minutes=5)
 DAYS_KEPT = 8                         # daily-spend counters kept in the wallet document
@@ -133,11 +133,11 @@ def guardian_link_id(student_id: str, guardian_id: str) -> str:
 
 
 def local_day(at: datetime) -> str:
-    return at.astimezone(CHINA).date().isoformat()
+    return at.astimezone(DISTRICT_TIME).date().isoformat()
 
 
 def local_month(at: datetime) -> str:
-    return at.astimezone(CHINA).strftime("%Y-%m")
+    return at.astimezone(DISTRICT_TIME).strftime("%Y-%m")
 
 
 def booking_month(now: datetime, last_booked: str | None) -> str:
