@@ -7,15 +7,24 @@ then matches nothing, since ``datetime()`` of it is NULL; equal dates written tw
 Started through this script, the store treats only real dates (BSON datetimes, ``$date``) as
 dates. ``tests/store/test_store_behaviour.py`` checks whichever store ``MONGO_URI`` names.
 
+The script also remembers what the store asks SQLite about its own schema: which collections
+exist, a collection's indexes and its ``_id`` column. nx-27017 asks again on every find and
+insert: a profile of the dashboard put over half of its command handling there, and kept,
+its CPU per dashboard falls by about a fifth (``bench/RESULTS.md``). An answer is kept until
+SQLite's schema version changes (any create, drop or rename, by any connection), and only
+outside a transaction, where that version is the committed one and never goes back.
+
 Run as a script by ``infra/embedded_store.py``: it needs nothing of the suite's own.
 """
 from __future__ import annotations
 
 import datetime
+import functools
 import sys
-from typing import Any
+from typing import Any, Callable
 
-from neosqlite.collection import datetime_utils
+from neosqlite import connection as neo_connection
+from neosqlite.collection import Collection, datetime_utils, index_manager
 
 
 def is_datetime_value(value: Any) -> bool:
@@ -27,9 +36,41 @@ def is_datetime_value(value: Any) -> bool:
     return False
 
 
+def kept_per_schema(read: Callable, sqlite_of: Callable) -> Callable:
+    """``read`` (a method that only reads the schema), its answers kept on the object until
+    the schema version changes. Inside a transaction it reads afresh: there the version
+    counts uncommitted changes, and a rolled-back one would bring a number back."""
+    @functools.wraps(read)
+    def kept(self, *args: Any, **kwargs: Any) -> Any:
+        sqlite = sqlite_of(self)
+        if sqlite.in_transaction:
+            return read(self, *args, **kwargs)
+        version = sqlite.execute("PRAGMA schema_version").fetchone()[0]
+        memo = self.__dict__.get("_kept_per_schema")
+        if memo is None or memo[0] != version:
+            memo = (version, {})
+            self.__dict__["_kept_per_schema"] = memo
+        key = (read.__name__, args, tuple(sorted(kwargs.items())))
+        if key not in memo[1]:
+            memo[1][key] = read(self, *args, **kwargs)
+        answer = memo[1][key]
+        return list(answer) if isinstance(answer, list) else answer   # callers may change a list
+    return kept
+
+
+def keep_schema_reads() -> None:
+    """The schema reads nx-27017 repeats on every command, kept per schema version."""
+    neo_connection.Connection.list_collection_names = kept_per_schema(
+        neo_connection.Connection.list_collection_names, lambda conn: conn.db)
+    index_manager.IndexManager.list_indexes = kept_per_schema(
+        index_manager.IndexManager.list_indexes, lambda manager: manager.collection.db)
+    Collection._id_column = property(kept_per_schema(Collection._id_column.fget, lambda coll: coll.db))
+
+
 def main() -> None:
     # neosqlite's callers import the check from this module each time they use it.
     datetime_utils.is_datetime_value = is_datetime_value
+    keep_schema_reads()
     from nx_27017.nx_27017 import main as serve
     sys.argv[0] = "nx-27017"
     serve()

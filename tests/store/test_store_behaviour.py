@@ -191,3 +191,26 @@ def test_strings_that_begin_with_a_date_are_compared_as_strings(coll):
     assert sorted(d["_id"] for d in coll.find({"k": {"$gt": "2026-01-05", "$lt": "2026-01-06"}})) == \
         ["2026-01-05 10:00:00", "2026-01-05T10:00:00", "2026-01-05|x"]
     assert coll.delete_one({"k": "2026-09-01-math"}).deleted_count == 1
+
+
+def test_collections_and_indexes_made_or_dropped_between_reads_are_seen(db):
+    """The embedded store keeps its schema reads (``infra/store_server.py``) until the schema
+    changes: a collection dropped or made again, and an index made or dropped, between
+    two reads, is seen by the second."""
+    database = db("store")
+    name = f"c_{uuid.uuid4().hex[:8]}"
+    coll = database[name]
+    assert coll.find_one({}) is None and name not in database.list_collection_names()
+    coll.insert_one({"_id": 1, "k": "a"})
+    assert name in database.list_collection_names() and coll.find_one({"k": "a"})["_id"] == 1
+    def indexed_keys():
+        return [index["key"] for index in coll.index_information().values()]
+    index = coll.create_index("k")
+    assert [("k", 1)] in indexed_keys() and coll.find_one({"k": "a"})["_id"] == 1
+    coll.drop_index(index)
+    assert [("k", 1)] not in indexed_keys() and coll.find_one({"k": "a"})["_id"] == 1
+    coll.drop()
+    assert coll.find_one({}) is None and name not in database.list_collection_names()
+    coll.insert_one({"_id": 2, "k": "b"})
+    assert [d["_id"] for d in coll.find({})] == [2]
+    coll.drop()
