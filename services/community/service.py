@@ -190,8 +190,8 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints, StaffEntrypoints):
 
     @rpc
     def get_residents(self, resident_ids: list[str]) -> list[dict]:
-        """Batch read: one call, whatever the number of ids."""
-        return self._profiles([str(i) for i in _batch(resident_ids)])
+        """Batch read: one call, whatever the number of ids; ids not known are left out."""
+        return self._profiles([checked_resident_id(i) for i in _batch(resident_ids)])
 
     @rpc
     def resident_overview(self, actor: dict, resident_id: str, parts: dict) -> dict:

@@ -170,7 +170,10 @@ class StaffEntrypoints:
     @rpc
     def staff_list(self, committee: str) -> list[dict]:
         """The active clerks of a committee (for assigning a case to a colleague)."""
-        found = self.db[STAFF].find({"committee": str(committee)}, {"password_hash": 0}).limit(500)
+        if not isinstance(committee, str) or not self._committee_exists(committee):
+            # an unknown code would list nobody, as if the committee had no clerks
+            raise NotFound(f"no committee {committee!r}")
+        found = self.db[STAFF].find({"committee": committee}, {"password_hash": 0}).limit(500)
         return sorted((profile(d) for d in found if d.get("active", True)), key=lambda p: p["login"])
 
     @rpc

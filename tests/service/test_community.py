@@ -352,6 +352,18 @@ def test_cases_are_assigned_only_to_active_clerks_of_the_handling_committee(comm
         assert err.exc_type == "BadInput"
     done = community.act_on_case(CLERK_FENGLIN, {"case_id": case["case_id"], "action": "assign", "assignee": login})
     assert done["assignee"] == login
+    assert login in [p["login"] for p in community.staff_list("C0201")]
+    # a committee that does not exist is said so, not listed as one without clerks
+    for junk in ("C9999", None, ["C0201"]):
+        assert error_of(lambda: community.staff_list(junk)).exc_type == "NotFound"
+
+
+def test_residents_read_in_a_batch_are_named_by_their_ids(community):
+    r = resident(community)
+    assert [p["resident_id"] for p in community.get_residents([r["resident_id"], "no-such-resident"])] == \
+        [r["resident_id"]]
+    for junk in ([None], [7], [""], "not-a-list"):   # str(None) would be looked up as "None"
+        assert error_of(lambda: community.get_residents(junk)).exc_type == "BadInput"
 
 
 def test_loading_a_missing_year_sets_the_deadlines_that_waited_for_it(start_service, service_config, settings):
