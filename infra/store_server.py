@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import logging
 import sys
 from typing import Any, Callable
 
@@ -67,10 +68,17 @@ def keep_schema_reads() -> None:
     Collection._id_column = property(kept_per_schema(Collection._id_column.fget, lambda coll: coll.db))
 
 
+def is_not_per_command(record: logging.LogRecord) -> bool:
+    """The threaded server logs a line per command it answers: for a store that runs for
+    months that is a log without end, and time spent on each command."""
+    return not record.getMessage().startswith("Command response")
+
+
 def main() -> None:
     # neosqlite's callers import the check from this module each time they use it.
     datetime_utils.is_datetime_value = is_datetime_value
     keep_schema_reads()
+    logging.getLogger("nx_27017").addFilter(is_not_per_command)
     from nx_27017.nx_27017 import main as serve
     sys.argv[0] = "nx-27017"
     serve()
