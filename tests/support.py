@@ -24,13 +24,21 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
         eventlet.sleep(interval)
 
 
+_issued_id_numbers: set[str] = set()
+
+
 def id_number(birth: str | None = None, region: str = "310101") -> str:
     """A valid 18-digit resident ID (checksum computed): a random birth date (unless given)
-    and sequence, so that tests sharing a store do not collide."""
-    if birth is None:
-        birth = (date(1940, 1, 1) + timedelta(days=random.randrange(365 * 65))).strftime("%Y%m%d")
-    body = region + birth + f"{random.randrange(1000):03d}"
-    return body + ric.calc_check_digit(body + "0")  # it ignores the last digit
+    and sequence, never one this test run has drawn before, so that tests sharing a store do
+    not collide (a few thousand random ones, as the reliability runs register, would)."""
+    for _ in range(10_000):
+        day = birth or (date(1940, 1, 1) + timedelta(days=random.randrange(365 * 65))).strftime("%Y%m%d")
+        body = region + day + f"{random.randrange(1000):03d}"
+        number = body + ric.calc_check_digit(body + "0")  # it ignores the last digit
+        if number not in _issued_id_numbers:
+            _issued_id_numbers.add(number)
+            return number
+    raise RuntimeError(f"no ID number left for birth {birth} in region {region}")
 
 
 def drain(amqp_uri: str, queue_name: str, expect: int = 1, timeout: float = 10.0) -> list:
