@@ -77,3 +77,18 @@ def test_a_caller_changing_the_answer_does_not_change_what_is_kept(connect):
     tables = Tables(connect())
     tables.names().append("junk")
     assert tables.names() == []
+
+
+def test_the_store_log_keeps_no_line_per_command():
+    import logging
+
+    from infra.store_server import is_not_per_command
+
+    def record(message):
+        return logging.LogRecord("nx_27017", logging.INFO, __file__, 1, message, None, None)
+    for per_command in ("Command response: response_keys=['ok']",
+                        "Calling db.command with: {'count': 'residents', 'query': {'id_number': '310101...'}}",
+                        "NeoSQLite returned: ['ok']"):
+        assert not is_not_per_command(record(per_command))
+    for kept in ("Listening on 127.0.0.1:27017 (threaded mode)", "Accepted connection from ('127.0.0.1', 5)"):
+        assert is_not_per_command(record(kept))
