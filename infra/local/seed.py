@@ -11,7 +11,6 @@ from services.community import calendar_source, catalogue, staff_rpc
 
 
 def seed(settings: config.Settings) -> dict:
-    added, residents = 0, []
     with ClusterRpcProxy({"AMQP_URI": settings.amqp_uri}, timeout=max(settings.rpc_timeout, 10)) as rpc:
         places = rpc.community.upsert_places(demo_data.PLACES)
         matters = rpc.community.upsert_matters(catalogue.MATTERS)
@@ -19,19 +18,20 @@ def seed(settings: config.Settings) -> dict:
         for year in calendar_source.package_years():
             if year not in have:  # an operator's correction of a year is never overwritten
                 rpc.community.load_calendar_year(calendar_source.to_json(calendar_source.from_package(year)))
-        for person in demo_data.RESIDENTS:
-            try:  # look first: registering someone twice is a (logged) conflict
-                residents.append(rpc.community.find_resident(person["id_number"]))
+        # an import answers rows already registered with their reason, where a lookup or a
+        # second registration would raise, and the services log every raise as a warning
+        imported = rpc.community.import_residents(demo_data.RESIDENTS)
+        if problems := [r for r in imported["rejected"] if "already registered" not in r["reason"]]:
+            raise RuntimeError(f"the demo residents were refused: {problems}")
+        added = imported["imported"]
+        residents = [rpc.community.find_resident(person["id_number"]) for person in demo_data.RESIDENTS]
+        login, name, committee, password = demo_data.DEMO_CLERK   # a clerk of 枫林路居委会 for the console
+        if login not in {p["login"] for p in rpc.community.staff_list(committee)}:
+            try:
+                rpc.community.staff_add(login, name, committee, staff_rpc.hash_password(password))
             except RemoteError as exc:
-                if exc.exc_type != "NotFound":
+                if exc.exc_type != "Conflict":   # kept, though an operator disabled it
                     raise
-                residents.append(rpc.community.register_resident(person))
-                added += 1
-        try:  # a demo clerk of 枫林路居委会 for the staff console
-            rpc.community.staff_add(*demo_data.DEMO_CLERK[:3], staff_rpc.hash_password(demo_data.DEMO_CLERK[3]))
-        except RemoteError as exc:
-            if exc.exc_type != "Conflict":
-                raise
         rpc.library.upsert_locations(demo_data.LOCATIONS)
         sip2_cli.seed_demo_account(rpc)  # SIP2 demo machine: login sc-main at MAIN (kept if it exists)
         rpc.library.import_catalogue(demo_data.TITLES)

@@ -55,6 +55,9 @@ def test_up_serves_health_seeds_once_and_down_stops_everything(suite_env):
     assert again.returncode == 0, again.stderr
     assert "4 residents (0 new)" in again.stdout and "2 courses (0 new" in again.stdout
     assert "already running" in again.stdout
+    # seeding, twice, raised nothing the community service would log as a warning
+    community_log = (Path(suite_env["SUITE_VAR_DIR"]) / "log" / "community.log").read_text(encoding="utf-8")
+    assert "error handling worker" not in community_log, community_log[-2000:]
 
     recorded = processes.recorded(suite_env["SUITE_VAR_DIR"])
     assert {r.name for r in recorded} == {"store", "community", "library", "elearning", "gateway"}
