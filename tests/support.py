@@ -1,10 +1,62 @@
 """Helpers shared by the tests (fixtures live in conftest.py)."""
+import contextlib
 import random
+import threading
 from datetime import date, timedelta
 
 import eventlet
 import pytest
+from pymongo import monitoring
 from stdnum.cn import ric
+
+
+class CommandRecorder(monitoring.CommandListener):
+    """Every command document the driver sends, while ``recording``: (command name, document)."""
+
+    def __init__(self, recording: bool = False):
+        self.recording = recording
+        self.commands: list[tuple[str, dict]] = []
+        self._lock = threading.Lock()
+
+    def started(self, event):
+        if self.recording:
+            with self._lock:
+                self.commands.append((event.command_name, dict(event.command)))
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
+
+    def clear(self):
+        with self._lock:
+            self.commands.clear()
+
+
+_RECORDER = CommandRecorder()
+_recorder_registered = False
+
+
+@contextlib.contextmanager
+def recording_commands():
+    """What the services started in this process send to the store, while the block runs. The
+    listener is registered once per process (pymongo has no unregister) and only applies to
+    clients made after it: the cached clients are closed so that the services started next
+    make new ones."""
+    global _recorder_registered
+    from services.common import storage
+    if not _recorder_registered:
+        monitoring.register(_RECORDER)
+        _recorder_registered = True
+    storage.close_clients()
+    _RECORDER.clear()
+    _RECORDER.recording = True
+    try:
+        yield _RECORDER
+    finally:
+        _RECORDER.recording = False
+        _RECORDER.clear()
 
 
 def web_address(container) -> str:

@@ -6,14 +6,13 @@ import uuid
 import eventlet
 import pytest
 from nameko.amqp.publish import Publisher
-from pymongo import monitoring
 
 from contracts.events.community import ResidentRegisteredV1
 from infra.local import demo_data
 from services.common import outbox
 from services.community.service import CommunityService
 from services.library.service import LibraryService
-from support import bind_probe_queue, drain, id_number, wait_for
+from support import bind_probe_queue, drain, id_number, recording_commands, wait_for
 
 
 def registered(resident_id: str) -> dict:
@@ -188,50 +187,33 @@ def test_a_worker_that_stored_events_wakes_the_relay_at_once(start_service, serv
     assert time.monotonic() - started < 10
 
 
-class _RelayReads(monitoring.CommandListener):
-    """The relay's reads of pending events (any service started in this test process)."""
-    def __init__(self):
-        self.database, self.count = None, 0
-
-    def started(self, event):
-        if event.command_name == "find" and event.database_name == self.database and \
-                outbox.PENDING in (event.command.get("filter") or {}):
-            self.count += 1
-
-    def succeeded(self, event):
-        pass
-
-    def failed(self, event):
-        pass
-
-
-RELAY_READS = _RelayReads()
-monitoring.register(RELAY_READS)
-
-
 def test_the_relay_looks_once_per_wake_and_loses_no_event_stored_while_it_looks(
         start_service, service_config, settings, rpc):
     """After a pass that sent events the relay waits on its wake-up: a worker that stored events
     during the pass has woken it already, so nothing waits, and an event costs one look at each
     collection, not two. With a 60 s interval, anything missed would come 60 s late."""
     from services.community import store
-    start_service(CommunityService, service_config("community", OUTBOX_INTERVAL=60))
-    RELAY_READS.database = settings.database_name("community")
-    rpc.community.upsert_places(demo_data.PLACES)
-    eventlet.sleep(0.5)    # past the relay's first look at start
-    probe = bind_probe_queue(settings.amqp_uri, "community.events", ResidentRegisteredV1.TYPE)
 
-    def register():
-        return rpc.community.register_resident.call_async({
-            "id_number": id_number(), "name": "钱七", "residence_committee": "C0101", "address": "龙华路1号"})
-    register().result()    # its pass may also look for others' leftovers (every 2 s at most)
-    drain(settings.amqp_uri, probe, timeout=10)
-    eventlet.sleep(0.3)    # the pass goes on to the collections after the one with the event
-    RELAY_READS.count = 0
-    register().result()
-    drain(settings.amqp_uri, probe, timeout=10)
-    eventlet.sleep(0.3)
-    assert RELAY_READS.count == len(store.OUTBOX_COLLECTIONS)
+    def relay_reads():   # the relay's reads of pending events
+        return [c for name, c in driver.commands
+                if name == "find" and c["find"] in store.OUTBOX_COLLECTIONS and outbox.PENDING in c.get("filter", {})]
+    with recording_commands() as driver:
+        start_service(CommunityService, service_config("community", OUTBOX_INTERVAL=60))
+        rpc.community.upsert_places(demo_data.PLACES)
+        eventlet.sleep(0.5)    # past the relay's first look at start
+        probe = bind_probe_queue(settings.amqp_uri, "community.events", ResidentRegisteredV1.TYPE)
+
+        def register():
+            return rpc.community.register_resident.call_async({
+                "id_number": id_number(), "name": "钱七", "residence_committee": "C0101", "address": "龙华路1号"})
+        register().result()    # its pass may also look for others' leftovers (every 2 s at most)
+        drain(settings.amqp_uri, probe, timeout=10)
+        eventlet.sleep(0.3)    # the pass goes on to the collections after the one with the event
+        driver.clear()
+        register().result()
+        drain(settings.amqp_uri, probe, timeout=10)
+        eventlet.sleep(0.3)
+        assert len(relay_reads()) == len(store.OUTBOX_COLLECTIONS)
     # many at once, so that some are stored while the relay is looking: all come without delay
     started = time.monotonic()
     for reply in [register() for _ in range(30)]:

@@ -6,56 +6,25 @@ Fixtures live here rather than in a ``conftest.py``: a second ``conftest`` modul
 """
 from __future__ import annotations
 
-import threading
 import uuid
 
 import pytest
 import requests
-from pymongo import monitoring
 
 from gateway import auth
 from gateway.service import GatewayService
 from infra.local import demo_data
-from services.common import storage
 from services.community import catalogue
 from services.community.service import CommunityService
 from services.elearning.service import ElearningService
 from services.library.service import LibraryService
-from support import id_number, load_working_calendars, wait_for, web_address
+from support import id_number, load_working_calendars, recording_commands, wait_for, web_address
 
 SECRET = "security-test-secret-of-at-least-32-bytes"
 CLERK_COMMITTEE = "C0201"
 
 # Operators that run code or match everything: none may ever reach the store from outside.
 DANGEROUS_KEYS = ("$where", "$function", "$accumulator", "$expr")
-
-
-class CommandRecorder(monitoring.CommandListener):
-    """Every command document the driver sends, while ``recording``."""
-
-    def __init__(self):
-        self.recording = False
-        self.commands: list[tuple[str, dict]] = []
-        self._lock = threading.Lock()
-
-    def started(self, event):
-        if self.recording:
-            with self._lock:
-                self.commands.append((event.command_name, dict(event.command)))
-
-    def succeeded(self, event):
-        pass
-
-    def failed(self, event):
-        pass
-
-    def clear(self):
-        with self._lock:
-            self.commands.clear()
-
-
-RECORDER = CommandRecorder()
-_registered = False
 
 
 def _walk(value, path="$cmd"):
@@ -89,19 +58,9 @@ def injections(commands, marker: str, text_allowed: bool = False) -> list[str]:
 
 @pytest.fixture
 def driver():
-    """Record what the services send to the store. The listener is registered once per
-    process (pymongo has no unregister) and only applies to clients made after it: the
-    cached clients are closed so that the services started next make new ones."""
-    global _registered
-    if not _registered:
-        monitoring.register(RECORDER)
-        _registered = True
-    storage.close_clients()
-    RECORDER.clear()
-    RECORDER.recording = True
-    yield RECORDER
-    RECORDER.recording = False
-    RECORDER.clear()
+    """Record what the services started next send to the store."""
+    with recording_commands() as recorder:
+        yield recorder
 
 
 class Suite:

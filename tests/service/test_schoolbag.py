@@ -11,7 +11,7 @@ from nameko.exceptions import RemoteError
 
 from infra.imports.roster import import_roster
 from school_data import school  # noqa: F401 - the fixture
-from support import bind_probe_queue, drain
+from support import CommandRecorder, bind_probe_queue, drain
 
 def expect(exc_type, call, *args, **kwargs):
     with pytest.raises(RemoteError) as err:
@@ -259,37 +259,27 @@ def test_resident_overview_answers_each_part_asked_as_its_own_rpc_does(school, r
 def test_the_overviews_children_and_threads_read_the_guardians_roster_once(school, rpc, settings):
     """The dashboard asks both parts: the threads reuse the guardian's records, pupils and
     classes that the children read (``schoolbag.RosterReads``), and answer the same."""
-    from pymongo import MongoClient, monitoring
+    from pymongo import MongoClient
 
     from services.elearning import schoolbag
 
-    class Finds(monitoring.CommandListener):
-        def __init__(self):
-            self.on = []
-
-        def started(self, event):
-            if event.command_name == "find":
-                self.on.append(event.command["find"])
-
-        def succeeded(self, event):
-            pass
-
-        def failed(self, event):
-            pass
-
     A = school.residents["A"]
     rpc.elearning.post_message(guardian(A), "王老师好。", student_id=school.u1)
-    finds = Finds()
-    client = MongoClient(settings.mongo_uri, event_listeners=[finds])
+    driver = CommandRecorder(recording=True)
+    client = MongoClient(settings.mongo_uri, event_listeners=[driver])
+
+    def roster_finds():
+        return [c["find"] for name, c in driver.commands
+                if name == "find" and c["find"] in (schoolbag.USERS, schoolbag.CLASSES)]
     try:
         db = client[settings.database_name("elearning")]
         alone = schoolbag.threads_for(db, guardian(A))
-        read_alone = [c for c in finds.on if c in (schoolbag.USERS, schoolbag.CLASSES)]
+        read_alone = roster_finds()
         reads = schoolbag.RosterReads(db)
         children = schoolbag.children_for_guardians(db, [A], schoolbag.now(), reads)[A]["children"]
-        finds.on.clear()
+        driver.clear()
         assert schoolbag.threads_for(db, guardian(A), reads) == alone and alone
-        assert [c for c in finds.on if c in (schoolbag.USERS, schoolbag.CLASSES)] == [] and len(read_alone) == 3
+        assert roster_finds() == [] and len(read_alone) == 3
         assert [c["student_id"] for c in children] == [school.u1]
     finally:
         client.close()
