@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import threading
 import time
@@ -30,7 +31,7 @@ import pymongo
 from kombu import Connection, Exchange, Queue
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from bench.common import machine
+from bench.common import MachineCpu, broker_pid, cpu_seconds, machine, own_cpu_seconds
 from bench.suite_processes import profiled, running_suite, wait_quiet
 from contracts.events.kiosk import BY_KIND
 from infra import dlq
@@ -63,11 +64,13 @@ def envelopes_like(story: list[simulator.LogicalEvent]) -> list[tuple[str, str]]
     return out
 
 
-def raw_rate(amqp_uri: str, messages: list[tuple[str, str]], publishers: int, queued: bool = False) -> float:
-    """Messages a second: ``publishers`` threads publish persistent messages with confirms;
-    one consumer (prefetch as a nameko worker pool) acknowledges each. First publish to
-    last ack; with ``queued``, everything is published first and the consumer is timed alone,
-    first delivery to last ack (the library catching up after an outage)."""
+def raw_rate(amqp_uri: str, messages: list[tuple[str, str]], publishers: int, queued: bool = False
+             ) -> tuple[float, MachineCpu]:
+    """Messages a second, and the whole machine's CPU meanwhile: ``publishers`` threads publish
+    persistent messages with confirms; one consumer (prefetch as a nameko worker pool)
+    acknowledges each. First publish to last ack; with ``queued``, everything is published
+    first and the consumer is timed alone, first delivery to last ack (the library catching
+    up after an outage)."""
     exchange = Exchange(f"bench.raw.{uuid.uuid4().hex[:6]}", type="topic", durable=True)
     queue = Queue(f"{exchange.name}.q", exchange=exchange, routing_key="kiosk.#", durable=True)
     with Connection(amqp_uri) as conn:
@@ -104,18 +107,24 @@ def raw_rate(amqp_uri: str, messages: list[tuple[str, str]], publishers: int, qu
     if not queued:
         consumer.start()
         time.sleep(0.3)
-    parts = [messages[i::publishers] for i in range(publishers)]
-    started = time.perf_counter()
-    with ThreadPoolExecutor(publishers) as pool:
-        list(pool.map(publish, parts))
+    def publish_all():
+        with ThreadPoolExecutor(publishers) as pool:
+            list(pool.map(publish, [messages[i::publishers] for i in range(publishers)]))
+
     if queued:
-        consumer.start()
-    if not done.wait(120):
-        raise RuntimeError(f"the raw consumer got {got[0]} of {len(messages)}")
+        publish_all()
+    with MachineCpu() as cpu:   # what is timed: with ``queued`` the consumer alone
+        started = time.perf_counter()
+        if queued:
+            consumer.start()
+        else:
+            publish_all()
+        if not done.wait(120):
+            raise RuntimeError(f"the raw consumer got {got[0]} of {len(messages)}")
     with Connection(amqp_uri) as conn:
         queue(conn.channel()).delete()
         exchange(conn.channel()).delete()
-    return len(messages) / (last[0] - (first[0] if queued else started))
+    return len(messages) / (last[0] - (first[0] if queued else started)), cpu
 
 
 # ---- watching what comes out --------------------------------------------------------------------
@@ -227,7 +236,8 @@ def run_once(events: int, library_processes: int, catch_up: bool = False, past_h
                                         per_group, datetime.now(timezone.utc))
             messages = envelopes_like(story)
             messages += rng.sample(messages, round(len(messages) * DUPLICATES))
-            baseline = raw_rate(suite.amqp_uri, messages, PUBLISHERS, queued=catch_up) * len(story) / len(messages)
+            raw, raw_cpu = raw_rate(suite.amqp_uri, messages, PUBLISHERS, queued=catch_up)
+            baseline = raw * len(story) / len(messages)
 
             kiosk_in = Probe(suite.amqp_uri, "kiosk.events", "kiosk.#")
             cpu_at_first: dict = {}
@@ -258,11 +268,16 @@ def run_once(events: int, library_processes: int, catch_up: bool = False, past_h
                 # the library's CPU counts from its first loan event, not from its start-up
                 cpu = {k: v - cpu_at_first.get(k, 0.0) for k, v in suite.cpu().items()}
             else:
-                cpu_before = suite.cpu()
-                with profiled(suite, label):
+                cpu_before, broker = suite.cpu(), broker_pid()
+                others_before = (own_cpu_seconds(), cpu_seconds(broker) if broker else 0.0)
+                with profiled(suite, label), MachineCpu() as machine_cpu:
                     reports, published_at = publish_all()
                     wait_quiet(suite, timeout=600)
                 cpu = {k: v - cpu_before[k] for k, v in suite.cpu().items()}
+                # the kiosk clients and probes (threads of this process), and the broker when local
+                cpu["(kiosk clients, probes)"] = own_cpu_seconds() - others_before[0]
+                if broker:
+                    cpu["(broker)"] = cpu_seconds(broker) - others_before[1]
             sampler.stopping.set()
             kiosk_in.stopping.set()
             results.stopping.set()
@@ -291,12 +306,18 @@ def run_once(events: int, library_processes: int, catch_up: bool = False, past_h
                 "results_distinct": len(set(result_ids)),
                 "lost": lost, "mismatches": mismatches, "doubled": twice, "conflicts": conflicts, "dead": dead,
                 "idle_rss": idle, "load_rss": sampler.peak, "cpu": cpu,
+                # the whole machine's CPU seconds per event, raw kombu and end to end, and the
+                # share of its cores each kept busy (end to end: over first message to last event)
+                "raw_machine": (raw_cpu.busy / len(story), raw_cpu.share),
+                "machine": None if catch_up else (machine_cpu.busy / sent,
+                                                  machine_cpu.busy / ((end - start) * (os.cpu_count() or 1))),
             }
         client.close()
     return row
 
 
 def report(row: dict) -> str:
+    suite_cpu = {k: v for k, v in row["cpu"].items() if not k.startswith("(")}   # services and store
     ok = not (row["lost"] or row["mismatches"] or row["doubled"] or row["conflicts"] or row["dead"])
     head = f"\nkiosk ingest: {row['events']:,} events ({row['messages']:,} messages with duplicates), " \
            f"{row['processes']} library process(es), {row['past_holds']:,} past holds in the store, " \
@@ -324,8 +345,18 @@ def report(row: dict) -> str:
         f"({row['results_distinct']:,} distinct)",
         f"  check: lost {row['lost']}, wrong end states {len(row['mismatches'])}, doubled {len(row['doubled'])}, "
         f"conflicts {len(row['conflicts'])}, dead-lettered {len(row['dead'])}  -> {'OK' if ok else 'FAILED'}",
-        "  CPU per event: " + ", ".join(f"{k} {v / row['events'] * 1000:.1f} ms" for k, v in sorted(row["cpu"].items())
-                                        if v / row["events"] >= 0.0001) + f" (all: {sum(row['cpu'].values()) / row['events'] * 1000:.1f} ms)",
+        "  CPU per event: " + ", ".join(f"{k} {v / row['events'] * 1000:.1f} ms" for k, v in sorted(suite_cpu.items())
+                                        if v / row["events"] >= 0.0001)
+        + f" (all: {sum(suite_cpu.values()) / row['events'] * 1000:.1f} ms)"
+        + "".join(f"; {k[1:-1]} {v / row['events'] * 1000:.1f} ms" for k, v in sorted(row["cpu"].items())
+                  if k.startswith("(")),
+    ]
+    if row["machine"]:
+        (raw_ms, raw_busy), (e2e_ms, e2e_busy) = row["raw_machine"], row["machine"]
+        lines.append(f"  whole machine CPU per event: raw kombu {raw_ms * 1000:.2f} ms ({raw_busy:.0%} of the cores "
+                     f"busy), end to end {e2e_ms * 1000:.2f} ms ({e2e_busy:.0%} busy) = {e2e_ms / raw_ms:.1f} x; both bound "
+                     f"by CPU, the share follows: {raw_ms / e2e_ms * e2e_busy / raw_busy:.1%} at these shares busy")
+    lines += [
         "  RSS MiB idle -> under kiosk load: " + ", ".join(
             f"{name} {row['idle_rss'][name]:.0f} -> {row['load_rss'].get(name, 0):.0f}" for name in sorted(row["idle_rss"])),
     ]

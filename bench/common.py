@@ -112,6 +112,47 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+class MachineCpu:
+    """CPU the whole machine used over a block (every process: broker, store, services,
+    clients), from /proc/stat: ``busy`` seconds of CPU, ``wall`` seconds, and ``share`` of all
+    cores kept busy. A rate bound by CPU can only rise as much as the CPU per item falls."""
+
+    def __enter__(self):
+        self._busy0, self._t0 = _machine_busy(), time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.busy = _machine_busy() - self._busy0
+        self.wall = time.perf_counter() - self._t0
+        self.share = self.busy / (self.wall * (os.cpu_count() or 1)) if self.wall else 0.0
+        return False
+
+
+def own_cpu_seconds() -> float:
+    """CPU this benchmark's own process has used so far (its client threads), not its children."""
+    times = os.times()
+    return times.user + times.system
+
+
+def broker_pid() -> int | None:
+    """The local RabbitMQ's Erlang VM, when the broker runs on this machine (else None)."""
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == "beam.smp":
+                return int(comm.parent.name)
+        except OSError:   # gone meanwhile
+            continue
+    return None
+
+
+def _machine_busy() -> float:
+    """CPU seconds all cores spent working since boot (user, nice, system, irq, softirq; not
+    idle, not waiting for I/O, not stolen by the hypervisor)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq = (fields + [0] * 7)[:7]
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, max(0, int(round(q * len(ordered))) - 1))]

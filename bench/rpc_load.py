@@ -5,24 +5,28 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import nullcontext
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from bench.common import timed
+from bench.common import MachineCpu, timed
 
 
-def latencies(call: Callable[[], object], repeat: int, warmup: int = 20) -> list[float]:
-    """Seconds per call, one after the other, after ``warmup`` calls."""
+def latencies(call: Callable[[], object], repeat: int, warmup: int = 20, cpu: MachineCpu | None = None
+              ) -> list[float]:
+    """Seconds per call, one after the other, after ``warmup`` calls; ``cpu`` measures the
+    whole machine over the timed calls."""
     for _ in range(warmup):
         call()
-    return timed(call, repeat)
+    with cpu or nullcontext():
+        return timed(call, repeat)
 
 
-def echo_latencies(amqp_uri: str, repeat: int) -> list[float]:
+def echo_latencies(amqp_uri: str, repeat: int, cpu: MachineCpu | None = None) -> list[float]:
     with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=30) as rpc:
-        return latencies(lambda: rpc.echo.echo("ping"), repeat)
+        return latencies(lambda: rpc.echo.echo("ping"), repeat, cpu=cpu)
 
 
 def concurrent(clients: int, make_client: Callable[[], object], work: Callable[[object, int, int], object],
