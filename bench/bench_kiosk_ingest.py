@@ -4,21 +4,25 @@ inbox and outbox -> the resulting loan event is published by the relay. Events p
 as a share of the raw kombu publish-and-consume rate of the same messages on the same
 broker (the baseline, measured in the same run). At the end of every run the simulator's
 oracle checks that nothing was lost and nothing applied twice. Also: resident set size of
-every service process idle and under this load.
+every service process idle and under this load, and the CPU the whole machine spends per
+event, end to end and for the baseline (both are bound by CPU on 2 cores).
 
     python -m bench.bench_kiosk_ingest [--events 1000 4000] [--processes 1 2 4] [--catch-up 1]
-                                       [--past-holds 0 50000]
+                                       [--past-holds 0 50000] [--no-ceiling]
 
 It also times the library catching up after an outage (``--catch-up``): stopped while the
 kiosks publish, then started, against raw kombu consuming the same messages already queued;
 and, with ``--past-holds``, the smallest size again with that many holds a library network
 keeps over the years (fulfilled and cancelled ones stay) already in the store: what it
-costs per event should not grow with them.
+costs per event should not grow with them. And the ceiling (``--ceiling``, on unless
+``--no-ceiling``): the smallest size with a pass-through that costs nothing in the library's
+place, which is as far as any library could go with these kiosk clients on this broker.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import random
 import threading
@@ -159,6 +163,62 @@ class Probe(threading.Thread):
                         pass
 
 
+class PassThrough:
+    """A library that costs nothing: takes each kiosk message from the library's queue (the
+    library stopped), publishes one small event for it to ``library.events`` (persistent,
+    with confirm, as the outbox relay does) and acknowledges it. No rules, no store: what the
+    kiosk clients and the broker allow end to end, the ceiling of any library. A process of
+    its own, as the library is, so that it does not share the kiosk clients' interpreter."""
+
+    ROUTING_KEY = "bench.passthrough"   # subscribed by no service: only the probe sees these
+
+    def __init__(self, amqp_uri: str, queue_name: str):
+        context = multiprocessing.get_context("spawn")
+        self._passed = context.Value("i", 0)
+        self._ready, self._stopping = context.Event(), context.Event()
+        self._process = context.Process(target=_pass_through, daemon=True,
+                                        args=(amqp_uri, queue_name, self._passed, self._ready, self._stopping))
+
+    def start(self, timeout: float = 30) -> None:
+        self._process.start()
+        if not self._ready.wait(timeout):
+            raise RuntimeError("the pass-through did not start consuming")
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._process.join(10)
+
+    @property
+    def passed(self) -> int:
+        return self._passed.value
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
+
+
+def _pass_through(amqp_uri: str, queue_name: str, passed, ready, stopping) -> None:
+    exchange = Exchange("library.events", type="topic", durable=True)
+    with Connection(amqp_uri) as conn, Connection(amqp_uri, transport_options={"confirm_publish": True}) as out:
+        producer = out.Producer()
+
+        def on_message(body, message):
+            event_id = _body_id(message.body) or uuid.uuid4().hex
+            producer.publish(json.dumps({"id": f"{event_id}-out"}), exchange=exchange,
+                             routing_key=PassThrough.ROUTING_KEY, content_type="application/json",
+                             delivery_mode=2, retry=False)
+            message.ack()
+            passed.value += 1
+        queue = Queue(queue_name, no_declare=True)   # the library's, as it declared it
+        with conn.Consumer(queue, callbacks=[on_message], prefetch_count=PREFETCH, accept=["json", "text/plain"]):
+            ready.set()
+            while not stopping.is_set():
+                try:
+                    conn.drain_events(timeout=0.2)
+                except TimeoutError:
+                    pass
+
+
 def _body_id(body) -> str | None:
     try:
         return json.loads(body)["id"]
@@ -210,11 +270,12 @@ def seed_past_holds(db, count: int) -> None:
             "queue_key": f"2025-01-01T00:00:00+00:00|past-{i}"} for i in range(start, min(count, start + 10_000))])
 
 
-def run_once(events: int, library_processes: int, catch_up: bool = False, past_holds: int = 0) -> dict:
+def run_once(events: int, library_processes: int, catch_up: bool = False, past_holds: int = 0,
+             ceiling: bool = False) -> dict:
     """One run. ``catch_up``: the library is stopped while the kiosks publish (an outage),
     then started; timed from its first loan event to its last, against raw kombu consuming
     the same messages already queued. ``past_holds``: that many holds of other titles are
-    in the store first."""
+    in the store first. ``ceiling``: the library is stopped and ``PassThrough`` stands in."""
     counts = {"community": 1, "library": library_processes, "elearning": 1, "gateway": 1}
     with running_suite("benchkiosk", counts) as suite:
         client = pymongo.MongoClient(suite.mongo_uri)
@@ -258,6 +319,11 @@ def run_once(events: int, library_processes: int, catch_up: bool = False, past_h
                 with ThreadPoolExecutor(PUBLISHERS) as pool:
                     return list(pool.map(publish, range(PUBLISHERS))), time.perf_counter()
             label = f"kiosk-{events}-{library_processes}"
+            passer = None
+            if ceiling:
+                suite.stop("library")
+                passer = PassThrough(suite.amqp_uri, simulator.kiosk_queue_name())
+                passer.start()
             if catch_up:
                 suite.stop("library")
                 reports, published_at = publish_all()
@@ -269,7 +335,8 @@ def run_once(events: int, library_processes: int, catch_up: bool = False, past_h
                 cpu = {k: v - cpu_at_first.get(k, 0.0) for k, v in suite.cpu().items()}
             else:
                 cpu_before, broker = suite.cpu(), broker_pid()
-                others_before = (own_cpu_seconds(), cpu_seconds(broker) if broker else 0.0)
+                others_before = (own_cpu_seconds(), cpu_seconds(broker) if broker else 0.0,
+                                 cpu_seconds(passer.pid) if passer else 0.0)
                 with profiled(suite, label), MachineCpu() as machine_cpu:
                     reports, published_at = publish_all()
                     wait_quiet(suite, timeout=600)
@@ -278,9 +345,13 @@ def run_once(events: int, library_processes: int, catch_up: bool = False, past_h
                 cpu["(kiosk clients, probes)"] = own_cpu_seconds() - others_before[0]
                 if broker:
                     cpu["(broker)"] = cpu_seconds(broker) - others_before[1]
+                if passer:
+                    cpu["(pass-through)"] = cpu_seconds(passer.pid) - others_before[2]
             sampler.stopping.set()
             kiosk_in.stopping.set()
             results.stopping.set()
+            if passer:
+                passer.stop()
 
             start = (results if catch_up else kiosk_in).arrivals[0][0]
             end = results.arrivals[-1][0]
@@ -288,14 +359,20 @@ def run_once(events: int, library_processes: int, catch_up: bool = False, past_h
             # zero lost, zero doubled: kiosk buffers empty, the library ends as the oracle says,
             # no copy took an event twice, no conflict or dead letter for a story that has none
             lost = sum(r.lost for r in reports)
-            mismatches = [m for r in reports for m in simulator.verify_until(r, rpc, timeout=30, settle=0.5,
-                                                                              amqp_uri=suite.amqp_uri)]
-            twice = doubled(db, fx.copies)
-            dead = [d["reason"] for d in dlq.peek(suite.amqp_uri, "library", limit=1000)]  # left in place
-            conflicts = [c for r in reports for c in simulator.library_conflicts(r, rpc)]
+            if ceiling:   # nothing was applied: only what was passed through can be checked
+                mismatches = [] if passer.passed == len(kiosk_in.arrivals) else [
+                    f"passed through {passer.passed} of {len(kiosk_in.arrivals)} kiosk messages"]
+                twice, dead, conflicts = [], [], []
+            else:
+                mismatches = [m for r in reports for m in simulator.verify_until(r, rpc, timeout=30, settle=0.5,
+                                                                                  amqp_uri=suite.amqp_uri)]
+                twice = doubled(db, fx.copies)
+                dead = [d["reason"] for d in dlq.peek(suite.amqp_uri, "library", limit=1000)]  # left in place
+                conflicts = [c for r in reports for c in simulator.library_conflicts(r, rpc)]
             result_ids = [mid for _, mid in results.arrivals]
             row = {
                 "events": sent, "processes": library_processes, "where": suite.where, "catch_up": catch_up,
+                "ceiling": ceiling,
                 "past_holds": past_holds,
                 "waiting": waiting if catch_up else None,
                 "baseline": baseline, "rate": sent / (end - start),
@@ -331,22 +408,26 @@ def report(row: dict) -> str:
             f"   = {row['rate'] / row['baseline']:6.1%} of the baseline",
         ]
     else:
+        path = ("ceiling: kiosk client -> pass-through (no library, no store) -> event" if row["ceiling"]
+                else "end to end: kiosk client -> library -> loan event      ")
         lines = [
             head,
             f"baseline: raw kombu publish (confirms) + consume (ack)  {row['baseline']:8,.0f} events/s",
-            f"end to end: kiosk client -> library -> loan event       {row['rate']:8,.0f} events/s"
+            f"{path} {row['rate']:8,.0f} events/s"
             f"   = {row['rate'] / row['baseline']:6.1%} of the baseline",
             f"  (kiosk clients alone published {row['kiosk_rate']:,.0f} messages/s = "
-            f"{row['kiosk_rate'] / row['baseline']:.1%} of the baseline; the library finished "
-            f"{row['drain_after_publish']:.1f} s after the last publish)",
+            f"{row['kiosk_rate'] / row['baseline']:.1%} of the baseline; the "
+            f"{'pass-through' if row['ceiling'] else 'library'} finished "
+            f"{max(0.0, row['drain_after_publish']):.1f} s after the last publish)",
         ]
     lines += [
+        f"  passed through: {row['results']:,} events for {row['messages']:,} kiosk messages" if row["ceiling"] else
         f"  oracle: {row['applied']:,} changes applied; resulting events {row['results']:,} "
         f"({row['results_distinct']:,} distinct)",
         f"  check: lost {row['lost']}, wrong end states {len(row['mismatches'])}, doubled {len(row['doubled'])}, "
         f"conflicts {len(row['conflicts'])}, dead-lettered {len(row['dead'])}  -> {'OK' if ok else 'FAILED'}",
-        "  CPU per event: " + ", ".join(f"{k} {v / row['events'] * 1000:.1f} ms" for k, v in sorted(suite_cpu.items())
-                                        if v / row["events"] >= 0.0001)
+        "  CPU per event: " + (", ".join(f"{k} {v / row['events'] * 1000:.1f} ms" for k, v in sorted(suite_cpu.items())
+                                         if v / row["events"] >= 0.0001) or "services idle")
         + f" (all: {sum(suite_cpu.values()) / row['events'] * 1000:.1f} ms)"
         + "".join(f"; {k[1:-1]} {v / row['events'] * 1000:.1f} ms" for k, v in sorted(row["cpu"].items())
                   if k.startswith("(")),
@@ -375,20 +456,27 @@ def main() -> int:
     parser.add_argument("--catch-up", type=int, nargs="*", default=[1], metavar="PROCESSES",
                         help="also catch up after an outage, the largest size, with these numbers of "
                              "library processes (none: skip)")
+    parser.add_argument("--ceiling", action=argparse.BooleanOptionalAction, default=True,
+                        help="also run the smallest size with a pass-through in the library's place: "
+                             "the most any library could reach with these kiosk clients and this broker")
     parser.add_argument("--past-holds", type=int, nargs="*", default=[50_000], metavar="HOLDS",
                         help="also run the smallest size, one process, with this many past holds in the "
                              "store (none: skip)")
     args = parser.parse_args()
     size = max(args.events)
-    plan_ = [(n, 1, False, 0) for n in args.events] + [(size, p, False, 0) for p in args.processes if p != 1] \
-        + [(size, p, True, 0) for p in args.catch_up] + [(min(args.events), 1, False, h) for h in args.past_holds if h]
+    plan_ = [(n, 1, False, 0, False) for n in args.events] \
+        + [(size, p, False, 0, False) for p in args.processes if p != 1] \
+        + [(size, p, True, 0, False) for p in args.catch_up] \
+        + [(min(args.events), 1, False, h, False) for h in args.past_holds if h] \
+        + [(min(args.events), 1, False, 0, True)] * args.ceiling
     rows = []
-    for events, procs, catch_up, past_holds in plan_:
-        rows.append(run_once(events, procs, catch_up, past_holds))
+    for events, procs, catch_up, past_holds, ceiling in plan_:
+        rows.append(run_once(events, procs, catch_up, past_holds, ceiling))
         print(report(rows[-1]), flush=True)
     print("\nsummary (events/s as a share of the raw rate):")
     for row in rows:
-        print(f"  {row['events']:>6,} events, {row['processes']} process(es){', catching up' if row['catch_up'] else ''}"
+        who = "no library (pass-through)" if row["ceiling"] else f"{row['processes']} process(es)"
+        print(f"  {row['events']:>6,} events, {who}{', catching up' if row['catch_up'] else ''}"
               f"{', %s past holds' % format(row['past_holds'], ',') if row['past_holds'] else ''}: "
               f"{row['rate']:7,.0f}/s = {row['rate'] / row['baseline']:6.1%}")
     failed = [r for r in rows if r["lost"] or r["mismatches"] or r["doubled"] or r["conflicts"] or r["dead"]]

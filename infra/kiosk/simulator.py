@@ -373,15 +373,20 @@ def verify_until(report: Report, rpc, timeout: float = 20.0, settle: float = 1.0
         time.sleep(0.25)
 
 
+def kiosk_queue_name() -> str:
+    """The library's queue of kiosk events."""
+    from infra import topology
+
+    [sub] = [s for s in topology.subscriptions() if s.service == "library" and s.method == "on_kiosk_event"]
+    return sub.queue.name
+
+
 def kiosk_queue_depth(amqp_uri: str) -> int:
     """Kiosk events waiting in the library's queue (not counting those being handled)."""
     from kombu import Connection, Queue
 
-    from infra import topology
-
-    [sub] = [s for s in topology.subscriptions() if s.service == "library" and s.method == "on_kiosk_event"]
     with Connection(amqp_uri, connect_timeout=5) as conn:
-        queue = Queue(sub.queue.name, channel=conn.channel())
+        queue = Queue(kiosk_queue_name(), channel=conn.channel())
         return queue.queue_declare(passive=True).message_count
 
 
