@@ -479,6 +479,13 @@ def main() -> int:
         print(f"  {row['events']:>6,} events, {who}{', catching up' if row['catch_up'] else ''}"
               f"{', %s past holds' % format(row['past_holds'], ',') if row['past_holds'] else ''}: "
               f"{row['rate']:7,.0f}/s = {row['rate'] / row['baseline']:6.1%}")
+    ceiling = next((r["rate"] / r["baseline"] for r in rows if r["ceiling"]), None)
+    if ceiling:   # what the library makes of what the kiosk clients and the broker leave it
+        for row in rows:
+            if not (row["ceiling"] or row["catch_up"]):
+                print(f"  {row['events']:>6,} events, {row['processes']} process(es): "
+                      f"{row['rate'] / row['baseline'] / ceiling:6.1%} of the ceiling (no library: "
+                      f"{ceiling:.1%} of the raw rate)")
     failed = [r for r in rows if r["lost"] or r["mismatches"] or r["doubled"] or r["conflicts"] or r["dead"]]
     return 1 if failed else 0
 
