@@ -3,7 +3,9 @@ credits, two children with assignments and wallets, message threads) through Gra
 a multiple of one plain nameko RPC round trip measured in the same run (the echo service
 on the same broker); and the throughput of 20 concurrent clients as a share of plain RPC
 throughput with 20 clients. The household grows in three steps (loans, cases and the rest)
-to show how the cost grows. Services and gateway are real processes.
+to show how the cost grows. Services and gateway are real processes. It also measures the CPU
+the whole machine spends per query and per plain round trip: spread over every core, a
+query's CPU is a floor under its latency.
 
     python -m bench.bench_gateway [--repeat 200] [--per-client 10]
 """
