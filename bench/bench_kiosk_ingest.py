@@ -35,7 +35,7 @@ import pymongo
 from kombu import Connection, Exchange, Queue
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from bench.common import MachineCpu, broker_pid, cpu_seconds, machine, own_cpu_seconds
+from bench.common import MachineCpu, broker_pid, cpu_seconds, machine
 from bench.suite_processes import profiled, running_suite, wait_quiet
 from contracts.events.kiosk import BY_KIND
 from infra import dlq
@@ -334,19 +334,19 @@ def run_once(events: int, library_processes: int, catch_up: bool = False, past_h
                 # the library's CPU counts from its first loan event, not from its start-up
                 cpu = {k: v - cpu_at_first.get(k, 0.0) for k, v in suite.cpu().items()}
             else:
-                cpu_before, broker = suite.cpu(), broker_pid()
-                others_before = (own_cpu_seconds(), cpu_seconds(broker) if broker else 0.0,
-                                 cpu_seconds(passer.pid) if passer else 0.0)
+                # beside the suite: the kiosk clients and probes (threads of this process), the
+                # broker when it runs here, and the pass-through when it stands in
+                others = {"(kiosk clients, probes)": os.getpid(), "(broker)": broker_pid(),
+                          "(pass-through)": passer.pid if passer else None}
+                others = {name: pid for name, pid in others.items() if pid}
+
+                def cpu_now():
+                    return {**suite.cpu(), **{name: cpu_seconds(pid) for name, pid in others.items()}}
+                cpu_before = cpu_now()
                 with profiled(suite, label), MachineCpu() as machine_cpu:
                     reports, published_at = publish_all()
                     wait_quiet(suite, timeout=600)
-                cpu = {k: v - cpu_before[k] for k, v in suite.cpu().items()}
-                # the kiosk clients and probes (threads of this process), and the broker when local
-                cpu["(kiosk clients, probes)"] = own_cpu_seconds() - others_before[0]
-                if broker:
-                    cpu["(broker)"] = cpu_seconds(broker) - others_before[1]
-                if passer:
-                    cpu["(pass-through)"] = cpu_seconds(passer.pid) - others_before[2]
+                cpu = {k: v - cpu_before[k] for k, v in cpu_now().items()}
             sampler.stopping.set()
             kiosk_in.stopping.set()
             results.stopping.set()

@@ -128,12 +128,6 @@ class MachineCpu:
         return False
 
 
-def own_cpu_seconds() -> float:
-    """CPU this benchmark's own process has used so far (its client threads), not its children."""
-    times = os.times()
-    return times.user + times.system
-
-
 def broker_pid() -> int | None:
     """The local RabbitMQ's Erlang VM, when the broker runs on this machine (else None)."""
     for comm in Path("/proc").glob("[0-9]*/comm"):

@@ -462,12 +462,9 @@ def context_for(case: Mapping[str, Any], event_data: Mapping[str, Any], place_na
 FACT_KINDS = ("loan_overdue", "loan_recalled", "hold_ready", "credits_awarded", "course_completed",
               "wallet_low_balance", "wallet_limit_refused", "teacher_message", "assignment_published")
 
-#: Times in notices are read in Beijing time, whatever the server's zone (mainland China
-#: keeps UTC+8 all year, so a fixed offset needs no time-zone database in the image).
-
-
 def local_time(iso: str | None, with_time: bool = True) -> str:
-    """An event's ISO time as residents read it (``2026年11月25日 18:00``); empty stays empty."""
+    """An event's ISO time as residents read it (``2026年11月25日 18:00``), in the district's
+    time whatever the server's zone; empty stays empty."""
     if not iso:
         return ""
     at = datetime.fromisoformat(iso).astimezone(DISTRICT_TIME)

@@ -3,17 +3,21 @@ machine while it runs, this process's own included, and never more than every co
 whole block."""
 import os
 
-from bench.common import MachineCpu, own_cpu_seconds
+from bench.common import MachineCpu, cpu_seconds
 
 CORES = os.cpu_count() or 1
 TICKS = 2 * CORES / os.sysconf("SC_CLK_TCK")   # /proc/stat counts clock ticks on each core
 
 
-def _spin(cpu_seconds: float) -> float:
-    start = own_cpu_seconds()
-    while own_cpu_seconds() - start < cpu_seconds:
+def _own_cpu() -> float:
+    return cpu_seconds(os.getpid())
+
+
+def _spin(seconds: float) -> float:
+    start = _own_cpu()
+    while _own_cpu() - start < seconds:
         sum(range(10_000))
-    return own_cpu_seconds() - start
+    return _own_cpu() - start
 
 
 def test_the_meter_counts_this_process_work_and_no_more_than_the_cores_can_do():
