@@ -31,7 +31,7 @@ from infra.local import demo_data
 # the dashboard query and the household data are the integration test's own
 TESTS = Path(__file__).resolve().parent.parent / "tests"
 sys.path[:0] = [str(TESTS), str(TESTS / "integration")]
-from school_data import make_school  # noqa: E402
+from support.school_data import make_school  # noqa: E402
 from support import load_demo_district  # noqa: E402
 from test_gateway_dashboard import DASHBOARD, fill, more_children  # noqa: E402
 

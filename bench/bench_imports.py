@@ -34,7 +34,7 @@ from infra.local import demo_data
 
 TESTS = Path(__file__).resolve().parent.parent / "tests"
 sys.path.insert(0, str(TESTS))
-from school_data import USERS_HEADER  # noqa: E402
+from support.school_data import USERS_HEADER  # noqa: E402
 
 COMMITTEES = [p["code"] for p in demo_data.PLACES if p["kind"] == "committee"]
 LOCATIONS = [loc["code"] for loc in demo_data.LOCATIONS]

@@ -16,7 +16,6 @@ import eventlet  # noqa: E402
 eventlet.monkey_patch()  # nameko's pytest plugin no longer does it (since 2.14)
 
 import dataclasses  # noqa: E402
-import socket  # noqa: E402
 import uuid  # noqa: E402
 
 import pymongo  # noqa: E402
@@ -28,9 +27,7 @@ from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 from infra import embedded_store, rabbitmq_admin, topology  # noqa: E402
 from services.common import config as suite_config  # noqa: E402
 from services.common import storage  # noqa: E402
-
-RUN_ID = uuid.uuid4().hex[:8]
-
+from support import RUN_ID, free_port  # noqa: E402
 
 def _quick_consume(consume):
     # nameko's consumers look for a stop request once a second (kombu's safety_interval):
@@ -41,12 +38,6 @@ def _quick_consume(consume):
 
 
 ConsumerMixin.consume = _quick_consume(ConsumerMixin.consume)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from infra import sip2_cli
 from infra.local import demo_data
-from services.common import config, local_time
+from services.common import clock, config
 from services.community import calendar_source, catalogue, staff_rpc
 
 
@@ -36,7 +36,7 @@ def seed(settings: config.Settings) -> dict:
         sip2_cli.seed_demo_account(rpc)  # SIP2 demo machine: login sc-main at MAIN (kept if it exists)
         rpc.library.import_catalogue(demo_data.TITLES)
         known = {c["course_id"] for c in rpc.elearning.search_courses(None, None, None, 50)}
-        courses = demo_data.courses(local_time.today())
+        courses = demo_data.courses(clock.today())
         new_courses = [c for c in courses if c["course_id"] not in known]  # no new version on re-seed
         if new_courses:
             rpc.elearning.upsert_courses(new_courses)

@@ -4,7 +4,25 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from services.common import clock
 from services.common.errors import BadInput
+
+MAX_BATCH = 500   # items one RPC call takes (a batch of an import, ids of a batch read)
+
+
+def batch(items: Any, what: str = "items", most: int = MAX_BATCH) -> list:
+    """A list a batch RPC takes: a list, of at most ``most`` entries (larger imports are
+    sent in several calls)."""
+    if not isinstance(items, list):
+        raise BadInput(f"expected a list of {what}")
+    if len(items) > most:
+        raise BadInput(f"at most {most} {what} a call")
+    return items
+
+
+def id_list(items: Any, what: str = "ids", most: int = MAX_BATCH) -> list[str]:
+    """A batch of ids, each as text."""
+    return [str(i) for i in batch(items, what, most)]
 
 
 def checked_resident_id(value: Any) -> str:
@@ -40,5 +58,6 @@ def checked_day(value: Any) -> date:
 
 
 def day_or_today(value: Any) -> date:
-    """A day given as YYYY-MM-DD (operators run a timer for a day), or today when none is."""
-    return date.today() if value is None else checked_day(value)
+    """A day given as YYYY-MM-DD (operators run a timer for a day), or the district's today
+    when none is."""
+    return clock.today() if value is None else checked_day(value)

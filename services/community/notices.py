@@ -30,7 +30,7 @@ from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from jinja2.utils import Cycler, Joiner, pass_context, pass_eval_context
 from jinja2.visitor import NodeTransformer
 
-from services.common.local_time import DISTRICT_TIME
+from services.common.clock import DISTRICT_TIME
 
 KINDS = ("receipt", "supplement", "completion", "rejection")
 

@@ -21,7 +21,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterable, Mapping, Sequence
 
 from services.common.errors import BadInput
-from services.common.local_time import DISTRICT_TIME
+from services.common.clock import DISTRICT_TIME
 from services.community import cases, residents
 
 FORMATS = ("json", "xml")

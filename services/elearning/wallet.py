@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Iterable, Mapping
 
 from services.common.errors import BadInput, Conflict
-from services.common.local_time import DISTRICT_TIME
+from services.common.clock import DISTRICT_TIME
 
 MAX_TOP_UP_FEN = 100_000          # one top-up: at most 1,000 yuan
 MAX_LIMIT_FEN = 100_000           # a guardian's per-payment or daily limit

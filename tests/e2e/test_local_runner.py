@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import RUN_ID, free_port
+from support import RUN_ID, free_port
 from infra.local import processes
-from services.common import local_time
+from services.common import clock
 
 SUITE = str(Path(sys.executable).parent / "suite")
 
@@ -42,7 +42,7 @@ def test_up_serves_health_seeds_once_and_down_stops_everything(suite_env):
     answer = requests.post(url, json={"query": "{ health { service status } }"}, timeout=10).json()
     assert {h["service"]: h["status"] for h in answer["data"]["health"]} == {
         "community": "up", "library": "up", "elearning": "up"}
-    today = local_time.today().isoformat()   # the demo's TV lessons start today
+    today = clock.today().isoformat()   # the demo's TV lessons start today
     guide = requests.post(url, json={"query": f'{{ tvGuide(day: "{today}") {{ courseTitle startsAt }} }}'},
                           timeout=10).json()
     assert guide["data"]["tvGuide"] == [{"courseTitle": "智能手机入门（老年班）", "startsAt": f"{today}T19:00"}], guide

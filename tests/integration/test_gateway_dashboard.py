@@ -16,7 +16,7 @@ from services.common.errors import Forbidden
 from services.common.rpc import rpc as rpc_entrypoint
 from services.community import catalogue
 from services.library.service import LibraryService
-from school_data import school  # noqa: F401 - the fixture
+from support.school_data import school  # noqa: F401 - the fixture
 from support import load_working_calendars, wait_for, web_address
 
 SECRET = "dashboard-test-secret-of-at-least-32-bytes"

@@ -8,7 +8,7 @@ import requests
 
 from gateway import auth
 from gateway.service import GatewayService
-from school_data import school  # noqa: F401 - the fixture
+from support.school_data import school  # noqa: F401 - the fixture
 from support import web_address
 
 SECRET = "guardian-test-secret-of-at-least-32-bytes"

@@ -46,7 +46,7 @@ def test_bad_requests_get_clear_coded_errors(gateway):
 
 
 def test_the_gateways_own_health_follows_its_broker(gateway):
-    from conftest import free_port
+    from support import free_port
     up = requests.get(web_address(gateway) + "/health", timeout=5)
     assert up.status_code == 200 and up.json() == {"service": "gateway", "status": "up", "broker": "up"}
     gateway.config["AMQP_URI"] = f"amqp://guest:guest@127.0.0.1:{free_port()}/"   # the broker is gone

@@ -20,7 +20,7 @@ from gateway.service import GatewayService
 from infra.local import demo_data
 from services.community import catalogue
 from services.library.service import LibraryService
-from school_data import school  # noqa: F401 - the fixture
+from support.school_data import school  # noqa: F401 - the fixture
 from support import id_number, load_working_calendars, wait_for, web_address
 
 SECRET = "matrix-test-secret-of-at-least-32-bytes"

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import eventlet
 from kombu import Connection
 
-from school_data import register, school  # noqa: F401 - the fixture
+from support.school_data import register, school  # noqa: F401 - the fixture
 from support import bind_probe_queue, drain, wait_for
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import requests
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from conftest import RUN_ID, free_port
+from support import RUN_ID, free_port
 from gateway import auth
 from infra import rabbitmq_admin
 from infra.local import demo_data, processes, runner

@@ -2,7 +2,7 @@
 in this process, tokens, and a recorder of every command the MongoDB driver sends.
 
 Fixtures live here rather than in a ``conftest.py``: a second ``conftest`` module would shadow
-``tests/conftest.py`` for the tests that ``from conftest import free_port``.
+``tests/conftest.py``, whose fixtures every test here uses.
 """
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ import uuid
 import pytest
 import requests
 
-from conftest import free_port
+from support import free_port
 from gateway.service import MAX_BODY
 from hostile_suite import codes, driver, suite  # noqa: F401  (fixtures)
 from infra.imports import community as community_import

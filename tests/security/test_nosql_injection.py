@@ -16,7 +16,7 @@ import graphql
 import pytest
 from kombu import Connection
 
-from conftest import free_port
+from support import free_port
 from contracts.events.kiosk import BY_KIND, broker_user
 from hostile_suite import codes, driver, injections, marker, suite  # noqa: F401  (fixtures)
 from gateway.schema import schema

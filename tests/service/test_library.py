@@ -309,7 +309,7 @@ def test_a_dead_lettered_kiosk_event_is_applied_when_replayed(start_service, ser
                                                              settings):
     """A kiosk event that failed for a cause since fixed (here the store was away) is sent back by
     `suite dlq replay` and applied: the replay keeps the broker-validated sender it first came with."""
-    from conftest import free_port
+    from support import free_port
     from infra import dlq
 
     kiosk_id, uri = kiosk

@@ -10,7 +10,7 @@ import pytest
 from nameko.exceptions import RemoteError
 
 from infra.imports.roster import import_roster
-from school_data import school  # noqa: F401 - the fixture
+from support.school_data import school  # noqa: F401 - the fixture
 from support import CommandRecorder, bind_probe_queue, drain
 
 def expect(exc_type, call, *args, **kwargs):

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from conftest import free_port
+from support import free_port
 from infra.local import demo_data
 from services.common import passwords
 from services.library.service import LibraryService

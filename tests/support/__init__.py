@@ -1,13 +1,23 @@
 """Helpers shared by the tests (fixtures live in conftest.py)."""
 import contextlib
 import random
+import socket
 import threading
+import uuid
 from datetime import date, timedelta
 
 import eventlet
 import pytest
 from pymongo import monitoring
 from stdnum.cn import ric
+
+RUN_ID = uuid.uuid4().hex[:8]   # names this run's vhost, databases and queues
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 class CommandRecorder(monitoring.CommandListener):
