@@ -21,7 +21,6 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -32,6 +31,7 @@ from nameko.web.handlers import http
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
+from contracts.rpc.community import CASE_STATUS_NAMES, OPEN_CASE_STATUSES
 from gateway import auth
 from gateway.calls import Calls
 from gateway.fanout import Unavailable
@@ -60,10 +60,6 @@ HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 
-STATUS_NAMES = {"submitted": "已提交", "accepted": "已受理", "in_progress": "办理中",
-                "supplement_required": "待补正", "completed": "已办结", "rejected": "不予受理",
-                "withdrawn": "已撤回"}
-OPEN = ("submitted", "accepted", "in_progress", "supplement_required")
 TRAIL_NAMES = {"submit": "提交申请", "accept": "受理", "start": "开始办理", "request_supplement": "要求补正",
                "supplement": "补正材料", "assign": "指派", "transfer": "转办", "complete": "办结",
                "reject": "不予受理", "withdraw": "撤回", "due_soon": "即将到期提醒", "overdue": "超期提醒",
@@ -72,25 +68,23 @@ ROLE_NAMES = {"staff": "工作人员", "admin": "管理员", "system": "系统",
 
 
 @dataclass(frozen=True)
-class Action:
+class Form:
     label: str
-    allowed_from: tuple[str, ...]
-    who: str                     # which committee's clerks: accepting, handling or either
     fields: tuple[str, ...]      # beyond the note
     leaves_queue: bool = False   # after it the case is gone from this clerk's queue
     danger: bool = False
 
 
-# What the forms offer (the community service decides; this only chooses which forms to show).
-ACTIONS: dict[str, Action] = {
-    "accept": Action("受理", ("submitted",), "accepting", ()),
-    "start": Action("开始办理", ("accepted",), "handling", ()),
-    "complete": Action("办结", ("accepted", "in_progress"), "handling", (), leaves_queue=True),
-    "request_supplement": Action("要求补正", ("accepted", "in_progress"), "handling", ("missing_materials",)),
-    "assign": Action("指派给同事", ("accepted", "in_progress", "supplement_required"), "handling", ("assignee",)),
-    "transfer": Action("转办其他社区", ("accepted", "in_progress", "supplement_required"), "handling",
-                       ("to_committee", "reason"), leaves_queue=True),
-    "reject": Action("不予受理", OPEN, "either", ("reason",), leaves_queue=True, danger=True),
+# The forms a clerk has for the case actions. Which of them a case offers is the community
+# service's decision (the case view's ``actions``); the page shows those it has a form for.
+FORMS: dict[str, Form] = {
+    "accept": Form("受理", ()),
+    "start": Form("开始办理", ()),
+    "complete": Form("办结", (), leaves_queue=True),
+    "request_supplement": Form("要求补正", ("missing_materials",)),
+    "assign": Form("指派给同事", ("assignee",)),
+    "transfer": Form("转办其他社区", ("to_committee", "reason"), leaves_queue=True),
+    "reject": Form("不予受理", ("reason",), leaves_queue=True, danger=True),
 }
 DONE = {"accept": "案件已受理，办理期限开始计算。", "start": "案件已开始办理。", "request_supplement": "已通知居民补正材料，期限暂停计算。",
         "assign": "案件已指派。", "transfer": "案件已转办。", "complete": "案件已办结。", "reject": "已作出不予受理决定。"}
@@ -165,35 +159,13 @@ PAGES.filters["when"] = _when
 
 
 def _html(http_status: int, template: str, **context) -> Response:
-    body = PAGES.get_template(template).render(status_names=STATUS_NAMES, trail_names=TRAIL_NAMES,
+    body = PAGES.get_template(template).render(status_names=CASE_STATUS_NAMES, trail_names=TRAIL_NAMES,
                                                role_names=ROLE_NAMES, **context)
     return Response(body, status=http_status, content_type="text/html; charset=utf-8", headers=HEADERS)
 
 
 def _redirect(location: str) -> Response:
     return Response("", status=303, headers={"Location": location, **HEADERS})
-
-
-def _deadline_mark(case: dict, today: date) -> str | None:
-    """``overdue`` or ``due_soon`` for the queue and the detail page (the service's raised
-    flag, or what the date says already)."""
-    if case["status"] not in ("accepted", "in_progress"):
-        return None
-    deadline = case.get("deadline")
-    if deadline and deadline < today.isoformat():
-        return "overdue"
-    if case.get("deadline_flag") in ("overdue", "due_soon"):
-        return case["deadline_flag"]
-    if deadline and deadline <= (today + timedelta(days=1)).isoformat():
-        return "due_soon"
-    return None
-
-
-def _may(action: Action, case: dict, committee: str) -> bool:
-    if case["status"] not in action.allowed_from:
-        return False
-    accepting, handling = case["accepting_committee"] == committee, case["handling_committee"] == committee
-    return {"accepting": accepting, "handling": handling, "either": accepting or handling}[action.who]
 
 
 def _items(text: str) -> list[str]:
@@ -266,15 +238,14 @@ class ConsoleEntrypoints:
     def console_queue(self, request):
         def work(signed: Signed, calls: Calls):
             args = request.args
-            status = args.get("status") if args.get("status") in OPEN else None
+            status = args.get("status") if args.get("status") in OPEN_CASE_STATUSES else None
             matter = args.get("matter") if MATTER_CODE.match(args.get("matter") or "") else None
             after = (args.get("after") or "")[:200] or None
             page = calls.start("community", "staff_queue", signed.actor, None, status, matter, after, PAGE_SIZE)
             matters = calls.start("community", "list_matters", True)
             places = self._console_places(calls)
             page = page.result()
-            today = date.today()
-            rows = [{**c, "mark": _deadline_mark(c, today)} for c in page["cases"]]
+            rows = page["cases"]
             filters = {k: v for k, v in (("status", status), ("matter", matter)) if v}
             flash = None
             if args.get("done") in DONE:
@@ -282,11 +253,11 @@ class ConsoleEntrypoints:
                 flash = f"{number} {DONE[args['done']]}".strip()
             return self._console_page(
                 200, "queue.html", signed, places, rows=rows, status=status, matter=matter,
-                matters=matters.result(), open_statuses=OPEN, after=after, flash=flash,
+                matters=matters.result(), open_statuses=OPEN_CASE_STATUSES, after=after, flash=flash,
                 next_url=("/console?" + urlencode({**filters, "after": page["next"]})) if page["next"] else None,
                 first_url="/console" + ("?" + urlencode(filters) if filters else ""),
-                counts={"overdue": sum(r["mark"] == "overdue" for r in rows),
-                        "due_soon": sum(r["mark"] == "due_soon" for r in rows)})
+                counts={"overdue": sum(r["deadline_mark"] == "overdue" for r in rows),
+                        "due_soon": sum(r["deadline_mark"] == "due_soon" for r in rows)})
         return self._console_signed(request, work)
 
     # ---- one case -----------------------------------------------------------------------
@@ -303,7 +274,7 @@ class ConsoleEntrypoints:
     @http("POST", "/console/cases/<string:case_id>/<string:action>")
     def console_act(self, request, case_id, action):
         def work(signed: Signed, calls: Calls):
-            step = ACTIONS.get(action)
+            step = FORMS.get(action)
             if step is None or not CASE_ID.match(case_id):
                 return self._console_not_found(signed, calls)
             form = self._console_form(request)
@@ -469,20 +440,19 @@ class ConsoleEntrypoints:
                     return self._console_page(status, "message.html", signed, places, title="未找到", error=error)
                 return self._console_not_found(signed, calls)
             raise
-        committee = signed.who["committee"]
-        actions = [(name, a) for name, a in ACTIONS.items() if _may(a, case, committee)]
+        forms = [(name, FORMS[name]) for name in case["actions"] if name in FORMS]
         try:
             staff = colleagues.result()
         except (RemoteError, Unavailable):
             staff = []  # the assign form then takes a typed login
         return self._console_page(
-            status, "case.html", signed, places, case=case, actions=actions, colleagues=staff, error=error,
-            flash=flash, form_action=form_action, mark=_deadline_mark(case, date.today()),
+            status, "case.html", signed, places, case=case, actions=forms, colleagues=staff, error=error,
+            flash=flash, form_action=form_action,
             committees=[p for p in places.result() if p["kind"] == "committee"
                         and p["code"] != case["handling_committee"]])
 
     @staticmethod
-    def _console_action_request(case_id: str, action: str, step: Action, form) -> tuple[dict, str | None]:
+    def _console_action_request(case_id: str, action: str, step: Form, form) -> tuple[dict, str | None]:
         """The ``act_on_case`` request from a form, or the zh-CN reason it cannot be sent."""
         try:
             version = int(form.get("expected_version", ""))

@@ -14,6 +14,7 @@ from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
 from graphql.execution.values import get_argument_values
 from nameko.exceptions import deserialize
 
+from contracts.rpc.community import CASE_ACTIONS
 from gateway import place_names
 from gateway.errors import BadRequest, Forbidden
 from gateway.auth import Unauthenticated
@@ -99,6 +100,15 @@ class AuditEntry(graphene.ObjectType):
     role = graphene.String()
 
 
+# The case actions as the contract names them (contracts/rpc/community.py).
+CaseActionKind = graphene.Enum("CaseActionKind", [(a.upper(), a) for a in CASE_ACTIONS])
+
+
+class DeadlineMark(graphene.Enum):
+    DUE_SOON = "due_soon"
+    OVERDUE = "overdue"
+
+
 class Case(graphene.ObjectType):
     id = graphene.ID(required=True)
     number = graphene.String(required=True)
@@ -121,6 +131,10 @@ class Case(graphene.ObjectType):
     deadline_problem = graphene.String(description="why no deadline could be computed (e.g. a year with "
                                                    "no working-day schedule loaded)")
     deadline_flag = graphene.String(description="due_soon or overdue once raised")
+    deadline_mark = graphene.Field(DeadlineMark, description="due soon (by the next working day) or overdue, "
+                                                             "as of today on the working-day calendar")
+    actions = graphene.List(graphene.NonNull(CaseActionKind), required=True,
+                            description="what I may do with this case now (actOnCase)")
     trail = graphene.List(graphene.NonNull(AuditEntry), required=True)
 
     @staticmethod
@@ -134,7 +148,8 @@ class Case(graphene.ObjectType):
             materials=data.get("materials"), missing_materials=data.get("missing_materials"),
             submitted_at=data.get("submitted_at"), accepted_on=data.get("accepted_on"),
             deadline=data.get("deadline"), deadline_problem=data.get("deadline_problem"),
-            deadline_flag=data.get("deadline_flag"),
+            deadline_flag=data.get("deadline_flag"), deadline_mark=data.get("deadline_mark"),
+            actions=data["actions"],
             trail=[AuditEntry(at=e["at"], action=e["action"], from_status=e.get("from"), to_status=e["to"],
                               note=e.get("note"), by=e.get("by"), role=e.get("role")) for e in data["trail"]])
 
@@ -656,18 +671,6 @@ class Query(graphene.ObjectType):
 
 
 # ---- mutations -------------------------------------------------------------------------
-
-class CaseActionKind(graphene.Enum):
-    ACCEPT = "accept"
-    START = "start"
-    REQUEST_SUPPLEMENT = "request_supplement"
-    SUPPLEMENT = "supplement"
-    ASSIGN = "assign"
-    TRANSFER = "transfer"
-    COMPLETE = "complete"
-    REJECT = "reject"
-    WITHDRAW = "withdraw"
-
 
 class SubmitCase(graphene.Mutation):
     """A resident submits a case (at the desk of their residence unless they choose one);

@@ -90,6 +90,19 @@ class SubmitCaseV1(BaseModel):
     note: str | None = Field(default=None, max_length=2000)
 
 
+# The case vocabulary every part speaks: the service decides with it (``services/community/cases.py``),
+# the console and GraphQL render what the service says with it.
+CASE_ACTIONS = ("accept", "start", "request_supplement", "supplement", "assign", "transfer", "complete",
+                "reject", "withdraw")
+CaseAction = Literal[CASE_ACTIONS]
+CASE_STATUS_NAMES = {"submitted": "已提交", "accepted": "已受理", "in_progress": "办理中",
+                     "supplement_required": "待补正", "completed": "已办结", "rejected": "不予受理",
+                     "withdrawn": "已撤回"}
+CaseStatus = Literal[tuple(CASE_STATUS_NAMES)]
+OPEN_CASE_STATUSES = ("submitted", "accepted", "in_progress", "supplement_required")
+DeadlineMark = Literal["due_soon", "overdue"]
+
+
 class CaseActionV1(BaseModel):
     """``community.act_on_case(actor, request)``: one step of a case's life."""
 
@@ -97,8 +110,7 @@ class CaseActionV1(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     case_id: str = Field(min_length=1, max_length=64)
-    action: Literal["accept", "start", "request_supplement", "supplement", "assign", "transfer", "complete",
-                    "reject", "withdraw"]
+    action: CaseAction
     expected_version: int | None = Field(default=None, ge=0, description="refuse if the case changed since")
     note: str | None = Field(default=None, max_length=2000)
     reason: str | None = Field(default=None, max_length=2000)
@@ -137,3 +149,55 @@ class CommunityOverviewPartsV1(BaseModel):
     cases: NoOptionsV1 | None = None
     notices: PageOptionsV1 | None = None
     access_log: PageOptionsV1 | None = None
+
+
+class TrailEntryV1(BaseModel):
+    """One step of a case's audit trail (``by`` is shown to staff only)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    at: str
+    by: str | None = None
+    role: str
+    action: str = Field(description="a case action, or submit, due_soon, overdue, deadline_set")
+    from_: CaseStatus | None = Field(alias="from", serialization_alias="from")
+    to: CaseStatus
+    note: str | None = None
+    assignee: str | None = None
+    to_committee: str | None = None
+
+
+class CaseViewV1(BaseModel):
+    """A case as ``community.get_case`` (and every RPC that answers cases) shows it to the
+    actor who asked. ``actions`` and ``deadline_mark`` are the service's decision for this
+    actor today; the console and GraphQL show them and decide nothing again."""
+
+    NAME: ClassVar[str] = "community.case_view"
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    case_id: str
+    number: str
+    version: int
+    status: CaseStatus
+    status_name: str
+    resident_id: str
+    resident_name: str | None = None
+    matter_code: str
+    matter_name: str
+    jurisdiction: Literal["RESIDENCE", "REGISTRATION", "ACCEPTING_DESK"]
+    promised_days: int
+    accepting_desk: str
+    accepting_committee: str
+    handling_committee: str
+    assignee: str | None = Field(default=None, description="staff only")
+    materials: list[str]
+    missing_materials: list[str]
+    submitted_at: str
+    accepted_on: str | None
+    deadline: str | None
+    deadline_problem: str | None = Field(description="why no deadline could be computed")
+    deadline_flag: DeadlineMark | None = Field(description="what the deadline timer raised, once each")
+    deadline_mark: DeadlineMark | None = Field(
+        description="due soon (by the next working day) or overdue, as of today on the working-day calendar")
+    actions: list[CaseAction] = Field(description="what the asking actor may do with the case now")
+    trail: list[TrailEntryV1]

@@ -16,12 +16,14 @@ from datetime import date, datetime
 from typing import Callable
 
 from contracts.events import community as ev
+from contracts.rpc.community import CASE_STATUS_NAMES, OPEN_CASE_STATUSES
 from services.common.errors import BadInput, Conflict, Forbidden
 from services.common.storage import due_key
 from services.community import workdays
 
-OPEN = ("submitted", "accepted", "in_progress", "supplement_required")
+OPEN = OPEN_CASE_STATUSES
 FINAL = ("completed", "rejected", "withdrawn")
+CLOCK_RUNNING = ("accepted", "in_progress")   # the deadline counts (paused while supplementing)
 NO_DEADLINE_KEY = "9999-12-31"
 
 
@@ -58,9 +60,7 @@ STEPS: dict[str, Step] = {
     "withdraw": Step(OPEN, "owner"),
 }
 
-STATUS_NAMES = {"submitted": "已提交", "accepted": "已受理", "in_progress": "办理中",
-                "supplement_required": "待补正", "completed": "已办结", "rejected": "不予受理",
-                "withdrawn": "已撤回"}
+STATUS_NAMES = CASE_STATUS_NAMES
 
 
 def can_see(case: dict, actor: Actor) -> bool:
@@ -72,9 +72,9 @@ def can_see(case: dict, actor: Actor) -> bool:
     return actor.id == case["resident_id"]
 
 
-def _authorize(case: dict, actor: Actor, who: str, action: str) -> None:
+def _may(case: dict, actor: Actor, who: str) -> bool:
     if actor.role in ("admin", "system"):
-        return
+        return True
     staff_of = lambda *committees: actor.role == "staff" and actor.committee in committees  # noqa: E731
     owner = actor.role in ("resident", "guardian") and actor.id == case["resident_id"]
     allowed = {
@@ -85,8 +85,33 @@ def _authorize(case: dict, actor: Actor, who: str, action: str) -> None:
         "owner": owner,
         "owner_or_staff": owner or staff_of(case["handling_committee"], case["accepting_committee"]),
     }[who]
-    if not allowed:
+    return allowed
+
+
+def _authorize(case: dict, actor: Actor, who: str, action: str) -> None:
+    if not _may(case, actor, who):
         raise Forbidden(f"you may not {action.replace('_', ' ')} this case")
+
+
+def allowed_actions(case: dict, actor: Actor) -> list[str]:
+    """The actions ``actor`` may take on the case in its state now (what ``apply`` accepts
+    from them, arguments aside), in the contract's order."""
+    return [name for name, step in STEPS.items()
+            if case["status"] in step.allowed_from and _may(case, actor, step.who)]
+
+
+def deadline_mark(case: dict, calendar: workdays.WorkingCalendar, today: date) -> str | None:
+    """``overdue`` or ``due_soon`` (by the next working day) as of ``today`` while the clock
+    runs, else None. Without the schedule of today's year, a past deadline is still overdue
+    and what the timer raised stands; nothing is guessed from weekdays."""
+    if case["status"] not in CLOCK_RUNNING or not case.get("deadline"):
+        return None
+    deadline = date.fromisoformat(case["deadline"])
+    try:
+        status = workdays.due_status(calendar, today, deadline)
+    except workdays.YearNotLoaded:
+        return "overdue" if today > deadline else case.get("deadline_flag")
+    return None if status == "ok" else status
 
 
 def deadline_key(case: dict) -> str:
@@ -119,7 +144,7 @@ def _finish(case: dict) -> dict:
         case["open_flag"] = case["deadline_flag"]
     else:
         case.pop("open_flag", None)
-    if case["status"] in ("accepted", "in_progress") and case.get("deadline") and case.get("deadline_flag") != "overdue":
+    if case["status"] in CLOCK_RUNNING and case.get("deadline") and case.get("deadline_flag") != "overdue":
         case["watch"] = due_key(case["deadline"])
     else:
         case.pop("watch", None)
@@ -305,7 +330,7 @@ def event_data(case: dict, actor: Actor, extra: dict) -> dict:
 
 def deadline_flag(case: dict, calendar: workdays.WorkingCalendar, today: date) -> str | None:
     """``due_soon`` or ``overdue`` when the case should be raised now (each once), else None."""
-    if case["status"] not in ("accepted", "in_progress") or not case.get("deadline"):
+    if case["status"] not in CLOCK_RUNNING or not case.get("deadline"):
         return None
     try:
         status = workdays.due_status(calendar, today, date.fromisoformat(case["deadline"]))
@@ -329,12 +354,20 @@ def flagged(case: dict, flag: str, now: datetime) -> tuple[dict, type]:
     return _finish(new), (ev.CaseDueSoonV1 if flag == "due_soon" else ev.CaseOverdueV1)
 
 
-def view(case: dict, actor: Actor) -> dict:
-    """The case as ``actor`` may see it (staff see the trail's actors; residents see steps)."""
-    out = {k: v for k, v in case.items()
-           if not k.startswith("outbox") and k not in ("inbox", "queue", "queue_key", "deadline_key", "watch")}
-    out["case_id"] = out.pop("_id")
+VIEW_FIELDS = ("number", "version", "status", "resident_id", "resident_name", "matter_code", "matter_name",
+               "jurisdiction", "promised_days", "accepting_desk", "accepting_committee", "handling_committee",
+               "assignee", "materials", "missing_materials", "submitted_at", "accepted_on", "deadline",
+               "deadline_problem", "deadline_flag")
+
+
+def view(case: dict, actor: Actor, calendar: workdays.WorkingCalendar, today: date) -> dict:
+    """The case as ``actor`` may see it today (``CaseViewV1``): staff see the trail's actors and
+    the assignee, residents the steps; with what the actor may do now and the deadline mark."""
+    out = {"case_id": case["_id"], **{k: case.get(k) for k in VIEW_FIELDS}}
     out["status_name"] = STATUS_NAMES[case["status"]]
+    out["deadline_mark"] = deadline_mark(case, calendar, today)
+    out["actions"] = allowed_actions(case, actor)
+    out["trail"] = case["trail"]
     if not actor.is_staff:
         out["trail"] = [{k: v for k, v in e.items() if k != "by"} for e in case["trail"]]
         out.pop("assignee", None)

@@ -16,7 +16,7 @@ from contracts.events.community import ResidenceChangedV1, ResidentRegisteredV1
 from contracts.events.library import KioskFaultV1
 from contracts.rpc.community import (ActorV1, CaseActionV1, ChangeResidenceV1, CommunityOverviewPartsV1, MatterV1,
                                      PlaceV1, RegisterResidentV1, SubmitCaseV1)
-from services.common import outbox, overview
+from services.common import clock, outbox, overview
 from services.common.arguments import checked_resident_id, day_or_today, page_limit
 from services.common.errors import BadInput, Conflict, Forbidden, NotFound
 from services.common.health import HealthEntrypoints
@@ -273,14 +273,13 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints, StaffEntrypoints):
             self.db[store.CASES].insert_one({**case, **outbox.pending_fields([event])})
         except pymongo.errors.DuplicateKeyError:   # the copy ran at the same time
             return self._same_submission(self.db[store.CASES].find_one({"_id": case_id}, store.CASE_FIELDS), req, who)
-        return cases.view(case, who)
+        return self._view(case, who)
 
-    @staticmethod
-    def _same_submission(case: dict, req: SubmitCaseV1, who: cases.Actor) -> dict:
+    def _same_submission(self, case: dict, req: SubmitCaseV1, who: cases.Actor) -> dict:
         if (case["resident_id"], case["matter_code"]) != (req.resident_id, req.matter_code) \
                 or not cases.can_see(case, who):
             raise Conflict("this request's key was already used for another submission")
-        return cases.view(case, who)
+        return self._view(case, who)
 
     @rpc
     def act_on_case(self, actor: dict, request: dict) -> dict:
@@ -300,14 +299,14 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints, StaffEntrypoints):
             materials=req.materials, committee_exists=self._committee_exists)
         event = outbox.event(event_type.TYPE, cases.event_data(new, who, extra), subject=new["_id"])
         store.save_case_step(self.db, case, new, event)
-        return cases.view(new, who)
+        return self._view(new, who)
 
     @rpc
     def get_case(self, actor: dict, case_id: str) -> dict:
         who = _actor(actor)
         case = self._case(case_id, who)
         access_log.record(self.db, case["resident_id"], who, "case", _now(), case_id=case["_id"])
-        return cases.view(case, who)
+        return self._view(case, who)
 
     @rpc
     def get_cases_for_residents(self, actor: dict, resident_ids: list[str]) -> dict:
@@ -335,7 +334,7 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints, StaffEntrypoints):
                                         matter_code=str(matter_code) if matter_code else None,
                                         after=str(after) if after else None,
                                         limit=page_limit(limit, QUEUE_PAGE_MAX))
-        return {"cases": [cases.view(c, who) for c in page], "next": cursor}
+        return {"cases": [self._view(c, who) for c in page], "next": cursor}
 
     @timer(interval=60)
     def raise_deadlines(self):
@@ -487,7 +486,7 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints, StaffEntrypoints):
         # one indexed equality each: `$in` on a non-_id field scans on the embedded store
         found = self.db[store.CASES].find({"resident_id": resident_id}, store.CASE_FIELDS) \
             .sort("submitted_at", -1).limit(100)
-        return [cases.view(c, who) for c in found if cases.can_see(c, who)]
+        return [self._view(c, who) for c in found if cases.can_see(c, who)]
 
     def _notices(self, who: cases.Actor, resident_id: str, limit: int) -> list[dict]:
         if who.role in ("resident", "guardian") and who.id != resident_id:
@@ -502,6 +501,9 @@ class CommunityService(HealthEntrypoints, Open311Entrypoints, StaffEntrypoints):
         return access_log.for_resident(self.db, resident_id, limit)
 
     # ---- helpers --------------------------------------------------------------------
+
+    def _view(self, case: dict, who: cases.Actor) -> dict:
+        return cases.view(case, who, calendar_store.load(self.db), clock.today())
 
     def _notify(self, kind: str, event: dict) -> None:
         data = event["data"]

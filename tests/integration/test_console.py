@@ -2,13 +2,16 @@
 would use it with plain HTTP: sign-in, cookies, CSRF, the queue, a case's actions, look-up."""
 import re
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import requests
 from nameko.exceptions import RemoteError
 
+from gateway import auth
+from gateway.console import FORMS
 from gateway.service import GatewayService
+from services.common import clock
 from services.community import staff_rpc
 from services.community.service import CommunityService
 from support import id_number, load_demo_district, web_address
@@ -210,7 +213,7 @@ def test_queue_shows_own_committee_by_deadline_with_overdue_marked(console, cler
     mine_overdue = new_case("C0201", accept=True)
     mine_later = new_case("C0201", matter="RESIDENCE_PERMIT", accept=True)
     theirs = new_case("C0202")
-    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    yesterday = (clock.today() - timedelta(days=1)).isoformat()
     db("community").cases.update_one({"_id": mine_overdue["case_id"]}, {"$set": {"deadline": yesterday}})
     desk = console()
     desk.sign_in(login, password)
@@ -229,6 +232,39 @@ def test_queue_shows_own_committee_by_deadline_with_overdue_marked(console, cler
     assert mine_later["number"] in by_matter and mine_overdue["number"] not in by_matter
     # another committee's case cannot be opened either
     assert desk.get(f"/console/cases/{theirs['case_id']}").status_code == 404
+
+
+def test_console_graphql_and_rpc_say_the_same_of_a_case(console, clerk, new_case, db, rpc, settings):
+    """The community service decides what a case allows and whether it is due; the console's
+    forms and badges and the GraphQL fields show exactly what its RPC view says."""
+    login, password, _ = clerk("C0201")
+    due = new_case("C0201", accept=True)
+    late = new_case("C0201", matter="RESIDENCE_PERMIT", accept=True)
+    waiting = new_case("C0201")
+    today = clock.today()
+    db("community").cases.update_one({"_id": due["case_id"]}, {"$set": {"deadline": today.isoformat()}})
+    db("community").cases.update_one({"_id": late["case_id"]},
+                                     {"$set": {"deadline": (today - timedelta(days=3)).isoformat()}})
+    desk = console()
+    desk.sign_in(login, password)
+    actor = {"id": login, "role": "staff", "committee": "C0201"}
+    token = auth.mint(auth.TokenConfig(SECRET, settings.jwt_issuer, settings.jwt_audience), "staff", login,
+                      committee="C0201")
+    queue = desk.get("/console").text
+    marks = {}
+    for case, mark in ((due, "due_soon"), (late, "overdue"), (waiting, None)):
+        said = rpc.community.get_case(actor, case["case_id"])
+        assert said["deadline_mark"] == mark and said["actions"], said
+        asked = requests.post(desk.base + "/graphql", headers={"Authorization": f"Bearer {token}"}, timeout=15,
+                              json={"query": "query($id: ID!) { case(id: $id) { actions deadlineMark } }",
+                                    "variables": {"id": case["case_id"]}}).json()["data"]["case"]
+        assert [a.lower() for a in asked["actions"]] == said["actions"]
+        assert (asked["deadlineMark"] or "").lower() == (mark or "")
+        page = desk.get(f"/console/cases/{case['case_id']}").text
+        assert set(re.findall(r'id="form-([a-z_]+)"', page)) == set(said["actions"]) & set(FORMS)
+        assert ("即将到期" in page, "已超期" in page) == (mark == "due_soon", mark == "overdue")
+        marks[case["case_id"]] = re.search(r'<tr class="([^"]*)" data-case="%s">' % case["case_id"], queue).group(1)
+    assert marks == {due["case_id"]: "due_soon", late["case_id"]: "overdue", waiting["case_id"]: ""}
 
 
 def test_queue_pages_with_a_cursor(console, clerk, new_case):

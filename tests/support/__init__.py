@@ -139,9 +139,10 @@ def load_working_calendars(rpc) -> None:
     """This year's and next year's working-day schedules into the run's community database: the
     package's where it has them, else a stand-in for tests (New Year's Day off; not the State
     Council's schedule), so that cases accepted late in a year still get a deadline."""
+    from services.common import clock
     from services.community import calendar_source
     have = set(rpc.community.calendar_years())
-    for year in (date.today().year, date.today().year + 1):
+    for year in (clock.today().year, clock.today().year + 1):
         if year in have:
             continue
         if year in calendar_source.package_years():

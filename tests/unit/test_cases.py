@@ -1,8 +1,10 @@
 """Pure rules of the community service: jurisdiction routing and the case state machine."""
 from datetime import date, datetime, timezone
+from typing import get_args
 
 import pytest
 
+from contracts.rpc.community import CASE_ACTIONS, CaseStatus, CaseViewV1
 from services.common.errors import BadInput, Conflict, Forbidden
 from services.common.storage import due_key
 from services.community import calendar_source, cases, jurisdiction
@@ -167,8 +169,71 @@ class TestCaseLife:
         case = submitted()
         assert cases.can_see(case, OWNER) and cases.can_see(case, CLERK_A) and cases.can_see(case, CLERK_H)
         assert not cases.can_see(case, OTHER) and not cases.can_see(case, STRANGER)
-        assert all("by" not in e for e in cases.view(case, OWNER)["trail"])
-        assert cases.view(case, CLERK_H)["trail"][0]["by"] == "r1"
+        assert all("by" not in e for e in cases.view(case, OWNER, CAL, date(2026, 9, 29))["trail"])
+        assert cases.view(case, CLERK_H, CAL, date(2026, 9, 29))["trail"][0]["by"] == "r1"
+
+
+class TestOneVocabulary:
+    """What a case allows, and whether it is due, is decided here once: the view carries it."""
+
+    def test_the_steps_are_the_contracts_actions_in_its_order(self):
+        assert tuple(cases.STEPS) == CASE_ACTIONS
+        assert set(cases.STATUS_NAMES) == set(get_args(CaseStatus))
+
+    def test_actions_follow_state_and_who_asks(self):
+        case = submitted()
+        assert cases.allowed_actions(case, CLERK_A) == ["accept", "reject"]
+        assert cases.allowed_actions(case, CLERK_H) == ["reject"]     # accepting is the desk's
+        assert cases.allowed_actions(case, OWNER) == ["withdraw"]
+        assert cases.allowed_actions(case, STRANGER) == [] and cases.allowed_actions(case, OTHER) == []
+        accepted, _ = step(case, "accept", CLERK_A)
+        assert cases.allowed_actions(accepted, CLERK_H) == ["start", "request_supplement", "assign", "transfer",
+                                                            "complete", "reject"]
+        assert cases.allowed_actions(accepted, CLERK_A) == []         # the handling committee's now
+        paused, _ = step(accepted, "request_supplement", CLERK_H, missing_materials=["户口簿"])
+        assert "supplement" in cases.allowed_actions(paused, OWNER)
+        assert cases.allowed_actions(step(paused, "withdraw", OWNER)[0], CLERK_H) == []
+
+    def test_every_action_offered_is_one_apply_accepts_from_that_actor(self):
+        args = {"missing_materials": ["户口簿"], "assignee": "clerk-h2", "to_committee": "C0202",
+                "reason": "理由"}
+        case = submitted()
+        for state in [case, step(case, "accept", CLERK_A)[0]]:
+            for who in (CLERK_A, CLERK_H, OWNER, OTHER, STRANGER):
+                for action in CASE_ACTIONS:
+                    offered = action in cases.allowed_actions(state, who)
+                    try:
+                        cases.apply(state, action, who, at("2026-09-30"), CAL, **args)
+                        taken = True
+                    except (Forbidden, cases.IllegalTransition):
+                        taken = False
+                    assert offered == taken, (state["status"], who, action)
+
+    def test_deadline_mark_counts_working_days(self):
+        case, _ = step(submitted(), "accept", CLERK_A)      # accepted 2026-09-30, deadline 2026-10-13
+        assert case["deadline"] == "2026-10-13"
+        assert cases.deadline_mark(case, CAL, date(2026, 10, 9)) is None       # Friday: Monday is between
+        assert cases.deadline_mark(case, CAL, date(2026, 10, 12)) == "due_soon"  # the next working day
+        assert cases.deadline_mark(case, CAL, date(2026, 10, 13)) == "due_soon"
+        assert cases.deadline_mark(case, CAL, date(2026, 10, 14)) == "overdue"
+        paused, _ = step(case, "request_supplement", CLERK_H, missing_materials=["户口簿"])
+        assert cases.deadline_mark(paused, CAL, date(2026, 10, 14)) is None    # the clock is paused
+
+    def test_deadline_mark_without_the_years_schedule_guesses_nothing(self):
+        case, _ = step(submitted(), "accept", CLERK_A)
+        no_schedule = WorkingCalendar([])
+        assert cases.deadline_mark(case, no_schedule, date(2026, 10, 12)) is None
+        assert cases.deadline_mark({**case, "deadline_flag": "due_soon"}, no_schedule, date(2026, 10, 12)) \
+            == "due_soon"                                                       # what the timer raised stands
+        assert cases.deadline_mark(case, no_schedule, date(2026, 10, 14)) == "overdue"
+
+    def test_the_view_is_the_contracts_case_view(self):
+        case, _ = step(submitted(), "accept", CLERK_A)
+        for who in (CLERK_H, OWNER):
+            shown = cases.view(case, who, CAL, date(2026, 10, 12))
+            CaseViewV1.model_validate(shown)
+            assert shown["deadline_mark"] == "due_soon" and shown["actions"] == cases.allowed_actions(case, who)
+        assert "assignee" not in cases.view(case, OWNER, CAL, date(2026, 10, 12))
 
 
 class TestDeadlineFlags:
