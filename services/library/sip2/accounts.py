@@ -1,6 +1,6 @@
 """SIP2 accounts: one per self-check machine (or group of machines) — its login, the
 location it lends at, its character set — and the password, stored only as a salted
-scrypt hash. ``infra/sip2_cli.py`` makes the password and sends only the hash here.
+scrypt hash. ``infra/cli/sip2.py`` makes the password and sends only the hash here.
 """
 from __future__ import annotations
 
