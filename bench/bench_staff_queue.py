@@ -1,7 +1,7 @@
 """Staff queue: one page of a committee's open cases by deadline, with N cases across 1,300
 committees, as a multiple of a find by _id on the same store; and the plan it uses. Also the
 deadline timer's read (every minute, in every community process): the cases whose deadline
-is near (``store.watched_cases``, one range of due keys).
+is near (``cases_store.watched_cases``, one range of due keys).
 
     python -m bench.bench_staff_queue [--cases 1000000]
 """
@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from bench.common import store, summary, timed
 from services.common.storage import due_key, ensure_indexes
+from services.community import cases_store
 from services.community import store as community_store
 
 COMMITTEES = 1300
@@ -68,21 +69,21 @@ def run(n: int, repeat: int = 200) -> None:
         base = timed(lambda: db[community_store.CASES].find_one({"_id": next(it)}), repeat)
         baseline = statistics.median(base)
         committees = iter([f"C{rng.randrange(COMMITTEES):04d}" for _ in range(repeat * 3)])
-        first = timed(lambda: community_store.queue_page(db, next(committees), status=None, matter_code=None,
-                                                         after=None, limit=20), repeat)
+        first = timed(lambda: cases_store.queue_page(db, next(committees), status=None, matter_code=None,
+                                                     after=None, limit=20), repeat)
         cursors = []
         for _ in range(repeat):
             c = next(committees)
-            cursors.append((c, community_store.queue_page(db, c, status=None, matter_code=None, after=None,
-                                                          limit=20)[1]))
+            cursors.append((c, cases_store.queue_page(db, c, status=None, matter_code=None, after=None,
+                                                      limit=20)[1]))
         pages = iter(cursors)
 
         def next_page():
             committee, cursor = next(pages)
-            community_store.queue_page(db, committee, status=None, matter_code=None, after=cursor, limit=20)
+            cases_store.queue_page(db, committee, status=None, matter_code=None, after=cursor, limit=20)
         second = timed(next_page, repeat)
-        filtered = timed(lambda: community_store.queue_page(db, next(committees), status="accepted",
-                                                            matter_code=None, after=None, limit=20), repeat)
+        filtered = timed(lambda: cases_store.queue_page(db, next(committees), status="accepted",
+                                                        matter_code=None, after=None, limit=20), repeat)
         print(f"\nstaff queue, {n:,} cases across {COMMITTEES:,} committees, on {where}")
         print(summary("baseline: find_one by _id", base))
         print(summary("queue: first page (20, by deadline)", first, baseline))
@@ -91,8 +92,8 @@ def run(n: int, repeat: int = 200) -> None:
         # a day with a few cases due (the timer's usual minute)
         day = (date(2026, 1, 1) + timedelta(days=1)).isoformat()
         for by in ("2025-12-31", day):   # none due yet (most minutes), then a few
-            due = len(community_store.watched_cases(db, by))
-            timer = timed(lambda: community_store.watched_cases(db, by), max(10, repeat // 10))
+            due = len(cases_store.watched_cases(db, by))
+            timer = timed(lambda: cases_store.watched_cases(db, by), max(10, repeat // 10))
             print(summary(f"deadline timer: cases due by {by} ({due})", timer, baseline))
         plan = db[community_store.CASES].find({"queue_key": {"$gt": "C0001|", "$lt": "C0001|\uffff"}}).sort(
             "queue_key", 1).limit(21).explain()

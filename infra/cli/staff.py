@@ -9,17 +9,17 @@ def cmd_staff(args) -> int:
 
     from nameko.exceptions import RemoteError
 
-    from services.community import staff_rpc
+    from services.community import staff
 
     try:
-        staff_rpc.check_login(args.login)
+        staff.check_login(args.login)
     except Exception as exc:  # noqa: BLE001 - BadInput: say why, before any RPC
         return common.refused(exc, 2)
     password = secrets.token_urlsafe(12)  # 16 characters; hashed here, so it crosses no broker
     settings = common.settings()
     with common.rpc(settings) as rpc:
         try:
-            who = rpc.community.staff_add(args.login, args.name, args.committee, staff_rpc.hash_password(password))
+            who = rpc.community.staff_add(args.login, args.name, args.committee, staff.hash_password(password))
         except RemoteError as exc:
             return common.refused(exc.value)
     return common.shown_once(f"staff account {who['login']} ({who['name']}, committee {who['committee']}) added; "

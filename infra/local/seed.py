@@ -8,7 +8,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from infra.local import demo_data
 from services.common import clock, config
-from services.community import calendar_source, catalogue, staff_rpc
+from services.community import calendar_source, catalogue, staff
 
 
 def seed(settings: config.Settings) -> dict:
@@ -29,7 +29,7 @@ def seed(settings: config.Settings) -> dict:
         login, name, committee, password = demo_data.DEMO_CLERK   # a clerk of 枫林路居委会 for the console
         if login not in {p["login"] for p in rpc.community.staff_list(committee)}:
             try:
-                rpc.community.staff_add(login, name, committee, staff_rpc.hash_password(password))
+                rpc.community.staff_add(login, name, committee, staff.hash_password(password))
             except RemoteError as exc:
                 if exc.exc_type != "Conflict":   # kept, though an operator disabled it
                     raise

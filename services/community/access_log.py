@@ -9,13 +9,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pymongo import ASCENDING, IndexModel
 from pymongo.database import Database
 
 from services.common.arguments import page_limit
-
-ACCESS_LOG = "access_log"
-INDEXES = {ACCESS_LOG: [IndexModel([("resident_id", ASCENDING)], name="resident")]}
+from services.community.store import ACCESS_LOG
 
 PURPOSES = {"lookup": "窗口按身份证号查询", "case": "查看办件详情"}
 MAX_READ = 200

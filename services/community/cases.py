@@ -16,7 +16,8 @@ from datetime import date, datetime
 from typing import Callable
 
 from contracts.events import community as ev
-from contracts.rpc.community import CASE_STATUS_NAMES, OPEN_CASE_STATUSES
+from contracts.rpc.community import CASE_STATUS_NAMES, OPEN_CASE_STATUSES, ActorV1
+from services.common import clock
 from services.common.errors import BadInput, Conflict, Forbidden
 from services.common.storage import due_key
 from services.community import workdays
@@ -36,6 +37,12 @@ class Actor:
     @property
     def is_staff(self) -> bool:
         return self.role in ("staff", "admin", "system")
+
+
+def actor_of(payload: dict) -> Actor:
+    """The verified principal a caller passes ({id, role, committee})."""
+    a = ActorV1.model_validate(payload)
+    return Actor(a.id, a.role, a.committee)
 
 
 class IllegalTransition(Conflict):
@@ -160,6 +167,11 @@ def case_id_for(request_key: str | None) -> str:
     return uuid.uuid5(CASE_IDS, request_key).hex if request_key else uuid.uuid4().hex
 
 
+def number_scope(desk_id: str, now: datetime) -> str:
+    """What case numbers count in: a desk and the district's day (``D010101-20260929``)."""
+    return f"{desk_id}-{clock.local(now):%Y%m%d}"
+
+
 def new_case(*, case_id: str, number: str, matter: dict, resident: dict, desk: dict, handling: str,
              actor: Actor, now: datetime, materials: list[str], note: str | None) -> tuple[dict, type, dict]:
     case = {
@@ -242,7 +254,8 @@ def apply(case: dict, action: str, actor: Actor, now: datetime, calendar: workda
           to_committee: str | None = None, missing_materials: list[str] | None = None,
           materials: list[str] | None = None, committee_exists: Callable[[str], bool] = lambda c: True
           ) -> tuple[dict, type, dict]:
-    """The case after ``action``, the event type to publish and its extra data."""
+    """The case after ``action`` at the instant ``now``, the event type to publish and its
+    extra data. Its days (accepted on, the deadline's count) are the district's."""
     step = STEPS.get(action)
     if step is None:
         raise BadInput(f"unknown case action {action!r}")
@@ -251,7 +264,7 @@ def apply(case: dict, action: str, actor: Actor, now: datetime, calendar: workda
     if before not in step.allowed_from:
         raise IllegalTransition(f"a case that is {before} ({STATUS_NAMES[before]}) does not allow '{action}'")
     new = copy.deepcopy(case)
-    today = now.date()
+    today = clock.local(now).date()
     extra: dict = {}
     event: type
 

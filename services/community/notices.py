@@ -441,8 +441,10 @@ def _render_limited(template: jinja2.Template, context: Mapping[str, Any]) -> st
     return "".join(parts)
 
 
-def context_for(case: Mapping[str, Any], event_data: Mapping[str, Any], place_names: Mapping[str, str]) -> dict:
-    """The template context of a case event: the case as stored, the event's own words."""
+def context_for(case: Mapping[str, Any], event_data: Mapping[str, Any], place_names: Mapping[str, str],
+                today: date) -> dict:
+    """The template context of a case event on the district's ``today``: the case as stored,
+    the event's own words."""
     return {
         "resident_name": case["resident_name"],
         "case_id": case["_id"],
@@ -455,7 +457,7 @@ def context_for(case: Mapping[str, Any], event_data: Mapping[str, Any], place_na
         "missing_materials": list(event_data.get("missing_materials") or case.get("missing_materials") or []),
         "reason": event_data.get("note") or "",
         "note": event_data.get("note") or "",
-        "today": date.today().isoformat(),
+        "today": today.isoformat(),
     }
 
 

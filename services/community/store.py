@@ -1,16 +1,11 @@
-"""The community service's collections, their indexes, and the writes that need care."""
+"""The community service's collections and their indexes (the store functions are in one
+module per aggregate: ``places_store``, ``residents_store``, ``cases_store``,
+``notices_store``, ``staff_store``, ``open311_store``, ``access_log``, ``calendar_store``)."""
 from __future__ import annotations
 
-import pymongo
 from pymongo import ASCENDING, IndexModel
-from pymongo.database import Database
 
-from services.common import outbox
-from services.common.errors import Conflict
 from services.common.outbox import OUTBOX_INDEX
-from services.common.storage import diff_update, due_by, merge_updates, once, rekey_due
-from services.community.access_log import INDEXES as ACCESS_LOG_INDEXES
-from services.community.staff_rpc import INDEXES as STAFF_INDEXES
 
 RESIDENTS = "residents"
 PLACES = "places"
@@ -19,6 +14,11 @@ CASES = "cases"
 COUNTERS = "counters"
 CALENDAR = "calendar"
 NOTICES = "notices"
+STAFF = "staff"
+STAFF_SESSIONS = "staff_sessions"
+OPEN311_CLIENTS = "open311_clients"
+OPEN311_REQUESTS = "open311_requests"
+ACCESS_LOG = "access_log"
 
 INDEXES = {
     RESIDENTS: [
@@ -38,63 +38,13 @@ INDEXES = {
         OUTBOX_INDEX,
     ],
     NOTICES: [IndexModel([("resident_id", ASCENDING)], name="resident")],
-    **STAFF_INDEXES,  # staff accounts and console sessions (staff_rpc.py)
-    **ACCESS_LOG_INDEXES,  # staff reads of residents' records (access_log.py)
+    STAFF: [IndexModel([("committee", ASCENDING)], name="committee")],
+    STAFF_SESSIONS: [IndexModel([("login", ASCENDING)], name="login"),
+                     IndexModel([("expires_at", ASCENDING)], name="expires_at")],
+    # a client's request list is a range of one indexed field; a token finds its request
+    OPEN311_REQUESTS: [IndexModel([("client_at", ASCENDING)], name="client_at"),
+                       IndexModel([("token", ASCENDING)], name="token", unique=True, sparse=True)],
+    ACCESS_LOG: [IndexModel([("resident_id", ASCENDING)], name="resident")],
 }
 
 OUTBOX_COLLECTIONS = [RESIDENTS, CASES]
-
-# Reads for views leave out what no view shows and what grows: pending events, the applied
-# event ids (up to 200), a resident's past residences.
-CASE_FIELDS = {**outbox.HIDDEN, "inbox": 0}
-RESIDENT_VIEW_FIELDS = {"id_number": 1, "name": 1, "registered_committee": 1, "registered_outside_district": 1,
-                        "residence": 1}
-
-
-def watched_cases(db: Database, by: str, limit: int = 1000) -> list[dict]:
-    """What the deadline timer looks at: cases whose deadline is on or before ``by`` and not
-    yet raised as overdue (``watch``, a due key: one indexed range)."""
-    return due_by(db[CASES], "watch", by, limit, inclusive=True)
-
-
-def rekey_watch(db: Database) -> None:
-    """Once per database (a build of the ``Store``): ``watch`` values an earlier version kept
-    as plain dates become due keys."""
-    once(db, "due_keys", lambda: rekey_due(db[CASES], "watch"))
-
-
-def next_number(db: Database, scope: str) -> int:
-    """An atomic per-scope sequence (case numbers per desk and day)."""
-    doc = db[COUNTERS].find_one_and_update({"_id": scope}, {"$inc": {"seq": 1}}, upsert=True,
-                                           return_document=pymongo.ReturnDocument.AFTER)
-    return doc["seq"]
-
-
-def queue_page(db: Database, committee: str, *, status: str | None, matter_code: str | None,
-               after: str | None, limit: int) -> tuple[list[dict], str | None]:
-    """One page of a committee's queue: a range of the ``queue_key`` index, from the cursor
-    (a ``deadline_key``) to the end of the committee (see bench/bench_staff_queue.py)."""
-    query: dict = {"queue_key": {"$gt": f"{committee}|{after or ''}", "$lt": f"{committee}|\uffff"}}
-    if status:
-        query["status"] = status
-    if matter_code:
-        query["matter_code"] = matter_code
-    page = list(db[CASES].find(query).sort("queue_key", 1).limit(limit + 1))
-    more = len(page) > limit
-    page = page[:limit]
-    return page, (page[-1]["deadline_key"] if more else None)
-
-
-def save_case_fix(db: Database, old: dict, new: dict) -> None:
-    """Write a change that is no step of the case's life (no event), if nobody changed it meanwhile."""
-    result = db[CASES].update_one({"_id": old["_id"], "version": old["version"]}, diff_update(old, new))
-    if result.matched_count == 0:
-        raise Conflict("the case was changed by someone else meanwhile; reload it and try again")
-
-
-def save_case_step(db: Database, old: dict, new: dict, event: dict) -> None:
-    """Write a case step and its event in one update, if nobody changed the case meanwhile."""
-    result = db[CASES].update_one({"_id": old["_id"], "version": old["version"]},
-                                  merge_updates(diff_update(old, new), outbox.record(event)))
-    if result.matched_count == 0:
-        raise Conflict("the case was changed by someone else meanwhile; reload it and try again")

@@ -14,7 +14,7 @@ import uuid
 import pytest
 
 from gateway.service import GatewayService
-from services.community import staff_rpc
+from services.community import staff
 from services.community.service import CommunityService
 from support import id_number, load_demo_district, web_address
 
@@ -99,7 +99,7 @@ def test_clerk_signs_in_opens_a_case_completes_it_and_it_leaves_the_queue(consol
     from selenium.webdriver.support.ui import WebDriverWait
 
     login, password = f"clerk-{uuid.uuid4().hex[:8]}", f"pw-{uuid.uuid4().hex[:12]}"
-    rpc.community.staff_add(login, "李静", "C0201", staff_rpc.hash_password(password))
+    rpc.community.staff_add(login, "李静", "C0201", staff.hash_password(password))
     resident = rpc.community.register_resident({"id_number": id_number(), "name": "王芳",
                                                 "registered_committee": "C0101", "residence_committee": "C0201",
                                                 "address": "枫林路88弄3号502室"})

@@ -9,7 +9,7 @@ import requests
 
 from gateway import auth
 from gateway.service import GatewayService
-from services.community import staff_rpc
+from services.community import staff
 from services.community.service import CommunityService
 from services.elearning.service import ElearningService
 from services.library.service import LibraryService
@@ -46,7 +46,7 @@ def test_resident_submits_clerk_completes_in_console_resident_reads_notice(start
 
     # a clerk of the residence committee, at the console
     login, password = f"clerk-{uuid.uuid4().hex[:8]}", f"pw-{uuid.uuid4().hex}"
-    rpc.community.staff_add(login, "李静", "C0201", staff_rpc.hash_password(password))
+    rpc.community.staff_add(login, "李静", "C0201", staff.hash_password(password))
     desk = requests.Session()
     page = desk.get(base + "/console/login", timeout=15)
     desk.post(base + "/console/login", data={"csrf": CSRF.search(page.text).group(1), "login": login,

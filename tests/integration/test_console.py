@@ -12,7 +12,7 @@ from gateway import auth
 from gateway.console import FORMS
 from gateway.service import GatewayService
 from services.common import clock
-from services.community import staff_rpc
+from services.community import staff
 from services.community.service import CommunityService
 from support import id_number, load_demo_district, web_address
 
@@ -68,7 +68,7 @@ def clerk(rpc):
     """``clerk(committee)`` adds a staff account; returns (login, password, name)."""
     def add(committee="C0201", name="李静"):
         login, password = f"clerk-{uuid.uuid4().hex[:8]}", f"pw-{uuid.uuid4().hex}"
-        rpc.community.staff_add(login, name, committee, staff_rpc.hash_password(password))
+        rpc.community.staff_add(login, name, committee, staff.hash_password(password))
         return login, password, name
     return add
 
@@ -419,13 +419,13 @@ def test_disabling_an_account_ends_its_sessions(console, clerk, rpc):
 
 
 def test_password_hashes_are_salted_scrypt_and_bounded():
-    first, second = staff_rpc.hash_password("correct horse"), staff_rpc.hash_password("correct horse")
+    first, second = staff.hash_password("correct horse"), staff.hash_password("correct horse")
     assert first != second and first.startswith("scrypt$16384$8$1$")
-    assert staff_rpc.check_password("correct horse", first) and not staff_rpc.check_password("correct hors", first)
+    assert staff.check_password("correct horse", first) and not staff.check_password("correct hors", first)
     for bad in ("plain", "scrypt$1048576$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAA",
                 "md5$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAA"):
         with pytest.raises(Exception, match="hash record"):
-            staff_rpc.parse_hash(bad)
+            staff.parse_hash(bad)
 
 
 def test_expired_sessions_are_refused_and_purged(console, clerk, rpc, db):
@@ -436,12 +436,12 @@ def test_expired_sessions_are_refused_and_purged(console, clerk, rpc, db):
     sessions = db("community").staff_sessions
     past = {"$set": {"expires_at": "2020-01-01T00:00:00.000000Z"}}
     presented, forgotten = rpc.community.staff_session_open(login), rpc.community.staff_session_open(login)
-    assert sessions.find_one({"_id": staff_rpc.session_key(presented)})["login"] == login
+    assert sessions.find_one({"_id": staff.session_key(presented)})["login"] == login
     assert sessions.find_one({"_id": presented}) is None  # only its hash is stored
     for session_id in (presented, forgotten):
-        sessions.update_one({"_id": staff_rpc.session_key(session_id)}, past)
+        sessions.update_one({"_id": staff.session_key(session_id)}, past)
     with pytest.raises(RemoteError, match="NotFound"):
         rpc.community.staff_session_get(presented)
-    assert sessions.find_one({"_id": staff_rpc.session_key(presented)}) is None
+    assert sessions.find_one({"_id": staff.session_key(presented)}) is None
     worker_factory(CommunityService, db=db("community")).purge_staff_sessions()
-    assert sessions.find_one({"_id": staff_rpc.session_key(forgotten)}) is None
+    assert sessions.find_one({"_id": staff.session_key(forgotten)}) is None

@@ -1,17 +1,17 @@
 """The first thread through everything: a resident registered in community becomes a
 library patron, through community's outbox, the broker and library's inbox."""
 import json
-from datetime import date
 
 import pytest
 from kombu import Connection
 from nameko.exceptions import RemoteError
 
+from services.common import clock
 from services.community.service import CommunityService
 from services.library.service import LibraryService
 from support import id_number, wait_for
 
-TODAY = date.today().isoformat()
+TODAY = clock.today().isoformat()   # the district's date, as the service dates a move
 PLACES = [
     {"code": "SD01", "kind": "subdistrict", "name": "示例街道"},
     {"code": "C0101", "kind": "committee", "name": "示例第一居委会", "parent": "SD01"},

@@ -1,7 +1,6 @@
 """The community service with the real store and broker: residents, cases, notices."""
 import json
 import uuid
-from datetime import date
 
 import eventlet
 import pytest
@@ -11,12 +10,13 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from infra.imports import community as community_import
 from infra.local import demo_data
+from services.common import clock
 from services.common.storage import due_key
 from services.community import catalogue
 from services.community.service import CommunityService
 from support import id_number, load_demo_district, wait_for
 
-TODAY = date.today().isoformat()
+TODAY = clock.today().isoformat()   # the district's date, as the service dates a move
 CLERK_LONGHUA = {"id": "clerk-1", "role": "staff", "committee": "C0101"}
 CLERK_FENGLIN = {"id": "clerk-2", "role": "staff", "committee": "C0201"}
 CLERK_DONGAN = {"id": "clerk-3", "role": "staff", "committee": "C0202"}
@@ -337,12 +337,12 @@ def test_library_overdue_and_hold_ready_become_notices_once(community, settings)
 
 
 def test_cases_are_assigned_only_to_active_clerks_of_the_handling_committee(community):
-    from services.community import staff_rpc
+    from services.community import staff
 
     login = "clerk-" + uuid.uuid4().hex[:6]
-    community.staff_add(login, "周敏", "C0201", staff_rpc.hash_password("a-long-password-1"))
+    community.staff_add(login, "周敏", "C0201", staff.hash_password("a-long-password-1"))
     elsewhere = "clerk-" + uuid.uuid4().hex[:6]
-    community.staff_add(elsewhere, "吴刚", "C0202", staff_rpc.hash_password("a-long-password-2"))
+    community.staff_add(elsewhere, "吴刚", "C0202", staff.hash_password("a-long-password-2"))
     r = resident(community)
     case = community.submit_case(CLERK_FENGLIN, {"resident_id": r["resident_id"], "matter_code": "RESIDENCE_PERMIT"})
     community.act_on_case(CLERK_FENGLIN, {"case_id": case["case_id"], "action": "accept"})
@@ -379,7 +379,7 @@ def test_loading_a_missing_year_sets_the_deadlines_that_waited_for_it(start_serv
         community.upsert_places(demo_data.PLACES)
         long_matter = {**catalogue.MATTERS[0], "code": "LONG_REVIEW", "name": "长期审核事项", "promised_days": 300}
         community.upsert_matters([long_matter])
-        this_year = date.today().year
+        this_year = clock.today().year
         community.load_calendar_year(year_file(this_year))
         r = resident(community)
         case = community.submit_case(CLERK_FENGLIN, {"resident_id": r["resident_id"], "matter_code": "LONG_REVIEW"})

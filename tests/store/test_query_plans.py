@@ -6,6 +6,7 @@ import uuid
 import pytest
 
 from services.common.storage import ensure_indexes
+from services.community import cases_store
 from services.community import store as community_store
 from services.library import store as library_store
 
@@ -56,14 +57,14 @@ def test_the_deadline_timer_reads_due_keys_through_an_index_after_rewriting_an_e
         cases = database[community_store.CASES]
         cases.insert_many([{"_id": "kept-by-an-earlier-version", "watch": "2026-12-01"},
                            {"_id": "now", "watch": due_key("2026-12-02")}, {"_id": "later", "watch": due_key("2026-12-09")}])
-        community_store.rekey_watch(database)   # as the service's Store does when it starts
-        assert sorted(c["_id"] for c in community_store.watched_cases(database, "2026-12-03")) == [
+        cases_store.rekey_watch(database)   # as the service's Store does when it starts
+        assert sorted(c["_id"] for c in cases_store.watched_cases(database, "2026-12-03")) == [
             "kept-by-an-earlier-version", "now"]
         assert cases.find_one({"_id": "kept-by-an-earlier-version"})["watch"] == due_key("2026-12-01")
         assert uses_index(cases.find({"watch": {"$gte": "d|", "$lte": due_key("2026-12-03")}}).limit(1000).explain())
         # a process of the earlier version, still running in a rolling upgrade, writes a plain date
         cases.insert_one({"_id": "written-by-an-old-process-after-the-rewrite", "watch": "2026-12-02"})
-        assert sorted(c["_id"] for c in community_store.watched_cases(database, "2026-12-03")) == [
+        assert sorted(c["_id"] for c in cases_store.watched_cases(database, "2026-12-03")) == [
             "kept-by-an-earlier-version", "now", "written-by-an-old-process-after-the-rewrite"]
         assert uses_index(cases.find({"watch": {"$gte": "0", "$lte": "2026-12-03"}}).limit(1000).explain())
     finally:

@@ -84,6 +84,17 @@ class TestCaseLife:
                                                     "to": "completed", "note": "补贴已核发"}
         assert event.TYPE == "cn.community.case.completed.v1"
 
+    def test_days_are_the_districts_and_stamps_stay_utc(self):
+        """An instant late in the UTC evening is already the next day in the district: a case
+        accepted then counts from, and is numbered by, the day the clerk's calendar shows."""
+        evening = at("2026-09-29", hour=20)                   # 2026-09-30 04:00 in the district
+        case = submitted(now=evening)
+        accepted, _ = cases.apply(case, "accept", CLERK_A, evening, CAL)[:2]
+        assert accepted["accepted_on"] == "2026-09-30" and accepted["deadline"] == "2026-10-13"
+        assert accepted["trail"][-1]["at"] == "2026-09-29T20:00:00+00:00"
+        assert cases.number_scope("D010101", evening) == "D010101-20260930"
+        assert cases.number_scope("D010101", at("2026-09-29", hour=15)) == "D010101-20260929"
+
     def test_supplement_pauses_the_clock_across_a_holiday(self):
         case = submitted(matter_days=10, now=at("2026-09-14"))
         case, _ = step(case, "accept", CLERK_A, day="2026-09-14")

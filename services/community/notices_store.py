@@ -1,0 +1,27 @@
+"""Residents' notices against the store (the notice id is the id of the event it tells of)."""
+from __future__ import annotations
+
+import pymongo
+from pymongo.database import Database
+
+from services.common.arguments import page_limit
+from services.community.notices import Notice
+from services.community.store import NOTICES
+
+MAX_READ = 200
+
+
+def add(db: Database, event_id: str, resident_id: str, case_id: str | None, notice: Notice, at: str) -> None:
+    try:  # the notice id is the event id: applying the event twice stores one notice
+        db[NOTICES].insert_one({
+            "_id": event_id, "resident_id": resident_id, "case_id": case_id, "kind": notice.kind,
+            "title": notice.title, "body": notice.body, "created_at": at, "read": False})
+    except pymongo.errors.DuplicateKeyError:
+        pass
+
+
+def of_resident(db: Database, resident_id: str, limit: int) -> list[dict]:
+    """A resident's notices, newest first."""
+    found = db[NOTICES].find({"resident_id": resident_id}).sort("created_at", -1)
+    return [{k: v for k, v in n.items() if k != "_id"} | {"notice_id": n["_id"]}
+            for n in found.limit(page_limit(limit, MAX_READ))]

@@ -1,0 +1,126 @@
+"""Residents: the community service's RPCs (a mixin of ``CommunityService``, which gives
+``self.db`` and ``self.request_key``). The rules are in ``residents``, the store in
+``residents_store``."""
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from contracts.events.community import ResidenceChangedV1, ResidentRegisteredV1
+from contracts.rpc.community import ChangeResidenceV1, CommunityOverviewPartsV1, RegisterResidentV1
+from services.common import clock, outbox, overview
+from services.common.arguments import batch, checked_resident_id
+from services.common.errors import BadInput, Forbidden, NotFound
+from services.common.rpc import rpc
+from services.community import access_log, cases, places_store, residents, residents_store
+
+
+class ResidentEntrypoints:
+    """Registering residents (one, or a batch of an import), reading them, moves."""
+
+    @rpc
+    def register_resident(self, request: dict) -> dict:
+        req = RegisterResidentV1.model_validate(request)
+        places_store.require_committees(self.db, req.registered_committee, req.residence_committee)
+        resident = residents.new_resident(req, clock.today(), residents.resident_id_for(self.request_key))
+        event = outbox.event(ResidentRegisteredV1.TYPE, residents.registered_event_data(resident),
+                             subject=resident["_id"])
+        return residents.public_view(residents_store.add(self.db, resident, event, keyed=bool(self.request_key)))
+
+    @rpc
+    def import_residents(self, rows: list[dict]) -> dict:
+        """A batch of an import file: each row stored whole (with its event) or rejected
+        with the reason; a rejected row writes nothing."""
+        committees = places_store.committee_codes(self.db)
+        docs, positions, rejected = [], [], []
+        today = clock.today()
+        for i, row in enumerate(batch(rows, "rows")):
+            try:
+                req = RegisterResidentV1.model_validate(
+                    {k: (v if v != "" else None) for k, v in row.items()} if isinstance(row, dict) else row)
+                for code in filter(None, (req.registered_committee, req.residence_committee)):
+                    if code not in committees:
+                        raise BadInput(f"unknown committee code {code!r}")
+                resident = residents.new_resident(req, today, residents.resident_id_for(self.request_key, i))
+            except (ValidationError, BadInput) as exc:
+                rejected.append({"index": i, "reason": _reason(exc)})
+                continue
+            event = outbox.event(ResidentRegisteredV1.TYPE, residents.registered_event_data(resident),
+                                 subject=resident["_id"])
+            docs.append({**resident, **outbox.pending_fields([event])})
+            positions.append(i)
+        refused = residents_store.add_many(self.db, docs, keyed=bool(self.request_key))
+        rejected += [{"index": positions[at], "reason": reason} for at, reason in refused]
+        return {"imported": len(docs) - len(refused), "rejected": sorted(rejected, key=lambda r: r["index"])}
+
+    @rpc
+    def get_resident(self, resident_id: str) -> dict:
+        return residents.public_view(residents_store.get(self.db, resident_id))
+
+    @rpc
+    def get_residents(self, resident_ids: list[str]) -> list[dict]:
+        """Batch read: one call, whatever the number of ids; ids not known are left out."""
+        ids = [checked_resident_id(i) for i in batch(resident_ids, "resident ids")]
+        return [residents.public_view(r) for r in residents_store.profiles(self.db, ids)]
+
+    @rpc
+    def resident_overview(self, actor: dict, resident_id: str, parts: dict) -> dict:
+        """One call for the gateway's ``me``: the parts asked (``CommunityOverviewPartsV1``),
+        each as its single-purpose RPC computes and checks it; a part that fails its check
+        fails alone (``services.common.overview``)."""
+        who, rid = cases.actor_of(actor), checked_resident_id(resident_id)
+        return overview.answer(overview.asked(parts, CommunityOverviewPartsV1), {
+            "profile": lambda: self._profile(rid),
+            "cases": lambda: self._cases_of(who, rid),
+            "notices": lambda limit: self._notices(who, rid, limit),
+            "access_log": lambda limit: self._access_log(who, rid, limit)})
+
+    @rpc
+    def find_resident(self, id_number: str, actor: dict | None = None) -> dict:
+        """A desk looks a resident up by the ID number they present (logged for the resident
+        when staff do it; imports pass no actor)."""
+        doc = residents_store.by_id_number(self.db, residents.normalise_id_number(str(id_number)))
+        if doc is None:
+            raise NotFound("no resident with this ID number")
+        if actor is not None:
+            access_log.record(self.db, doc["_id"], cases.actor_of(actor), "lookup", clock.now())
+        return residents.public_view(doc)
+
+    @rpc
+    def get_access_log(self, actor: dict, resident_id: str, limit: int = 50) -> list[dict]:
+        """Who on the staff side opened this resident's record: for the resident, or an admin."""
+        return self._access_log(cases.actor_of(actor), str(resident_id), limit)
+
+    @rpc
+    def change_residence(self, actor: dict, request: dict) -> dict:
+        who = cases.actor_of(actor)
+        req = ChangeResidenceV1.model_validate(request)
+        if who.role not in ("staff", "admin", "system"):
+            raise Forbidden("a move of residence is recorded by staff at a desk")
+        places_store.require_committees(self.db, req.residence_committee)
+        doc = residents_store.get(self.db, req.resident_id)
+        new = residents.moved(doc, req.residence_committee, req.address, req.moved_on, clock.today())
+        event = outbox.event(ResidenceChangedV1.TYPE, {
+            "resident_id": doc["_id"], "from_committee": doc["residence"]["committee"],
+            "to_committee": req.residence_committee, "moved_on": req.moved_on}, subject=doc["_id"])
+        residents_store.move(self.db, doc, new, event)
+        return residents.public_view(new)
+
+    # ---- parts of a resident's overview, also answered alone ---------------------------
+
+    def _profile(self, resident_id: str) -> dict:
+        found = residents_store.profiles(self.db, [resident_id])
+        if not found:
+            raise NotFound(f"no resident {resident_id}")
+        return residents.public_view(found[0])
+
+    def _access_log(self, who: cases.Actor, resident_id: str, limit: int) -> list[dict]:
+        if who.role != "admin" and (who.role not in ("resident", "guardian") or who.id != resident_id):
+            raise Forbidden("residents read their own access log")
+        return access_log.for_resident(self.db, resident_id, limit)
+
+
+def _reason(exc: Exception) -> str:
+    """Why an import row was rejected: the first few problems of its validation."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'row'}: {e['msg']}" for e in exc.errors()[:3])
+    return str(exc)

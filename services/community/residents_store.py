@@ -1,0 +1,89 @@
+"""Residents against the store: registration (one or a batch, each with its event), reads,
+and a move of residence (compare-and-set, with its event)."""
+from __future__ import annotations
+
+import pymongo
+from pymongo.database import Database
+
+from services.common import outbox
+from services.common.errors import Conflict, NotFound
+from services.community.store import RESIDENTS
+
+# Reads for views leave out what no view shows and what grows: pending events, a resident's
+# past residences.
+RESIDENT_VIEW_FIELDS = {"id_number": 1, "name": 1, "registered_committee": 1, "registered_outside_district": 1,
+                        "residence": 1}
+
+
+def add(db: Database, resident: dict, event: dict, *, keyed: bool) -> dict:
+    """Store a new resident with its event; the resident as stored. A copy of this request
+    (``keyed``: it came with a request key) taken by another process finds the first one's
+    resident (same id) and answers as the first did; anyone else's is a conflict."""
+    try:
+        db[RESIDENTS].insert_one({**resident, **outbox.pending_fields([event])})
+    except pymongo.errors.DuplicateKeyError:
+        if keyed and (done := db[RESIDENTS].find_one(
+                {"_id": resident["_id"], "id_number": resident["id_number"]}, RESIDENT_VIEW_FIELDS)):
+            return done
+        raise Conflict("a resident with this ID number is already registered") from None
+    return resident
+
+
+def add_many(db: Database, docs: list[dict], *, keyed: bool) -> list[tuple[int, str]]:
+    """Store a batch of new residents (each with its pending event); the (position in
+    ``docs``, reason) of each one not stored."""
+    if not docs:
+        return []
+    try:
+        db[RESIDENTS].insert_many(docs, ordered=False)
+    except pymongo.errors.BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        # rows a copy of this request already stored (same ids) count as imported
+        ours = _stored_by_this_request(db, [docs[e["index"]] for e in errors if e.get("code") == 11000], keyed)
+        return [(err["index"], "already registered (same ID number)" if err.get("code") == 11000
+                 else err.get("errmsg", "not stored"))
+                for err in errors if docs[err["index"]]["_id"] not in ours]
+    return []
+
+
+def _stored_by_this_request(db: Database, docs: list[dict], keyed: bool) -> set[str]:
+    if not keyed or not docs:
+        return set()
+    found = db[RESIDENTS].find({"_id": {"$in": [d["_id"] for d in docs]}}, {"id_number": 1})
+    numbers = {d["_id"]: d["id_number"] for d in docs}
+    return {f["_id"] for f in found if numbers.get(f["_id"]) == f["id_number"]}
+
+
+def get(db: Database, resident_id: str) -> dict:
+    doc = db[RESIDENTS].find_one({"_id": str(resident_id)})
+    if doc is None:
+        raise NotFound(f"no resident {resident_id}")
+    return doc
+
+
+def by_id_number(db: Database, id_number: str, fields: dict | None = None) -> dict | None:
+    """The resident with this (normalised) ID number, or None."""
+    return db[RESIDENTS].find_one({"id_number": id_number}, fields)
+
+
+def name_of(db: Database, resident_id: str) -> dict | None:
+    """{_id, name} of a resident, or None."""
+    return db[RESIDENTS].find_one({"_id": resident_id}, {"name": 1})
+
+
+def profiles(db: Database, ids: list[str]) -> list[dict]:
+    """The residents found, in the order of ``ids`` (view fields only)."""
+    found = {d["_id"]: d for d in db[RESIDENTS].find({"_id": {"$in": ids}}, RESIDENT_VIEW_FIELDS)}
+    return [found[i] for i in ids if i in found]
+
+
+def move(db: Database, doc: dict, new: dict, event: dict) -> None:
+    """Write the new residence with its event."""
+    # Compare-and-set on the residence read, so two moves recorded at once cannot lose one.
+    result = db[RESIDENTS].update_one(
+        {"_id": doc["_id"], "residence.since": doc["residence"]["since"],
+         "residence.committee": doc["residence"]["committee"]},
+        {"$set": {"residence": new["residence"], "residence_history": new["residence_history"],
+                  **outbox.record(event)["$set"]}, "$inc": outbox.record(event)["$inc"]})
+    if result.matched_count == 0:
+        raise Conflict("the residence was changed meanwhile; reload and try again")

@@ -1,0 +1,102 @@
+"""Staff accounts of the committees and their console sessions, free of I/O: logins,
+passwords, profiles, session keys and time stamps.
+
+Passwords are hashed by the caller that makes them (``suite staff add``), so a new password
+crosses no broker and is stored nowhere; signing in sends the typed password to
+``staff_verify``, which compares in constant time (an unknown login costs the same scrypt).
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import secrets
+from datetime import datetime, timedelta, timezone
+
+from services.common.errors import BadInput
+from services.common.passwords import check_secret as check_password
+from services.common.passwords import dummy_record, hash_secret, parse_hash
+
+log = logging.getLogger(__name__)
+
+SESSION_HOURS = 8
+SESSION_ID_BYTES = 32
+LOGIN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
+PASSWORD_MAX = 256
+
+
+# ---- passwords (the suite's one helper, services/common/passwords.py) ---------------------
+
+def hash_password(password: str) -> str:
+    """``scrypt$N$r$p$salt$hash`` (base64url) with a fresh random salt."""
+    if not isinstance(password, str) or not 8 <= len(password) <= PASSWORD_MAX:
+        raise BadInput(f"a password has 8 to {PASSWORD_MAX} characters")
+    return hash_secret(password)
+
+
+def password_matches(password: str, account: dict | None) -> bool:
+    """Whether ``password`` is the account's; with no account, after the same work."""
+    record = account["password_hash"] if account else dummy_record()
+    try:
+        return check_password(password, record)
+    except BadInput:
+        log.error("staff account %s has an unusable password hash", account and account["_id"])
+        return False
+
+
+# ---- accounts -----------------------------------------------------------------------------
+
+def is_login(login) -> bool:
+    return isinstance(login, str) and bool(LOGIN.match(login))
+
+
+def check_login(login) -> str:
+    if not is_login(login):
+        raise BadInput("a login is 2-32 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit")
+    return login
+
+
+def check_name(name) -> str:
+    name = str(name or "").strip()
+    if not 1 <= len(name) <= 50:
+        raise BadInput("a name has 1 to 50 characters")
+    return name
+
+
+def new_account(login: str, name: str, committee: str, password_hash: str, now: datetime) -> dict:
+    """The account document of a new clerk (``password_hash`` made by ``hash_password``)."""
+    login, name = check_login(login), check_name(name)
+    parse_hash(password_hash)
+    return {"_id": login, "name": name, "committee": str(committee), "password_hash": str(password_hash),
+            "active": True, "created_at": stamp(now)}
+
+
+def is_active(account: dict | None) -> bool:
+    return account is not None and account.get("active", True)
+
+
+def profile(doc: dict) -> dict:
+    """A staff member as the gateway sees them (never the hash)."""
+    return {"login": doc["_id"], "name": doc["name"], "committee": doc["committee"], "role": "staff",
+            "active": bool(doc.get("active", True))}
+
+
+# ---- sessions -----------------------------------------------------------------------------
+
+def session_key(session_id: str) -> str:
+    """What a session is stored under: its id itself is stored nowhere, so a copy of the
+    database opens no session."""
+    return hashlib.sha256(session_id.encode("utf-8")).hexdigest()
+
+
+def new_session(account: dict, now: datetime) -> tuple[str, dict]:
+    """A new session's id (32 random bytes urlsafe) and its document, valid for SESSION_HOURS."""
+    session_id = secrets.token_urlsafe(SESSION_ID_BYTES)
+    return session_id, {"_id": session_key(session_id), "login": account["_id"],
+                        "committee": account["committee"], "created_at": stamp(now),
+                        "expires_at": stamp(now + timedelta(hours=SESSION_HOURS))}
+
+
+def stamp(moment: datetime) -> str:
+    """UTC, one fixed format: compared and ranged as strings on every store."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
