@@ -89,7 +89,7 @@ class TestCaseLife:
         accepted then counts from, and is numbered by, the day the clerk's calendar shows."""
         evening = at("2026-09-29", hour=20)                   # 2026-09-30 04:00 in the district
         case = submitted(now=evening)
-        accepted, _ = cases.apply(case, "accept", CLERK_A, evening, CAL)[:2]
+        accepted, _, _ = cases.apply(case, "accept", CLERK_A, evening, CAL)
         assert accepted["accepted_on"] == "2026-09-30" and accepted["deadline"] == "2026-10-13"
         assert accepted["trail"][-1]["at"] == "2026-09-29T20:00:00+00:00"
         assert cases.number_scope("D010101", evening) == "D010101-20260930"
