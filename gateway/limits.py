@@ -9,12 +9,13 @@ the data sizes counts as ``LIST_SIZES`` says, else ``LIST_DEFAULT``.
 """
 from __future__ import annotations
 
-from graphql import (FieldNode, FragmentDefinitionNode, FragmentSpreadNode, GraphQLError, GraphQLList,
-                     GraphQLInterfaceType, GraphQLNonNull, GraphQLObjectType, InlineFragmentNode, IntValueNode,
-                     NullValueNode, OperationDefinitionNode, ValidationRule)
+from graphql import (FieldNode, FragmentDefinitionNode, GraphQLError, GraphQLInterfaceType, GraphQLList,
+                     GraphQLNonNull, GraphQLObjectType, IntValueNode, NullValueNode, OperationDefinitionNode,
+                     ValidationRule)
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef, TypeNameMetaFieldDef
 
-from gateway.schema import LIST_SIZES, PAGE_CAPS, page_size
+from gateway.schema.paging import LIST_SIZES, PAGE_CAPS, page_size
+from gateway.selections import fields_below
 
 LIST_DEFAULT = 20     # what a list sized by the data is assumed to hold
 PAGE_ARGS = ("first", "limit")
@@ -22,29 +23,9 @@ UNKNOWN_CAP = 1000    # a page argument missing from PAGE_CAPS (a test keeps the
 META_FIELDS = {"__schema": SchemaMetaFieldDef, "__type": TypeMetaFieldDef, "__typename": TypeNameMetaFieldDef}
 
 
-def _selections(node, fragments, parent=None, schema=None, spread=frozenset()):
-    """(field, the type it is selected on) one level down, through fragments. A fragment
-    already being spread is not entered again: a cycle is the standard rules' to report."""
-    for sel in (node.selection_set.selections if node.selection_set else []):
-        if isinstance(sel, FragmentSpreadNode):
-            frag = fragments.get(sel.name.value)
-            if frag is not None and sel.name.value not in spread:
-                yield from _selections(frag, fragments, _on(frag, parent, schema), schema, spread | {sel.name.value})
-        elif isinstance(sel, InlineFragmentNode):
-            yield from _selections(sel, fragments, _on(sel, parent, schema), schema, spread)
-        else:
-            yield sel, parent
-
-
-def _on(fragment, parent, schema):
-    if schema is None or fragment.type_condition is None:
-        return parent
-    return schema.get_type(fragment.type_condition.name.value) or parent
-
-
 def depth(node, fragments) -> int:
     """Levels of fields: ``{ me { name } }`` is 2."""
-    fields = [f for f, _ in _selections(node, fragments) if isinstance(f, FieldNode)]
+    fields = [f for f, _ in fields_below(node, fragments) if isinstance(f, FieldNode)]
     return 0 if not fields else 1 + max(depth(f, fragments) for f in fields)
 
 
@@ -82,7 +63,7 @@ def cost(node, fragments, schema, parent, multiplier: int = 1, page: int | None 
     (the staff queue's) multiplies all it holds, and the list inside it then counts once:
     ``page`` carries that 1 down to it."""
     total = 0
-    for field, on in _selections(node, fragments, parent, schema):
+    for field, on in fields_below(node, fragments, parent, schema):
         if not isinstance(field, FieldNode):
             continue
         total += multiplier
