@@ -11,7 +11,7 @@ import warnings
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 import eventlet  # noqa: E402
 
-eventlet.monkey_patch()   # as `suite import` (infra/cli.py): nameko's standalone proxy is eventlet-based
+eventlet.monkey_patch()   # as `suite import` (infra/cli/imports.py): nameko's standalone proxy is eventlet-based
 
 import json  # noqa: E402
 import os  # noqa: E402
@@ -20,7 +20,7 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from bench.common import rss_mib  # noqa: E402
-from infra.cli import _rpc  # noqa: E402
+from infra.cli import common  # noqa: E402
 from infra.imports import community, marc, roster  # noqa: E402
 from services.common import config  # noqa: E402
 
@@ -29,7 +29,7 @@ IMPORTERS = {"residents": community.import_residents, "marc": marc.import_marc, 
 
 def main(kind: str, path: str) -> None:
     before = rss_mib(os.getpid())
-    with _rpc(config.load()) as rpc, open(os.devnull, "w") as quiet:
+    with common.rpc(config.load()) as rpc, open(os.devnull, "w") as quiet:
         started = time.perf_counter()
         imported, rejected = IMPORTERS[kind](rpc, Path(path), report=quiet)
         took = time.perf_counter() - started

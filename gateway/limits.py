@@ -9,13 +9,12 @@ the data sizes counts as ``LIST_SIZES`` says, else ``LIST_DEFAULT``.
 """
 from __future__ import annotations
 
-from graphql import (FieldNode, FragmentDefinitionNode, GraphQLError, GraphQLInterfaceType, GraphQLList,
-                     GraphQLNonNull, GraphQLObjectType, IntValueNode, NullValueNode, OperationDefinitionNode,
-                     ValidationRule)
+from graphql import (FieldNode, FragmentDefinitionNode, FragmentSpreadNode, GraphQLError, GraphQLList,
+                     GraphQLInterfaceType, GraphQLNonNull, GraphQLObjectType, InlineFragmentNode, IntValueNode,
+                     NullValueNode, OperationDefinitionNode, ValidationRule)
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef, TypeNameMetaFieldDef
 
 from gateway.schema.paging import LIST_SIZES, PAGE_CAPS, page_size
-from gateway.selections import fields_below
 
 LIST_DEFAULT = 20     # what a list sized by the data is assumed to hold
 PAGE_ARGS = ("first", "limit")
@@ -23,10 +22,36 @@ UNKNOWN_CAP = 1000    # a page argument missing from PAGE_CAPS (a test keeps the
 META_FIELDS = {"__schema": SchemaMetaFieldDef, "__type": TypeMetaFieldDef, "__typename": TypeNameMetaFieldDef}
 
 
-def depth(node, fragments) -> int:
-    """Levels of fields: ``{ me { name } }`` is 2."""
-    fields = [f for f, _ in fields_below(node, fragments) if isinstance(f, FieldNode)]
-    return 0 if not fields else 1 + max(depth(f, fragments) for f in fields)
+def _selections(node):
+    return node.selection_set.selections if node.selection_set else []
+
+
+def _on(fragment, parent, schema):
+    if schema is None or fragment.type_condition is None:
+        return parent
+    return schema.get_type(fragment.type_condition.name.value) or parent
+
+
+def depth(node, fragments, memo: dict | None = None, spread: frozenset = frozenset()) -> int:
+    """Levels of fields: ``{ me { name } }`` is 2. Each fragment's depth is worked out once
+    (``memo``): a fragment spread twice at each of 20 levels is 20 steps, not 2^20. A fragment
+    already being spread is not entered again: a cycle is the standard rules' to report."""
+    memo = {} if memo is None else memo
+    deepest = 0
+    for sel in _selections(node):
+        if isinstance(sel, FragmentSpreadNode):
+            name = sel.name.value
+            frag = fragments.get(name)
+            if frag is None or name in spread:
+                continue
+            if name not in memo:
+                memo[name] = depth(frag, fragments, memo, spread | {name})
+            deepest = max(deepest, memo[name])
+        elif isinstance(sel, InlineFragmentNode):
+            deepest = max(deepest, depth(sel, fragments, memo, spread))
+        else:
+            deepest = max(deepest, 1 + depth(sel, fragments, memo, spread))
+    return deepest
 
 
 def _unwrap(type_):
@@ -62,19 +87,39 @@ def cost(node, fragments, schema, parent, multiplier: int = 1, page: int | None 
     """Fields times the items of the lists they sit in. A page argument on a page object
     (the staff queue's) multiplies all it holds, and the list inside it then counts once:
     ``page`` carries that 1 down to it."""
+    return multiplier * _cost_once(node, fragments, schema, parent, page, {}, frozenset())
+
+
+def _cost_once(node, fragments, schema, parent, page, memo: dict, spread: frozenset) -> int:
+    """The cost of one pass over ``node``'s selections (the cost is linear in the multiplier,
+    so a fragment's is worked out once per type and page, kept in ``memo``, and multiplied)."""
     total = 0
-    for field, on in fields_below(node, fragments, parent, schema):
-        if not isinstance(field, FieldNode):
+    for sel in _selections(node):
+        if isinstance(sel, FragmentSpreadNode):
+            name = sel.name.value
+            frag = fragments.get(name)
+            if frag is None or name in spread:
+                continue
+            on = _on(frag, parent, schema)
+            key = (name, getattr(on, "name", None), page)
+            if key not in memo:
+                memo[key] = _cost_once(frag, fragments, schema, on, page, memo, spread | {name})
+            total += memo[key]
             continue
-        total += multiplier
+        if isinstance(sel, InlineFragmentNode):
+            total += _cost_once(sel, fragments, schema, _on(sel, parent, schema), page, memo, spread)
+            continue
+        field = sel
+        total += 1
         if not field.selection_set:
             continue
         definition = META_FIELDS.get(field.name.value) or (
-            on.fields.get(field.name.value) if isinstance(on, (GraphQLObjectType, GraphQLInterfaceType)) else None)
+            parent.fields.get(field.name.value) if isinstance(parent, (GraphQLObjectType, GraphQLInterfaceType))
+            else None)
         if definition is None:  # an unknown field: the standard rules report it
             continue
         named, is_list = _unwrap(definition.type)
-        coordinate = f"{getattr(on, 'name', '')}.{field.name.value}"  # no type: a subscription (none here)
+        coordinate = f"{getattr(parent, 'name', '')}.{field.name.value}"  # no type: a subscription (none here)
         asked = _page(field, definition, coordinate)
         if is_list:
             size, below = asked or page or LIST_SIZES.get(coordinate, LIST_DEFAULT), None
@@ -82,7 +127,7 @@ def cost(node, fragments, schema, parent, multiplier: int = 1, page: int | None 
             size, below = asked, 1
         else:
             size, below = 1, page
-        total += cost(field, fragments, schema, named, multiplier * size, below)
+        total += size * _cost_once(field, fragments, schema, named, below, memo, spread)
     return total
 
 

@@ -8,7 +8,7 @@ and code UNAVAILABLE; a part that fails its own check costs only the fields that
 from __future__ import annotations
 
 import graphene
-from graphql import FieldNode
+from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
 from graphql.execution.values import get_argument_values
 from nameko.exceptions import deserialize
 
@@ -19,7 +19,6 @@ from gateway.schema.library import Hold, LibraryCard, Loan
 from gateway.schema.paging import PAGE_CAPS, WALLET_MOVEMENTS, page_size
 from gateway.schema.places import Place, place
 from gateway.schema.schoolbag import Child, Message, Thread, ThreadWithMessages
-from gateway.selections import fields_below
 
 
 class Me(graphene.ObjectType):
@@ -157,16 +156,29 @@ ME_FIELD_PARTS = {
 PAGED_FIELDS = {"notices": "Me.notices", "accessLog": "Me.accessLog"}   # their `limit` is a part's option
 
 
-def _fields(info, nodes) -> list[FieldNode]:
+def _fields_below(info, nodes) -> list[FieldNode]:
     """The fields that ``nodes`` select one level down, through fragments."""
-    return [field for node in nodes for field, _ in fields_below(node, info.fragments)]
+    found: list[FieldNode] = []
+
+    def walk(selection_set):
+        for sel in (selection_set.selections if selection_set else []):
+            if isinstance(sel, FieldNode):
+                found.append(sel)
+            elif isinstance(sel, InlineFragmentNode):
+                walk(sel.selection_set)
+            elif isinstance(sel, FragmentSpreadNode) and sel.name.value in info.fragments:
+                walk(info.fragments[sel.name.value].selection_set)
+
+    for node in nodes:
+        walk(node.selection_set)
+    return found
 
 
 def _me_parts(info) -> dict[str, dict[str, dict]]:
     """{service: {part: options}} for what the current `me` field selects, through fragments."""
     fields = info.schema.get_type("Me").fields
     parts: dict[str, dict[str, dict]] = {}
-    for node in _fields(info, info.field_nodes):
+    for node in _fields_below(info, info.field_nodes):
         name = node.name.value
         if name not in ME_FIELD_PARTS:
             continue
@@ -175,7 +187,7 @@ def _me_parts(info) -> dict[str, dict[str, dict]]:
         if name in PAGED_FIELDS:   # the largest page any selection asks; each field takes its own
             asked = get_argument_values(fields[name], node, info.variable_values)["limit"]
             options["limit"] = max(options.get("limit", 1), page_size(asked, PAGE_CAPS[PAGED_FIELDS[name]]))
-        elif part == "children" and any(f.name.value == "wallet" for f in _fields(info, [node])):
+        elif part == "children" and any(f.name.value == "wallet" for f in _fields_below(info, [node])):
             options["wallet_movements"] = WALLET_MOVEMENTS   # the wallets come with the children
     return parts
 

@@ -67,6 +67,11 @@ TITLES = [
 
 # login, name, committee, password: a development account, printed by `suite up`
 DEMO_CLERK = ("clerk-fl", "李静", "C0201", "demo-clerk-2026")
+# login, location, password of a SIP2 self-check machine, and the first demo resident's card PIN:
+# local demo only, printed by `suite up`
+DEMO_SIP2_LOGIN, DEMO_SIP2_LOCATION, DEMO_SIP2_PASSWORD = "sc-main", "MAIN", "sip2-demo"
+DEMO_PIN = "2468"
+
 
 def courses(today: date) -> list[dict]:
     """The demo courses, their TV lessons broadcast today and tomorrow (the district's day):

@@ -1,10 +1,11 @@
 """Loads the demo data through the services themselves (so events flow as in real use)."""
 from __future__ import annotations
 
+import time
+
 from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from infra import sip2_cli
 from infra.local import demo_data
 from services.common import clock, config
 from services.community import calendar_source, catalogue, staff_rpc
@@ -33,14 +34,40 @@ def seed(settings: config.Settings) -> dict:
                 if exc.exc_type != "Conflict":   # kept, though an operator disabled it
                     raise
         rpc.library.upsert_locations(demo_data.LOCATIONS)
-        sip2_cli.seed_demo_account(rpc)  # SIP2 demo machine: login sc-main at MAIN (kept if it exists)
+        seed_demo_account(rpc)  # SIP2 demo machine: login sc-main at MAIN (kept if it exists)
         rpc.library.import_catalogue(demo_data.TITLES)
         known = {c["course_id"] for c in rpc.elearning.search_courses(None, None, None, 50)}
         courses = demo_data.courses(clock.today())
         new_courses = [c for c in courses if c["course_id"] not in known]  # no new version on re-seed
         if new_courses:
             rpc.elearning.upsert_courses(new_courses)
-        demo_card = sip2_cli.seed_demo_pin(rpc, residents[0]["resident_id"])  # its PIN for SIP2 machines
+        demo_card = seed_demo_pin(rpc, residents[0]["resident_id"])  # its PIN for SIP2 machines
     return {"places": places, "matters": matters, "residents_added": added, "residents": residents,
             "titles": len(demo_data.TITLES), "courses": len(courses), "courses_added": len(new_courses),
             "demo_card": demo_card}
+
+
+def seed_demo_account(rpc) -> dict:
+    """The demo machine account (kept as it is when it exists)."""
+    from services.library.sip2 import accounts
+
+    return rpc.library.sip2_add_account(demo_data.DEMO_SIP2_LOGIN, demo_data.DEMO_SIP2_LOCATION,
+                                        accounts.hash_password(demo_data.DEMO_SIP2_PASSWORD), "cp850", "keep")
+
+
+def seed_demo_pin(rpc, resident_id: str, wait: float = 10.0) -> str | None:
+    """The demo PIN on the demo resident's card unless a PIN is set already (a PIN the
+    resident chose stays). The card is made from the resident's registration event, so it
+    may take a moment; its number (None: not made in time)."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            patron = rpc.library.get_patron(resident_id)
+            break
+        except RemoteError as exc:
+            if exc.exc_type != "NotFound" or time.monotonic() > deadline:
+                return None
+            time.sleep(0.2)
+    if not patron.get("has_pin"):
+        rpc.library.set_patron_pin(resident_id, demo_data.DEMO_PIN, "seed")
+    return patron["card_number"]

@@ -15,6 +15,7 @@ from pymongo.database import Database
 
 from contracts.rpc.library import TitleRecordV1
 from services.common import key_rows
+from services.common.arguments import batch
 from services.common.errors import BadInput
 from services.common.storage import once
 from services.library import reference, store
@@ -45,8 +46,7 @@ def query_tokens(text: str) -> list[str]:
 
 def store_records(db: Database, records: list) -> dict:
     """Validate every record, then write the good ones in one bulk call (thousands a second)."""
-    if not isinstance(records, list) or len(records) > 500:
-        raise BadInput("expected a list of at most 500 records")
+    batch(records, "records")
     locations = {d["_id"] for d in db[store.LOCATIONS].find({}, {"_id": 1})}
     good, rejected = [], []
     for i, raw in enumerate(records):
@@ -121,6 +121,29 @@ def search(db: Database, *, text: str | None, isbn: str | None, limit: int) -> l
         found = key_rows.matching(db[store.TITLE_KEYS], db[store.TITLES], keys, limit,
                                   lambda title: wanted <= set(title.get("keywords") or ()))
     return [_with_availability(db, t) for t in found]
+
+
+def title_name(db: Database, title_id: str) -> str:
+    """A title's name, as kept for a few seconds (``reference``): events carry it."""
+    return (reference.cached(db, store.TITLES, title_id, lambda: _name(db, title_id)) or {}).get("title", "")
+
+
+def title_name_now(db: Database, title_id: str) -> str:
+    """A title's name as stored now."""
+    return (_name(db, title_id) or {}).get("title", "")
+
+
+def _name(db: Database, title_id: str) -> dict | None:
+    return db[store.TITLES].find_one({"_id": title_id}, {"title": 1})
+
+
+def title_names(db: Database, title_ids: list[str]) -> dict[str, str]:
+    """Names of titles by id, in one query by _id (fast on every store)."""
+    return {t["_id"]: t["title"] for t in db[store.TITLES].find({"_id": {"$in": title_ids}}, {"title": 1})}
+
+
+def has_title(db: Database, title_id: str) -> bool:
+    return db[store.TITLES].find_one({"_id": str(title_id)}, {"_id": 1}) is not None
 
 
 def build_keys(db: Database) -> int | None:

@@ -266,3 +266,25 @@ def claim_returned(copy: dict, patron_id: str) -> dict:
 
 def is_overdue(copy: dict, today: date) -> bool:
     return copy["status"] == ON_LOAN and copy["loan"]["due"] < today.isoformat()
+
+
+# ---- views: a copy's loan and a hold as callers see them ----------------------------------------
+
+def loan_view(copy: dict) -> dict:
+    loan = copy.get("loan") or {}
+    return {"barcode": copy["_id"], "title_id": copy["title_id"], "status": copy["status"],
+            "location": copy["location"], "loan_id": loan.get("loan_id"), "patron": loan.get("patron"),
+            "due": loan.get("due"), "renewals": loan.get("renewals"), "loaned_at": loan.get("loaned_at")}
+
+
+def checkin_view(copy: dict, ended: dict | None) -> dict:
+    """A check-in's answer: where the copy is, the loan it ended, the hold it waits for."""
+    return {"barcode": copy["_id"], "status": copy["status"], "location": copy["location"],
+            "ended_loan": ended["loan_id"] if ended else None,
+            "hold_for": (copy.get("hold") or {}).get("pickup")}
+
+
+def hold_view(hold: dict, position: int | None) -> dict:
+    return {"hold_id": hold["_id"], "title_id": hold["title_id"], "pickup": hold["pickup"], "status": hold["status"],
+            "placed_at": hold["placed_at"], "position": position, "barcode": hold.get("barcode"),
+            "expires": hold.get("expires")}

@@ -107,3 +107,8 @@ def open_faults_view(kiosk: dict) -> list[dict]:
     return [{"code": code, "since": f.get("since"), "last_reported": f.get("last_reported"),
              "reports": f.get("reports", 1), "severity": f.get("severity")}
             for code, f in sorted((kiosk.get("open_faults") or {}).items())]
+
+
+def status_view(kiosk: dict) -> dict:
+    return {"kiosk_id": kiosk["_id"], "status": kiosk.get("status", "offline"), "last_seen": kiosk.get("last_seen"),
+            "fault": kiosk.get("fault"), "open_faults": open_faults_view(kiosk), "committee": kiosk.get("committee")}

@@ -1,6 +1,9 @@
 """Rules about patrons (library card holders), free of I/O."""
 from __future__ import annotations
 
+import uuid
+from datetime import datetime, timezone
+
 from contracts.rpc.library import PatronV1
 
 DEFAULT_PATRON_TYPE = "adult"
@@ -39,8 +42,29 @@ def patron_from_registration(data: dict, card: str) -> dict:
         "home_committee": data["residence_committee"],
         "home_since": str(data.get("registered_on") or ""),
         "blocks": {},  # block id -> block: `$set blocks.<id>` adds one, `$unset` lifts it
-        "audit": {},   # entry id -> who changed what (PIN set, patron type), see actions._audit
+        "audit": {},   # entry id -> who changed what (PIN set, patron type), see audit_entry
     }
+
+
+def home_move(home_since: str | None, to_committee: str, moved_on: str) -> dict:
+    """The update of a patron's home committee for a move on ``moved_on``: none for a move
+    older than the one recorded (moves may arrive out of order)."""
+    if moved_on >= str(home_since or ""):
+        return {"$set": {"home_committee": to_committee, "home_since": moved_on}}
+    return {}
+
+
+def audit_entry(at: datetime, by: str, what: str, **detail) -> dict:
+    """An audit entry of a patron, set by the same write as the change (``$set audit.<id>``:
+    a map, as sub-documents pushed to an array are mangled by the embedded store)."""
+    entry_id = f"{at.astimezone(timezone.utc):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:6]}"
+    return {f"audit.{entry_id}": {"at": at.isoformat(), "by": str(by)[:64], "what": what, **detail}}
+
+
+def audit_view(doc: dict) -> list[dict]:
+    """Who changed what on a patron (PIN set, patron type), oldest first."""
+    audit = doc.get("audit") or {}
+    return [audit[k] for k in sorted(audit)]
 
 
 def blocks_map(blocks) -> dict:

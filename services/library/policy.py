@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Callable, Iterable
 
+from services.common.errors import BadInput
+
 ANY = "*"
 
 
@@ -62,6 +64,27 @@ def rule_from(fields: dict) -> LoanRule:
     if rule.loan_days < 1:
         raise ValueError("loan_days must be at least 1")
     return rule
+
+
+def checked_rules(named) -> dict[str, LoanRule]:
+    """An operator's rules ({name: fields}), every one checked before any is stored."""
+    if not isinstance(named, dict) or not 0 < len(named) <= 200:
+        raise BadInput("give 1 to 200 rules as {name: fields}")
+    checked = {}
+    for name, fields in named.items():
+        if not isinstance(name, str) or not RULE_NAME.match(name):
+            raise BadInput(f"a rule name is a short lower-case name: {str(name)[:40]!r}")
+        try:
+            checked[name] = rule_from(fields)
+        except ValueError as exc:
+            raise BadInput(f"rule {name}: {exc}") from None
+    return checked
+
+
+def rules_view(named: dict[str, LoanRule]) -> list[dict]:
+    """Every rule in force, defaults first, each with its name (operator rules) or 'default'."""
+    return [{"name": "default", **dataclasses.asdict(r)} for r in DEFAULT_RULES] + \
+        [{"name": name, **dataclasses.asdict(r)} for name, r in named.items()]
 
 
 DEFAULT_RULES: tuple[LoanRule, ...] = (

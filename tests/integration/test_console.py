@@ -352,7 +352,7 @@ def test_pages_escape_what_people_typed(console, clerk, rpc):
 
 
 def test_staff_add_cli_prints_a_password_that_signs_in(console, monkeypatch, capsys, settings):
-    from infra import cli
+    from infra.cli import main as cli
 
     monkeypatch.setenv("AMQP_URI", settings.amqp_uri)
     login = f"cli-{uuid.uuid4().hex[:8]}"

@@ -1,5 +1,6 @@
 """The gateway refuses abusive queries before they run, speaks Apollo's persisted-query
 protocol and serves GraphiQL with its own assets."""
+import concurrent.futures
 import hashlib
 import json
 
@@ -38,6 +39,24 @@ def test_depth_and_cost_limits_refuse_before_running(gateway):
     costly = "{ a: matters { code } b: matters { code } c: matters { code } }"
     r = post({"query": costly})
     assert r.status_code == 400 and code(r) == ["QUERY_TOO_COMPLEX"] and "cost" in r.text
+
+
+def fragment_bomb(levels: int) -> str:
+    """Each fragment spreads the next twice: 2^levels fields from a query of a few KB."""
+    chain = " ".join(f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }}" for i in range(levels))
+    return f"query {{ ...F0 }} {chain} fragment F{levels} on Query {{ __typename }}"
+
+
+def test_a_fragment_bomb_is_refused_at_once_while_others_are_answered(gateway):
+    """Depth and cost are worked out once per fragment: 2^60 expansions would never end."""
+    post = gateway()
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        bombs = [pool.submit(post, {"query": fragment_bomb(60)}) for _ in range(3)]
+        plain = pool.submit(post, {"query": "{ __typename }"})
+        assert plain.result().json() == {"data": {"__typename": "Query"}}
+        for bomb in bombs:
+            r = bomb.result()
+            assert r.status_code == 400 and code(r) == ["QUERY_TOO_COMPLEX"] and "cost" in r.text
 
 
 def test_introspection_can_be_turned_off(gateway, start_service):

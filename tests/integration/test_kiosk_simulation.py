@@ -79,9 +79,9 @@ def test_a_refused_kiosk_keeps_its_events_and_says_why(settings, kiosk_account, 
 
 
 def test_suite_kiosk_add_prints_the_uri_and_the_password_last(settings, monkeypatch, capsys, tmp_path):
-    from infra import cli
+    from infra.cli import common, main as cli
 
-    monkeypatch.setattr(cli, "_settings", lambda: settings)
+    monkeypatch.setattr(common, "settings", lambda: settings)
     kiosk_id = "T" + uuid.uuid4().hex[:8]
     args = cli.build_parser().parse_args(["kiosk", "add", kiosk_id])
     try:

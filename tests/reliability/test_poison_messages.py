@@ -146,7 +146,7 @@ def test_poison_on_every_service_queue_is_dead_lettered_once_and_the_next_good_o
 
 def test_a_failing_handler_is_retried_a_bounded_number_of_times_and_replayed_once_fixed(
         services, settings, db, deliveries, kiosk, monkeypatch, capsys):
-    from infra import cli
+    from infra.cli import common, main as cli
 
     kiosk_id, kiosk_uri = kiosk
     services.library.upsert_locations([{"code": kiosk_id, "kind": "kiosk", "name": "毒丸", "committee": "C0101"}])
@@ -163,7 +163,7 @@ def test_a_failing_handler_is_retried_a_bounded_number_of_times_and_replayed_onc
                 "sequence": 1, "data": {"barcode": barcode, "card_number": card}}
     mid = publish(kiosk_uri, KIOSK_EXCHANGE, routing_key(kiosk_id, "checkout"), checkout, broker_user(kiosk_id))
 
-    monkeypatch.setattr(cli, "_settings", lambda: settings)
+    monkeypatch.setattr(common, "settings", lambda: settings)
     listed = cli.build_parser().parse_args(["dlq", "list", "--service", "library"])
 
     def listed_with_reason():

@@ -395,7 +395,7 @@ def test_loading_a_missing_year_sets_the_deadlines_that_waited_for_it(start_serv
 
 
 def test_places_import_from_csv_and_json_whole_or_not_at_all(community, tmp_path, settings, monkeypatch, capsys):
-    from infra import cli
+    from infra.cli import main as cli
     monkeypatch.setenv("AMQP_URI", settings.amqp_uri)
     csv_file = tmp_path / "places.csv"
     csv_file.write_text("code,kind,name,parent\nS09,subdistrict,试点街道,\nC0901,committee,试点一居委会,S09\n"
@@ -418,7 +418,7 @@ def test_places_import_from_csv_and_json_whole_or_not_at_all(community, tmp_path
 
 
 def test_calendar_cli_names_the_way_to_load_a_year_the_package_lacks(settings, monkeypatch, capsys):
-    from infra import cli
+    from infra.cli import main as cli
     monkeypatch.setenv("AMQP_URI", settings.amqp_uri)
     assert cli.main(["calendar", "load", "--year", "2099"]) == 1
     err = capsys.readouterr().err

@@ -648,7 +648,7 @@ def test_staff_set_a_patron_type_the_rules_know_and_it_is_audited(library, db):
 
 def test_an_operator_loads_loan_rules_checked_whole_before_any_is_stored(library, db, settings, tmp_path,
                                                                           monkeypatch, capsys):
-    from infra import cli
+    from infra.cli import main as cli
     monkeypatch.setenv("AMQP_URI", settings.amqp_uri)
     kind = "op-" + uuid.uuid4().hex[:8]
     good = tmp_path / "rules.json"

@@ -10,7 +10,8 @@ from datetime import datetime
 import pytest
 import requests
 
-from infra import cli, open311_clients
+from infra import open311_clients
+from infra.cli import main as cli
 from services.community import catalogue, open311
 from services.community.service import CommunityService
 from support import id_number, load_demo_district, web_address

@@ -534,7 +534,7 @@ def test_an_idle_connection_is_closed(start_service, service_config):
 def test_accounts_are_added_once_and_checked(library, db):
     from nameko.exceptions import RemoteError
 
-    from infra import sip2_cli
+    from infra.local import demo_data, seed
 
     login = f"sc-{uuid.uuid4().hex[:6]}"
     first = accounts.hash_password("one")
@@ -553,22 +553,22 @@ def test_accounts_are_added_once_and_checked(library, db):
     assert accounts.verify_password("two", stored["password_hash"])
     # the demo machine of `suite seed`, twice
     for _ in range(2):
-        sip2_cli.seed_demo_account(_Rpc(library.rpc))
+        seed.seed_demo_account(_Rpc(library.rpc))
     client = library.connect(log_in=False)
-    assert client.login(sip2_cli.DEMO_LOGIN, sip2_cli.DEMO_PASSWORD).fixed == "1"
+    assert client.login(demo_data.DEMO_SIP2_LOGIN, demo_data.DEMO_SIP2_PASSWORD).fixed == "1"
 
 
 def test_the_demo_card_gets_the_demo_pin_once(library, db):
-    from infra import sip2_cli
+    from infra.local import demo_data, seed
 
     rid, card = a_patron(db, pin_hash=None)
-    assert sip2_cli.seed_demo_pin(_Rpc(library.rpc), rid) == card
+    assert seed.seed_demo_pin(_Rpc(library.rpc), rid) == card
     client = library.connect()
-    assert client.send(f"23019{now_sip()}AOinst|AA{card}|AD{sip2_cli.DEMO_PIN}|")["CQ"] == "Y"
+    assert client.send(f"23019{now_sip()}AOinst|AA{card}|AD{demo_data.DEMO_PIN}|")["CQ"] == "Y"
     library.rpc.set_patron_pin(rid, "5820", rid)                     # the resident chose their own
-    assert sip2_cli.seed_demo_pin(_Rpc(library.rpc), rid) == card    # seeding again keeps it
+    assert seed.seed_demo_pin(_Rpc(library.rpc), rid) == card    # seeding again keeps it
     assert client.send(f"23019{now_sip()}AOinst|AA{card}|AD5820|")["CQ"] == "Y"
-    assert sip2_cli.seed_demo_pin(_Rpc(library.rpc), "no-such-resident", wait=0.3) is None
+    assert seed.seed_demo_pin(_Rpc(library.rpc), "no-such-resident", wait=0.3) is None
 
 
 class _Rpc:

@@ -11,7 +11,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from infra import cli, xapi_clients
+from infra import xapi_clients
+from infra.cli import main as cli
 from services.elearning import progress, xapi
 from services.elearning.service import ElearningService
 from support import web_address

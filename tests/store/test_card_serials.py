@@ -3,12 +3,12 @@ import uuid
 
 import eventlet
 
-from services.library import store
+from services.library import patrons_store, store
 
 
 def test_serials_are_unique_across_processes_and_one_counter_write_serves_a_block(db):
     database = db(f"cards_{uuid.uuid4().hex[:8]}")
-    first, second = store.CardSerials(block=10), store.CardSerials(block=10)   # as two processes
+    first, second = patrons_store.CardSerials(block=10), patrons_store.CardSerials(block=10)   # as two processes
     taken = [first.next(database) for _ in range(15)] + [second.next(database) for _ in range(5)]
     assert len(set(taken)) == 20
     assert taken[:15] == list(range(1, 16))            # the first process: its block, then the next
@@ -19,7 +19,7 @@ def test_serials_are_unique_across_processes_and_one_counter_write_serves_a_bloc
 
 def test_concurrent_workers_of_one_process_never_share_a_serial(db):
     database = db(f"cards_{uuid.uuid4().hex[:8]}")
-    serials = store.CardSerials(block=7)
+    serials = patrons_store.CardSerials(block=7)
     pool = eventlet.GreenPool(20)
     taken = list(pool.imap(lambda _: serials.next(database), range(100)))
     assert sorted(taken) == list(range(1, 101))

@@ -1,20 +1,19 @@
 """SIP2 accounts: one per self-check machine (or group of machines) — its login, the
 location it lends at, its character set — and the password, stored only as a salted
-scrypt hash. ``infra/sip2_cli.py`` makes the password and sends only the hash here.
+scrypt hash. ``infra/cli/sip2.py`` makes the password and sends only the hash here.
 """
 from __future__ import annotations
 
 import re
 import secrets
-from datetime import datetime, timezone
 
-import pymongo
 from eventlet import tpool
 
-from services.common import passwords
+from services.common import clock, passwords
 from services.common.errors import BadInput, Conflict
 from services.common.rpc import rpc
-from services.library import actions, store
+from services.library import locations_store
+from services.library.sip2 import accounts_store
 
 CHARSETS = ("cp850", "utf-8", "gb18030")
 DEFAULT_CHARSET = "cp850"
@@ -35,7 +34,7 @@ verify_password = passwords.matches
 
 def authenticate(db, login: str, password: str) -> dict | None:
     """The account when ``login``/``password`` match an enabled account, else None."""
-    doc = db[store.SIP2_ACCOUNTS].find_one({"_id": login}) if login and LOGIN.fullmatch(login) else None
+    doc = accounts_store.find(db, login) if login and LOGIN.fullmatch(login) else None
     # an unknown login costs the same time as a wrong password: logins cannot be probed; the
     # hashing runs in an OS thread so that guessers cannot stall the service's green threads
     ok = tpool.execute(verify_password, password or "", doc["password_hash"] if doc else passwords.dummy_record())
@@ -65,17 +64,14 @@ class Sip2AccountRpc:
             raise BadInput("password_hash must be made by services.library.sip2.accounts.hash_password") from None
         if if_exists not in IF_EXISTS:
             raise BadInput(f"if_exists must be one of {', '.join(IF_EXISTS)}")
-        actions.location(self.db, location)  # BadInput for an unknown location
+        locations_store.by_code(self.db, location)  # BadInput for an unknown location
         doc = {"location": location, "charset": charset, "password_hash": password_hash,
-               "created_at": datetime.now(timezone.utc).isoformat()}
+               "created_at": clock.now().isoformat()}
         if if_exists == "replace":
-            self.db[store.SIP2_ACCOUNTS].update_one({"_id": login}, {"$set": doc}, upsert=True)
-            return {"login": login, "location": location, "charset": charset, "created": True}
-        try:
-            self.db[store.SIP2_ACCOUNTS].insert_one({"_id": login, **doc})
-        except pymongo.errors.DuplicateKeyError:
+            accounts_store.put(self.db, login, doc)
+        elif not accounts_store.add(self.db, login, doc):
             if if_exists == "refuse":
-                raise Conflict(f"a SIP2 account {login!r} exists already") from None
-            kept = self.db[store.SIP2_ACCOUNTS].find_one({"_id": login})
+                raise Conflict(f"a SIP2 account {login!r} exists already")
+            kept = accounts_store.find(self.db, login)
             return {"login": login, "location": kept["location"], "charset": kept["charset"], "created": False}
         return {"login": login, "location": location, "charset": charset, "created": True}

@@ -8,7 +8,7 @@ Choices where the standard leaves room:
 - an unreadable message (bad checksum, garbage, unsupported code, too long) gets 96
   (request SC resend) and the connection stays open; after BAD_IN_A_ROW of them in a row,
   or LOGIN_ATTEMPTS wrong logins, it is closed;
-- a PIN (AD) is checked against the patron's hash (``actions.check_pin``: constant time,
+- a PIN (AD) is checked against the patron's hash (``patron_actions.check_pin``: constant time,
   wrong ones counted, too many block PIN entry for a while) and answered in CQ; a patron
   with no PIN set gets CQ N. Checkout, renew and hold need a good PIN, in the request or
   earlier in the patron's session (23/63 with AD); refusals say why on the screen (AF): no
@@ -25,9 +25,11 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Callable
 
+from services.common import clock
 from services.common.errors import BadInput, NotFound, SuiteError
 from services.common.storage import ping
-from services.library import actions, circulation, kiosks, pins, store
+from services.library import (actions, catalogue, circulation, copies_store, holds_store, kiosks, locations_store,
+                              patron_actions, patrons_store, pins, reads)
 from services.library.sip2 import accounts, messages, responses
 from services.library.sip2.messages import Malformed, Request
 from services.library.sip2.responses import Reply
@@ -49,7 +51,7 @@ class Options:
 
 
 class Session:
-    def __init__(self, db, options: Options, *, peer: str = "?", clock: Callable[[], datetime] = actions.now):
+    def __init__(self, db, options: Options, *, peer: str = "?", clock: Callable[[], datetime] = clock.now):
         self.db, self.options, self.peer, self.clock = db, options, peer, clock
         self.account: dict | None = None
         self.encoding = accounts.DEFAULT_CHARSET
@@ -130,14 +132,13 @@ class Session:
         return messages.sip_day(day, self.options.tz)
 
     def _title(self, title_id: str) -> str:
-        doc = self.db[store.TITLES].find_one({"_id": title_id}, {"title": 1})
-        return (doc or {}).get("title", "")
+        return catalogue.title_name_now(self.db, title_id)
 
     def _media(self, copy: dict) -> str:
         return MEDIA_TYPE.get(copy.get("material_type", "book"), "000")
 
     def _patron(self, card: str) -> dict | None:
-        return self.db[store.PATRONS].find_one({"card_number": card}) if card else None
+        return patrons_store.find_by_card(self.db, card) if card else None
 
     def _pin(self, req: Request, patron: dict) -> tuple[bool | None, str | None]:
         """(CQ, why not) for this request: checked when it carries a PIN (AD); else whether a
@@ -145,7 +146,7 @@ class Session:
         with no PIN set has none valid."""
         card = patron["card_number"]
         if req.has("AD"):
-            check = actions.check_pin(self.db, patron, req.get("AD"), self.clock())
+            check = patron_actions.check_pin(self.db, patron, req.get("AD"), self.clock())
             if len(self._verified) > 1000:
                 self._verified.clear()  # a machine that never ends patron sessions: keep memory bounded
             (self._verified.add if check.ok else self._verified.discard)(card)
@@ -174,9 +175,9 @@ class Session:
 
     def _flags(self, patron: dict) -> tuple[str, str | None, int]:
         """Patron status (14 flags), why borrowing is refused (or None), the item limit."""
-        standing = actions.standing(self.db, patron, self._today())
-        loc = self.db[store.LOCATIONS].find_one({"_id": self.location_code}) or {"kind": "library"}
-        rule = actions.rule(self.db, patron, {"material_type": "book"}, loc)
+        standing = reads.standing(self.db, patron, self._today())
+        loc = locations_store.find(self.db, self.location_code) or {"kind": "library"}
+        rule = reads.rule(self.db, patron, {"material_type": "book"}, loc)
         refusal = circulation.standing_refusal(standing, rule)
         flags = set()
         if refusal:
@@ -243,7 +244,7 @@ class Session:
         online = ping(self.db) is None
         name = ""
         if self.account and online:
-            name = (self.db[store.LOCATIONS].find_one({"_id": self.location_code}) or {}).get("name", "")
+            name = (locations_store.find(self.db, self.location_code) or {}).get("name", "")
         return responses.acs_status(now=self._now(), institution=self.options.institution, library_name=name,
                                     terminal=self.account["location"] if self.account else "", online=online)
 
@@ -266,10 +267,8 @@ class Session:
         status, why, limit = self._flags(patron)
         pin_ok, pin_why = self._pin(req, patron)
         today = self._today()
-        loans = [c for c in actions.loans_of(self.db, patron["_id"]) if c["status"] == circulation.ON_LOAN]
-        # current holds chosen by the store: a patron's past holds (they stay) must not crowd them out
-        holds = list(self.db[store.HOLDS].find({"patron": patron["_id"], "status": {"$in": list(circulation.CURRENT_HOLDS)}})
-                     .limit(200))
+        loans = [c for c in copies_store.loans_of(self.db, patron["_id"]) if c["status"] == circulation.ON_LOAN]
+        holds = holds_store.current_of(self.db, patron["_id"], 200)
         full = {"AS": [h.get("barcode") or h["title_id"] for h in holds if h["status"] == "ready"],
                 "AT": [c["_id"] for c in loans if circulation.is_overdue(c, today)],
                 "AU": [c["_id"] for c in loans],
@@ -286,8 +285,8 @@ class Session:
             lists=lists, message=_joined(pin_why, why))
 
     def _item_information(self, req: Request) -> Reply:
-        copy = actions.copy_by_barcode(self.db, req.get("AB", ""))
-        queue = len(list(self.db[store.HOLDS].find({"queue": copy["title_id"]}, {"_id": 1}).limit(1000)))
+        copy = copies_store.by_barcode(self.db, req.get("AB", ""))
+        queue = holds_store.queue_length(self.db, copy["title_id"])
         return responses.item_information(
             circulation_status=CIRCULATION_STATUS.get(copy["status"], "01"), now=self._now(), barcode=copy["_id"],
             title=self._title(copy["title_id"]), hold_queue=queue, due=self._day((copy.get("loan") or {}).get("due")),
@@ -297,10 +296,10 @@ class Session:
     def _checkout(self, req: Request) -> Reply:
         card, barcode = req.get("AA", ""), req.get("AB", "")
         offline = req.fixed["no_block"].upper() == "Y"
-        patron = actions.patron_by_card(self.db, card)
+        patron = patrons_store.by_card(self.db, card)
         if not offline:
             self._need_pin(req, patron)
-        copy = actions.copy_by_barcode(self.db, barcode)
+        copy = copies_store.by_barcode(self.db, barcode)
         # "no block": the machine lent it while offline; record it as it happened, policy or not
         at = self._offline_time(req.fixed["transaction_date"]) if offline else None
         message = None
@@ -342,7 +341,7 @@ class Session:
     def _checkin(self, req: Request) -> Reply:
         barcode = req.get("AB", "")
         offline = req.fixed["no_block"].upper() == "Y"
-        copy = actions.copy_by_barcode(self.db, barcode)
+        copy = copies_store.by_barcode(self.db, barcode)
         at = self._offline_time(req.fixed["return_date"], req.fixed["transaction_date"]) if offline else None
         if at is not None and kiosks.is_stale(at, copy.get("state_at")):
             # returned offline before the item's last recorded change: applying it would undo newer
@@ -364,7 +363,7 @@ class Session:
 
     def _renew(self, req: Request) -> Reply:
         card = req.get("AA", "")
-        patron = actions.patron_by_card(self.db, card)
+        patron = patrons_store.by_card(self.db, card)
         self._need_pin(req, patron)
         copy = actions.renew(self.db, barcode=req.get("AB", ""), patron=patron, source=f"sip2:{self.login}"[:100])
         loan = copy["loan"]
@@ -374,10 +373,10 @@ class Session:
 
     def _hold(self, req: Request) -> Reply:
         card = req.get("AA", "")
-        patron = actions.patron_by_card(self.db, card)
+        patron = patrons_store.by_card(self.db, card)
         self._need_pin(req, patron)
         barcode = req.get("AB") or None
-        title_id = actions.copy_by_barcode(self.db, barcode)["title_id"] if barcode else req.get("AJ", "")
+        title_id = copies_store.by_barcode(self.db, barcode)["title_id"] if barcode else req.get("AJ", "")
         if not title_id:
             raise BadInput("name the item (AB) or the title (AJ) to hold")
         mode = req.fixed["hold_mode"]
@@ -388,14 +387,13 @@ class Session:
                                       pickup=req.get("BS") or self.location_code)
             ready = hold["status"] == "ready"
             return responses.hold(ok=True, available=ready, expires=self._day(hold.get("expires")),
-                                  position=actions.hold_position(self.db, hold), pickup=hold["pickup"],
+                                  position=holds_store.position(self.db, hold), pickup=hold["pickup"],
                                   message="ready for you to collect" if ready else None, **common)
         if mode == "-":
-            mine = list(self.db[store.HOLDS].find({"patron": patron["_id"], "title_id": title_id,
-                                                   "status": {"$in": list(circulation.CURRENT_HOLDS)}}).limit(1))
-            if not mine:
+            mine = holds_store.current_on(self.db, patron["_id"], title_id)
+            if mine is None:
                 raise NotFound("you have no hold on this title")
-            hold = actions.cancel_hold(self.db, patron=patron, hold_id=mine[0]["_id"])
+            hold = actions.cancel_hold(self.db, patron=patron, hold_id=mine["_id"])
             return responses.hold(ok=True, available=False, pickup=hold["pickup"], message="hold cancelled", **common)
         raise BadInput("a hold can be placed (+) or cancelled (-) here, not changed")
 

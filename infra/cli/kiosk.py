@@ -1,22 +1,10 @@
-"""``suite kiosk ...`` commands: broker accounts for kiosks, and a load simulation."""
+"""``suite kiosk add|remove|simulate``: broker accounts for kiosks, and a load simulation
+(``infra/kiosk/`` holds the accounts and the simulator)."""
 from __future__ import annotations
 
-import argparse
 import sys
 
-
-def _share(raw: str) -> float:
-    value = float(raw)
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError("a share between 0 and 1")
-    return value
-
-
-def _count(raw: str) -> int:
-    value = int(raw)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
+from infra.cli import common
 
 
 def cmd_remove(args) -> int:
@@ -29,10 +17,9 @@ def cmd_remove(args) -> int:
 
 def cmd_add(args) -> int:
     from infra import rabbitmq_admin
-    from infra.cli import _settings
     from infra.kiosk import accounts
 
-    settings = _settings()
+    settings = common.settings()
     try:
         user, password = accounts.add_kiosk(settings.amqp_uri, args.kiosk_id)
     except ValueError as exc:
@@ -52,11 +39,10 @@ def cmd_add(args) -> int:
 
 
 def cmd_simulate(args) -> int:
-    from infra.cli import _rpc, _settings
     from infra.kiosk import simulator
 
-    settings = _settings()
-    with _rpc(settings) as rpc:
+    settings = common.settings()
+    with common.rpc(settings) as rpc:
         print(f"preparing {args.kiosks} kiosks, {args.copies} copies, {args.patrons} patrons ...", flush=True)
         fixtures = simulator.prepare_fixtures(rpc, args.kiosks, args.copies, args.patrons)
         report = simulator.simulate(
@@ -82,10 +68,9 @@ def cmd_simulate(args) -> int:
     return 1 if mismatches or report.lost or len(conflicts) != report.oracle_conflicts else 0
 
 
-def add_commands(sub) -> None:
-    """Add the ``kiosk`` subcommand to the ``suite`` parser."""
-    kiosk = sub.add_parser("kiosk", help="24-hour library kiosks: broker accounts, load simulation")
-    kiosk_sub = kiosk.add_subparsers(dest="kiosk_command", required=True, metavar="COMMAND")
+def add_kiosk(sub) -> None:
+    kiosk_sub = common.subcommands(sub.add_parser("kiosk", help="24-hour library kiosks: broker accounts, load "
+                                                                "simulation"), "kiosk_command")
     add = kiosk_sub.add_parser("add", help="create (or reset) a kiosk's broker user on the vhost of AMQP_URI; "
                                            "print its AMQP URI, and its password alone on the last line")
     add.add_argument("kiosk_id", metavar="KIOSK_ID", help="1-32 letters, digits, '-' or '_' (its library location code)")
@@ -96,15 +81,17 @@ def add_commands(sub) -> None:
     sim = kiosk_sub.add_parser("simulate", help="make test kiosks, copies and patrons, replay a story of "
                                                 "borrowing through the broker with duplicates, reordering and "
                                                 "offline kiosks, and check the library ends as it should")
-    sim.add_argument("--kiosks", type=_count, default=3)
-    sim.add_argument("--events", type=_count, default=200)
+    sim.add_argument("--kiosks", type=common.positive, default=3)
+    sim.add_argument("--events", type=common.positive, default=200)
     sim.add_argument("--rate", type=float, default=50.0, help="events a second (0: as fast as possible)")
-    sim.add_argument("--duplicates", type=_share, default=0.1, help="share of events sent twice")
-    sim.add_argument("--reorder", type=_share, default=0.1, help="share of events swapped with their kiosk's next")
-    sim.add_argument("--offline", type=_share, default=0.2, help="share of kiosks offline for a while (then replay)")
+    sim.add_argument("--duplicates", type=common.share, default=0.1, help="share of events sent twice")
+    sim.add_argument("--reorder", type=common.share, default=0.1,
+                     help="share of events swapped with their kiosk's next")
+    sim.add_argument("--offline", type=common.share, default=0.2,
+                     help="share of kiosks offline for a while (then replay)")
     sim.add_argument("--seed", type=int, default=1)
-    sim.add_argument("--copies", type=_count, default=None, help="default: 4 per kiosk")
-    sim.add_argument("--patrons", type=_count, default=5)
+    sim.add_argument("--copies", type=common.positive, default=None, help="default: 4 per kiosk")
+    sim.add_argument("--patrons", type=common.positive, default=5)
     sim.add_argument("--settle", type=float, default=30.0, help="seconds to wait for the library to agree")
     sim.add_argument("--keep-accounts", action="store_true", help="keep the kiosks' broker users afterwards")
     sim.set_defaults(func=lambda args: cmd_simulate(_with_defaults(args)))

@@ -1,0 +1,106 @@
+"""Copies against the store. A copy holds its circulation state (its loan, the hold it is set
+aside for) and its events, and is written whole with a version check (``save``), so two
+actions on one copy at the same moment cannot both win; ended loans are kept in the loan
+history."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Iterable
+
+import pymongo
+from pymongo.database import Database
+
+from services.common import outbox
+from services.common.errors import Conflict, NotFound
+from services.common.inbox import INBOX_KEEP
+from services.common.storage import diff_update, due_by, due_key, merge_updates
+from services.library.circulation import AVAILABLE
+from services.library.store import COPIES, LOAN_HISTORY
+
+TIMER_ROUND = 1000   # copies one timer round looks at
+
+
+def with_watch_fields(copy: dict) -> dict:
+    """Fields the timers scan by one indexed range: loans that may still become overdue,
+    ready holds that may still expire."""
+    out = dict(copy)
+    if copy["status"] == "on_loan" and not copy.get("overdue_raised"):
+        out["watch_due"] = due_key(copy["loan"]["due"])
+    else:
+        out.pop("watch_due", None)
+    if copy["status"] == "on_hold_shelf" and copy.get("hold") and copy["hold"].get("expires"):
+        out["hold_expires"] = due_key(copy["hold"]["expires"])
+    else:
+        out.pop("hold_expires", None)
+    return out
+
+
+def save(db: Database, old: dict, new: dict, *events: dict, at: datetime | None = None,
+         applied_event: str | None = None) -> None:
+    """Write a copy's new state and its events in one update, if nobody changed it meanwhile.
+    ``at`` is when the change happened (kiosk events older than it are stale);
+    ``applied_event`` is recorded in the copy's inbox by the same write."""
+    new = with_watch_fields(new)
+    if at is not None:
+        new["state_at"] = at.astimezone(timezone.utc).isoformat()
+    update = diff_update(old, new)
+    if events:
+        update = merge_updates(update, outbox.record(*events))
+    if applied_event:
+        update = merge_updates(update, {"$push": {"inbox": {"$each": [applied_event], "$slice": -INBOX_KEEP}}})
+    result = db[COPIES].update_one({"_id": old["_id"], "version": old["version"]}, update)
+    if result.matched_count == 0:
+        raise Conflict("the item was changed meanwhile (another desk or kiosk acted on it); try again")
+
+
+# ---- reads ------------------------------------------------------------------------------
+
+def find(db: Database, barcode: str) -> dict | None:
+    return db[COPIES].find_one({"_id": barcode})
+
+
+def by_barcode(db: Database, barcode: str) -> dict:
+    doc = find(db, str(barcode))
+    if doc is None:
+        raise NotFound(f"no item with barcode {barcode}")
+    return doc
+
+
+def loans_of(db: Database, patron_id: str) -> list[dict]:
+    return list(db[COPIES].find({"loan.patron": str(patron_id)}).limit(500))
+
+
+def of_title(db: Database, title_id: str) -> list[dict]:
+    return list(db[COPIES].find({"title_id": title_id}).limit(200))
+
+
+def may_be_overdue(db: Database, today: date) -> list[dict]:
+    """Loans due by ``today`` whose overdue is not published yet (one indexed range)."""
+    return due_by(db[COPIES], "watch_due", today.isoformat(), TIMER_ROUND)
+
+
+def holds_expiring(db: Database, today: date) -> list[dict]:
+    """Copies on a hold shelf whose hold expires by ``today`` (one indexed range)."""
+    return due_by(db[COPIES], "hold_expires", today.isoformat(), TIMER_ROUND)
+
+
+# ---- writes besides ``save`` ----------------------------------------------------------------
+
+def shelve_at(db: Database, barcodes: Iterable[str], location: str) -> None:
+    """Copies found at ``location`` (a kiosk's inventory) stand there, if available."""
+    for barcode in barcodes:
+        db[COPIES].update_one({"_id": barcode, "status": AVAILABLE}, {"$set": {"location": location}})
+
+
+def note_checked_in(db: Database, barcode: str, at: datetime) -> None:
+    """Remember a check-in that was not applied (it came late): whatever loan began before it has ended."""
+    db[COPIES].update_one({"_id": barcode}, {"$max": {"checked_in_at": at.astimezone(timezone.utc).isoformat()}})
+
+
+def keep_ended_loan(db: Database, ended: dict, barcode: str, title_id: str, **extra) -> None:
+    """An ended loan in the loan history, once (its loan id is the entry's id)."""
+    try:
+        db[LOAN_HISTORY].insert_one({"_id": ended["loan_id"], "barcode": barcode, "title_id": title_id,
+                                     **extra, **ended})
+    except pymongo.errors.DuplicateKeyError:
+        pass

@@ -1,0 +1,50 @@
+"""What circulation reads to decide and to answer: a patron's standing, the loan rule in
+force for a patron, a copy and a location, the patron types the rules know, and a patron's
+card, loans and holds as the gateway shows them."""
+from __future__ import annotations
+
+from datetime import date
+
+from pymongo.database import Database
+
+from services.library import catalogue, circulation, copies_store, holds_store, loan_rules_store, patrons, \
+    patrons_store
+from services.library.policy import LoanRule, patron_types, rule_for
+
+
+def standing(db: Database, patron: dict, today: date) -> circulation.PatronStanding:
+    loans = [c for c in copies_store.loans_of(db, patron["_id"]) if c["status"] == circulation.ON_LOAN]
+    overdue = [(today - date.fromisoformat(c["loan"]["due"])).days for c in loans if circulation.is_overdue(c, today)]
+    return circulation.PatronStanding(blocks=patrons.block_reasons(patron.get("blocks")), active_loans=len(loans),
+                                      overdue_items=len(overdue), longest_overdue_days=max(overdue, default=0))
+
+
+def rule(db: Database, patron: dict | None, copy: dict, loc: dict) -> LoanRule:
+    return rule_for(loan_rules_store.rules(db), (patron or {}).get("patron_type", "adult"),
+                    copy.get("material_type", "book"), loc.get("kind", "library"))
+
+
+def known_patron_types(db: Database) -> tuple[str, ...]:
+    return patron_types(loan_rules_store.rules(db), patrons.DEFAULT_PATRON_TYPE)
+
+
+def cards(db: Database, resident_ids: list[str]) -> list[dict]:
+    """The cards of these residents that exist, in the order asked."""
+    found = patrons_store.by_ids(db, resident_ids)
+    return [patrons.public_view(found[i]) for i in resident_ids if i in found]
+
+
+def loans_and_holds(db: Database, resident_ids: list[str]) -> dict:
+    """{resident_id: {loans, holds}}, each item with its title's name."""
+    out = {}
+    for rid in resident_ids:
+        loans = [circulation.loan_view(c) for c in copies_store.loans_of(db, rid)]
+        holds = [circulation.hold_view(h, holds_store.position(db, h)) for h in holds_store.current_of(db, rid, 100)]
+        out[rid] = {"loans": loans, "holds": holds}
+    # titles by _id in one query (fast on every store), so no caller asks per item
+    title_ids = list({item["title_id"] for v in out.values() for item in v["loans"] + v["holds"]})
+    names = catalogue.title_names(db, title_ids)
+    for v in out.values():
+        for item in v["loans"] + v["holds"]:
+            item["title"] = names.get(item["title_id"], "")
+    return out
