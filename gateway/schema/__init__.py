@@ -6,7 +6,8 @@ Where things are: ``asking`` (who is asking: ``principal``, ``actor``, ``guardia
 ``places`` (``Place``); the types of each area in ``community``, ``library``, ``learning``
 and ``schoolbag``, their mutations in ``<area>_mutations``; ``me`` (the signed-in resident
 and how its parts are fetched at once); the roots in ``query`` and ``mutation``; ``schema``,
-assembled here. Each type is built from a service's dict by its ``Type.of(dict)``.
+assembled here. A type shown from a service's dict has a ``Type.of(dict)``: that mapping is
+written there alone.
 """
 from __future__ import annotations
 
