@@ -18,6 +18,11 @@ class Calls:
         self.made: list[tuple[str, str]] = []
         self._pending: dict[str, object] = {}
 
+    @classmethod
+    def configured(cls, proxies: dict, config: dict) -> "Calls":
+        """Calls that wait for each service as long as the gateway's ``RPC_TIMEOUT`` says."""
+        return cls(proxies, float(config.get("RPC_TIMEOUT", 5.0)))
+
     def start(self, service: str, method: str, *args, **kwargs):
         key = json.dumps([service, method, args, kwargs], sort_keys=True, default=str)
         if key not in self._pending:

@@ -14,7 +14,7 @@ from graphql import (FieldNode, FragmentDefinitionNode, FragmentSpreadNode, Grap
                      NullValueNode, OperationDefinitionNode, ValidationRule)
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef, TypeNameMetaFieldDef
 
-from gateway.schema import LIST_SIZES, PAGE_CAPS, page_size
+from gateway.schema.paging import LIST_SIZES, PAGE_CAPS, page_size
 
 LIST_DEFAULT = 20     # what a list sized by the data is assumed to hold
 PAGE_ARGS = ("first", "limit")

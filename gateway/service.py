@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 
 from gateway import auth
 from gateway.calls import Calls
-from gateway.console import ConsoleEntrypoints
+from gateway.console.entrypoints import ConsoleEntrypoints
 from gateway.engine import GraphqlEngine
 from gateway.errors import format_error
 from services.common.health import broker_problem
@@ -114,7 +114,7 @@ class GatewayService(ConsoleEntrypoints, MetricsEntrypoints):
         except auth.Unauthenticated as exc:
             return _error(401, str(exc), "UNAUTHENTICATED")
         proxies = {"community": self.community, "library": self.library, "elearning": self.elearning}
-        context = Context(principal=principal, calls=Calls(proxies, float(self.config.get("RPC_TIMEOUT", 5.0))))
+        context = Context(principal=principal, calls=Calls.configured(proxies, self.config))
         outcome = self.engine.run(body, context, method)
         payload = {}
         if self.config.get("EXPOSE_RPC_COUNT"):  # tests and benchmarks count what a query costs

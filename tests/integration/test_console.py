@@ -9,7 +9,7 @@ import requests
 from nameko.exceptions import RemoteError
 
 from gateway import auth
-from gateway.console import FORMS
+from gateway.console.forms import FORMS
 from gateway.service import GatewayService
 from services.common import clock
 from services.community import staff

@@ -3,7 +3,7 @@ show: a household with one child, one loan and one case, and one with three chil
 loans and five cases (one overview call per service, all at once, never a call per item).
 A part of a service's overview that fails costs only the fields that need it."""
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 import requests
@@ -11,7 +11,7 @@ import requests
 from gateway import auth
 from gateway.service import GatewayService
 from infra.local import demo_data
-from services.common import overview
+from services.common import clock, overview
 from services.common.errors import Forbidden
 from services.common.rpc import rpc as rpc_entrypoint
 from services.community import catalogue
@@ -94,7 +94,7 @@ def fill(rpc, resident_id: str, children: list[str], *, loans: int, cases: int, 
 def test_the_full_dashboard_costs_the_same_rpcs_for_one_child_as_for_three(dashboard, school, rpc):
     small, big = school.residents["C"], school.residents["A"]   # C: guardian of u2; A: of u1, and two more
     big_children = [school.u1, *more_children(rpc, school, 2)]
-    due = (datetime.now(timezone.utc) + timedelta(days=7)).isoformat()   # a due time must lie ahead
+    due = (clock.now() + timedelta(days=7)).isoformat()   # a due time must lie ahead
     assignment = rpc.elearning.publish_assignment(school.t1, school.c1, "口算练习", "第 12 页", due)
     for pupil in (school.u2, *big_children):  # every child submits; the teacher marks each
         submitted = rpc.elearning.submit_assignment(pupil, assignment["assignment_id"], "做完了")

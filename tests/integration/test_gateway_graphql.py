@@ -184,7 +184,8 @@ def test_fields_asked_for_through_fragments_start_together():
 
     from graphql import parse
 
-    from gateway.schema import _me_parts, schema
+    from gateway.schema import schema
+    from gateway.schema.me import _me_parts
     doc = parse("query($n: Int) { me { name ...More ... on Me { loans { barcode } } } } "
                 "fragment More on Me { cases { id } notices(limit: 3) { id } ...Deeper } "
                 "fragment Deeper on Me { children { name wallet { balanceFen } } notices(limit: $n) { id } }")

@@ -134,7 +134,7 @@ def cost_of(query: str) -> int:
 
 
 def test_cost_counts_lists_by_the_schema_and_pages_at_what_resolvers_really_return():
-    from gateway.schema import PAGE_CAPS
+    from gateway.schema.paging import PAGE_CAPS
     # a page size in a variable counts at the resolver's cap: catalogue gives at most 50
     assert cost_of("query($n: Int) { catalogue(first: $n) { id availability { location } } }") == 1 + 50 * 22
     assert cost_of("{ catalogue(first: 5) { id availability { location } } }") == 1 + 5 * 22

@@ -10,7 +10,7 @@ uses on purpose (``$set``, ``$gt`` on a queue key...) do not confuse the check.
 import json
 import socket
 import uuid
-from datetime import datetime, timezone
+from datetime import timezone
 
 import graphql
 import pytest
@@ -23,6 +23,7 @@ from gateway.schema import schema
 from infra.imports import community as community_import
 from infra.imports.files import ImportFileError
 from infra.local import demo_data
+from services.common import clock
 from services.community.service import CommunityService
 from services.library.service import LibraryService
 from services.library.sip2 import accounts as sip2_accounts
@@ -124,7 +125,7 @@ def test_operator_objects_in_kiosk_messages_are_dead_lettered_unapplied(suite, d
         data = json.loads(json.dumps(data).replace("MARK", mark))
         envelope = json.loads(json.dumps(envelope).replace("MARK", mark))
         body = {"specversion": "1.0", "id": uuid.uuid4().hex, "source": f"/kiosks/{kiosk_id}",
-                "type": BY_KIND[kind].TYPE, "time": datetime.now(timezone.utc).isoformat(), "sequence": 1,
+                "type": BY_KIND[kind].TYPE, "time": clock.now().isoformat(), "sequence": 1,
                 "data": data, **envelope}
         publish_raw(uri, kiosk_id, kind, body)
         marks[mark] = (kind, data, envelope)
@@ -173,7 +174,7 @@ def test_operator_text_in_sip2_fields_is_only_ever_a_string(driver, start_servic
     mark = marker()
     op = '{"$ne": "%s"}' % mark
     where = '{"$where": "sleep(100) && \'%s\'"}' % mark     # no "|": it ends a SIP2 field
-    now = sip2_messages.sip_date(datetime.now(timezone.utc), timezone.utc)
+    now = sip2_messages.sip_date(clock.now(), timezone.utc)
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         def send(body, seq):
             sock.sendall(sip2_frame(body, seq))

@@ -1,0 +1,40 @@
+"""Who is asking a resolver: the signed-in principal (refused when absent or of another
+role), the same person as the services' ``actor`` or, for the e-schoolbag, as a guardian;
+and the request's ``Calls`` through which every resolver reaches the services."""
+from __future__ import annotations
+
+from gateway.auth import Unauthenticated
+from gateway.errors import Forbidden
+
+RESIDENT_ROLES = ("resident", "guardian")
+STAFF_ROLES = ("staff", "admin")
+
+
+def principal(info, *roles):
+    who = info.context.principal
+    if who is None:
+        raise Unauthenticated("sign in first: send 'Authorization: Bearer <token>'")
+    if roles and who.role not in roles:
+        raise Forbidden(f"this needs the role {' or '.join(roles)}")
+    return who
+
+
+def actor(who) -> dict:
+    return {"id": who.subject, "role": who.role, "committee": who.committee}
+
+
+def guardian(who) -> dict:
+    """The reader the e-schoolbag checks: the signed-in resident as a guardian, so that a
+    thread opens only when it is about one of their own children."""
+    return {"role": "guardian", "id": who.subject}
+
+
+def calls(info):
+    return info.context.calls
+
+
+def as_resident(info, service: str, method: str, *args):
+    """``service.method(<the signed-in resident's id>, *args)``: a resident's (or guardian's)
+    own request, refused to anyone else."""
+    who = principal(info, *RESIDENT_ROLES)
+    return calls(info).call(service, method, who.subject, *args)

@@ -1,0 +1,147 @@
+"""The community service's types: the matter catalogue, cases as the service's case view
+shows them (its ``actions`` and ``deadline_mark`` are the service's decision, shown as
+they come), notices and the log of who opened a resident's record."""
+from __future__ import annotations
+
+import graphene
+
+from contracts.rpc.community import CASE_ACTIONS
+from gateway.schema.places import Place, place
+
+
+class Matter(graphene.ObjectType):
+    code = graphene.String(required=True)
+    name = graphene.String(required=True)
+    jurisdiction = graphene.String(required=True, description="RESIDENCE, REGISTRATION or ACCEPTING_DESK")
+    materials = graphene.List(graphene.NonNull(graphene.String), required=True)
+    promised_days = graphene.Int(required=True, description="promised time limit in working days")
+    description = graphene.String()
+
+    @staticmethod
+    def of(m: dict) -> "Matter":
+        return Matter(code=m["code"], name=m["name"], jurisdiction=m["jurisdiction"], materials=m["materials"],
+                      promised_days=m["promised_days"], description=m.get("description"))
+
+
+class AuditEntry(graphene.ObjectType):
+    at = graphene.String(required=True)
+    action = graphene.String(required=True)
+    from_status = graphene.String()
+    to_status = graphene.String(required=True)
+    note = graphene.String()
+    by = graphene.String(description="staff only")
+    role = graphene.String()
+
+    @staticmethod
+    def of(e: dict) -> "AuditEntry":
+        return AuditEntry(at=e["at"], action=e["action"], from_status=e.get("from"), to_status=e["to"],
+                          note=e.get("note"), by=e.get("by"), role=e.get("role"))
+
+
+# The case actions as the contract names them (contracts/rpc/community.py).
+CaseActionKind = graphene.Enum("CaseActionKind", [(a.upper(), a) for a in CASE_ACTIONS])
+
+
+class DeadlineMark(graphene.Enum):
+    DUE_SOON = "due_soon"
+    OVERDUE = "overdue"
+
+
+class Case(graphene.ObjectType):
+    id = graphene.ID(required=True)
+    number = graphene.String(required=True)
+    version = graphene.Int(required=True)
+    status = graphene.String(required=True)
+    status_name = graphene.String(required=True)
+    matter_code = graphene.String(required=True)
+    matter_name = graphene.String(required=True)
+    resident_id = graphene.String(required=True)
+    resident_name = graphene.String()
+    accepting_desk = graphene.Field(Place)
+    accepting_committee = graphene.Field(Place)
+    handling_committee = graphene.Field(Place)
+    assignee = graphene.String()
+    materials = graphene.List(graphene.NonNull(graphene.String))
+    missing_materials = graphene.List(graphene.NonNull(graphene.String))
+    submitted_at = graphene.String()
+    accepted_on = graphene.String()
+    deadline = graphene.String()
+    deadline_problem = graphene.String(description="why no deadline could be computed (e.g. a year with "
+                                                   "no working-day schedule loaded)")
+    deadline_flag = graphene.String(description="due_soon or overdue once raised")
+    deadline_mark = graphene.Field(DeadlineMark, description="due soon (by the next working day) or overdue, "
+                                                             "as of today on the working-day calendar")
+    actions = graphene.List(graphene.NonNull(CaseActionKind), required=True,
+                            description="what I may do with this case now (actOnCase)")
+    trail = graphene.List(graphene.NonNull(AuditEntry), required=True)
+
+    @staticmethod
+    def of(data: dict) -> "Case":
+        return Case(
+            id=data["case_id"], number=data["number"], version=data["version"], status=data["status"],
+            status_name=data["status_name"], matter_code=data["matter_code"], matter_name=data["matter_name"],
+            resident_id=data["resident_id"], resident_name=data.get("resident_name"),
+            accepting_desk=data["accepting_desk"], accepting_committee=data["accepting_committee"],
+            handling_committee=data["handling_committee"], assignee=data.get("assignee"),
+            materials=data.get("materials"), missing_materials=data.get("missing_materials"),
+            submitted_at=data.get("submitted_at"), accepted_on=data.get("accepted_on"),
+            deadline=data.get("deadline"), deadline_problem=data.get("deadline_problem"),
+            deadline_flag=data.get("deadline_flag"), deadline_mark=data.get("deadline_mark"),
+            actions=data["actions"], trail=[AuditEntry.of(e) for e in data["trail"]])
+
+    def resolve_accepting_desk(root, info):
+        return place(info, root.accepting_desk)
+
+    def resolve_accepting_committee(root, info):
+        return place(info, root.accepting_committee)
+
+    def resolve_handling_committee(root, info):
+        return place(info, root.handling_committee)
+
+
+class CaseQueuePage(graphene.ObjectType):
+    cases = graphene.List(graphene.NonNull(Case), required=True)
+    next_cursor = graphene.String(description="pass as `after` for the next page; null on the last page")
+
+
+class Notice(graphene.ObjectType):
+    id = graphene.ID(required=True)
+    kind = graphene.String(required=True)
+    title = graphene.String(required=True)
+    body = graphene.String(required=True)
+    case_id = graphene.String()
+    created_at = graphene.String(required=True)
+
+    @staticmethod
+    def of(n: dict) -> "Notice":
+        return Notice(id=n["notice_id"], kind=n["kind"], title=n["title"], body=n["body"],
+                      case_id=n.get("case_id"), created_at=n["created_at"])
+
+
+class RecordAccess(graphene.ObjectType):
+    """One time staff opened this resident's record (个人信息查阅记录)."""
+    at = graphene.String(required=True)
+    by = graphene.String(required=True, description="the clerk's login")
+    committee = graphene.Field(Place, description="the clerk's committee")
+    purpose = graphene.String(required=True, description="lookup or case")
+    purpose_text = graphene.String(required=True)
+    case_id = graphene.String()
+
+    @staticmethod
+    def of(info, e: dict) -> "RecordAccess":
+        return RecordAccess(at=e["at"], by=e["by"], committee=place(info, e["committee"]) if e.get("committee")
+                            else None, purpose=e["purpose"], purpose_text=e["purpose_text"], case_id=e.get("case_id"))
+
+
+class RegisteredResident(graphene.ObjectType):
+    id = graphene.ID(required=True)
+    name = graphene.String(required=True)
+    id_number_masked = graphene.String(required=True)
+    registered_committee = graphene.String()
+    residence_committee = graphene.String(required=True)
+
+    @staticmethod
+    def of(r: dict) -> "RegisteredResident":
+        return RegisteredResident(id=r["resident_id"], name=r["name"], id_number_masked=r["id_number_masked"],
+                                  registered_committee=r["registered_committee"],
+                                  residence_committee=r["residence_committee"])

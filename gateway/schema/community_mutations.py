@@ -1,0 +1,77 @@
+"""The community service's mutations: submitting a case, a step of its life, registering
+a resident at a desk."""
+from __future__ import annotations
+
+import graphene
+
+from gateway.errors import BadRequest, Forbidden
+from gateway.schema.asking import RESIDENT_ROLES, STAFF_ROLES, actor, calls, principal
+from gateway.schema.community import Case, CaseActionKind, RegisteredResident
+
+
+class SubmitCase(graphene.Mutation):
+    """A resident submits a case (at the desk of their residence unless they choose one);
+    staff submit on a resident's behalf at their own desk."""
+
+    class Arguments:
+        matter_code = graphene.String(required=True)
+        desk = graphene.String()
+        materials = graphene.List(graphene.NonNull(graphene.String))
+        note = graphene.String()
+        resident_id = graphene.ID(description="staff only: the resident at the desk")
+
+    Output = Case
+
+    def mutate(root, info, matter_code, desk=None, materials=None, note=None, resident_id=None):
+        who = principal(info, *RESIDENT_ROLES, *STAFF_ROLES)
+        if who.role in RESIDENT_ROLES:
+            if resident_id not in (None, who.subject):
+                raise Forbidden("residents submit cases for themselves")
+            resident_id = who.subject
+        elif not resident_id:
+            raise BadRequest("residentId is required when staff submit a case")
+        request = {"resident_id": resident_id, "matter_code": matter_code, "desk": desk,
+                   "materials": materials or [], "note": note}
+        return Case.of(calls(info).call("community", "submit_case", actor(who), request))
+
+
+class ActOnCase(graphene.Mutation):
+    """One step of a case's life: residents supplement and withdraw their own; staff accept,
+    request a supplement, assign, transfer, complete or reject."""
+
+    class Arguments:
+        case_id = graphene.ID(required=True)
+        action = CaseActionKind(required=True)
+        expected_version = graphene.Int(description="refuse with CONFLICT if the case changed since")
+        note = graphene.String()
+        reason = graphene.String()
+        assignee = graphene.String()
+        to_committee = graphene.String()
+        missing_materials = graphene.List(graphene.NonNull(graphene.String))
+        materials = graphene.List(graphene.NonNull(graphene.String))
+
+    Output = Case
+
+    def mutate(root, info, case_id, action, **kwargs):
+        who = principal(info)
+        request = {"case_id": case_id, "action": action.value if hasattr(action, "value") else action,
+                   **{k: v for k, v in kwargs.items() if v is not None}}
+        return Case.of(calls(info).call("community", "act_on_case", actor(who), request))
+
+
+class RegisterResident(graphene.Mutation):
+    """Staff register a resident at a desk."""
+
+    class Arguments:
+        id_number = graphene.String(required=True)
+        name = graphene.String(required=True)
+        phone = graphene.String()
+        registered_committee = graphene.String(description="omit when registered outside the district")
+        residence_committee = graphene.String(required=True)
+        address = graphene.String(required=True)
+
+    Output = RegisteredResident
+
+    def mutate(root, info, **kwargs):
+        principal(info, *STAFF_ROLES)
+        return RegisteredResident.of(calls(info).call("community", "register_resident", kwargs))

@@ -1,0 +1,26 @@
+"""The root ``Mutation``: every area's mutations, in the order the schema lists them."""
+from __future__ import annotations
+
+import graphene
+
+from gateway.schema.community_mutations import ActOnCase, RegisterResident, SubmitCase
+from gateway.schema.learning_mutations import Enrol, RecordProgress
+from gateway.schema.library_mutations import CancelHold, PlaceHold, RenewLoan, SetLibraryPin
+from gateway.schema.schoolbag_mutations import FreezeWallet, MarkThreadRead, PostMessage, SetWalletLimits, TopUpWallet
+
+
+class Mutation(graphene.ObjectType):
+    submit_case = SubmitCase.Field()
+    enrol = Enrol.Field()
+    record_progress = RecordProgress.Field()
+    top_up_wallet = TopUpWallet.Field()
+    set_wallet_limits = SetWalletLimits.Field()
+    freeze_wallet = FreezeWallet.Field()
+    post_message = PostMessage.Field()
+    mark_thread_read = MarkThreadRead.Field()
+    renew_loan = RenewLoan.Field()
+    place_hold = PlaceHold.Field()
+    cancel_hold = CancelHold.Field()
+    set_library_pin = SetLibraryPin.Field()
+    act_on_case = ActOnCase.Field()
+    register_resident = RegisterResident.Field()

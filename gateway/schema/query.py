@@ -1,0 +1,88 @@
+"""The root ``Query``: the services' health, ``me``, the public catalogues (matters,
+places, library titles, courses, the TV guide), one case, the staff queue."""
+from __future__ import annotations
+
+import graphene
+
+from gateway.schema.asking import RESIDENT_ROLES, STAFF_ROLES, actor, calls, principal
+from gateway.schema.community import Case, CaseQueuePage, Matter
+from gateway.schema.learning import Course, TvSlot
+from gateway.schema.library import CatalogueTitle
+from gateway.schema.me import Me
+from gateway.schema.paging import PAGE_CAPS, page_size
+from gateway.schema.places import Place
+from services.common.config import SERVICES
+
+
+class ServiceHealth(graphene.ObjectType):
+    service = graphene.String(required=True)
+    status = graphene.String(required=True, description="up, down (a part is down) or unavailable")
+    broker = graphene.String()
+    store = graphene.String()
+    detail = graphene.String()
+
+
+class Query(graphene.ObjectType):
+    health = graphene.List(graphene.NonNull(ServiceHealth), required=True,
+                           description="Each service's health, asked of all services at once")
+    me = graphene.Field(Me, description="The signed-in resident")
+    matters = graphene.List(graphene.NonNull(Matter), required=True, description="The public matter catalogue")
+    places = graphene.List(graphene.NonNull(Place), required=True, kind=graphene.String())
+    case = graphene.Field(Case, id=graphene.ID(required=True))
+    catalogue = graphene.List(graphene.NonNull(CatalogueTitle), required=True, text=graphene.String(),
+                              isbn=graphene.String(), first=graphene.Int(default_value=20),
+                              description="Search titles by words of title, author or subject, or by ISBN; "
+                                          "with availability per location")
+    courses = graphene.List(graphene.NonNull(Course), required=True, subject=graphene.String(),
+                            provider=graphene.String(), channel=graphene.String(),
+                            description="Lifelong-learning courses by subject, provider and channel")
+    tv_guide = graphene.List(graphene.NonNull(TvSlot), required=True, day=graphene.String(required=True),
+                             description="The TV programme guide of a day (YYYY-MM-DD)")
+    staff_queue = graphene.Field(CaseQueuePage, status=graphene.String(), matter_code=graphene.String(),
+                                 after=graphene.String(), first=graphene.Int(default_value=20),
+                                 committee=graphene.String(description="admins only; staff see their own"),
+                                 description="Open cases of the signed-in clerk's committee, by deadline")
+
+    def resolve_health(root, info):
+        c = calls(info)
+        pending = {s: c.start(s, "health") for s in SERVICES}
+        out = []
+        for service, reply in pending.items():
+            try:
+                report = reply.result()
+                detail = "; ".join(f"{k}: {v}" for k, v in report.get("detail", {}).items()) or None
+                out.append(ServiceHealth(service=service, status=report["status"], broker=report["broker"],
+                                         store=report["store"], detail=detail))
+            except Exception as exc:  # noqa: BLE001 - any failure means: not available
+                out.append(ServiceHealth(service=service, status="unavailable", detail=str(exc)))
+        return out
+
+    def resolve_me(root, info):
+        return Me.asked_by(info, principal(info, *RESIDENT_ROLES))
+
+    def resolve_matters(root, info):
+        return [Matter.of(m) for m in calls(info).call("community", "list_matters")]
+
+    def resolve_places(root, info, kind=None):
+        return [Place.of(p)   # the list asked for: read fresh
+                for p in calls(info).call("community", "list_places") if kind is None or p["kind"] == kind]
+
+    def resolve_courses(root, info, subject=None, provider=None, channel=None):
+        return [Course.of(c) for c in calls(info).call("elearning", "search_courses", subject, provider, channel, 50)]
+
+    def resolve_tv_guide(root, info, day):
+        return [TvSlot.of(t) for t in calls(info).call("elearning", "tv_guide", day)]
+
+    def resolve_catalogue(root, info, first, text=None, isbn=None):
+        found = calls(info).call("library", "search", text, isbn, page_size(first, PAGE_CAPS["Query.catalogue"]))
+        return [CatalogueTitle.of(t) for t in found]
+
+    def resolve_case(root, info, id):
+        who = principal(info)
+        return Case.of(calls(info).call("community", "get_case", actor(who), id))
+
+    def resolve_staff_queue(root, info, first, status=None, matter_code=None, after=None, committee=None):
+        who = principal(info, *STAFF_ROLES)
+        page = calls(info).call("community", "staff_queue", actor(who), committee, status, matter_code, after,
+                                page_size(first, PAGE_CAPS["Query.staffQueue"]))
+        return CaseQueuePage(cases=[Case.of(c) for c in page["cases"]], next_cursor=page["next"])
