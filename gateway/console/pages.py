@@ -4,6 +4,7 @@ an error becomes (its title and HTTP status)."""
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from pathlib import Path
 
 import jinja2
@@ -12,6 +13,7 @@ from werkzeug.wrappers import Response
 
 from contracts.rpc.community import CASE_STATUS_NAMES
 from gateway.fanout import Unavailable
+from services.common import clock
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +45,15 @@ CODE_TITLES = {
 
 
 def when(value: str | None) -> str:
-    """``2026-03-02T10:15:00.1+08:00`` → ``2026-03-02 10:15``."""
-    if not value:
-        return ""
-    return str(value)[:16].replace("T", " ")
+    """A stored instant as the district's clock reads it: ``2026-03-02T02:15:00.1+00:00`` →
+    ``2026-03-02 10:15`` (stamps are kept in UTC; a clerk reads local time)."""
+    if not value or len(str(value)) <= 10:   # nothing, or a day alone
+        return str(value or "")
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return str(value)[:16].replace("T", " ")
+    return clock.local(moment).strftime("%Y-%m-%d %H:%M")
 
 
 PAGES.filters["when"] = when
