@@ -19,7 +19,7 @@ from services.elearning.guardian_alerts import GuardianAlertEntrypoints
 from services.elearning import certificates, courses, credits, learner_records, progress, schoolbag, store
 from services.elearning.wallet_rpc import WalletEntrypoints
 from services.elearning.schoolbag_rpc import SchoolbagEntrypoints, children_with_wallets
-from services.elearning.xapi_http import XapiEntrypoints
+from services.elearning.xapi.entrypoints import XapiEntrypoints
 
 MAX_COURSES = 500   # a catalogue is published in batches of this many at most
 

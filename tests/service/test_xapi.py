@@ -13,7 +13,8 @@ import requests
 
 from infra import xapi_clients
 from infra.cli import main as cli
-from services.elearning import progress, xapi
+from services.elearning import progress
+from services.elearning.xapi import attachments, progress_feed, timestamps, values, versions
 from services.elearning.service import ElearningService
 from support import web_address
 
@@ -105,7 +106,7 @@ def test_version_header_is_required_and_answered(lrs):
     for sent, answered in (("1.0.3", "1.0.3"), ("1.0", "1.0.3"), ("2.0.0", "2.0.0")):
         r = lrs.get(version=sent)
         assert r.status_code == 200 and r.headers["X-Experience-API-Version"] == answered
-        assert xapi.parse_timestamp(r.headers["X-Experience-API-Consistent-Through"], xapi.V2)
+        assert timestamps.parse_timestamp(r.headers["X-Experience-API-Consistent-Through"], versions.V2)
 
 
 def test_credentials_401_and_read_only_403(lrs, rpc):
@@ -131,7 +132,7 @@ def test_post_put_and_get_statements(lrs):
     assert "X-Experience-API-Consistent-Through" in r.headers
     batch = [statement(me, verb=ANSWERED), {k: v for k, v in statement(me).items() if k != "id"}]
     ids = lrs.post(batch).json()
-    assert ids[0] == batch[0]["id"] and xapi.is_uuid(ids[1]) and len(ids) == 2
+    assert ids[0] == batch[0]["id"] and values.is_uuid(ids[1]) and len(ids) == 2
 
     got = lrs.get(statementId=one["id"])
     assert got.status_code == 200 and got.headers["Last-Modified"]
@@ -320,7 +321,7 @@ def multipart(statements, *parts, boundary="abcABC0123'()+_,-./:=?"):
 
 def parts_of(response):
     boundary = response.headers["Content-Type"].split("boundary=", 1)[1].strip('"')
-    return xapi.split_multipart(response.content, boundary)
+    return attachments.split_multipart(response.content, boundary)
 
 
 @pytest.mark.parametrize("version", ["1.0.3", "2.0.0"])
@@ -525,8 +526,8 @@ def course(course_id, credits=2):
 
 
 def lesson_statement(rid, cid, lesson, verb, at, **result):
-    s = {"id": str(uuid.uuid4()), "actor": xapi.resident_agent(rid), "verb": {"id": verb},
-         "object": {"objectType": "Activity", "id": xapi.lesson_activity_id(cid, lesson)},
+    s = {"id": str(uuid.uuid4()), "actor": progress_feed.resident_agent(rid), "verb": {"id": verb},
+         "object": {"objectType": "Activity", "id": progress_feed.lesson_activity_id(cid, lesson)},
          "timestamp": at.isoformat()}
     if result:
         s["result"] = result
@@ -541,7 +542,8 @@ def test_statements_feed_lesson_progress_and_completion_awards_credits_once(lrs,
     progress_doc = db("elearning")["progress"]
 
     r = lrs.post(lesson_statement(rid, cid, "l1", "http://adlnet.gov/expapi/verbs/progressed", t0 + timedelta(minutes=5),
-                                  extensions={xapi.EXT_PROGRESS: 40, xapi.EXT_TIME: 120.5}), version="2.0.0")
+                                  extensions={progress_feed.EXT_PROGRESS: 40, progress_feed.EXT_TIME: 120.5}),
+                 version="2.0.0")
     assert r.status_code == 200
     p = progress_doc.find_one({"_id": progress.progress_id(rid, cid, "l1")})
     assert (p["percent"], p["position"], p["completed"], p["channel"]) == (40, 120, False, "xapi")
