@@ -36,7 +36,8 @@ def export(db: Database, resident_id: str) -> dict:
     progress = [p for e in enrolments for p in db[courses.PROGRESS].find({"enrolment": e["_id"]})]
     ledger = list(db[credits.LEDGER].find({"resident_id": resident_id}, outbox.HIDDEN))
     ids = sorted({r["s"] for r in statement_store.agent_rows(db, agent_digest(resident_id))})
-    statements = [json.loads(d["raw"]) for d in db[statement_store.STATEMENTS].find({"_id": {"$in": ids}})] if ids else []
+    statements = [json.loads(d["raw"])
+                  for d in db[statement_store.STATEMENTS].find({"_id": {"$in": ids}})] if ids else []
     state = [{k: v for k, v in d.items() if k not in ("_id", "ctx", "agent")}
              for d in db[state_store.STATE].find({"agent": agent_digest(resident_id)})]
     return {"resident_id": resident_id, "exported_at": clock.now().isoformat(),

@@ -13,6 +13,7 @@ import requests
 
 from infra import xapi_clients
 from infra.cli import main as cli
+from services.common import clock
 from services.elearning import progress
 from services.elearning.xapi import attachments, progress_feed, timestamps, values, versions
 from services.elearning.service import ElearningService
@@ -492,7 +493,7 @@ def test_state_documents_with_etags_and_preconditions(lrs):
     # ids of the context, since, registration scopes
     listed = state(lrs, "GET", who=me, state_id=None)
     assert sorted(listed.json()) == ["bookmark", "notes"] and listed.headers["ETag"]
-    future = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
+    future = (clock.now() + timedelta(hours=1)).isoformat()
     assert state(lrs, "GET", who=me, state_id=None, since=future).json() == []
     registration = str(uuid.uuid4())
     assert state(lrs, "GET", who=me, registration=registration).status_code == 404
@@ -570,7 +571,7 @@ def test_statements_about_anything_else_are_stored_and_feed_nothing(lrs, rpc, db
     cid, rid, stranger = "c-" + uuid.uuid4().hex[:8], "r-" + uuid.uuid4().hex[:8], "r-" + uuid.uuid4().hex[:8]
     rpc.elearning.upsert_courses([course(cid)])
     rpc.elearning.enrol(rid, cid)
-    at = datetime.now(timezone.utc)
+    at = clock.now()
     others = [
         lesson_statement(rid, cid, "l1", EXPERIENCED, at),                                  # a verb that reports nothing
         lesson_statement(rid, cid, "nope", "http://adlnet.gov/expapi/verbs/completed", at),  # no such lesson

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from services.common import clock
 from services.elearning.xapi import (agents, alternate_syntax, attachments, clients, documents, progress_feed,
                                      queries, statements, timestamps, validation, values, versions)
 from services.elearning.xapi.errors import XapiError
@@ -200,7 +201,7 @@ def test_the_lrs_sets_stored_authority_version_and_a_missing_timestamp():
 
 def test_comparison_ignores_what_the_lrs_may_change_and_nothing_else():
     stored, _ = statements.complete(validation.validate_statement(statement(), V1), version=V1,
-                                    stored=datetime.now(timezone.utc), authority=clients.client_authority("p"))
+                                    stored=clock.now(), authority=clients.client_authority("p"))
     same = statement(timestamp="2026-11-25T10:00:00.123Z", verb={"id": "http://adlnet.gov/expapi/verbs/experienced"})
     same["actor"]["mbox"] = "mailto:ann@example.COM"
     same["object"]["definition"] = {"name": {"fr": "autre"}}
