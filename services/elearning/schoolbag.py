@@ -2,7 +2,7 @@
 teachers, pupils, guardians; imported by ``roster_store``), assignments and submissions,
 home-school messages (家校互动).
 
-Shaped for the embedded store (see DESIGN.md): every lookup is by ``_id`` or one indexed
+Shaped for the embedded store: every lookup is by ``_id`` or one indexed
 field with equality; memberships are maps keyed by id, written with ``$set``/``$unset``
 of one key (never ``$push`` of sub-documents, never array equality); each message is a
 document of its own; an event is written in the same insert as the document it is about.
