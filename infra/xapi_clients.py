@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from nameko.exceptions import RemoteError
 
-from services.elearning import xapi
+from services.elearning.xapi.clients import hash_credentials, new_credentials
 
 
 class ClientRefused(Exception):
@@ -18,11 +18,11 @@ class ClientRefused(Exception):
 def add_client(rpc, name: str, read_only: bool = False) -> str:
     """Register client ``name`` through the elearning RPC; return its ``key:secret``."""
     try:
-        credentials = xapi.new_credentials(name)
+        credentials = new_credentials(name)
     except ValueError as exc:
         raise ClientRefused(str(exc)) from None
     try:
-        rpc.elearning.xapi_add_client(name, xapi.hash_credentials(credentials), read_only)
+        rpc.elearning.xapi_add_client(name, hash_credentials(credentials), read_only)
     except RemoteError as exc:
         raise ClientRefused(exc.value) from None
     return credentials

@@ -2,12 +2,12 @@
 the xAPI endpoint both call."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 import pymongo
 from pymongo.database import Database
 
-from services.common import key_rows
+from services.common import clock, key_rows
 from services.common.arguments import checked_day
 from services.common.errors import BadInput, NotFound
 from services.common.storage import once
@@ -169,10 +169,20 @@ def progress_of(db: Database, enrolment_ids: list[str]) -> dict[str, list[dict]]
     return out
 
 
+def enrolments_of(db: Database, resident_id: str, limit: int = 200) -> list[dict]:
+    return list(db[ENROLMENTS].find({"resident_id": resident_id}).limit(limit))
+
+
+def titles(db: Database, course_ids: list[str]) -> dict[str, str]:
+    """{course id: title} of the courses that exist."""
+    return {c["_id"]: c["title"] for c in db[COURSES].find(
+        {"_id": {"$in": course_ids}}, {"title": 1})} if course_ids else {}
+
+
 def enrol(db: Database, resident_id: str, course_id: str) -> dict:
     c = course(db, course_id)
     doc = {"_id": enrolment_id(resident_id, c["_id"]), "resident_id": str(resident_id), "course_id": c["_id"],
-           "course_version": c.get("version", 1), "enrolled_at": datetime.now(timezone.utc).isoformat(),
+           "course_version": c.get("version", 1), "enrolled_at": clock.now().isoformat(),
            "completed": False}
     try:
         db[ENROLMENTS].insert_one(doc)
@@ -195,13 +205,13 @@ def record_progress(db: Database, *, resident_id: str, course_id: str, lesson_id
         raise BadInput(f"no lesson {lesson_id!r} in course {course_id}")
     if channel not in ("tv", "mobile", "web", "xapi"):
         raise BadInput("channel must be tv, mobile, web or xapi")
-    if at is not None and progress.is_ahead(at, datetime.now(timezone.utc)):
+    if at is not None and progress.is_ahead(at, clock.now()):
         raise BadInput(f"the report is dated {at.isoformat()}, later than now: is the device's clock right?")
     pid = progress.progress_id(resident_id, course_id, lesson_id)
     for _ in range(5):  # compare-and-set on the stored time: concurrent reports cannot go backwards
         current = db[PROGRESS].find_one({"_id": pid})
         new = progress.merged(current, {"position": position, "percent": percent, "completed": completed,
-                                        "at": at or datetime.now(timezone.utc), "channel": channel})
+                                        "at": at or clock.now(), "channel": channel})
         if new is None:
             return None
         doc = {**new, "enrolment": enrolment["_id"], "lesson_id": lesson_id}

@@ -5,13 +5,12 @@ duplicate key."""
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timezone
 
 import pymongo
 from pymongo.database import Database
 
 from contracts.events.elearning import CourseCompletedV1, CreditsAwardedV1
-from services.common import outbox
+from services.common import clock, outbox
 from services.common.errors import BadInput
 from services.common.outbox import OUTBOX_INDEX
 from services.elearning import courses, credit_rules
@@ -37,7 +36,7 @@ def award_if_completed(db: Database, resident_id: str, course_id: str) -> bool:
 
 def award_completion(db: Database, resident_id: str, course: dict) -> bool:
     """Record the completion and its credits once; True if this call did it."""
-    now = datetime.now(timezone.utc)
+    now = clock.now()
     entry = credit_rules.completion_entry(resident_id, course, now)
     events = [outbox.event(CourseCompletedV1.TYPE, {
         "resident_id": resident_id, "course_id": course["_id"], "course_title": course["title"],
@@ -61,7 +60,7 @@ def find_completion_entry(db: Database, resident_id: str, course_id: str) -> dic
 
 def correct(db: Database, resident_id: str, amount: int, reason: str, by: str) -> dict:
     try:
-        entry = credit_rules.correction_entry(resident_id, amount, reason, by, datetime.now(timezone.utc))
+        entry = credit_rules.correction_entry(resident_id, amount, reason, by, clock.now())
     except ValueError as exc:
         raise BadInput(str(exc)) from None
     db[LEDGER].insert_one(entry)

@@ -1,6 +1,7 @@
 """Turning a child's facts into alerts for each of their guardians (elearning knows who the
 guardians are; community renders the notices). Applied once per fact: the alert record's
-id is the fact's event id, and it carries the alerts in its outbox.
+id is the fact's event id, and it carries the alerts in its outbox. The facts arrive
+through ``guardian_alerts_inbox``.
 
 A wallet charge alerts no one: a pupil pays at the canteen and the shop several times a
 day, and a notice each time would bury the ones that need the guardian to act. Charges
@@ -12,7 +13,6 @@ import pymongo
 
 from contracts.events.elearning import GuardianAlertV1
 from services.common import outbox
-from services.common.inbox import inbox_handler
 from services.common.outbox import OUTBOX_INDEX
 from services.elearning import schoolbag, wallet_store
 
@@ -44,28 +44,8 @@ def _send(db, fact: dict, kind: str, children_of: dict[str, list[str]], **fields
     return len(events)
 
 
-class GuardianAlertEntrypoints:
-    @inbox_handler("cn.elearning.wallet.low_balance.v1")
-    def alert_low_balance(self, event):
-        d = event["data"]
-        alert(self.db, event, "wallet_low_balance", d["student_id"], amount_fen=d["balance_fen"])
-
-    @inbox_handler("cn.elearning.wallet.limit_refused.v1")
-    def alert_limit_refused(self, event):
-        d = event["data"]
-        alert(self.db, event, "wallet_limit_refused", d["student_id"], amount_fen=d["amount_fen"],
-              detail=REASONS.get(d["reason"], d["reason"]))
-
-    @inbox_handler("cn.elearning.message.posted.v1")
-    def alert_teacher_message(self, event):
-        d = event["data"]
-        if d["author_role"] == "teacher":  # guardians' own messages need no alert
-            alert(self.db, event, "teacher_message", d["student_id"])
-
-    @inbox_handler("cn.elearning.assignment.published.v1")
-    def alert_assignment_published(self, event):
-        """Each guardian of each pupil in the class, once, naming only their own children."""
-        d = event["data"]
-        klass = self.db[schoolbag.CLASSES].find_one({"_id": d["class_id"]}, {"title": 1}) or {}
-        _send(self.db, event, "assignment_published", schoolbag.guardians_of_class(self.db, d["class_id"]),
-              class_title=klass.get("title", ""), assignment_title=d["title"], due_at=d["due_at"])
+def alert_class(db, fact: dict, kind: str, class_id: str, **fields) -> int:
+    """Each guardian of each pupil in the class, once, naming only their own children."""
+    klass = db[schoolbag.CLASSES].find_one({"_id": class_id}, {"title": 1}) or {}
+    return _send(db, fact, kind, schoolbag.guardians_of_class(db, class_id), class_title=klass.get("title", ""),
+                 **fields)

@@ -12,34 +12,35 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from datetime import datetime, timezone
 
 import pymongo
 from pymongo.database import Database
 
-from services.common import outbox
+from services.common import clock, outbox
 from services.common.errors import BadInput, Forbidden
 from services.common.storage import delete_where
-from services.elearning import courses, credits, xapi, xapi_store
+from services.elearning import courses, credits
+from services.elearning.xapi import agents, state_store, statement_store
+from services.elearning.xapi.progress_feed import resident_agent
 
-RESIDENT_HOME_PAGE = "https://suite.local/residents"
 ERASURES = "learner_erasures"
 
 
 def agent_digest(resident_id: str) -> str:
-    ifi = xapi.ifi({"account": {"homePage": RESIDENT_HOME_PAGE, "name": resident_id}})
-    return xapi.digest(ifi)
+    """How the LRS names the resident's statements and state documents."""
+    return agents.digest(agents.ifi(resident_agent(resident_id)))
 
 
 def export(db: Database, resident_id: str) -> dict:
     enrolments = list(db[courses.ENROLMENTS].find({"resident_id": resident_id}))
     progress = [p for e in enrolments for p in db[courses.PROGRESS].find({"enrolment": e["_id"]})]
     ledger = list(db[credits.LEDGER].find({"resident_id": resident_id}, outbox.HIDDEN))
-    ids = sorted({r["s"] for r in xapi_store.agent_rows(db, agent_digest(resident_id))})
-    statements = [json.loads(d["raw"]) for d in db[xapi_store.STATEMENTS].find({"_id": {"$in": ids}})] if ids else []
+    ids = sorted({r["s"] for r in statement_store.agent_rows(db, agent_digest(resident_id))})
+    statements = [json.loads(d["raw"])
+                  for d in db[statement_store.STATEMENTS].find({"_id": {"$in": ids}})] if ids else []
     state = [{k: v for k, v in d.items() if k not in ("_id", "ctx", "agent")}
-             for d in db[xapi_store.STATE].find({"agent": agent_digest(resident_id)})]
-    return {"resident_id": resident_id, "exported_at": datetime.now(timezone.utc).isoformat(),
+             for d in db[state_store.STATE].find({"agent": agent_digest(resident_id)})]
+    return {"resident_id": resident_id, "exported_at": clock.now().isoformat(),
             "enrolments": enrolments, "progress": progress, "credit_ledger": ledger,
             "xapi_statements": statements, "xapi_state": state}
 
@@ -54,9 +55,9 @@ def erase(db: Database, resident_id: str, *, enabled: bool, request_ref: str, by
     enrolments = [e["_id"] for e in db[courses.ENROLMENTS].find({"resident_id": resident_id}, {"_id": 1})]
     progress = sum(delete_where(db[courses.PROGRESS], "enrolment", e) for e in enrolments)
     removed_enrolments = sum(db[courses.ENROLMENTS].delete_one({"_id": e}).deleted_count for e in enrolments)
-    statements = xapi_store.delete_statements(db, xapi_store.agent_rows(db, agent_digest(resident_id)))
-    state = delete_where(db[xapi_store.STATE], "agent", agent_digest(resident_id))
-    record = {"_id": pseudonym, "request_ref": request_ref, "by": by, "at": datetime.now(timezone.utc).isoformat(),
+    statements = statement_store.delete_statements(db, statement_store.agent_rows(db, agent_digest(resident_id)))
+    state = delete_where(db[state_store.STATE], "agent", agent_digest(resident_id))
+    record = {"_id": pseudonym, "request_ref": request_ref, "by": by, "at": clock.now().isoformat(),
               "counts": {"enrolments": removed_enrolments, "progress": progress, "ledger_entries": ledger,
                          "xapi_statements": statements, "xapi_state": state}}
     try:

@@ -11,10 +11,11 @@ import pymongo
 from pydantic import BaseModel, ValidationError
 from pymongo.database import Database
 
-from services.common.errors import BadInput, SuiteError
+from services.common import arguments
+from services.common.errors import SuiteError
 from services.elearning import roster
 from services.elearning.roster import map_key, unmap_key
-from services.elearning.schoolbag import CLASSES, ENROLLMENTS, MAX_BATCH, ORGS, SESSIONS, USERS
+from services.elearning.schoolbag import CLASSES, ENROLLMENTS, ORGS, SESSIONS, USERS
 
 
 class RecordRejected(Exception):
@@ -229,8 +230,7 @@ def _delete(batch: _Batch, record: BaseModel, guardianship: Guardianship) -> Non
 
 def import_batch(db: Database, batch: Any, guardianship: Guardianship | None = None) -> dict:
     """``elearning.roster_import``: each record stored or rejected with its reason."""
-    if not isinstance(batch, list) or len(batch) > MAX_BATCH:
-        raise BadInput(f"expected a list of at most {MAX_BATCH} roster records")
+    arguments.batch(batch, "roster records")
     guardianship = guardianship or Guardianship()
     parsed: list[tuple[int, BaseModel]] = []
     rejected = []

@@ -2,7 +2,7 @@
 teachers, pupils, guardians; imported by ``roster_store``), assignments and submissions,
 home-school messages (家校互动).
 
-Shaped for the embedded store (see DESIGN.md): every lookup is by ``_id`` or one indexed
+Shaped for the embedded store: every lookup is by ``_id`` or one indexed
 field with equality; memberships are maps keyed by id, written with ``$set``/``$unset``
 of one key (never ``$push`` of sub-documents, never array equality); each message is a
 document of its own; an event is written in the same insert as the document it is about.
@@ -27,7 +27,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, V
 from pymongo.database import Database
 
 from contracts.events.schoolbag import AssignmentPublishedV1, MessagePostedV1
-from services.common import outbox
+from services.common import clock, outbox
+from services.common.arguments import batch
 from services.common.errors import BadInput, Conflict, Forbidden, NotFound
 from services.common.outbox import OUTBOX_INDEX
 from services.elearning.roster import map_key, unmap_key
@@ -53,13 +54,8 @@ INDEXES = {
 }
 OUTBOX_COLLECTIONS = [ASSIGNMENTS, MESSAGES]
 
-MAX_BATCH = 500
 MAX_LISTED = 200
 NO_OUTBOX = outbox.HIDDEN
-
-
-def now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def stamp(at: datetime) -> str:
@@ -389,10 +385,8 @@ def children_for_guardians(db: Database, resident_ids: Any, at: datetime, reads:
     """Batch read: {resident id: {"children": [child with classes, assignments, submission
     state and mark]}}. A guardian sees only the pupils linked to them. A bounded number
     of store reads per guardian and per class, whatever the number of children."""
-    if not isinstance(resident_ids, list) or len(resident_ids) > MAX_BATCH:
-        raise BadInput(f"expected a list of at most {MAX_BATCH} resident ids")
     reads = reads or RosterReads(db)
-    rids = [_id(r, "a resident id") for r in resident_ids]
+    rids = [_id(r, "a resident id") for r in batch(resident_ids, "resident ids")]
     wanted: dict[str, list[str]] = {}
     for rid in rids:
         wanted[rid] = sorted({unmap_key(k) for g in _guardian_records(db, rid, reads.records_of(rid))
@@ -456,7 +450,7 @@ def _thread_class(db: Database, who: Participant, author: dict | None, student: 
 
 def post_message(db: Database, author: Any, text: Any, thread_id: Any = None, student_id: Any = None,
                  class_id: Any = None, at: datetime | None = None) -> dict:
-    at = at or now()
+    at = at or clock.now()
     who = participant(author)
     text = _text(text, "text", 5000)
     if (thread_id is None) == (student_id is None):

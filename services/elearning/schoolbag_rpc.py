@@ -7,6 +7,7 @@ Participants in messages are ``{"role": "teacher", "id": <roster sourcedId>}`` o
 """
 from __future__ import annotations
 
+from services.common import clock
 from services.common.rpc import rpc
 from services.elearning import roster_store, schoolbag
 from services.elearning.wallet_rpc import wallets
@@ -23,16 +24,16 @@ class SchoolbagEntrypoints:
 
     @rpc
     def publish_assignment(self, teacher_id: str, class_id: str, title: str, body: str, due_at: str) -> dict:
-        return schoolbag.publish_assignment(self.db, teacher_id, class_id, title, body, due_at, schoolbag.now())
+        return schoolbag.publish_assignment(self.db, teacher_id, class_id, title, body, due_at, clock.now())
 
     @rpc
     def submit_assignment(self, student_id: str, assignment_id: str, text: str,
                           attachments: list[str] | None = None) -> dict:
-        return schoolbag.submit(self.db, student_id, assignment_id, text, attachments, schoolbag.now())
+        return schoolbag.submit(self.db, student_id, assignment_id, text, attachments, clock.now())
 
     @rpc
     def mark_submission(self, teacher_id: str, submission_id: str, mark, comment: str | None = None) -> dict:
-        return schoolbag.mark(self.db, teacher_id, submission_id, mark, comment, schoolbag.now())
+        return schoolbag.mark(self.db, teacher_id, submission_id, mark, comment, clock.now())
 
     @rpc
     def submissions_for_assignment(self, teacher_id: str, assignment_id: str) -> dict:
@@ -40,7 +41,7 @@ class SchoolbagEntrypoints:
 
     @rpc
     def assignments_for_student(self, student_id: str) -> list[dict]:
-        return schoolbag.assignments_for_student(self.db, student_id, schoolbag.now())
+        return schoolbag.assignments_for_student(self.db, student_id, clock.now())
 
     @rpc
     def children_for_guardians(self, guardian_resident_ids: list[str], wallet_movements: int | None = None) -> dict:
@@ -55,11 +56,11 @@ class SchoolbagEntrypoints:
         """Reply in ``thread_id``, or start a thread about ``student_id`` (with the pupil's
         class: ``class_id``, else the one class the author shares, else the homeroom)."""
         return schoolbag.post_message(self.db, author, text, thread_id=thread_id, student_id=student_id,
-                                      class_id=class_id, at=schoolbag.now())
+                                      class_id=class_id, at=clock.now())
 
     @rpc
     def mark_read(self, reader: dict, thread_id: str) -> dict:
-        return schoolbag.mark_read(self.db, reader, thread_id, schoolbag.now())
+        return schoolbag.mark_read(self.db, reader, thread_id, clock.now())
 
     @rpc
     def threads_for(self, reader: dict) -> list[dict]:
@@ -73,7 +74,7 @@ class SchoolbagEntrypoints:
 def children_with_wallets(db, guardian_resident_ids: list[str], wallet_movements: int | None,
                           reads: schoolbag.RosterReads | None = None) -> dict:
     """``children_for_guardians``' answer (also a part of ``resident_overview``)."""
-    found = schoolbag.children_for_guardians(db, guardian_resident_ids, schoolbag.now(), reads)
+    found = schoolbag.children_for_guardians(db, guardian_resident_ids, clock.now(), reads)
     if wallet_movements is not None:
         children = [c for v in found.values() for c in v["children"]]
         kept = wallets(db, [c["student_id"] for c in children], wallet_movements)

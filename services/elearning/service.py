@@ -7,7 +7,7 @@ from nameko.dependency_providers import Config
 
 from contracts.rpc.elearning import CourseV1, ElearningOverviewPartsV1, ProgressReportV1
 from services.common import overview
-from services.common.arguments import checked_resident_id, checked_text, page_limit
+from services.common.arguments import batch, checked_resident_id, checked_text, id_list, page_limit
 from services.common.errors import BadInput
 from services.common.health import HealthEntrypoints
 from services.common.logs import Correlation
@@ -15,13 +15,11 @@ from services.common.tracing import Tracing
 from services.common.outbox import OutboxRelay
 from services.common.rpc import rpc
 from services.common.storage import Store
-from services.elearning.guardian_alerts import GuardianAlertEntrypoints
+from services.elearning.guardian_alerts_inbox import GuardianAlertEntrypoints
 from services.elearning import certificates, courses, credits, learner_records, progress, schoolbag, store
 from services.elearning.wallet_rpc import WalletEntrypoints
 from services.elearning.schoolbag_rpc import SchoolbagEntrypoints, children_with_wallets
-from services.elearning.xapi_http import XapiEntrypoints
-
-MAX_COURSES = 500   # a catalogue is published in batches of this many at most
+from services.elearning.xapi.entrypoints import XapiEntrypoints
 
 
 class LearningEntrypoints:
@@ -29,9 +27,7 @@ class LearningEntrypoints:
 
     @rpc
     def upsert_courses(self, items: list[dict]) -> int:
-        if not isinstance(items, list) or len(items) > MAX_COURSES:
-            raise BadInput(f"expected a list of at most {MAX_COURSES} courses")
-        checked = [CourseV1.model_validate(c) for c in items]   # all checked before any is stored
+        checked = [CourseV1.model_validate(c) for c in batch(items, "courses")]   # all checked before any is stored
         for c in checked:
             courses.publish(self.db, c.course_id, c.model_dump(exclude={"course_id"}))
         return len(checked)
@@ -69,14 +65,11 @@ class LearningEntrypoints:
     def learning_for_residents(self, resident_ids: list[str]) -> dict:
         """Batch read: {resident_id: {enrolments (with progress per lesson), credits}}
         in one call."""
-        if not isinstance(resident_ids, list) or len(resident_ids) > 500:
-            raise BadInput("expected a list of at most 500 resident ids")
-        return {rid: self._learning_of(rid) for rid in map(str, resident_ids)}
+        return {rid: self._learning_of(rid) for rid in id_list(resident_ids, "resident ids")}
 
     def _learning_of(self, rid: str) -> dict:
-        enrolments = list(self.db[courses.ENROLMENTS].find({"resident_id": rid}).limit(200))
-        titles = {c["_id"]: c["title"] for c in self.db[courses.COURSES].find(
-            {"_id": {"$in": [e["course_id"] for e in enrolments]}}, {"title": 1})} if enrolments else {}
+        enrolments = courses.enrolments_of(self.db, rid)
+        titles = courses.titles(self.db, [e["course_id"] for e in enrolments])
         records = courses.progress_of(self.db, [e["_id"] for e in enrolments])
         views = []
         for e in enrolments:

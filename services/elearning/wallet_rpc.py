@@ -11,6 +11,7 @@ from nameko.timer import timer
 
 from contracts.rpc.wallet import (WalletChargeV1, WalletLimitsV1, WalletRefundV1, WalletTerminalV1,
                                   WalletTopUpV1)
+from services.common.arguments import batch
 from services.common.errors import BadInput
 from services.common.rpc import rpc
 from services.elearning import wallet as rules
@@ -23,8 +24,7 @@ SWEEP_SECONDS = 5
 
 def wallets(db, student_ids: list[str], movements: int) -> dict:
     """{student_id: wallet view with its ``movements`` latest movements, or None}, checked."""
-    if not isinstance(student_ids, list) or len(student_ids) > 500:
-        raise BadInput("expected a list of at most 500 student ids")
+    batch(student_ids, "student ids")
     if isinstance(movements, bool) or not isinstance(movements, int) or not 0 <= movements <= 50:
         raise BadInput("movements must be a whole number from 0 to 50")
     ids = list(dict.fromkeys(rules.check_ref(s, "student_id") for s in student_ids))

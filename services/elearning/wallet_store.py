@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import logging
 import random
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import wraps
 from typing import Callable
 
@@ -40,7 +40,7 @@ from pymongo.database import Database
 
 from contracts.events.wallet import (WalletChargedV1, WalletLimitRefusedV1, WalletLowBalanceV1,
                                      WalletRefundedV1, WalletToppedUpV1)
-from services.common import outbox
+from services.common import clock, outbox
 from services.common.errors import Conflict, Forbidden, NotFound
 from services.common.keyed_lock import KeyedLocks
 from services.common.outbox import OUTBOX_INDEX
@@ -71,14 +71,10 @@ OUTBOX_COLLECTIONS = [WALLETS]
 CAS_ATTEMPTS = 80
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 # --- terminals and guardians -------------------------------------------------------
 
 def register_terminal(db: Database, terminal_id: str, school_id: str, kind: str) -> dict:
-    doc = {"_id": terminal_id, "school_id": school_id, "kind": kind, "registered_at": _now().isoformat()}
+    doc = {"_id": terminal_id, "school_id": school_id, "kind": kind, "registered_at": clock.now().isoformat()}
     try:
         db[TERMINALS].insert_one(doc)
         return doc
@@ -105,7 +101,7 @@ def _new_wallet(student_id: str, school_id: str) -> dict:
             "limits": {"per_payment_fen": None, "daily_fen": None},
             "low_threshold_fen": rules.DEFAULT_LOW_BALANCE_FEN, "low": True, "daily": {}, "applied": {},
             "refunded": {}, "pending": {}, "pending_n": 0, "last_month": None,
-            "created_at": _now().isoformat(), "outbox": {}, outbox.PENDING: 0}
+            "created_at": clock.now().isoformat(), "outbox": {}, outbox.PENDING: 0}
 
 
 def link_guardian(db: Database, student_id: str, guardian_id: str, school_id: str) -> dict:
@@ -113,7 +109,7 @@ def link_guardian(db: Database, student_id: str, guardian_id: str, school_id: st
     roster is authoritative: a student moved to another school takes the wallet along."""
     db[GUARDIANS].update_one({"_id": rules.guardian_link_id(student_id, guardian_id)}, {"$set": {
         "student_id": student_id, "guardian_id": guardian_id, "school_id": school_id,
-        "linked_at": _now().isoformat()}}, upsert=True)
+        "linked_at": clock.now().isoformat()}}, upsert=True)
     try:
         db[WALLETS].insert_one(_new_wallet(student_id, school_id))
     except pymongo.errors.DuplicateKeyError:
@@ -301,7 +297,7 @@ def _apply(db: Database, student_id: str, key: str, plan: Plan, amount: int, ext
             _same_request(done, student_id, amount, extra)
             return _answer(done, duplicate=True)
 
-        now = _now()
+        now = clock.now()
         fields, parked, events, outcome = plan(w, now)
         version = w["version"] + 1
         parked["doc"] = {**parked["doc"], "seq": version}
@@ -452,7 +448,7 @@ def statement(db: Database, student_id: str, month: str) -> dict:
 
 def view(w: dict) -> dict:
     limits = w.get("limits") or {}
-    today = rules.local_day(_now())
+    today = clock.today().isoformat()
     return {"student_id": w["_id"], "school_id": w["school_id"], "balance_fen": w["balance"],
             "frozen": bool(w.get("frozen")),
             "limits": {"per_payment_fen": limits.get("per_payment_fen"), "daily_fen": limits.get("daily_fen")},

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from nameko.exceptions import RemoteError
 
+from services.common import clock
 from services.elearning.service import ElearningService
 from support import bind_probe_queue, drain
 
@@ -351,11 +352,11 @@ def test_a_report_dated_ahead_of_the_clock_is_refused_and_does_not_freeze_progre
     cid, rid = "c-" + uuid.uuid4().hex[:8], uuid.uuid4().hex
     elearning.upsert_courses([course(cid)])
     elearning.enrol(rid, cid)
-    ahead = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()
+    ahead = (clock.now() + timedelta(days=1)).isoformat()
     with pytest.raises(RemoteError) as err:
         elearning.record_progress(rid, {"course_id": cid, "lesson_id": "l1", "percent": 90, "at": ahead})
     assert err.value.exc_type == "BadInput" and "clock" in str(err.value.value)
-    now = datetime.now(timezone.utc).isoformat()
+    now = clock.now().isoformat()
     assert elearning.record_progress(rid, {"course_id": cid, "lesson_id": "l1", "percent": 30, "at": now})["applied"]
     [lesson] = elearning.learning_for_residents([rid])[rid]["enrolments"][0]["lessons"]
     assert lesson["percent"] == 30

@@ -4,12 +4,13 @@ view of their children, home-school message threads with read receipts, and who 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 from nameko.exceptions import RemoteError
 
 from infra.imports.roster import import_roster
+from services.common import clock
 from support.school_data import school  # noqa: F401 - the fixture
 from support import CommandRecorder, bind_probe_queue, drain
 
@@ -21,7 +22,7 @@ def expect(exc_type, call, *args, **kwargs):
 
 
 def later(**delta) -> str:
-    return (datetime.now(timezone.utc) + timedelta(**delta)).isoformat()
+    return (clock.now() + timedelta(**delta)).isoformat()
 
 
 def teacher(tid):
@@ -276,7 +277,7 @@ def test_the_overviews_children_and_threads_read_the_guardians_roster_once(schoo
         alone = schoolbag.threads_for(db, guardian(A))
         read_alone = roster_finds()
         reads = schoolbag.RosterReads(db)
-        children = schoolbag.children_for_guardians(db, [A], schoolbag.now(), reads)[A]["children"]
+        children = schoolbag.children_for_guardians(db, [A], clock.now(), reads)[A]["children"]
         driver.clear()
         assert schoolbag.threads_for(db, guardian(A), reads) == alone and alone
         assert roster_finds() == [] and len(read_alone) == 3

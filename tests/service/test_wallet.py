@@ -3,13 +3,14 @@ payment reference, charges exactly once per (terminal, txn), limits, freezing, r
 statements, and no overdraft or lost charge under concurrent terminals."""
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import eventlet
 import pytest
 from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from services.common import clock
 from services.common.storage import ensure_indexes
 from services.elearning import wallet as rules
 from services.elearning import wallet_store
@@ -28,7 +29,7 @@ def uid(prefix):
 
 
 def now_iso(**delta):
-    return (datetime.now(timezone.utc) + timedelta(**delta)).isoformat()
+    return (clock.now() + timedelta(**delta)).isoformat()
 
 
 class School:
@@ -210,7 +211,7 @@ def test_monthly_statement_for_the_guardian_only(wallet):
     lunch = s.charge(1200, txn="lunch")
     wallet.wallet_refund(s.canteen, "lunch-back", "lunch", 200)
     s.charge(300, terminal=s.shop)
-    month = rules.local_month(datetime.now(timezone.utc))
+    month = rules.local_month(clock.now())
     st = wallet.wallet_statement(s.guardian, s.student, month)
     assert (st["opening_balance_fen"], st["closing_balance_fen"]) == (0, 3700)
     assert [(m["kind"], m["amount_fen"], m["balance_after_fen"]) for m in st["movements"]] == [
@@ -307,13 +308,13 @@ def test_a_crash_between_the_two_writes_is_completed_by_the_retry(store, monkeyp
 
     monkeypatch.setattr(wallet_store, "_insert_entry", crash)
     with pytest.raises(ConnectionError):
-        wallet_store.charge(store, terminal, "x-1", student, 700, datetime.now(timezone.utc))
+        wallet_store.charge(store, terminal, "x-1", student, 700, clock.now())
     half = store[wallet_store.WALLETS].find_one({"_id": student})
     assert half["balance"] == 4300 and half["pending_n"] == 1  # applied, entry parked in the wallet
     assert store[wallet_store.LEDGER].find_one({"_id": f"charge|{terminal['_id']}|x-1"}) is None
 
     monkeypatch.setattr(wallet_store, "_insert_entry", real)
-    retry = wallet_store.charge(store, terminal, "x-1", student, 700, datetime.now(timezone.utc))
+    retry = wallet_store.charge(store, terminal, "x-1", student, 700, clock.now())
     assert (retry["status"], retry["balance_fen"], retry["duplicate"]) == ("charged", 4300, True)
     after = store[wallet_store.WALLETS].find_one({"_id": student})
     assert (after["balance"], after["pending_n"], after["pending"]) == (4300, 0, {})
@@ -326,7 +327,7 @@ def test_a_crash_without_a_retry_is_completed_by_the_sweep(store, monkeypatch):
     real = wallet_store._insert_entry
     monkeypatch.setattr(wallet_store, "_insert_entry", lambda *a: (_ for _ in ()).throw(ConnectionError()))
     with pytest.raises(ConnectionError):
-        wallet_store.charge(store, terminal, "x-2", student, 900, datetime.now(timezone.utc))
+        wallet_store.charge(store, terminal, "x-2", student, 900, clock.now())
     monkeypatch.setattr(wallet_store, "_insert_entry", real)
     assert wallet_store.complete_all(store) >= 1
     assert store[wallet_store.LEDGER].find_one({"_id": f"charge|{terminal['_id']}|x-2"})["balance_after_fen"] == 4100
@@ -338,7 +339,7 @@ def test_twenty_green_threads_on_the_store(store):
     txns = [(f"g-{i}", 250 + 10 * i) for i in range(30)] + [("g-1", 260), ("g-7", 320), ("g-7", 320)]
     pool = eventlet.GreenPool(20)
     answers = list(pool.imap(lambda t: (t[0], wallet_store.charge(store, terminal, t[0], student, t[1],
-                                                                    datetime.now(timezone.utc))), txns))
+                                                                    clock.now())), txns))
     charged = {txn: a for txn, a in answers if a["status"] == "charged" and not a["duplicate"]}
     entries = list(store[wallet_store.LEDGER].find({"student_id": student}))
     final = store[wallet_store.WALLETS].find_one({"_id": student})["balance"]

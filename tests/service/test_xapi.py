@@ -1,84 +1,24 @@
 """The xAPI Learning Record Store on the elearning service's HTTP port, over real HTTP with the
 real store and broker: statements (POST, PUT, GET, queries with more links, voiding), both
-xAPI versions, the specification's error codes, state documents with ETags, the progress
-feed into lessons and credits, and the CLI that makes clients."""
+xAPI versions, the specification's error codes, attachment data, the alternate request
+syntax, and the CLI that makes clients. State documents: ``test_xapi_state``; the progress
+feed: ``test_xapi_progress_feed``."""
 import base64
 import hashlib
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
 
 from infra import xapi_clients
 from infra.cli import main as cli
-from services.elearning import progress, xapi
-from services.elearning.service import ElearningService
-from support import web_address
+from services.elearning.xapi import attachments, timestamps, values, versions
+from support.lrs import EXPERIENCED, Lrs, agent, state, statement
+from support.lrs import container, lrs  # noqa: F401 - the fixtures
 
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
-EXPERIENCED = "http://adlnet.gov/expapi/verbs/experienced"
 ANSWERED = "http://adlnet.gov/expapi/verbs/answered"
-
-
-class Lrs:
-    """An xAPI client: Basic credentials and a version header on every request."""
-
-    def __init__(self, base, credentials, version="1.0.3"):
-        self.base, self.version = base, version
-        key, secret = credentials.split(":", 1)
-        self.auth = (key, secret)
-
-    def request(self, method, path, *, version=..., auth=..., headers=None, **kw):
-        h = dict(headers or {})
-        v = self.version if version is ... else version
-        if v is not None:
-            h["X-Experience-API-Version"] = v
-        return requests.request(method, f"{self.base}/xapi/{path}", auth=self.auth if auth is ... else auth,
-                                headers=h, timeout=10, **kw)
-
-    def post(self, statements, **kw):
-        return self.request("POST", "statements", json=statements, **kw)
-
-    def put(self, statement, sid, **kw):
-        return self.request("PUT", "statements", params={"statementId": sid}, json=statement, **kw)
-
-    def get(self, **params):
-        version = params.pop("version", ...)
-        return self.request("GET", "statements", params=params, version=version)
-
-    def query_all(self, **params):
-        """Every page of a query, following the more links."""
-        out, r = [], self.get(**params)
-        while True:
-            assert r.status_code == 200, r.text
-            body = r.json()
-            out += body["statements"]
-            if not body["more"]:
-                return out
-            assert body["more"].startswith("/xapi/statements?more=")
-            r = requests.get(self.base + body["more"], auth=self.auth, timeout=10,
-                             headers={"X-Experience-API-Version": self.version})
-
-
-@pytest.fixture
-def container(start_service):
-    return start_service(ElearningService)
-
-
-@pytest.fixture
-def lrs(container, rpc):
-    return Lrs(web_address(container), xapi_clients.add_client(rpc, f"player-{uuid.uuid4().hex[:8]}"))
-
-
-def agent(tag=None):
-    return {"objectType": "Agent", "mbox": f"mailto:{tag or uuid.uuid4().hex[:10]}@example.com"}
-
-
-def statement(actor, verb=EXPERIENCED, activity="http://example.com/activities/a1", **extra):
-    return {"id": str(uuid.uuid4()), "actor": actor, "verb": {"id": verb, "display": {"en-US": "did"}},
-            "object": {"objectType": "Activity", "id": activity}, **extra}
 
 
 # ---- about, versions, auth ------------------------------------------------------------------------------
@@ -105,7 +45,7 @@ def test_version_header_is_required_and_answered(lrs):
     for sent, answered in (("1.0.3", "1.0.3"), ("1.0", "1.0.3"), ("2.0.0", "2.0.0")):
         r = lrs.get(version=sent)
         assert r.status_code == 200 and r.headers["X-Experience-API-Version"] == answered
-        assert xapi.parse_timestamp(r.headers["X-Experience-API-Consistent-Through"], xapi.V2)
+        assert timestamps.parse_timestamp(r.headers["X-Experience-API-Consistent-Through"], versions.V2)
 
 
 def test_credentials_401_and_read_only_403(lrs, rpc):
@@ -131,7 +71,7 @@ def test_post_put_and_get_statements(lrs):
     assert "X-Experience-API-Consistent-Through" in r.headers
     batch = [statement(me, verb=ANSWERED), {k: v for k, v in statement(me).items() if k != "id"}]
     ids = lrs.post(batch).json()
-    assert ids[0] == batch[0]["id"] and xapi.is_uuid(ids[1]) and len(ids) == 2
+    assert ids[0] == batch[0]["id"] and values.is_uuid(ids[1]) and len(ids) == 2
 
     got = lrs.get(statementId=one["id"])
     assert got.status_code == 200 and got.headers["Last-Modified"]
@@ -320,7 +260,7 @@ def multipart(statements, *parts, boundary="abcABC0123'()+_,-./:=?"):
 
 def parts_of(response):
     boundary = response.headers["Content-Type"].split("boundary=", 1)[1].strip('"')
-    return xapi.split_multipart(response.content, boundary)
+    return attachments.split_multipart(response.content, boundary)
 
 
 @pytest.mark.parametrize("version", ["1.0.3", "2.0.0"])
@@ -442,147 +382,6 @@ def test_alternate_request_refusals(lrs):
     assert lrs.get(statementId=sid).status_code == 404
 
 
-# ---- state documents -------------------------------------------------------------------------------------
-
-def state(lrs, method, *, activity="http://example.com/activities/lesson", who=None, state_id="bookmark",
-          registration=None, since=None, body=None, content_type="application/json", headers=None, version=...):
-    params = {"activityId": activity, "agent": json.dumps(who)}
-    if state_id is not None:
-        params["stateId"] = state_id
-    if registration:
-        params["registration"] = registration
-    if since:
-        params["since"] = since
-    h = dict(headers or {})
-    if body is not None:
-        h["Content-Type"] = content_type
-    return lrs.request(method, "activities/state", params=params, data=body, headers=h, version=version)
-
-
-def test_state_documents_with_etags_and_preconditions(lrs):
-    me = agent()
-    first = b'{"position":120,"slide":3}'
-    r = state(lrs, "PUT", who=me, body=first, headers={"If-None-Match": "*"})
-    assert r.status_code == 204
-    tag = '"' + hashlib.sha1(first).hexdigest() + '"'
-    assert r.headers["ETag"] == tag
-    got = state(lrs, "GET", who=me)
-    assert got.status_code == 200 and got.content == first and got.headers["ETag"] == tag
-    assert got.headers["Content-Type"] == "application/json" and got.headers["Last-Modified"]
-    assert state(lrs, "HEAD", who=me).headers["ETag"] == tag
-
-    assert state(lrs, "PUT", who=me, body=b'{"x":1}', headers={"If-None-Match": "*"}).status_code == 412
-    assert state(lrs, "PUT", who=me, body=b'{"x":1}', headers={"If-Match": '"stale"'}).status_code == 412
-    assert state(lrs, "GET", who=me).content == first               # nothing changed by a failed precondition
-    second = b'{"position":300,"slide":7}'
-    assert state(lrs, "PUT", who=me, body=second, headers={"If-Match": tag}).status_code == 204
-    # no precondition header on an existing document: replaced in both versions (the state exemption)
-    for version in ("1.0.3", "2.0.0"):
-        assert state(lrs, "PUT", who=me, body=second, version=version).status_code == 204
-
-    # POST merges JSON objects, top level
-    assert state(lrs, "POST", who=me, body=b'{"slide":8,"done":false}').status_code == 204
-    assert json.loads(state(lrs, "GET", who=me).content) == {"position": 300, "slide": 8, "done": False}
-    assert state(lrs, "POST", who=me, body=b"[1]").status_code == 400
-    assert state(lrs, "PUT", who=me, state_id="notes", body=b"plain words", content_type="text/plain").status_code == 204
-    assert state(lrs, "POST", who=me, state_id="notes", body=b'{"a":1}').status_code == 400
-    assert state(lrs, "GET", who=me, state_id="notes").content == b"plain words"
-
-    # ids of the context, since, registration scopes
-    listed = state(lrs, "GET", who=me, state_id=None)
-    assert sorted(listed.json()) == ["bookmark", "notes"] and listed.headers["ETag"]
-    future = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
-    assert state(lrs, "GET", who=me, state_id=None, since=future).json() == []
-    registration = str(uuid.uuid4())
-    assert state(lrs, "GET", who=me, registration=registration).status_code == 404
-    assert state(lrs, "PUT", who=me, registration=registration, body=b'{"r":1}').status_code == 204
-    assert state(lrs, "GET", who=me, state_id=None, registration=registration).json() == ["bookmark"]
-
-    # deletes: one with If-Match, then all of a context
-    current = state(lrs, "GET", who=me).headers["ETag"]
-    assert state(lrs, "DELETE", who=me, headers={"If-Match": '"stale"'}).status_code == 412
-    assert state(lrs, "DELETE", who=me, headers={"If-Match": current}).status_code == 204
-    assert state(lrs, "GET", who=me).status_code == 404
-    assert state(lrs, "DELETE", who=me, state_id=None).status_code == 204
-    assert state(lrs, "GET", who=me, state_id=None).json() == []
-    assert state(lrs, "GET", who=me, registration=registration).status_code == 200   # another scope, kept
-
-    # refusals
-    assert state(lrs, "GET", who={"name": "nobody"}).status_code == 400
-    assert state(lrs, "PUT", who=me, state_id=None, body=b"{}").status_code == 400
-    assert state(lrs, "GET", who=me, version=None).status_code == 400
-    big = state(lrs, "PUT", who=me, state_id="big", body=b"x" * (1024 * 1024 + 1), content_type="text/plain")
-    assert big.status_code == 413
-
-
-# ---- the progress feed -----------------------------------------------------------------------------------
-
-def course(course_id, credits=2):
-    return {"course_id": course_id, "title": "智能手机入门", "provider": "区社区学院", "subjects": ["数字生活"],
-            "credits": credits, "units": [{"title": "第一单元", "lessons": [
-                {"id": "l1", "title": "开机与设置", "renditions": {"web": {"url": "https://learn.example/l1"}}},
-                {"id": "l2", "title": "微信视频通话", "renditions": {"web": {"url": "https://learn.example/l2"}}}]}]}
-
-
-def lesson_statement(rid, cid, lesson, verb, at, **result):
-    s = {"id": str(uuid.uuid4()), "actor": xapi.resident_agent(rid), "verb": {"id": verb},
-         "object": {"objectType": "Activity", "id": xapi.lesson_activity_id(cid, lesson)},
-         "timestamp": at.isoformat()}
-    if result:
-        s["result"] = result
-    return s
-
-
-def test_statements_feed_lesson_progress_and_completion_awards_credits_once(lrs, rpc, db):
-    cid, rid = "c-" + uuid.uuid4().hex[:8], "r-" + uuid.uuid4().hex[:8]
-    rpc.elearning.upsert_courses([course(cid, credits=3)])
-    rpc.elearning.enrol(rid, cid)
-    t0 = datetime(2026, 11, 25, 10, tzinfo=timezone.utc)
-    progress_doc = db("elearning")["progress"]
-
-    r = lrs.post(lesson_statement(rid, cid, "l1", "http://adlnet.gov/expapi/verbs/progressed", t0 + timedelta(minutes=5),
-                                  extensions={xapi.EXT_PROGRESS: 40, xapi.EXT_TIME: 120.5}), version="2.0.0")
-    assert r.status_code == 200
-    p = progress_doc.find_one({"_id": progress.progress_id(rid, cid, "l1")})
-    assert (p["percent"], p["position"], p["completed"], p["channel"]) == (40, 120, False, "xapi")
-    assert datetime.fromisoformat(p["at"]) == t0 + timedelta(minutes=5)
-    # an older report (another device, sent late) does not move the learner back
-    lrs.post(lesson_statement(rid, cid, "l1", "http://adlnet.gov/expapi/verbs/progressed", t0,
-                              score={"scaled": 0.1}))
-    assert progress_doc.find_one({"_id": progress.progress_id(rid, cid, "l1")})["percent"] == 40
-
-    lrs.post(lesson_statement(rid, cid, "l1", "http://adlnet.gov/expapi/verbs/completed", t0 + timedelta(minutes=30)))
-    assert rpc.elearning.credit_statement(rid)["total"] == 0        # one lesson of two
-    lrs.post(lesson_statement(rid, cid, "l2", "http://adlnet.gov/expapi/verbs/passed", t0 + timedelta(minutes=50),
-                              score={"scaled": 0.9}))
-    statement_of_credits = rpc.elearning.credit_statement(rid)
-    assert statement_of_credits["total"] == 3 and len(statement_of_credits["entries"]) == 1
-    # the same completion reported again (a retry, another device): no second award
-    lrs.post(lesson_statement(rid, cid, "l2", "http://adlnet.gov/expapi/verbs/completed", t0 + timedelta(minutes=55)))
-    assert rpc.elearning.credit_statement(rid)["total"] == 3
-    view = rpc.elearning.learning_for_residents([rid])[rid]["enrolments"][0]
-    assert view["completed"] is True and view["lessons_completed"] == 2
-
-
-def test_statements_about_anything_else_are_stored_and_feed_nothing(lrs, rpc, db):
-    cid, rid, stranger = "c-" + uuid.uuid4().hex[:8], "r-" + uuid.uuid4().hex[:8], "r-" + uuid.uuid4().hex[:8]
-    rpc.elearning.upsert_courses([course(cid)])
-    rpc.elearning.enrol(rid, cid)
-    at = datetime.now(timezone.utc)
-    others = [
-        lesson_statement(rid, cid, "l1", EXPERIENCED, at),                                  # a verb that reports nothing
-        lesson_statement(rid, cid, "nope", "http://adlnet.gov/expapi/verbs/completed", at),  # no such lesson
-        lesson_statement(stranger, cid, "l1", "http://adlnet.gov/expapi/verbs/completed", at),  # not enrolled
-        {**lesson_statement(rid, cid, "l1", "http://adlnet.gov/expapi/verbs/completed", at),
-         "actor": {"objectType": "Agent", "account": {"homePage": "https://elsewhere.example", "name": rid}}},
-    ]
-    r = lrs.post(others)
-    assert r.status_code == 200 and len(r.json()) == 4
-    assert all(lrs.get(statementId=s["id"]).status_code == 200 for s in others)
-    assert db("elearning")["progress"].find_one({"_id": progress.progress_id(rid, cid, "l1")}) is None
-    assert rpc.elearning.credit_statement(rid)["total"] == 0
-
-
 # ---- the CLI --------------------------------------------------------------------------------------------
 
 def test_cli_adds_a_client_and_prints_key_and_secret_alone_on_the_last_line(lrs, settings, monkeypatch, capsys):
@@ -595,21 +394,3 @@ def test_cli_adds_a_client_and_prints_key_and_secret_alone_on_the_last_line(lrs,
     assert cli.main(["xapi", "client", "add", name]) == 1
     assert "exists" in capsys.readouterr().err
     assert cli.main(["xapi", "client", "add", "no:colons"]) == 1
-
-
-def test_statements_complete_against_the_course_version_the_learner_enrolled_in(lrs, rpc):
-    cid, early, late = "c-" + uuid.uuid4().hex[:8], "r-" + uuid.uuid4().hex[:8], "r-" + uuid.uuid4().hex[:8]
-    rpc.elearning.upsert_courses([course(cid)])
-    rpc.elearning.enrol(early, cid)                           # v1: lessons l1 and l2
-    revised = course(cid)
-    revised["units"][0]["lessons"] = revised["units"][0]["lessons"][:1]
-    rpc.elearning.upsert_courses([revised])                   # v2: lesson l1 alone
-    rpc.elearning.enrol(late, cid)
-    at = datetime(2026, 11, 25, 10, tzinfo=timezone.utc)
-    completed = "http://adlnet.gov/expapi/verbs/completed"
-    assert lrs.post([lesson_statement(early, cid, "l1", completed, at),
-                     lesson_statement(late, cid, "l1", completed, at)]).status_code == 200
-    assert rpc.elearning.credit_statement(early)["total"] == 0   # v1 still needs l2 (as the RPC path says)
-    assert rpc.elearning.credit_statement(late)["total"] == 2
-    lrs.post(lesson_statement(early, cid, "l2", completed, at + timedelta(minutes=1)))
-    assert rpc.elearning.credit_statement(early)["total"] == 2

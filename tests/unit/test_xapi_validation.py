@@ -10,8 +10,11 @@ from datetime import datetime, timezone
 
 import pytest
 
-from services.elearning import xapi
-from services.elearning.xapi import V1, V2, XapiError
+from services.common import clock
+from services.elearning.xapi import (agents, alternate_syntax, attachments, clients, documents, progress_feed,
+                                     queries, statements, timestamps, validation, values, versions)
+from services.elearning.xapi.errors import XapiError
+from services.elearning.xapi.versions import V1, V2
 
 SID = "fd41c918-b88b-4b20-a0a5-a4c32391aaa0"
 REG = "ec531277-b57b-4c15-8d91-d292c5b2b8f7"
@@ -60,7 +63,7 @@ VALID = [
                                  "verb": {"id": "http://example.com/visited"},
                                  "object": {"id": "http://example.com/website"}}}, V1),
     ("statement ref", {"object": {"objectType": "StatementRef", "id": "8f87ccde-bb56-4c2e-ab83-44982ef22df0"}}, V1),
-    ("voiding", {"verb": {"id": xapi.VOIDED}, "object": {"objectType": "StatementRef", "id": REG}}, V1),
+    ("voiding", {"verb": {"id": validation.VOIDED}, "object": {"objectType": "StatementRef", "id": REG}}, V1),
     ("interaction", {"object__definition": {"interactionType": "choice", "correctResponsesPattern": ["a"],
                                             "choices": [{"id": "a", "description": {"en": "A"}}]}}, V1),
     ("extensions may hold null", {"result": {"extensions": {"https://x.org/e": None}}}, V1),
@@ -115,7 +118,7 @@ INVALID = [
         {"objectType": "contextGroup", "group": {"mbox": "mailto:t@x.org"}}]}}, V2, "Group"),
     ("empty relevant types", {"context": {"contextAgents": [
         {"objectType": "contextAgent", "agent": {"mbox": "mailto:t@x.org"}, "relevantTypes": []}]}}, V2, "non-empty"),
-    ("voiding without a statement ref", {"verb": {"id": xapi.VOIDED}}, V1, "StatementRef"),
+    ("voiding without a statement ref", {"verb": {"id": validation.VOIDED}}, V1, "StatementRef"),
     ("nested substatement", {"object": {"objectType": "SubStatement", "actor": {"mbox": "mailto:a@x.org"},
                                         "verb": {"id": "http://x.org/v"},
                                         "object": {"objectType": "SubStatement"}}}, V1, "cannot contain"),
@@ -139,20 +142,20 @@ INVALID = [
 
 @pytest.mark.parametrize("name,changes,version", VALID, ids=[c[0] for c in VALID])
 def test_valid_statements_are_taken(name, changes, version):
-    checked = xapi.validate_statement(statement(**changes), version)
+    checked = validation.validate_statement(statement(**changes), version)
     assert checked["actor"]
 
 
 @pytest.mark.parametrize("name,changes,version,message", INVALID, ids=[c[0] for c in INVALID])
 def test_invalid_statements_are_refused_with_400(name, changes, version, message):
     with pytest.raises(XapiError) as err:
-        xapi.validate_statement(statement(**changes), version)
+        validation.validate_statement(statement(**changes), version)
     assert err.value.status == 400
     assert message in err.value.message
 
 
 def test_normalisation_uuid_case_timestamp_utc_and_context_arrays():
-    s = xapi.validate_statement(statement(id=SID.upper(), context={"contextActivities": {"parent": {"id": "http://x.org/p"}}}), V1)
+    s = validation.validate_statement(statement(id=SID.upper(), context={"contextActivities": {"parent": {"id": "http://x.org/p"}}}), V1)
     assert s["id"] == SID
     assert s["timestamp"] == "2026-11-25T10:00:00.123Z"
     assert s["context"]["contextActivities"]["parent"] == [{"id": "http://x.org/p"}]
@@ -160,154 +163,155 @@ def test_normalisation_uuid_case_timestamp_utc_and_context_arrays():
 
 @pytest.mark.parametrize("header,version", [("1.0.3", V1), ("1.0", V1), ("1.0.0", V1), ("2.0.0", V2), ("2.0", V2)])
 def test_versions_are_negotiated(header, version):
-    assert xapi.negotiate_version(header) == version
+    assert versions.negotiate_version(header) == version
 
 
 @pytest.mark.parametrize("header", [None, "", "0.95", "1.1.0", "3.0.0", "latest"])
 def test_missing_or_unknown_version_is_a_400(header):
     with pytest.raises(XapiError) as err:
-        xapi.negotiate_version(header)
+        versions.negotiate_version(header)
     assert err.value.status == 400
 
 
 def test_about_lists_both_versions():
-    assert xapi.about() == {"version": ["1.0.3", "2.0.0"]}
+    assert versions.about() == {"version": ["1.0.3", "2.0.0"]}
 
 
 def test_batches_get_ids_and_refuse_a_repeated_id():
     body = json.dumps([statement(id=DELETE), statement(id=DELETE)]).encode()
-    statements, single = xapi.parse_statements(body, V1)
-    assert not single and all(xapi.is_uuid(s["id"]) for s in statements) and statements[0]["id"] != statements[1]["id"]
+    batch, single = validation.parse_statements(body, V1)
+    assert not single and all(values.is_uuid(s["id"]) for s in batch) and batch[0]["id"] != batch[1]["id"]
     with pytest.raises(XapiError) as err:
-        xapi.parse_statements(json.dumps([statement(), statement()]).encode(), V1)
+        validation.parse_statements(json.dumps([statement(), statement()]).encode(), V1)
     assert err.value.status == 400 and "two statements" in err.value.message
     for body in (b"[]", b"{not json", b'"text"', b"[1]", b'{"a": NaN}'):
         with pytest.raises(XapiError):
-            xapi.parse_statements(body, V1)
+            validation.parse_statements(body, V1)
 
 
 def test_the_lrs_sets_stored_authority_version_and_a_missing_timestamp():
     stored = datetime(2026, 11, 25, 10, 0, 0, 123456, tzinfo=timezone.utc)
-    s, assigned = xapi.complete(xapi.validate_statement(statement(timestamp=DELETE, stored="2000-01-01T00:00:00Z"), V2),
-                                version=V2, stored=stored, authority=xapi.client_authority("player"))
+    received = validation.validate_statement(statement(timestamp=DELETE, stored="2000-01-01T00:00:00Z"), V2)
+    s, assigned = statements.complete(received, version=V2, stored=stored, authority=clients.client_authority("player"))
     assert assigned and s["stored"] == s["timestamp"] == "2026-11-25T10:00:00.123Z"
     assert s["version"] == "2.0.0" and s["authority"]["account"]["name"] == "player"
-    s1, _ = xapi.complete(xapi.validate_statement(statement(), V1), version=V1, stored=stored, authority={})
+    s1, _ = statements.complete(validation.validate_statement(statement(), V1), version=V1, stored=stored, authority={})
     assert s1["version"] == "1.0.0"
 
 
 def test_comparison_ignores_what_the_lrs_may_change_and_nothing_else():
-    stored, _ = xapi.complete(xapi.validate_statement(statement(), V1), version=V1,
-                              stored=datetime.now(timezone.utc), authority=xapi.client_authority("p"))
+    stored, _ = statements.complete(validation.validate_statement(statement(), V1), version=V1,
+                                    stored=clock.now(), authority=clients.client_authority("p"))
     same = statement(timestamp="2026-11-25T10:00:00.123Z", verb={"id": "http://adlnet.gov/expapi/verbs/experienced"})
     same["actor"]["mbox"] = "mailto:ann@example.COM"
     same["object"]["definition"] = {"name": {"fr": "autre"}}
-    assert xapi.same_statement(stored, False, xapi.validate_statement(same, V1))
+    assert statements.same_statement(stored, False, validation.validate_statement(same, V1))
     for different in (statement(result={"success": True}), statement(timestamp="2026-11-25T10:00:01Z"),
                       statement(actor={"mbox": "mailto:Ann@example.com"})):
-        assert not xapi.same_statement(stored, False, xapi.validate_statement(different, V1))
+        assert not statements.same_statement(stored, False, validation.validate_statement(different, V1))
     # a statement sent without a timestamp matches whatever the LRS assigned
-    assert xapi.same_statement(stored, False, xapi.validate_statement(statement(timestamp=DELETE), V1))
+    assert statements.same_statement(stored, False, validation.validate_statement(statement(timestamp=DELETE), V1))
 
 
 def test_match_keys_cover_agents_members_verbs_activities_and_registration():
-    s = xapi.validate_statement(statement(
+    s = validation.validate_statement(statement(
         actor={"objectType": "Group", "mbox": "mailto:team@x.org", "member": [{"mbox": "mailto:m@x.org"}]},
         context={"registration": REG, "instructor": {"mbox": "mailto:teacher@x.org"},
                  "contextActivities": {"grouping": [{"id": "http://x.org/course"}]}}), V1)
-    keys = xapi.match_keys(s)
-    d = xapi.digest
+    keys = statements.match_keys(s)
+    d = agents.digest
     assert f"a:{d('mbox=mailto:team@x.org')}" in keys and f"a:{d('mbox=mailto:m@x.org')}" in keys
     assert f"a:{d('mbox=mailto:teacher@x.org')}" not in keys
     assert f"ra:{d('mbox=mailto:teacher@x.org')}" in keys
     assert f"o:{d('http://example.com/activities/a1')}" in keys and f"o:{d('http://x.org/course')}" not in keys
     assert f"ro:{d('http://x.org/course')}" in keys
     assert f"v:{d('http://adlnet.gov/expapi/verbs/experienced')}" in keys and f"r:{d(REG)}" in keys
-    assert xapi.inherited(keys) == keys
+    assert statements.inherited(keys) == keys
 
 
 def test_query_parameters_are_checked():
-    q = xapi.parse_query({"agent": json.dumps({"mbox": "mailto:ann@EXAMPLE.com"}), "verb": "http://x.org/v",
-                          "limit": "0", "ascending": "true"}, V1)
-    assert q.limit == xapi.MAX_LIMIT and q.ascending
-    assert q.drive() == f"a:{xapi.digest('mbox=mailto:ann@example.com')}"   # the agent drives, the verb filters
+    q = queries.parse_query({"agent": json.dumps({"mbox": "mailto:ann@EXAMPLE.com"}), "verb": "http://x.org/v",
+                             "limit": "0", "ascending": "true"}, V1)
+    assert q.limit == queries.MAX_LIMIT and q.ascending
+    assert q.drive() == f"a:{agents.digest('mbox=mailto:ann@example.com')}"   # the agent drives, the verb filters
     for params in ({"agent": "{}"}, {"agent": "not json"}, {"verb": "v"}, {"limit": "-1"}, {"ascending": "yes"},
                    {"format": "full"}, {"since": "yesterday"}, {"Verb": "http://x.org/v"}, {"registration": "1"}):
         with pytest.raises(XapiError) as err:
-            xapi.parse_query(params, V1)
+            queries.parse_query(params, V1)
         assert err.value.status == 400
 
 
 def test_key_range_since_exclusive_until_inclusive_and_after_the_cursor():
-    q = xapi.parse_query({"since": "2026-01-01T00:00:00.000Z", "until": "2026-01-02T00:00:00.000Z"}, V2)
-    assert xapi.key_range("s|", q) == {"$gte": "s|2026-01-01T00:00:00.001000Z", "$lt": "s|2026-01-02T00:00:00.001000Z"}
+    q = queries.parse_query({"since": "2026-01-01T00:00:00.000Z", "until": "2026-01-02T00:00:00.000Z"}, V2)
+    assert queries.key_range("s|", q) == {"$gte": "s|2026-01-01T00:00:00.001000Z",
+                                          "$lt": "s|2026-01-02T00:00:00.001000Z"}
     after = "2026-01-01T12:00:00.000000Z|" + SID
-    desc = xapi.key_range("s|", xapi.Query(after=after))
+    desc = queries.key_range("s|", queries.Query(after=after))
     assert desc == {"$gt": "s|", "$lt": "s|" + after}
-    asc = xapi.key_range("v:ab|", xapi.Query(after=after, ascending=True))
+    asc = queries.key_range("v:ab|", queries.Query(after=after, ascending=True))
     assert asc == {"$gt": "v:ab|" + after, "$lt": "v:ab|~"}
 
 
 def test_cursors_round_trip_and_refuse_forgeries():
-    q = xapi.parse_query({"verb": "http://x.org/v", "limit": "2"}, V1)
+    q = queries.parse_query({"verb": "http://x.org/v", "limit": "2"}, V1)
     after = "2026-01-01T12:00:00.000000Z|" + SID
-    link = xapi.more_link(q, after)
-    again = xapi.decode_cursor(link.split("more=", 1)[1], V1)
+    link = queries.more_link(q, after)
+    again = queries.decode_cursor(link.split("more=", 1)[1], V1)
     assert again.required == q.required and again.limit == 2 and again.after == after
     forged = base64.urlsafe_b64encode(json.dumps({"p": {"verb": "http://x.org/v"}, "after": "s|x"}).encode()).decode()
     for cursor in ("nonsense", forged):
         with pytest.raises(XapiError):
-            xapi.decode_cursor(cursor, V1)
+            queries.decode_cursor(cursor, V1)
 
 
 def test_ids_and_canonical_formats():
-    s = xapi.validate_statement(statement(), V1)
-    ids = xapi.render(s, "ids")
+    s = validation.validate_statement(statement(), V1)
+    ids = queries.render(s, "ids")
     assert ids["actor"] == {"objectType": "Agent", "mbox": "mailto:ann@Example.com"}
     assert ids["verb"] == {"id": "http://adlnet.gov/expapi/verbs/experienced"}
     assert ids["object"] == {"objectType": "Activity", "id": "http://example.com/activities/a1"}
-    canonical = xapi.render(s, "canonical", xapi.accepted_languages("zh-CN,zh;q=0.9,en;q=0.5"))
+    canonical = queries.render(s, "canonical", queries.accepted_languages("zh-CN,zh;q=0.9,en;q=0.5"))
     assert canonical["object"]["definition"]["name"] == {"zh-CN": "一"}
-    assert xapi.render(s, "exact") == s
+    assert queries.render(s, "exact") == s
 
 
 def test_etag_and_preconditions():
-    tag = xapi.etag(b'{"a":1}')
+    tag = documents.etag(b'{"a":1}')
     assert tag.startswith('"') and tag.endswith('"') and len(tag) == 42
-    assert xapi.precondition_holds(None, None, tag) and xapi.precondition_holds(None, None, None)
-    assert xapi.precondition_holds(tag, None, tag) and not xapi.precondition_holds('"other"', None, tag)
-    assert not xapi.precondition_holds(tag, None, None) and xapi.precondition_holds("*", None, tag)
-    assert not xapi.precondition_holds("*", None, None)
-    assert not xapi.precondition_holds(None, "*", tag) and xapi.precondition_holds(None, "*", None)
-    assert xapi.precondition_holds(tag.strip('"'), None, tag)       # an unquoted ETag is read as the same
+    assert documents.precondition_holds(None, None, tag) and documents.precondition_holds(None, None, None)
+    assert documents.precondition_holds(tag, None, tag) and not documents.precondition_holds('"other"', None, tag)
+    assert not documents.precondition_holds(tag, None, None) and documents.precondition_holds("*", None, tag)
+    assert not documents.precondition_holds("*", None, None)
+    assert not documents.precondition_holds(None, "*", tag) and documents.precondition_holds(None, "*", None)
+    assert documents.precondition_holds(tag.strip('"'), None, tag)       # an unquoted ETag is read as the same
     with pytest.raises(XapiError) as err:
-        xapi.state_precondition(V2, '"stale"', None, tag)
+        documents.state_precondition(V2, '"stale"', None, tag)
     assert err.value.status == 412
-    xapi.state_precondition(V1, None, None, tag)                   # state: no header, no refusal (both versions)
-    xapi.state_precondition(V2, None, None, tag)
+    documents.state_precondition(V1, None, None, tag)                   # state: no header, no refusal (both versions)
+    documents.state_precondition(V2, None, None, tag)
 
 
 def test_json_documents_merge_their_top_level_properties():
-    merged = xapi.merge_json(b'{"x":"foo","y":"bar"}', "application/json", b'{"x":"bash","z":"faz"}',
-                             "application/json; charset=utf-8")
+    merged = documents.merge_json(b'{"x":"foo","y":"bar"}', "application/json", b'{"x":"bash","z":"faz"}',
+                                  "application/json; charset=utf-8")
     assert json.loads(merged) == {"x": "bash", "y": "bar", "z": "faz"}
     for args in ((b'{"a":1}', "text/plain", b'{"b":2}', "application/json"),
                  (b'{"a":1}', "application/json", b'[1]', "application/json"),
                  (b'{"a":1}', "application/json", b'{"b":2}', "text/plain")):
         with pytest.raises(XapiError) as err:
-            xapi.merge_json(*args)
+            documents.merge_json(*args)
         assert err.value.status == 400
 
 
 def test_state_parameters():
     agent = json.dumps({"mbox": "mailto:ann@example.com"})
-    scope = xapi.parse_state_params({"activityId": "http://x.org/a", "agent": agent, "stateId": "bookmark"}, V1,
-                                    method="PUT")
-    same_other_case = xapi.parse_state_params(
+    scope = documents.parse_state_params({"activityId": "http://x.org/a", "agent": agent, "stateId": "bookmark"}, V1,
+                                         method="PUT")
+    same_other_case = documents.parse_state_params(
         {"activityId": "http://x.org/a", "agent": json.dumps({"mbox": "mailto:ann@EXAMPLE.com"}),
          "stateId": "bookmark"}, V1, method="GET")
     assert scope.document_id == same_other_case.document_id and scope.context_key == same_other_case.context_key
-    with_registration = xapi.parse_state_params(
+    with_registration = documents.parse_state_params(
         {"activityId": "http://x.org/a", "agent": agent, "stateId": "bookmark", "registration": REG}, V1, method="GET")
     assert with_registration.document_id != scope.document_id
     for params, method in (({"agent": agent, "stateId": "s"}, "GET"),
@@ -317,54 +321,55 @@ def test_state_parameters():
                            ({"activityId": "http://x.org/a", "agent": agent, "stateId": "s", "since": "2026-01-01T00:00:00Z"}, "GET"),
                            ({"activityId": "http://x.org/a", "agent": agent, "other": "1"}, "GET")):
         with pytest.raises(XapiError) as err:
-            xapi.parse_state_params(params, V1, method=method)
+            documents.parse_state_params(params, V1, method=method)
         assert err.value.status == 400
 
 
 def resident_statement(verb, **result):
-    s = statement(actor=xapi.resident_agent("r-1"), verb={"id": verb},
-                  object={"id": xapi.lesson_activity_id("c-1", "l1")})
+    s = statement(actor=progress_feed.resident_agent("r-1"), verb={"id": verb},
+                  object={"id": progress_feed.lesson_activity_id("c-1", "l1")})
     if result:
         s["result"] = result
-    return xapi.validate_statement(s, V2)
+    return validation.validate_statement(s, V2)
 
 
 def test_progress_report_of_a_resident_on_a_suite_lesson():
-    report = xapi.progress_report(resident_statement(
+    report = progress_feed.progress_report(resident_statement(
         "http://adlnet.gov/expapi/verbs/progressed",
-        extensions={xapi.EXT_PROGRESS: 42.6, xapi.EXT_TIME: 301.9}))
+        extensions={progress_feed.EXT_PROGRESS: 42.6, progress_feed.EXT_TIME: 301.9}))
     assert report == {"resident_id": "r-1", "course_id": "c-1", "lesson_id": "l1", "percent": 43, "position": 301,
                       "completed": False, "at": datetime(2026, 11, 25, 10, 0, 0, 123000, tzinfo=timezone.utc)}
-    scaled = xapi.progress_report(resident_statement("http://adlnet.gov/expapi/verbs/progressed", score={"scaled": 0.5}))
+    scaled = progress_feed.progress_report(resident_statement("http://adlnet.gov/expapi/verbs/progressed",
+                                                              score={"scaled": 0.5}))
     assert scaled["percent"] == 50
     for verb in ("http://adlnet.gov/expapi/verbs/completed", "http://adlnet.gov/expapi/verbs/passed"):
-        assert xapi.progress_report(resident_statement(verb))["completed"] is True
+        assert progress_feed.progress_report(resident_statement(verb))["completed"] is True
 
 
 def test_statements_about_anything_else_report_no_progress():
-    assert xapi.progress_report(resident_statement("http://adlnet.gov/expapi/verbs/experienced")) is None
+    assert progress_feed.progress_report(resident_statement("http://adlnet.gov/expapi/verbs/experienced")) is None
     other = copy.deepcopy(resident_statement("http://adlnet.gov/expapi/verbs/completed"))
     other["object"]["id"] = "https://suite.local/courses/c-1"
-    assert xapi.progress_report(other) is None
+    assert progress_feed.progress_report(other) is None
     stranger = copy.deepcopy(resident_statement("http://adlnet.gov/expapi/verbs/completed"))
     stranger["actor"] = {"account": {"homePage": "https://elsewhere.example", "name": "r-1"}}
-    assert xapi.progress_report(stranger) is None
-    assert xapi.progress_report(xapi.validate_statement(statement(), V1)) is None
+    assert progress_feed.progress_report(stranger) is None
+    assert progress_feed.progress_report(validation.validate_statement(statement(), V1)) is None
 
 
 def test_basic_credentials():
-    creds = xapi.new_credentials("player-1")
+    creds = clients.new_credentials("player-1")
     header = "Basic " + base64.b64encode(creds.encode()).decode()
-    assert xapi.basic_credentials(header) == creds
-    assert xapi.credentials_match(creds, xapi.hash_credentials(creds))
-    assert not xapi.credentials_match(creds + "x", xapi.hash_credentials(creds))
-    assert not xapi.credentials_match(creds, None)
+    assert clients.basic_credentials(header) == creds
+    assert clients.credentials_match(creds, clients.hash_credentials(creds))
+    assert not clients.credentials_match(creds + "x", clients.hash_credentials(creds))
+    assert not clients.credentials_match(creds, None)
     for bad_header in (None, "", "Bearer abc", "Basic !!!", "Basic " + base64.b64encode(b"no-colon").decode()):
         with pytest.raises(XapiError) as err:
-            xapi.basic_credentials(bad_header)
+            clients.basic_credentials(bad_header)
         assert err.value.status == 401 and "WWW-Authenticate" in err.value.headers
     with pytest.raises(ValueError):
-        xapi.new_credentials("bad:name")
+        clients.new_credentials("bad:name")
 
 
 # ---- attachment data (multipart/mixed) ---------------------------------------------------------------
@@ -398,11 +403,11 @@ def data_part(data=DATA, sha2=SHA, **headers):
 
 def test_multipart_statements_and_their_attachment_data_are_read_octet_for_octet():
     body, boundary = multipart([statements_part(with_attachment()), data_part(), data_part()])
-    statements, received = xapi.read_multipart(b"preamble\r\n" + body, boundary, 10_000)
+    statements, received = attachments.read_multipart(b"preamble\r\n" + body, boundary, 10_000)
     assert json.loads(statements)[0]["attachments"][0]["sha2"] == SHA
     assert list(received) == [SHA] and received[SHA].data == DATA and received[SHA].content_type == "image/png"
-    parsed = [xapi.validate_statement(s, V1) for s in json.loads(statements)]
-    xapi.check_attachment_data(parsed, received)            # every attachment has its data
+    parsed = [validation.validate_statement(s, V1) for s in json.loads(statements)]
+    attachments.check_attachment_data(parsed, received)            # every attachment has its data
 
 
 @pytest.mark.parametrize("parts,message", [
@@ -415,7 +420,7 @@ def test_multipart_statements_and_their_attachment_data_are_read_octet_for_octet
 def test_bad_multipart_parts_are_refused(parts, message):
     body, boundary = multipart(parts)
     with pytest.raises(XapiError) as err:
-        xapi.read_multipart(body, boundary, 10_000)
+        attachments.read_multipart(body, boundary, 10_000)
     assert err.value.status == 400 and message in err.value.message
 
 
@@ -423,24 +428,24 @@ def test_malformed_multipart_bodies_and_a_large_statements_part_are_refused():
     body, boundary = multipart([statements_part(with_attachment())])
     for broken in (body[:-12], b"no boundary here", body.replace(b"\r\n\r\n", b"\r\n", 1)):
         with pytest.raises(XapiError) as err:
-            xapi.read_multipart(broken, boundary, 10_000)
+            attachments.read_multipart(broken, boundary, 10_000)
         assert err.value.status == 400
     with pytest.raises(XapiError) as err:
-        xapi.read_multipart(body, boundary, 10)
+        attachments.read_multipart(body, boundary, 10)
     assert err.value.status == 413
 
 
 def test_attachment_data_must_match_the_statements_by_hash():
-    needs_data = xapi.validate_statement(with_attachment(), V1)
-    by_url = xapi.validate_statement(with_attachment(fileUrl="https://x.org/cert.png"), V1)
-    part = {SHA: xapi.AttachmentData(SHA, "image/png", DATA)}
-    xapi.check_attachment_data([by_url], {})                  # a fileUrl needs no data
-    xapi.check_attachment_data([by_url], part)                # but may come with it
-    for statements, received, message in (([needs_data], {}, "multipart/mixed"),
-                                          ([needs_data], {"ab" * 32: part[SHA]}, "no part carries"),
-                                          ([statement()], part, "data of no attachment")):
+    needs_data = validation.validate_statement(with_attachment(), V1)
+    by_url = validation.validate_statement(with_attachment(fileUrl="https://x.org/cert.png"), V1)
+    part = {SHA: attachments.AttachmentData(SHA, "image/png", DATA)}
+    attachments.check_attachment_data([by_url], {})                  # a fileUrl needs no data
+    attachments.check_attachment_data([by_url], part)                # but may come with it
+    for batch, received, message in (([needs_data], {}, "multipart/mixed"),
+                                     ([needs_data], {"ab" * 32: part[SHA]}, "no part carries"),
+                                     ([statement()], part, "data of no attachment")):
         with pytest.raises(XapiError) as err:
-            xapi.check_attachment_data(statements, received)
+            attachments.check_attachment_data(batch, received)
         assert err.value.status == 400 and message in err.value.message
 
 
@@ -453,12 +458,12 @@ def test_an_alternate_request_is_unpacked_into_method_params_headers_and_content
     content = json.dumps(statement())
     form = urllib.parse.urlencode({"statementId": "fd41c918-b88b-4b20-a0a5-a4c32391aaa0", "content": content,
                                    "Authorization": "Basic eDp5", "x-experience-api-version": "1.0.3"}).encode()
-    alt = xapi.unpack_alternate({"method": ["put"]}, FORM + "; charset=UTF-8", form)
+    alt = alternate_syntax.unpack_alternate({"method": ["put"]}, FORM + "; charset=UTF-8", form)
     assert alt.method == "PUT" and alt.params == {"statementId": ["fd41c918-b88b-4b20-a0a5-a4c32391aaa0"]}
     assert alt.headers == {"Authorization": "Basic eDp5", "X-Experience-API-Version": "1.0.3",
                            "Content-Type": "application/json"}
     assert alt.content == content.encode("utf-8")
-    query = xapi.unpack_alternate({"method": ["GET"]}, FORM, b"agent=%7B%7D&limit=5")
+    query = alternate_syntax.unpack_alternate({"method": ["GET"]}, FORM, b"agent=%7B%7D&limit=5")
     assert (query.method, query.params, query.content) == ("GET", {"agent": ["{}"], "limit": ["5"]}, None)
 
 
@@ -472,19 +477,19 @@ def test_an_alternate_request_is_unpacked_into_method_params_headers_and_content
 ])
 def test_bad_alternate_requests_are_refused(query, content_type, form, message):
     with pytest.raises(XapiError) as err:
-        xapi.unpack_alternate(query, content_type, form)
+        alternate_syntax.unpack_alternate(query, content_type, form)
     assert err.value.status == 400 and message in err.value.message
 
 
 def test_the_alternate_syntax_is_xapi_1_0_3_only():
-    xapi.check_alternate_allowed(V1)
+    alternate_syntax.check_alternate_allowed(V1)
     with pytest.raises(XapiError) as err:
-        xapi.check_alternate_allowed(V2)
+        alternate_syntax.check_alternate_allowed(V2)
     assert err.value.status == 400 and "2.0.0" in err.value.message
 
 
 def test_a_timestamp_that_leaves_the_calendar_in_utc_is_refused_not_an_internal_error():
     for edge in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-05:00"):
-        with pytest.raises(xapi.XapiError, match="outside the calendar"):
-            xapi.parse_timestamp(edge, xapi.V2)
-    assert xapi.parse_timestamp("9999-12-31T23:59:59Z", xapi.V2).year == 9999
+        with pytest.raises(XapiError, match="outside the calendar"):
+            timestamps.parse_timestamp(edge, versions.V2)
+    assert timestamps.parse_timestamp("9999-12-31T23:59:59Z", versions.V2).year == 9999

@@ -1,5 +1,5 @@
-"""The xAPI Learning Record Store against the elearning database: statements (immutable,
-found through their match keys), voiding, state documents, clients, and the progress feed.
+"""The LRS's statements against the elearning database: immutable, found through their
+match keys, voided, erased with a learner, and feeding lesson progress.
 
 Collections and how each hot read is served (one indexed field per query, as both stores
 need; see ``INDEXES``):
@@ -13,9 +13,6 @@ need; see ``INDEXES``):
                      another ``order`` are ignored (the rows are written before the statement).
 ``xapi_voids``       ``_id`` = a voided statement's id, ``by`` = the voiding statement's id: found
                      with ``$in`` on ``_id`` when a target arrives after its voiding statement.
-``xapi_state``       ``_id`` = digest of activity, agent, registration and stateId; ``ctx`` =
-                     digest of activity, agent and registration (index) for the id lists.
-``xapi_clients``     ``_id`` = client name (the Basic user), ``key_hash``, ``read_only``.
 ``xapi_attachments`` ``_id`` = ``<statement id>|<sha2>``: an attachment's raw data received
                      in a multipart/mixed request (``data`` base64, ``content_type``,
                      ``length``), written before its statement, read and deleted by ``_id``.
@@ -31,37 +28,41 @@ import json
 import logging
 import threading
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Mapping
 
 import pymongo
 from pymongo import ASCENDING, IndexModel
 from pymongo.database import Database
 
+from services.common import clock
 from services.common.errors import SuiteError
 from services.common.storage import insert_new
-from services.elearning import courses, credits, xapi
-from services.elearning.xapi import XapiError
+from services.elearning import courses, credits
+from services.elearning.xapi.attachments import AttachmentData, attachment_key, attachments_of
+from services.elearning.xapi.clients import client_authority
+from services.elearning.xapi.errors import XapiError
+from services.elearning.xapi.progress_feed import progress_report
+from services.elearning.xapi.queries import Query, key_range, statement_matches
+from services.elearning.xapi.statements import (complete, inherited, match_keys, referenced, same_statement,
+                                                voided_target)
+from services.elearning.xapi.timestamps import order_text
 
 log = logging.getLogger(__name__)
 
 STATEMENTS = "xapi_statements"
 KEYS = "xapi_statement_keys"
 VOIDS = "xapi_voids"
-STATE = "xapi_state"
-CLIENTS = "xapi_clients"
 ATTACHMENTS = "xapi_attachments"
 
 INDEXES = {
     STATEMENTS: [IndexModel([("order", ASCENDING)], name="order", unique=True)],
     KEYS: [IndexModel([("k", ASCENDING)], name="k", unique=True)],
-    STATE: [IndexModel([("ctx", ASCENDING)], name="ctx"), IndexModel([("agent", ASCENDING)], name="agent")],
 }
 
 ORDER_PREFIX = "s|"
 BATCH = 200            # rows read per round when a page needs more than one
 SCAN_MAX = 1000        # rows read at most for one page; then the page ends with a `more` link
-STATE_LIST_MAX = 1000  # state documents listed at most for one activity, agent and registration
 CONSISTENCY_GRACE = timedelta(seconds=1)
 _STATEMENT_FIELDS = {"raw": 1, "order": 1, "m": 1, "voided": 1, "ts_assigned": 1, "voids": 1}
 
@@ -76,7 +77,7 @@ _in_flight: dict[int, datetime] = {}
 def next_stored() -> datetime:
     """Now, strictly after the last stored time this process gave (µs): the order of a batch."""
     with _clock_lock:
-        now = datetime.now(timezone.utc)
+        now = clock.now()
         if _last_stored and now <= _last_stored[0]:
             now = _last_stored[0] + timedelta(microseconds=1)
         _last_stored[:] = [now]
@@ -88,7 +89,7 @@ def _writing():
     """Mark a statement write as in flight from now: consistent-through stays before it."""
     token = object()
     with _clock_lock:
-        _in_flight[id(token)] = datetime.now(timezone.utc)
+        _in_flight[id(token)] = clock.now()
     try:
         yield
     finally:
@@ -100,27 +101,9 @@ def consistent_through() -> datetime:
     """Statements stored before this are all readable: a second back from now (another
     process's write in flight), and before this process's oldest unfinished write."""
     with _clock_lock:
-        candidates = [datetime.now(timezone.utc) - CONSISTENCY_GRACE]
+        candidates = [clock.now() - CONSISTENCY_GRACE]
         candidates += [t - timedelta(milliseconds=1) for t in _in_flight.values()]
     return min(candidates)
-
-
-# ---- clients -----------------------------------------------------------------------------------------
-
-def add_client(db: Database, name: str, key_hash: str, read_only: bool) -> dict:
-    created_at = datetime.now(timezone.utc).isoformat()
-    db[CLIENTS].insert_one({"_id": name, "key_hash": key_hash, "read_only": bool(read_only),
-                            "created_at": created_at})
-    return {"client": name, "read_only": bool(read_only), "created_at": created_at}
-
-
-def authenticate(db: Database, credentials: str) -> dict:
-    """The client whose ``key:secret`` this is, or 401."""
-    name = credentials.split(":", 1)[0]
-    doc = db[CLIENTS].find_one({"_id": name})
-    if not xapi.credentials_match(credentials, doc.get("key_hash") if doc else None):
-        raise XapiError(401, "invalid credentials", {"WWW-Authenticate": 'Basic realm="xAPI", charset="UTF-8"'})
-    return doc
 
 
 # ---- statements ---------------------------------------------------------------------------------------
@@ -130,7 +113,7 @@ def _load(doc: dict) -> dict:
 
 
 def store_statements(db: Database, statements: list[dict], *, version: str, client: str,
-                     attachments: Mapping[str, xapi.AttachmentData] | None = None) -> list[dict]:
+                     attachments: Mapping[str, AttachmentData] | None = None) -> list[dict]:
     """Store validated statements (each with an id) as one batch; return those newly stored
     (a statement already stored identically is not stored again; a different one under the
     same id is a 409 and nothing of the batch is stored). Voiding is applied here. The raw
@@ -145,35 +128,35 @@ def store_statements(db: Database, statements: list[dict], *, version: str, clie
     if not new:
         return []
     batch = {s["id"]: s for s in new}
-    wanted = sorted({r for s in new if (r := xapi.referenced(s)) and r not in batch})
+    wanted = sorted({r for s in new if (r := referenced(s)) and r not in batch})
     referred = {d["_id"]: d for d in db[STATEMENTS].find({"_id": {"$in": wanted}}, _STATEMENT_FIELDS)} \
         if wanted else {}
     for s in new:
-        target = xapi.voided_target(s)
+        target = voided_target(s)
         if target is None:
             continue
-        if target in batch and xapi.voided_target(batch[target]) or target in referred and referred[target].get("voids"):
+        if target in batch and voided_target(batch[target]) or target in referred and referred[target].get("voids"):
             raise bad_void(target)
 
-    authority = xapi.client_authority(client)
+    authority = client_authority(client)
     docs, rows, keys_of = [], [], {}
     with _writing():
         for s in new:
             stored = next_stored()
-            full, assigned = xapi.complete(s, version=version, stored=stored, authority=authority)
-            keys = xapi.match_keys(full)
-            ref = xapi.referenced(full)
+            full, assigned = complete(s, version=version, stored=stored, authority=authority)
+            keys = match_keys(full)
+            ref = referenced(full)
             if ref in keys_of:
-                keys |= xapi.inherited(keys_of[ref])
+                keys |= inherited(keys_of[ref])
             elif ref in referred:
-                keys |= xapi.inherited(referred[ref].get("m") or [])
+                keys |= inherited(referred[ref].get("m") or [])
             keys_of[s["id"]] = keys
-            order = f"{xapi.order_text(stored)}|{s['id']}"
+            order = f"{order_text(stored)}|{s['id']}"
             doc = {"_id": s["id"], "order": ORDER_PREFIX + order, "m": sorted(keys), "voided": False,
                    "ts_assigned": assigned, "client": client,
                    "raw": json.dumps(full, ensure_ascii=False, separators=(",", ":"))}
-            if xapi.voided_target(full):
-                doc["voids"] = xapi.voided_target(full)
+            if voided_target(full):
+                doc["voids"] = voided_target(full)
             docs.append(doc)
             rows += [{"k": f"{k}|{order}", "s": s["id"]} for k in sorted(keys)]
         insert_new(db[ATTACHMENTS], _attachment_docs(new, attachments or {}))
@@ -183,27 +166,27 @@ def store_statements(db: Database, statements: list[dict], *, version: str, clie
     return [_load(d) for d in stored_docs]
 
 
-def _attachment_docs(statements: list[dict], received: Mapping[str, xapi.AttachmentData]) -> list[dict]:
+def _attachment_docs(statements: list[dict], received: Mapping[str, AttachmentData]) -> list[dict]:
     docs = {}
     for s in statements:
-        for a in xapi.attachments_of(s):
+        for a in attachments_of(s):
             part = received.get(a["sha2"].lower())
             if part is not None:
-                key = xapi.attachment_key(s["id"], part.sha2)
+                key = attachment_key(s["id"], part.sha2)
                 docs[key] = {"_id": key, "content_type": part.content_type[:200], "length": len(part.data),
                              "data": base64.b64encode(part.data).decode("ascii")}
     return list(docs.values())
 
 
-def attachment_data(db: Database, statements: list[dict]) -> list[xapi.AttachmentData]:
+def attachment_data(db: Database, statements: list[dict]) -> list[AttachmentData]:
     """The raw data stored for these statements' attachments, each SHA-2 once (by ``_id``)."""
-    keys = sorted({xapi.attachment_key(s["id"], a["sha2"]) for s in statements for a in xapi.attachments_of(s)})
+    keys = sorted({attachment_key(s["id"], a["sha2"]) for s in statements for a in attachments_of(s)})
     if not keys:
         return []
     found = {}
     for d in db[ATTACHMENTS].find({"_id": {"$in": keys}}):
         sha2 = d["_id"].split("|", 1)[1]
-        found.setdefault(sha2, xapi.AttachmentData(sha2, d["content_type"], base64.b64decode(d["data"])))
+        found.setdefault(sha2, AttachmentData(sha2, d["content_type"], base64.b64decode(d["data"])))
     return [found[k] for k in sorted(found)]
 
 
@@ -212,7 +195,7 @@ def bad_void(target: str) -> XapiError:
 
 
 def _same(doc: dict, incoming: dict) -> bool:
-    return xapi.same_statement(_load(doc), bool(doc.get("ts_assigned")), incoming)
+    return same_statement(_load(doc), bool(doc.get("ts_assigned")), incoming)
 
 
 def _insert_statements(db: Database, docs: list[dict]) -> list[dict]:
@@ -256,7 +239,7 @@ def get_statement(db: Database, statement_id: str) -> tuple[dict, bool] | None:
     return (_load(doc), bool(doc.get("voided"))) if doc else None
 
 
-def query(db: Database, q: xapi.Query) -> tuple[list[dict], str | None]:
+def query(db: Database, q: Query) -> tuple[list[dict], str | None]:
     """A page of statements in stored order (newest first unless ascending), and the order
     key to continue after (None when there is no more). One range on one indexed field per
     round: ``order`` of the statements, or ``k`` of the most selective filter's match key;
@@ -275,7 +258,7 @@ def query(db: Database, q: xapi.Query) -> tuple[list[dict], str | None]:
     bodies: dict[str, dict] = {}
     scanned, position, size, after = 0, q.after, q.limit + 1, None
     while True:
-        rng = xapi.key_range(prefix, replace(q, after=position))
+        rng = key_range(prefix, replace(q, after=position))
         rows = list(db[collection].find({fld: rng}, projection if drive is None else {"k": 1, "s": 1})
                     .sort(fld, direction).limit(size))
         if drive is None:
@@ -291,7 +274,7 @@ def query(db: Database, q: xapi.Query) -> tuple[list[dict], str | None]:
             doc = docs.get(sid)
             if doc is None or doc["order"] != ORDER_PREFIX + order or doc.get("voided"):
                 continue
-            if xapi.statement_matches(q, doc.get("m") or []):
+            if statement_matches(q, doc.get("m") or []):
                 found.append((order, sid))
                 if "raw" in doc:
                     bodies[sid] = doc
@@ -343,8 +326,8 @@ def delete_statements(db: Database, rows: list[dict]) -> int:
     if row_ids:
         db[KEYS].delete_many({"_id": {"$in": row_ids}})
     db[VOIDS].delete_many({"_id": {"$in": ids}})
-    attachments = sorted({xapi.attachment_key(d["_id"], a["sha2"]) for d in docs
-                          for a in xapi.attachments_of(_load(d))})
+    attachments = sorted({attachment_key(d["_id"], a["sha2"]) for d in docs
+                          for a in attachments_of(_load(d))})
     if attachments:
         db[ATTACHMENTS].delete_many({"_id": {"$in": attachments}})
     return db[STATEMENTS].delete_many({"_id": {"$in": ids}}).deleted_count
@@ -359,7 +342,7 @@ def feed_progress(db: Database, statements: list[dict]) -> list[dict]:
     resident not enrolled, feeds nothing; the statement stays stored either way."""
     fed = []
     for s in statements:
-        report = xapi.progress_report(s)
+        report = progress_report(s)
         if report is None:
             continue
         rid = report["resident_id"]
@@ -377,66 +360,3 @@ def feed_progress(db: Database, statements: list[dict]) -> list[dict]:
             continue
         fed.append({"statement": s["id"], "applied": recorded is not None, "course_completed": bool(newly)})
     return fed
-
-
-# ---- state documents -------------------------------------------------------------------------------------
-
-def state_document(db: Database, scope: xapi.StateScope) -> dict | None:
-    doc = db[STATE].find_one({"_id": scope.document_id})
-    if doc is None:
-        return None
-    return {"content": base64.b64decode(doc["body"]), "content_type": doc["content_type"], "etag": doc["etag"],
-            "updated": datetime.fromisoformat(doc["updated"])}
-
-
-def state_ids(db: Database, scope: xapi.StateScope) -> tuple[list[str], datetime | None]:
-    """The state ids of one activity, agent and registration (updated since ``since``)."""
-    docs = list(db[STATE].find({"ctx": scope.context_key}, {"state_id": 1, "updated": 1}).limit(STATE_LIST_MAX))
-    if scope.since is not None:
-        docs = [d for d in docs if datetime.fromisoformat(d["updated"]) > scope.since]
-    docs.sort(key=lambda d: d["updated"])
-    last = max((datetime.fromisoformat(d["updated"]) for d in docs), default=None)
-    return [d["state_id"] for d in docs], last
-
-
-def write_state(db: Database, scope: xapi.StateScope, content: bytes, content_type: str | None, *,
-                version: str, merge: bool, if_match: str | None, if_none_match: str | None) -> str:
-    """PUT (replace) or POST (merge JSON) one state document, compare-and-set on its ETag so
-    that a concurrent write is never lost; returns the new ETag."""
-    for _ in range(8):
-        current = db[STATE].find_one({"_id": scope.document_id})
-        current_etag = current["etag"] if current else None
-        xapi.state_precondition(version, if_match, if_none_match, current_etag)
-        body = xapi.merge_json(base64.b64decode(current["body"]) if current else None,
-                               current["content_type"] if current else None, content, content_type) \
-            if merge else content
-        fields = {"ctx": scope.context_key, "agent": xapi.digest(scope.agent_ifi),  # found again on erasure
-                  "state_id": scope.state_id, "activity_id": scope.activity_id,
-                  "registration": scope.registration, "body": base64.b64encode(body).decode("ascii"),
-                  "content_type": (content_type or "application/octet-stream")[:200], "etag": xapi.etag(body),
-                  "updated": datetime.now(timezone.utc).isoformat()}
-        if current is None:
-            try:
-                db[STATE].insert_one({"_id": scope.document_id, **fields})
-                return fields["etag"]
-            except pymongo.errors.DuplicateKeyError:
-                continue
-        if db[STATE].update_one({"_id": scope.document_id, "etag": current_etag}, {"$set": fields}).matched_count:
-            return fields["etag"]
-    raise XapiError(409, "the state document changed too often meanwhile; try again")
-
-
-def delete_state(db: Database, scope: xapi.StateScope, *, version: str, if_match: str | None,
-                 if_none_match: str | None) -> None:
-    for _ in range(8):
-        current = db[STATE].find_one({"_id": scope.document_id}, {"etag": 1})
-        xapi.state_precondition(version, if_match, if_none_match, current["etag"] if current else None)
-        if current is None or db[STATE].delete_one({"_id": scope.document_id, "etag": current["etag"]}).deleted_count:
-            return
-    raise XapiError(409, "the state document changed too often meanwhile; try again")
-
-
-def delete_states(db: Database, scope: xapi.StateScope) -> int:
-    """Every state document of one activity, agent and registration (by ``_id``, one by one)."""
-    ids = [d["_id"] for d in db[STATE].find({"ctx": scope.context_key}, {"_id": 1}).limit(STATE_LIST_MAX)]
-    return sum(db[STATE].delete_one({"_id": i}).deleted_count for i in ids)
