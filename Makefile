@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install up down status seed test test-reliability contracts definitions bench clean
+.PHONY: help install up down status seed test test-reliability contracts definitions docs bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-12s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ bench: install ## run the benchmarks (not part of `make test`; long): figures as
 
 contracts: install ## regenerate contracts/asyncapi.json from the models
 	$(BIN)/python -m contracts.asyncapi
+
+docs: install ## regenerate the generated parts of docs/ARCHITECTURE.md (the events between services, the rooms)
+	$(BIN)/python -m infra.architecture_doc
 
 definitions: install ## regenerate infra/rabbitmq/definitions.json (the broker topology compose loads)
 	$(BIN)/suite topology definitions --user guest:guest > infra/rabbitmq/definitions.json

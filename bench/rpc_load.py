@@ -1,6 +1,6 @@
 """Clients for the RPC and HTTP benchmarks: OS threads (no eventlet in the benchmark's own
-process), each with its own ClusterRpcProxy (one shared by threads hung, DESIGN.md), and
-the plain RPC baseline (``echo``, bench/echo_service.py) they are compared with."""
+process), each with its own ClusterRpcProxy (one shared by threads hung: docs/ARCHITECTURE.md,
+"The stack"), and the plain RPC baseline (``echo``, bench/echo_service.py) they are compared with."""
 from __future__ import annotations
 
 import threading

@@ -6,9 +6,9 @@ once the cause is fixed, send it back where it came from (``suite dlq``).
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from kombu import Exchange, Queue
+
+from services.common import clock
 
 DLX = Exchange("suite.dlx", type="direct", durable=True, auto_delete=False)
 
@@ -51,6 +51,6 @@ def dead_letter_headers(message, queue_name: str, reason: str, attempts: int) ->
         ORIGINAL_QUEUE: queue_name,
         **origin_headers(message),
         ATTEMPTS: attempts,
-        DEAD_AT: datetime.now(timezone.utc).isoformat(),
+        DEAD_AT: clock.now().isoformat(),
     })
     return headers

@@ -27,9 +27,9 @@ from prometheus_client import (CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, Coun
 from prometheus_client.core import GaugeMetricFamily
 from werkzeug.wrappers import Response
 
-from services.common import overview
+from services.common import metrics_store, overview
 from services.common.errors import SuiteError
-from services.common.outbox import PENDING, OutboxRelay
+from services.common.outbox import OutboxRelay
 from services.common.storage import Store
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def count_event(service: str, event_type: str, outcome: str) -> None:
 @dataclass(frozen=True)
 class Tally:
     """Gauges computed at scrape time by one aggregate: the documents of ``collection`` that
-    match ``match`` (keep it to one indexed field: fast on every store, see DESIGN.md),
+    match ``match`` (keep it to one indexed field: fast on every store),
     counted by the value of their field ``by``. ``gauges`` maps a value to the gauge
     (name, help) that reports its count, 0 when none match."""
     collection: str
@@ -78,8 +78,7 @@ class Tally:
     gauges: Mapping[str | None, tuple[str, str]]
 
     def families(self, db, service: str) -> list[GaugeMetricFamily]:
-        found = {row["_id"]: row["n"] for row in db[self.collection].aggregate(
-            [{"$match": dict(self.match)}, {"$group": {"_id": f"${self.by}", "n": {"$sum": 1}}}])}
+        found = metrics_store.counts_by(db, self.collection, self.match, self.by)
         return [_gauge(name, doc, service, found.get(value, 0)) for value, (name, doc) in self.gauges.items()]
 
     @property
@@ -88,13 +87,8 @@ class Tally:
 
 
 def outbox_backlog(db, collections, service: str) -> list[GaugeMetricFamily]:
-    # aggregate $match/$group rather than count_documents, which scans on the embedded store
-    total = 0
-    for name in collections:
-        for row in db[name].aggregate([{"$match": {PENDING: {"$gt": 0}}},
-                                       {"$group": {"_id": None, "n": {"$sum": f"${PENDING}"}}}]):
-            total += row["n"]
-    return [_gauge("suite_outbox_backlog", "Events written to the outbox and not yet published", service, total)]
+    return [_gauge("suite_outbox_backlog", "Events written to the outbox and not yet published", service,
+                   metrics_store.outbox_backlog(db, collections))]
 
 
 def _gauge(name: str, doc: str, service: str, value: float) -> GaugeMetricFamily:

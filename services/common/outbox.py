@@ -1,7 +1,7 @@
 """Transactional outbox: a state change and the events it causes are one write.
 
-The embedded store's transactions are not isolated (see DESIGN.md), so the pending
-events live inside the changed document, in an ``outbox`` map keyed by event id (the
+The embedded store's transactions are not isolated (docs/ARCHITECTURE.md, "The store"), so
+the pending events live inside the changed document, in an ``outbox`` map keyed by event id (the
 embedded store corrupts arrays of sub-documents under ``$push``: it stores them as JSON
 strings), with a counter (``outbox_pending``, indexed) that the relay finds them by. The relay publishes each
 event as a nameko event (exchange ``<source>.events``, routing key = event type) with
@@ -25,7 +25,7 @@ import os
 import socket
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Iterable, Sequence
 
 import eventlet
@@ -39,7 +39,7 @@ from pymongo.collection import Collection
 
 from contracts import new_event
 from contracts.registry import event_source
-from services.common import tracing
+from services.common import clock, tracing
 from services.common.config import option
 from services.common.logs import CONTEXT_KEY, current_correlation_id
 from services.common.tracing import current_traceparent
@@ -71,7 +71,7 @@ _built = 0   # events this process has put into updates: a relay looks when it h
 def _written(events: Sequence[dict]) -> dict:
     global _built
     _built += len(events)
-    return {OWNER: THIS_PROCESS, WRITTEN: datetime.now(timezone.utc).isoformat()}
+    return {OWNER: THIS_PROCESS, WRITTEN: clock.now().isoformat()}
 
 
 def record(*events: dict) -> dict:
@@ -105,7 +105,7 @@ def claim(collection: Collection, doc: dict, owner: str) -> bool:
     relay, if it was only slow, no longer finds them as its own. (Without it, every relay that
     looked published them: 18% of the events twice with 4 processes under overload.)"""
     match = {"_id": doc["_id"], **{f: doc[f] if f in doc else {"$exists": False} for f in (OWNER, WRITTEN)}}
-    taken = {OWNER: owner, WRITTEN: datetime.now(timezone.utc).isoformat()}
+    taken = {OWNER: owner, WRITTEN: clock.now().isoformat()}
     return collection.update_one(match, {"$set": taken}).matched_count == 1
 
 
@@ -114,7 +114,7 @@ def relay_once(collections: Iterable[Collection], publisher: Publisher, *, owner
     """Publish what this process wrote that is pending in ``collections`` and, with ``orphans``,
     what others wrote and left pending for ``orphan_after`` seconds; return how many went out."""
     sent = 0
-    cutoff = (datetime.now(timezone.utc) - timedelta(seconds=orphan_after)).isoformat()
+    cutoff = (clock.now() - timedelta(seconds=orphan_after)).isoformat()
     fields = dict.fromkeys(FIELDS, 1)
     for collection in collections:
         docs = list(collection.find({PENDING: {"$gt": 0}, OWNER: owner}, fields).limit(BATCH))
