@@ -32,18 +32,24 @@ def _on(fragment, parent, schema):
     return schema.get_type(fragment.type_condition.name.value) or parent
 
 
+def _entered(spread_node: FragmentSpreadNode, fragments, spread: frozenset):
+    """The fragment a spread enters; None when it is unknown or already being spread (a
+    cycle is the standard rules' to report)."""
+    name = spread_node.name.value
+    return None if name in spread else fragments.get(name)
+
+
 def depth(node, fragments, memo: dict | None = None, spread: frozenset = frozenset()) -> int:
     """Levels of fields: ``{ me { name } }`` is 2. Each fragment's depth is worked out once
-    (``memo``): a fragment spread twice at each of 20 levels is 20 steps, not 2^20. A fragment
-    already being spread is not entered again: a cycle is the standard rules' to report."""
+    (``memo``): a fragment spread twice at each of 20 levels is 20 steps, not 2^20."""
     memo = {} if memo is None else memo
     deepest = 0
     for sel in _selections(node):
         if isinstance(sel, FragmentSpreadNode):
-            name = sel.name.value
-            frag = fragments.get(name)
-            if frag is None or name in spread:
+            frag = _entered(sel, fragments, spread)
+            if frag is None:
                 continue
+            name = frag.name.value
             if name not in memo:
                 memo[name] = depth(frag, fragments, memo, spread | {name})
             deepest = max(deepest, memo[name])
@@ -96,14 +102,13 @@ def _cost_once(node, fragments, schema, parent, page, memo: dict, spread: frozen
     total = 0
     for sel in _selections(node):
         if isinstance(sel, FragmentSpreadNode):
-            name = sel.name.value
-            frag = fragments.get(name)
-            if frag is None or name in spread:
+            frag = _entered(sel, fragments, spread)
+            if frag is None:
                 continue
             on = _on(frag, parent, schema)
-            key = (name, getattr(on, "name", None), page)
+            key = (frag.name.value, getattr(on, "name", None), page)
             if key not in memo:
-                memo[key] = _cost_once(frag, fragments, schema, on, page, memo, spread | {name})
+                memo[key] = _cost_once(frag, fragments, schema, on, page, memo, spread | {frag.name.value})
             total += memo[key]
             continue
         if isinstance(sel, InlineFragmentNode):
