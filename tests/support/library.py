@@ -1,0 +1,60 @@
+"""The library service started for a test, and what its tests make: patrons, titles with
+copies, kiosk events published as a kiosk does (its own broker user, raw kombu)."""
+import json
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+from kombu import Connection
+from nameko.exceptions import RemoteError
+
+from infra.local import demo_data
+from services.library import patrons
+from services.library.service import LibraryService
+
+
+@pytest.fixture
+def library(start_service, rpc, db):
+    start_service(LibraryService)
+    rpc.library.upsert_locations(demo_data.LOCATIONS)
+    return rpc.library
+
+
+def a_patron(db, patron_type="adult", **fields):
+    """A patron shaped as the registration event makes them (``fields`` overrides, e.g. an
+    old document's shape)."""
+    rid = uuid.uuid4().hex
+    doc = {"_id": rid, **patrons.patron_from_registration({"resident_id": rid, "name": "读者",
+                                                            "residence_committee": "C0101"},
+                                                           patrons.card_number(uuid.uuid4().int % 10 ** 11 or 1)),
+           "patron_type": patron_type, **fields}
+    db("library").patrons.insert_one(doc)
+    return rid, doc["card_number"]
+
+
+def a_title(library, copies=("MAIN",), title="三体 第二部"):
+    record_id = "t-" + uuid.uuid4().hex[:10]
+    barcodes = [f"B{uuid.uuid4().hex[:10]}" for _ in copies]
+    result = library.import_catalogue([{"record_id": record_id, "title": title, "authors": ["测试作者"],
+                                        "subjects": ["科幻"], "copies": [{"barcode": b, "home_location": loc}
+                                                                        for b, loc in zip(barcodes, copies)]}])
+    assert result == {"stored": 1, "rejected": []}
+    return record_id, barcodes
+
+
+def refused(call):
+    with pytest.raises(RemoteError) as err:
+        call()
+    return err.value
+
+
+def publish_kiosk(uri, kiosk_id, kind, data, *, event_id=None, at=None, seq=1, user="auto", source=None):
+    from contracts.events.kiosk import BY_KIND, broker_user
+    envelope = {"specversion": "1.0", "id": event_id or uuid.uuid4().hex, "source": source or f"/kiosks/{kiosk_id}",
+                "type": BY_KIND[kind].TYPE, "time": (at or datetime.now(timezone.utc)).isoformat(),
+                "sequence": seq, "data": data}
+    with Connection(uri, transport_options={"confirm_publish": True}) as conn:
+        conn.Producer().publish(json.dumps(envelope), exchange="kiosk.events", routing_key=f"kiosk.{kiosk_id}.{kind}",
+                                content_type="application/json", delivery_mode=2,
+                                user_id=broker_user(kiosk_id) if user == "auto" else user)
+    return envelope
