@@ -23,13 +23,16 @@ class Outcome:
 
 CACHED_QUERIES = 128        # valid query texts kept parsed, per gateway process
 CACHED_QUERY_CHARS = 4000   # longer ones are parsed every time (bounds the cache's memory)
+MAX_TOKENS = 5000           # GraphiQL's schema question is about 400; the dashboard about 150
 
 
 class Engine:
     def __init__(self, config: dict):
         self.rules = list(specified_rules) + limit_rules(
-            int(option(config, "GRAPHQL_MAX_DEPTH", 10)), int(option(config, "GRAPHQL_MAX_COST", 5000)),
-            flag(option(config, "GRAPHQL_INTROSPECTION", ""), True))
+            int(option(config, "GRAPHQL_MAX_DEPTH", 10)), int(option(config, "GRAPHQL_MAX_COST", 10_000)),
+            flag(option(config, "GRAPHQL_INTROSPECTION", ""), True),
+            max_calls=int(option(config, "GRAPHQL_MAX_CALLS", 20)),
+            max_introspection=int(option(config, "GRAPHQL_MAX_INTROSPECTION", 50_000)))
         self.persisted = PersistedQueries(option(config, "PERSISTED_QUERIES_FILE", "") or None,
                                           flag(option(config, "PERSISTED_QUERIES_ONLY", ""), False))
         # Parsing and validating the dashboard cost a fifth of the gateway's CPU per request
@@ -67,7 +70,13 @@ class Engine:
 
     def _valid(self, query: str) -> DocumentNode:
         """The parsed document, or raise: an invalid query raises, so it is never cached."""
-        document = parse(query)
+        try:
+            document = parse(query, max_tokens=MAX_TOKENS)
+        except GraphQLError as exc:
+            if "tokens. Parsing aborted" in exc.message:   # bounds the parser's and the rules' work alike
+                raise _Invalid([GraphQLError(f"the query has more than {MAX_TOKENS} tokens",
+                                             extensions={"code": "QUERY_TOO_COMPLEX"})]) from None
+            raise
         errors = validate(schema.graphql_schema, document, self.rules)
         if errors:
             raise _Invalid(errors)

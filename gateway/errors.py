@@ -8,6 +8,7 @@ from graphql import GraphQLError
 from nameko.exceptions import RemoteError
 
 from gateway.auth import Unauthenticated
+from gateway.calls import TooManyCalls
 from gateway.fanout import Unavailable
 from services.common.errors import CODES
 from services.common.logs import mask_personal
@@ -32,6 +33,8 @@ def code_of(exc: BaseException | None) -> str:
         return "BAD_USER_INPUT"
     if isinstance(exc, Unavailable):
         return "UNAVAILABLE"
+    if isinstance(exc, TooManyCalls):
+        return "QUERY_TOO_COMPLEX"
     if isinstance(exc, RemoteError):
         return CODES.get(exc.exc_type, "INTERNAL_SERVER_ERROR")
     return "INTERNAL_SERVER_ERROR"

@@ -1,6 +1,8 @@
 """Refuse abusive queries before they run: a depth limit, a cost limit (fields, multiplied
-by the size of the lists they sit in), and introspection that configuration can turn off.
-They are graphql-core validation rules, run with the standard ones.
+by the size of the lists they sit in), a limit on the service calls (RPCs) a query makes, and
+introspection measured apart (by what the schema holds) that configuration can turn off.
+They are graphql-core validation rules, run with the standard ones; each fragment is worked
+out once, however often it is spread.
 
 What is a list comes from the schema's types, not from field names. A list's size is its
 page argument when the query writes it as a number; a page asked for through a variable,
@@ -9,12 +11,15 @@ the data sizes counts as ``LIST_SIZES`` says, else ``LIST_DEFAULT``.
 """
 from __future__ import annotations
 
+import math
+from typing import NamedTuple
+
 from graphql import (FieldNode, FragmentDefinitionNode, FragmentSpreadNode, GraphQLError, GraphQLList,
                      GraphQLInterfaceType, GraphQLNonNull, GraphQLObjectType, InlineFragmentNode, IntValueNode,
-                     NullValueNode, OperationDefinitionNode, ValidationRule)
+                     NullValueNode, OperationDefinitionNode, ValidationRule, is_abstract_type)
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef, TypeNameMetaFieldDef
 
-from gateway.schema.paging import LIST_SIZES, PAGE_CAPS, page_size
+from gateway.schema.paging import LIST_SIZES, PAGE_CAPS, SERVICE_CALLS, page_size
 
 LIST_DEFAULT = 20     # what a list sized by the data is assumed to hold
 PAGE_ARGS = ("first", "limit")
@@ -45,6 +50,8 @@ def depth(node, fragments, memo: dict | None = None, spread: frozenset = frozens
     memo = {} if memo is None else memo
     deepest = 0
     for sel in _selections(node):
+        if isinstance(sel, FieldNode) and sel.name.value in ("__schema", "__type"):
+            continue   # a question about the schema: its size is measured apart (``Work.introspection``)
         if isinstance(sel, FragmentSpreadNode):
             frag = _entered(sel, fragments, spread)
             if frag is None:
@@ -89,17 +96,69 @@ def _page(field: FieldNode, definition, coordinate: str) -> int | None:
     return cap  # a variable: its value is not known here, so the most it can be
 
 
+class Work(NamedTuple):
+    """What a query asks of the gateway and the services, each linear in how often its part
+    runs: data fields, service calls (RPCs) and introspection fields."""
+    fields: int = 0
+    calls: int = 0
+    introspection: int = 0
+
+    def __add__(self, other):
+        return Work(self.fields + other.fields, self.calls + other.calls, self.introspection + other.introspection)
+
+    def times(self, n: int) -> "Work":
+        return Work(self.fields * n, self.calls * n, self.introspection * n)
+
+
+def introspection_sizes(schema) -> dict[str, float]:
+    """What each introspection list holds on average in this schema, so that a question about
+    the schema costs about what answering it costs (GraphiQL's own question, about 4,000
+    fields here, is measured at about 7,000; each level of ``fields { type { fields ...`` asked
+    again multiplies it)."""
+    named = list(schema.type_map.values())
+    def mean(lists):
+        lists = list(lists)
+        return sum(len(v) for v in lists) / max(1, len(lists))
+    with_fields = [t for t in named if hasattr(t, "fields")]
+    fields = [f for t in with_fields if not hasattr(t, "out_type") for f in t.fields.values()]
+    return {
+        "__Schema.types": len(named), "__Schema.directives": len(schema.directives),
+        "__Type.fields": mean(t.fields for t in with_fields if not hasattr(t, "out_type")),
+        "__Type.inputFields": mean(t.fields for t in with_fields if hasattr(t, "out_type")),
+        "__Type.enumValues": mean(t.values for t in named if hasattr(t, "values")),
+        "__Type.interfaces": mean(t.interfaces for t in named if hasattr(t, "interfaces")),
+        "__Type.possibleTypes": mean(schema.get_possible_types(t) for t in named if is_abstract_type(t)),
+        "__Field.args": mean(f.args for f in fields),
+        "__Directive.args": mean(d.args for d in schema.directives),
+    }
+
+
 def cost(node, fragments, schema, parent, multiplier: int = 1, page: int | None = None) -> int:
     """Fields times the items of the lists they sit in. A page argument on a page object
     (the staff queue's) multiplies all it holds, and the list inside it then counts once:
     ``page`` carries that 1 down to it."""
-    return multiplier * _cost_once(node, fragments, schema, parent, page, {}, frozenset())
+    return math.ceil(work(node, fragments, schema, parent, page).times(multiplier).fields)
 
 
-def _cost_once(node, fragments, schema, parent, page, memo: dict, spread: frozenset) -> int:
-    """The cost of one pass over ``node``'s selections (the cost is linear in the multiplier,
-    so a fragment's is worked out once per type and page, kept in ``memo``, and multiplied)."""
-    total = 0
+def work(node, fragments, schema, parent, page: int | None = None) -> Work:
+    return _work_once(node, fragments, schema, parent, page, {}, frozenset(), _sizes_of(schema))
+
+
+_SIZES: dict[int, dict[str, int]] = {}
+
+
+def _sizes_of(schema) -> dict[str, int]:
+    if schema is None:
+        return {}
+    if id(schema) not in _SIZES:   # one schema per process; tests build a few
+        _SIZES[id(schema)] = introspection_sizes(schema)
+    return _SIZES[id(schema)]
+
+
+def _work_once(node, fragments, schema, parent, page, memo: dict, spread: frozenset, sizes: dict) -> Work:
+    """The work of one pass over ``node``'s selections (it is linear in the multiplier, so a
+    fragment's is worked out once per type and page, kept in ``memo``, and multiplied)."""
+    total = Work()
     for sel in _selections(node):
         if isinstance(sel, FragmentSpreadNode):
             frag = _entered(sel, fragments, spread)
@@ -108,14 +167,17 @@ def _cost_once(node, fragments, schema, parent, page, memo: dict, spread: frozen
             on = _on(frag, parent, schema)
             key = (frag.name.value, getattr(on, "name", None), page)
             if key not in memo:
-                memo[key] = _cost_once(frag, fragments, schema, on, page, memo, spread | {frag.name.value})
+                memo[key] = _work_once(frag, fragments, schema, on, page, memo, spread | {frag.name.value}, sizes)
             total += memo[key]
             continue
         if isinstance(sel, InlineFragmentNode):
-            total += _cost_once(sel, fragments, schema, _on(sel, parent, schema), page, memo, spread)
+            total += _work_once(sel, fragments, schema, _on(sel, parent, schema), page, memo, spread, sizes)
             continue
         field = sel
-        total += 1
+        coordinate = f"{getattr(parent, 'name', '')}.{field.name.value}"  # no type: a subscription (none here)
+        about_schema = field.name.value.startswith("__") or coordinate.startswith("__")
+        total += Work(introspection=1) if about_schema else Work(fields=1, calls=_calls_of(coordinate, parent,
+                                                                                              schema))
         if not field.selection_set:
             continue
         definition = META_FIELDS.get(field.name.value) or (
@@ -124,25 +186,39 @@ def _cost_once(node, fragments, schema, parent, page, memo: dict, spread: frozen
         if definition is None:  # an unknown field: the standard rules report it
             continue
         named, is_list = _unwrap(definition.type)
-        coordinate = f"{getattr(parent, 'name', '')}.{field.name.value}"  # no type: a subscription (none here)
         asked = _page(field, definition, coordinate)
         if is_list:
-            size, below = asked or page or LIST_SIZES.get(coordinate, LIST_DEFAULT), None
+            size = asked or page or sizes.get(coordinate, LIST_SIZES.get(coordinate, LIST_DEFAULT))
+            below = None
         elif asked:
             size, below = asked, 1
         else:
             size, below = 1, page
-        total += size * _cost_once(field, fragments, schema, named, below, memo, spread)
+        total += _work_once(field, fragments, schema, named, below, memo, spread, sizes).times(size)
     return total
 
 
-def operation_cost(op: OperationDefinitionNode, fragments, schema) -> int:
+def _calls_of(coordinate: str, parent, schema) -> int:
+    """The service calls resolving this field makes: as ``SERVICE_CALLS`` says; a mutation
+    not listed makes one."""
+    if coordinate in SERVICE_CALLS:
+        return SERVICE_CALLS[coordinate]
+    return 1 if schema is not None and parent is schema.mutation_type else 0
+
+
+def operation_work(op: OperationDefinitionNode, fragments, schema) -> Work:
+    """The work of one operation, in whole numbers (introspection lists count at their mean)."""
     root = {"query": schema.query_type, "mutation": schema.mutation_type,
             "subscription": schema.subscription_type}[op.operation.value]
-    return cost(op, fragments, schema, root)
+    return Work(*(math.ceil(n) for n in work(op, fragments, schema, root)))
 
 
-def limit_rules(max_depth: int, max_cost: int, introspection: bool) -> list[type[ValidationRule]]:
+def operation_cost(op: OperationDefinitionNode, fragments, schema) -> int:
+    return operation_work(op, fragments, schema).fields
+
+
+def limit_rules(max_depth: int, max_cost: int, introspection: bool, max_calls: int = 20,
+                max_introspection: int = 50_000) -> list[type[ValidationRule]]:
     class Limits(ValidationRule):
         def enter_document(self, document, *_):
             fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
@@ -151,13 +227,20 @@ def limit_rules(max_depth: int, max_cost: int, introspection: bool) -> list[type
                     continue
                 d = depth(op, fragments)
                 if d > max_depth:
-                    self.report_error(GraphQLError(f"query depth {d} is over the limit of {max_depth}", op,
-                                                   extensions={"code": "QUERY_TOO_COMPLEX"}))
+                    self._refuse(f"query depth {d} is over the limit of {max_depth}", op)
                     continue  # a deep query's cost walk is not needed, nor cheap
-                c = operation_cost(op, fragments, self.context.schema)
-                if c > max_cost:
-                    self.report_error(GraphQLError(f"query cost {c} is over the limit of {max_cost}", op,
-                                                   extensions={"code": "QUERY_TOO_COMPLEX"}))
+                asked = operation_work(op, fragments, self.context.schema)
+                if asked.fields > max_cost:
+                    self._refuse(f"query cost {asked.fields} is over the limit of {max_cost}", op)
+                if asked.calls > max_calls:
+                    self._refuse(f"the query would make {asked.calls} service calls, over the limit of "
+                                 f"{max_calls}: ask for fewer things at once", op)
+                if asked.introspection > max_introspection:
+                    self._refuse(f"the schema question costs {asked.introspection}, over the limit of "
+                                 f"{max_introspection}", op)
+
+        def _refuse(self, message: str, op) -> None:
+            self.report_error(GraphQLError(message, op, extensions={"code": "QUERY_TOO_COMPLEX"}))
 
     class NoIntrospection(ValidationRule):
         def enter_field(self, node: FieldNode, *_):

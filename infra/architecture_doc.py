@@ -52,9 +52,10 @@ def events_table() -> str:
 
 
 def _first_line(path: Path) -> str:
+    """The first sentence of the module's docstring."""
     doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
-    line = doc.strip().split("\n\n")[0].replace("\n", " ")
-    return re.sub(r"\s+", " ", line)
+    paragraph = re.sub(r"\s+", " ", doc.strip().split("\n\n")[0])
+    return re.split(r"(?<=[.:;])\s", paragraph, maxsplit=1)[0]
 
 
 def modules(folder: str) -> list[Path]:

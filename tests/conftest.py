@@ -5,12 +5,13 @@ Everything a run creates â€” the vhost, the databases, the store's data folder â
 removed at the end.
 """
 import os
-import warnings
 
 # Hypothesis loads third-party plugins at import; trio's (selenium brings trio) cannot import
 # once eventlet has patched the socket module, and none of them is needed here.
 os.environ.setdefault("HYPOTHESIS_NO_PLUGINS", "1")
-warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")  # known; nameko needs eventlet
+from services.common import known_warnings  # noqa: E402
+
+known_warnings.silence()   # eventlet's notice and dnspython's DSA warning, before either is imported
 import eventlet  # noqa: E402
 
 eventlet.monkey_patch()  # nameko's pytest plugin no longer does it (since 2.14)

@@ -1,5 +1,5 @@
-"""How long a list may be: the page caps resolvers apply and the sizes the cost limit
-(``gateway/limits.py``) counts lists at."""
+"""How much a query asks: the page caps resolvers apply, the sizes the cost limit
+(``gateway/limits.py``) counts lists at, and the service calls each field makes."""
 from __future__ import annotations
 
 from services.common.config import SERVICES
@@ -9,8 +9,15 @@ from services.common.config import SERVICES
 PAGE_CAPS = {"Query.catalogue": 50, "Query.staffQueue": 100, "Me.notices": 100, "Me.accessLog": 100}
 # Lists sized by the data, not by the query, that hold fewer than the cost limit's default
 # of 20: a resolver's fixed number (services, a wallet's recent movements), or a household.
-LIST_SIZES = {"Query.health": len(SERVICES), "Wallet.recent": 5, "Me.children": 5}
+# A case's trail: submitted, accepted, started, a supplement asked and given, assigned,
+# completed, a deadline raised: about ten steps.
+LIST_SIZES = {"Query.health": len(SERVICES), "Wallet.recent": 5, "Me.children": 5, "Case.trail": 10}
 WALLET_MOVEMENTS = LIST_SIZES["Wallet.recent"]
+# The service calls (RPCs) resolving a field makes, for the limit on calls per request; a
+# mutation not listed makes one, any other field none (places' names come from a cache).
+SERVICE_CALLS = {"Query.health": len(SERVICES), "Query.me": len(SERVICES), "Query.matters": 1, "Query.places": 1,
+                 "Query.case": 1, "Query.catalogue": 1, "Query.courses": 1, "Query.tvGuide": 1,
+                 "Query.staffQueue": 1, "Me.thread": 1, "Me.certificate": 1}
 
 
 def page_size(asked: int | None, most: int, default: int = 20) -> int:

@@ -65,8 +65,10 @@ TITLES = [
      "subjects": ["老年保健"], "copies": [{"barcode": "C0000007", "home_location": "B-LH"}]},
 ]
 
-# login, name, committee, password: a development account, printed by `suite up`
-DEMO_CLERK = ("clerk-fl", "李静", "C0201", "demo-clerk-2026")
+# login, name, committee, password: a development account, printed by `suite up`; a clerk of
+# the committee where the first demo resident (张伟) lives, so the demo follows one case from
+# the resident to the clerk and back
+DEMO_CLERK = ("clerk-lh", "李静", "C0101", "demo-clerk-2026")
 # login, location, password of a SIP2 self-check machine, and the first demo resident's card PIN:
 # local demo only, printed by `suite up`
 DEMO_SIP2_LOGIN, DEMO_SIP2_LOCATION, DEMO_SIP2_PASSWORD = "sc-main", "MAIN", "sip2-demo"

@@ -1,14 +1,8 @@
-"""``nameko run`` with eventlet's deprecation notice silenced, so service logs stay JSON.
-
-(The notice subclasses Warning, not DeprecationWarning, so PYTHONWARNINGS cannot name it
-before eventlet is imported.)
-"""
+"""``nameko run`` with the libraries' import-time warnings silenced (``infra/__init__.py``), so
+service logs stay JSON."""
 import sys
-import warnings
 
-warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
-
-from nameko.cli.main import main  # noqa: E402
+from nameko.cli.main import main
 
 if __name__ == "__main__":
     sys.argv[0] = "nameko"

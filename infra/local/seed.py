@@ -26,7 +26,7 @@ def seed(settings: config.Settings) -> dict:
             raise RuntimeError(f"the demo residents were refused: {problems}")
         added = imported["imported"]
         residents = [rpc.community.find_resident(person["id_number"]) for person in demo_data.RESIDENTS]
-        login, name, committee, password = demo_data.DEMO_CLERK   # a clerk of 枫林路居委会 for the console
+        login, name, committee, password = demo_data.DEMO_CLERK   # a clerk of 龙华一村居委会 for the console
         if login not in {p["login"] for p in rpc.community.staff_list(committee)}:
             try:
                 rpc.community.staff_add(login, name, committee, staff.hash_password(password))

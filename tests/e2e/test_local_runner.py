@@ -1,6 +1,7 @@
 """`suite up` / `status` / `down` as a new user runs them, on ports and a var folder of
 this test's own (so it never touches a suite the developer has running)."""
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -46,6 +47,7 @@ def test_up_serves_health_seeds_once_and_down_stops_everything(suite_env):
     guide = requests.post(url, json={"query": f'{{ tvGuide(day: "{today}") {{ courseTitle startsAt }} }}'},
                           timeout=10).json()
     assert guide["data"]["tvGuide"] == [{"courseTitle": "智能手机入门（老年班）", "startsAt": f"{today}T19:00"}], guide
+    follow_one_case_from_the_resident_to_the_clerk(suite_env, up.stdout, url, token)
 
     status = run(suite_env, "status")
     assert status.returncode == 0, status.stdout
@@ -68,9 +70,35 @@ def test_up_serves_health_seeds_once_and_down_stops_everything(suite_env):
     assert (Path(suite_env["SUITE_VAR_DIR"]) / "mongo").exists()  # the data is kept
 
 
+def follow_one_case_from_the_resident_to_the_clerk(suite_env, printed: str, url: str, token: str) -> None:
+    """As the README tells a new user: the demo resident submits a case with the token `suite up`
+    printed, and the demo clerk it names finds it in the console's queue."""
+    me = requests.post(url, json={"query": "{ me { name } }"}, headers={"Authorization": f"Bearer {token}"},
+                       timeout=10).json()
+    assert me["data"]["me"]["name"] == "张伟", me
+    case = requests.post(url, headers={"Authorization": f"Bearer {token}"}, timeout=10, json={
+        "query": 'mutation { submitCase(matterCode: "ELDERLY_ALLOWANCE", materials: ["居民身份证"]) { number } }'
+    }).json()["data"]["submitCase"]
+    login, password = re.search(r"demo clerk (\S+) / (\S+)\)", printed).groups()
+    console = f"http://127.0.0.1:{suite_env['GATEWAY_PORT']}/console"
+    desk = requests.Session()
+    form = desk.get(console + "/login", timeout=10).text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
+    signed = desk.post(console + "/login", data={"csrf": csrf, "login": login, "password": password}, timeout=10)
+    assert signed.status_code == 200 and case["number"] in signed.text, signed.text[-2000:]
+    # `suite token --role resident` with no id speaks for the same demo resident
+    plain = run(suite_env, "token", "--role", "resident")
+    assert plain.returncode == 0 and token.split(".")[1] != plain.stdout.split()[-1].split(".")[1]
+    again = requests.post(url, json={"query": "{ me { name } }"}, timeout=10,
+                          headers={"Authorization": f"Bearer {plain.stdout.split()[-1]}"}).json()
+    assert again["data"]["me"]["name"] == "张伟", again
+
+
 def test_token_prints_the_secret_alone_on_its_last_line(suite_env):
     out = run(suite_env, "token", "--role", "staff", "--committee", "C0101", "--id", "clerk-1")
     assert out.returncode == 0
     assert out.stdout.strip().splitlines()[-1].count(".") == 2
     refused = run(suite_env, "token", "--role", "staff")
     assert refused.returncode == 2 and "--committee" in refused.stderr
+    nobody = run(suite_env, "token", "--role", "resident")   # nothing runs here: no demo resident to speak for
+    assert nobody.returncode == 2 and "--id" in nobody.stderr and nobody.stdout == ""

@@ -59,6 +59,37 @@ def test_a_fragment_bomb_is_refused_at_once_while_others_are_answered(gateway):
             assert r.status_code == 400 and code(r) == ["QUERY_TOO_COMPLEX"] and "cost" in r.text
 
 
+def test_a_flood_of_aliases_is_refused_by_the_service_calls_it_would_make(gateway, start_service):
+    """300 searches cost 600 fields (under the cost limit) but would make 300 RPCs."""
+    from services.library.service import LibraryService
+    start_service(LibraryService)
+    post = gateway(EXPOSE_RPC_COUNT=True)
+    flood = "{ " + " ".join(f'a{i}: catalogue(text: "三体{i}", first: 1) {{ title }}' for i in range(300)) + " }"
+    r = post({"query": flood})
+    assert r.status_code == 400 and code(r) == ["QUERY_TOO_COMPLEX"] and "300 service calls" in r.text
+    cases = "{ " + " ".join(f'c{i}: case(id: "x{i}") {{ id }}' for i in range(100)) + " }"
+    assert code(post({"query": cases})) == ["QUERY_TOO_COMPLEX"]
+    few = post({"query": "{ " + " ".join(f'a{i}: catalogue(text: "三体{i}", first: 1) {{ title }}'
+                                          for i in range(3)) + " }"})
+    assert few.status_code == 200 and few.json()["extensions"]["rpcCalls"] == 3
+
+
+def test_graphiqls_schema_question_is_answered_and_a_nested_one_refused(gateway):
+    from graphql import get_introspection_query
+    post = gateway()
+    full = post({"query": get_introspection_query(descriptions=True, input_value_deprecation=True)})
+    assert full.status_code == 200, full.text
+    assert {t["name"] for t in full.json()["data"]["__schema"]["types"]} >= {"Query", "Me", "Case"}
+    nested = "{ __schema { types { " + "fields { type { " * 6 + "name" + " } }" * 6 + " } } }"
+    r = post({"query": nested})
+    assert r.status_code == 400 and "QUERY_TOO_COMPLEX" in code(r) and "schema question" in r.text
+
+
+def test_a_query_of_too_many_tokens_is_refused_before_it_is_parsed(gateway):
+    r = gateway()({"query": "{ " + "__typename " * 6000 + "}"})
+    assert r.status_code == 400 and code(r) == ["QUERY_TOO_COMPLEX"] and "tokens" in r.text
+
+
 def test_introspection_can_be_turned_off(gateway, start_service):
     start_service(CommunityService)
     on = gateway()({"query": "{ __schema { queryType { name } } }"})
@@ -154,6 +185,19 @@ def test_cost_counts_lists_by_the_schema_and_pages_at_what_resolvers_really_retu
     paged = {f"{name}.{field}" for name, t in schema.type_map.items() if not name.startswith("__")
              for field, d in getattr(t, "fields", {}).items() if {"first", "limit"} & set(getattr(d, "args", {}))}
     assert paged == set(PAGE_CAPS)
+
+
+STAFF_PAGE = """query($after: String) { staffQueue(first: 100, after: $after) { nextCursor cases {
+    id number version status statusName matterCode matterName residentName assignee submittedAt acceptedOn
+    deadline deadlineMark actions materials missingMaterials
+    acceptingDesk { code name } handlingCommittee { code name }
+    trail { at action fromStatus toStatus note by role } } } }"""
+
+
+def test_a_clerks_whole_page_with_trails_fits_the_default_limits():
+    from gateway.engine import Engine
+    assert cost_of(STAFF_PAGE) <= 10_000
+    Engine({})._valid(STAFF_PAGE)   # raises if the limits (or any rule) refuse it
 
 
 def test_a_page_size_in_a_variable_cannot_dodge_the_cost_limit(gateway):
