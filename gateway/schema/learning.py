@@ -60,7 +60,7 @@ class Enrolment(graphene.ObjectType):
 
     @staticmethod
     def of(e: dict) -> "Enrolment":
-        """An enrolment of my learning overview (``enrol`` answers with less: see ``Enrol``)."""
+        """An enrolment as my learning overview and ``enrol`` answer it."""
         return Enrolment(
             course_id=e["course_id"], course_title=e.get("course_title"), completed=bool(e["completed"]),
             lessons_completed=e.get("lessons_completed"), last_activity=e.get("last_activity"),

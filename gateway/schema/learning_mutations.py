@@ -14,8 +14,7 @@ class Enrol(graphene.Mutation):
     Output = Enrolment
 
     def mutate(root, info, course_id):
-        e = as_resident(info, "elearning", "enrol", course_id)
-        return Enrolment(course_id=e["course_id"], completed=bool(e.get("completed")), enrolled_at=e.get("enrolled_at"))
+        return Enrolment.of(as_resident(info, "elearning", "enrol", course_id))
 
 
 class ProgressResult(graphene.ObjectType):

@@ -39,6 +39,14 @@ def lesson_views(records: list[dict]) -> list[dict]:
             for r in ordered]
 
 
+def enrolment_view(enrolment: dict, course_title: str, records: list[dict]) -> dict:
+    """An enrolment as the learner sees it: the course, how far they are, each lesson started."""
+    return {"course_id": enrolment["course_id"], "course_title": course_title,
+            "completed": bool(enrolment.get("completed")), "enrolled_at": enrolment["enrolled_at"],
+            "lessons_completed": sum(1 for p in records if p.get("completed")),
+            "last_activity": last_activity(records), "lessons": lesson_views(records)}
+
+
 def merged(current: dict | None, report: dict) -> dict | None:
     """The progress record after ``report`` ({position, percent, completed, at, channel}),
     or None when the report changes nothing (older than what we have)."""

@@ -48,8 +48,9 @@ class LearningEntrypoints:
 
     @rpc
     def enrol(self, resident_id: str, course_id: str) -> dict:
+        """The enrolment as the learner's overview shows it (enrolling again changes nothing)."""
         doc = courses.enrol(self.db, checked_resident_id(resident_id), str(course_id))
-        return {k: v for k, v in doc.items() if k != "_id"}
+        return self._enrolment_views([doc])[0]
 
     @rpc
     def record_progress(self, resident_id: str, report: dict) -> dict:
@@ -68,18 +69,14 @@ class LearningEntrypoints:
         return {rid: self._learning_of(rid) for rid in id_list(resident_ids, "resident ids")}
 
     def _learning_of(self, rid: str) -> dict:
-        enrolments = courses.enrolments_of(self.db, rid)
+        return {"enrolments": self._enrolment_views(courses.enrolments_of(self.db, rid)),
+                "credits": credits.total_of(self.db, rid)}
+
+    def _enrolment_views(self, enrolments: list[dict]) -> list[dict]:
         titles = courses.titles(self.db, [e["course_id"] for e in enrolments])
         records = courses.progress_of(self.db, [e["_id"] for e in enrolments])
-        views = []
-        for e in enrolments:
-            done = records.get(e["_id"], [])
-            views.append({"course_id": e["course_id"], "course_title": titles.get(e["course_id"], ""),
-                          "completed": bool(e.get("completed")), "enrolled_at": e["enrolled_at"],
-                          "lessons_completed": sum(1 for p in done if p.get("completed")),
-                          "last_activity": progress.last_activity(done),
-                          "lessons": progress.lesson_views(done)})
-        return {"enrolments": views, "credits": credits.total_of(self.db, rid)}
+        return [progress.enrolment_view(e, titles.get(e["course_id"], ""), records.get(e["_id"], []))
+                for e in enrolments]
 
     @rpc
     def credit_statement(self, resident_id: str) -> dict:

@@ -216,9 +216,13 @@ def renew(copy: dict, patron_id: str, rule: LoanRule, *, now: datetime, holds_wa
         raise Refused("held", "another patron is waiting for this title: it cannot be renewed")
     if copy["loan"]["renewals"] >= rule.renewals:
         raise Refused("renewal_limit", f"renewed {copy['loan']['renewals']} times already: the limit is {rule.renewals}")
+    due = due_date(rule, now.date(), is_open)
+    if due.isoformat() <= copy["loan"]["due"]:
+        # renewing the day it was lent would spend a renewal and move nothing
+        raise Refused("too_soon", f"renewing now would not move the due date ({copy['loan']['due']}): "
+                                  "renew nearer the due date")
     new = _next(copy)
-    new["loan"] = {**copy["loan"], "renewals": copy["loan"]["renewals"] + 1,
-                   "due": due_date(rule, now.date(), is_open).isoformat()}
+    new["loan"] = {**copy["loan"], "renewals": copy["loan"]["renewals"] + 1, "due": due.isoformat()}
     new["overdue_raised"] = False
     return new
 

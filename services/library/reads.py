@@ -34,6 +34,11 @@ def cards(db: Database, resident_ids: list[str]) -> list[dict]:
     return [patrons.public_view(found[i]) for i in resident_ids if i in found]
 
 
+def titled(db: Database, view: dict) -> dict:
+    """A loan's or a hold's view with its title's name, as every answer about one shows it."""
+    return {**view, "title": catalogue.title_name(db, view["title_id"])}
+
+
 def loans_and_holds(db: Database, resident_ids: list[str]) -> dict:
     """{resident_id: {loans, holds}}, each item with its title's name."""
     out = {}

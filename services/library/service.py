@@ -169,7 +169,7 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
     def checkout(self, barcode: str, resident_id: str, location: str, source: str = "desk") -> dict:
         copy = actions.checkout(self.db, barcode=str(barcode), patron=patrons_store.by_id(self.db, resident_id),
                                 location_code=str(location), source=str(source)[:100])
-        return circulation.loan_view(copy)
+        return reads.titled(self.db, circulation.loan_view(copy))
 
     @rpc
     def checkin(self, barcode: str, location: str, source: str = "desk") -> dict:
@@ -179,28 +179,29 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
 
     @rpc
     def renew(self, resident_id: str, barcode: str) -> dict:
-        return circulation.loan_view(actions.renew(self.db, barcode=str(barcode),
-                                                   patron=patrons_store.by_id(self.db, resident_id), source="gateway"))
+        return reads.titled(self.db, circulation.loan_view(actions.renew(
+            self.db, barcode=str(barcode), patron=patrons_store.by_id(self.db, resident_id), source="gateway")))
 
     @rpc
     def place_hold(self, resident_id: str, title_id: str, pickup: str) -> dict:
         hold = actions.place_hold(self.db, patron=patrons_store.by_id(self.db, resident_id),
                                   title_id=str(title_id), pickup=str(pickup))
-        return circulation.hold_view(hold, holds_store.position(self.db, hold))
+        return reads.titled(self.db, circulation.hold_view(hold, holds_store.position(self.db, hold)))
 
     @rpc
     def cancel_hold(self, resident_id: str, hold_id: str) -> dict:
         hold = actions.cancel_hold(self.db, patron=patrons_store.by_id(self.db, resident_id), hold_id=str(hold_id))
-        return circulation.hold_view(hold, None)
+        return reads.titled(self.db, circulation.hold_view(hold, None))
 
     @rpc
     def declare_lost(self, barcode: str, resident_id: str | None = None) -> dict:
-        return circulation.loan_view(actions.declare_lost(self.db, barcode=barcode,
-                                                          patron_id=str(resident_id) if resident_id else None))
+        return reads.titled(self.db, circulation.loan_view(actions.declare_lost(
+            self.db, barcode=barcode, patron_id=str(resident_id) if resident_id else None)))
 
     @rpc
     def claim_returned(self, barcode: str, resident_id: str) -> dict:
-        return circulation.loan_view(actions.claim_returned(self.db, barcode=barcode, patron_id=str(resident_id)))
+        return reads.titled(self.db, circulation.loan_view(actions.claim_returned(self.db, barcode=barcode,
+                                                                                  patron_id=str(resident_id))))
 
     @rpc
     def loans_and_holds(self, resident_ids: list[str]) -> dict:

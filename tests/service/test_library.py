@@ -10,7 +10,7 @@ from nameko.exceptions import RemoteError
 
 from services.common.storage import due_key
 from support import bind_probe_queue, drain, wait_for
-from support.library import a_patron, a_title, library, refused  # noqa: F401 - library is a fixture
+from support.library import a_patron, a_title, due_tomorrow, library, refused  # noqa: F401 - library is a fixture
 
 
 def test_catalogue_search_by_chinese_words_with_availability(library):
@@ -91,9 +91,15 @@ def test_limits_blocks_and_renewals(library, db):
     err = refused(lambda: library.checkout(barcodes[5], rid, "MAIN"))
     assert err.exc_type == "Conflict" and "limit" in err.value
     assert db("library").copies.find_one({"_id": barcodes[5]})["status"] == "available"  # nothing changed
+    too_soon = refused(lambda: library.renew(rid, barcodes[0]))   # lent today: it would move nothing
+    assert too_soon.exc_type == "Conflict" and "would not move the due date" in too_soon.value
+    assert db("library").copies.find_one({"_id": barcodes[0]})["loan"]["renewals"] == 0
+    due_tomorrow(db, barcodes[0])
     renewed = library.renew(rid, barcodes[0])
-    assert renewed["renewals"] == 1
+    assert renewed["renewals"] == 1 and renewed["title"] == "三体 第二部"
+    due_tomorrow(db, barcodes[0])
     library.renew(rid, barcodes[0])
+    due_tomorrow(db, barcodes[0])
     assert "limit" in refused(lambda: library.renew(rid, barcodes[0])).value
 
     other, _ = a_patron(db)

@@ -19,6 +19,7 @@ from services.common import passwords
 from services.library.service import LibraryService
 from services.library.sip2 import accounts, messages
 from support import bind_probe_queue, drain, wait_for
+from support.library import due_tomorrow
 
 TZ = ZoneInfo("Asia/Shanghai")
 PIN = "7391"
@@ -228,6 +229,7 @@ def test_checkout_once_even_when_resent_then_renew_and_checkin(library, db, sett
     assert db("library").copies.find_one({"_id": barcode})["version"] == copy["version"]
     assert client.send("97").raw == first                         # "request ACS resend" too
 
+    due_tomorrow(db, barcode)   # lent weeks ago, as it were: a renewal today moves its due date
     renewed = client.send(f"29NN{now_sip()}{BLANK}AOinst|AA{card}|AB{barcode}|AD{PIN}|")
     assert renewed.code == "30" and renewed.fixed[:2] == "1Y"
     assert db("library").copies.find_one({"_id": barcode})["loan"]["renewals"] == 1

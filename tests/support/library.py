@@ -42,6 +42,16 @@ def a_title(library, copies=("MAIN",), title="三体 第二部"):
     return record_id, barcodes
 
 
+def due_tomorrow(db, barcode: str) -> None:
+    """The loan of ``barcode`` as if lent weeks ago: due tomorrow, so a renewal moves it (one
+    the day it was lent would not, and is refused)."""
+    from datetime import timedelta
+
+    from services.common import clock
+    db("library").copies.update_one({"_id": barcode}, {"$set": {
+        "loan.due": (clock.today() + timedelta(days=1)).isoformat()}})
+
+
 def refused(call):
     with pytest.raises(RemoteError) as err:
         call()

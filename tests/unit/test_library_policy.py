@@ -1,6 +1,6 @@
 """The loan policy's pure rules: which rule applies (patron type × material × location),
 due dates off closed days, renewal limits, fines. No broker, no store."""
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -110,10 +110,22 @@ def test_renewal_extends_from_today_until_the_limit():
     rule = LoanRule(loan_days=30, renewals=2)
     once = circulation.renew(on_loan(), "p1", rule, now=NOW, holds_waiting=False, is_open=ALWAYS_OPEN)
     assert (once["loan"]["renewals"], once["loan"]["due"], once["version"]) == (1, "2026-04-01", 4)
-    twice = circulation.renew(once, "p1", rule, now=NOW, holds_waiting=False, is_open=ALWAYS_OPEN)
+    later = NOW + timedelta(days=25)
+    twice = circulation.renew(once, "p1", rule, now=later, holds_waiting=False, is_open=ALWAYS_OPEN)
+    assert twice["loan"]["due"] == "2026-04-26"
     with pytest.raises(circulation.Refused) as refused:
-        circulation.renew(twice, "p1", rule, now=NOW, holds_waiting=False, is_open=ALWAYS_OPEN)
+        circulation.renew(twice, "p1", rule, now=later + timedelta(days=25), holds_waiting=False,
+                          is_open=ALWAYS_OPEN)
     assert refused.value.code == "renewal_limit" and "limit is 2" in str(refused.value)
+
+
+def test_a_renewal_that_would_not_move_the_due_date_is_refused_and_spends_nothing():
+    rule = LoanRule(loan_days=30, renewals=2)
+    fresh = on_loan(due="2026-04-01")   # lent today for 30 days: a renewal today gives that very day
+    with pytest.raises(circulation.Refused) as refused:
+        circulation.renew(fresh, "p1", rule, now=NOW, holds_waiting=False, is_open=ALWAYS_OPEN)
+    assert refused.value.code == "too_soon" and "2026-04-01" in str(refused.value)
+    assert fresh["loan"]["renewals"] == 0
 
 
 def test_no_renewal_for_periodicals_while_others_wait_or_for_someone_else():

@@ -1,0 +1,111 @@
+"""Every mutation, asked for every field it can answer with, through the whole suite: a mutation
+that has changed something answers it, never an error (``enrol { lessons }`` once stored the
+enrolment and answered INTERNAL_SERVER_ERROR with ``data: null``)."""
+import uuid
+
+import pytest
+import requests
+from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, is_leaf_type
+
+from gateway import auth
+from gateway.schema import schema
+from gateway.service import GatewayService
+from services.library.service import LibraryService
+from support import id_number, load_working_calendars, wait_for, web_address
+from support.library import due_tomorrow
+from support.school_data import school  # noqa: F401 - the fixture
+
+SECRET = "mutations-test-secret-of-at-least-32-bytes"
+
+
+def every_field(type_, depth: int = 3) -> str:
+    """A selection of every field of ``type_`` that takes no required argument, objects within
+    ``depth`` levels."""
+    while isinstance(type_, (GraphQLNonNull, GraphQLList)):
+        type_ = type_.of_type
+    chosen = []
+    for name, field in type_.fields.items():
+        if any(isinstance(a.type, GraphQLNonNull) and a.default_value is None for a in field.args.values()):
+            continue
+        named = field.type
+        while isinstance(named, (GraphQLNonNull, GraphQLList)):
+            named = named.of_type
+        if is_leaf_type(named):
+            chosen.append(name)
+        elif isinstance(named, GraphQLObjectType) and depth > 0:
+            chosen.append(f"{name} {{ {every_field(named, depth - 1)} }}")
+    return " ".join(chosen)
+
+
+@pytest.fixture
+def suite(school, start_service, service_config, settings, rpc, db):
+    start_service(LibraryService)
+    gw = start_service(GatewayService, service_config("gateway", JWT_SECRET=SECRET, RPC_TIMEOUT=5.0))
+    rpc.library.upsert_locations([{"code": "MAIN", "kind": "library", "name": "区图书馆总馆", "committee": "C0101"}])
+    from services.community import catalogue
+    rpc.community.upsert_matters(catalogue.MATTERS)
+    load_working_calendars(rpc)
+    tokens = auth.TokenConfig(SECRET, settings.jwt_issuer, settings.jwt_audience)
+
+    def mutate(name: str, args: str, who: str, role: str = "resident", committee: str | None = None) -> dict:
+        output = schema.graphql_schema.mutation_type.fields[name].type
+        query = f"mutation {{ {name}{args} {{ {every_field(output)} }} }}"
+        token = auth.mint(tokens, role, who, committee=committee)
+        answer = requests.post(web_address(gw) + "/graphql", json={"query": query}, timeout=20,
+                               headers={"Authorization": f"Bearer {token}"}).json()
+        assert "errors" not in answer and answer["data"][name] is not None, (query, answer)
+        return answer["data"][name]
+    return mutate
+
+
+def test_every_mutation_answers_every_field_it_can(suite, school, rpc, db):
+    zhang, u1 = school.residents["A"], school.u1
+    tag = uuid.uuid4().hex[:8]
+    wait_for(lambda: rpc.library.get_patrons([zhang]))   # the card follows the registration event
+    rpc.library.import_catalogue([{"record_id": f"{tag}-t", "title": "三体", "authors": ["刘慈欣"],
+                                   "copies": [{"barcode": f"{tag}-1", "home_location": "MAIN"},
+                                              {"barcode": f"{tag}-2", "home_location": "MAIN"}]}])
+    rpc.elearning.upsert_courses([{"course_id": f"{tag}-c", "title": "家庭教育", "provider": "区社区学院",
+                                   "subjects": ["家庭教育"], "credits": 1, "units": [{"title": "一", "lessons": [
+                                       {"id": "l1", "title": "第一课", "renditions": {"web": {"url": "https://x"}}}]}]}])
+    done = set()
+
+    case = suite("submitCase", '(matterCode: "ELDERLY_ALLOWANCE", materials: ["居民身份证"])', zhang)
+    done.add("submitCase")
+    accepted = suite("actOnCase", f'(caseId: "{case["id"]}", action: ACCEPT)', "clerk-1", "staff", "C0101")
+    assert accepted["status"] == "accepted" and "START" in accepted["actions"]
+    done.add("actOnCase")
+    suite("registerResident", f'(idNumber: "{id_number()}", name: "赵敏", residenceCommittee: "C0101", '
+                              f'registeredCommittee: "C0101", address: "龙华路2号")', "clerk-1", "staff", "C0101")
+    done.add("registerResident")
+    assert suite("setLibraryPin", '(pin: "2580")', zhang)["hasPin"] is True
+    done.add("setLibraryPin")
+    rpc.library.checkout(f"{tag}-1", zhang, "MAIN")
+    due_tomorrow(db, f"{tag}-1")
+    assert suite("renewLoan", f'(barcode: "{tag}-1")', zhang)["title"] == "三体"
+    done.add("renewLoan")
+    rpc.library.checkout(f"{tag}-2", school.residents["B"], "MAIN")   # no copy free: a hold waits
+    hold = suite("placeHold", f'(titleId: "{tag}-t", pickup: "MAIN")', school.residents["C"])
+    assert hold["title"] == "三体"
+    done.add("placeHold")
+    suite("cancelHold", f'(holdId: "{hold["id"]}")', school.residents["C"])
+    done.add("cancelHold")
+    enrolled = suite("enrol", f'(courseId: "{tag}-c")', zhang)
+    assert enrolled["courseTitle"] == "家庭教育" and enrolled["lessons"] == []
+    done.add("enrol")
+    suite("recordProgress", f'(courseId: "{tag}-c", lessonId: "l1", percent: 40, at: "2026-11-25T20:00:00+08:00")',
+          zhang)
+    done.add("recordProgress")
+    assert suite("topUpWallet", f'(studentId: "{u1}", amountFen: 500, paymentRef: "{tag}")', zhang,
+                 "guardian")["balanceFen"] == 500
+    done.add("topUpWallet")
+    suite("setWalletLimits", f'(studentId: "{u1}", perPaymentFen: 300, dailyFen: 600)', zhang, "guardian")
+    done.add("setWalletLimits")
+    suite("freezeWallet", f'(studentId: "{u1}", frozen: true)', zhang, "guardian")
+    done.add("freezeWallet")
+    thread = suite("postMessage", f'(studentId: "{u1}", text: "老师您好")', zhang, "guardian")
+    done.add("postMessage")
+    suite("markThreadRead", f'(threadId: "{thread["id"]}")', zhang, "guardian")
+    done.add("markThreadRead")
+
+    assert done == set(schema.graphql_schema.mutation_type.fields), "a mutation this test does not run"
