@@ -5,6 +5,7 @@ mints development tokens with the same key the gateway checks.
 """
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ import jwt
 from nameko.extensions import DependencyProvider
 
 from services.common import config
+
+log = logging.getLogger(__name__)
 
 ROLES = ("resident", "guardian", "staff", "admin")
 ALGORITHM = "HS256"
@@ -106,10 +109,34 @@ def verify(tokens: TokenConfig, authorization: str | None) -> Principal | None:
                             audience=tokens.audience, issuer=tokens.issuer,
                             options={"require": ["exp", "sub", "iss", "aud"]})
     except jwt.PyJWTError as exc:
-        raise Unauthenticated(f"invalid token: {exc}") from None
+        log.info("token refused: %s: %s", type(exc).__name__, exc)   # the library's words, for operators
+        raise Unauthenticated(refusal(exc)) from None
     if claims.get("role") not in ROLES:
-        raise Unauthenticated("invalid token: unknown role")
+        raise Unauthenticated("the token names no role of this suite (resident, guardian, staff or admin)")
     return Principal(subject=str(claims["sub"]), role=claims["role"], committee=claims.get("committee"))
+
+
+def refusal(exc: jwt.PyJWTError) -> str:
+    """Why a token is refused, in words for the caller (PyJWT's own name decoding details)."""
+    if isinstance(exc, jwt.ExpiredSignatureError):
+        return "the token has expired: sign in again"
+    if isinstance(exc, jwt.ImmatureSignatureError):
+        return "the token is not valid yet"
+    if isinstance(exc, jwt.InvalidAudienceError):
+        return "the token is meant for another audience"
+    if isinstance(exc, jwt.InvalidIssuerError):
+        return "the token comes from an issuer this gateway does not trust"
+    if isinstance(exc, jwt.MissingRequiredClaimError):
+        return f"the token lacks the '{exc.claim}' claim"
+    if isinstance(exc, jwt.InvalidAlgorithmError):
+        return "the token is signed with an algorithm this gateway does not accept"
+    if isinstance(exc, jwt.InvalidSignatureError):
+        return "the token's signature does not verify: it was not issued for this gateway, or was changed"
+    if isinstance(exc, jwt.PyJWKClientError):
+        return "the identity provider's keys could not be read: try again later"
+    if isinstance(exc, jwt.DecodeError):
+        return "the token is malformed: expected a JWT of three base64url parts"
+    return "the token is not valid"
 
 
 class Authenticator(DependencyProvider):

@@ -8,6 +8,7 @@ from functools import lru_cache
 from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, execute, parse, specified_rules, validate
 from nameko.extensions import DependencyProvider
 
+from gateway.fanout import Unavailable
 from gateway.limits import limit_rules
 from gateway.persisted import PersistedQueries, PersistedQueryError
 from gateway.schema import schema
@@ -66,7 +67,8 @@ class Engine:
                                                extensions={"code": "BAD_USER_INPUT"})], 400)
         result = execute(schema.graphql_schema, document, context_value=context, variable_values=variables,
                          operation_name=body.get("operationName"))
-        return Outcome(result.data, list(result.errors or []), 200 if result.data is not None else 400)
+        errors = list(result.errors or [])
+        return Outcome(result.data, errors, 200 if result.data is not None else _status_without_data(errors))
 
     def _valid(self, query: str) -> DocumentNode:
         """The parsed document, or raise: an invalid query raises, so it is never cached."""
@@ -81,6 +83,14 @@ class Engine:
         if errors:
             raise _Invalid(errors)
         return document
+
+
+def _status_without_data(errors: list) -> int:
+    """503 when nothing could be answered because a part of the suite is unavailable (a caller
+    may retry), 400 when the request itself was refused."""
+    if errors and all(isinstance(e.original_error, Unavailable) for e in errors):
+        return 503
+    return 400
 
 
 class _Invalid(Exception):

@@ -10,6 +10,8 @@ import time
 import eventlet
 from nameko.exceptions import RemoteError, UnknownService
 
+from services.common.broker_loss import BROKER_GONE
+
 
 class Unavailable(Exception):
     def __init__(self, service: str, why: str):
@@ -22,9 +24,12 @@ def call(proxy, service: str, method: str, *args, timeout: float, **kwargs):
     waits (at most ``timeout``) for its result."""
     deadline = time.monotonic() + timeout   # from the start: waits on several calls do not add up
     try:
-        reply = getattr(proxy, method).call_async(*args, **kwargs)
+        with eventlet.Timeout(timeout):   # kombu retries a lost broker for longer than a caller waits
+            reply = getattr(proxy, method).call_async(*args, **kwargs)
     except UnknownService:
         return _raiser(Unavailable(service, "not running"))
+    except (eventlet.Timeout, *BROKER_GONE):
+        return _raiser(Unavailable(service, "the message broker cannot be reached"))
 
     def result():
         try:
@@ -32,6 +37,8 @@ def call(proxy, service: str, method: str, *args, timeout: float, **kwargs):
                 return reply.result()
         except eventlet.Timeout:
             raise Unavailable(service, f"no answer within {timeout:g}s") from None
+        except BROKER_GONE:
+            raise Unavailable(service, "the message broker connection was lost") from None
         except RemoteError as exc:
             if exc.exc_type == "StoreUnavailable":
                 raise Unavailable(service, exc.value) from None

@@ -1,9 +1,33 @@
 """RPC payloads every service answers."""
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+import unicodedata
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+NAME_MARKS = " ·•.．-－'’"   # between the parts of a name: 阿卜杜·热合曼, Mary O'Neil, Jean-Luc
+
+
+def _person_name(value: str) -> str:
+    """Letters of any script with their marks, and the marks that join a name's parts: a NUL
+    byte, an emoji or a control character is no part of anyone's name."""
+    for ch in value:
+        if not (unicodedata.category(ch)[0] in "LM" or ch in NAME_MARKS):
+            raise ValueError(f"a name holds letters only (not {unicodedata.name(ch, hex(ord(ch)))})")
+    return value
+
+
+def _printable(value: str) -> str:
+    """Text a person can read: no control, format, private-use or unassigned characters."""
+    for ch in value:
+        if unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cn", "Cs"):
+            raise ValueError(f"unprintable character {hex(ord(ch))}")
+    return value
+
+
+PersonName = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_person_name)]
+PrintableText = Annotated[str, AfterValidator(_printable)]
 
 
 class HealthReportV1(BaseModel):

@@ -6,7 +6,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.rpc.common import NoOptionsV1, PageOptionsV1
+from contracts.rpc.common import NoOptionsV1, PageOptionsV1, PersonName, PrintableText
 
 
 class RegisterResidentV1(BaseModel):
@@ -17,12 +17,12 @@ class RegisterResidentV1(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, hide_input_in_errors=True)
 
     id_number: str = Field(pattern=r"^\d{17}[\dXx]$", description="18-digit mainland resident ID")
-    name: str = Field(min_length=1, max_length=100)
+    name: PersonName
     phone: str | None = Field(default=None, pattern=r"^1\d{10}$")
     registered_committee: str | None = Field(
         default=None, max_length=32, description="committee code, or None when registered outside the district")
     residence_committee: str = Field(min_length=1, max_length=32)
-    address: str = Field(min_length=1, max_length=200)
+    address: PrintableText = Field(min_length=1, max_length=200)
 
 
 class ResidentV1(BaseModel):
@@ -129,7 +129,7 @@ class ChangeResidenceV1(BaseModel):
 
     resident_id: str = Field(min_length=1, max_length=64)
     residence_committee: str = Field(min_length=1, max_length=32)
-    address: str = Field(min_length=1, max_length=200)
+    address: PrintableText = Field(min_length=1, max_length=200)
     moved_on: date
 
 

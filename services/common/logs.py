@@ -49,6 +49,25 @@ def mask_personal(text: str) -> str:
     return _MOBILE.sub(lambda m: m[1] + "****" + m[2], text)
 
 
+class CallersMistakes(logging.Filter):
+    """nameko logs an entrypoint's expected error (bad input, not found, forbidden, conflict:
+    the caller's doing) as a warning with a whole traceback; it is the service working as it
+    should, so it is kept as one INFO line with the error's words."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.WARNING and str(record.msg).startswith("(expected) error handling worker"):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.exc_info = record.exc_text = None
+        return True
+
+
+def quiet_callers_mistakes() -> None:
+    """Installed once per process by the kit's ``@rpc`` (every service imports it)."""
+    containers = logging.getLogger("nameko.containers")
+    if not any(isinstance(f, CallersMistakes) for f in containers.filters):
+        containers.addFilter(CallersMistakes())
+
+
 class TextFormatter(logging.Formatter):
     """Plain lines (``LOG_FORMAT=text``), personal numbers masked."""
 

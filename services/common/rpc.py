@@ -30,6 +30,7 @@ from pydantic import ValidationError
 
 from services.common.broker_loss import survive_broker_loss
 from services.common.errors import CODES, EXPECTED, BadInput, OutcomeUnknown, StoreUnavailable, SuiteError
+from services.common.logs import quiet_callers_mistakes
 
 
 # Driver errors that mean the store did not answer (in time): StoreUnavailable, UNAVAILABLE.
@@ -54,6 +55,7 @@ def translate(exc: BaseException) -> BaseException:
 
 
 log = logging.getLogger(__name__)
+quiet_callers_mistakes()
 
 
 class RecentRequests:

@@ -1,8 +1,9 @@
 """Who on the staff side opened a resident's record, kept so the resident can ask (个人信息查阅记录).
 
-An entry is written when staff look a resident up by ID number at a desk and when they open
-a case (its detail carries the resident's identity). Entries are appended, never edited; a
-resident reads their own, newest first.
+An entry is written whenever something shown to staff carries the resident's identity: a
+look-up by ID number at a desk, a case opened, a step taken on a case, a page of the case
+queue listing them. Entries are appended, never edited; a resident reads their own, newest
+first.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pymongo.database import Database
 from services.common.arguments import page_limit
 from services.community.store import ACCESS_LOG
 
-PURPOSES = {"lookup": "窗口按身份证号查询", "case": "查看办件详情"}
+PURPOSES = {"lookup": "窗口按身份证号查询", "case": "查看办件详情", "action": "办理办件", "queue": "查看办件队列"}
 MAX_READ = 200
 
 
@@ -27,8 +28,18 @@ def entry(resident_id: str, who, purpose: str, at: datetime, case_id: str | None
 
 def record(db: Database, resident_id: str, who, purpose: str, at: datetime, case_id: str | None = None) -> None:
     """Only staff reads are logged: a resident reading their own record is not an access by others."""
-    if who.role in ("staff", "admin"):
-        db[ACCESS_LOG].insert_one(entry(resident_id, who, purpose, at, case_id))
+    record_cases(db, [{"resident_id": resident_id, "_id": case_id}], who, purpose, at)
+
+
+def record_cases(db: Database, shown: list[dict], who, purpose: str, at: datetime) -> None:
+    """One entry for each case shown to staff whose owner is a resident (a kiosk's maintenance
+    case has none), in one write."""
+    if who.role not in ("staff", "admin"):
+        return
+    entries = [entry(c["resident_id"], who, purpose, at, c.get("_id")) for c in shown
+               if not str(c["resident_id"]).startswith("kiosk:")]
+    if entries:
+        db[ACCESS_LOG].insert_many(entries)
 
 
 def for_resident(db: Database, resident_id: str, limit: int) -> list[dict]:

@@ -78,6 +78,7 @@ class CaseEntrypoints:
             materials=req.materials, committee_exists=lambda code: places_store.committee_exists(self.db, code))
         event = outbox.event(event_type.TYPE, cases.event_data(new, who, extra), subject=new["_id"])
         cases_store.save_case_step(self.db, case, new, event)
+        access_log.record(self.db, case["resident_id"], who, "action", clock.now(), case_id=case["_id"])
         return self._view(new, who)
 
     @rpc
@@ -114,6 +115,7 @@ class CaseEntrypoints:
                                               matter_code=str(matter_code) if matter_code else None,
                                               after=str(after) if after else None,
                                               limit=page_limit(limit, QUEUE_PAGE_MAX))
+        access_log.record_cases(self.db, page, who, "queue", clock.now())   # the page names them
         return {"cases": [self._view(c, who) for c in page], "next": cursor}
 
     @timer(interval=60)

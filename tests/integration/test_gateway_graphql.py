@@ -172,6 +172,12 @@ def test_a_resident_sees_which_staff_opened_their_record(gateway, wang, rpc):
     assert [(e["by"], e["purpose"], e["caseId"]) for e in log] == [("clerk-fl", "case", case["id"]),
                                                                    ("clerk-fl", "lookup", None)]
     assert log[0]["committee"]["name"] == "枫林路居委会" and log[1]["purposeText"] == "窗口按身份证号查询"
+    # the queue lists the resident's name, and so does the answer to a step taken on the case
+    queue = gateway("{ staffQueue { cases { id residentName } } }", staff)["data"]["staffQueue"]["cases"]
+    assert case["id"] in {c["id"] for c in queue}
+    gateway('mutation { actOnCase(caseId: "%s", action: ACCEPT) { residentName } }' % case["id"], staff)
+    log = gateway("{ me { accessLog { by purpose caseId } } }", resident)["data"]["me"]["accessLog"]
+    assert [(e["purpose"], e["caseId"]) for e in log[:2]] == [("action", case["id"]), ("queue", case["id"])]
     # nobody else reads it: not another resident, not the clerk
     for who in ({"id": "someone-else", "role": "resident"}, clerk):
         with pytest.raises(RemoteError) as err:

@@ -213,6 +213,16 @@ def test_bad_input_is_refused_and_stores_nothing(community, db, request_patch):
     assert db("community").cases.find_one({"resident_id": r["resident_id"]}) is None
 
 
+@pytest.mark.parametrize("name, address", [("王\x00芳", "龙华路1号"), ("王芳😀", "龙华路1号"), ("王芳\u202e", "龙华路1号"),
+                                           ("王芳", "龙华路\x001号"), ("王芳", "龙华路1号\u200b")])
+def test_a_name_or_address_no_person_writes_is_refused_and_stores_nothing(community, db, name, address):
+    number = id_number()
+    err = error_of(lambda: community.register_resident({
+        "id_number": number, "name": name, "residence_committee": "C0101", "address": address}))
+    assert err.exc_type == "BadInput" and ("name" in err.value or "address" in err.value)
+    assert db("community").residents.find_one({"id_number": number}) is None
+
+
 def test_import_residents_reports_each_rejected_row_and_writes_nothing_of_it(community, db, tmp_path, rpc):
     good = [id_number() for _ in range(3)]
     lines = ["id_number,name,phone,registered_committee,residence_committee,address",
