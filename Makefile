@@ -6,10 +6,10 @@ BIN := $(VENV)/bin
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install up down status seed test test-reliability contracts definitions docs bench clean
+.PHONY: help install browser-tools up down status seed test test-reliability contracts definitions docs bench clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-17s %s\n", $$1, $$2}'
 
 $(BIN)/suite: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,7 +31,15 @@ status: install ## each process and its health
 seed: install ## load the demo data again (adds nothing twice)
 	$(BIN)/suite seed
 
-test: install ## run the tests (needs RabbitMQ; starts it and its management API when installed here)
+BROWSER_TOOLS := tests/e2e/browser/node_modules/.package-lock.json
+
+$(BROWSER_TOOLS): tests/e2e/browser/package.json tests/e2e/browser/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix tests/e2e/browser --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the browser tests will skip (Debian's package npm)"; fi
+
+browser-tools: $(BROWSER_TOOLS) ## install what the browser tests drive Chromium with (playwright-core, axe-core, from npm)
+
+test: install browser-tools ## run the tests (needs RabbitMQ; starts it and its management API when installed here)
 	$(BIN)/suite broker --management
 	$(BIN)/python -m pytest
 

@@ -30,6 +30,7 @@ from stdnum.cn import ric
 from bench.common import machine
 from bench.suite_processes import profiled, running_suite, wait_quiet
 from infra.imports import community as community_import
+from infra.kiosk.simulator import chinese_numeral
 from infra.local import demo_data
 
 TESTS = Path(__file__).resolve().parent.parent / "tests"
@@ -54,7 +55,7 @@ def write_residents(path: Path, rows: int, seed: int = 3) -> None:
         out = csv.writer(f)
         out.writerow(community_import.RESIDENT_COLUMNS)
         for i in range(rows):
-            out.writerow([id_number(i), f"居民{i}", f"138{i:08d}", rng.choice(COMMITTEES), rng.choice(COMMITTEES),
+            out.writerow([id_number(i), "居民" + chinese_numeral(i), f"138{i:08d}", rng.choice(COMMITTEES), rng.choice(COMMITTEES),
                           f"某路{i}号"])
 
 

@@ -40,7 +40,7 @@ class Engine:
         # (bench/RESULTS.md); the outcome depends on the text alone, and clients repeat theirs.
         self._valid_cached = lru_cache(maxsize=CACHED_QUERIES)(self._valid)
 
-    def run(self, body: dict, context, method: str = "POST") -> Outcome:
+    def run(self, body: dict, context, method: str = "POST", client: str = "-") -> Outcome:
         try:
             query = self.persisted.resolve(body.get("query"), body.get("extensions"))
         except PersistedQueryError as exc:
@@ -57,6 +57,8 @@ class Engine:
             return Outcome(None, [exc], 400)
         except _Invalid as invalid:
             return Outcome(None, invalid.errors, 400)
+        if (digest := self.persisted.to_learn(body.get("query"), body.get("extensions"))) is not None:
+            self.persisted.learn(digest, query, client)   # valid: worth keeping for this client
         if method == "GET" and any(isinstance(d, OperationDefinitionNode) and d.operation.value != "query"
                                    for d in document.definitions):
             return Outcome(None, [GraphQLError("mutations are sent with POST",

@@ -74,8 +74,12 @@ class GatewayService(ConsoleEntrypoints, MetricsEntrypoints):
             # werkzeug reads no body the server does not delimit: say so rather than "a query is required"
             return _error(411, "send the body with a Content-Length (chunked bodies are not read)", "BAD_USER_INPUT")
         request.max_content_length = MAX_BODY  # also bounds a body a server delimits itself
+        if request.mimetype not in ("application/json", "application/graphql"):
+            # a form or text/plain POST is what a page of another site can send unasked (CSRF)
+            return _error(415, "send the request as application/json (or application/graphql)", "BAD_USER_INPUT")
         try:
-            body = json.loads(request.get_data(as_text=True) or "{}")
+            text = request.get_data(as_text=True)
+            body = {"query": text} if request.mimetype == "application/graphql" else json.loads(text or "{}")
             if not isinstance(body, dict):
                 raise ValueError("the body must be a JSON object")
         except RequestEntityTooLarge:
@@ -115,7 +119,8 @@ class GatewayService(ConsoleEntrypoints, MetricsEntrypoints):
             return _error(401, str(exc), "UNAUTHENTICATED")
         proxies = {"community": self.community, "library": self.library, "elearning": self.elearning}
         context = Context(principal=principal, calls=Calls.configured(proxies, self.config))
-        outcome = self.engine.run(body, context, method)
+        client = f"{principal.role}:{principal.subject}" if principal else f"addr:{request.remote_addr}"
+        outcome = self.engine.run(body, context, method, client)
         payload = {}
         if self.config.get("EXPOSE_RPC_COUNT"):  # tests and benchmarks count what a query costs
             payload["extensions"] = {"rpcCalls": len(context.calls.made)}

@@ -33,10 +33,22 @@ class ResidentV1(BaseModel):
 
     resident_id: str
     id_number_masked: str
+    phone_masked: str | None = None
     name: str
     registered_committee: str | None
     registered_outside_district: bool
     residence_committee: str
+
+
+class ChangePhoneV1(BaseModel):
+    """``community.change_phone(actor, request)``: a resident's own phone number, or staff's
+    change of it at a desk."""
+
+    NAME: ClassVar[str] = "community.change_phone"
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, hide_input_in_errors=True)
+
+    resident_id: str = Field(min_length=1, max_length=64)
+    phone: str | None = Field(pattern=r"^1\d{10}$", description="a mainland mobile number; null removes it")
 
 
 class PlaceV1(BaseModel):

@@ -137,11 +137,12 @@ class RegisteredResident(graphene.ObjectType):
     id = graphene.ID(required=True)
     name = graphene.String(required=True)
     id_number_masked = graphene.String(required=True)
+    phone_masked = graphene.String()
     registered_committee = graphene.String()
     residence_committee = graphene.String(required=True)
 
     @staticmethod
     def of(r: dict) -> "RegisteredResident":
         return RegisteredResident(id=r["resident_id"], name=r["name"], id_number_masked=r["id_number_masked"],
-                                  registered_committee=r["registered_committee"],
+                                  phone_masked=r.get("phone_masked"), registered_committee=r["registered_committee"],
                                   residence_committee=r["residence_committee"])

@@ -75,3 +75,23 @@ class RegisterResident(graphene.Mutation):
     def mutate(root, info, **kwargs):
         principal(info, *STAFF_ROLES)
         return RegisteredResident.of(calls(info).call("community", "register_resident", kwargs))
+
+
+class ChangePhone(graphene.Mutation):
+    """Change my phone number (or, for staff at a desk, a resident's: ``residentId``); null
+    removes it."""
+
+    class Arguments:
+        phone = graphene.String(description="a mainland mobile number, 11 digits")
+        resident_id = graphene.ID(description="staff only: the resident at the desk")
+
+    Output = RegisteredResident
+
+    def mutate(root, info, phone=None, resident_id=None):
+        who = principal(info, *RESIDENT_ROLES, *STAFF_ROLES)
+        if who.role in RESIDENT_ROLES:
+            resident_id = who.subject
+        elif not resident_id:
+            raise BadRequest("residentId is required when staff change a phone number")
+        return RegisteredResident.of(calls(info).call("community", "change_phone", actor(who),
+                                                      {"resident_id": resident_id, "phone": phone}))

@@ -5,6 +5,40 @@ from __future__ import annotations
 import graphene
 
 
+class Rendition(graphene.ObjectType):
+    """One way to follow a lesson: on TV at a time, or on a phone or the web at an address."""
+    channel = graphene.String(required=True, description="tv, mobile or web")
+    url = graphene.String(description="mobile and web")
+    tv_channel = graphene.String(description="tv: the broadcast channel")
+    starts_at = graphene.String(description="tv: when it is broadcast (China Standard Time)")
+    minutes = graphene.Int()
+
+    @staticmethod
+    def all_of(renditions: dict) -> list["Rendition"]:
+        return [Rendition(channel=channel, url=r.get("url"), tv_channel=r.get("channel") if channel == "tv" else None,
+                          starts_at=r.get("starts_at"), minutes=r.get("minutes"))
+                for channel, r in (renditions or {}).items() if r]
+
+
+class Lesson(graphene.ObjectType):
+    id = graphene.ID(required=True, description="what progress (recordProgress) and content players name")
+    title = graphene.String(required=True)
+    renditions = graphene.List(graphene.NonNull(Rendition), required=True)
+
+    @staticmethod
+    def of(lesson: dict) -> "Lesson":
+        return Lesson(id=lesson["id"], title=lesson["title"], renditions=Rendition.all_of(lesson.get("renditions")))
+
+
+class CourseUnit(graphene.ObjectType):
+    title = graphene.String(required=True)
+    lessons = graphene.List(graphene.NonNull(Lesson), required=True)
+
+    @staticmethod
+    def of(unit: dict) -> "CourseUnit":
+        return CourseUnit(title=unit["title"], lessons=[Lesson.of(lesson) for lesson in unit.get("lessons", [])])
+
+
 class Course(graphene.ObjectType):
     id = graphene.ID(required=True)
     title = graphene.String(required=True)
@@ -12,11 +46,13 @@ class Course(graphene.ObjectType):
     subjects = graphene.List(graphene.NonNull(graphene.String), required=True)
     credits = graphene.Int()
     channels = graphene.List(graphene.NonNull(graphene.String), required=True, description="tv, mobile, web")
+    units = graphene.List(graphene.NonNull(CourseUnit), required=True, description="the course's units and lessons")
 
     @staticmethod
     def of(c: dict) -> "Course":
         return Course(id=c["course_id"], title=c["title"], provider=c.get("provider"), subjects=c["subjects"],
-                      credits=c.get("credits"), channels=c["channels"])
+                      credits=c.get("credits"), channels=c["channels"],
+                      units=[CourseUnit.of(u) for u in c.get("units", [])])
 
 
 class TvSlot(graphene.ObjectType):

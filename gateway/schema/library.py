@@ -60,6 +60,22 @@ class Availability(graphene.ObjectType):
     total = graphene.Int(required=True)
 
 
+class LibraryLocation(graphene.ObjectType):
+    code = graphene.String(required=True, description="what placeHold takes as its pickup")
+    name = graphene.String(required=True)
+    kind = graphene.String(required=True, description="library, branch or kiosk")
+    committee = graphene.Field(Place, description="the committee it stands in")
+    pickup = graphene.Boolean(required=True, description="holds can be collected here")
+
+    @staticmethod
+    def of(loc: dict) -> "LibraryLocation":
+        return LibraryLocation(code=loc["code"], name=loc["name"], kind=loc["kind"], committee=loc.get("committee"),
+                               pickup=loc["pickup"])
+
+    def resolve_committee(root, info):
+        return place(info, root.committee)
+
+
 class CatalogueTitle(graphene.ObjectType):
     id = graphene.ID(required=True)
     title = graphene.String(required=True)

@@ -27,6 +27,7 @@ class Me(graphene.ObjectType):
     id = graphene.ID(required=True)
     name = graphene.String()
     id_number_masked = graphene.String(description="first 3 and last 4 digits only")
+    phone_masked = graphene.String(description="my phone number as kept, first 3 and last 4 digits (changePhone)")
     registered_committee = graphene.Field(Place, description="户籍地; null when registered outside the district")
     registered_outside_district = graphene.Boolean()
     residence_committee = graphene.Field(Place, description="居住地")
@@ -76,6 +77,9 @@ class Me(graphene.ObjectType):
 
     def resolve_id_number_masked(root, info):
         return Me._profile(root, info)["id_number_masked"]
+
+    def resolve_phone_masked(root, info):
+        return Me._profile(root, info).get("phone_masked")
 
     def resolve_registered_committee(root, info):
         return place(info, Me._profile(root, info)["registered_committee"])
@@ -145,6 +149,7 @@ class Me(graphene.ObjectType):
 # for the parts the query selects, and all are asked at once.
 ME_FIELD_PARTS = {
     "name": ("community", "profile"), "idNumberMasked": ("community", "profile"),
+    "phoneMasked": ("community", "profile"),
     "registeredCommittee": ("community", "profile"), "registeredOutsideDistrict": ("community", "profile"),
     "residenceCommittee": ("community", "profile"), "livesAwayFromRegistration": ("community", "profile"),
     "certificate": ("community", "profile"),   # the learner's name goes on it

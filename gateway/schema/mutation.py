@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import graphene
 
-from gateway.schema.community_mutations import ActOnCase, RegisterResident, SubmitCase
+from gateway.schema.community_mutations import ActOnCase, ChangePhone, RegisterResident, SubmitCase
 from gateway.schema.learning_mutations import Enrol, RecordProgress
 from gateway.schema.library_mutations import CancelHold, PlaceHold, RenewLoan, SetLibraryPin
 from gateway.schema.schoolbag_mutations import FreezeWallet, MarkThreadRead, PostMessage, SetWalletLimits, TopUpWallet
@@ -24,3 +24,4 @@ class Mutation(graphene.ObjectType):
     set_library_pin = SetLibraryPin.Field()
     act_on_case = ActOnCase.Field()
     register_resident = RegisterResident.Field()
+    change_phone = ChangePhone.Field()

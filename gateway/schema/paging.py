@@ -11,12 +11,14 @@ PAGE_CAPS = {"Query.catalogue": 50, "Query.staffQueue": 100, "Me.notices": 100, 
 # of 20: a resolver's fixed number (services, a wallet's recent movements), or a household.
 # A case's trail: submitted, accepted, started, a supplement asked and given, assigned,
 # completed, a deadline raised: about ten steps.
-LIST_SIZES = {"Query.health": len(SERVICES), "Wallet.recent": 5, "Me.children": 5, "Case.trail": 10}
+LIST_SIZES = {"Query.health": len(SERVICES), "Wallet.recent": 5, "Me.children": 5, "Case.trail": 10,
+              "Course.units": 5, "CourseUnit.lessons": 10, "Lesson.renditions": 3}
 WALLET_MOVEMENTS = LIST_SIZES["Wallet.recent"]
 # The service calls (RPCs) resolving a field makes, for the limit on calls per request; a
 # mutation not listed makes one, any other field none (places' names come from a cache).
 SERVICE_CALLS = {"Query.health": len(SERVICES), "Query.me": len(SERVICES), "Query.matters": 1, "Query.places": 1,
-                 "Query.case": 1, "Query.catalogue": 1, "Query.courses": 1, "Query.tvGuide": 1,
+                 "Query.case": 1, "Query.catalogue": 1, "Query.courses": 1, "Query.course": 1, "Query.tvGuide": 1,
+                 "Query.libraryLocations": 1,
                  "Query.staffQueue": 1, "Me.thread": 1, "Me.certificate": 1}
 
 

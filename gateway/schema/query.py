@@ -7,11 +7,14 @@ import graphene
 from gateway.schema.asking import RESIDENT_ROLES, STAFF_ROLES, actor, calls, principal
 from gateway.schema.community import Case, CaseQueuePage, Matter
 from gateway.schema.learning import Course, TvSlot
-from gateway.schema.library import CatalogueTitle
+from gateway.errors import BadRequest
+from gateway.schema.library import CatalogueTitle, LibraryLocation
 from gateway.schema.me import Me
 from gateway.schema.paging import PAGE_CAPS, page_size
 from gateway.schema.places import Place
 from services.common.config import SERVICES
+
+PLACE_KINDS = ("subdistrict", "committee", "desk")   # contracts/rpc/community.py PlaceV1
 
 
 class ServiceHealth(graphene.ObjectType):
@@ -27,7 +30,9 @@ class Query(graphene.ObjectType):
                            description="Each service's health, asked of all services at once")
     me = graphene.Field(Me, description="The signed-in resident")
     matters = graphene.List(graphene.NonNull(Matter), required=True, description="The public matter catalogue")
-    places = graphene.List(graphene.NonNull(Place), required=True, kind=graphene.String())
+    places = graphene.List(graphene.NonNull(Place), required=True,
+                           kind=graphene.String(description="subdistrict, committee or desk (library locations: "
+                                                             "libraryLocations)"))
     case = graphene.Field(Case, id=graphene.ID(required=True))
     catalogue = graphene.List(graphene.NonNull(CatalogueTitle), required=True, text=graphene.String(),
                               isbn=graphene.String(), first=graphene.Int(default_value=20),
@@ -36,6 +41,10 @@ class Query(graphene.ObjectType):
     courses = graphene.List(graphene.NonNull(Course), required=True, subject=graphene.String(),
                             provider=graphene.String(), channel=graphene.String(),
                             description="Lifelong-learning courses by subject, provider and channel")
+    course = graphene.Field(Course, id=graphene.ID(required=True), description="One course with its lessons")
+    library_locations = graphene.List(graphene.NonNull(LibraryLocation), required=True,
+                                      pickup=graphene.Boolean(description="only where holds can be collected"),
+                                      description="The district's libraries, branches and 24-hour kiosks")
     tv_guide = graphene.List(graphene.NonNull(TvSlot), required=True, day=graphene.String(required=True),
                              description="The TV programme guide of a day (YYYY-MM-DD)")
     staff_queue = graphene.Field(CaseQueuePage, status=graphene.String(), matter_code=graphene.String(),
@@ -64,8 +73,17 @@ class Query(graphene.ObjectType):
         return [Matter.of(m) for m in calls(info).call("community", "list_matters")]
 
     def resolve_places(root, info, kind=None):
+        if kind is not None and kind not in PLACE_KINDS:   # an empty list would look like a district without them
+            raise BadRequest(f"kind is one of {', '.join(PLACE_KINDS)}; library locations are libraryLocations")
         return [Place.of(p)   # the list asked for: read fresh
                 for p in calls(info).call("community", "list_places") if kind is None or p["kind"] == kind]
+
+    def resolve_course(root, info, id):
+        return Course.of(calls(info).call("elearning", "get_course", id))
+
+    def resolve_library_locations(root, info, pickup=None):
+        return [LibraryLocation.of(loc) for loc in calls(info).call("library", "list_locations")
+                if not pickup or loc["pickup"]]
 
     def resolve_courses(root, info, subject=None, provider=None, channel=None):
         return [Course.of(c) for c in calls(info).call("elearning", "search_courses", subject, provider, channel, 50)]

@@ -249,6 +249,11 @@ def kid_of(envelope: dict) -> str:
 
 # ---- test data through the public RPCs ------------------------------------------------------------
 
+def chinese_numeral(n: int) -> str:
+    """``n`` in Chinese digits (12 → 一二): a name holds letters, not digits."""
+    return "".join("零一二三四五六七八九"[int(d)] for d in str(n))
+
+
 def prepare_fixtures(rpc, kiosks: int, copies: int, patrons: int, *, committee: str | None = None,
                      run: str | None = None, timeout: float = 30.0) -> Fixtures:
     """Kiosk locations and one title per copy in library, residents in community (they
@@ -282,7 +287,7 @@ def prepare_fixtures(rpc, kiosks: int, copies: int, patrons: int, *, committee: 
         n = len(resident_ids) + 1
         try:
             resident = rpc.community.register_resident({
-                "id_number": body + ric.calc_check_digit(body + "0"), "name": f"模拟读者{n}",
+                "id_number": body + ric.calc_check_digit(body + "0"), "name": "模拟读者" + chinese_numeral(n),
                 "registered_committee": committee, "residence_committee": committee, "address": f"模拟路{n}号"})
         except RemoteError as exc:
             if exc.exc_type == "Conflict":

@@ -92,7 +92,9 @@ class RequestKey(DependencyProvider):
 
 class SuiteRpc(Rpc):
     def __init__(self, **kwargs):
-        kwargs.setdefault("expected_exceptions", EXPECTED)
+        # a payload that fails its contract is the caller's mistake (answered BadInput), as are the
+        # suite's expected errors: logged as such, not as the service failing
+        kwargs.setdefault("expected_exceptions", (*EXPECTED, ValidationError))
         super().__init__(**kwargs)
 
     def handle_message(self, body, message):

@@ -62,10 +62,16 @@ def registered_event_data(resident: dict) -> ResidentRegisteredV1:
     )
 
 
+def mask_phone(phone: str | None) -> str | None:
+    """First 3 and last 4 digits: enough for its owner to recognise it."""
+    return phone[:3] + "****" + phone[-4:] if phone else None
+
+
 def public_view(resident: dict) -> dict:
     return ResidentV1(
         resident_id=resident["_id"],
         id_number_masked=mask_id_number(resident["id_number"]),
+        phone_masked=mask_phone(resident.get("phone")),
         name=resident["name"],
         registered_committee=resident["registered_committee"],
         registered_outside_district=resident["registered_outside_district"],

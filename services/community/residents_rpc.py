@@ -6,7 +6,7 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from contracts.events.community import ResidenceChangedV1, ResidentRegisteredV1
-from contracts.rpc.community import ChangeResidenceV1, CommunityOverviewPartsV1, RegisterResidentV1
+from contracts.rpc.community import ChangePhoneV1, ChangeResidenceV1, CommunityOverviewPartsV1, RegisterResidentV1
 from services.common import clock, outbox, overview
 from services.common.arguments import batch, checked_resident_id
 from services.common.errors import BadInput, Forbidden, NotFound
@@ -104,6 +104,18 @@ class ResidentEntrypoints:
             "to_committee": req.residence_committee, "moved_on": req.moved_on}, subject=doc["_id"])
         residents_store.move(self.db, doc, new, event)
         return residents.public_view(new)
+
+    @rpc
+    def change_phone(self, actor: dict, request: dict) -> dict:
+        """A resident changes their own phone number; staff may at a desk (in the access log)."""
+        who, req = cases.actor_of(actor), ChangePhoneV1.model_validate(request)
+        if who.role in ("resident", "guardian") and who.id != req.resident_id:
+            raise Forbidden("residents change their own phone number")
+        if who.role == "system":
+            raise Forbidden("a phone number is changed by the resident or at a desk")
+        doc = residents_store.set_phone(self.db, checked_resident_id(req.resident_id), req.phone)
+        access_log.record(self.db, doc["_id"], who, "action", clock.now())
+        return residents.public_view(doc)
 
     # ---- parts of a resident's overview, also answered alone ---------------------------
 

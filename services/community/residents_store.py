@@ -3,6 +3,7 @@ and a move of residence (compare-and-set, with its event)."""
 from __future__ import annotations
 
 import pymongo
+from pymongo import ReturnDocument
 from pymongo.database import Database
 
 from services.common import outbox
@@ -11,8 +12,8 @@ from services.community.store import RESIDENTS
 
 # Reads for views leave out what no view shows and what grows: pending events, a resident's
 # past residences.
-RESIDENT_VIEW_FIELDS = {"id_number": 1, "name": 1, "registered_committee": 1, "registered_outside_district": 1,
-                        "residence": 1}
+RESIDENT_VIEW_FIELDS = {"id_number": 1, "name": 1, "phone": 1, "registered_committee": 1,
+                        "registered_outside_district": 1, "residence": 1}
 
 
 def add(db: Database, resident: dict, event: dict, *, keyed: bool) -> dict:
@@ -75,6 +76,15 @@ def profiles(db: Database, ids: list[str]) -> list[dict]:
     """The residents found, in the order of ``ids`` (view fields only)."""
     found = {d["_id"]: d for d in db[RESIDENTS].find({"_id": {"$in": ids}}, RESIDENT_VIEW_FIELDS)}
     return [found[i] for i in ids if i in found]
+
+
+def set_phone(db: Database, resident_id: str, phone: str | None) -> dict:
+    """A resident's phone number changed (or removed); the resident as it is now."""
+    doc = db[RESIDENTS].find_one_and_update({"_id": resident_id}, {"$set": {"phone": phone}},
+                                            RESIDENT_VIEW_FIELDS, return_document=ReturnDocument.AFTER)
+    if doc is None:
+        raise NotFound(f"no resident {resident_id}")
+    return doc
 
 
 def move(db: Database, doc: dict, new: dict, event: dict) -> None:

@@ -42,6 +42,11 @@ class LearningEntrypoints:
                                                         channel=channel, limit=page_limit(limit, 50))]
 
     @rpc
+    def get_course(self, course_id: str) -> dict:
+        """One course with its units and lessons (each lesson's id, for progress and xAPI)."""
+        return _course_view(courses.course(self.db, checked_text(course_id, "course_id", 64)))
+
+    @rpc
     def tv_guide(self, day: str) -> list[dict]:
         """The TV programme for a day: every lesson broadcast then, by time."""
         return courses.tv_guide(self.db, day)

@@ -158,7 +158,7 @@ def place_hold(db: Database, *, patron: dict, title_id: str, pickup: str, at: da
     if blocked:
         raise blocked
     pickup_at = locations_store.by_code(db, pickup)
-    if pickup_at.get("kind") == "kiosk" and not pickup_at.get("hold_shelf"):
+    if not circulation.collects_holds(pickup_at):
         raise BadInput("holds are collected at a library or branch, not at this kiosk")
     if holds_store.current_on(db, patron["_id"], title_id):
         raise circulation.Refused("duplicate_hold", "you already hold this title")

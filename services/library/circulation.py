@@ -274,6 +274,16 @@ def is_overdue(copy: dict, today: date) -> bool:
 
 # ---- views: a copy's loan and a hold as callers see them ----------------------------------------
 
+def collects_holds(location: dict) -> bool:
+    """Holds are collected at a library or a branch, and at a kiosk only with a hold shelf."""
+    return location.get("kind") != "kiosk" or bool(location.get("hold_shelf"))
+
+
+def location_view(location: dict) -> dict:
+    return {"code": location["_id"], "name": location["name"], "kind": location["kind"],
+            "committee": location.get("committee"), "pickup": collects_holds(location)}
+
+
 def loan_view(copy: dict) -> dict:
     loan = copy.get("loan") or {}
     return {"barcode": copy["_id"], "title_id": copy["title_id"], "status": copy["status"],

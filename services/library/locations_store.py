@@ -23,6 +23,11 @@ def by_code(db: Database, code: str) -> dict:
     return doc
 
 
+def every(db: Database, most: int = 1000) -> list[dict]:
+    """Every location, by code (a district has tens of them; 300 kiosks at the most)."""
+    return list(db[LOCATIONS].find().sort("_id").limit(most))
+
+
 def put(db: Database, locations: list[LocationV1]) -> None:
     """Add or replace locations by code; this process reads them anew at once."""
     for loc in locations:

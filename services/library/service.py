@@ -153,6 +153,11 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
         return len(checked)
 
     @rpc
+    def list_locations(self) -> list[dict]:
+        """The libraries, branches and kiosks, each saying whether holds are collected there."""
+        return [circulation.location_view(loc) for loc in locations_store.every(self.db)]
+
+    @rpc
     def import_catalogue(self, records: list[dict]) -> dict:
         """Titles with their copies, idempotent by record id; each record whole or rejected."""
         return catalogue.store_records(self.db, records)

@@ -10,6 +10,7 @@ from gateway.service import GatewayService
 from infra.local import demo_data
 from services.community.service import CommunityService
 from services.library.service import LibraryService
+from support.library import due_tomorrow
 from support import id_number, load_demo_district, wait_for, web_address
 
 SECRET = "gateway-test-secret-of-at-least-32-bytes"
@@ -130,7 +131,7 @@ def test_a_service_down_costs_only_its_part(gateway, wang):
     assert "library" in error["message"]
 
 
-def test_library_through_the_gateway(gateway, wang, rpc):
+def test_library_through_the_gateway(gateway, wang, rpc, db):
     rpc.library.upsert_locations(demo_data.LOCATIONS)
     rpc.library.import_catalogue([{"record_id": "gw-1", "isbn": "9787536692930", "title": "三体", "authors": ["刘慈欣"],
                                    "copies": [{"barcode": "GW0001", "home_location": "MAIN"}]},
@@ -143,6 +144,8 @@ def test_library_through_the_gateway(gateway, wang, rpc):
     other = rpc.community.register_resident({"id_number": id_number(), "name": "赵磊", "residence_committee": "C0101",
                                              "address": "龙华路9号"})
     renew = 'mutation { renewLoan(barcode: "GW0001") { due renewals } }'
+    assert codes(gateway(renew, token)) == ["CONFLICT"]   # lent today: renewing would move nothing
+    due_tomorrow(db, "GW0001")
     assert gateway(renew, token)["data"]["renewLoan"]["renewals"] == 1
     hold = gateway('mutation { placeHold(titleId: "gw-2", pickup: "B-FL") { id status } }', token)["data"]["placeHold"]
     assert hold["status"] == "in_transit"  # the copy at the kiosk is set aside and sent to the branch
@@ -183,6 +186,35 @@ def test_a_resident_sees_which_staff_opened_their_record(gateway, wang, rpc):
         with pytest.raises(RemoteError) as err:
             rpc.community.get_access_log(who, wang["resident_id"])
         assert err.value.exc_type == "Forbidden"
+
+
+def test_a_resident_changes_their_phone_and_finds_lessons_and_pickup_places(gateway, wang, rpc, start_service):
+    from services.elearning.service import ElearningService
+    start_service(ElearningService)
+    resident = gateway.token("resident", wang["resident_id"])
+    changed = gateway('mutation { changePhone(phone: "13912345678") { phoneMasked } }', resident)
+    assert changed["data"]["changePhone"]["phoneMasked"] == "139****5678"
+    assert gateway("{ me { phoneMasked } }", resident)["data"]["me"]["phoneMasked"] == "139****5678"
+    bad = gateway('mutation { changePhone(phone: "12345") { phoneMasked } }', resident)
+    assert codes(bad) == ["BAD_USER_INPUT"] and "12345" not in str(bad)   # the value is not echoed
+    other = gateway('mutation { changePhone(phone: "13900000000", residentId: "someone-else") { phoneMasked } }',
+                    resident)
+    assert other["data"]["changePhone"]["phoneMasked"] == "139****0000"   # a resident's id is their own
+    assert gateway("{ me { phoneMasked } }", resident)["data"]["me"]["phoneMasked"] == "139****0000"
+    kinds = gateway('{ places(kind: "library") { code } }')
+    assert codes(kinds) == ["BAD_USER_INPUT"] and "libraryLocations" in kinds["errors"][0]["message"]
+    rpc.library.upsert_locations([{"code": "MAIN", "kind": "library", "name": "区图书馆总馆"},
+                                  {"code": "K-9", "kind": "kiosk", "name": "自助图书馆", "hold_shelf": False}])
+    pickup = {loc["code"] for loc in gateway("{ libraryLocations(pickup: true) { code } }")["data"]["libraryLocations"]}
+    assert "MAIN" in pickup and "K-9" not in pickup
+    rpc.elearning.upsert_courses([{"course_id": "GW-C1", "title": "智能手机入门", "provider": "区社区学院",
+                                   "units": [{"title": "一", "lessons": [{"id": "l1", "title": "开机", "renditions": {
+                                       "tv": {"channel": "区有线4频道", "starts_at": "2026-12-08T19:00",
+                                              "minutes": 30}}}]}]}])
+    course = gateway('{ course(id: "GW-C1") { units { lessons { id title renditions { channel tvChannel '
+                     'startsAt } } } } }')["data"]["course"]
+    assert course["units"][0]["lessons"] == [{"id": "l1", "title": "开机", "renditions": [
+        {"channel": "tv", "tvChannel": "区有线4频道", "startsAt": "2026-12-08T19:00"}]}]
 
 
 def test_fields_asked_for_through_fragments_start_together():

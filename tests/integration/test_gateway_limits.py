@@ -7,6 +7,7 @@ import json
 import pytest
 import requests
 
+from gateway import auth
 from gateway.service import GatewayService
 from services.community.service import CommunityService
 from support import web_address
@@ -15,7 +16,7 @@ SECRET = "limits-test-secret-of-at-least-32-bytes"
 
 
 @pytest.fixture
-def gateway(start_service, service_config, tmp_path):
+def gateway(start_service, service_config, tmp_path, settings):
     def start(**config):
         gw = start_service(GatewayService, service_config("gateway", JWT_SECRET=SECRET, RPC_TIMEOUT=2.0, **config))
         url = web_address(gw) + "/graphql"
@@ -24,6 +25,8 @@ def gateway(start_service, service_config, tmp_path):
             return requests.post(url, json=body, timeout=10)
         post.url = url
         return post
+    start.staff_token = auth.mint(auth.TokenConfig(SECRET, settings.jwt_issuer, settings.jwt_audience), "staff",
+                                  "clerk-1", committee="C0101")
     return start
 
 
@@ -112,6 +115,44 @@ def test_persisted_queries_apollo_protocol(gateway, start_service):
     assert code(wrong) == ["BAD_USER_INPUT"]
     get = requests.get(post.url, params={"extensions": json.dumps(ext)}, timeout=10)
     assert "places" in get.json()["data"]
+
+
+def test_one_client_sending_new_queries_forgets_only_its_own(gateway, start_service):
+    start_service(CommunityService)
+    post = gateway()
+
+    def persisted(query: str, text: bool):
+        digest = hashlib.sha256(query.encode()).hexdigest()
+        body = {"extensions": {"persistedQuery": {"version": 1, "sha256Hash": digest}}}
+        return requests.post(post.url, json={**body, **({"query": query} if text else {})}, timeout=10)
+
+    mine = "{ places { code } }"
+    assert "places" in persisted(mine, True).json()["data"]   # learned for this address
+    flooder = requests.Session()
+    for i in range(120):   # another client (signed in) sends 120 new queries
+        q = f"{{ a{i}: __typename }}"
+        digest = hashlib.sha256(q.encode()).hexdigest()
+        flooder.post(post.url, timeout=10, headers={"Authorization": f"Bearer {gateway.staff_token}"},
+                     json={"query": q, "extensions": {"persistedQuery": {"version": 1, "sha256Hash": digest}}})
+    assert "places" in persisted(mine, False).json()["data"]  # still known by its hash
+    early = "{ a0: __typename }"
+    forgotten = persisted(early, False).json()               # the flooder's oldest went first
+    assert forgotten["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+    invalid = "{ nosuchfield }"                               # never learned: it never ran
+    persisted(invalid, True)
+    assert persisted(invalid, False).json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+
+
+def test_only_json_or_graphql_bodies_are_run(gateway):
+    post = gateway()
+    plain = requests.post(post.url, data='{"query": "{ __typename }"}', headers={"Content-Type": "text/plain"},
+                          timeout=10)
+    assert plain.status_code == 415 and code(plain) == ["BAD_USER_INPUT"]
+    form = requests.post(post.url, data={"query": "{ __typename }"}, timeout=10)
+    assert form.status_code == 415
+    as_graphql = requests.post(post.url, data="{ __typename }", headers={"Content-Type": "application/graphql"},
+                               timeout=10)
+    assert as_graphql.json() == {"data": {"__typename": "Query"}}
 
 
 def test_allow_list_only_in_production(gateway, tmp_path, start_service):

@@ -78,6 +78,8 @@ def test_every_mutation_answers_every_field_it_can(suite, school, rpc, db):
     suite("registerResident", f'(idNumber: "{id_number()}", name: "赵敏", residenceCommittee: "C0101", '
                               f'registeredCommittee: "C0101", address: "龙华路2号")', "clerk-1", "staff", "C0101")
     done.add("registerResident")
+    assert suite("changePhone", '(phone: "13912345678")', zhang)["phoneMasked"] == "139****5678"
+    done.add("changePhone")
     assert suite("setLibraryPin", '(pin: "2580")', zhang)["hasPin"] is True
     done.add("setLibraryPin")
     rpc.library.checkout(f"{tag}-1", zhang, "MAIN")

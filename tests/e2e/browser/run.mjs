@@ -1,0 +1,58 @@
+// Runs one browser scenario in Debian's Chromium and prints what it saw as JSON on stdout.
+//
+//   node run.mjs '<scenario JSON>'
+//
+// A scenario: {"viewport": {"width": 390, "height": 844}, "steps": [...]}; each step is one of
+//   {"goto": url}                        open a page (waits for the network to be quiet)
+//   {"fill": css, "value": text}         type into a field
+//   {"click": css}                       click (waits for any navigation it starts)
+//   {"press": key}                       press a key in the focused element
+//   {"waitFor": css, "timeout": ms}      wait until an element is visible
+//   {"eval": name, "js": expression}     keep the value of a page expression under ``name``
+//   {"axe": name}                        keep axe-core's violations (WCAG 2.1 A and AA) under ``name``
+//   {"screenshot": path}                 a PNG of the page
+// The pytest side starts the suite, writes the scenario and asserts on the answer; this file
+// only drives the browser (the tests' own process runs eventlet, which Playwright does not).
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { chromium } from "playwright-core";
+
+const require = createRequire(import.meta.url);
+const AXE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"];
+
+const scenario = JSON.parse(process.argv[2]);
+const seen = { console: [], failedRequests: [] };
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: FLAGS });
+try {
+  const context = await browser.newContext({ viewport: scenario.viewport || { width: 1280, height: 900 },
+    locale: "zh-CN", bypassCSP: true, deviceScaleFactor: 1, isMobile: !!scenario.mobile, hasTouch: !!scenario.mobile });
+  const page = await context.newPage();
+  page.on("console", (m) => { if (m.type() === "error") seen.console.push(m.text()); });
+  page.on("requestfailed", (r) => seen.failedRequests.push(r.url()));
+  page.setDefaultTimeout(scenario.timeout || 15000);
+  for (const step of scenario.steps) {
+    if (step.goto) await page.goto(step.goto, { waitUntil: "networkidle" });
+    else if (step.fill) await page.fill(step.fill, step.value);
+    else if (step.click) await Promise.all([page.waitForLoadState("networkidle"), page.click(step.click)]);
+    else if (step.press) await page.keyboard.press(step.press);
+    else if (step.waitFor) await page.waitForSelector(step.waitFor, { state: "visible", timeout: step.timeout });
+    else if (step.eval) seen[step.eval] = await page.evaluate(step.js);
+    else if (step.axe) {
+      await page.addScriptTag({ content: AXE });
+      seen[step.axe] = await page.evaluate(async () => {
+        const found = await axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } });
+        return found.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+          nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" ")) }));
+      });
+    } else if (step.screenshot) await page.screenshot({ path: step.screenshot, fullPage: true });
+    else throw new Error(`unknown step ${JSON.stringify(step)}`);
+  }
+  seen.url = page.url();
+} catch (err) {
+  seen.error = String(err && err.stack || err);
+} finally {
+  await browser.close();
+}
+process.stdout.write(JSON.stringify(seen));
