@@ -103,6 +103,11 @@ class GatewayService(ConsoleEntrypoints, MetricsEntrypoints):
             return _error(400, "variables and extensions must be JSON", "BAD_USER_INPUT")
         return self._execute(request, body, "GET")
 
+    @http("GET", "/favicon.ico")
+    def favicon(self, request):
+        """Browsers ask every site for one: no icon, and no 404 in their consoles."""
+        return Response(b"", status=204, headers={"Cache-Control": "public, max-age=86400"})
+
     @http("GET", "/graphql/assets/<string:name>")
     def graphiql_asset(self, request, name):
         content = ASSETS.get(name)  # only the files shipped: no path from the request reaches the disk

@@ -6,7 +6,7 @@ removed at the end.
 """
 import os
 
-# Hypothesis loads third-party plugins at import; trio's (selenium brings trio) cannot import
+# Hypothesis loads third-party plugins at import; trio's (if installed) cannot import
 # once eventlet has patched the socket module, and none of them is needed here.
 os.environ.setdefault("HYPOTHESIS_NO_PLUGINS", "1")
 from services.common import known_warnings  # noqa: E402

@@ -8,9 +8,12 @@
 //   {"click": css}                       click (waits for any navigation it starts)
 //   {"press": key}                       press a key in the focused element
 //   {"waitFor": css, "timeout": ms}      wait until an element is visible
+//   {"until": expression}                wait until a page expression is true
 //   {"eval": name, "js": expression}     keep the value of a page expression under ``name``
 //   {"axe": name}                        keep axe-core's violations (WCAG 2.1 A and AA) under ``name``
 //   {"screenshot": path}                 a PNG of the page
+//   {"cookies": name}                    keep the browser's cookies under ``name``
+//   {"resize": {"width": w, "height": h}} a new window size (a phone turned, a tablet)
 // The pytest side starts the suite, writes the scenario and asserts on the answer; this file
 // only drives the browser (the tests' own process runs eventlet, which Playwright does not).
 import { readFileSync } from "node:fs";
@@ -38,6 +41,7 @@ try {
     else if (step.click) await Promise.all([page.waitForLoadState("networkidle"), page.click(step.click)]);
     else if (step.press) await page.keyboard.press(step.press);
     else if (step.waitFor) await page.waitForSelector(step.waitFor, { state: "visible", timeout: step.timeout });
+    else if (step.until) await page.waitForFunction(step.until);
     else if (step.eval) seen[step.eval] = await page.evaluate(step.js);
     else if (step.axe) {
       await page.addScriptTag({ content: AXE });
@@ -47,6 +51,8 @@ try {
           nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" ")) }));
       });
     } else if (step.screenshot) await page.screenshot({ path: step.screenshot, fullPage: true });
+    else if (step.cookies) seen[step.cookies] = await context.cookies();
+    else if (step.resize) await page.setViewportSize(step.resize);
     else throw new Error(`unknown step ${JSON.stringify(step)}`);
   }
   seen.url = page.url();
