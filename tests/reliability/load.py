@@ -339,7 +339,12 @@ def _event_queues() -> list[str]:
 
 
 def queue_depth(suite, queue: str) -> int:
-    return int(rabbitmq_admin.queue_info(suite.vhost, queue).get("messages") or 0)
+    """Messages ready in ``queue`` now, as the broker counts them for a passive declare (the
+    management API's figure is sampled every few seconds and read 0 for a message just queued)."""
+    from kombu import Connection
+
+    with Connection(suite.amqp_uri) as conn:
+        return conn.channel().queue_declare(queue, passive=True).message_count
 
 
 def _redelivered(suite, queue: str) -> int:
