@@ -22,7 +22,12 @@ Policies, and why:
   in its outbox and goes out later, and kiosks keep it in their buffer. Nothing is dropped;
 - RPC request queues refuse beyond ``RPC_QUEUE_MAX_LENGTH``: a caller gets an error at once
   instead of a timeout behind a backlog nobody will answer in time;
-- dead-letter queues have no limit: a dead letter is never dropped; alert on their depth.
+- dead-letter queues have no limit: a dead letter is never dropped; alert on their depth;
+- the kiosk exchange has an alternate exchange (``kiosk.unroutable``): a kiosk message no
+  queue takes (a kind or version the library does not know) lands in
+  ``dlq.kiosk-unroutable`` instead of vanishing after the broker confirmed it (a policy, not
+  an exchange argument: nameko declares the exchange without arguments, and an exchange's
+  arguments cannot change once it exists).
 """
 from __future__ import annotations
 
@@ -34,6 +39,7 @@ from pathlib import Path
 from kombu import Connection
 
 from infra import rabbitmq_admin, topology
+from contracts.events.kiosk import EXCHANGE as KIOSK_EXCHANGE
 from services.common import deadletter
 
 DEFINITIONS_PATH = Path(__file__).with_name("rabbitmq") / "definitions.json"
@@ -55,6 +61,9 @@ def policies(vhost: str, queue_type: str) -> list[dict]:
     out.append({"vhost": vhost, "name": "suite-rpc", "apply-to": "queues", "priority": 10,
                 "pattern": "^rpc-(" + "|".join(topology.SERVICE_CLASSES) + ")$",
                 "definition": {"max-length": RPC_QUEUE_MAX_LENGTH, "overflow": "reject-publish"}})
+    out.append({"vhost": vhost, "name": "suite-kiosk-unroutable", "apply-to": "exchanges", "priority": 10,
+                "pattern": "^" + KIOSK_EXCHANGE.replace(".", "\\.") + "$",
+                "definition": {"alternate-exchange": topology.UNROUTABLE.name}})
     return out
 
 

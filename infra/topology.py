@@ -34,6 +34,10 @@ SERVICE_CLASSES = {
 }
 GATEWAY_CLASS = "gateway.service:GatewayService"
 QUEUE_TYPES = ("classic", "quorum")
+# Kiosk messages no queue takes, through the kiosk exchange's alternate exchange (a policy:
+# infra/broker_definitions.py), are kept here for an operator (``suite dlq list``).
+UNROUTABLE = Exchange("kiosk.unroutable", type="fanout", durable=True, auto_delete=False)
+UNROUTABLE_QUEUE = Queue("dlq.kiosk-unroutable", exchange=UNROUTABLE, routing_key="", durable=True, auto_delete=False)
 
 
 class QueueDeclaredOtherwise(RuntimeError):
@@ -79,11 +83,12 @@ def subscriptions() -> list[Subscription]:
 
 def exchanges() -> list[Exchange]:
     sources = {src for src, _ in EVENTS.values()} | {s.source for s in subscriptions()}
-    return [event_exchange(src) for src in sorted(sources)] + [deadletter.DLX]
+    return [event_exchange(src) for src in sorted(sources)] + [deadletter.DLX, UNROUTABLE]
 
 
 def queues(queue_type: str = "classic") -> list[Queue]:
-    plain = [s.queue for s in subscriptions()] + [deadletter.dead_letter_queue(s) for s in SERVICE_CLASSES]
+    plain = [s.queue for s in subscriptions()] + [deadletter.dead_letter_queue(s) for s in SERVICE_CLASSES] + [
+        UNROUTABLE_QUEUE]
     if queue_type == "classic":
         return plain
     if queue_type not in QUEUE_TYPES:

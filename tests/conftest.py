@@ -25,7 +25,7 @@ import pytest  # noqa: E402
 from nameko.containers import ServiceContainer  # noqa: E402
 from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 
-from infra import embedded_store, rabbitmq_admin, topology  # noqa: E402
+from infra import broker_definitions, embedded_store, rabbitmq_admin, topology  # noqa: E402
 from services.common import config as suite_config  # noqa: E402
 from services.common import storage  # noqa: E402
 from support import RUN_ID, free_port  # noqa: E402
@@ -48,6 +48,7 @@ def amqp_uri():
     rabbitmq_admin.create_vhost(vhost)
     uri = base.rstrip("/") + "/" + vhost
     topology.declare(uri)
+    broker_definitions.apply_policies(uri)   # as `suite up` sets them (the kiosk exchange's alternate, limits)
     yield uri
     rabbitmq_admin.delete_vhost(vhost)
 

@@ -15,6 +15,7 @@ least once and in any order: the library ignores a duplicate or stale event.
 """
 from __future__ import annotations
 
+import re
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -90,3 +91,9 @@ class KioskInventoryV1(BaseModel):
 
 KIOSK_EVENTS = [KioskCheckoutV1, KioskCheckinV1, KioskHeartbeatV1, KioskFaultReportV1, KioskInventoryV1]
 BY_KIND = {m.KIND: m for m in KIOSK_EVENTS}
+
+
+def routing_key_pattern(kiosk_id: str) -> str:
+    """The routing keys one kiosk may publish, exactly (a broker topic permission): its own
+    id and a kind of this contract, nothing deeper (``kiosk.K-001.checkout.v2`` is not one)."""
+    return f"^kiosk\\.{re.escape(kiosk_id)}\\.({'|'.join(BY_KIND)})$"

@@ -37,6 +37,22 @@ class Loan(graphene.ObjectType):
                     due=l.get("due"), renewals=l.get("renewals"), loaned_at=l.get("loaned_at"))
 
 
+class PastLoan(graphene.ObjectType):
+    """A loan that has ended (借阅历史): what I borrowed, when, and when it came back."""
+    loan_id = graphene.ID(required=True)
+    barcode = graphene.String(required=True)
+    title = graphene.String()
+    loaned_at = graphene.String()
+    due = graphene.String()
+    returned_at = graphene.String()
+    fine_cents = graphene.Int()
+
+    @staticmethod
+    def of(h: dict) -> "PastLoan":
+        return PastLoan(loan_id=h["loan_id"], barcode=h["barcode"], title=h.get("title"), loaned_at=h.get("loaned_at"),
+                        due=h.get("due"), returned_at=h.get("returned_at"), fine_cents=h.get("fine_cents"))
+
+
 class Hold(graphene.ObjectType):
     id = graphene.ID(required=True)
     title_id = graphene.String(required=True)

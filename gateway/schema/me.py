@@ -15,7 +15,7 @@ from nameko.exceptions import deserialize
 from gateway.schema.asking import actor, calls, guardian
 from gateway.schema.community import Case, Notice, RecordAccess
 from gateway.schema.learning import Certificate, Enrolment
-from gateway.schema.library import Hold, LibraryCard, Loan
+from gateway.schema.library import Hold, LibraryCard, Loan, PastLoan
 from gateway.schema.paging import PAGE_CAPS, WALLET_MOVEMENTS, page_size
 from gateway.schema.places import Place, place
 from gateway.schema.schoolbag import Child, Message, Thread, ThreadWithMessages
@@ -36,6 +36,8 @@ class Me(graphene.ObjectType):
     notices = graphene.List(graphene.NonNull(Notice), limit=graphene.Int(default_value=20))
     library_card = graphene.Field(LibraryCard)
     loans = graphene.List(graphene.NonNull(Loan))
+    loan_history = graphene.List(graphene.NonNull(PastLoan), limit=graphene.Int(default_value=20),
+                                 description="my ended loans, the latest returned first (借阅历史)")
     holds = graphene.List(graphene.NonNull(Hold))
     enrolments = graphene.List(graphene.NonNull(Enrolment))
     credits = graphene.Int(description="credit bank total (学分银行)")
@@ -103,6 +105,10 @@ class Me(graphene.ObjectType):
 
     def _circulation(root, info) -> dict:
         return Me._part(root, info, "library", "circulation")
+
+    def resolve_loan_history(root, info, limit):
+        found = calls(info).call("library", "loan_history", root.id, page_size(limit, PAGE_CAPS["Me.loanHistory"]))
+        return [PastLoan.of(h) for h in found]
 
     def resolve_loans(root, info):
         return [Loan.of(l) for l in Me._circulation(root, info)["loans"]]

@@ -6,7 +6,8 @@ from services.common.config import SERVICES
 
 # The most each page argument gets from its resolver. The cost limit counts a page asked for
 # through a variable at this size, so a query cannot hide its real size from the limit.
-PAGE_CAPS = {"Query.catalogue": 50, "Query.staffQueue": 100, "Me.notices": 100, "Me.accessLog": 100}
+PAGE_CAPS = {"Query.catalogue": 50, "Query.staffQueue": 100, "Me.notices": 100, "Me.accessLog": 100,
+             "Me.loanHistory": 100}
 # Lists sized by the data, not by the query, that hold fewer than the cost limit's default
 # of 20: a resolver's fixed number (services, a wallet's recent movements), or a household.
 # A case's trail: submitted, accepted, started, a supplement asked and given, assigned,
@@ -19,7 +20,7 @@ WALLET_MOVEMENTS = LIST_SIZES["Wallet.recent"]
 SERVICE_CALLS = {"Query.health": len(SERVICES), "Query.me": len(SERVICES), "Query.matters": 1, "Query.places": 1,
                  "Query.case": 1, "Query.catalogue": 1, "Query.courses": 1, "Query.course": 1, "Query.tvGuide": 1,
                  "Query.libraryLocations": 1,
-                 "Query.staffQueue": 1, "Me.thread": 1, "Me.certificate": 1}
+                 "Query.staffQueue": 1, "Me.thread": 1, "Me.certificate": 1, "Me.loanHistory": 1}
 
 
 def page_size(asked: int | None, most: int, default: int = 20) -> int:

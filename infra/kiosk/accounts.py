@@ -1,7 +1,8 @@
 """Broker accounts for kiosks: each kiosk may publish only its own routing keys.
 
 The user may write to the kiosk exchange and nothing else (no configure, no read), and
-its topic permission limits the routing keys to ``kiosk.<its id>.*``.
+its topic permission limits the routing keys to ``kiosk.<its id>.<kind>``, the kinds of the
+contract exactly (a deeper key such as ``...checkout.v2`` is refused at publish).
 """
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import re
 import secrets
 from urllib.parse import unquote, urlparse
 
-from contracts.events.kiosk import EXCHANGE, KIOSK_ID_PATTERN, broker_user
+from contracts.events.kiosk import EXCHANGE, KIOSK_ID_PATTERN, broker_user, routing_key_pattern
 from infra import rabbitmq_admin
 
 
@@ -26,7 +27,7 @@ def add_kiosk(amqp_uri: str, kiosk_id: str) -> tuple[str, str]:
     vhost = vhost_of(amqp_uri)
     rabbitmq_admin.put_user(user, password)
     rabbitmq_admin.set_permissions(vhost, user, configure="^$", write=f"^{re.escape(EXCHANGE)}$", read="^$")
-    rabbitmq_admin.set_topic_permissions(vhost, user, EXCHANGE, write=f"^kiosk\\.{re.escape(kiosk_id)}\\.", read="^$")
+    rabbitmq_admin.set_topic_permissions(vhost, user, EXCHANGE, write=routing_key_pattern(kiosk_id), read="^$")
     return user, password
 
 

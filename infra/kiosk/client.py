@@ -11,7 +11,9 @@ the library ignores a duplicate id.
 The per-kiosk ``sequence`` is kept in the same file, so it only grows across restarts.
 
 Publishing uses the kiosk's own broker user (``kiosk-<id>``), sets ``user_id`` to it (the
-broker checks it), and declares nothing: that user has no configure permission.
+broker checks it), and declares nothing: that user has no configure permission. It publishes
+``mandatory``: an event the broker returns (no queue took it) is a failure, kept buffered and
+reported (``KioskRefused``), never taken for sent because the broker confirmed it.
 
     client = KioskClient("amqp://kiosk-K-001:secret@broker:5672/", "K-001", "/var/lib/kiosk")
     client.checkout("C0000003", "LC000012345678")   # published, or kept until the broker is back
@@ -57,8 +59,14 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('sequence', 0);
 
 
 class KioskRefused(RuntimeError):
-    """The broker refused the kiosk (credentials, permissions, exchange, ``user_id``). The
-    event stays buffered; it is published by a later ``flush()`` once this is fixed."""
+    """The broker refused the kiosk (credentials, permissions, exchange, ``user_id``), or
+    returned an event no queue took (published mandatory: the library's queue, or the kiosk
+    exchange's alternate, is missing). The event stays buffered; it is published by a later
+    ``flush()`` once this is fixed."""
+
+
+class _Returned(Exception):
+    """The broker returned a mandatory event: no queue took it."""
 
 
 class KioskClient:
@@ -88,6 +96,7 @@ class KioskClient:
         self._retry_at = 0.0
         self._conn: Connection | None = None
         self._producer = None
+        self._returned: list[str] = []
         directory = Path(buffer_dir)
         directory.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(directory / f"kiosk-{kiosk_id}.sqlite3", isolation_level=None)
@@ -221,7 +230,9 @@ class KioskClient:
         for i, (event_id, kind, body, deferred) in enumerate(rows):
             try:
                 self._publish(kind, body)
-            except _REFUSALS as exc:
+                if self._returned:
+                    raise _Returned(self._returned.pop())
+            except (*_REFUSALS, _Returned) as exc:
                 self._disconnect()
                 self._defer()
                 raise KioskRefused(f"the broker refused kiosk {self.kiosk_id}: {type(exc).__name__}: {exc}") from exc
@@ -243,7 +254,8 @@ class KioskClient:
                               transport_options={"confirm_publish": True})
             try:
                 conn.ensure_connection(max_retries=0)   # one attempt: the buffer is our retry
-                self._producer = conn.Producer()        # no exchange of its own: declares nothing
+                # no exchange of its own: declares nothing; a returned event is noted, then failed
+                self._producer = conn.Producer(on_return=self._on_return)
             except BaseException:
                 conn.release()
                 raise
@@ -251,7 +263,11 @@ class KioskClient:
         self._producer.publish(body, exchange=EXCHANGE, routing_key=routing_key(self.kiosk_id, kind),
                                content_type="application/json", content_encoding="utf-8", delivery_mode=2,
                                user_id=self.user, retry=False, timeout=self.confirm_timeout,
-                               confirm_timeout=self.confirm_timeout)
+                               confirm_timeout=self.confirm_timeout, mandatory=True)
+
+    def _on_return(self, exc, exchange, routing_key, message) -> None:
+        # before the broker's confirm of the same message: publish() checks it right after
+        self._returned.append(f"returned by the broker: {exc} (exchange {exchange}, routing key {routing_key})")
 
     def _disconnect(self) -> None:
         conn, self._conn, self._producer = self._conn, None, None

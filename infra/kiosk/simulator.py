@@ -399,4 +399,10 @@ def library_conflicts(report: Report, rpc) -> list[dict]:
     """Open conflicts the library recorded for the simulation's kiosks (the oracle's story
     has none unless ``report.oracle_conflicts``)."""
     ours = set(report.kiosk_ids)
-    return [c for c in rpc.library.conflicts("open", 200) if c.get("kiosk_id") in ours]
+    found, after = [], None
+    while True:   # every page of the open conflicts
+        page = rpc.library.conflicts("open", after, 200)
+        found += [c for c in page["conflicts"] if c.get("kiosk_id") in ours]
+        if not page["next"]:
+            return found
+        after = page["next"]

@@ -19,6 +19,8 @@ ORIGINAL_ROUTING_KEY = "x-original-routing-key"
 ORIGINAL_USER_ID = "x-original-user-id"
 ATTEMPTS = "x-attempts"
 DEAD_AT = "x-dead-lettered-at"
+TRUNCATED = "x-truncated-from"   # the size of a body too large to park whole: only its first bytes are kept
+KEPT_BYTES = 64 * 1024
 
 
 def dead_letter_queue(service: str) -> Queue:

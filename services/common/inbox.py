@@ -19,6 +19,7 @@ from enum import Enum
 from functools import partial
 from typing import Any, Mapping
 
+import amqp.exceptions
 import eventlet
 import pymongo
 from kombu import Connection
@@ -40,7 +41,17 @@ log = logging.getLogger(__name__)
 INBOX_FIELD = "inbox"
 INBOX_KEEP = 200  # ids remembered per document; enough for any one document's history
 EVENT_MAX_BYTES = 256 * 1024  # no event of the contracts comes near; a bigger body is an error or an attack
-_absorbed = threading.local()  # green-thread local: a duplicate that apply_once absorbed in this worker
+_outcome = threading.local()  # green-thread local: what became of the event this worker applies
+OUTCOMES = ("applied", "duplicate", "late", "conflict")   # what a handler may say of an event it took
+
+
+def note_outcome(event_id: str, outcome: str) -> None:
+    """Say what became of ``event_id`` in this worker (``applied`` unless said): a duplicate
+    absorbed, an event that came too late to change anything, one kept as a conflict for staff.
+    The inbox counts it so (``suite_events``)."""
+    if outcome not in OUTCOMES:
+        raise ValueError(f"outcome is one of {', '.join(OUTCOMES)}")
+    _outcome.value = (event_id, outcome)
 
 
 class PermanentError(Exception):
@@ -69,13 +80,13 @@ def apply_once(collection: Collection, key: Mapping[str, Any], update: Mapping, 
         # The upsert found no document without the mark and tried to insert one: the
         # document exists, so either this event was applied or another unique key clashed.
         if collection.find_one({**key, INBOX_FIELD: event_id}, {"_id": 1}) is not None:
-            _absorbed.event_id = event_id
+            note_outcome(event_id, "duplicate")
             return Applied.DUPLICATE
         raise
     if result.matched_count or result.upserted_id is not None:
         return Applied.APPLIED
     if collection.find_one({**key, INBOX_FIELD: event_id}, {"_id": 1}) is not None:
-        _absorbed.event_id = event_id
+        note_outcome(event_id, "duplicate")
         return Applied.DUPLICATE
     return Applied.MISSING
 
@@ -104,18 +115,39 @@ def _errors(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}" for e in exc.errors()[:5])
 
 
+REFUSED_COMPRESSION = "x-refused-compression"   # the compression a message claimed, never undone here
+
+
+def uninflated(message_to_python):
+    """``channel.message_to_python`` that never inflates a body: kombu decompresses a message
+    whose headers name a compression as it receives it, before any size check (a few hundred
+    bytes of bz2 became 110 MB in the library). The compression is kept under another name,
+    and the message is refused (``refusal``) with its body as it came."""
+    def convert(raw):
+        headers = (getattr(raw, "properties", None) or {}).get("application_headers")
+        if headers and "compression" in headers:
+            headers = dict(headers)
+            headers[REFUSED_COMPRESSION] = str(headers.pop("compression"))[:100]
+            raw.properties["application_headers"] = headers
+        return message_to_python(raw)
+    convert.uninflated = True
+    return convert
+
+
 class DeadLetteringQueueConsumer(QueueConsumer):
-    """nameko's queue consumer, but a message that cannot be decoded is dead-lettered
-    with the reason instead of breaking the consumer."""
+    """nameko's queue consumer, but a message that cannot be decoded, or that claims a
+    compression, is dead-lettered with the reason instead of breaking the consumer."""
 
     def get_consumers(self, consumer_cls, channel):
+        if not getattr(channel.message_to_python, "uninflated", False):
+            channel.message_to_python = uninflated(channel.message_to_python)
         consumers = super().get_consumers(consumer_cls, channel)
         for provider, consumer in self._consumers.items():
             consumer.on_decode_error = partial(self._on_decode_error, provider)
         return consumers
 
     def _on_decode_error(self, provider, message, exc):
-        reason = provider.too_large(message) or f"undecodable message: {type(exc).__name__}: {exc}"
+        reason = provider.refusal(message) or f"undecodable message: {type(exc).__name__}: {exc}"
         provider.dead_letter(message, reason, attempts=1)
 
 
@@ -151,19 +183,29 @@ class InboxEventHandler(EventHandler):
     def check_sender(self, message, event: dict) -> None:
         """Raise ValueError when the message may not speak for its sender (subclasses)."""
 
-    def too_large(self, message) -> str | None:
+    def accepted(self, message, event: dict) -> None:
+        """The event passed every check and goes to a worker now (in the consumer, in delivery
+        order): what a subclass notes as it arrives."""
+
+    def refusal(self, message) -> str | None:
+        """Why a message is refused before it is decoded: a compression it claims, or its size
+        on the wire."""
         size = len(message.body or b"")
-        return f"message too large: {size} bytes (EVENT_MAX_BYTES is {self.max_bytes})" \
-            if size > self.max_bytes else None
+        compression = (message.headers or {}).get(REFUSED_COMPRESSION)
+        if compression:
+            return f"compressed message ({compression}, {size} bytes): refused before decoding"
+        if size > self.max_bytes:
+            return f"message too large: {size} bytes (EVENT_MAX_BYTES is {self.max_bytes})"
+        return None
 
     def handle_message(self, body, message):
         with survive_broker_loss("take an event"):
             self._take(body, message)
 
     def _take(self, body, message) -> None:
-        too_large = self.too_large(message)
-        if too_large:  # before validating: neither the contract check nor a worker spends time on it
-            self.dead_letter(message, too_large, attempts=1)
+        refused = self.refusal(message)
+        if refused:  # before validating: neither the contract check nor a worker spends time on it
+            self.dead_letter(message, refused, attempts=1)
             return
         try:
             event = validate_event(body, self.accept)
@@ -171,21 +213,23 @@ class InboxEventHandler(EventHandler):
         except ValueError as exc:
             self.dead_letter(message, str(exc), attempts=1)
             return
+        self.accepted(message, event)
         super().handle_message(event, message)
 
     def handle_result(self, message, worker_ctx, result=None, exc_info=None):
-        # (in the worker's green thread, where apply_once noted a duplicate it absorbed)
-        duplicate = getattr(_absorbed, "event_id", None) == worker_ctx.args[0]["id"]
-        _absorbed.event_id = None
+        # (in the worker's green thread, where the handler noted what became of its event)
+        noted = getattr(_outcome, "value", None)
+        _outcome.value = None
+        outcome = noted[1] if noted and noted[0] == worker_ctx.args[0]["id"] else "applied"
         with survive_broker_loss("acknowledge an event"):
-            self._settle(message, result, exc_info, duplicate)
+            self._settle(message, result, exc_info, outcome)
         return result, exc_info
 
-    def _settle(self, message, result, exc_info, duplicate: bool) -> None:
+    def _settle(self, message, result, exc_info, outcome: str) -> None:
         """Acknowledge, retry or dead-letter the message the worker handled."""
         if exc_info is None:
             self.queue_consumer.ack_message(message)
-            self._count(message, "duplicate" if duplicate else "applied")
+            self._count(message, outcome)
             return
         exc = exc_info[1]
         attempts = int((message.headers or {}).get(deadletter.ATTEMPTS, 0)) + 1
@@ -201,11 +245,22 @@ class InboxEventHandler(EventHandler):
             self._count(message, "retried")
 
     def dead_letter(self, message, reason: str, attempts: int) -> None:
-        """Park ``message`` in the service's dead-letter queue, then acknowledge it."""
+        """Park ``message`` in the service's dead-letter queue, then acknowledge it. A body the
+        broker will not take back (over its largest message) is parked as its first bytes and
+        its size: one message must never stop the consumer."""
         headers = deadletter.dead_letter_headers(message, self.queue.name, reason, attempts)
         log.error("dead-lettered message", extra={"queue": self.queue.name, "reason": reason[:300]})
-        self.publisher.publish(message.body, exchange=deadletter.DLX, routing_key=self.dlq.routing_key,
-                               declare=[self.dlq], headers=headers, **_raw(message))
+        try:
+            self.publisher.publish(message.body, exchange=deadletter.DLX, routing_key=self.dlq.routing_key,
+                                   declare=[self.dlq], headers=headers, **_raw(message))
+        except amqp.exceptions.AMQPError as exc:
+            body = message.body or b""
+            log.error("dead letter refused by the broker; parking its first bytes", extra={
+                "queue": self.queue.name, "size": len(body), "error": f"{type(exc).__name__}: {exc}"[:300]})
+            headers[deadletter.TRUNCATED] = len(body)
+            self.publisher.publish(body[:deadletter.KEPT_BYTES], exchange=deadletter.DLX,
+                                   routing_key=self.dlq.routing_key, declare=[self.dlq], headers=headers,
+                                   **_raw(message))
         self.queue_consumer.ack_message(message)
         self._count(message, "dead_lettered")
 

@@ -7,9 +7,11 @@ compare-and-set still decides: this only saves the wasted tries.
 """
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from contextlib import contextmanager
 
+from eventlet.event import Event
 from eventlet.semaphore import Semaphore
 
 FORGET_ABOVE = 10_000   # keys remembered before idle ones are let go
@@ -29,3 +31,59 @@ class KeyedLocks:
 
     def __len__(self) -> int:
         return len(self._locks)
+
+
+class OrderedTurns:
+    """Per key, one at a time and in order: what was ``register``-ed for a key takes its
+    ``turn`` smallest order first, whatever order the workers run in.
+
+    Registering happens as messages arrive (in the consumer, in delivery order), before any
+    worker runs; a worker then waits until every earlier registration of its key has had its
+    turn. Events of one copy that are in flight together are so applied in order of their
+    time, whatever the prefetch and the number of workers."""
+
+    def __init__(self):
+        self._waiting: dict[str, list[tuple]] = {}   # key -> heap of (order, token)
+        self._busy: set[str] = set()
+        self._wakeups: dict[str, Event] = {}         # token -> its waiter's event
+
+    def register(self, key: str, order, token: str) -> None:
+        heapq.heappush(self._waiting.setdefault(key, []), (order, token))
+
+    def forget(self, key: str, token: str) -> None:
+        """A registration whose worker will not run (the message was refused after all)."""
+        heap = self._waiting.get(key)
+        if heap is not None:
+            heap[:] = [entry for entry in heap if entry[1] != token]
+            heapq.heapify(heap)
+            self._wake_next(key)
+
+    @contextmanager
+    def turn(self, key: str, token: str):
+        heap = self._waiting.get(key)
+        if heap is None or all(t != token for _, t in heap):   # not registered: take the key as it comes
+            self.register(key, (), token)
+            heap = self._waiting[key]
+        while key in self._busy or heap[0][1] != token:
+            waiter = self._wakeups.setdefault(token, Event())
+            waiter.wait()
+            self._wakeups.pop(token, None)
+        heapq.heappop(heap)
+        self._busy.add(key)
+        try:
+            yield
+        finally:
+            self._busy.discard(key)
+            if not heap:
+                self._waiting.pop(key, None)
+            self._wake_next(key)
+
+    def _wake_next(self, key: str) -> None:
+        heap = self._waiting.get(key)
+        if heap and key not in self._busy:
+            waiter = self._wakeups.get(heap[0][1])
+            if waiter is not None and not waiter.ready():
+                waiter.send()
+
+    def __len__(self) -> int:
+        return len(self._waiting)

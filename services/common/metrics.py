@@ -48,7 +48,7 @@ RPC_CALLS = Counter("suite_rpc_calls", "RPC calls answered, by method and outcom
 RPC_SECONDS = Histogram("suite_rpc_duration_seconds", "Time to answer an RPC call, reply included",
                         ["service", "method"], registry=REGISTRY)
 EVENTS = Counter("suite_events", "Events consumed through the inbox, by type and outcome "
-                 "(applied, duplicate, retried, dead_lettered)", ["service", "event_type", "outcome"],
+                 "(applied, duplicate, late, conflict, retried, dead_lettered)", ["service", "event_type", "outcome"],
                  registry=REGISTRY)
 GRAPHQL_REQUESTS = Counter("suite_graphql_requests", "GraphQL requests, by outcome "
                            "(ok, partial, refused, unauthenticated, failed)", ["service", "outcome"],
@@ -58,7 +58,7 @@ GRAPHQL_SECONDS = Histogram("suite_graphql_duration_seconds", "Time to answer a 
 SCRAPE_ERRORS = Counter("suite_metrics_scrape_errors", "Scrape-time gauges that could not be computed "
                         "(left out of that scrape)", ["service", "gauge"], registry=REGISTRY)
 
-EVENT_OUTCOMES = ("applied", "duplicate", "retried", "dead_lettered")
+EVENT_OUTCOMES = ("applied", "duplicate", "late", "conflict", "retried", "dead_lettered")
 
 
 def count_event(service: str, event_type: str, outcome: str) -> None:

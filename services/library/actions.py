@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 from pymongo.database import Database
 
@@ -20,6 +20,7 @@ from services.library.policy import open_on, rule_for
 from services.library.reads import rule, standing
 
 log = logging.getLogger(__name__)
+LATE_LOANS = uuid.UUID("0c7e9d64-2b7f-4b1e-9d52-6a8f3c1e5b27")   # late loans' history ids, from their conflict's
 
 
 # ---- events -------------------------------------------------------------------------------
@@ -57,7 +58,7 @@ def checkout(db: Database, *, barcode: str, patron: dict, location_code: str, at
     loc = locations_store.by_code(db, location_code)
     copy = copy or copies_store.by_barcode(db, barcode)
     r = rule(db, patron, copy, loc)
-    patron_standing = standing(db, patron, at.date()) if honour_policy else circulation.PatronStanding((), 0, 0, 0)
+    patron_standing = standing(db, patron, circulation.day_of(at)) if honour_policy else circulation.PatronStanding((), 0, 0, 0)
     new = circulation.checkout(
         copy, patron["_id"], patron_standing, r, location=location_code, now=at,
         loan_id=uuid.uuid4().hex, is_open=open_on(loc.get("closed_weekdays", ()), loc.get("closed_dates", ())),
@@ -81,7 +82,7 @@ def checkin(db: Database, *, barcode: str, location_code: str, at: datetime | No
     new, ended = circulation.checkin(copy, location=location_code, now=at, rule=r, first_hold=hold)
     events = []
     if ended:
-        overdue_days = max(0, (at.date() - date.fromisoformat(ended["due"])).days)
+        overdue_days = max(0, (circulation.day_of(at) - date.fromisoformat(ended["due"])).days)
         events.append(_loan_event(LoanCheckedInV1, db, new, ended, at, source, overdue_days=overdue_days,
                                   fine_cents=ended["fine_cents"]))
     events += _ready_events(db, copy, new, at)  # trapped at the pickup location, or arrived there
@@ -109,7 +110,7 @@ def lend_after_implied_return(db: Database, *, copy: dict, patron: dict, locatio
     lent.pop("checked_in_at", None)  # nobody checked it in: a late checkout is not explained by this
     if copy.get("checked_in_at"):
         lent["checked_in_at"] = copy["checked_in_at"]
-    overdue_days = max(0, (at.date() - date.fromisoformat(ended["due"])).days)
+    overdue_days = max(0, (circulation.day_of(at) - date.fromisoformat(ended["due"])).days)
     events = [_loan_event(LoanCheckedInV1, db, returned, ended, at, f"{source} (implied)", overdue_days=overdue_days,
                           fine_cents=ended["fine_cents"]),
               _loan_event(LoanCheckedOutV1, db, lent, lent["loan"], at, source)]
@@ -293,30 +294,50 @@ def expire_holds(db: Database, today: date) -> int:
 # ---- conflicts ----------------------------------------------------------------------------
 
 def record_conflict(db: Database, *, where: str, barcode: str, reason: str, event: dict, at: datetime,
-                    kind: str = "unresolved", settled: str | None = None) -> None:
+                    kind: str = "unresolved", settled: str | None = None, conflict_id: str | None = None) -> None:
     """What a kiosk or self-check machine did that could not be applied, kept for staff and
-    published, never dropped; once per event (its id is the conflict's id). One already
+    published, never dropped; once per event (``conflict_id``, else the event's id, is the
+    conflict's id: a kiosk's names the kiosk, as two kiosks may use one event id). One already
     ``settled`` is kept as resolved, and not published. ``where``: the kiosk, or sip2:<login>."""
-    record = outbox.event(ConflictRecordedV1.TYPE, {"conflict_id": event["id"], "barcode": barcode,
+    conflict_id = conflict_id or event["id"]
+    record = outbox.event(ConflictRecordedV1.TYPE, {"conflict_id": conflict_id, "barcode": barcode,
                                                     "kiosk_id": where, "reason": reason, "at": at},
                           subject=barcode)
     state = {"status": "resolved", "resolution": settled} if settled else {
         "status": "open", **outbox.pending_fields([record])}
     conflicts_store.add(db, {
-        "_id": event["id"], "barcode": barcode, "kiosk_id": where, "reason": reason, "kind": kind,
+        "_id": conflict_id, "barcode": barcode, "kiosk_id": where, "reason": reason, "kind": kind,
+        "at": at.astimezone(timezone.utc).isoformat(),
         "event": {k: event[k] for k in ("id", "type", "time", "data")}, **state})
 
 
-def note_late_checkin(db: Database, barcode: str, at: datetime, what: str) -> None:
+def keep_late_loan(db: Database, copy: dict, patron_id: str, lent_at: datetime, returned_at: str, where: str,
+                   conflict_id: str) -> None:
+    """A loan a kiosk or machine made whose return reached us first: it happened, and ended at
+    the first check-in after it; it joins the patron's loan history (once: its id comes from
+    its conflict's)."""
+    copies_store.keep_ended_loan(db, {
+        "loan_id": uuid.uuid5(LATE_LOANS, conflict_id).hex, "patron": patron_id, "loaned_at": lent_at.isoformat(),
+        "location": where, "returned_at": returned_at, "returned_to": None, "late_event": True},
+        copy["_id"], copy["title_id"])
+
+
+def note_late_checkin(db: Database, barcode: str, at: datetime, what: str, applied_event: str | None = None) -> None:
     """A return older than the item's last change (a kiosk's or machine's, forwarded late):
-    not applied, but remembered for late checkouts, and the staff notes it explains are settled."""
-    copies_store.note_checked_in(db, barcode, at)
+    not applied, but remembered for late checkouts, and the staff notes it explains are settled
+    (a late checkout it ended joins the loan history)."""
+    copies_store.note_checked_in(db, barcode, at, applied_event)
     for note in conflicts_store.open_of_item(db, barcode):
         if note["kind"] == "implied_return":
             resolution = f"{what} arrived late"
         elif note["kind"] == "stale_checkout" and kiosks.checked_in_since(
-                datetime.fromisoformat(note["event"]["time"]), at.isoformat()):
+                lent_at := datetime.fromisoformat(note.get("at") or note["event"]["time"]), at.isoformat()):
             resolution = f"{what} ended this loan"
+            patron = patrons_store.find_by_card(db, note["event"]["data"].get("card_number", ""))
+            copy = copies_store.find(db, barcode)
+            if patron is not None and copy is not None:
+                keep_late_loan(db, copy, patron["_id"], lent_at, at.astimezone(timezone.utc).isoformat(),
+                               note["kiosk_id"], note["_id"])
         else:
             continue
         conflicts_store.settle(db, note["_id"], resolution)

@@ -13,12 +13,20 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Callable
 
+from services.common import clock
 from services.common.errors import Conflict
 from services.library.policy import LoanRule, due_date, fine_cents, recall_due
 
 AVAILABLE, ON_LOAN, ON_HOLD_SHELF, IN_TRANSIT = "available", "on_loan", "on_hold_shelf", "in_transit"
 CURRENT_HOLDS = ("waiting", "in_transit", "ready")   # a hold's states until it is fulfilled, cancelled or expired
 LOST, CLAIMED_RETURNED = "lost", "claimed_returned"
+CHECKINS_KEPT = 20   # recent check-ins a copy remembers
+
+
+def day_of(moment: datetime) -> date:
+    """The district's date of an instant, however its time zone is written (``+08:00`` or
+    ``Z``): due dates, fines and hold expiry count local days."""
+    return clock.local(moment).date()
 
 
 class Refused(Conflict):
@@ -83,7 +91,7 @@ def checkout(copy: dict, patron_id: str, standing: PatronStanding, rule: LoanRul
     fulfilled = copy["hold"]["hold_id"] if status == ON_HOLD_SHELF else None
     new.update(status=ON_LOAN, location=location, hold=None, overdue_raised=False, loan={
         "loan_id": loan_id, "patron": patron_id, "loaned_at": now.isoformat(), "location": location,
-        "due": due_date(rule, now.date(), is_open, days).isoformat(), "renewals": 0, "fulfilled_hold": fulfilled})
+        "due": due_date(rule, day_of(now), is_open, days).isoformat(), "renewals": 0, "fulfilled_hold": fulfilled})
     return new
 
 
@@ -114,7 +122,7 @@ def checkin(copy: dict, *, location: str, now: datetime, rule: LoanRule, first_h
     ended = copy["loan"] if copy["status"] in (ON_LOAN, CLAIMED_RETURNED, LOST) else None
     if ended:
         ended = {**ended, "returned_at": now.isoformat(), "returned_to": location,
-                 "fine_cents": fine_cents(rule, date.fromisoformat(ended["due"]), now.date())}
+                 "fine_cents": fine_cents(rule, date.fromisoformat(ended["due"]), day_of(now))}
     if copy["status"] == ON_HOLD_SHELF:
         return new, ended  # waiting for its patron: a scan at another desk just moves it
     if first_hold:
@@ -127,8 +135,10 @@ def checkin(copy: dict, *, location: str, now: datetime, rule: LoanRule, first_h
 def _checked_in(copy: dict, location: str, now: datetime) -> dict:
     new = _next(copy)
     new.update(loan=None, location=location, overdue_raised=False)
-    # the latest check-in: whatever loan began before it has ended (late kiosk checkouts)
+    # the latest check-in: whatever loan began before it has ended (late kiosk checkouts), and
+    # the recent ones: the first after a late checkout is when that loan ended (its history)
     new["checked_in_at"] = max(filter(None, (copy.get("checked_in_at"), _utc(now))))
+    new["checkins"] = (list(copy.get("checkins") or []) + [_utc(now)])[-CHECKINS_KEPT:]
     return new
 
 
@@ -154,7 +164,7 @@ def _ready(new: dict, now: datetime, rule: LoanRule) -> None:
     """On the pickup location's hold shelf: the shelf expiry starts now."""
     new["status"] = ON_HOLD_SHELF
     new["hold"] = {**new["hold"], "ready_since": now.isoformat(),
-                   "expires": (now.date() + timedelta(days=rule.hold_shelf_days)).isoformat()}
+                   "expires": (day_of(now) + timedelta(days=rule.hold_shelf_days)).isoformat()}
 
 
 def trap_available(copy: dict, hold: dict, *, now: datetime, rule: LoanRule) -> dict:
@@ -179,7 +189,7 @@ def arrive(copy: dict, *, location: str, now: datetime, rule: LoanRule) -> dict:
 
 def expire_hold(copy: dict, *, now: datetime, next_hold: dict | None, rule: LoanRule) -> dict:
     """A ready hold not collected in time passes to the next in line, or frees the copy."""
-    if copy["status"] != ON_HOLD_SHELF or copy["hold"]["expires"] >= now.date().isoformat():
+    if copy["status"] != ON_HOLD_SHELF or copy["hold"]["expires"] >= day_of(now).isoformat():
         raise Refused("not_expired", "this hold has not expired")
     return pass_on(copy, now=now, next_hold=next_hold, rule=rule)
 
@@ -216,7 +226,7 @@ def renew(copy: dict, patron_id: str, rule: LoanRule, *, now: datetime, holds_wa
         raise Refused("held", "another patron is waiting for this title: it cannot be renewed")
     if copy["loan"]["renewals"] >= rule.renewals:
         raise Refused("renewal_limit", f"renewed {copy['loan']['renewals']} times already: the limit is {rule.renewals}")
-    due = due_date(rule, now.date(), is_open)
+    due = due_date(rule, day_of(now), is_open)
     if due.isoformat() <= copy["loan"]["due"]:
         # renewing the day it was lent would spend a renewal and move nothing
         raise Refused("too_soon", f"renewing now would not move the due date ({copy['loan']['due']}): "
@@ -242,8 +252,8 @@ def recall(copy: dict, rule: LoanRule, *, now: datetime, is_open: Callable[[date
     if copy["loan"].get("recalled_at"):
         raise Refused("recalled", "this loan has been recalled already")
     loan = copy["loan"]
-    due = recall_due(rule, datetime.fromisoformat(loan["loaned_at"]).date(), date.fromisoformat(loan["due"]),
-                     now.date(), is_open)
+    due = recall_due(rule, day_of(datetime.fromisoformat(loan["loaned_at"])), date.fromisoformat(loan["due"]),
+                     day_of(now), is_open)
     if due is None:
         raise Refused("no_recall", "loans under this rule are not recalled")
     new = _next(copy)

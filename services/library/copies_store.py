@@ -14,10 +14,11 @@ from services.common import outbox
 from services.common.errors import Conflict, NotFound
 from services.common.inbox import INBOX_KEEP
 from services.common.storage import diff_update, due_by, due_key, merge_updates
-from services.library.circulation import AVAILABLE
+from services.library.circulation import AVAILABLE, CHECKINS_KEPT
 from services.library.store import COPIES, LOAN_HISTORY
 
 TIMER_ROUND = 1000   # copies one timer round looks at
+LATE = "late:"       # an event in a copy's inbox that was seen but changed nothing (it came late)
 
 
 def with_watch_fields(copy: dict) -> dict:
@@ -86,15 +87,29 @@ def holds_expiring(db: Database, today: date) -> list[dict]:
 
 # ---- writes besides ``save`` ----------------------------------------------------------------
 
-def shelve_at(db: Database, barcodes: Iterable[str], location: str) -> None:
-    """Copies found at ``location`` (a kiosk's inventory) stand there, if available."""
-    for barcode in barcodes:
-        db[COPIES].update_one({"_id": barcode, "status": AVAILABLE}, {"$set": {"location": location}})
+def shelve_at(db: Database, barcodes: Iterable[str], location: str, at: datetime) -> int:
+    """Copies found at ``location`` by a kiosk's inventory taken at ``at`` stand there, if
+    available and not changed since (an older snapshot must not undo newer facts); how many."""
+    stamp = at.astimezone(timezone.utc).isoformat()
+    moved = 0
+    for barcode in barcodes:   # each by _id: one indexed write (an $in with a range scans)
+        copy = db[COPIES].find_one({"_id": barcode}, {"status": 1, "state_at": 1})
+        if copy is None or copy["status"] != AVAILABLE or (copy.get("state_at") or "") > stamp:
+            continue
+        moved += db[COPIES].update_one({"_id": barcode, "status": AVAILABLE, "state_at": copy.get("state_at")},
+                                       {"$set": {"location": location}}).modified_count
+    return moved
 
 
-def note_checked_in(db: Database, barcode: str, at: datetime) -> None:
-    """Remember a check-in that was not applied (it came late): whatever loan began before it has ended."""
-    db[COPIES].update_one({"_id": barcode}, {"$max": {"checked_in_at": at.astimezone(timezone.utc).isoformat()}})
+def note_checked_in(db: Database, barcode: str, at: datetime, applied_event: str | None = None) -> None:
+    """Remember a check-in that was not applied (it came late): whatever loan began before it has
+    ended. ``applied_event`` joins the copy's inbox by the same write, marked ``late:`` (seen,
+    so not again; it changed nothing, so no version)."""
+    stamp = at.astimezone(timezone.utc).isoformat()
+    push = {"checkins": {"$each": [stamp], "$slice": -CHECKINS_KEPT}}
+    if applied_event:
+        push["inbox"] = {"$each": [LATE + applied_event], "$slice": -INBOX_KEEP}
+    db[COPIES].update_one({"_id": barcode}, {"$max": {"checked_in_at": stamp}, "$push": push})
 
 
 def keep_ended_loan(db: Database, ended: dict, barcode: str, title_id: str, **extra) -> None:
@@ -104,3 +119,9 @@ def keep_ended_loan(db: Database, ended: dict, barcode: str, title_id: str, **ex
                                      **extra, **ended})
     except pymongo.errors.DuplicateKeyError:
         pass
+
+
+def loan_history(db: Database, patron_id: str, limit: int) -> list[dict]:
+    """A patron's ended loans, the latest returned first (one indexed equality, sorted after)."""
+    found = db[LOAN_HISTORY].find({"patron": patron_id}).limit(2000)
+    return sorted(found, key=lambda h: h.get("returned_at") or "", reverse=True)[:limit]

@@ -6,14 +6,15 @@ import re
 import time
 from datetime import datetime, timedelta, timezone
 
-from contracts.events.kiosk import broker_user
+from contracts.events.kiosk import BY_KIND, broker_user
 from services.common import outbox
-from services.common.keyed_lock import KeyedLocks
+from services.common.keyed_lock import OrderedTurns
 from services.common.storage import merge_updates
 
 OFFLINE_AFTER_BEATS = 3
 DEFAULT_INTERVAL = 60   # seconds between heartbeats, unless a kiosk's heartbeat says otherwise
 SEEN_EVERY = 10.0       # seconds: how often one process rewrites a busy kiosk's status at most
+SKEW_BOUND = timedelta(minutes=5)   # an event stamped further ahead of its arrival was stamped by a wrong clock
 
 
 def kiosk_of(routing_key: str) -> str:
@@ -23,10 +24,11 @@ def kiosk_of(routing_key: str) -> str:
     return parts[1]
 
 
-def sender_problem(routing_key: str, user_id: str | None, source: str) -> str | None:
-    """Why this message may not speak for the kiosk it names, or None. The broker has
+def sender_problem(routing_key: str, user_id: str | None, source: str, event_type: str) -> str | None:
+    """Why this message may not be taken as the kiosk it names says, or None. The broker has
     checked ``user_id`` against the signed-in user; the routing key and the envelope must
-    name the same kiosk."""
+    name the same kiosk and the same kind of event (a checkout sent on the heartbeat key is
+    no heartbeat and no checkout)."""
     try:
         kiosk = kiosk_of(routing_key)
     except ValueError as exc:
@@ -37,7 +39,34 @@ def sender_problem(routing_key: str, user_id: str | None, source: str) -> str | 
         return f"user {user_id!r} may not speak for kiosk {kiosk!r}"
     if source != f"/kiosks/{kiosk}":
         return f"source {source!r} does not name kiosk {kiosk!r}"
+    kind = routing_key.split(".")[2]
+    if kind not in BY_KIND:
+        return f"routing key {routing_key!r} names no kind of kiosk event ({', '.join(BY_KIND)})"
+    if BY_KIND[kind].TYPE != event_type:
+        return f"routing key {routing_key!r} is for {BY_KIND[kind].TYPE}, not the envelope's {event_type}"
     return None
+
+
+def event_key(kiosk_id: str, event_id: str) -> str:
+    """An event's identity is its source and its id (CloudEvents): two kiosks may use one id."""
+    return f"kiosk:{kiosk_id}:{event_id}"
+
+
+def placed_at(stamped: datetime, received: datetime, bound: timedelta = SKEW_BOUND) -> tuple[datetime, float | None]:
+    """When an event is taken to have happened, and by how many seconds its kiosk's clock ran
+    ahead (None when it did not). Nothing happens after it arrives: an event stamped more than
+    ``bound`` ahead of its arrival is placed at its arrival, or a kiosk whose clock runs a day
+    ahead would make every later correct event on its copies look older."""
+    ahead = (stamped - received).total_seconds()
+    if ahead > bound.total_seconds():
+        return received, ahead
+    return stamped, None
+
+
+def first_checkin_after(moment: datetime, checkins: list[str] | None) -> str | None:
+    """The earliest recorded check-in after ``moment`` (the return that ended a loan begun then)."""
+    later = sorted(c for c in (checkins or []) if datetime.fromisoformat(c) > moment)
+    return later[0] if later else None
 
 
 def is_stale(event_time: datetime, state_at: str | None) -> bool:
@@ -77,13 +106,9 @@ class RecentlySeen:
 
 
 recently_seen = RecentlySeen()
-_item_locks = KeyedLocks()
-
-
-def item_lock(barcode: str):
-    """One kiosk event per item at a time in this process (workers run concurrently), so
-    events of one item that arrive together are applied one after the other."""
-    return _item_locks.held(barcode)
+# One kiosk event per copy at a time in this process, in order of their time: registered as
+# they arrive (``kiosk_inbox``), each taking its turn when it is applied (``kiosk_events``).
+copy_turns = OrderedTurns()
 
 
 FAULT_CODE = re.compile(r"^[A-Z0-9_]{1,64}$")   # as the fault report contract says: safe as a field name
@@ -110,5 +135,8 @@ def open_faults_view(kiosk: dict) -> list[dict]:
 
 
 def status_view(kiosk: dict) -> dict:
+    """A kiosk's health: heard from lately, its faults, how far its clock was last found ahead,
+    and what became of its events (applied, duplicate, late, conflict), as counted so far."""
     return {"kiosk_id": kiosk["_id"], "status": kiosk.get("status", "offline"), "last_seen": kiosk.get("last_seen"),
-            "fault": kiosk.get("fault"), "open_faults": open_faults_view(kiosk), "committee": kiosk.get("committee")}
+            "fault": kiosk.get("fault"), "open_faults": open_faults_view(kiosk), "committee": kiosk.get("committee"),
+            "clock_skew": kiosk.get("clock_skew"), "events": dict(kiosk.get("events") or {})}

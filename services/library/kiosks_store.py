@@ -13,13 +13,19 @@ from services.library.store import KIOSKS
 MOST = 1000   # kiosks listed or looked at in one call
 
 
-def seen(db: Database, kiosk_id: str, at: datetime, interval_seconds: int | None) -> dict:
-    """The kiosk was heard from at ``at``: online, and the newest time wins. Returns its open
-    faults and heartbeat interval."""
+def seen(db: Database, kiosk_id: str, at: datetime, interval_seconds: int | None, *,
+         skew_seconds: float | None = None, counts: dict | None = None) -> dict:
+    """The kiosk was heard from at ``at``: online, and the newest time wins; with how far its
+    clock ran ahead, when it did, and what became of its events since the last write (counts
+    by outcome). Returns its open faults and heartbeat interval."""
     update = {"$max": {"last_seen": at.astimezone(timezone.utc).isoformat()},
               "$set": {"status": "online"}}
     if interval_seconds:
         update["$set"]["interval_seconds"] = interval_seconds
+    if skew_seconds is not None:
+        update["$set"]["clock_skew"] = {"seconds": round(skew_seconds), "at": at.astimezone(timezone.utc).isoformat()}
+    if counts:
+        update["$inc"] = {f"events.{outcome}": n for outcome, n in counts.items()}
     return db[KIOSKS].find_one_and_update(
         {"_id": kiosk_id}, update, {"open_faults": 1, "interval_seconds": 1}, upsert=True,
         return_document=ReturnDocument.AFTER)

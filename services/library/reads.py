@@ -53,3 +53,13 @@ def loans_and_holds(db: Database, resident_ids: list[str]) -> dict:
         for item in v["loans"] + v["holds"]:
             item["title"] = names.get(item["title_id"], "")
     return out
+
+
+def history(db: Database, resident_id: str, limit: int) -> list[dict]:
+    """A patron's loan history as they read it: each ended loan with its title, latest first."""
+    found = copies_store.loan_history(db, resident_id, limit)
+    names = catalogue.title_names(db, list({h["title_id"] for h in found}))
+    return [{"loan_id": h["_id"], "barcode": h["barcode"], "title_id": h["title_id"],
+             "title": names.get(h["title_id"], ""), "loaned_at": h.get("loaned_at"), "due": h.get("due"),
+             "returned_at": h.get("returned_at"), "returned_to": h.get("returned_to"),
+             "fine_cents": h.get("fine_cents") or 0} for h in found]

@@ -10,10 +10,9 @@ from contracts.events.kiosk import KIOSK_EVENTS
 from contracts.rpc.library import LibraryOverviewPartsV1, LocationV1
 from services.common import clock, overview
 from services.common.arguments import batch, checked_resident_id, checked_text, day_or_today, id_list, page_limit
-from services.common.deadletter import first_delivery
 from services.common.errors import BadInput, NotFound
 from services.common.health import HealthEntrypoints
-from services.common.inbox import Applied, InboxEventHandler, inbox_handler
+from services.common.inbox import Applied, inbox_handler
 from services.common.logs import Correlation
 from services.common.metrics import Metrics, Tally
 from services.common.outbox import OutboxRelay
@@ -23,35 +22,17 @@ from services.common.tracing import Tracing
 from services.library import (actions, catalogue, circulation, conflicts_store, holds_store, kiosk_events, kiosks,
                               kiosks_store, loan_rules_store, locations_store, patron_actions, patrons, patrons_store,
                               policy, reads, store)
+from services.library.kiosk_inbox import kiosk_handler
 from services.library.sip2.accounts import Sip2AccountRpc
 from services.library.sip2.server import Sip2Server
 
 log = logging.getLogger(__name__)
 
 
-class KioskEventHandler(InboxEventHandler):
-    """One queue for every kiosk's events, each checked against the broker-validated
-    ``user_id`` before anything is applied. One library process at a time takes them (the
-    broker's single active consumer; the others stand by): a copy's events taken by two
-    processes at once were applied out of order (a spurious conflict, once a wrong end
-    state, in the benchmark). Within the process, ``kiosks.item_lock`` orders each copy's."""
-
-    queue_arguments = {"x-single-active-consumer": True}
-
-    def check_sender(self, message, event):
-        _, routing_key, user_id = first_delivery(message)
-        problem = kiosks.sender_problem(routing_key, user_id, event["source"])
-        if problem:
-            raise ValueError(problem)
-
-
-kiosk_handler = KioskEventHandler.decorator
-
-
 class LibraryService(HealthEntrypoints, Sip2AccountRpc):
     name = "library"
 
-    db = Store(store.INDEXES, builds=(catalogue.build_keys, store.rekey_watch_fields))
+    db = Store(store.INDEXES, builds=(catalogue.build_keys, store.rekey_watch_fields, conflicts_store.key_pages))
     relay = OutboxRelay(store.OUTBOX_COLLECTIONS)
     correlation_id = Correlation()
     tracing = Tracing()
@@ -214,10 +195,26 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
         return reads.loans_and_holds(self.db, id_list(resident_ids))
 
     @rpc
-    def conflicts(self, status: str = "open", limit: int = 50) -> list[dict]:
-        if status not in ("open", "resolved"):   # a misspelt status listed nothing, as if all were settled
+    def conflicts(self, status: str = "open", after: str | None = None, limit: int = 50) -> dict:
+        """What kiosks and machines did that could not be applied, for staff: a page of one
+        status, oldest first; ``next`` is the cursor of the next page (None at the end)."""
+        if status not in conflicts_store.STATUSES:   # a misspelt status listed nothing, as if all were settled
             raise BadInput("status is open or resolved")
-        return conflicts_store.listed(self.db, status, page_limit(limit, 200))
+        found, cursor = conflicts_store.page(self.db, status, checked_text(after, "after", 300) if after else None,
+                                             page_limit(limit, 200))
+        return {"conflicts": found, "next": cursor}
+
+    @rpc
+    def resolve_conflict(self, conflict_id: str, resolution: str, by: str) -> dict:
+        """Staff settle a conflict, saying what they found; who and when are kept (audited)."""
+        return conflicts_store.resolve(self.db, checked_text(conflict_id, "conflict_id", 300),
+                                       checked_text(resolution, "resolution", 500), checked_text(by, "by", 128))
+
+    @rpc
+    def loan_history(self, resident_id: str, limit: int = 50) -> list[dict]:
+        """A patron's ended loans, the latest returned first, each with its title."""
+        rid = checked_resident_id(resident_id)
+        return reads.history(self.db, rid, page_limit(limit, 500))
 
     @timer(interval=60)
     def circulation_timers(self):

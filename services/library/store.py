@@ -55,7 +55,7 @@ INDEXES = {
     LOAN_HISTORY: [IndexModel([("patron", ASCENDING)], name="patron")],
     KIOSKS: [IndexModel([("status", ASCENDING)], name="status"), OUTBOX_INDEX],
     CONFLICTS: [IndexModel([("status", ASCENDING)], name="status"), IndexModel([("barcode", ASCENDING)], name="barcode"),
-                OUTBOX_INDEX],
+                IndexModel([("page_key", ASCENDING)], name="page_key", sparse=True), OUTBOX_INDEX],
 }
 
 OUTBOX_COLLECTIONS = [PATRONS, COPIES, HOLDS, KIOSKS, CONFLICTS]

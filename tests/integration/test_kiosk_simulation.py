@@ -145,7 +145,7 @@ def test_simulated_kiosk_network_ends_as_the_oracle_says(suite, settings, db):
         copy = db("library").copies.find_one({"_id": barcode})
         inbox = copy.get("inbox") or []
         assert len(inbox) == len(set(inbox)), barcode
-        assert copy["version"] == 1 + len(inbox), barcode
+        assert copy["version"] == 1 + len([k for k in inbox if not k.startswith("late:")]), barcode
         loans = list(db("library").loan_history.find({"barcode": barcode}))
         assert len({h["loaned_at"] for h in loans}) == len(loans), f"{barcode}: one loan recorded twice"
 
@@ -223,7 +223,8 @@ def test_failed_kiosk_event_is_retried_then_dead_lettered(kiosk_client, library,
     event = kiosk_client.build("checkout", {"barcode": barcode, "card_number": card})
     kiosk_client.send(event)
     dead = wait_for(lambda: [m for m in drain(settings.amqp_uri, "dlq.library", expect=0, timeout=0.5)
-                             if json.loads(m.body)["id"] == event["id"]], timeout=10)
+                             if event["id"].encode() in (m.body if isinstance(m.body, bytes) else m.body.encode())],
+                    timeout=10)
     headers = dead[0].headers
     assert "unknown library location" in headers["x-dead-letter-reason"], headers
     assert int(headers["x-attempts"]) == settings.event_max_retries + 1, headers

@@ -132,7 +132,8 @@ def test_poison_on_every_service_queue_is_dead_lettered_once_and_the_next_good_o
         dead.update(_queues(settings))
         return len(dead) >= len(sent)
     wait_for(all_dead_lettered, timeout=15)
-    assert set(dead) == set(sent)
+    assert set(dead) == set(sent), [(k, v[0], (v[1].headers or {}).get("x-dead-letter-reason"))
+                                    for k, v in dead.items() if k not in sent]
     for mid, (service, kind, reason, key) in sent.items():
         where, message = dead[mid]
         headers = message.headers
@@ -181,4 +182,4 @@ def test_a_failing_handler_is_retried_a_bounded_number_of_times_and_replayed_onc
     wait_for(lambda: db("library").copies.find_one({"_id": barcode})["status"] == "on_loan", timeout=15)
     assert replay.func(replay) == 0 and "replayed 0 message(s)" in capsys.readouterr().out   # once
     copy = db("library").copies.find_one({"_id": barcode})
-    assert copy["inbox"] == [checkout["id"]] and copy["loan"]["patron"] == patron
+    assert copy["inbox"] == [f"kiosk:{kiosk_id}:{checkout['id']}"] and copy["loan"]["patron"] == patron

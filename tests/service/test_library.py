@@ -2,12 +2,13 @@
 recalls and loan rules (kiosk events: test_library_kiosks.py)."""
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import eventlet
 import pytest
 from nameko.exceptions import RemoteError
 
+from services.common import clock
 from services.common.storage import due_key
 from support import bind_probe_queue, drain, wait_for
 from support.library import a_patron, a_title, due_tomorrow, library, refused  # noqa: F401 - library is a fixture
@@ -152,7 +153,7 @@ def test_ready_hold_expires_and_passes_to_the_next(library, db):
     library.place_hold(first, title_id, "MAIN")   # the copy on the shelf is trapped at once
     library.place_hold(second, title_id, "MAIN")
     assert db("library").copies.find_one({"_id": barcode})["hold"]["patron"] == first
-    later = (datetime.now(timezone.utc) + timedelta(days=30)).date().isoformat()
+    later = (clock.today() + timedelta(days=30)).isoformat()
     assert library.run_timers_now(later)["expired_holds"] >= 1   # other tests' ready holds expire too
     copy = db("library").copies.find_one({"_id": barcode})
     assert copy["status"] == "on_hold_shelf" and copy["hold"]["patron"] == second
@@ -186,7 +187,7 @@ def test_a_copy_sent_to_another_pickup_becomes_ready_when_checked_in_there(libra
     arrived = library.checkin(barcode, "B-FL")
     assert (arrived["status"], arrived["location"], arrived["ended_loan"]) == ("on_hold_shelf", "B-FL", None)
     stored = db("library").holds.find_one({"_id": hold["hold_id"]})
-    expires = (datetime.now(timezone.utc) + timedelta(days=7)).date().isoformat()
+    expires = (clock.today() + timedelta(days=7)).isoformat()
     assert (stored["status"], stored["expires"]) == ("ready", expires)
     relayed(db, barcode)
     [ready] = ready_events(settings, probe, hold["hold_id"])
@@ -202,7 +203,7 @@ def test_an_expired_hold_passes_to_a_next_pickup_elsewhere_in_transit(library, d
     h1 = library.place_hold(first, title_id, "MAIN")         # the copy on the shelf is ready at once
     h2 = library.place_hold(second, title_id, "B-FL")
     probe = bind_probe_queue(settings.amqp_uri, "library.events", "cn.library.hold.ready.v1")
-    later = (datetime.now(timezone.utc) + timedelta(days=30)).date().isoformat()
+    later = (clock.today() + timedelta(days=30)).isoformat()
     assert library.run_timers_now(later)["expired_holds"] >= 1
     copy = db("library").copies.find_one({"_id": barcode})
     assert (copy["status"], copy["hold"]["hold_id"], copy["hold"]["expires"]) == ("in_transit", h2["hold_id"], None)
@@ -336,7 +337,7 @@ def test_claim_returned_stops_overdue_and_ends_when_found(library, db):
     library.checkout(barcode, rid, "MAIN")
     assert refused(lambda: library.claim_returned(barcode, a_patron(db)[0])).exc_type == "Conflict"
     assert library.claim_returned(barcode, rid)["status"] == "claimed_returned"
-    far = (datetime.now(timezone.utc) + timedelta(days=365)).date().isoformat()
+    far = (clock.today() + timedelta(days=365)).isoformat()
     library.run_timers_now(far)
     copy = db("library").copies.find_one({"_id": barcode})
     assert copy["status"] == "claimed_returned" and not copy.get("overdue_raised")
@@ -365,7 +366,7 @@ def test_a_hold_with_no_copy_available_recalls_the_loan_with_the_most_time_left(
     title_id, [b1, b2] = a_title(library, copies=("MAIN", "MAIN"))
     library.checkout(b1, first, "MAIN")
     library.checkout(b2, second, "MAIN")
-    today = datetime.now(timezone.utc).date()
+    today = clock.today()
     copies = db("library").copies
     copies.update_one({"_id": b1}, {"$set": {"loan.due": (today + timedelta(days=20)).isoformat()}})
     due_of = {b: copies.find_one({"_id": b})["loan"]["due"] for b in (b1, b2)}
@@ -398,7 +399,7 @@ def test_a_recall_never_extends_a_loan_and_rules_without_recalls_recall_nothing(
     title_id, [barcode] = a_title(library)
     library.checkout(barcode, soon, "MAIN")
     copies = db("library").copies
-    due = (datetime.now(timezone.utc).date() + timedelta(days=2)).isoformat()
+    due = (clock.today() + timedelta(days=2)).isoformat()
     copies.update_one({"_id": barcode}, {"$set": {"loan.due": due}})
     library.place_hold(a_patron(db)[0], title_id, "MAIN")
     loan = copies.find_one({"_id": barcode})["loan"]
@@ -446,7 +447,7 @@ def test_staff_set_a_patron_type_the_rules_know_and_it_is_audited(library, db):
     # the child rule applies now: 21 days
     _, [barcode] = a_title(library)
     loan = library.checkout(barcode, rid, "MAIN")
-    today = datetime.now(timezone.utc).date()
+    today = clock.today()
     assert loan["due"] == due_date(LoanRule(loan_days=21), today, open_on([0])).isoformat()
 
 
@@ -466,7 +467,7 @@ def test_an_operator_loads_loan_rules_checked_whole_before_any_is_stored(library
     rid, _ = a_patron(db, patron_type=kind)
     _, [barcode] = a_title(library)
     loan = library.checkout(barcode, rid, "MAIN")
-    assert (date_of(loan["due"]) - datetime.now(timezone.utc).date()).days in range(14, 18)   # closed days move it
+    assert (date_of(loan["due"]) - clock.today()).days in range(14, 18)   # closed days move it
     # one bad rule in a file: nothing of it is stored
     other = "op-" + uuid.uuid4().hex[:8]
     bad = tmp_path / "bad.json"

@@ -10,7 +10,8 @@ from kombu import Connection
 
 from services.library.service import LibraryService
 from support import bind_probe_queue, drain, wait_for
-from support.library import a_patron, a_title, library, publish_kiosk, refused  # noqa: F401 - library is a fixture
+from support.library import (a_patron, a_title, conflict_id, library, publish_kiosk,  # noqa: F401 - a fixture
+                             refused)
 
 
 def test_kiosk_events_twice_and_out_of_order_end_in_the_right_state(library, db, kiosk):
@@ -47,20 +48,20 @@ def test_kiosk_conflicts_are_kept_for_staff(library, db, kiosk):
     # lent at the kiosk while we still think someone else has it: their return is implied
     library.checkout(barcode, holder, "MAIN")
     event = publish_kiosk(uri, kiosk_id, "checkout", {"barcode": barcode, "card_number": card})
-    note = wait_for(lambda: db("library").conflicts.find_one({"_id": event["id"]}))
+    note = wait_for(lambda: db("library").conflicts.find_one({"_id": conflict_id(kiosk_id, event)}))
     assert note["kind"] == "implied_return" and note["status"] == "open"
     copy = db("library").copies.find_one({"_id": barcode})
     assert copy["loan"]["patron"] == borrower
     # the holder's own return, scanned before the kiosk lent it, arrives late: the note is settled
     returned_at = datetime.now(timezone.utc) - timedelta(seconds=30)
     publish_kiosk(uri, kiosk_id, "checkin", {"barcode": barcode}, at=returned_at)
-    wait_for(lambda: db("library").conflicts.find_one({"_id": event["id"]})["status"] == "resolved")
+    wait_for(lambda: db("library").conflicts.find_one({"_id": conflict_id(kiosk_id, event)})["status"] == "resolved")
     assert db("library").copies.find_one({"_id": barcode})["loan"]["patron"] == borrower
     # a copy waiting on the hold shelf for another patron cannot be lent: kept for staff, unchanged
     waiting, _ = a_patron(db)
     library.place_hold(waiting, db("library").copies.find_one({"_id": held})["title_id"], "MAIN")
     stolen = publish_kiosk(uri, kiosk_id, "checkout", {"barcode": held, "card_number": card})
-    conflict = wait_for(lambda: db("library").conflicts.find_one({"_id": stolen["id"]}))
+    conflict = wait_for(lambda: db("library").conflicts.find_one({"_id": conflict_id(kiosk_id, stolen)}))
     assert conflict["kind"] == "unresolved" and "hold" in conflict["reason"]
     assert db("library").copies.find_one({"_id": held})["hold"]["patron"] == waiting
 
@@ -95,7 +96,7 @@ def test_kiosk_fault_is_published_once(library, db, kiosk, settings):
     publish_kiosk(uri, kiosk_id, "fault", {"fault_code": "PRINTER_JAM", "description": "卡纸"}, event_id=event["id"])
     [fault] = drain(settings.amqp_uri, probe)
     body = json.loads(fault.body)
-    assert body["data"]["committee"] == "C0201" and body["id"] == f"fault-{event['id']}"
+    assert body["data"]["committee"] == "C0201" and body["id"] == f"fault-{kiosk_id}-{event['id']}"
     eventlet.sleep(0.5)
     assert drain(settings.amqp_uri, probe, expect=0) == []
     # the jammed printer reports again a minute later (a new event): counted, no second case
@@ -112,7 +113,7 @@ def test_kiosk_fault_is_published_once(library, db, kiosk, settings):
     assert refused(lambda: library.clear_kiosk_fault(kiosk_id, "PRINTER_JAM", "tech-1")).exc_type == "NotFound"
     assert refused(lambda: library.clear_kiosk_fault(kiosk_id, "$where", "x")).exc_type == "BadInput"
     again = publish_kiosk(uri, kiosk_id, "fault", {"fault_code": "PRINTER_JAM"})
-    assert json.loads(drain(settings.amqp_uri, probe)[0].body)["id"] == f"fault-{again['id']}"
+    assert json.loads(drain(settings.amqp_uri, probe)[0].body)["id"] == f"fault-{kiosk_id}-{again['id']}"
     codes = [f["code"] for f in next(k for k in library.kiosk_status() if k["kiosk_id"] == kiosk_id)["open_faults"]]
     assert codes == ["DOOR_SENSOR", "PRINTER_JAM"]
 
@@ -131,7 +132,7 @@ def test_a_dead_lettered_kiosk_event_is_applied_when_replayed(start_service, ser
 
     def parked():
         return [d for d in dlq.peek(settings.amqp_uri, "library")
-                if event["id"] in (d["body"].decode() if isinstance(d["body"], bytes) else d["body"])]
+                if event["id"].encode() in d["prefix"]]
     dead = wait_for(parked)
     assert "StoreUnavailable" in dead[0]["reason"] or "Timeout" in dead[0]["reason"], dead[0]["reason"]
     storeless.stop()
@@ -152,15 +153,15 @@ def test_a_late_kiosk_checkout_is_kept_for_staff_until_its_return_explains_it(li
     # the kiosk lent it while offline; meanwhile the item was lent at a desk (it was back on the shelf)
     library.checkout(barcode, desk_patron, "MAIN")
     late = publish_kiosk(uri, kiosk_id, "checkout", {"barcode": barcode, "card_number": card}, at=t0)
-    note = wait_for(lambda: db("library").conflicts.find_one({"_id": late["id"]}))
+    note = wait_for(lambda: db("library").conflicts.find_one({"_id": conflict_id(kiosk_id, late)}))
     assert (note["kind"], note["status"]) == ("stale_checkout", "open")
-    assert note["_id"] in [c["_id"] for c in library.conflicts("open", 200)]
+    assert note["_id"] in [c["_id"] for c in library.conflicts("open", None, 200)["conflicts"]]
     assert refused(lambda: library.conflicts("opne")).exc_type == "BadInput"   # not an empty list
     copy = db("library").copies.find_one({"_id": barcode})
     assert copy["loan"]["patron"] == desk_patron                  # the newer fact stands
     # the kiosk's return of that loan arrives, late too: the note is settled, the copy unchanged
     publish_kiosk(uri, kiosk_id, "checkin", {"barcode": barcode}, at=t0 + timedelta(minutes=40))
-    wait_for(lambda: db("library").conflicts.find_one({"_id": late["id"]})["status"] == "resolved")
+    wait_for(lambda: db("library").conflicts.find_one({"_id": conflict_id(kiosk_id, late)})["status"] == "resolved")
     assert db("library").copies.find_one({"_id": barcode})["version"] == copy["version"]
 
 

@@ -52,19 +52,29 @@ def due_tomorrow(db, barcode: str) -> None:
         "loan.due": (clock.today() + timedelta(days=1)).isoformat()}})
 
 
+def conflict_id(kiosk_id: str, event: dict) -> str:
+    """The id of the conflict a kiosk event became: the event's identity is its kiosk and its id."""
+    return f"kiosk:{kiosk_id}:{event['id']}"
+
+
 def refused(call):
     with pytest.raises(RemoteError) as err:
         call()
     return err.value
 
 
-def publish_kiosk(uri, kiosk_id, kind, data, *, event_id=None, at=None, seq=1, user="auto", source=None):
+def publish_kiosk(uri, kiosk_id, kind, data, *, event_id=None, at=None, seq=1, user="auto", source=None,
+                  routing_key=None, event_type=None, body=None, headers=None):
+    """Publish as a kiosk does (raw kombu, its own broker user, confirms): the wire contract
+    only. ``routing_key``, ``event_type``, ``body`` and ``headers`` let a test send what a
+    faulty or hostile kiosk would."""
     from contracts.events.kiosk import BY_KIND, broker_user
     envelope = {"specversion": "1.0", "id": event_id or uuid.uuid4().hex, "source": source or f"/kiosks/{kiosk_id}",
-                "type": BY_KIND[kind].TYPE, "time": (at or datetime.now(timezone.utc)).isoformat(),
+                "type": event_type or BY_KIND[kind].TYPE, "time": (at or datetime.now(timezone.utc)).isoformat(),
                 "sequence": seq, "data": data}
     with Connection(uri, transport_options={"confirm_publish": True}) as conn:
-        conn.Producer().publish(json.dumps(envelope), exchange="kiosk.events", routing_key=f"kiosk.{kiosk_id}.{kind}",
-                                content_type="application/json", delivery_mode=2,
+        conn.Producer().publish(body if body is not None else json.dumps(envelope), exchange="kiosk.events",
+                                routing_key=routing_key or f"kiosk.{kiosk_id}.{kind}",
+                                content_type="application/json", delivery_mode=2, headers=headers or {},
                                 user_id=broker_user(kiosk_id) if user == "auto" else user)
     return envelope

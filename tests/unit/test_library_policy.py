@@ -173,3 +173,16 @@ def test_a_waiting_hold_shortens_the_loan_when_the_rule_recalls():
 def test_standing_refusals(standing, code):
     refusal = circulation.standing_refusal(standing, LoanRule())
     assert (refusal.code if refusal else None) == code
+
+
+def test_one_instant_gives_one_due_date_however_its_time_zone_is_written():
+    copy = {"_id": "B1", "title_id": "T1", "status": circulation.AVAILABLE, "location": "MAIN", "version": 1,
+            "hold": None, "loan": None}
+    rule = LoanRule(loan_days=30)
+    due = []
+    for written in ("2026-03-01T20:30:00+00:00", "2026-03-02T04:30:00+08:00", "2026-03-01T20:30:00Z"):
+        lent = circulation.checkout(copy, "p1", circulation.PatronStanding((), 0, 0, 0), rule, location="MAIN",
+                                    now=datetime.fromisoformat(written), loan_id="L", is_open=ALWAYS_OPEN,
+                                    holds_waiting=False)
+        due.append(lent["loan"]["due"])
+    assert due == ["2026-04-01"] * 3   # 30 days from 2 March, the district's day of that instant

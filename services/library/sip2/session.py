@@ -332,11 +332,15 @@ class Session:
                  "time": at.isoformat(),
                  "data": {"barcode": copy["_id"], "card_number": card, "location": self.location_code,
                           "no_block": True, "transaction_date": req.fixed["transaction_date"]}}
-        ended = kiosks.checked_in_since(at, copy.get("checked_in_at"))
+        returned = kiosks.first_checkin_after(at, copy.get("checkins")) or (
+            copy.get("checked_in_at") if kiosks.checked_in_since(at, copy.get("checked_in_at")) else None)
+        patron = patrons_store.find_by_card(self.db, card)
+        if returned and patron is not None:   # the loan happened and ended: it joins the history
+            actions.keep_late_loan(self.db, copy, patron["_id"], at, returned, where, event["id"])
         actions.record_conflict(self.db, where=where, barcode=copy["_id"], event=event, at=at, kind="stale_checkout",
                                 reason="checked out offline at a self-check machine before the item's last "
                                        "recorded change: not applied",
-                                settled="a later check-in ended this loan" if ended else None)
+                                settled="a later check-in ended this loan" if returned else None)
 
     def _checkin(self, req: Request) -> Reply:
         barcode = req.get("AB", "")
