@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install browser-tools up down status seed test test-reliability contracts definitions docs bench clean
+.PHONY: help install browser-tools up down status seed test test-reliability chaos contracts definitions docs bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-17s %s\n", $$1, $$2}'
@@ -46,6 +46,10 @@ test: install browser-tools ## run the tests (needs RabbitMQ; starts it and its 
 test-reliability: install ## long fault runs under load: kill -9 of every service, broker and store restarts; prints the figures
 	$(BIN)/suite broker --management
 	$(BIN)/python -m pytest tests/reliability -m reliability
+
+chaos: install ## kiosk chaos: thousands of kiosk messages, hostile ones, kills and cut connections, checked by an oracle (CHAOS_EVENTS=3000)
+	$(BIN)/suite broker --management
+	$(BIN)/python -m pytest tests/reliability -m chaos -s
 
 bench: install ## run the benchmarks (not part of `make test`; long): figures as ratios to a same-run baseline
 	$(BIN)/suite broker --management

@@ -102,6 +102,21 @@ def replay_in_time_order(events: Iterable[LogicalEvent], copies: Mapping[str, st
     return state, applied, conflicts
 
 
+def completed_loans(events: Iterable[LogicalEvent]) -> list[tuple[str, str, datetime]]:
+    """(barcode, card, lent at) of every loan the story ends: a checkout, then its copy's next
+    check-in. Each must be in the loan history once, however late or often its events came."""
+    open_loans: dict[str, tuple[str, datetime]] = {}
+    done = []
+    for ev in sorted(events, key=lambda e: e.at):
+        barcode = ev.data.get("barcode")
+        if ev.kind == "checkout":
+            open_loans[barcode] = (ev.data["card_number"], ev.at)
+        elif ev.kind == "checkin" and barcode in open_loans:
+            card, lent = open_loans.pop(barcode)
+            done.append((barcode, card, lent))
+    return done
+
+
 def oracle(events: Iterable[LogicalEvent], copies: Mapping[str, str]) -> dict[str, CopyState]:
     """The final state of every copy once each event is applied once, in time order."""
     return replay_in_time_order(events, copies)[0]
@@ -122,6 +137,7 @@ class Report:
     buffered_peak: int = 0     # the most events waiting in buffers at one moment
     offline_kiosks: list[str] = field(default_factory=list)
     lost: int = 0              # events still in a buffer at the end (should be 0)
+    ids: list[str] = field(default_factory=list)   # each story event's envelope id, in story order
     applied: int = 0           # events that change a copy, per the oracle
     oracle_conflicts: int = 0
     titles: dict[str, str] = field(default_factory=dict)    # barcode -> title id (when known)
@@ -201,6 +217,7 @@ def simulate(amqp_uri: str, kiosks: int = 3, events: int = 60, rate: float = 50.
                     replay(kid)
             client = clients[ev.kiosk]
             envelope = client.build(ev.kind, ev.data, ev.at)
+            report.ids.append(envelope["id"])
             report.sent += 1
             if ev.kiosk in held:                      # the one held back goes after this one
                 client.send(envelope)
@@ -311,6 +328,14 @@ def prepare_fixtures(rpc, kiosks: int, copies: int, patrons: int, *, committee: 
 
 
 # ---- comparing with the library -------------------------------------------------------------------
+
+def applied_once(copy: dict) -> bool:
+    """Each event the copy took is in its inbox once, and each that changed it moved its
+    version once (one seen late, ``late:``, changed nothing): nothing was applied twice."""
+    inbox = copy.get("inbox") or []
+    changed = [k for k in inbox if not k.startswith("late:")]
+    return len(inbox) == len(set(inbox)) and copy["version"] == 1 + len(changed)
+
 
 def verify(report: Report, rpc) -> list[str]:
     """Where the library disagrees with the oracle: loans per copy (through

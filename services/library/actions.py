@@ -86,11 +86,9 @@ def checkin(db: Database, *, barcode: str, location_code: str, at: datetime | No
         events.append(_loan_event(LoanCheckedInV1, db, new, ended, at, source, overdue_days=overdue_days,
                                   fine_cents=ended["fine_cents"]))
     events += _ready_events(db, copy, new, at)  # trapped at the pickup location, or arrived there
-    copies_store.save(db, copy, new, *events, at=at, applied_event=applied_event)
+    copies_store.save(db, copy, new, *events, at=at, applied_event=applied_event, ended=ended)
     if new.get("hold") and (hold or circulation.hold_became_ready(copy, new)):
         holds_store.follow_copy(db, new["hold"]["hold_id"], new)
-    if ended:
-        copies_store.keep_ended_loan(db, ended, new["_id"], new["title_id"])
     return new, ended
 
 
@@ -114,8 +112,8 @@ def lend_after_implied_return(db: Database, *, copy: dict, patron: dict, locatio
     events = [_loan_event(LoanCheckedInV1, db, returned, ended, at, f"{source} (implied)", overdue_days=overdue_days,
                           fine_cents=ended["fine_cents"]),
               _loan_event(LoanCheckedOutV1, db, lent, lent["loan"], at, source)]
-    copies_store.save(db, copy, lent, *events, at=at, applied_event=applied_event)
-    copies_store.keep_ended_loan(db, ended, copy["_id"], copy["title_id"], implied_return=True)
+    copies_store.save(db, copy, lent, *events, at=at, applied_event=applied_event,
+                      ended={**ended, "implied_return": True})
     return lent
 
 
@@ -327,6 +325,12 @@ def note_late_checkin(db: Database, barcode: str, at: datetime, what: str, appli
     not applied, but remembered for late checkouts, and the staff notes it explains are settled
     (a late checkout it ended joins the loan history)."""
     copies_store.note_checked_in(db, barcode, at, applied_event)
+    settle_explained(db, barcode, at, what)
+
+
+def settle_explained(db: Database, barcode: str, at: datetime, what: str) -> None:
+    """Settle the open notes a return at ``at`` explains; again harmlessly when the same return
+    comes back (its process may have died before this ran)."""
     for note in conflicts_store.open_of_item(db, barcode):
         if note["kind"] == "implied_return":
             resolution = f"{what} arrived late"

@@ -19,6 +19,7 @@ from services.library.store import COPIES, LOAN_HISTORY
 
 TIMER_ROUND = 1000   # copies one timer round looks at
 LATE = "late:"       # an event in a copy's inbox that was seen but changed nothing (it came late)
+PENDING_HISTORY, PENDING_HISTORY_COUNT = "history_pending", "history_pending_n"   # loans ended, not yet in history
 
 
 def with_watch_fields(copy: dict) -> dict:
@@ -37,10 +38,12 @@ def with_watch_fields(copy: dict) -> dict:
 
 
 def save(db: Database, old: dict, new: dict, *events: dict, at: datetime | None = None,
-         applied_event: str | None = None) -> None:
+         applied_event: str | None = None, ended: dict | None = None) -> None:
     """Write a copy's new state and its events in one update, if nobody changed it meanwhile.
     ``at`` is when the change happened (kiosk events older than it are stale);
-    ``applied_event`` is recorded in the copy's inbox by the same write."""
+    ``applied_event`` is recorded in the copy's inbox by the same write; ``ended``, a loan this
+    change ended, waits in the copy (``history_pending``) until it is in the loan history
+    (``flush_history``): a process killed between the two writes loses no loan."""
     new = with_watch_fields(new)
     if at is not None:
         new["state_at"] = at.astimezone(timezone.utc).isoformat()
@@ -49,9 +52,33 @@ def save(db: Database, old: dict, new: dict, *events: dict, at: datetime | None 
         update = merge_updates(update, outbox.record(*events))
     if applied_event:
         update = merge_updates(update, {"$push": {"inbox": {"$each": [applied_event], "$slice": -INBOX_KEEP}}})
+    if ended:
+        update = merge_updates(update, {"$set": {f"{PENDING_HISTORY}.{ended['loan_id']}": ended},
+                                        "$inc": {PENDING_HISTORY_COUNT: 1}})
     result = db[COPIES].update_one({"_id": old["_id"], "version": old["version"]}, update)
     if result.matched_count == 0:
         raise Conflict("the item was changed meanwhile (another desk or kiosk acted on it); try again")
+    if ended:
+        flush_history(db, old["_id"])
+
+
+def flush_history(db: Database, barcode: str) -> int:
+    """Move the ended loans waiting in a copy into the loan history (each once), then off the
+    copy; how many. Run after every save that ended a loan, again when its event comes back
+    (a duplicate: the process may have died between), and by the circulation timer."""
+    copy = db[COPIES].find_one({"_id": barcode}, {PENDING_HISTORY: 1, "title_id": 1})
+    moved = 0
+    for loan_id, ended in ((copy or {}).get(PENDING_HISTORY) or {}).items():
+        keep_ended_loan(db, ended, barcode, copy["title_id"])
+        moved += db[COPIES].update_one({"_id": barcode, f"{PENDING_HISTORY}.{loan_id}": {"$exists": True}},
+                                       {"$unset": {f"{PENDING_HISTORY}.{loan_id}": ""},
+                                        "$inc": {PENDING_HISTORY_COUNT: -1}}).modified_count
+    return moved
+
+
+def with_pending_history(db: Database, limit: int = TIMER_ROUND) -> list[str]:
+    """Copies whose ended loans still wait to join the history (one indexed range)."""
+    return [c["_id"] for c in db[COPIES].find({PENDING_HISTORY_COUNT: {"$gt": 0}}, {"_id": 1}).limit(limit)]
 
 
 # ---- reads ------------------------------------------------------------------------------

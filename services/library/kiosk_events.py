@@ -94,6 +94,7 @@ def checkout(db: Database, kiosk: dict, event: dict, at: datetime, key: str) -> 
     if copy is None:
         return _conflict(db, kiosk["_id"], data["barcode"], "unknown barcode checked out", event, at, key)
     if _applied(copy, event, key):
+        _finish(db, copy, event, at, key)   # what its first handling may not have done
         return "duplicate"
     if kiosks.is_stale(at, copy.get("state_at")):
         # older than the item's last change: applying it would undo newer facts. Kept for staff,
@@ -136,6 +137,7 @@ def checkin(db: Database, kiosk: dict, event: dict, at: datetime, key: str) -> s
     if copy is None:
         return _conflict(db, kiosk["_id"], barcode, "unknown barcode returned", event, at, key)
     if _applied(copy, event, key):
+        _finish(db, copy, event, at, key)   # what its first handling may not have done
         return "duplicate"
     if kiosks.is_stale(at, copy.get("state_at")):
         # a return that a later checkout already implied, or that ends a late checkout:
@@ -176,6 +178,15 @@ def inventory(db: Database, kiosk: dict, event: dict, at: datetime, key: str) ->
 
 _BY_TYPE = {KioskCheckoutV1.TYPE: checkout, KioskCheckinV1.TYPE: checkin, KioskFaultReportV1.TYPE: fault,
             KioskInventoryV1.TYPE: inventory}   # a heartbeat is only seen
+
+
+def _finish(db: Database, copy: dict, event: dict, at: datetime, key: str) -> None:
+    """The writes that follow an event's own, done again for its duplicate (each is once by
+    itself): the process that took it first may have died between them."""
+    if copy.get(copies_store.PENDING_HISTORY):
+        copies_store.flush_history(db, copy["_id"])
+    if copies_store.LATE + key in (copy.get("inbox") or []):
+        actions.settle_explained(db, copy["_id"], at, f"return event {event['id']}")
 
 
 def _applied(copy: dict, event: dict, key: str) -> bool:

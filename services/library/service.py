@@ -19,9 +19,9 @@ from services.common.outbox import OutboxRelay
 from services.common.rpc import rpc
 from services.common.storage import Store
 from services.common.tracing import Tracing
-from services.library import (actions, catalogue, circulation, conflicts_store, holds_store, kiosk_events, kiosks,
-                              kiosks_store, loan_rules_store, locations_store, patron_actions, patrons, patrons_store,
-                              policy, reads, store)
+from services.library import (actions, catalogue, circulation, conflicts_store, copies_store, holds_store,
+                              kiosk_events, kiosks, kiosks_store, loan_rules_store, locations_store, patron_actions,
+                              patrons, patrons_store, policy, reads, store)
 from services.library.kiosk_inbox import kiosk_handler
 from services.library.sip2.accounts import Sip2AccountRpc
 from services.library.sip2.server import Sip2Server
@@ -224,7 +224,9 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
     def run_timers_now(self, today: str | None = None) -> dict:
         day = day_or_today(today)
         return {"overdue": actions.raise_overdue(self.db, day), "expired_holds": actions.expire_holds(self.db, day),
-                "offline_kiosks": kiosk_events.mark_silent(self.db, clock.now())}
+                "offline_kiosks": kiosk_events.mark_silent(self.db, clock.now()),
+                "loans_to_history": sum(copies_store.flush_history(self.db, barcode)
+                                        for barcode in copies_store.with_pending_history(self.db))}
 
     # ---- kiosks -----------------------------------------------------------------------
 

@@ -41,6 +41,7 @@ INDEXES = {
         IndexModel([("loan.patron", ASCENDING)], name="loan_patron", sparse=True),
         IndexModel([("watch_due", ASCENDING)], name="watch_due", sparse=True),
         IndexModel([("hold_expires", ASCENDING)], name="hold_expires", sparse=True),
+        IndexModel([("history_pending_n", ASCENDING)], name="history_pending", sparse=True),
         OUTBOX_INDEX,
     ],
     HOLDS: [
