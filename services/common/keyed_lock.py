@@ -8,9 +8,11 @@ compare-and-set still decides: this only saves the wasted tries.
 from __future__ import annotations
 
 import heapq
+import time
 from collections import defaultdict
 from contextlib import contextmanager
 
+import eventlet
 from eventlet.event import Event
 from eventlet.semaphore import Semaphore
 
@@ -42,13 +44,14 @@ class OrderedTurns:
     turn. Events of one copy that are in flight together are so applied in order of their
     time, whatever the prefetch and the number of workers."""
 
-    def __init__(self):
-        self._waiting: dict[str, list[tuple]] = {}   # key -> heap of (order, token)
+    def __init__(self, forget_after: float = 10.0, clock=time.monotonic):
+        self._waiting: dict[str, list[tuple]] = {}   # key -> heap of (order, token, registered at)
         self._busy: set[str] = set()
         self._wakeups: dict[str, Event] = {}         # token -> its waiter's event
+        self.forget_after, self.clock = forget_after, clock
 
     def register(self, key: str, order, token: str) -> None:
-        heapq.heappush(self._waiting.setdefault(key, []), (order, token))
+        heapq.heappush(self._waiting.setdefault(key, []), (order, token, self.clock()))
 
     def forget(self, key: str, token: str) -> None:
         """A registration whose worker will not run (the message was refused after all)."""
@@ -58,16 +61,26 @@ class OrderedTurns:
             heapq.heapify(heap)
             self._wake_next(key)
 
+    def _drop_stale_head(self, key: str, token: str) -> None:
+        """A registration whose worker never came for its turn (killed with its container, say)
+        must not hold its key's later events for ever: after ``forget_after`` it is let go."""
+        heap = self._waiting.get(key)
+        while heap and heap[0][1] != token and key not in self._busy \
+                and self.clock() - heap[0][2] > self.forget_after and heap[0][1] not in self._wakeups:
+            heapq.heappop(heap)
+
     @contextmanager
     def turn(self, key: str, token: str):
         heap = self._waiting.get(key)
-        if heap is None or all(t != token for _, t in heap):   # not registered: take the key as it comes
+        if heap is None or all(entry[1] != token for entry in heap):   # not registered: take it as it comes
             self.register(key, (), token)
             heap = self._waiting[key]
         while key in self._busy or heap[0][1] != token:
             waiter = self._wakeups.setdefault(token, Event())
-            waiter.wait()
+            with eventlet.Timeout(self.forget_after, False):
+                waiter.wait()
             self._wakeups.pop(token, None)
+            self._drop_stale_head(key, token)
         heapq.heappop(heap)
         self._busy.add(key)
         try:

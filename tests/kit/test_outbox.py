@@ -138,18 +138,46 @@ def test_broker_down_leaves_the_outbox_pending(collection):
     assert doc[outbox.PENDING] == 1 and list(doc["outbox"]) == [ev["id"]]
 
 
-def test_outbox_survives_a_crash_between_write_and_publish(start_service, db):
-    """The state change was stored with its event, then the process died before the
-    relay ran: when the service starts again, the relay publishes it."""
+CRASHED_WRITER = """
+import os, signal, sys
+import pymongo
+from services.common import outbox
+from contracts.events.community import ResidentRegisteredV1
+uri, database, resident_id = sys.argv[1:4]
+event = outbox.event(ResidentRegisteredV1.TYPE, {"resident_id": resident_id, "name": "王五",
+    "registered_committee": None, "registered_outside_district": True, "residence_committee": "C0102",
+    "registered_on": "2026-11-25"}, subject=resident_id)
+pymongo.MongoClient(uri)[database].residents.insert_one({"_id": resident_id, "id_number": "crash-" + resident_id,
+    "name": "王五", **outbox.pending_fields([event])})
+os.kill(os.getpid(), signal.SIGKILL)   # dies holding its outbox row, before any relay of its own ran
+"""
+
+
+def test_a_process_killed_holding_its_outbox_row_is_relayed_by_another_once(start_service, service_config, db,
+                                                                           settings):
+    """A real crash: another process wrote the change with its event and was killed -9 before
+    relaying it. This process's relay takes the row over once it has waited OUTBOX_ORPHAN_AFTER,
+    within that and a sweep, and publishes it exactly once."""
+    import subprocess
+    import sys
+
     resident_id = uuid.uuid4().hex
-    db("community").residents.insert_one({
-        "_id": resident_id, "id_number": f"crash-{resident_id}", "name": "王五",
-        **outbox.pending_fields([registered(resident_id)])})
-    start_service(LibraryService)
-    start_service(CommunityService)  # "after restart"
-    patron = wait_for(lambda: db("library").patrons.find_one({"_id": resident_id}))
-    assert patron["name"] == "王五"
-    wait_for(lambda: db("community").residents.find_one({"_id": resident_id})[outbox.PENDING] == 0)
+    probe = bind_probe_queue(settings.amqp_uri, "community.events", ResidentRegisteredV1.TYPE)
+    start_service(CommunityService, service_config("community", OUTBOX_ORPHAN_AFTER=1.0))
+    writer = subprocess.run([sys.executable, "-c", CRASHED_WRITER, settings.mongo_uri,
+                             settings.database_name("community"), resident_id], capture_output=True, timeout=60)
+    assert writer.returncode == -9, writer.stderr   # killed, not ended
+    row = db("community").residents.find_one({"_id": resident_id})
+    assert row[outbox.PENDING] == 1 and row[outbox.OWNER] != outbox.THIS_PROCESS   # the dead one's
+    started = time.monotonic()
+    wait_for(lambda: db("community").residents.find_one({"_id": resident_id})[outbox.PENDING] == 0,
+             timeout=1.0 + outbox.SWEEP_EVERY + 8.0)   # orphaned after 1 s, found by the next sweep
+    took = time.monotonic() - started
+    published = [json.loads(m.body) for m in drain(settings.amqp_uri, probe, expect=1)]
+    eventlet.sleep(outbox.SWEEP_EVERY + 0.5)            # a later sweep sends nothing again
+    published += [json.loads(m.body) for m in drain(settings.amqp_uri, probe, expect=0, timeout=0.5)]
+    assert [e["data"]["resident_id"] for e in published].count(resident_id) == 1, published
+    assert took >= 0.5   # not before it was an orphan: its owner might only have been slow
 
 
 def test_event_published_while_its_consumer_is_down_waits_in_its_queue(start_service, db):
