@@ -48,11 +48,11 @@ RPC_QUEUE_MAX_LENGTH = 10_000        # far beyond what RPC_TIMEOUT lets anyone w
 DELIVERY_LIMIT = 20                  # quorum only: redeliveries after consumer crashes
 
 
-def policies(vhost: str, queue_type: str) -> list[dict]:
+def policies(vhost: str, queue_type: str, event_max_length: int = EVENT_QUEUE_MAX_LENGTH) -> list[dict]:
     out = []
     for service in topology.SERVICE_CLASSES:
         definition = {"dead-letter-exchange": deadletter.DLX.name, "dead-letter-routing-key": service,
-                      "max-length": EVENT_QUEUE_MAX_LENGTH, "overflow": "reject-publish"}
+                      "max-length": event_max_length, "overflow": "reject-publish"}
         if queue_type == "quorum":
             definition.update({"delivery-limit": DELIVERY_LIMIT, "dead-letter-strategy": "at-least-once"})
         # nameko names event queues evt-<source>-<type>--<service>.<method>

@@ -28,7 +28,7 @@ from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 from infra import broker_definitions, embedded_store, rabbitmq_admin, topology  # noqa: E402
 from services.common import config as suite_config  # noqa: E402
 from services.common import storage  # noqa: E402
-from support import RUN_ID, free_port  # noqa: E402
+from support import RUN_ID, free_port, wait_for  # noqa: E402
 
 def _quick_consume(consume):
     # nameko's consumers look for a stop request once a second (kombu's safety_interval):
@@ -121,6 +121,31 @@ def start_service(service_config):
         container.kill()
     # nameko's graceful stop takes about two seconds a container: stop them all at once
     list(eventlet.GreenPool().imap(stop, containers))
+
+
+@pytest.fixture
+def service_process(settings, tmp_path):
+    """``service_process(service, label)``: the service as a ``nameko run`` process of its own
+    (its own store connections, its own memory: what a test of two processes racing needs),
+    stopped after the test."""
+    from infra.local import processes, runner
+    from infra.topology import SERVICE_CLASSES
+
+    local = dataclasses.replace(settings, var_dir=str(tmp_path / "var"))
+    started = []
+
+    def start(service: str, label: str):
+        cfg = suite_config.nameko_config(local, service, web_port=free_port())
+        if "SIP2_PORT" in cfg:
+            cfg["SIP2_PORT"] = 0
+        rec = runner.start_process(local, label, SERVICE_CLASSES[service], cfg)
+        started.append(rec)
+        wait_for(lambda: runner.healthy(rec.health_url), timeout=60)
+        return rec
+
+    yield start
+    for rec in started:
+        processes.stop(local.var_dir, rec)
 
 
 @pytest.fixture

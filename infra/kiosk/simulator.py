@@ -337,6 +337,23 @@ def applied_once(copy: dict) -> bool:
     return len(inbox) == len(set(inbox)) and copy["version"] == 1 + len(changed)
 
 
+def account(report: Report, copies: Iterable[dict], conflicts: Iterable[dict]) -> tuple[set[str], list[str]]:
+    """Where each loan and return of the story ended up, by its key (kiosk and id): in its
+    copy's inbox (applied, or seen late) or kept as a conflict (an implied return's note stands
+    beside a loan applied, and is not counted). Returns the keys found nowhere and those found
+    more than once: both empty when every event was taken exactly once."""
+    from collections import Counter
+
+    from services.library import kiosks
+
+    keys = {kiosks.event_key(ev.kiosk, event_id) for ev, event_id in zip(report.events, report.ids)
+            if ev.kind in ("checkout", "checkin")}
+    found = Counter(k.removeprefix("late:") for c in copies for k in c.get("inbox") or [])
+    found = Counter({k: n for k, n in found.items() if k in keys})
+    found.update(c["_id"] for c in conflicts if c["_id"] in keys and c.get("kind") != "implied_return")
+    return keys - set(found), [k for k, n in found.items() if n > 1]
+
+
 def verify(report: Report, rpc) -> list[str]:
     """Where the library disagrees with the oracle: loans per copy (through
     ``loans_and_holds`` of the simulation's patrons) and, when the titles are known, each

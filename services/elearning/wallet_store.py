@@ -472,6 +472,23 @@ def for_students(db: Database, student_ids: list[str], movements: int = 5) -> di
     return out
 
 
+def audit(db: Database, student_id: str) -> dict:
+    """What a checker reads of one wallet, changing nothing: its balance, its ledger's sum and
+    each charge's count by terminal transaction, the entries still parked in the wallet
+    (written after a crash, or by the sweep) counted where they belong."""
+    w = db[WALLETS].find_one({"_id": student_id}, {"balance": 1, "pending": 1}) or {}
+    entries = list(db[LEDGER].find({"student_id": student_id}))
+    written = {e["_id"] for e in entries}
+    parked = [p["doc"] for p in (w.get("pending") or {}).values()
+              if p["c"] == LEDGER and p["doc"]["_id"] not in written]
+    charges: dict[str, int] = {}
+    for e in entries + parked:
+        if e["kind"] == "charge":
+            charges[e["terminal_txn_id"]] = charges.get(e["terminal_txn_id"], 0) + 1
+    return {"balance": w.get("balance"), "ledger_sum": sum(e["amount_fen"] for e in entries + parked),
+            "charges": charges, "parked": len(parked)}
+
+
 def ledger_sum(db: Database, student_id: str) -> int:
     """The balance as the ledger has it (aggregate on one indexed field)."""
     _complete_wallet(db, student_id)

@@ -52,4 +52,6 @@ def test_the_gateways_own_health_follows_its_broker(gateway):
     gateway.config["AMQP_URI"] = f"amqp://guest:guest@127.0.0.1:{free_port()}/"   # the broker is gone
     down = requests.get(web_address(gateway) + "/health", timeout=5)
     assert down.status_code == 503 and down.json()["broker"] == "down" and down.json()["detail"]["broker"]
-    assert down.elapsed.total_seconds() < 2
+    # the broker check's own bound and what a request costs here now, not the client's 5 s
+    from services.common.health import CHECK_TIMEOUT
+    assert down.elapsed.total_seconds() < CHECK_TIMEOUT + 0.5 + 5 * up.elapsed.total_seconds()

@@ -28,8 +28,13 @@ def test_health_says_up_then_names_the_store_when_it_stops(own_store, start_serv
     assert down.status_code == 503
     assert down.json()["store"] == "down" and down.json()["broker"] == "up"
     assert "store" in down.json()["detail"]
-    # CHECK_TIMEOUT (0.8 s) and the machine's overhead; not the client's 3 s
-    assert elapsed < 3 * CHECK_TIMEOUT, f"/health took {elapsed:.2f}s with the store down"
+    # CHECK_TIMEOUT (0.8 s) and what a request costs this machine now (a healthy one, measured
+    # alike), not the store client's 3 s: a bound a loaded machine still meets
+    started = time.monotonic()
+    requests.get(web_address(library) + "/metrics", timeout=5)
+    overhead = time.monotonic() - started
+    assert elapsed < CHECK_TIMEOUT + 0.5 + 5 * overhead, \
+        f"/health took {elapsed:.2f}s with the store down (a plain request {overhead:.2f}s)"
 
     report = rpc.library.health()
     assert report["status"] == "down" and report["store"] == "down"

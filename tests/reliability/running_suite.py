@@ -2,6 +2,10 @@
 separate process with a recorded pid — on free ports, in a vhost, var folder and database
 prefix of the test run's own, so that a test can kill -9 any part and start it again.
 
+Everything reaches the broker through a TCP proxy of the run's own: ``broker_away()`` is the
+broker gone for a while, as far as this run can tell, without stopping the shared node
+(which every other vhost and test run on this machine uses).
+
 The runner's own code starts and restarts everything (``runner.up`` starts whatever is not
 running: a killed service, or the store on its data folder and port)."""
 from __future__ import annotations
@@ -18,6 +22,7 @@ import requests
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from support import RUN_ID, free_port
+from support.tcp_proxy import TcpProxy
 from gateway import auth
 from infra import rabbitmq_admin
 from infra.local import demo_data, processes, runner
@@ -30,8 +35,10 @@ SERVICES = ("community", "library", "elearning")
 class RunningSuite:
     def __init__(self, root: Path, base_amqp_uri: str, rpc_timeout: float = 3.0):
         self.vhost = f"suite-rel-{RUN_ID}"
+        host, port = base_amqp_uri.split("@", 1)[1].split("/", 1)[0].split(":")
+        self.proxy = TcpProxy(host, int(port))
         self.settings = dataclasses.replace(
-            config.load(), amqp_uri=base_amqp_uri.rstrip("/") + "/" + self.vhost, mongo_uri="",
+            config.load(), amqp_uri=self.proxy.uri(base_amqp_uri.rstrip("/") + "/" + self.vhost), mongo_uri="",
             embedded_mongo_port=free_port(), db_prefix=f"t{RUN_ID}rel", var_dir=str(root / "var"),
             gateway_host="127.0.0.1", gateway_port=free_port(), health_ports={s: free_port() for s in SERVICES},
             rpc_timeout=rpc_timeout, outbox_interval=0.1, log_format="json", jwt_secret="")
@@ -69,8 +76,17 @@ class RunningSuite:
             rpc.library.upsert_locations(demo_data.LOCATIONS)
 
     def down(self) -> None:
+        self.proxy.restore()
         runner.down(self.settings, say=lambda _msg: None)
         rabbitmq_admin.delete_vhost(self.vhost)
+        self.proxy.close()
+
+    def broker_away(self, seconds: float) -> None:
+        """The broker gone for ``seconds``, for this run alone: every connection through the
+        proxy drops and new ones are refused, then it answers again."""
+        self.proxy.cut()
+        time.sleep(seconds)
+        self.proxy.restore()
 
     def pid(self, name: str) -> int:
         rec = processes.find(self.settings.var_dir, name)

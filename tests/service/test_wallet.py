@@ -242,10 +242,11 @@ def test_batch_read_for_the_gateway(wallet):
     assert remote_error(wallet.wallet_for_students, "not-a-list") == "BadInput"
 
 
-def test_twenty_terminals_at_once_never_overdraw_lose_or_double(start_service, settings, db):
-    # two service instances competing for the queue, twenty callers each with its own proxy
-    start_service(ElearningService)
-    start_service(ElearningService)
+def test_twenty_terminals_at_once_never_overdraw_lose_or_double(service_process, settings, db):
+    # two service processes competing for the queue (each with its own store connections and
+    # its own memory: nothing of one process keeps them apart), twenty callers each with its own proxy
+    service_process("elearning", "elearning-a")
+    service_process("elearning", "elearning-b")
     with ClusterRpcProxy({"AMQP_URI": settings.amqp_uri}, timeout=30) as proxy:
         s = School(proxy.elearning, balance=10_000)
     initial = 10_000
@@ -312,6 +313,9 @@ def test_a_crash_between_the_two_writes_is_completed_by_the_retry(store, monkeyp
     half = store[wallet_store.WALLETS].find_one({"_id": student})
     assert half["balance"] == 4300 and half["pending_n"] == 1  # applied, entry parked in the wallet
     assert store[wallet_store.LEDGER].find_one({"_id": f"charge|{terminal['_id']}|x-1"}) is None
+    seen = wallet_store.audit(store, student)   # a checker sees the parked charge, and changes nothing
+    assert (seen["balance"], seen["ledger_sum"], seen["charges"], seen["parked"]) == (4300, 4300, {"x-1": 1}, 1)
+    assert store[wallet_store.WALLETS].find_one({"_id": student})["pending_n"] == 1
 
     monkeypatch.setattr(wallet_store, "_insert_entry", real)
     retry = wallet_store.charge(store, terminal, "x-1", student, 700, clock.now())

@@ -67,3 +67,17 @@ def test_a_planned_story_is_consistent_and_repeatable():
         if e.kind in ("checkout", "checkin"):
             where[e.data["barcode"]] = e.kiosk
     assert {b: s.location for b, s in final.items()} == where
+
+
+def test_every_loan_and_return_is_accounted_once():
+    from infra.kiosk.simulator import Report, account, completed_loans
+    story = [out(1, "K1", "B1", "LC1"), back(2, "K2", "B1"), LogicalEvent(at(3), "K1", "heartbeat", {}),
+             out(4, "K1", "B2", "LC1")]
+    report = Report(kiosk_ids=["K1", "K2"], events=story, oracle={}, patrons={}, ids=["e1", "e2", "e3", "e4"])
+    copies = [{"_id": "B1", "inbox": ["kiosk:K1:e1", "late:kiosk:K2:e2"]}, {"_id": "B2", "inbox": []}]
+    kept = [{"_id": "kiosk:K1:e4", "kind": "stale_checkout"}, {"_id": "kiosk:K1:e1", "kind": "implied_return"}]
+    assert account(report, copies, kept) == (set(), [])                 # a heartbeat is not counted
+    assert account(report, copies, kept[1:]) == ({"kiosk:K1:e4"}, [])   # one taken nowhere
+    doubled = [*kept, {"_id": "kiosk:K2:e2", "kind": "unresolved"}]
+    assert account(report, copies, doubled) == (set(), ["kiosk:K2:e2"])  # one taken twice
+    assert completed_loans(story) == [("B1", "LC1", at(1))]              # B2's loan has not ended
