@@ -40,7 +40,7 @@ def add_sip2(sub) -> None:
     add.add_argument("login", help="1-32 letters, digits, '.', '-' or '_' (the machine's CN)")
     add.add_argument("--location", required=True, help="library location code it lends at (e.g. MAIN)")
     add.add_argument("--charset", choices=CHARSETS, default=DEFAULT_CHARSET,
-                     help=f"character set the machine speaks (default {DEFAULT_CHARSET}; gb18030 or utf-8 "
-                          "for Chinese titles)")
+                     help=f"character set the machine speaks (default {DEFAULT_CHARSET}; gb18030 for machines "
+                          "that speak it; cp850 only for machines that need it: it shows Chinese as '?')")
     add.add_argument("--replace", action="store_true", help="give an existing account a new password")
     add.set_defaults(func=cmd_account_add)

@@ -315,7 +315,7 @@ def keep_late_loan(db: Database, copy: dict, patron_id: str, lent_at: datetime, 
     the first check-in after it; it joins the patron's loan history (once: its id comes from
     its conflict's)."""
     copies_store.keep_ended_loan(db, {
-        "loan_id": uuid.uuid5(LATE_LOANS, conflict_id).hex, "patron": patron_id, "loaned_at": lent_at.isoformat(),
+        "loan_id": uuid.uuid5(LATE_LOANS, conflict_id).hex, "patron": patron_id, "loaned_at": lent_at.astimezone(timezone.utc).isoformat(),
         "location": where, "returned_at": returned_at, "returned_to": None, "late_event": True},
         copy["_id"], copy["title_id"])
 

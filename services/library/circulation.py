@@ -90,9 +90,13 @@ def checkout(copy: dict, patron_id: str, standing: PatronStanding, rule: LoanRul
     new = _next(copy)
     fulfilled = copy["hold"]["hold_id"] if status == ON_HOLD_SHELF else None
     new.update(status=ON_LOAN, location=location, hold=None, overdue_raised=False, loan={
-        "loan_id": loan_id, "patron": patron_id, "loaned_at": now.isoformat(), "location": location,
+        "loan_id": loan_id, "patron": patron_id, "loaned_at": _utc(now), "location": location,
         "due": due_date(rule, day_of(now), is_open, days).isoformat(), "renewals": 0, "fulfilled_hold": fulfilled})
     return new
+
+
+def on_loan_to_another(copy: dict, patron_id: str) -> bool:
+    return copy["status"] == ON_LOAN and copy["loan"]["patron"] != patron_id
 
 
 def is_trapped(copy: dict) -> bool:
@@ -121,7 +125,7 @@ def checkin(copy: dict, *, location: str, now: datetime, rule: LoanRule, first_h
     new = _checked_in(copy, location, now)
     ended = copy["loan"] if copy["status"] in (ON_LOAN, CLAIMED_RETURNED, LOST) else None
     if ended:
-        ended = {**ended, "returned_at": now.isoformat(), "returned_to": location,
+        ended = {**ended, "returned_at": _utc(now), "returned_to": location,
                  "fine_cents": fine_cents(rule, date.fromisoformat(ended["due"]), day_of(now))}
     if copy["status"] == ON_HOLD_SHELF:
         return new, ended  # waiting for its patron: a scan at another desk just moves it
@@ -163,7 +167,7 @@ def _trap(new: dict, hold: dict, location: str, now: datetime, rule: LoanRule) -
 def _ready(new: dict, now: datetime, rule: LoanRule) -> None:
     """On the pickup location's hold shelf: the shelf expiry starts now."""
     new["status"] = ON_HOLD_SHELF
-    new["hold"] = {**new["hold"], "ready_since": now.isoformat(),
+    new["hold"] = {**new["hold"], "ready_since": _utc(now),
                    "expires": (day_of(now) + timedelta(days=rule.hold_shelf_days)).isoformat()}
 
 
@@ -257,7 +261,7 @@ def recall(copy: dict, rule: LoanRule, *, now: datetime, is_open: Callable[[date
     if due is None:
         raise Refused("no_recall", "loans under this rule are not recalled")
     new = _next(copy)
-    new["loan"] = {**loan, "due": due.isoformat(), "recalled_at": now.isoformat(), "recalled_for": hold_id,
+    new["loan"] = {**loan, "due": due.isoformat(), "recalled_at": _utc(now), "recalled_for": hold_id,
                    "due_before_recall": loan["due"]}
     return new
 

@@ -111,7 +111,7 @@ def checkout(db: Database, kiosk: dict, event: dict, at: datetime, key: str) -> 
     patron = patrons_store.find_by_card(db, data["card_number"])
     if patron is None:
         return _conflict(db, kiosk["_id"], copy["_id"], f"unknown card {data['card_number']}", event, at, key)
-    if copy["status"] == circulation.ON_LOAN and copy["loan"]["patron"] != patron["_id"]:
+    if circulation.on_loan_to_another(copy, patron["_id"]):
         # The kiosk lent it after the current loan began: that loan's return has not
         # reached us yet (or was never scanned). Close it as of then and lend it; staff
         # see the implied return until the real one arrives.

@@ -7,6 +7,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import time
 import uuid
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -96,10 +97,11 @@ def library(start_service, service_config, rpc):
     container = start_service(LibraryService, service_config("library", SIP2_PORT=port))
     rpc.library.upsert_locations(demo_data.LOCATIONS)
     made = {}
-    for charset in ("cp850", "gb18030"):
-        login, password = f"sc-{charset}-{uuid.uuid4().hex[:6]}", accounts.new_password()
-        rpc.library.sip2_add_account(login, "MAIN", accounts.hash_password(password), charset)
-        made[charset] = (login, password)
+    for charset in ("cp850", "gb18030", None):   # None: as a new account gets by default
+        login, password = f"sc-{charset or 'default'}-{uuid.uuid4().hex[:6]}", accounts.new_password()
+        added = rpc.library.sip2_add_account(login, "MAIN", accounts.hash_password(password),
+                                             *([charset] if charset else []))
+        made[added["charset"]] = (login, password)
     clients = []
 
     def connect(charset: str = "cp850", log_in: bool = True) -> Client:
@@ -150,10 +152,23 @@ def test_login_status_and_end_of_session(library):
     assert (ended.code, ended.fixed[0], ended["AA"]) == ("36", "Y", "LC000")
 
 
-def test_before_login_other_messages_close_and_three_wrong_logins_close(library):
+def test_before_login_a_transaction_is_refused_with_a_reason_the_machine_shows(library, db):
+    _, card = a_patron(db)
+    _, [barcode] = a_title(library)
     client = library.connect(log_in=False)
-    client.sock.sendall(client.frame(f"17{now_sip()}AOinst|ABX|"))
-    assert client.read() == b""                                       # closed: log in first
+    for body, code in [(f"11YN{now_sip()}{BLANK}AOinst|AA{card}|AB{barcode}|AD{PIN}|", "12"),
+                       (f"17{now_sip()}AOinst|AB{barcode}|", "18"),
+                       (f"63019{now_sip()}          AOinst|AA{card}|AD{PIN}|", "64")]:
+        reply = client.send(body)
+        assert reply.code == code and "not signed in" in reply["AF"], reply.raw
+        assert reply["AJ"] in (None, "") and reply["AE"] in (None, "")   # nothing about the item or patron
+    assert db("library").copies.find_one({"_id": barcode})["status"] == "available"   # not acted on
+    assert client.send("9900302.00").code == "98"                     # the connection goes on
+    assert client.login(*library.accounts["utf-8"]).fixed == "1"
+    assert client.send(f"11YN{now_sip()}{BLANK}AOinst|AA{card}|AB{barcode}|AD{PIN}|").fixed[0] == "1"
+
+
+def test_three_wrong_logins_close(library):
     other = library.connect(log_in=False)
     login, password = library.accounts["cp850"]
     for who in ("nobody", login, login):
@@ -305,9 +320,12 @@ def test_a_stale_offline_checkout_is_recorded_and_kept_for_staff(library, db, se
     probe = bind_probe_queue(settings.amqp_uri, "library.events", "cn.library.circulation.conflict.v1")
     lent = datetime.now(TZ).replace(microsecond=0) - timedelta(days=2)
     request = f"11YY{now_sip(lent)}{BLANK}AOinst|AA{card}|AB{barcode}|"
+    holders_loan = db("library").copies.find_one({"_id": barcode})["loan"]
     for client in (library.connect(), library.connect()):       # forwarded twice, on two connections
         reply = client.send(request)
-        assert reply.fixed[0] == "1" and "recorded" in reply["AF"]
+        # not lent to this patron now: never answered with the holder's loan
+        assert reply.fixed[0] == "0" and "kept for staff" in reply["AF"], reply.raw
+        assert not reply["AH"] and not reply["BK"] and holders_loan["loan_id"] not in reply.raw.decode()
     assert db("library").copies.find_one({"_id": barcode})["loan"]["patron"] == holder   # not undone
     [conflict] = list(db("library").conflicts.find({"barcode": barcode}))
     assert (conflict["kind"], conflict["status"], conflict["kiosk_id"]) == ("stale_checkout", "open", f"sip2:{login}")
@@ -321,6 +339,46 @@ def test_a_stale_offline_checkout_is_recorded_and_kept_for_staff(library, db, se
     assert back.fixed[0] == "1" and "recorded" in back["AF"]
     assert db("library").conflicts.find_one({"_id": conflict["_id"]})["status"] == "resolved"
     assert db("library").copies.find_one({"_id": barcode})["loan"]["patron"] == holder
+
+
+@pytest.mark.parametrize("zone, local", [("    ", True), ("   Z", False), ("UTC ", False)])
+def test_an_offline_checkout_just_before_a_desk_loan_is_not_the_machines_patrons(library, db, zone, local):
+    """The machine lent it offline a minute before the desk lent it to someone else (its
+    transaction date in local time, or in UTC when it says so); the machine forwards it after."""
+    holder, _ = a_patron(db)
+    rid, card = a_patron(db)
+    _, [barcode] = a_title(library)
+    offline_at = datetime.now(TZ).replace(microsecond=0) - timedelta(minutes=1)
+    library.rpc.checkout(barcode, holder, "MAIN")
+    stamp = offline_at if local else offline_at.astimezone(ZoneInfo("UTC"))
+    date_text = stamp.strftime("%Y%m%d") + zone + stamp.strftime("%H%M%S")
+    reply = library.connect().send(f"11YY{date_text}{BLANK}AOinst|AA{card}|AB{barcode}|")
+    assert reply.fixed[0] == "0" and not reply["AH"], reply.raw
+    assert db("library").copies.find_one({"_id": barcode})["loan"]["patron"] == holder
+    [conflict] = list(db("library").conflicts.find({"barcode": barcode}))
+    assert conflict["kind"] == "stale_checkout"
+    assert datetime.fromisoformat(conflict["event"]["time"]) == offline_at
+    assert conflict["event"]["time"].endswith("+00:00")   # one way to write an instant in the store
+
+
+def test_an_offline_checkout_after_a_desk_loan_implies_its_return(library, db):
+    """Lent at the desk, then (that patron's return unseen) lent offline by the machine: the
+    machine's patron has it; the desk loan is closed as of then, and staff see why."""
+    holder, _ = a_patron(db)
+    rid, card = a_patron(db)
+    _, [barcode] = a_title(library)
+    library.rpc.checkout(barcode, holder, "MAIN")
+    desk_loan = db("library").copies.find_one({"_id": barcode})["loan"]
+    later = datetime.now(TZ).replace(microsecond=0) + timedelta(seconds=1)
+    time.sleep(max(0.0, (later - datetime.now(TZ)).total_seconds()))   # a machine's clock counts seconds
+    reply = library.connect().send(f"11YY{now_sip(later)}{BLANK}AOinst|AA{card}|AB{barcode}|")
+    copy = db("library").copies.find_one({"_id": barcode})
+    assert reply.fixed[0] == "1" and reply["AH"] and copy["loan"]["patron"] == rid
+    assert reply["BK"] == copy["loan"]["loan_id"] != desk_loan["loan_id"]
+    ended = db("library").loan_history.find_one({"_id": desk_loan["loan_id"]})
+    assert ended["implied_return"] and datetime.fromisoformat(ended["returned_at"]) == later
+    [conflict] = list(db("library").conflicts.find({"barcode": barcode}))
+    assert (conflict["kind"], conflict["status"]) == ("implied_return", "open")
 
 
 # ---- PINs -----------------------------------------------------------------------------------
@@ -454,15 +512,30 @@ def test_bad_checksum_garbage_and_too_long_get_96_and_the_connection_goes_on(lib
     assert client.raw(b"9900302.00\r").startswith(b"98")              # and without error detection
 
 
+@pytest.mark.parametrize("trailer", ["AY1AZ123", "AY1AZ12345", "AYAZFEF6", "AY12", "AY1AZ"])
+def test_a_malformed_trailer_gets_96_and_is_not_acted_on(library, db, trailer):
+    _, card = a_patron(db)
+    _, [barcode] = a_title(library)
+    client = library.connect()
+    reply = client.raw(f"11YN{now_sip()}{BLANK}AOinst|AA{card}|AB{barcode}|AD{PIN}|{trailer}\r".encode())
+    assert reply[:2] == b"96"
+    if "AZ" in trailer:     # it meant error detection: the resend request carries a good checksum
+        assert reply[-4:] == messages.checksum(reply[:-4]).encode()
+    assert db("library").copies.find_one({"_id": barcode})["status"] == "available"
+    assert client.send(f"11YN{now_sip()}{BLANK}AOinst|AA{card}|AB{barcode}|AD{PIN}|").fixed[0] == "1"
+
+
 # ---- character sets --------------------------------------------------------------------------
 
-def test_chinese_title_round_trips_in_gb18030(library, db):
+@pytest.mark.parametrize("charset", ["gb18030", "utf-8"])
+def test_chinese_title_round_trips(library, db, charset):
+    """gb18030 when asked for, utf-8 for an account that chose nothing: both carry Chinese."""
     title = "三体 第二部：黑暗森林"
     _, [barcode] = a_title(library, title=title)
     rid, card = a_patron(db)
-    client = library.connect("gb18030")
+    client = library.connect(charset)
     item = client.send(f"17{now_sip()}AOinst|AB{barcode}|")
-    assert title.encode("gb18030") in item.raw and item["AJ"] == title
+    assert title.encode(charset) in item.raw and item["AJ"] == title
     out = client.send(f"11YN{now_sip()}{BLANK}AOinst|AA{card}|AB{barcode}|AD{PIN}|")
     assert out.fixed[0] == "1" and out["AJ"] == title
     info = client.send(f"63019{now_sip()}          AOinst|AA{card}|AD{PIN}|")

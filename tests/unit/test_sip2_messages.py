@@ -85,6 +85,11 @@ def test_the_trailer_gives_sequence_number_and_checksum():
     assert messages.parse(b"9900401.00AY3").seq == "3"
 
 
+def test_a_last_field_that_only_looks_like_a_trailer_is_a_field():
+    req = messages.parse(f"17{NOW}AOi|AJJAZZ".encode())   # no final "|": some clients drop it
+    assert req.get("AJ") == "JAZZ"
+
+
 def test_get_answers_the_first_occurrence_and_a_default():
     req = messages.parse(f"23019{NOW}AOi|AALC1|AD|".encode())
     assert req.get("AA") == "LC1" and req.get("AD") == "" and req.has("AD")
@@ -94,6 +99,10 @@ def test_get_answers_the_first_occurrence_and_a_default():
 @pytest.mark.parametrize("raw, error, checked", [
     (b"9900401.00AY1AZAAAA", BadChecksum, True),
     (b"9900401.00AY2AZFCA5", BadChecksum, True),     # the sequence number is in the sum too
+    (f"11YN{NOW}{NOW}AOi|AALC1|ABB1|AY1AZ123".encode(), Malformed, True),   # three digits: not a trailer
+    (f"17{NOW}AOi|ABB1|AYAZFCA5".encode(), Malformed, True),   # no sequence number after AY
+    (f"17{NOW}AOi|ABB1|AY12".encode(), Malformed, False),
+    (b"9900401.00AZ12345", Malformed, True),
     (b"hello there", Malformed, False),
     (b"99003", Malformed, False),                    # too short for its fixed fields
     (f"37{NOW}01 00CNY".encode(), Malformed, False),  # fee paid: not supported

@@ -15,8 +15,13 @@ from services.common.rpc import rpc
 from services.library import locations_store
 from services.library.sip2 import accounts_store
 
-CHARSETS = ("cp850", "utf-8", "gb18030")
-DEFAULT_CHARSET = "cp850"
+CHARSETS = ("utf-8", "gb18030", "cp850")
+# a new account speaks a charset that carries Chinese: a cp850 machine shows every Chinese
+# title and name as "?", so cp850 is only for machines that ask for it
+DEFAULT_CHARSET = "utf-8"
+# a login is ASCII; read before one with cp850, where every byte is a character (a machine's
+# charset is known only once it has logged in)
+BEFORE_LOGIN_CHARSET = "cp850"
 LOGIN = re.compile(r"[A-Za-z0-9_.-]{1,32}")
 IF_EXISTS = ("refuse", "replace", "keep")
 

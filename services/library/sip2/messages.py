@@ -32,6 +32,8 @@ FIXED: dict[str, tuple[tuple[str, int], ...]] = {
 
 _TRAILER = re.compile(r"(?:AY(?P<seq>[0-9]))?AZ(?P<sum>[0-9A-Fa-f]{4})$")
 _SEQ_ONLY = re.compile(r"AY(?P<seq>[0-9])$")
+# a trailer glued to a last field that has no "|" but is not a good one (ABx AY1AZ123)
+_GLUED_TRAILER = re.compile(r"AY[0-9]?AZ[0-9A-Fa-f]*$")
 _TAG = re.compile(r"[A-Z]{2}")
 
 
@@ -95,6 +97,10 @@ def parse(raw: bytes, encoding: str = "cp850") -> Request:
     for piece in text[pos:].split("|"):
         if not piece:
             continue
+        if piece[:2] in ("AY", "AZ") or _GLUED_TRAILER.search(piece):
+            # a good trailer was taken off above: what is left was meant as one (AY1AZ123) and
+            # the message may be damaged, so it is not acted on
+            raise Malformed("malformed error-detection trailer", checked="AZ" in piece)
         if not _TAG.fullmatch(piece[:2]):
             raise Malformed(f"bad field {piece[:10]!r} in message {code}", checked=given is not None)
         fields.append((piece[:2], piece[2:]))

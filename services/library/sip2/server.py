@@ -23,7 +23,7 @@ from nameko.extensions import DependencyProvider
 from services.common.config import option
 from services.common.storage import Store
 from services.library.sip2 import messages
-from services.library.sip2.session import Options, Session
+from services.library.sip2.session import Options, Session, before_login
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,8 @@ class Sip2Server(DependencyProvider):
         self.idle = float(option(config, "SIP2_IDLE_SECONDS", 900))
         self.max_message = int(option(config, "SIP2_MAX_MESSAGE", messages.MAX_MESSAGE))
         self.options = Options(institution=str(option(config, "SIP2_INSTITUTION", "smart-community")),
-                               tz=ZoneInfo(str(option(config, "SIP2_TIMEZONE", "Asia/Shanghai"))))
+                               tz=ZoneInfo(str(option(config, "SIP2_TIMEZONE", "Asia/Shanghai"))),
+                               before_login=before_login(option(config, "SIP2_BEFORE_LOGIN", "refuse")))
         self.pool = eventlet.GreenPool(int(option(config, "SIP2_MAX_CONNECTIONS", 200)))
         self.listeners: list[socket.socket] = []
         self.acceptors = []

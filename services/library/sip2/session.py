@@ -3,26 +3,33 @@ PIN it has seen; each request mapped to ``services.library.actions``, the one ci
 implementation, so a SIP2 checkout is the same action (and events) as any other.
 
 Choices where the standard leaves room:
-- before a good login only 93 (login), 99 (status) and 97 (resend) are answered; any other
-  message closes the connection (no response type says "log in first");
-- an unreadable message (bad checksum, garbage, unsupported code, too long) gets 96
-  (request SC resend) and the connection stays open; after BAD_IN_A_ROW of them in a row,
-  or LOGIN_ATTEMPTS wrong logins, it is closed;
+- before a good login 93 (login), 99 (status: many machines send it first) and 97 (resend)
+  are answered as usual; any other message gets its own negative response with a screen
+  message (AF) saying the machine has not signed in, and the connection stays open
+  (SIP2_BEFORE_LOGIN=close closes it instead, for sites that want that); after BAD_IN_A_ROW
+  of them the connection is closed;
+- an unreadable message (bad checksum, a malformed trailer, garbage, unsupported code, too
+  long) gets 96 (request SC resend) and is not acted on; the connection stays open. After
+  BAD_IN_A_ROW of them in a row, or LOGIN_ATTEMPTS wrong logins, it is closed;
 - a PIN (AD) is checked against the patron's hash (``patron_actions.check_pin``: constant time,
   wrong ones counted, too many block PIN entry for a while) and answered in CQ; a patron
   with no PIN set gets CQ N. Checkout, renew and hold need a good PIN, in the request or
   earlier in the patron's session (23/63 with AD); refusals say why on the screen (AF): no
   PIN set (set one in the app or at a desk), PIN entry blocked, wrong PIN. A "no block"
   checkout (done offline) needs none. PINs are never logged.
-- a "no block" checkout older than the item's last recorded change is answered "recorded"
-  (the item has left) and kept for staff as a conflict, as a kiosk's stale checkout is.
+- a "no block" checkout (the machine lent offline) is placed at its transaction date, read in
+  SIP2_TIMEZONE unless it says UTC, and kept in the store in UTC like every other instant.
+  One older than the item's last recorded change is not applied: answered ok=0 ("not lent to
+  you now", never with another patron's loan) and kept for staff as a conflict, as a kiosk's
+  stale checkout is. One later than another patron's loan closes that loan as returned
+  (its return has not reached us) and lends the item, as a kiosk's does.
 """
 from __future__ import annotations
 
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, timezone, tzinfo
 from typing import Callable
 
 from services.common import clock
@@ -42,24 +49,38 @@ MAX_LIST = 50  # items in one patron-information list (a page: BP/BQ choose anot
 CIRCULATION_STATUS = {circulation.AVAILABLE: "03", circulation.ON_LOAN: "04", circulation.ON_HOLD_SHELF: "08",
                       circulation.IN_TRANSIT: "10", circulation.CLAIMED_RETURNED: "11", circulation.LOST: "12"}
 MEDIA_TYPE = {"book": "001", "periodical": "002", "av": "006"}
+STALE_CHECKOUT = "not lent to you now: the item was handled after this offline loan; kept for staff to check"
+
+
+BEFORE_LOGIN = ("refuse", "close")
+NOT_SIGNED_IN = "this machine has not signed in to the library system: please ask staff"
+
+
+def before_login(value: str) -> str:
+    value = str(value).strip().lower()
+    if value not in BEFORE_LOGIN:
+        raise ValueError(f"SIP2_BEFORE_LOGIN must be one of {', '.join(BEFORE_LOGIN)}, not {value!r}")
+    return value
 
 
 @dataclass(frozen=True)
 class Options:
     institution: str
     tz: tzinfo
+    before_login: str = "refuse"   # what a message other than 93/99/97 gets before a login
 
 
 class Session:
     def __init__(self, db, options: Options, *, peer: str = "?", clock: Callable[[], datetime] = clock.now):
         self.db, self.options, self.peer, self.clock = db, options, peer, clock
         self.account: dict | None = None
-        self.encoding = accounts.DEFAULT_CHARSET
+        self.encoding = accounts.BEFORE_LOGIN_CHARSET
         self.open = True             # False: send what handle() returned, then hang up
         self._last: tuple[tuple | None, bytes] | None = None
         self._verified: set[str] = set()
         self._failed_logins = 0
         self._bad_in_a_row = 0
+        self._before_login = 0       # transactions refused for want of a login
 
     # ---- framing ----------------------------------------------------------------------
 
@@ -73,6 +94,8 @@ class Session:
         except Malformed as exc:
             return self._unreadable(exc)
         self._bad_in_a_row = 0
+        if self.account is None and req.code not in ("93", "99", "97"):
+            return self._unsigned(req)
         if req.code == "97":
             return self._last[1] if self._last else self._unreadable(Malformed("nothing to resend"))
         key = (req.code, req.seq, req.checksum) if req.checksum else None
@@ -95,11 +118,20 @@ class Session:
         resend = responses.REQUEST_SC_RESEND
         return messages.encode(resend.code, resend.fixed, resend.fields, checked=exc.checked)
 
-    def _dispatch(self, req: Request) -> Reply | None:
-        if self.account is None and req.code not in ("93", "99"):
+    def _unsigned(self, req: Request) -> bytes | None:
+        """A transaction before a login: refused in its own response type, so the machine can
+        show why (or the connection closed, when the site chose that)."""
+        self._before_login += 1
+        if self.options.before_login == "close" or self._before_login > BAD_IN_A_ROW:
             log.warning("SIP2 %s: message %s before login: closing", self.peer, req.code)
             self.open = False
             return None
+        log.info("SIP2 %s: message %s before login: refused", self.peer, req.code)
+        reply = self._failure(req, NOT_SIGNED_IN)
+        return messages.encode(reply.code, reply.fixed, reply.fields, encoding=self.encoding, seq=req.seq,
+                               checked=req.checksum is not None)
+
+    def _dispatch(self, req: Request) -> Reply | None:
         handler = {"93": self._login, "99": self._status, "23": self._patron_status,
                    "63": self._patron_information, "17": self._item_information, "11": self._checkout,
                    "09": self._checkin, "29": self._renew, "15": self._hold, "35": self._end_session}[req.code]
@@ -165,13 +197,14 @@ class Session:
             raise BadInput(why or "please enter your PIN")
 
     def _offline_time(self, *texts: str) -> datetime:
-        """When a machine that was offline did it: the first readable date, never later than now."""
+        """When a machine that was offline did it: the first readable date, never later than
+        now, in UTC (as every instant in the store: their strings are compared and sorted)."""
         now = self.clock()
         for text in texts:
             moment = messages.parse_sip_date(text, self.options.tz)
             if moment is not None:
-                return min(moment, now)
-        return now
+                return min(moment, now).astimezone(timezone.utc)
+        return now.astimezone(timezone.utc)
 
     def _flags(self, patron: dict) -> tuple[str, str | None, int]:
         """Patron status (14 flags), why borrowing is refused (or None), the item limit."""
@@ -304,14 +337,21 @@ class Session:
         at = self._offline_time(req.fixed["transaction_date"]) if offline else None
         message = None
         if at is not None and kiosks.is_stale(at, copy.get("state_at")):
-            # as kiosks: an old fact must not undo newer ones; it is kept for staff
+            # as kiosks: an old fact must not undo newer ones; it is kept for staff. The loan now
+            # on the item (if any) is someone else's: never answered as this patron's
             self._stale_checkout(req, copy, card, at)
-            message = "recorded: the item has been handled since"
+            return responses.checkout(ok=False, now=self._now(), institution=req.get("AO", ""), card=card,
+                                      barcode=copy["_id"], title=self._title(copy["title_id"]),
+                                      media_type=self._media(copy), message=STALE_CHECKOUT)
+        source = f"sip2:{self.login}"[:100]
+        if at is not None and circulation.on_loan_to_another(copy, patron["_id"]):
+            # lent offline after another patron's loan began: that loan's return has not reached
+            # us (or was never scanned); closed as of then, and staff see the implied return
+            copy = self._lent_after_implied_return(req, copy, patron, card, at, source)
         else:
             try:
                 copy = actions.checkout(self.db, barcode=barcode, patron=patron, location_code=self.location_code,
-                                        at=at, source=f"sip2:{self.login}"[:100], copy=copy,
-                                        honour_policy=not offline)
+                                        at=at, source=source, copy=copy, honour_policy=not offline)
             except circulation.Refused as exc:
                 if exc.code != "already_yours":
                     raise
@@ -322,16 +362,35 @@ class Session:
                                   due=self._day(loan.get("due")), transaction_id=loan.get("loan_id"),
                                   media_type=self._media(copy), message=message)
 
+    def _offline_event(self, req: Request, copy: dict, card: str, at: datetime) -> dict:
+        """An offline checkout as staff see it in a conflict: one id per transaction (the same
+        one forwarded again, on any connection, is the same conflict)."""
+        key = "|".join((self._where, card, copy["_id"], at.isoformat()))
+        return {"id": "sip2-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32], "type": "sip2.checkout",
+                "time": at.isoformat(),
+                "data": {"barcode": copy["_id"], "card_number": card, "location": self.location_code,
+                         "no_block": True, "transaction_date": req.fixed["transaction_date"]}}
+
+    @property
+    def _where(self) -> str:
+        return f"sip2:{self.login}"[:64]
+
+    def _lent_after_implied_return(self, req: Request, copy: dict, patron: dict, card: str, at: datetime,
+                                   source: str) -> dict:
+        event = self._offline_event(req, copy, card, at)
+        lent = actions.lend_after_implied_return(self.db, copy=copy, patron=patron, location_code=self.location_code,
+                                                 at=at, source=source, applied_event=None)
+        actions.record_conflict(self.db, where=self._where, barcode=copy["_id"], event=event, at=at,
+                                kind="implied_return", conflict_id=event["id"],
+                                reason="lent offline at a self-check machine while on loan to another patron: "
+                                       "that loan was closed as returned; waiting for its return")
+        return lent
+
     def _stale_checkout(self, req: Request, copy: dict, card: str, at: datetime) -> None:
         """Keep an offline checkout that came too late for staff, as a kiosk's: once per
-        transaction (the same one forwarded again is the same conflict), settled at once if a
-        later check-in already ended that loan."""
-        where = f"sip2:{self.login}"[:64]
-        key = "|".join((where, card, copy["_id"], at.isoformat()))
-        event = {"id": "sip2-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32], "type": "sip2.checkout",
-                 "time": at.isoformat(),
-                 "data": {"barcode": copy["_id"], "card_number": card, "location": self.location_code,
-                          "no_block": True, "transaction_date": req.fixed["transaction_date"]}}
+        transaction, settled at once if a later check-in already ended that loan."""
+        where = self._where
+        event = self._offline_event(req, copy, card, at)
         returned = kiosks.first_checkin_after(at, copy.get("checkins")) or (
             copy.get("checked_in_at") if kiosks.checked_in_since(at, copy.get("checked_in_at")) else None)
         patron = patrons_store.find_by_card(self.db, card)
