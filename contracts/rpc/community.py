@@ -61,6 +61,11 @@ class PlaceV1(BaseModel):
     kind: Literal["subdistrict", "committee", "desk"]
     name: str = Field(min_length=1, max_length=100)
     parent: str | None = Field(default=None, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    # where the place's office is: public facts, shown to callers as where a request is handled
+    address: str | None = Field(default=None, min_length=1, max_length=200)
+    zipcode: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    long: float | None = Field(default=None, ge=-180, le=180)
 
 
 class MatterV1(BaseModel):

@@ -14,17 +14,26 @@ def _id(body17: str) -> str:
     return body17 + ric.calc_check_digit(body17 + "0")
 
 
+# Committees and their desks share an office: its address and position are public facts (Open311
+# shows them as where a request is handled; a resident's own address never leaves the registry).
+_OFFICES = {
+    "C0101": {"address": "龙华路2577号", "zipcode": "200232", "lat": 31.1728, "long": 121.4502},
+    "C0102": {"address": "龙华西路315弄12号", "zipcode": "200232", "lat": 31.1762, "long": 121.4447},
+    "C0201": {"address": "枫林路180号", "zipcode": "200032", "lat": 31.1985, "long": 121.4571},
+    "C0202": {"address": "东安路562号", "zipcode": "200032", "lat": 31.1937, "long": 121.4566},
+}
+
 PLACES = [
     {"code": "SD01", "kind": "subdistrict", "name": "龙华街道"},
     {"code": "SD02", "kind": "subdistrict", "name": "枫林街道"},
-    {"code": "C0101", "kind": "committee", "name": "龙华一村居委会", "parent": "SD01"},
-    {"code": "C0102", "kind": "committee", "name": "龙华二村居委会", "parent": "SD01"},
-    {"code": "C0201", "kind": "committee", "name": "枫林路居委会", "parent": "SD02"},
-    {"code": "C0202", "kind": "committee", "name": "东安新村居委会", "parent": "SD02"},
-    {"code": "D010101", "kind": "desk", "name": "龙华一村社区事务受理点", "parent": "C0101"},
-    {"code": "D010201", "kind": "desk", "name": "龙华二村社区事务受理点", "parent": "C0102"},
-    {"code": "D020101", "kind": "desk", "name": "枫林路社区事务受理点", "parent": "C0201"},
-    {"code": "D020201", "kind": "desk", "name": "东安新村社区事务受理点", "parent": "C0202"},
+    {"code": "C0101", "kind": "committee", "name": "龙华一村居委会", "parent": "SD01", **_OFFICES["C0101"]},
+    {"code": "C0102", "kind": "committee", "name": "龙华二村居委会", "parent": "SD01", **_OFFICES["C0102"]},
+    {"code": "C0201", "kind": "committee", "name": "枫林路居委会", "parent": "SD02", **_OFFICES["C0201"]},
+    {"code": "C0202", "kind": "committee", "name": "东安新村居委会", "parent": "SD02", **_OFFICES["C0202"]},
+    {"code": "D010101", "kind": "desk", "name": "龙华一村社区事务受理点", "parent": "C0101", **_OFFICES["C0101"]},
+    {"code": "D010201", "kind": "desk", "name": "龙华二村社区事务受理点", "parent": "C0102", **_OFFICES["C0102"]},
+    {"code": "D020101", "kind": "desk", "name": "枫林路社区事务受理点", "parent": "C0201", **_OFFICES["C0201"]},
+    {"code": "D020201", "kind": "desk", "name": "东安新村社区事务受理点", "parent": "C0202", **_OFFICES["C0202"]},
 ]
 
 RESIDENTS = [

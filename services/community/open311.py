@@ -3,10 +3,15 @@ checking requests, mapping matters and cases to GeoReport, rendering JSON and XM
 
 https://wiki.open311.org/GeoReport_v2 — a city hotline or civic app that already speaks it
 lists the public matters as services, submits requests for registered residents (found
-by their ID number) and follows the requests it submitted itself.
+by their ID number, with its api key) and reads requests.
 
-Nothing personal leaves through here: a request shows the matter, the status, the notes,
-the handling committee and the times, never the resident's ID number, name, phone or address.
+Reading is public, as the spec says: ``GET requests``, ``requests/{id}`` and ``tokens/{token}``
+need no key and show every request of a public matter in the jurisdiction. Nothing personal
+leaves through them: a request shows the matter, the status, the handling committee, the
+office where it is handled (address and position) and the times, never the resident's ID
+number, name, phone or address. Free text (the resident's description, staff notes) is
+shown only to the client that submitted the request, with its key; anyone else reads the
+status's name.
 """
 from __future__ import annotations
 
@@ -39,8 +44,11 @@ TOKEN = re.compile(r"^tok-[0-9a-f]{32}$")
 ID_NUMBER = re.compile(r"^\d{17}[\dXx]$")
 MAX_DESCRIPTION = 2000
 MAX_MATERIALS = 30
-MAX_RESULTS = 50
-DEFAULT_DAYS = 90                                         # the spec's default window of GET requests
+MAX_RESULTS = 50                                          # ids in one service_request_id list
+PAGE_SIZE, MAX_PAGE_SIZE = 50, 200                        # requests in one answer (page, page_size)
+MAX_PAGE = 1000
+DEFAULT_DAYS = 90                                         # the spec's default and widest window
+JURISDICTION = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 MAX_BODY_BYTES = 64 * 1024
 
 # The district's local time (China Standard Time, no daylight saving): offices close at 17:00.
@@ -52,6 +60,7 @@ CLOSED_STATUSES = cases.FINAL         # completed, rejected, withdrawn
 JURISDICTION_GROUPS = {"RESIDENCE": "居住地办理", "REGISTRATION": "户籍地办理", "ACCEPTING_DESK": "受理点办理"}
 
 # form fields of the spec that we accept and ignore: nothing personal is stored from them
+# (jurisdiction_id is checked on every call, by the entrypoint)
 IGNORED_FIELDS = {"jurisdiction_id", "lat", "long", "address_string", "address_id", "email", "device_id",
                   "account_id", "first_name", "last_name", "phone", "media_url"}
 SUBMIT_FIELDS = {"api_key", "service_code", "description"}
@@ -69,6 +78,20 @@ class Open311Error(Exception):
 
 def bad(description: str) -> Open311Error:
     return Open311Error(400, description)
+
+
+def check_format(fmt: str) -> str:
+    """The format a path asks for (``requests.json``): json or xml, else the spec's error list."""
+    if fmt not in FORMATS:
+        raise bad(f"format {fmt[:20]!r} is not offered: use .json or .xml")
+    return fmt
+
+
+def check_jurisdiction(given: str | None, ours: str) -> None:
+    """``jurisdiction_id`` is optional (this endpoint serves one); given, it must be ours."""
+    if given is not None and given != ours:
+        shown = given[:64] if JURISDICTION.match(given[:64]) else "that"
+        raise Open311Error(404, f"jurisdiction_id {shown!r} is not served here; this endpoint serves {ours!r}")
 
 
 # ---- api keys ------------------------------------------------------------------------------
@@ -227,6 +250,8 @@ class Query:
     statuses: tuple[str, ...] | None = None      # case statuses to keep; None: all
     start: datetime | None = None
     end: datetime | None = None
+    page: int = 1
+    page_size: int = PAGE_SIZE
 
 
 def _w3c(raw: str, name: str) -> datetime:
@@ -243,10 +268,36 @@ def _comma_list(raw: str | None) -> list[str]:
     return [v.strip() for v in (raw or "").split(",") if v.strip()]
 
 
+def _whole(params: Params, name: str, default: int, highest: int) -> int:
+    raw = single(params, name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= highest:
+        raise bad(f"{name} must be a whole number from 1 to {highest}")
+    return int(raw)
+
+
+def window(start: datetime | None, end: datetime | None, now: datetime) -> tuple[datetime, datetime]:
+    """The spec's window of requested_datetime: the last 90 days by default; one end given,
+    the 90 days from or to it; both given, at most 90 days apart."""
+    span = timedelta(days=DEFAULT_DAYS)
+    if start is None and end is None:
+        end = now
+    if start is None:
+        start = end - span
+    elif end is None:
+        end = start + span
+    if start > end:
+        raise bad("start_date is after end_date")
+    if end - start > span:
+        raise bad(f"start_date and end_date may not span more than {DEFAULT_DAYS} days")
+    return start, end
+
+
 def parse_query(params: Params, now: datetime) -> Query:
     """GET requests: ``service_request_id`` (then the other filters are ignored, as the spec
-    says), or ``service_code``, ``start_date``, ``end_date`` (default: the last 90 days),
-    ``status`` (open, closed)."""
+    says), or ``service_code``, ``start_date``, ``end_date`` (see ``window``), ``status``
+    (open, closed); ``page`` and ``page_size`` (newest first) where a window holds more."""
     ids = _comma_list(single(params, "service_request_id"))
     if ids:
         if len(ids) > MAX_RESULTS or not all(REQUEST_ID.match(i) for i in ids):
@@ -260,20 +311,17 @@ def parse_query(params: Params, now: datetime) -> Query:
             raise bad("status must be open or closed")
         statuses = (OPEN_STATUSES if "open" in wanted else ()) + (CLOSED_STATUSES if "closed" in wanted else ())
     start_raw, end_raw = single(params, "start_date"), single(params, "end_date")
-    end = _w3c(end_raw, "end_date") if end_raw else now
-    start = _w3c(start_raw, "start_date") if start_raw else end - timedelta(days=DEFAULT_DAYS)
-    if start > end:
-        raise bad("start_date is after end_date")
-    return Query(service_codes=codes, statuses=statuses, start=start, end=end)
+    start, end = window(_w3c(start_raw, "start_date") if start_raw else None,
+                        _w3c(end_raw, "end_date") if end_raw else None, now)
+    return Query(service_codes=codes, statuses=statuses, start=start, end=end,
+                 page=_whole(params, "page", 1, MAX_PAGE),
+                 page_size=_whole(params, "page_size", PAGE_SIZE, MAX_PAGE_SIZE))
 
 
-def utc_key(moment: datetime | str) -> str:
-    """A sortable UTC text of a moment (ranges on text compare correctly on every store)."""
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=DISTRICT_TIME)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def stamp_text(moment: datetime) -> str:
+    """A moment written as the store's stamps are (``clock.now().isoformat()``: UTC), so that
+    a range on their text is a range in time."""
+    return moment.astimezone(timezone.utc).isoformat()
 
 
 def keeps(query: Query, case: dict) -> bool:
@@ -344,22 +392,31 @@ def expected_datetime(case: dict) -> str | None:
     return datetime.combine(day, CLOSING_TIME, DISTRICT_TIME).isoformat()
 
 
-def request_view(case: dict, agency: str | None) -> dict:
-    """A case as a GeoReport service request: nothing personal (no ID number, name, phone or
-    address of the resident)."""
+def request_view(case: dict, agency: str | None, office: dict | None, full: bool) -> dict:
+    """A case as a GeoReport service request. Nothing personal: no ID number, name, phone or
+    address of the resident; the location is the office where the request is handled
+    (``office``: the accepting desk). ``full``: the submitting client asks, and also reads the
+    free text (the description it sent, staff's notes); others read the status's name."""
     trail = case.get("trail") or []
+    office = office or {}
     return {
         "service_request_id": case["_id"],
         "status": "open" if case["status"] in OPEN_STATUSES else "closed",
-        "status_notes": _status_notes(case),
+        "status_notes": _status_notes(case) if full else cases.STATUS_NAMES[case["status"]],
         "service_name": case["matter_name"],
         "service_code": case["matter_code"],
-        "description": (trail[0].get("note") if trail else None) or "",
+        "description": ((trail[0].get("note") if trail else None) or "") if full else "",
         "agency_responsible": agency or case["handling_committee"],
         "service_notice": f"办件编号 {case['number']}",
         "requested_datetime": _local(case["submitted_at"]),
         "updated_datetime": _local(trail[-1]["at"] if trail else case["submitted_at"]),
         "expected_datetime": expected_datetime(case),
+        "address": office.get("address"),
+        "address_id": office.get("_id"),
+        "zipcode": office.get("zipcode"),
+        "lat": office.get("lat"),
+        "long": office.get("long"),
+        "media_url": None,          # materials are handed in at the desk, never published
     }
 
 
@@ -378,6 +435,17 @@ def submitted_view(case: dict, token: str | None) -> dict:
 
 def token_view(record: dict) -> dict:
     return {"service_request_id": record["_id"], "token": record["token"]}
+
+
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+CHANGESET = "2026-12-07T00:00:00+08:00"   # when this endpoint's behaviour last changed
+
+
+def discovery(endpoint_url: str, contact: str, key_service: str) -> dict:
+    """The service discovery document (http://wiki.open311.org/Service_Discovery)."""
+    return {"changeset": CHANGESET, "contact": contact, "key_service": key_service,
+            "endpoints": [{"specification": SPECIFICATION, "url": endpoint_url, "changeset": CHANGESET,
+                           "type": "production", "formats": ["text/xml", "application/json"]}]}
 
 
 # ---- rendering -------------------------------------------------------------------------------
@@ -400,7 +468,10 @@ def _add(parent: ET.Element, name: str, value) -> None:
     if isinstance(value, list):
         singular = {"attributes": "attribute", "values": "value"}.get(name, name.rstrip("s"))
         for item in value:
-            _fill(ET.SubElement(child, singular), item)
+            if isinstance(item, dict):
+                _fill(ET.SubElement(child, singular), item)
+            else:
+                ET.SubElement(child, singular).text = _text(item)
     elif isinstance(value, dict):
         _fill(child, value)
     else:
@@ -417,11 +488,12 @@ def _xml(root: ET.Element) -> bytes:
 
 
 def render(kind: str, data, fmt: str) -> tuple[bytes, str]:
-    """``kind``: services, requests, errors (lists) or service_definition (one object)."""
+    """``kind``: services, requests, errors (lists), service_definition or discovery (one
+    object)."""
     if fmt == "json":
         return json.dumps(data, ensure_ascii=False).encode("utf-8"), CONTENT_TYPES["json"]
-    if kind == "service_definition":
-        root = ET.Element("service_definition")
+    if kind in ("service_definition", "discovery"):
+        root = ET.Element(kind)
         _fill(root, data)
     else:
         root_name, item_name = ROOTS[kind]

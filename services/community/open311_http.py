@@ -1,8 +1,11 @@
-"""Open311 GeoReport v2 over the community service's HTTP port (``/open311/v2/``).
+"""Open311 GeoReport v2 over the community service's HTTP port (``/open311/v2/``), and its
+service discovery document (``/open311/discovery.json|xml``).
 
-Mixed into ``CommunityService`` (which gives ``self.db`` and ``self.submit_case``): thin
-wiring of ``open311`` (pure rules and rendering) to ``open311_store``. A request is submitted
-exactly as the ``submit_case`` RPC submits it, by the actor ``open311:<client name>``.
+Mixed into ``CommunityService`` (which gives ``self.db``, ``self.config`` and
+``self.submit_case``): thin wiring of ``open311`` (pure rules and rendering) to
+``open311_store``. A request is submitted exactly as the ``submit_case`` RPC submits it, by
+the actor ``open311:<client name>``; only that needs an api key. Settings: ``DISTRICT_CODE``
+(the jurisdiction_id served), ``OPEN311_CONTACT`` and ``OPEN311_KEY_SERVICE`` (discovery).
 """
 from __future__ import annotations
 
@@ -15,13 +18,17 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from services.common import clock
+from services.common.config import option
 from services.common.errors import BadInput, SuiteError
 from services.common.rpc import rpc
 from services.community import open311, open311_store, places_store, residents_store
 
 log = logging.getLogger(__name__)
 
-FMT = "<any(json,xml):fmt>"
+FMT = "<fmt>"      # json or xml; any other answers the spec's error list (open311.check_format)
+DISTRICT_CODE = "310104"   # the demo district's administrative division code (GB/T 2260)
+CONTACT = "各街镇社区事务受理服务中心 (the district's community service centres)"
+KEY_SERVICE = "api keys for submitting requests are issued by the district's operators (suite open311 client add)"
 
 
 def _params(request, form: bool = False) -> dict[str, list[str]]:
@@ -37,6 +44,7 @@ def _answer(fmt: str, work) -> Response:
     """Run ``work()`` -> (status, kind, data) and render it; every refusal in the GeoReport
     error format, in the format asked for."""
     try:
+        open311.check_format(fmt)
         status, kind, data = work()
         body, content_type = open311.render(kind, data, fmt)
     except open311.Open311Error as exc:
@@ -57,17 +65,31 @@ def _answer(fmt: str, work) -> Response:
 
 
 class Open311Entrypoints:
-    """GeoReport v2 endpoints; the service class gives ``db`` and ``submit_case``."""
+    """GeoReport v2 endpoints; the service class gives ``db``, ``config`` and ``submit_case``."""
+
+    @http("GET", f"/open311/discovery.{FMT}")
+    def open311_discovery(self, request, fmt):
+        def work():
+            return 200, "discovery", open311.discovery(
+                request.host_url + "open311/v2/", str(option(self.config, "OPEN311_CONTACT", CONTACT)),
+                str(option(self.config, "OPEN311_KEY_SERVICE", KEY_SERVICE)))
+        return _answer(fmt, work)
+
+    @http("GET", f"/open311/v2/discovery.{FMT}")
+    def open311_discovery_v2(self, request, fmt):
+        return self.open311_discovery(request, fmt)
 
     @http("GET", f"/open311/v2/services.{FMT}")
     def open311_services(self, request, fmt):
         def work():
+            self._open311_jurisdiction(_params(request))
             return 200, "services", [open311.service_view(m) for m in places_store.matters(self.db)]
         return _answer(fmt, work)
 
     @http("GET", f"/open311/v2/services/<code>.{FMT}")
     def open311_service_definition(self, request, code, fmt):
         def work():
+            self._open311_jurisdiction(_params(request))
             matter = self._open311_matter(code, missing_status=404)
             desks = places_store.places(self.db, "desk")
             return 200, "service_definition", open311.service_definition(matter, desks)
@@ -77,6 +99,7 @@ class Open311Entrypoints:
     def open311_submit(self, request, fmt):
         def work():
             params = _params(request, form=True)
+            self._open311_jurisdiction(params)
             client = self._open311_client(params)
             submission = open311.parse_submission(params)
             matter = self._open311_matter(submission.service_code, missing_status=400)
@@ -92,11 +115,14 @@ class Open311Entrypoints:
 
     @http("GET", f"/open311/v2/tokens/<token>.{FMT}")
     def open311_token(self, request, token, fmt):
-        """The request id a submission's token stands for (the client's own tokens only)."""
+        """The request id a submission's token stands for: public, as the spec says (the token
+        is a secret only its client was given)."""
         def work():
-            client = self._open311_client(_params(request))
+            params = _params(request)
+            self._open311_jurisdiction(params)
+            self._open311_reader(params)
             record = open311_store.by_token(self.db, token) if open311.TOKEN.match(token) else None
-            if record is None or record.get("client") != client:
+            if record is None:
                 raise open311.Open311Error(404, "no such token")
             return 200, "requests", [open311.token_view(record)]
         return _answer(fmt, work)
@@ -105,23 +131,34 @@ class Open311Entrypoints:
     def open311_requests(self, request, fmt):
         def work():
             params = _params(request)
-            client = self._open311_client(params)
+            self._open311_jurisdiction(params)
+            client = self._open311_reader(params)
             query = open311.parse_query(params, clock.now())
-            found = open311_store.cases_by_ids(self.db, client, query.ids) if query.ids \
-                else open311_store.cases_in_window(self.db, client, query)
-            return 200, "requests", self._open311_views(found)
+            public = self._open311_public_codes()
+            found = open311_store.public_cases_by_ids(self.db, query.ids, public) if query.ids \
+                else open311_store.public_cases_in_window(self.db, query, public)
+            return 200, "requests", self._open311_views(found, client)
         return _answer(fmt, work)
 
     @http("GET", f"/open311/v2/requests/<request_id>.{FMT}")
     def open311_request(self, request, request_id, fmt):
         def work():
-            client = self._open311_client(_params(request))
-            found = open311_store.cases_by_ids(self.db, client, [request_id]) \
+            params = _params(request)
+            self._open311_jurisdiction(params)
+            client = self._open311_reader(params)
+            found = open311_store.public_cases_by_ids(self.db, [request_id], self._open311_public_codes()) \
                 if open311.REQUEST_ID.match(request_id) else []
             if not found:
                 raise open311.Open311Error(404, "no such service request")
-            return 200, "requests", self._open311_views(found)
+            return 200, "requests", self._open311_views(found, client)
         return _answer(fmt, work)
+
+    @http("GET,POST", "/open311/<path:rest>")
+    def open311_elsewhere(self, request, rest):
+        """Any other path under /open311/ (no format, a typo): the spec's error list, not a page."""
+        def work():
+            raise open311.Open311Error(404, "no such Open311 resource: see /open311/discovery.json")
+        return _answer("json", work)
 
     @rpc
     def open311_add_client(self, name: str, key_hash: str) -> dict:
@@ -136,6 +173,10 @@ class Open311Entrypoints:
 
     # ---- helpers ------------------------------------------------------------------------------
 
+    def _open311_jurisdiction(self, params) -> None:
+        open311.check_jurisdiction(open311.single(params, "jurisdiction_id"),
+                                   str(option(self.config, "DISTRICT_CODE", DISTRICT_CODE)))
+
     def _open311_client(self, params) -> str:
         """The client whose api key was presented: 401 without one, 403 for a wrong one."""
         key = open311.single(params, "api_key")
@@ -144,12 +185,26 @@ class Open311Entrypoints:
             raise open311.Open311Error(403, "invalid api_key")
         return name
 
+    def _open311_reader(self, params) -> str | None:
+        """Who reads: nobody in particular (reading is public), or the client whose key came
+        with the request (a wrong key is refused, not ignored: its client would think it reads
+        as itself)."""
+        return self._open311_client(params) if open311.single(params, "api_key") is not None else None
+
+    def _open311_public_codes(self) -> set[str]:
+        return {m["_id"] for m in places_store.matters(self.db)}
+
     def _open311_matter(self, code: str, missing_status: int) -> dict:
         matter = places_store.matter(self.db, code) if open311.SERVICE_CODE.match(code or "") else None
         if matter is None or not matter.get("public", True):
             raise open311.Open311Error(missing_status, "unknown service_code")
         return matter
 
-    def _open311_views(self, found: list[dict]) -> list[dict]:
-        names = places_store.names(self.db, sorted({c["handling_committee"] for c in found}))
-        return [open311.request_view(c, names.get(c["handling_committee"])) for c in found]
+    def _open311_views(self, found: list[dict], reader: str | None) -> list[dict]:
+        """Request views; the submitting client (``reader``) also reads their free text."""
+        places = places_store.by_codes(self.db, sorted(
+            {c["handling_committee"] for c in found} | {c.get("accepting_desk") for c in found} - {None}))
+        return [open311.request_view(c, places.get(c["handling_committee"], {}).get("name"),
+                                     places.get(c.get("accepting_desk")),
+                                     full=reader is not None and open311.submitted_by(c) == reader)
+                for c in found]

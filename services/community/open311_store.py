@@ -1,9 +1,11 @@
-"""Open311 clients and the requests they submitted, against the store.
+"""Open311 clients, the requests they submitted, and the public list of requests, against
+the store.
 
 - ``open311_clients``: ``_id`` = client name, ``key_hash``, ``created_at``.
-- ``open311_requests``: ``_id`` = case id, ``client``, ``service_code``, ``token``,
-  ``client_at`` ("<client>|<UTC submitted_at>": what a client's request list is read by, a
-  range on one indexed field).
+- ``open311_requests``: ``_id`` = case id, ``client``, ``service_code``, ``token``: which
+  client submitted a request, and the token it was given.
+- the public list reads ``cases`` by ``submitted_at`` (a range on one indexed field, newest
+  first), keeping the requests of public matters.
 """
 from __future__ import annotations
 
@@ -14,11 +16,13 @@ from pymongo.database import Database
 
 from services.common.errors import Conflict
 from services.community import cases_store, open311
-from services.community.store import OPEN311_CLIENTS, OPEN311_REQUESTS
+from services.community.store import CASES, OPEN311_CLIENTS, OPEN311_REQUESTS
 
 log = logging.getLogger(__name__)
 
-SCAN_MAX = 1000          # request records read at most for one list (then filtered by code and status)
+# what a request view reads of a case: nothing of the resident
+VIEW_FIELDS = {"number": 1, "matter_code": 1, "matter_name": 1, "handling_committee": 1, "accepting_desk": 1,
+               "status": 1, "submitted_at": 1, "deadline": 1, "trail": 1}
 
 
 def add_client(db: Database, name: str, key_hash: str, created_at: str) -> None:
@@ -35,16 +39,15 @@ def key_hash_of(db: Database, name: str) -> str | None:
 
 
 def record(db: Database, client: str, case: dict, token: str) -> bool:
-    """Index the new request under its client. The case is stored already: a failure
-    here is logged, not answered (a retry would submit it twice); the request stays
-    readable by its id, only the client's list misses it."""
+    """Keep which client submitted the new request, and its token. The case is stored
+    already: a failure here is logged, not answered (a retry would submit it twice); the
+    request stays readable by its id, only its token leads nowhere."""
     try:
-        db[OPEN311_REQUESTS].insert_one({
-            "_id": case["case_id"], "client": client, "service_code": case["matter_code"], "token": token,
-            "client_at": f"{client}|{open311.utc_key(case['submitted_at'])}"})
+        db[OPEN311_REQUESTS].insert_one({"_id": case["case_id"], "client": client,
+                                         "service_code": case["matter_code"], "token": token})
         return True
     except pymongo.errors.PyMongoError:
-        log.exception("open311: case %s stored but not indexed for client %s", case["case_id"], client)
+        log.exception("open311: case %s stored but its token not kept for client %s", case["case_id"], client)
         return False
 
 
@@ -52,23 +55,26 @@ def by_token(db: Database, token: str) -> dict | None:
     return db[OPEN311_REQUESTS].find_one({"token": token})
 
 
-def cases_by_ids(db: Database, client: str, ids: list[str]) -> list[dict]:
-    """The cases of ``ids`` that ``client`` submitted, in the order of ``ids``."""
+def public_cases_by_ids(db: Database, ids: list[str], public_codes: set[str]) -> list[dict]:
+    """The cases of ``ids`` whose matter is public, in the order of ``ids``."""
     found = cases_store.by_ids(db, ids)
-    return [found[i] for i in ids if i in found and open311.submitted_by(found[i]) == client]
+    return [found[i] for i in ids if i in found and found[i]["matter_code"] in public_codes]
 
 
-def cases_in_window(db: Database, client: str, query: open311.Query) -> list[dict]:
-    """The client's requests in the window, newest first, at most MAX_RESULTS of them."""
-    window = {"$gte": f"{client}|{open311.utc_key(query.start)}", "$lte": f"{client}|{open311.utc_key(query.end)}"}
-    records = db[OPEN311_REQUESTS].find({"client_at": window}, {"_id": 1, "service_code": 1}).sort(
-        "client_at", -1).limit(SCAN_MAX)
-    ids = [r["_id"] for r in records
-           if not query.service_codes or r.get("service_code") in query.service_codes]
-    out: list[dict] = []
-    for start in range(0, len(ids), 100):
-        chunk = ids[start:start + 100]
-        out += [c for c in cases_by_ids(db, client, chunk) if open311.keeps(query, c)]
-        if len(out) >= open311.MAX_RESULTS:
+def public_cases_in_window(db: Database, query: open311.Query, public_codes: set[str]) -> list[dict]:
+    """The query's page of requests of public matters submitted in its window, newest first."""
+    codes = public_codes & set(query.service_codes) if query.service_codes else public_codes
+    if not codes:
+        return []
+    skip, out = (query.page - 1) * query.page_size, []
+    window = {"$gte": open311.stamp_text(query.start), "$lte": open311.stamp_text(query.end)}
+    for case in db[CASES].find({"submitted_at": window}, VIEW_FIELDS).sort("submitted_at", -1).batch_size(500):
+        if case["matter_code"] not in codes or not open311.keeps(query, case):
+            continue
+        if skip:
+            skip -= 1
+            continue
+        out.append(case)
+        if len(out) == query.page_size:
             break
-    return out[:open311.MAX_RESULTS]
+    return out

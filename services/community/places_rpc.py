@@ -26,7 +26,8 @@ class PlaceEntrypoints:
 
     @rpc
     def list_places(self, kind: str | None = None) -> list[dict]:
-        return [{"code": p["_id"], "kind": p["kind"], "name": p["name"], "parent": p.get("parent")}
+        return [{"code": p["_id"], "kind": p["kind"], "name": p["name"], "parent": p.get("parent"),
+                 **{f: p[f] for f in places_store.OFFICE_FIELDS if p.get(f) is not None}}
                 for p in places_store.places(self.db, kind)]
 
     @rpc

@@ -15,11 +15,16 @@ def kinds_of(db: Database, codes: list[str]) -> dict[str, str]:
     return {d["_id"]: d["kind"] for d in db[PLACES].find({"_id": {"$in": codes}}, {"kind": 1})} if codes else {}
 
 
+OFFICE_FIELDS = ("address", "zipcode", "lat", "long")   # where a place's office is (optional)
+
+
 def save_places(db: Database, places: list[dict]) -> None:
-    """Insert or update each place ({code, kind, name, parent}) by its code."""
+    """Insert or update each place ({code, kind, name, parent}, and its office's address and
+    position when given) by its code."""
     for place in places:
+        office = {f: place[f] for f in OFFICE_FIELDS if place.get(f) is not None}
         db[PLACES].update_one({"_id": place["code"]}, {"$set": {
-            "kind": place["kind"], "name": place["name"], "parent": place["parent"]}}, upsert=True)
+            "kind": place["kind"], "name": place["name"], "parent": place["parent"], **office}}, upsert=True)
 
 
 def places(db: Database, kind: str | None = None) -> list[dict]:
@@ -27,9 +32,14 @@ def places(db: Database, kind: str | None = None) -> list[dict]:
     return list(db[PLACES].find(query).sort("_id"))
 
 
+def by_codes(db: Database, codes: list[str]) -> dict[str, dict]:
+    """{code: place} of the places known among ``codes``."""
+    return {p["_id"]: p for p in db[PLACES].find({"_id": {"$in": codes}})} if codes else {}
+
+
 def names(db: Database, codes: list[str]) -> dict[str, str]:
     """{code: name} of the places known among ``codes``."""
-    return {p["_id"]: p["name"] for p in db[PLACES].find({"_id": {"$in": codes}})} if codes else {}
+    return {code: p["name"] for code, p in by_codes(db, codes).items()}
 
 
 def committee_codes(db: Database) -> set[str]:

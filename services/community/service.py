@@ -13,6 +13,8 @@ its rules and its store module, and answer or publish:
 """
 from __future__ import annotations
 
+from nameko.dependency_providers import Config
+
 from services.common.health import HealthEntrypoints
 from services.common.logs import Correlation
 from services.common.metrics import Metrics, Tally
@@ -33,6 +35,7 @@ class CommunityService(HealthEntrypoints, PlaceEntrypoints, ResidentEntrypoints,
                        NoticeEntrypoints, StaffEntrypoints, Open311Entrypoints):
     name = "community"
 
+    config = Config()
     db = Store(store.INDEXES, builds=(cases_store.rekey_watch,))
     relay = OutboxRelay(store.OUTBOX_COLLECTIONS)
     correlation_id = Correlation()

@@ -35,15 +35,15 @@ INDEXES = {
         IndexModel([("watch", ASCENDING)], name="deadline_watch", sparse=True),
         IndexModel([("awaiting_calendar", ASCENDING)], name="awaiting_calendar", sparse=True),
         IndexModel([("open_flag", ASCENDING)], name="open_flag", sparse=True),
+        IndexModel([("submitted_at", ASCENDING)], name="submitted_at"),   # Open311's public list
         OUTBOX_INDEX,
     ],
     NOTICES: [IndexModel([("resident_id", ASCENDING)], name="resident")],
     STAFF: [IndexModel([("committee", ASCENDING)], name="committee")],
     STAFF_SESSIONS: [IndexModel([("login", ASCENDING)], name="login"),
                      IndexModel([("expires_at", ASCENDING)], name="expires_at")],
-    # a client's request list is a range of one indexed field; a token finds its request
-    OPEN311_REQUESTS: [IndexModel([("client_at", ASCENDING)], name="client_at"),
-                       IndexModel([("token", ASCENDING)], name="token", unique=True, sparse=True)],
+    # a token finds the request it was given for
+    OPEN311_REQUESTS: [IndexModel([("token", ASCENDING)], name="token", unique=True, sparse=True)],
     ACCESS_LOG: [IndexModel([("resident_id", ASCENDING)], name="resident")],
 }
 

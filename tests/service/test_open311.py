@@ -1,28 +1,39 @@
 """Open311 GeoReport v2 at the community service, with the real store and broker: the public
-matters as services, requests submitted by a keyed client and followed by that client only,
-refusals in the GeoReport error format that store nothing, and no personal data out."""
+matters as services, requests submitted by a keyed client, every public request read by
+anyone without a key (free text only by the client that sent it), refusals in the GeoReport
+error format that store nothing, no personal data out, and a stock GeoReport client from PyPI
+(``georeport``) that lists, reads and follows requests without a key."""
 import hashlib
 import json
 import uuid
 import xml.etree.ElementTree as ET
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
+from georeport import GeoReport
+from kombu import Connection
 
 from infra import open311_clients
 from infra.cli import main as cli
+from infra.local import demo_data
+from services.common import clock
 from services.community import catalogue, open311
 from services.community.service import CommunityService
-from support import id_number, load_demo_district, web_address
+from support import id_number, load_demo_district, wait_for, web_address
 
 NAME, PHONE, ADDRESS = "欧阳测试", "13912345678", "枫林路123弄45号678室"
 FENGLIN = {"id": "c", "role": "staff", "committee": "C0201"}   # the committee where the resident lives
 
 
+JURISDICTION = "310199"     # this module's district code (DISTRICT_CODE), not the default
+FENGLIN_DESK = {"address_id": "D020101", "address": "枫林路180号", "zipcode": "200032",
+                "lat": 31.1985, "long": 121.4571}   # where the Fenglin residents' requests are handled
+
+
 @pytest.fixture
-def o311(start_service, rpc):
-    container = start_service(CommunityService)
+def o311(start_service, service_config, rpc):
+    container = start_service(CommunityService, {**service_config("community"), "DISTRICT_CODE": JURISDICTION})
     load_demo_district(rpc)
     return Api(web_address(container) + "/open311/v2")
 
@@ -165,39 +176,48 @@ def test_submit_follow_accept_and_complete(o311, rpc, db):
     assert seen["expected_datetime"] == f"{accepted['deadline']}T17:00:00+08:00"
     assert seen["updated_datetime"] >= seen["requested_datetime"]
 
-    listed = o311.get("requests.json", api_key=key).json()
-    assert [x["service_request_id"] for x in listed] == [rid]
-    assert [x["service_request_id"] for x in o311.get("requests.json", api_key=key, status="open").json()] == [rid]
-    assert o311.get("requests.json", api_key=key, status="closed").json() == []
-    assert o311.get("requests.json", api_key=key, service_code="MINIMUM_LIVING").json() == []
+    for k, v in FENGLIN_DESK.items():   # the office where it is handled, never the resident's address
+        assert seen[k] == v
+    assert seen["media_url"] is None
 
-    root = ET.fromstring(o311.get("requests.xml", api_key=key, service_request_id=rid).content)
+    # anyone reads it without a key: the same request, without the free text
+    [public] = o311.get(f"requests/{rid}.json").json()
+    assert public == {**seen, "description": "", "status_notes": "已受理"}
+    since = {"start_date": seen["requested_datetime"]}      # this test's own requests
+    listed = o311.get("requests.json", **since).json()
+    assert [x["service_request_id"] for x in listed] == [rid] and listed[0]["description"] == ""
+    assert o311.get("requests.json", api_key=key, **since).json()[0]["description"] == "老人腿脚不便，请上门核实"
+    assert [x["service_request_id"] for x in o311.get("requests.json", status="open", **since).json()] == [rid]
+    assert o311.get("requests.json", status="closed", **since).json() == []
+    assert o311.get("requests.json", service_code="MINIMUM_LIVING", **since).json() == []
+
+    root = ET.fromstring(o311.get("requests.xml", service_request_id=rid).content)
     assert root.tag == "service_requests"
     assert root.find("request").findtext("expected_datetime") == seen["expected_datetime"]
     assert root.find("request").findtext("agency_responsible") == "枫林路居委会"
+    assert root.find("request").findtext("lat") == "31.1985" and root.find("request").findtext("zipcode") == "200032"
 
     rpc.community.act_on_case(FENGLIN, {"case_id": rid, "action": "complete", "note": "补贴已核发"})
     [done] = o311.get(f"requests/{rid}.json", api_key=key).json()
     assert done["status"] == "closed" and done["status_notes"] == "补贴已核发"
-    assert [x["service_request_id"] for x in o311.get("requests.json", api_key=key, status="closed").json()] == [rid]
+    assert o311.get(f"requests/{rid}.json").json()[0]["status_notes"] == "已办结"   # staff's note: its client only
+    assert [x["service_request_id"] for x in o311.get("requests.json", status="closed", **since).json()] == [rid]
 
     o311.assert_nothing_personal(number, NAME, PHONE, ADDRESS, resident_id)
 
 
-def test_a_token_leads_its_own_client_to_the_request(o311, rpc):
+def test_a_token_leads_anyone_who_holds_it_to_the_request(o311, rpc):
     _, number = register(rpc)
     _, key = new_client(rpc)
-    _, other_key = new_client(rpc)
     [answer] = o311.post("requests.json", form(key, number)).json()
     token, rid = answer["token"], answer["service_request_id"]
     assert token.startswith("tok-") and token != rid
-    assert o311.get(f"tokens/{token}.json", api_key=key).json() == [{"service_request_id": rid, "token": token}]
-    root = ET.fromstring(o311.get(f"tokens/{token}.xml", api_key=key).content)
+    assert o311.get(f"tokens/{token}.json").json() == [{"service_request_id": rid, "token": token}]   # no key
+    root = ET.fromstring(o311.get(f"tokens/{token}.xml").content)
     assert root.tag == "service_requests" and root.find("request").findtext("service_request_id") == rid
-    geo_error(o311.get(f"tokens/{token}.json", api_key=other_key), 404)   # not another client's
-    geo_error(o311.get("tokens/tok-0123456789abcdef0123456789abcdef.json", api_key=key), 404)
-    geo_error(o311.get("tokens/%7B%22$ne%22:null%7D.json", api_key=key), 404)
-    assert o311.get(f"tokens/{token}.json").status_code in (401, 403)     # no key
+    geo_error(o311.get("tokens/tok-0123456789abcdef0123456789abcdef.json"), 404)
+    geo_error(o311.get("tokens/%7B%22$ne%22:null%7D.json"), 404)
+    geo_error(o311.get(f"tokens/{token}.json", api_key="x.y"), 403)    # a wrong key is refused, not ignored
 
 
 def test_submit_in_xml_with_a_chosen_desk(o311, rpc, db):
@@ -238,9 +258,8 @@ def test_missing_or_wrong_key_is_refused_and_stores_nothing(o311, rpc, db):
     assert x.status_code == 401 and ET.fromstring(x.content).find("error").findtext("code") == "401"
     assert cases_of(db, resident_id) == []
 
-    geo_error(o311.get("requests.json"), 401)
-    geo_error(o311.get("requests/abc.json"), 401)
-    geo_error(o311.get("requests.json", api_key="x.y"), 403)
+    geo_error(o311.get("requests.json", api_key="x.y"), 403)     # reading needs no key; a wrong one is refused
+    geo_error(o311.get("requests/abc.json", api_key=key[:-1]), 403)
     # the key is kept only as its hash
     stored = db("community").open311_clients.find_one({"_id": client})
     assert stored["key_hash"] == hashlib.sha256(key.encode()).hexdigest() and stored["created_at"]
@@ -248,17 +267,113 @@ def test_missing_or_wrong_key_is_refused_and_stores_nothing(o311, rpc, db):
     assert len(key.split(".", 1)[1]) >= 32
 
 
-def test_another_clients_key_cannot_see_the_request(o311, rpc):
+def test_another_client_reads_the_request_as_the_public_does(o311, rpc):
     _, number = register(rpc)
     _, key_a = new_client(rpc)
     _, key_b = new_client(rpc)
-    [answer] = o311.post("requests.json", form(key_a, number)).json()
+    sent = requests.post(f"{o311.base}/requests.json", data=form(key_a, number, description="请电话联系我 13912345678"),
+                         timeout=10)
+    [answer] = sent.json()
     rid = answer["service_request_id"]
-    geo_error(o311.get(f"requests/{rid}.json", api_key=key_b), 404)
-    assert o311.get("requests.json", api_key=key_b).json() == []
-    assert o311.get("requests.json", api_key=key_b, service_request_id=rid).json() == []
-    assert [x["service_request_id"] for x in o311.get("requests.json", api_key=key_a,
+    # the sending client reads back what it sent (not kept among the bodies checked below)
+    mine = requests.get(f"{o311.base}/requests/{rid}.json", params={"api_key": key_a}, timeout=10).json()[0]
+    [theirs] = o311.get(f"requests/{rid}.json", api_key=key_b).json()
+    assert mine["description"] == "请电话联系我 13912345678" and theirs["description"] == ""
+    assert theirs == o311.get(f"requests/{rid}.json").json()[0]
+    assert [x["service_request_id"] for x in o311.get("requests.json", api_key=key_b,
                                                       service_request_id=f"{rid},nope").json()] == [rid]
+    o311.assert_nothing_personal(number, NAME, PHONE, ADDRESS, "13912345678")
+
+
+def test_every_public_request_is_listed_newest_first_and_paged(o311, rpc, db, settings):
+    since = clock.now()   # this test's requests are the ones submitted from now on
+    _, number = register(rpc)
+    _, key = new_client(rpc)
+    by_client = [o311.post("requests.json", form(key, number, code)).json()[0]["service_request_id"]
+                 for code in ("ELDERLY_ALLOWANCE", "COMMUNITY_VENUE", "RESIDENCE_PERMIT")]
+    resident_id, _ = register(rpc)
+    at_desk = rpc.community.submit_case(FENGLIN, {"resident_id": resident_id, "matter_code": "ELDERLY_ALLOWANCE",
+                                                  "note": "王阿姨代办"})["case_id"]
+    fault = kiosk_fault_case(db, settings)   # an internal matter's case: never public
+    newest_first = [at_desk] + by_client[::-1]
+    window = {"start_date": since.isoformat()}
+    assert [x["service_request_id"] for x in o311.get("requests.json", **window).json()] == newest_first
+    pages = [[x["service_request_id"] for x in o311.get("requests.json", page=p, page_size=2, **window).json()]
+             for p in (1, 2, 3)]
+    assert pages == [newest_first[:2], newest_first[2:], []]
+    assert [x["service_request_id"] for x in o311.get(
+        "requests.json", service_code="ELDERLY_ALLOWANCE,COMMUNITY_VENUE", **window).json()] == \
+        [at_desk, by_client[1], by_client[0]]
+    assert o311.get("requests.json", service_code="KIOSK_FAULT", **window).json() == []
+    geo_error(o311.get(f"requests/{fault}.json"), 404)
+    assert o311.get("requests.json", service_request_id=fault).json() == []
+    # a window that ends before them, and one 90 days long that holds them
+    before = o311.get("requests.json", end_date=since.isoformat(), page_size=200).json()
+    assert not {x["service_request_id"] for x in before} & set(newest_first)
+    assert len(o311.get("requests.json", start_date=(since - timedelta(days=89)).isoformat(),
+                        end_date=(since + timedelta(days=1)).isoformat(), page_size=200).json()) >= 4
+    o311.assert_nothing_personal(number, NAME, PHONE, ADDRESS, resident_id, "王阿姨代办")
+
+
+def kiosk_fault_case(db, settings) -> str:
+    """A maintenance case opened by a kiosk fault (the KIOSK_FAULT matter is internal)."""
+    envelope = {"specversion": "1.0", "id": uuid.uuid4().hex, "source": "library",
+                "type": "cn.library.kiosk.fault.v1", "time": clock.now().isoformat(),
+                "data": {"kiosk_id": f"K-{uuid.uuid4().hex[:6]}", "kiosk_name": "枫林路24小时图书馆",
+                         "committee": "C0201", "fault_code": "PRINTER_JAM", "description": "凭条打印机卡纸",
+                         "reported_at": clock.now().isoformat()}}
+    with Connection(settings.amqp_uri) as conn:
+        conn.Producer().publish(json.dumps(envelope), exchange="library.events", routing_key=envelope["type"],
+                                content_type="application/json")
+    return wait_for(lambda: db("community").cases.find_one({"_id": f"kf-{envelope['id']}"}))["_id"]
+
+
+def test_the_stock_georeport_client_reads_without_a_key(o311, rpc):
+    """``georeport`` 0.3.1 from PyPI, as a civic app would use it: no key for reading; it has
+    no call for submitting, so its app posts the form itself, with the key."""
+    _, number = register(rpc)
+    _, key = new_client(rpc)
+    posted = requests.post(f"{o311.base}/requests.json", data=form(key, number, jurisdiction_id=JURISDICTION),
+                           timeout=10)
+    assert posted.status_code == 200, posted.text
+    rid = posted.json()[0]["service_request_id"]
+    for output in ("json", "xml"):
+        client = GeoReport(o311.base, jurisdiction=JURISDICTION, output_format=output)
+        assert client.api_key is None
+        services = client.get_service_list()
+        assert "ELDERLY_ALLOWANCE" in {s["service_code"] for s in services}
+        definition = client.get_service_definition("ELDERLY_ALLOWANCE")
+        assert definition["service_code"] == "ELDERLY_ALLOWANCE"
+        request = client.get_service_request(rid)
+        assert request["service_request_id"] == rid and request["agency_responsible"] == "枫林路居委会"
+        assert request["address_id"] == "D020101" and request["status"] == "open"
+        listed = client.get_service_requests(service_request_id=rid)
+        listed = [listed] if isinstance(listed, dict) else listed   # xmltodict: one element is a dict
+        assert [x["service_request_id"] for x in listed] == [rid]
+        recent = client.get_service_requests(start_date=(clock.now() - timedelta(minutes=5)).isoformat(),
+                                             status="open")
+        recent = [recent] if isinstance(recent, dict) else recent
+        assert rid in {x["service_request_id"] for x in recent}
+    elsewhere = GeoReport(o311.base, jurisdiction="440305")
+    with pytest.raises(requests.HTTPError) as refused:
+        elsewhere.get_service_list()
+    assert refused.value.response.status_code == 404 and "440305" in refused.value.response.json()[0]["description"]
+    o311.assert_nothing_personal(number, NAME, PHONE, ADDRESS)
+
+
+def test_service_discovery(o311):
+    base = o311.base.rsplit("/v2", 1)[0]
+    doc = requests.get(f"{base}/discovery.json", timeout=10).json()
+    [endpoint] = doc["endpoints"]
+    assert endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2"
+    assert endpoint["url"] == o311.base + "/" and endpoint["type"] == "production"
+    assert set(endpoint["formats"]) == {"application/json", "text/xml"}
+    assert doc["changeset"] and doc["contact"] and doc["key_service"]
+    root = ET.fromstring(requests.get(f"{base}/discovery.xml", timeout=10).content)
+    assert root.tag == "discovery"
+    assert [f.text for f in root.find("endpoints").find("endpoint").find("formats").findall("format")] == \
+        ["text/xml", "application/json"]
+    assert requests.get(f"{o311.base}/discovery.json", timeout=10).json() == doc
 
 
 # ---- refusals ----------------------------------------------------------------------------------
@@ -331,16 +446,41 @@ def test_a_field_given_twice_is_refused(o311, rpc, db):
 
 
 def test_bad_query_parameters(o311, rpc):
-    _, key = new_client(rpc)
-    geo_error(o311.get("requests.json", api_key=key, status="pending"), 400)
-    geo_error(o311.get("requests.json", api_key=key, start_date="yesterday"), 400)
-    geo_error(o311.get("requests.json", api_key=key, start_date="2026-02-01T00:00:00Z",
-                       end_date="2026-01-01T00:00:00Z"), 400)
-    geo_error(o311.get("requests.json", api_key=key, service_request_id='{"$ne": null}'), 400)
-    geo_error(o311.get("requests.json", api_key=key, end_date="0001-01-05T00:00:00Z"), 400)   # was a 500
-    geo_error(o311.get("requests.json", api_key=key, start_date="9999-12-31T23:59:59-05:00"), 400)
-    assert o311.get("requests.json", api_key=key, start_date="2099-01-01T00:00:00+08:00",
+    geo_error(o311.get("requests.json", status="pending"), 400)
+    geo_error(o311.get("requests.json", start_date="yesterday"), 400)
+    geo_error(o311.get("requests.json", start_date="2026-02-01T00:00:00Z", end_date="2026-01-01T00:00:00Z"), 400)
+    assert "90 days" in geo_error(o311.get("requests.json", start_date="2026-01-01T00:00:00Z",
+                                           end_date="2026-04-02T00:00:00Z"), 400)
+    geo_error(o311.get("requests.json", service_request_id='{"$ne": null}'), 400)
+    geo_error(o311.get("requests.json", end_date="0001-01-05T00:00:00Z"), 400)   # was a 500
+    geo_error(o311.get("requests.json", start_date="9999-12-31T23:59:59-05:00"), 400)
+    for paging in ({"page": "0"}, {"page": "-1"}, {"page": "x"}, {"page_size": "201"}, {"page_size": "0"}):
+        geo_error(o311.get("requests.json", **paging), 400)
+    assert o311.get("requests.json", start_date="2099-01-01T00:00:00+08:00",
                     end_date="2099-02-01T00:00:00+08:00").json() == []
+    assert o311.get("requests.json", jurisdiction_id=JURISDICTION).status_code == 200
+    for path in ("requests.json", "services.json", "services/ELDERLY_ALLOWANCE.json", "requests/abc.json"):
+        assert "310104" in geo_error(o311.get(path, jurisdiction_id="310104"), 404)   # not this district
+    geo_error(o311.get("requests.json", jurisdiction_id='{"$ne": null}'), 404)
+
+
+@pytest.mark.parametrize("path", ["requests.csv", "services.csv", "services/ELDERLY_ALLOWANCE.html",
+                                  "requests/abc.yaml", "tokens/tok-0123456789abcdef0123456789abcdef.csv",
+                                  "requests", "services", "nothing/here.json", "../discovery.csv"])
+def test_an_unknown_format_or_path_answers_the_error_list_not_a_page(o311, path):
+    r = o311.get(path)
+    assert 400 <= r.status_code < 500
+    assert r.headers["Content-Type"] == "application/json; charset=utf-8", r.text
+    [error] = r.json()
+    assert error["code"] == r.status_code and error["description"]
+
+
+def test_a_post_in_an_unknown_format_or_jurisdiction_stores_nothing(o311, rpc, db):
+    resident_id, number = register(rpc)
+    _, key = new_client(rpc)
+    geo_error(o311.post("requests.csv", form(key, number)), 400)
+    geo_error(o311.post("requests.json", form(key, number, jurisdiction_id="440305")), 404)
+    assert cases_of(db, resident_id) == []
 
 
 # ---- the CLI -----------------------------------------------------------------------------------
@@ -351,7 +491,7 @@ def test_cli_adds_a_client_and_prints_its_key_alone_on_the_last_line(o311, rpc, 
     assert cli.main(["open311", "client", "add", name]) == 0
     key = capsys.readouterr().out.rstrip("\n").splitlines()[-1]
     assert key.startswith(f"{name}.")
-    assert o311.get("requests.json", api_key=key).json() == []
+    assert o311.get("requests.json", api_key=key).status_code == 200     # the key is known
     assert cli.main(["open311", "client", "add", name]) == 1  # taken
     assert "exists" in capsys.readouterr().err
     assert cli.main(["open311", "client", "add", "no.dots"]) == 1
@@ -376,10 +516,23 @@ def test_a_request_view_has_nothing_personal():
                        "action": "start", "note": None},
                       {"at": "2026-01-07T01:00:00+00:00", "by": "system", "from": "in_progress",
                        "to": "in_progress", "action": "due_soon", "note": None}]}
-    view = open311.request_view(case, "枫林路居委会")
+    view = open311.request_view(case, "枫林路居委会", {"_id": "D020101", **demo_data._OFFICES["C0201"]}, full=True)
     assert view["requested_datetime"] == "2026-01-05T09:00:00+08:00"
     assert view["updated_datetime"] == "2026-01-07T09:00:00+08:00"
     assert view["expected_datetime"] == "2026-01-19T17:00:00+08:00"
     assert view["status"] == "open" and view["status_notes"] == "办理中"
     assert NAME not in json.dumps(view, ensure_ascii=False) and "r1" not in json.dumps(view)
     assert open311.submitted_by(case) == "x"
+
+
+def test_the_window_is_ninety_days_at_most_from_either_end():
+    now = datetime(2026, 12, 7, 12, 0, tzinfo=timezone.utc)
+    day = timedelta(days=1)
+    assert open311.window(None, None, now) == (now - 90 * day, now)
+    assert open311.window(now - 200 * day, None, now) == (now - 200 * day, now - 110 * day)
+    assert open311.window(None, now - 10 * day, now) == (now - 100 * day, now - 10 * day)
+    assert open311.window(now - 90 * day, now, now) == (now - 90 * day, now)
+    with pytest.raises(open311.Open311Error, match="90 days"):
+        open311.window(now - 91 * day, now, now)
+    with pytest.raises(open311.Open311Error, match="after"):
+        open311.window(now, now - day, now)
