@@ -111,11 +111,14 @@ class Notice(graphene.ObjectType):
     body = graphene.String(required=True)
     case_id = graphene.String()
     created_at = graphene.String(required=True)
+    read = graphene.Boolean(required=True)
+    read_at = graphene.String()
 
     @staticmethod
     def of(n: dict) -> "Notice":
         return Notice(id=n["notice_id"], kind=n["kind"], title=n["title"], body=n["body"],
-                      case_id=n.get("case_id"), created_at=n["created_at"])
+                      case_id=n.get("case_id"), created_at=n["created_at"], read=bool(n.get("read")),
+                      read_at=n.get("read_at"))
 
 
 class RecordAccess(graphene.ObjectType):

@@ -6,7 +6,7 @@ import graphene
 
 from gateway.errors import BadRequest, Forbidden
 from gateway.schema.asking import RESIDENT_ROLES, STAFF_ROLES, actor, calls, principal
-from gateway.schema.community import Case, CaseActionKind, RegisteredResident
+from gateway.schema.community import Case, CaseActionKind, Notice, RegisteredResident
 
 
 class SubmitCase(graphene.Mutation):
@@ -95,3 +95,16 @@ class ChangePhone(graphene.Mutation):
             raise BadRequest("residentId is required when staff change a phone number")
         return RegisteredResident.of(calls(info).call("community", "change_phone", actor(who),
                                                       {"resident_id": resident_id, "phone": phone}))
+
+
+class MarkNoticeRead(graphene.Mutation):
+    """A resident marks one of their notices read."""
+
+    class Arguments:
+        id = graphene.ID(required=True)
+
+    Output = Notice
+
+    def mutate(root, info, id):
+        who = principal(info, *RESIDENT_ROLES)
+        return Notice.of(calls(info).call("community", "mark_notice_read", actor(who), id))

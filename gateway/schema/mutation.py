@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import graphene
 
-from gateway.schema.community_mutations import ActOnCase, ChangePhone, RegisterResident, SubmitCase
+from gateway.schema.community_mutations import ActOnCase, ChangePhone, MarkNoticeRead, RegisterResident, SubmitCase
 from gateway.schema.learning_mutations import Enrol, RecordProgress
 from gateway.schema.library_mutations import CancelHold, PlaceHold, RenewLoan, SetLibraryPin
 from gateway.schema.schoolbag_mutations import FreezeWallet, MarkThreadRead, PostMessage, SetWalletLimits, TopUpWallet
@@ -25,3 +25,4 @@ class Mutation(graphene.ObjectType):
     act_on_case = ActOnCase.Field()
     register_resident = RegisterResident.Field()
     change_phone = ChangePhone.Field()
+    mark_notice_read = MarkNoticeRead.Field()

@@ -26,6 +26,11 @@ class Forbidden(SuiteError):
     code = "FORBIDDEN"
 
 
+class RateLimited(SuiteError):
+    """Too many tries in a while (sign-in codes): the message says when to try again."""
+    code = "RATE_LIMITED"
+
+
 class StoreUnavailable(SuiteError):
     code = "UNAVAILABLE"
 
@@ -35,6 +40,6 @@ class OutcomeUnknown(SuiteError):
     code = "UNAVAILABLE"
 
 
-EXPECTED = (BadInput, NotFound, Conflict, Forbidden)
-CODES = {cls.__name__: cls.code for cls in (BadInput, NotFound, Conflict, Forbidden, StoreUnavailable,
+EXPECTED = (BadInput, NotFound, Conflict, Forbidden, RateLimited)
+CODES = {cls.__name__: cls.code for cls in (BadInput, NotFound, Conflict, Forbidden, RateLimited, StoreUnavailable,
                                             OutcomeUnknown)}

@@ -8,7 +8,7 @@ from contracts.events.community import (CaseAcceptedV1, CaseCompletedV1, CaseRej
 from contracts.events.elearning import CourseCompletedV1, CreditsAwardedV1, GuardianAlertV1
 from contracts.events.library import HoldReadyV1, LoanOverdueV1, LoanRecalledV1
 from services.common import clock
-from services.common.errors import Forbidden
+from services.common.errors import BadInput, Forbidden, NotFound
 from services.common.inbox import inbox_handler
 from services.common.rpc import rpc
 from services.community import cases, cases_store, notices, notices_store, places_store, residents_store
@@ -20,6 +20,19 @@ class NoticeEntrypoints:
     @rpc
     def get_notices(self, actor: dict, resident_id: str, limit: int = 50) -> list[dict]:
         return self._notices(cases.actor_of(actor), str(resident_id), limit)
+
+    @rpc
+    def mark_notice_read(self, actor: dict, notice_id: str) -> dict:
+        """A resident marks one of their own notices read (opening it in the portal)."""
+        who = cases.actor_of(actor)
+        if who.role not in ("resident", "guardian"):
+            raise Forbidden("residents mark their own notices read")
+        if not isinstance(notice_id, str) or not 1 <= len(notice_id) <= 100:
+            raise BadInput("notice_id is a notice's id")
+        notice = notices_store.mark_read(self.db, who.id, notice_id, clock.now().isoformat())
+        if notice is None:   # another resident's notice is no notice of yours
+            raise NotFound("no such notice")
+        return notice
 
     # ---- a case's steps -----------------------------------------------------------------
 

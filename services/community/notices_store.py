@@ -25,3 +25,14 @@ def of_resident(db: Database, resident_id: str, limit: int) -> list[dict]:
     found = db[NOTICES].find({"resident_id": resident_id}).sort("created_at", -1)
     return [{k: v for k, v in n.items() if k != "_id"} | {"notice_id": n["_id"]}
             for n in found.limit(page_limit(limit, MAX_READ))]
+
+
+def mark_read(db: Database, resident_id: str, notice_id: str, at: str) -> dict | None:
+    """Mark one of the resident's notices read (once: the first reading's time is kept); the
+    notice, or None when the resident has no such notice."""
+    db[NOTICES].update_one({"_id": notice_id, "resident_id": resident_id, "read": False},
+                           {"$set": {"read": True, "read_at": at}})
+    found = db[NOTICES].find_one({"_id": notice_id})
+    if found is None or found.get("resident_id") != resident_id:
+        return None
+    return {k: v for k, v in found.items() if k != "_id"} | {"notice_id": found["_id"]}

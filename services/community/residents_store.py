@@ -67,6 +67,11 @@ def by_id_number(db: Database, id_number: str, fields: dict | None = None) -> di
     return db[RESIDENTS].find_one({"id_number": id_number}, fields)
 
 
+def by_phone(db: Database, phone: str, limit: int = 2) -> list[dict]:
+    """Residents whose phone is ``phone`` ({_id}), at most ``limit`` (one is what signs in)."""
+    return list(db[RESIDENTS].find({"phone": phone}, {"_id": 1}).limit(limit))
+
+
 def name_of(db: Database, resident_id: str) -> dict | None:
     """{_id, name} of a resident, or None."""
     return db[RESIDENTS].find_one({"_id": resident_id}, {"name": 1})

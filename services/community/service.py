@@ -9,6 +9,7 @@ its rules and its store module, and answer or publish:
 - ``cases_rpc``: cases, the staff queue, the deadline timer, kiosk faults;
 - ``notices_rpc``: residents' notices of case steps and of other services' facts;
 - ``staff_rpc``: staff accounts and console sessions;
+- ``signin_rpc``: residents signing in to the portal by phone code, their portal sessions;
 - ``open311_http``: Open311 GeoReport v2.
 """
 from __future__ import annotations
@@ -28,14 +29,17 @@ from services.community.notices_rpc import NoticeEntrypoints
 from services.community.open311_http import Open311Entrypoints
 from services.community.places_rpc import PlaceEntrypoints
 from services.community.residents_rpc import ResidentEntrypoints
+from services.community.signin_rpc import SigninEntrypoints
+from services.community.sms import Sms
 from services.community.staff_rpc import StaffEntrypoints
 
 
 class CommunityService(HealthEntrypoints, PlaceEntrypoints, ResidentEntrypoints, CaseEntrypoints,
-                       NoticeEntrypoints, StaffEntrypoints, Open311Entrypoints):
+                       NoticeEntrypoints, StaffEntrypoints, SigninEntrypoints, Open311Entrypoints):
     name = "community"
 
     config = Config()
+    sms = Sms()
     db = Store(store.INDEXES, builds=(cases_store.rekey_watch,))
     relay = OutboxRelay(store.OUTBOX_COLLECTIONS)
     correlation_id = Correlation()

@@ -7,20 +7,18 @@ crosses no broker and is stored nowhere; signing in sends the typed password to
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
-import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from services.common.errors import BadInput
 from services.common.passwords import check_secret as check_password
 from services.common.passwords import dummy_record, hash_secret, parse_hash
+from services.community.sessions import new_session_id, session_key, stamp
 
 log = logging.getLogger(__name__)
 
 SESSION_HOURS = 8
-SESSION_ID_BYTES = 32
 LOGIN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
 PASSWORD_MAX = 256
 
@@ -83,20 +81,9 @@ def profile(doc: dict) -> dict:
 
 # ---- sessions -----------------------------------------------------------------------------
 
-def session_key(session_id: str) -> str:
-    """What a session is stored under: its id itself is stored nowhere, so a copy of the
-    database opens no session."""
-    return hashlib.sha256(session_id.encode("utf-8")).hexdigest()
-
-
 def new_session(account: dict, now: datetime) -> tuple[str, dict]:
     """A new session's id (32 random bytes urlsafe) and its document, valid for SESSION_HOURS."""
-    session_id = secrets.token_urlsafe(SESSION_ID_BYTES)
+    session_id = new_session_id()
     return session_id, {"_id": session_key(session_id), "login": account["_id"],
                         "committee": account["committee"], "created_at": stamp(now),
                         "expires_at": stamp(now + timedelta(hours=SESSION_HOURS))}
-
-
-def stamp(moment: datetime) -> str:
-    """UTC, one fixed format: compared and ranged as strings on every store."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -1,6 +1,7 @@
 """The community service's collections and their indexes (the store functions are in one
 module per aggregate: ``places_store``, ``residents_store``, ``cases_store``,
-``notices_store``, ``staff_store``, ``open311_store``, ``access_log``, ``calendar_store``)."""
+``notices_store``, ``staff_store``, ``signin_store``, ``open311_store``, ``access_log``,
+``calendar_store``)."""
 from __future__ import annotations
 
 from pymongo import ASCENDING, IndexModel
@@ -16,6 +17,9 @@ CALENDAR = "calendar"
 NOTICES = "notices"
 STAFF = "staff"
 STAFF_SESSIONS = "staff_sessions"
+SIGNIN_CODES = "signin_codes"
+SIGNIN_COUNTS = "signin_counts"
+RESIDENT_SESSIONS = "resident_sessions"
 OPEN311_CLIENTS = "open311_clients"
 OPEN311_REQUESTS = "open311_requests"
 ACCESS_LOG = "access_log"
@@ -24,6 +28,7 @@ INDEXES = {
     RESIDENTS: [
         IndexModel([("id_number", ASCENDING)], name="id_number", unique=True),
         IndexModel([("residence.committee", ASCENDING)], name="residence_committee"),
+        IndexModel([("phone", ASCENDING)], name="phone", sparse=True),   # signing in by phone code
         OUTBOX_INDEX,
     ],
     PLACES: [IndexModel([("kind", ASCENDING)], name="kind"), IndexModel([("parent", ASCENDING)], name="parent")],
@@ -42,6 +47,10 @@ INDEXES = {
     STAFF: [IndexModel([("committee", ASCENDING)], name="committee")],
     STAFF_SESSIONS: [IndexModel([("login", ASCENDING)], name="login"),
                      IndexModel([("expires_at", ASCENDING)], name="expires_at")],
+    SIGNIN_CODES: [IndexModel([("expires_at", ASCENDING)], name="expires_at")],
+    SIGNIN_COUNTS: [IndexModel([("expires_at", ASCENDING)], name="expires_at")],
+    RESIDENT_SESSIONS: [IndexModel([("resident_id", ASCENDING)], name="resident"),
+                        IndexModel([("expires_at", ASCENDING)], name="expires_at")],
     # a token finds the request it was given for
     OPEN311_REQUESTS: [IndexModel([("token", ASCENDING)], name="token", unique=True, sparse=True)],
     ACCESS_LOG: [IndexModel([("resident_id", ASCENDING)], name="resident")],

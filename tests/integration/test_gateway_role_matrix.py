@@ -62,6 +62,13 @@ class World:
                                             "copies": [{"barcode": f"B-{tag}", "home_location": "MAIN"}]}])
         return f"t-{tag}", f"B-{tag}"
 
+    def notice(self, owner):
+        """A notice of the owner's: the receipt of a case accepted (written from the event)."""
+        case_id = self.case(owner)
+        self.rpc.community.act_on_case({"id": "admin-1", "role": "admin"}, {"case_id": case_id, "action": "accept"})
+        return wait_for(lambda: next((n["notice_id"] for n in self.rpc.community.get_notices(
+            {"id": owner, "role": "resident"}, owner) if n.get("case_id") == case_id), None))
+
     def hold(self, owner):
         title_id, _ = self.title()
         return self.rpc.library.place_hold(owner, title_id, "MAIN")["hold_id"]
@@ -94,6 +101,8 @@ OPERATIONS = {
     "changePhone": (SIGNED_IN, lambda w, role: (
         "mutation($r: ID) { changePhone(phone: \"13900139000\", residentId: $r) { phoneMasked } }",
         {"r": w.owner(role) if role in ("staff", "admin") else None})),
+    "markNoticeRead": (RESIDENTS_ONLY, lambda w, role: (
+        "mutation($n: ID!) { markNoticeRead(id: $n) { read } }", {"n": w.notice(w.owner(role))})),
     "registerResident": (STAFF_ONLY, lambda w, role: (
         "mutation($n: String!) { registerResident(idNumber: $n, name: \"赵敏\", residenceCommittee: \"C0101\", "
         "address: \"龙华路3号\") { id } }", {"n": id_number()})),
