@@ -20,6 +20,7 @@ class Outcome:
     data: dict | None
     errors: list
     status: int
+    rpc_calls: int = 0     # service calls the request made (set by the gateway)
 
 
 CACHED_QUERIES = 128        # valid query texts kept parsed, per gateway process

@@ -1,5 +1,6 @@
 """The gateway: the only edge for people. A nameko ``@http`` service that answers GraphQL
-(and serves GraphiQL with its assets, no CDN) and reaches the services through RPC proxies."""
+(and serves GraphiQL with its assets, no CDN), the staff console (``/console``) and the
+residents' portal (``/``), and reaches the services through RPC proxies."""
 from __future__ import annotations
 
 import json
@@ -16,6 +17,7 @@ from werkzeug.wrappers import Response
 from gateway import auth
 from gateway.calls import Calls
 from gateway.console.entrypoints import ConsoleEntrypoints
+from gateway.portal.entrypoints import PortalEntrypoints
 from gateway.engine import GraphqlEngine
 from gateway.errors import format_error
 from services.common.health import broker_problem
@@ -45,7 +47,7 @@ def _error(status: int, message: str, code: str):
     return _json(status, {"errors": [{"message": message, "extensions": {"code": code}}]})
 
 
-class GatewayService(ConsoleEntrypoints, MetricsEntrypoints):
+class GatewayService(ConsoleEntrypoints, PortalEntrypoints, MetricsEntrypoints):
     name = "gateway"
 
     community = RpcProxy("community")
@@ -122,15 +124,21 @@ class GatewayService(ConsoleEntrypoints, MetricsEntrypoints):
             principal = self.authenticate(request.headers.get("Authorization"))
         except auth.Unauthenticated as exc:
             return _error(401, str(exc), "UNAUTHENTICATED")
-        proxies = {"community": self.community, "library": self.library, "elearning": self.elearning}
-        context = Context(principal=principal, calls=Calls.configured(proxies, self.config))
         client = f"{principal.role}:{principal.subject}" if principal else f"addr:{request.remote_addr}"
-        outcome = self.engine.run(body, context, method, client)
+        outcome = self._run_graphql(principal, body, method, client)
         payload = {}
         if self.config.get("EXPOSE_RPC_COUNT"):  # tests and benchmarks count what a query costs
-            payload["extensions"] = {"rpcCalls": len(context.calls.made)}
+            payload["extensions"] = {"rpcCalls": outcome.rpc_calls}
         if outcome.errors:
             payload["errors"] = [format_error(e) for e in outcome.errors]
         if outcome.data is not None or not outcome.errors:
             payload["data"] = outcome.data
         return _json(outcome.status, payload)
+
+    def _run_graphql(self, principal: auth.Principal | None, body: dict, method: str, client: str):
+        """One GraphQL request as ``principal`` (``/graphql`` and the portal's pages)."""
+        proxies = {"community": self.community, "library": self.library, "elearning": self.elearning}
+        context = Context(principal=principal, calls=Calls.configured(proxies, self.config))
+        outcome = self.engine.run(body, context, method, client)
+        outcome.rpc_calls = len(context.calls.made)
+        return outcome

@@ -174,3 +174,20 @@ def own_store(tmp_path):
     embedded_store.wait_ready(uri, process=proc)
     yield proc, uri
     embedded_store.stop(proc)
+
+
+@pytest.fixture
+def later(monkeypatch):
+    """Move the suite's clock on for the services running in this process: ``later(minutes=6)``
+    (``services.common.clock.now``; what reads time.time, as a JWT's expiry, is not moved)."""
+    from datetime import timedelta
+
+    from services.common import clock
+    offset = timedelta()
+    real = clock.now
+
+    def move(**delta):
+        nonlocal offset
+        offset += timedelta(**delta)
+    monkeypatch.setattr(clock, "now", lambda: real() + offset)
+    return move

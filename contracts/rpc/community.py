@@ -68,6 +68,15 @@ class PlaceV1(BaseModel):
     long: float | None = Field(default=None, ge=-180, le=180)
 
 
+# The portal's ways into the catalogue (按用户群体, by life event); names in the portal's words.
+MATTER_AUDIENCES = {"elderly": "老年人", "families": "有孩子的家庭", "away_from_registration": "人户分离人员",
+                    "disabled": "残疾人", "job_seekers": "求职人员", "low_income": "困难家庭"}
+MATTER_LIFE_EVENTS = {"old_age": "养老服务", "birth": "生育", "housing": "居住", "work": "就业",
+                      "assistance": "社会救助", "household": "户籍", "community_life": "社区生活"}
+AUDIENCES = tuple(MATTER_AUDIENCES)
+LIFE_EVENTS = tuple(MATTER_LIFE_EVENTS)
+
+
 class MatterV1(BaseModel):
     """A service matter (事项) of the catalogue."""
 
@@ -81,6 +90,10 @@ class MatterV1(BaseModel):
     promised_days: int = Field(ge=1, le=365, description="promised time limit in working days (承诺时限)")
     public: bool = Field(default=True, description="offered to residents (and over Open311)")
     description: str = Field(default="", max_length=2000)
+    audiences: list[Literal[AUDIENCES]] = Field(default_factory=list, max_length=len(MATTER_AUDIENCES),
+                                                description="who it is for (按用户群体): " + ", ".join(MATTER_AUDIENCES))
+    life_event: Literal[LIFE_EVENTS] | None = Field(default=None, description="the life event it belongs to: "
+                                                                              + ", ".join(MATTER_LIFE_EVENTS))
 
 
 class ActorV1(BaseModel):

@@ -1,5 +1,6 @@
-"""Signing for the console: cookies signed and CSRF tokens made with keys derived from the
-gateway's JWT key, one per purpose."""
+"""Signing for the gateway's pages (the console, the residents' portal): cookies signed and
+CSRF tokens made with keys derived from the gateway's JWT key, one per page family and
+purpose, so that nothing signed for one is accepted by the other."""
 from __future__ import annotations
 
 import base64
@@ -17,12 +18,12 @@ def _b64(raw: bytes) -> str:
 
 
 class ConsoleKeys:
-    """Keys derived from the gateway's JWT key, one per purpose."""
+    """Keys derived from the gateway's JWT key, one per purpose (``family``: console, portal)."""
 
-    def __init__(self, key: str):
+    def __init__(self, key: str, family: str = "console"):
         master = key.encode("utf-8")
-        self._cookie = hmac.new(master, b"console-cookie-v1", hashlib.sha256).digest()
-        self._csrf = hmac.new(master, b"console-csrf-v1", hashlib.sha256).digest()
+        self._cookie = hmac.new(master, f"{family}-cookie-v1".encode(), hashlib.sha256).digest()
+        self._csrf = hmac.new(master, f"{family}-csrf-v1".encode(), hashlib.sha256).digest()
 
     def sign(self, value: str) -> str:
         return f"{value}.{_b64(hmac.new(self._cookie, value.encode(), hashlib.sha256).digest())}"
@@ -41,15 +42,23 @@ class ConsoleKeys:
         return bool(token) and hmac.compare_digest(self.csrf(scope, value), str(token))
 
 
+def gateway_tokens(container) -> auth.TokenConfig:
+    """The token configuration the gateway's ``Authenticator`` holds (its key signs pages)."""
+    found = next((d for d in container.dependencies if isinstance(d, auth.Authenticator)
+                  and getattr(d, "tokens", None)), None)
+    return found.tokens if found else auth.token_config(suite_config.load())
+
+
 class ConsoleSecurity(DependencyProvider):
-    """Gives workers the ``ConsoleKeys`` of the key the gateway's ``Authenticator`` holds."""
+    """Gives workers the ``ConsoleKeys`` of ``family`` from the key the gateway's
+    ``Authenticator`` holds."""
 
     keys: ConsoleKeys | None = None
 
+    def __init__(self, family: str = "console"):
+        self.family = family
+
     def get_dependency(self, worker_ctx):
         if self.keys is None:
-            found = next((d for d in self.container.dependencies if isinstance(d, auth.Authenticator)
-                          and getattr(d, "tokens", None)), None)
-            tokens = found.tokens if found else auth.token_config(suite_config.load())
-            self.keys = ConsoleKeys(tokens.key)
+            self.keys = ConsoleKeys(gateway_tokens(self.container).key, self.family)
         return self.keys

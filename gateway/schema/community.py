@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import graphene
 
-from contracts.rpc.community import CASE_ACTIONS
+from contracts.rpc.community import CASE_ACTIONS, MATTER_AUDIENCES, MATTER_LIFE_EVENTS
 from gateway.schema.places import Place, place
 
 
@@ -16,11 +16,15 @@ class Matter(graphene.ObjectType):
     materials = graphene.List(graphene.NonNull(graphene.String), required=True)
     promised_days = graphene.Int(required=True, description="promised time limit in working days")
     description = graphene.String()
+    audiences = graphene.List(graphene.NonNull(graphene.String), required=True,
+                              description="who it is for: " + ", ".join(MATTER_AUDIENCES))
+    life_event = graphene.String(description="the life event it belongs to: " + ", ".join(MATTER_LIFE_EVENTS))
 
     @staticmethod
     def of(m: dict) -> "Matter":
         return Matter(code=m["code"], name=m["name"], jurisdiction=m["jurisdiction"], materials=m["materials"],
-                      promised_days=m["promised_days"], description=m.get("description"))
+                      promised_days=m["promised_days"], description=m.get("description"),
+                      audiences=m.get("audiences") or [], life_event=m.get("life_event"))
 
 
 class AuditEntry(graphene.ObjectType):

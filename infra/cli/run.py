@@ -17,7 +17,7 @@ def _say_seeded(result: dict) -> None:
 
 def cmd_up(args) -> int:
     from gateway import auth
-    from infra.local import runner, seed
+    from infra.local import demo_data, runner, seed
     from infra.local.demo_data import DEMO_CLERK, DEMO_PIN, DEMO_SIP2_LOGIN, DEMO_SIP2_PASSWORD
 
     settings = common.settings()
@@ -26,6 +26,9 @@ def cmd_up(args) -> int:
     _say_seeded(result)
     resident = result["residents"][0]
     token = auth.mint(auth.token_config(settings), "resident", resident["resident_id"])
+    demo = next(p for p in demo_data.RESIDENTS if p.get("phone"))
+    print(f"residents' portal: http://{settings.gateway_host}:{settings.gateway_port}/ (sign in as {demo['name']} "
+          f"with {demo['phone']}; the texted code: suite sms last {demo['phone']})")
     print(f"GraphQL: http://{settings.gateway_host}:{settings.gateway_port}/graphql")
     print(f"staff console: http://{settings.gateway_host}:{settings.gateway_port}/console "
           f"(demo clerk {DEMO_CLERK[0]} / {DEMO_CLERK[3]})")

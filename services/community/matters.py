@@ -9,6 +9,7 @@ def view(m: dict) -> dict:
     return {"code": m["_id"], "name": m["name"], "jurisdiction": m["jurisdiction"],
             "materials": m.get("materials", []), "promised_days": m["promised_days"],
             "public": bool(m.get("public", True)), "description": m.get("description", ""),
+            "audiences": m.get("audiences") or [], "life_event": m.get("life_event"),
             "templates": sorted((m.get("templates") or {}).keys())}
 
 

@@ -23,8 +23,13 @@ def add(db: Database, event_id: str, resident_id: str, case_id: str | None, noti
 def of_resident(db: Database, resident_id: str, limit: int) -> list[dict]:
     """A resident's notices, newest first."""
     found = db[NOTICES].find({"resident_id": resident_id}).sort("created_at", -1)
-    return [{k: v for k, v in n.items() if k != "_id"} | {"notice_id": n["_id"]}
-            for n in found.limit(page_limit(limit, MAX_READ))]
+    return [_view(n) for n in found.limit(page_limit(limit, MAX_READ))]
+
+
+def _view(notice: dict) -> dict:
+    # read as a bool whichever store wrote it (the embedded one gives a stored true back as 1)
+    return {k: v for k, v in notice.items() if k != "_id"} | {"notice_id": notice["_id"],
+                                                               "read": bool(notice.get("read"))}
 
 
 def mark_read(db: Database, resident_id: str, notice_id: str, at: str) -> dict | None:
@@ -35,4 +40,4 @@ def mark_read(db: Database, resident_id: str, notice_id: str, at: str) -> dict |
     found = db[NOTICES].find_one({"_id": notice_id})
     if found is None or found.get("resident_id") != resident_id:
         return None
-    return {k: v for k, v in found.items() if k != "_id"} | {"notice_id": found["_id"]}
+    return _view(found)

@@ -55,6 +55,12 @@ class HttpSender:
             raise SmsFailed(f"the SMS gateway answered {answer.status_code}")
 
 
+def outbox_path(config: dict) -> str:
+    """Where the file sender writes (``SMS_FILE``, else ``var/sms/outbox.jsonl``)."""
+    default = os.path.join(suite_config.load().var_dir, "sms", "outbox.jsonl")
+    return str(option(config, "SMS_FILE", default))
+
+
 def sender_of(config: dict):
     kind = str(option(config, "SMS_SENDER", "file")).lower()
     if kind == "http":
@@ -63,8 +69,7 @@ def sender_of(config: dict):
             raise SystemExit("SMS_SENDER=http needs SMS_HTTP_URL")
         return HttpSender(url, str(option(config, "SMS_HTTP_TOKEN", "")))
     if kind == "file":
-        default = os.path.join(suite_config.load().var_dir, "sms", "outbox.jsonl")
-        return FileSender(str(option(config, "SMS_FILE", default)))
+        return FileSender(outbox_path(config))
     raise SystemExit(f"SMS_SENDER must be file or http, not {kind!r}")
 
 

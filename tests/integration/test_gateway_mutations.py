@@ -75,6 +75,11 @@ def test_every_mutation_answers_every_field_it_can(suite, school, rpc, db):
     accepted = suite("actOnCase", f'(caseId: "{case["id"]}", action: ACCEPT)', "clerk-1", "staff", "C0101")
     assert accepted["status"] == "accepted" and "START" in accepted["actions"]
     done.add("actOnCase")
+    receipt = wait_for(lambda: next((n for n in rpc.community.get_notices({"id": zhang, "role": "resident"}, zhang)
+                                     if n.get("case_id") == case["id"]), None))   # the acceptance's notice
+    read = suite("markNoticeRead", f'(id: "{receipt["notice_id"]}")', zhang)
+    assert read["read"] is True and read["readAt"] and read["caseId"] == case["id"]
+    done.add("markNoticeRead")
     suite("registerResident", f'(idNumber: "{id_number()}", name: "赵敏", residenceCommittee: "C0101", '
                               f'registeredCommittee: "C0101", address: "龙华路2号")', "clerk-1", "staff", "C0101")
     done.add("registerResident")

@@ -6,13 +6,11 @@ when idle, at 12 hours, at sign-out and everywhere at once."""
 import json
 import threading
 import uuid
-from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from nameko.exceptions import RemoteError
 
-from services.common import clock
 from services.community import signin, sms
 from services.community.service import CommunityService
 from support import id_number, load_demo_district
@@ -45,19 +43,6 @@ def community(start_service, service_config, rpc, tmp_path):
 @pytest.fixture
 def outbox(tmp_path):
     return Outbox(tmp_path / "sms" / "outbox.jsonl")
-
-
-@pytest.fixture
-def later(monkeypatch):
-    """Move the service's clock on: ``later(minutes=6)``."""
-    offset = timedelta()
-    real = clock.now
-
-    def move(**delta):
-        nonlocal offset
-        offset += timedelta(**delta)
-    monkeypatch.setattr(clock, "now", lambda: real() + offset)
-    return move
 
 
 def new_phone():

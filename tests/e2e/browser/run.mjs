@@ -5,6 +5,8 @@
 // A scenario: {"viewport": {"width": 390, "height": 844}, "steps": [...]}; each step is one of
 //   {"goto": url}                        open a page (waits for the network to be quiet)
 //   {"fill": css, "value": text}         type into a field
+//   {"fillFrom": css, "file": path, "regex": re}  type the last match (group 1) of ``re`` in a file
+//                                        written meanwhile (a texted code, from the file sender)
 //   {"click": css}                       click (waits for any navigation it starts)
 //   {"press": key}                       press a key in the focused element
 //   {"waitFor": css, "timeout": ms}      wait until an element is visible
@@ -38,6 +40,11 @@ try {
   for (const step of scenario.steps) {
     if (step.goto) await page.goto(step.goto, { waitUntil: "networkidle" });
     else if (step.fill) await page.fill(step.fill, step.value);
+    else if (step.fillFrom) {
+      const found = [...readFileSync(step.file, "utf8").matchAll(new RegExp(step.regex, "g"))];
+      if (!found.length) throw new Error(`nothing matches ${step.regex} in ${step.file}`);
+      await page.fill(step.fillFrom, found[found.length - 1][1]);
+    }
     else if (step.click) await Promise.all([page.waitForLoadState("networkidle"), page.click(step.click)]);
     else if (step.press) await page.keyboard.press(step.press);
     else if (step.waitFor) await page.waitForSelector(step.waitFor, { state: "visible", timeout: step.timeout });

@@ -1,0 +1,170 @@
+"""The portal's routes (``@http``), mixed into ``GatewayService``: each checks what the request
+carries, asks GraphQL as the resident and renders the page (see ``gateway/portal/__init__.py``)."""
+from __future__ import annotations
+
+import re
+
+from nameko.web.handlers import http
+from werkzeug.wrappers import Response
+
+from contracts.rpc.community import MATTER_AUDIENCES, MATTER_LIFE_EVENTS
+from gateway.portal import pages
+from gateway.portal.session import PortalSession, Signed
+
+CASE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+NOTICE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
+MATTER_CODE = re.compile(r"^[A-Z0-9_]{1,64}$")
+ELDER_SECONDS = 365 * 24 * 3600
+
+MATTERS = "{ matters { code name jurisdiction materials promisedDays description audiences lifeEvent } }"
+HOME = "{ me { name cases { id status } notices(limit: 100) { id read } } }"
+CASES = ("{ me { cases { id number status statusName matterName submittedAt deadline deadlineMark "
+         "handlingCommittee { name } } } }")
+CASE = ("query($id: ID!) { case(id: $id) { id number status statusName matterName materials missingMaterials "
+        "submittedAt acceptedOn deadline deadlineMark acceptingDesk { name } handlingCommittee { name } "
+        "trail { at action toStatus note role } } }")
+NOTICES = "{ me { notices(limit: 100) { id kind title createdAt read caseId } } }"
+READ_NOTICE = "mutation($id: ID!) { markNoticeRead(id: $id) { id kind title body createdAt read readAt caseId } }"
+ME = ("{ me { name idNumberMasked phoneMasked livesAwayFromRegistration registeredOutsideDistrict "
+      "registeredCommittee { name } residenceCommittee { name } } }")
+APPLY = "mutation($m: String!, $note: String) { submitCase(matterCode: $m, note: $note) { id } }"
+
+
+class PortalEntrypoints(PortalSession):
+    """The residents' pages."""
+
+    # ---- signing in and out -----------------------------------------------------------------
+
+    @http("GET", "/login")
+    def portal_login_page(self, request):
+        def page():
+            if self._portal_live(request):
+                return pages.redirect("/")
+            return self._portal_login_form(request)
+        return self._portal_guard(request, page)
+
+    @http("POST", "/login")
+    def portal_login(self, request):
+        return self._portal_guard(request, lambda: self._portal_send_code(request))
+
+    @http("POST", "/login/code")
+    def portal_login_code(self, request):
+        return self._portal_guard(request, lambda: self._portal_check_code(request))
+
+    @http("POST", "/logout")
+    def portal_logout(self, request):
+        return self._portal_sign_out(request, everywhere=False)
+
+    @http("POST", "/logout/everywhere")
+    def portal_logout_everywhere(self, request):
+        return self._portal_sign_out(request, everywhere=True)
+
+    # ---- home, me, preferences ------------------------------------------------------------
+
+    @http("GET", "/")
+    def portal_home(self, request):
+        def work(signed: Signed):
+            me = self._portal_ask(signed, HOME)["me"]
+            return self._portal_page(request, 200, "home.html", signed, me=me, active="home",
+                                     open_cases=sum(c["status"] not in ("completed", "rejected", "withdrawn")
+                                                    for c in me["cases"]),
+                                     unread=sum(not n["read"] for n in me["notices"]))
+        return self._portal_signed(request, work)
+
+    @http("GET", "/me")
+    def portal_me(self, request):
+        def work(signed: Signed):
+            return self._portal_page(request, 200, "me.html", signed, me=self._portal_ask(signed, ME)["me"],
+                                     active="me")
+        return self._portal_signed(request, work)
+
+    @http("GET", "/elder")
+    def portal_elder(self, request):
+        """Turn the elder-friendly mode on or off (a preference, remembered for a year)."""
+        response = pages.redirect(pages.back_to(request.args.get("back")))
+        response.set_cookie(pages.ELDER_COOKIE, "1" if request.args.get("on") == "1" else "0", max_age=ELDER_SECONDS,
+                            path="/", secure=self._portal_secure(), httponly=True, samesite="Lax")
+        return response
+
+    @http("GET", "/static/portal.css")
+    def portal_css(self, request):
+        return Response(pages.CSS, status=200, content_type="text/css; charset=utf-8",
+                        headers={"Cache-Control": "public, max-age=3600"})
+
+    # ---- 办事: the catalogue ------------------------------------------------------------------
+
+    @http("GET", "/matters")
+    def portal_matters(self, request):
+        def work(signed: Signed):
+            audience = request.args.get("audience") if request.args.get("audience") in MATTER_AUDIENCES else None
+            event = request.args.get("event") if request.args.get("event") in MATTER_LIFE_EVENTS else None
+            matters = self._portal_ask(signed, MATTERS)["matters"]
+            shown = [m for m in matters if (audience is None or audience in m["audiences"])
+                     and (event is None or m["lifeEvent"] == event)]
+            return self._portal_page(request, 200, "matters.html", signed, matters=shown, audience=audience,
+                                     event=event, active="matters")
+        return self._portal_signed(request, work)
+
+    @http("GET", "/matters/<string:code>")
+    def portal_matter(self, request, code):
+        def work(signed: Signed):
+            return self._portal_matter_page(request, signed, code)
+        return self._portal_signed(request, work)
+
+    @http("POST", "/matters/<string:code>/apply")
+    def portal_apply(self, request, code):
+        """Apply online: a case at the desk of the resident's residence (the service decides)."""
+        def work(signed: Signed):
+            note = (self._portal_form(request).get("note") or "").strip()[:500] or None
+            if not MATTER_CODE.match(code):
+                return self._portal_problem(request, *pages.ERRORS["NOT_FOUND"])
+            case = self._portal_ask(signed, APPLY, {"m": code, "note": note})["submitCase"]
+            return pages.redirect(f"/cases/{case['id']}?new=1")
+        return self._portal_signed(request, work, csrf=True)
+
+    def _portal_matter_page(self, request, signed: Signed, code: str) -> Response:
+        matter = next((m for m in self._portal_ask(signed, MATTERS)["matters"] if m["code"] == code), None) \
+            if MATTER_CODE.match(code) else None
+        if matter is None:
+            return self._portal_problem(request, *pages.ERRORS["NOT_FOUND"])
+        return self._portal_page(request, 200, "matter.html", signed, matter=matter, active="matters")
+
+    # ---- 我的办件: my cases -------------------------------------------------------------------
+
+    @http("GET", "/cases")
+    def portal_cases(self, request):
+        def work(signed: Signed):
+            cases = self._portal_ask(signed, CASES)["me"]["cases"]
+            return self._portal_page(request, 200, "cases.html", signed, cases=cases, active="cases")
+        return self._portal_signed(request, work)
+
+    @http("GET", "/cases/<string:case_id>")
+    def portal_case(self, request, case_id):
+        def work(signed: Signed):
+            if not CASE_ID.match(case_id):
+                return self._portal_problem(request, *pages.ERRORS["NOT_FOUND"])
+            case = self._portal_ask(signed, CASE, {"id": case_id})["case"]
+            return self._portal_page(request, 200, "case.html", signed, case=case, active="cases",
+                                     new=request.args.get("new") == "1")
+        return self._portal_signed(request, work)
+
+    # ---- 消息: notices ------------------------------------------------------------------------
+
+    @http("GET", "/notices")
+    def portal_notices(self, request):
+        def work(signed: Signed):
+            found = self._portal_ask(signed, NOTICES)["me"]["notices"]
+            unread = [n for n in found if not n["read"]]
+            return self._portal_page(request, 200, "notices.html", signed, unread=unread,
+                                     read=[n for n in found if n["read"]], active="notices")
+        return self._portal_signed(request, work)
+
+    @http("GET", "/notices/<string:notice_id>")
+    def portal_notice(self, request, notice_id):
+        """Opening a notice marks it read (as a mail reader does)."""
+        def work(signed: Signed):
+            if not NOTICE_ID.match(notice_id):
+                return self._portal_problem(request, *pages.ERRORS["NOT_FOUND"])
+            notice = self._portal_ask(signed, READ_NOTICE, {"id": notice_id})["markNoticeRead"]
+            return self._portal_page(request, 200, "notice.html", signed, notice=notice, active="notices")
+        return self._portal_signed(request, work)

@@ -1,0 +1,198 @@
+"""The residents' portal over HTTP, with the gateway and the community service running on the
+real broker and store: signing in by a texted code, the pages a resident reads, and every
+hostile request (a forged or replayed session, a replayed code, a post without its CSRF
+token, another resident's case) answered with a page that says so and changing nothing."""
+import json
+import re
+import uuid
+
+import pytest
+import requests
+
+from gateway.service import GatewayService
+from services.community.service import CommunityService
+from support import id_number, load_demo_district, wait_for, web_address
+
+SECRET = "portal-test-secret-of-at-least-32-bytes"
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+CLERK = {"id": "clerk-fl", "role": "staff", "committee": "C0201"}
+
+
+@pytest.fixture
+def portal(start_service, service_config, rpc, tmp_path):
+    outbox = tmp_path / "sms.jsonl"
+    start_service(CommunityService, service_config("community", SMS_FILE=str(outbox)))
+    gateway = start_service(GatewayService, service_config("gateway", JWT_SECRET=SECRET, RPC_TIMEOUT=3.0))
+    load_demo_district(rpc)
+    return Portal(web_address(gateway), outbox)
+
+
+class Portal:
+    def __init__(self, base, outbox):
+        self.base, self.outbox = base, outbox
+
+    def code_to(self, phone):
+        lines = [json.loads(x) for x in self.outbox.read_text(encoding="utf-8").splitlines()]
+        return [x["text"].split("验证码为")[1][:6] for x in lines if x["to"] == phone][-1]
+
+    def sign_in(self, phone, browser=None):
+        """A browser (a requests session) signed in as the holder of ``phone``; its last answer."""
+        browser = browser or requests.Session()
+        page = browser.get(self.base + "/login", timeout=10)
+        sent = browser.post(self.base + "/login", data={"phone": phone, "csrf": csrf_of(page)}, timeout=10)
+        assert sent.status_code == 200 and 'id="code-form"' in sent.text, sent.text
+        done = browser.post(self.base + "/login/code", timeout=10,
+                            data={"phone": phone, "code": self.code_to(phone), "csrf": csrf_of(sent)})
+        return browser, done
+
+
+def csrf_of(page) -> str:
+    return CSRF.search(page.text).group(1)
+
+
+def resident(rpc, phone, name="林晓"):
+    return rpc.community.register_resident({
+        "id_number": id_number(), "name": name, "phone": phone, "registered_committee": "C0101",
+        "residence_committee": "C0201", "address": "枫林路66号"})["resident_id"]
+
+
+def new_phone():
+    return "137" + f"{uuid.uuid4().int % 10 ** 8:08d}"
+
+
+def test_a_resident_signs_in_reads_cases_and_notices_and_signs_out(portal, rpc):
+    phone = new_phone()
+    me = resident(rpc, phone)
+    case = rpc.community.submit_case({"id": me, "role": "resident"}, {"resident_id": me,
+                                                                      "matter_code": "ELDERLY_ALLOWANCE"})
+    rpc.community.act_on_case(CLERK, {"case_id": case["case_id"], "action": "accept"})
+    notice = wait_for(lambda: rpc.community.get_notices({"id": me, "role": "resident"}, me))[0]
+
+    browser, home = portal.sign_in(phone)
+    assert home.url == portal.base + "/" and "林晓，您好" in home.text and "未读 1 条" in home.text
+    cookie = next(c for c in browser.cookies if c.name == "portal_session")
+    assert cookie.has_nonstandard_attr("HttpOnly") and cookie.path == "/"
+
+    cases = browser.get(portal.base + "/cases", timeout=10)
+    assert case["number"] in cases.text and "已受理" in cases.text
+    detail = browser.get(portal.base + f"/cases/{case['case_id']}", timeout=10)
+    assert "高龄老人营养补贴申领" in detail.text and "办理进度" in detail.text and "受理" in detail.text
+
+    listed = browser.get(portal.base + "/notices", timeout=10)
+    assert "未读（1）" in listed.text and notice["notice_id"] in listed.text
+    opened = browser.get(portal.base + f"/notices/{notice['notice_id']}", timeout=10)
+    assert opened.status_code == 200 and notice["title"] in opened.text
+    assert rpc.community.get_notices({"id": me, "role": "resident"}, me)[0]["read"] is True
+    assert "未读（0）" in browser.get(portal.base + "/notices", timeout=10).text
+
+    mine = browser.get(portal.base + "/me", timeout=10)
+    assert "林晓" in mine.text and phone not in mine.text and phone[:3] + "****" + phone[-4:] in mine.text
+    out = browser.post(portal.base + "/logout", data={"csrf": csrf_of(mine)}, timeout=10)
+    assert out.url == portal.base + "/login"
+    assert browser.get(portal.base + "/cases", timeout=10).url == portal.base + "/login"
+
+
+def test_apply_online_from_the_catalogue(portal, rpc, db):
+    phone = new_phone()
+    me = resident(rpc, phone)
+    browser, _ = portal.sign_in(phone)
+    elderly = browser.get(portal.base + "/matters?audience=elderly", timeout=10)
+    assert "高龄老人营养补贴申领" in elderly.text and "居住证办理" not in elderly.text
+    page = browser.get(portal.base + "/matters/ELDERLY_ALLOWANCE", timeout=10)
+    assert "银行卡" in page.text and "10个工作日" in page.text
+    applied = browser.post(portal.base + "/matters/ELDERLY_ALLOWANCE/apply",
+                           data={"csrf": csrf_of(page), "note": "请尽快办理"}, timeout=10)
+    assert applied.status_code == 200 and "已提交" in applied.text
+    [case] = db("community").cases.find({"resident_id": me})
+    assert case["matter_code"] == "ELDERLY_ALLOWANCE" and case["trail"][0]["note"] == "请尽快办理"
+    assert case["accepting_desk"] == "D020101" and case["number"] in applied.text   # the desk of the residence
+    cases = browser.get(portal.base + "/cases", timeout=10)
+    assert "高龄老人营养补贴申领" in cases.text and "已提交" in cases.text
+    assert browser.get(portal.base + "/matters/KIOSK_FAULT", timeout=10).status_code == 404   # internal
+
+
+def test_a_number_in_no_record_gets_a_page_saying_what_to_do(portal):
+    _, done = portal.sign_in(new_phone())
+    assert done.status_code == 200 and "尚未找到您的居民信息" in done.text and "受理点" in done.text
+    assert not [c for c in done.cookies if c.name == "portal_session"]
+
+
+def test_hostile_requests_get_a_page_and_change_nothing(portal, rpc, db, later):
+    phone, other_phone = new_phone(), new_phone()
+    me, other = resident(rpc, phone), resident(rpc, other_phone, "何静")
+    theirs = rpc.community.submit_case({"id": other, "role": "resident"},
+                                       {"resident_id": other, "matter_code": "ELDERLY_ALLOWANCE"})
+    browser, _ = portal.sign_in(phone)
+
+    # another resident's case in the URL: not found, as if it did not exist
+    seen = browser.get(portal.base + f"/cases/{theirs['case_id']}", timeout=10)
+    assert seen.status_code == 404 and "何静" not in seen.text and theirs["number"] not in seen.text
+    assert browser.get(portal.base + "/cases/..%2F..%2Fetc", timeout=10).status_code == 404
+
+    # a post without (or with a wrong) CSRF token
+    before = db("community").cases.count_documents({"resident_id": me})
+    for token in (None, "forged", csrf_of(requests.get(portal.base + "/login", timeout=10))):   # a sign-in form's
+        data = {"note": "x"} | ({"csrf": token} if token else {})
+        refused = browser.post(portal.base + "/matters/ELDERLY_ALLOWANCE/apply", data=data, timeout=10)
+        assert refused.status_code == 403 and "CSRF" in refused.text
+    assert db("community").cases.count_documents({"resident_id": me}) == before
+
+    # a forged session cookie: sent to sign in, no page of anyone's
+    forged = requests.Session()
+    forged.cookies.set("portal_session", "abc.def", path="/")
+    assert forged.get(portal.base + "/cases", timeout=10).url == portal.base + "/login"
+    signed_value = next(c.value for c in browser.cookies if c.name == "portal_session")
+    tampered = requests.Session()
+    tampered.cookies.set("portal_session", signed_value[:-2] + ("AA" if not signed_value.endswith("AA") else "BB"),
+                         path="/")
+    assert tampered.get(portal.base + "/me", timeout=10).url == portal.base + "/login"
+
+    # a replayed code: good once
+    browser2 = requests.Session()
+    page = browser2.get(portal.base + "/login", timeout=10)
+    sent = browser2.post(portal.base + "/login", data={"phone": other_phone, "csrf": csrf_of(page)}, timeout=10)
+    code = portal.code_to(other_phone)
+    first = browser2.post(portal.base + "/login/code", data={"phone": other_phone, "code": code,
+                                                             "csrf": csrf_of(sent)}, timeout=10)
+    assert "何静，您好" in first.text
+    page = requests.get(portal.base + "/login", timeout=10)
+    replay = requests.post(portal.base + "/login/code", data={"phone": other_phone, "code": code, "csrf": csrf_of(page)},
+                           cookies=page.cookies, timeout=10)
+    assert replay.status_code == 400 and "重新获取" in replay.text and "portal_session" not in replay.cookies
+
+    # a session signed out everywhere is refused everywhere, even with its cookie replayed
+    mine = browser.get(portal.base + "/me", timeout=10)
+    later(seconds=61)                          # a new code may be texted a minute after the last
+    other_browser, _ = portal.sign_in(phone)   # a second device of mine
+    browser.post(portal.base + "/logout/everywhere", data={"csrf": csrf_of(mine)}, timeout=10)
+    for device in (browser, other_browser):
+        assert device.get(portal.base + "/", timeout=10).url == portal.base + "/login"
+    replayed = requests.Session()
+    replayed.cookies.set("portal_session", signed_value, path="/")
+    assert replayed.get(portal.base + "/", timeout=10).url == portal.base + "/login"
+
+
+def test_bad_sign_in_input_gets_the_form_again_with_why(portal):
+    browser = requests.Session()
+    page = browser.get(portal.base + "/login", timeout=10)
+    bad = browser.post(portal.base + "/login", data={"phone": "12345", "csrf": csrf_of(page)}, timeout=10)
+    assert bad.status_code == 400 and "11位手机号码" in bad.text and 'id="phone-form"' in bad.text
+    no_csrf = browser.post(portal.base + "/login", data={"phone": new_phone()}, timeout=10)
+    assert no_csrf.status_code == 403
+    big = browser.post(portal.base + "/login", data={"phone": "1" * 40_000, "csrf": csrf_of(page)}, timeout=10)
+    assert big.status_code == 413
+    assert not portal.outbox.exists()   # nothing was texted
+
+
+def test_pages_load_nothing_from_elsewhere_and_the_elder_mode_is_remembered(portal, rpc):
+    phone = new_phone()
+    resident(rpc, phone)
+    browser, home = portal.sign_in(phone)
+    assert "script" not in home.text.lower() and "http" not in re.sub(r'href="/[^"]*"', "", home.text)
+    assert home.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    toggled = browser.get(portal.base + "/elder?on=1&back=/cases", timeout=10)
+    assert toggled.url == portal.base + "/cases" and '<html lang="zh-CN" class="elder">' in toggled.text
+    assert browser.get(portal.base + "/elder?on=1&back=//evil.example/x", timeout=10).url == portal.base + "/"
+    assert '<html lang="zh-CN" class="elder">' in browser.get(portal.base + "/me", timeout=10).text
+    browser.get(portal.base + "/elder?on=0", timeout=10)
+    assert '<html lang="zh-CN" class="standard">' in browser.get(portal.base + "/me", timeout=10).text
