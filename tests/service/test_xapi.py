@@ -80,7 +80,8 @@ def test_post_put_and_get_statements(lrs):
     assert body["authority"]["account"]["name"] == lrs.auth[0]
     assert body["timestamp"] == body["stored"] and body["stored"].endswith("Z")
     assert lrs.get(statementId=one["id"].upper()).json()["id"] == one["id"]
-    assert lrs.get(statementId=one["id"], format="ids").json()["verb"] == {"id": EXPERIENCED}
+    ids = lrs.get(statementId=one["id"], format="ids").json()
+    assert ids["verb"] == {"id": EXPERIENCED} and ids["object"] == {"id": one["object"]["id"]}   # no objectType
 
     put = statement(me)
     sid = put.pop("id")
