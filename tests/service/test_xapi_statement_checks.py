@@ -212,3 +212,24 @@ def test_signed_statements_are_verified(lrs):
             + junk + f"\r\n--{boundary}--\r\n".encode())
     r = lrs.request("POST", "statements", data=body, headers={"Content-Type": f"multipart/mixed; boundary={boundary}"})
     assert r.status_code == 400 and "JWS" in r.json()["error"]["message"]
+
+
+def test_json_nested_too_deep_is_a_400_wherever_it_comes(lrs):
+    """Deep nesting (which recursion in the JSON decoder, the checks and the copies would
+    turn into a 500) is refused wherever JSON comes: a body, an extension value, a document
+    merged, an agent parameter; a statement with extensions nested a little is stored."""
+    me = agent()
+    deep = "[" * 5000 + "]" * 5000
+    for depth in (100, 900, 100_000):
+        r = lrs.request("POST", "statements", data=("[" * depth + "]" * depth).encode(),
+                        headers={"Content-Type": "application/json"})
+        assert r.status_code == 400 and "nested" in r.json()["error"]["message"], r.text
+    s = statement(me)
+    raw = json.dumps(s)[:-1] + ', "result": {"extensions": {"http://x.org/e": ' + deep + "}}}"
+    r = lrs.request("POST", "statements", data=raw.encode(), headers={"Content-Type": "application/json"})
+    assert r.status_code == 400 and lrs.get(statementId=s["id"]).status_code == 404
+    assert lrs.post(statement(me, result={"extensions": {"http://x.org/e": [[[[{"a": [1]}]]]]}})).status_code == 200
+    merged = lrs.request("POST", "activities/profile", params={"activityId": "http://x.org/deep", "profileId": "p"},
+                         data=deep.encode(), headers={"Content-Type": "application/json"})
+    assert merged.status_code == 400
+    assert lrs.request("GET", "agents", params={"agent": "[" * 900 + "]" * 900}).status_code == 400
