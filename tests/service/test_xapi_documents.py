@@ -10,7 +10,8 @@ from datetime import timedelta
 import pytest
 
 from services.common import clock
-from services.elearning.xapi import document_store, documents
+from services.common.storage import MIGRATIONS
+from services.elearning.xapi import activity_store, document_store, documents
 from support.lrs import agent, statement
 from support.lrs import container, lrs  # noqa: F401 - the fixtures
 
@@ -157,3 +158,18 @@ def test_state_documents_an_earlier_version_kept_are_moved(lrs, db):
     moved = lrs.request("GET", "activities/state", params=params)
     assert moved.status_code == 200 and moved.json() == {"slide": 4}
     assert store[document_store.OLD_STATE].find_one({"_id": kept["_id"]}) is None
+
+
+def test_definitions_of_statements_stored_before_the_lrs_kept_them_are_built_once(lrs, db):
+    me = agent()
+    activity = f"http://example.com/activities/{uuid.uuid4().hex[:8]}"
+    definition = {"name": {"zh-CN": "旧课"}}
+    assert lrs.post(statement(me, activity=activity) | {"object": {"id": activity, "definition": definition}}) \
+        .status_code == 200
+    store = db("elearning")
+    store[activity_store.ACTIVITIES].delete_many({})                     # as before this version
+    store[MIGRATIONS].delete_one({"_id": "xapi_activity_definitions"})
+    assert lrs.request("GET", "activities", params={"activityId": activity}).json().get("definition") is None
+    assert activity_store.build_definitions(store) >= 1
+    assert lrs.request("GET", "activities", params={"activityId": activity}).json()["definition"] == definition
+    assert activity_store.build_definitions(store) is None               # once

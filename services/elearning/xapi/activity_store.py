@@ -9,11 +9,14 @@ import json
 import pymongo
 from pymongo.database import Database
 
+from services.common.storage import once
 from services.elearning.xapi.activities import definitions, merge_definition
 from services.elearning.xapi.agents import digest
+from services.elearning.xapi.statement_store import ORDER_PREFIX, STATEMENTS
 
 ACTIVITIES = "xapi_activities"
 ATTEMPTS = 8
+BUILD_PAGE = 500
 
 
 def remember_definitions(db: Database, statements: list[dict]) -> int:
@@ -47,3 +50,19 @@ def remember_definitions(db: Database, statements: list[dict]) -> int:
 def known_definition(db: Database, activity_id: str) -> dict | None:
     doc = db[ACTIVITIES].find_one({"_id": digest(activity_id)})
     return json.loads(doc["definition"]) if doc and doc.get("id") == activity_id else None
+
+
+def build_definitions(db: Database) -> int | None:
+    """A store build (``Store(builds=...)``), once per database: the definitions of the
+    statements stored before the LRS kept them, merged in stored order (read a page at a
+    time as a range of the indexed ``order``)."""
+    def build() -> int:
+        changed, after = 0, ORDER_PREFIX
+        while True:
+            page = list(db[STATEMENTS].find({"order": {"$gt": after, "$lt": ORDER_PREFIX + "~"}}, {"raw": 1, "order": 1})
+                        .sort("order", 1).limit(BUILD_PAGE))
+            if not page:
+                return changed
+            changed += remember_definitions(db, [json.loads(d["raw"]) for d in page])
+            after = page[-1]["order"]
+    return once(db, "xapi_activity_definitions", build)
