@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 import pytest
 
 from services.common import clock
-from services.elearning.xapi import (agents, alternate_syntax, attachments, clients, documents, progress_feed,
+from services.elearning.xapi import (activities, agents, alternate_syntax, attachments, clients, documents, progress_feed,
                                      queries, statements, timestamps, validation, values, versions)
 from services.elearning.xapi.errors import XapiError
 from services.elearning.xapi.versions import V1, V2
@@ -524,3 +524,29 @@ def test_a_timestamp_that_leaves_the_calendar_in_utc_is_refused_not_an_internal_
         with pytest.raises(XapiError, match="outside the calendar"):
             timestamps.parse_timestamp(edge, versions.V2)
     assert timestamps.parse_timestamp("9999-12-31T23:59:59Z", versions.V2).year == 9999
+
+
+def test_activity_definitions_merge_language_maps_and_take_the_latest_of_the_rest():
+    first = {"name": {"en-US": "Fractions"}, "type": "http://x.org/lesson", "extensions": {"http://x.org/a": 1}}
+    later = {"name": {"zh-CN": "分数", "en-US": "Fractions 2"}, "type": "http://x.org/module",
+             "extensions": {"http://x.org/b": 2}}
+    assert activities.merge_definition(first, later) == {
+        "name": {"en-US": "Fractions 2", "zh-CN": "分数"}, "type": "http://x.org/module",
+        "extensions": {"http://x.org/a": 1, "http://x.org/b": 2}}
+    assert activities.merge_definition(None, later) == later and activities.activity_object("http://x.org/z", None) \
+        == {"objectType": "Activity", "id": "http://x.org/z"}
+
+
+def test_durations_compare_to_the_hundredth_of_a_second():
+    same = statements.comparable_duration
+    assert same("P1DT12H36M0.1237S") == same("P1DT12H36M0.12S")
+    assert same("PT5S") == same("PT5.0S") != same("PT5.01S")
+    assert same("P1D") == "P1D"
+
+
+@pytest.mark.parametrize("raw", [b"[" * 65 + b"]" * 65, b'{"a":' * 65 + b"1" + b"}" * 65, b"[" * 100_000 + b"]" * 100_000])
+def test_json_deeper_than_the_limit_is_refused(raw):
+    with pytest.raises(XapiError) as err:
+        values.parse_json(raw, "the body")
+    assert err.value.status == 400 and "nested" in err.value.message
+    assert values.parse_json(b"[" * 64 + b"]" * 64, "the body")
