@@ -26,7 +26,8 @@ def rich_statements():
     object is a SubStatement."""
     me = dict(agent(), name="Ann")
     activity = {"objectType": "Activity", "id": "http://example.com/q1", "definition": {
-        "name": {"en-US": "Q1"}, "description": {"zh-CN": "第一题"}, "type": "http://adlnet.gov/expapi/activities/cmi.interaction",
+        "name": {"en-US": "Q1"}, "description": {"zh-CN": "第一题"},
+        "type": "http://adlnet.gov/expapi/activities/cmi.interaction",
         "moreInfo": "http://example.com/more", "extensions": {"http://example.com/x": 1},
         "interactionType": "choice", "correctResponsesPattern": ["a"],
         "choices": [{"id": "a", "description": {"en-US": "A"}}]}}

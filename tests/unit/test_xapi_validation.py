@@ -11,8 +11,8 @@ from datetime import datetime, timezone
 import pytest
 
 from services.common import clock
-from services.elearning.xapi import (activities, agents, alternate_syntax, attachments, clients, documents, progress_feed,
-                                     queries, statements, timestamps, validation, values, versions)
+from services.elearning.xapi import (activities, agents, alternate_syntax, attachments, clients, documents,
+                                     progress_feed, queries, statements, timestamps, validation, values, versions)
 from services.elearning.xapi.errors import XapiError
 from services.elearning.xapi.versions import V1, V2
 

@@ -59,8 +59,8 @@ def build_definitions(db: Database) -> int | None:
     def build() -> int:
         changed, after = 0, ORDER_PREFIX
         while True:
-            page = list(db[STATEMENTS].find({"order": {"$gt": after, "$lt": ORDER_PREFIX + "~"}}, {"raw": 1, "order": 1})
-                        .sort("order", 1).limit(BUILD_PAGE))
+            page = list(db[STATEMENTS].find({"order": {"$gt": after, "$lt": ORDER_PREFIX + "~"}},
+                                            {"raw": 1, "order": 1}).sort("order", 1).limit(BUILD_PAGE))
             if not page:
                 return changed
             changed += remember_definitions(db, [json.loads(d["raw"]) for d in page])

@@ -4,9 +4,10 @@ content players.
 
 Mixed into ``ElearningService`` (which gives ``self.db``): thin wiring of the pure rules
 (``validation``, ``signatures``, ``queries``, ``documents``, ``activities``, ...) to the store
-(``statement_store``, ``document_store``, ``activity_store``, ``client_store``). Clients authenticate with HTTP Basic credentials made by
-``suite xapi client add NAME`` (``infra/xapi_clients.py``); ``GET /xapi/about`` and CORS
-preflights need none. Every answer goes through ``answers.serve``.
+(``statement_store``, ``document_store``, ``activity_store``, ``client_store``). Clients
+authenticate with HTTP Basic credentials made by ``suite xapi client add NAME``
+(``infra/xapi_clients.py``); ``GET /xapi/about`` and CORS preflights need none. Every answer
+goes through ``answers.serve``.
 
 Statements may come as multipart/mixed with their attachments' raw data (at most
 ``MAX_MULTIPART_BYTES``).
