@@ -3,8 +3,8 @@
 2.0.0; prints the passed and failed counts of each version and the failing tests.
 
 The suite itself (github adlnet/lrs-conformance-test-suite, Node.js) is not part of this
-project and nothing here fetches it: give a checkout where ``npm install`` has been run as
-``LRS_CONFORMANCE_DIR``. ``XAPI_VERSION`` picks one version (both by default); ``LRS_GREP``
+project and nothing here fetches or installs it: give a checkout whose dependencies are
+installed (as its README says) as ``LRS_CONFORMANCE_DIR``. ``XAPI_VERSION`` picks one version (both by default); ``LRS_GREP``
 passes a pattern to the suite's ``--grep``.
 
     LRS_CONFORMANCE_DIR=/path/to/lrs-conformance-test-suite make conformance
@@ -26,13 +26,10 @@ from infra import xapi_clients
 
 VERSIONS = ("1.0.3", "2.0.0")
 HOW_TO_GET = """\
-LRS_CONFORMANCE_DIR must name a checkout of the ADL LRS conformance test suite, installed:
-
-    git clone https://github.com/adlnet/lrs-conformance-test-suite.git /some/where
-    (cd /some/where && npm install)
-    LRS_CONFORMANCE_DIR=/some/where make conformance
-
-(the suite is not vendored in this project, and this target downloads nothing)"""
+LRS_CONFORMANCE_DIR must name a checkout of the ADL LRS conformance test suite (the public
+repository adlnet/lrs-conformance-test-suite on GitHub) with its Node.js dependencies
+installed as its own README says; then: LRS_CONFORMANCE_DIR=<that folder> make conformance.
+The suite is not part of this project, and this target fetches and installs nothing."""
 
 
 def suite_dir() -> Path:
@@ -43,7 +40,7 @@ def suite_dir() -> Path:
         problem = "LRS_CONFORMANCE_DIR is not set" if path is None else f"{path} has no bin/console_runner.js"
         sys.exit(f"{problem}.\n{HOW_TO_GET}")
     if not (path / "node_modules").is_dir():
-        sys.exit(f"{path} has no node_modules: run `npm install` there first.\n{HOW_TO_GET}")
+        sys.exit(f"{path} has no node_modules: its dependencies are not installed.\n{HOW_TO_GET}")
     return path
 
 
