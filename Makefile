@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install browser-tools up down status seed test test-reliability chaos contracts definitions docs bench clean
+.PHONY: help install browser-tools up down status seed test test-reliability chaos conformance contracts definitions docs bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-17s %s\n", $$1, $$2}'
@@ -59,6 +59,10 @@ bench: install ## run the benchmarks (not part of `make test`; long): figures as
 	$(BIN)/python -m bench.bench_kiosk_ingest
 	$(BIN)/python -m bench.bench_gateway
 	$(BIN)/python -m bench.bench_wallet
+
+conformance: install ## the ADL LRS conformance suite against /xapi/ (LRS_CONFORMANCE_DIR=<its checkout>, XAPI_VERSION=1.0.3|2.0.0; not part of `make test`)
+	$(BIN)/suite broker --management
+	$(BIN)/python -m bench.xapi_conformance
 
 contracts: install ## regenerate contracts/asyncapi.json from the models
 	$(BIN)/python -m contracts.asyncapi

@@ -1,6 +1,6 @@
 """A learner's records: exported on request, and erased on a verified request (an operator
 command, off unless LEARNER_ERASURE is enabled) across enrolments, progress, xAPI statements
-and state, and the credit ledger.
+and documents (State and Agent Profile), and the credit ledger.
 
 The ledger is append-only and its totals must still add up, so erasure does not delete its
 entries: it re-keys them under a pseudonym that cannot be traced back (ids included, see
@@ -20,7 +20,7 @@ from services.common import clock, outbox
 from services.common.errors import BadInput, Forbidden
 from services.common.storage import delete_where
 from services.elearning import courses, credits
-from services.elearning.xapi import agents, state_store, statement_store
+from services.elearning.xapi import agents, document_store, statement_store
 from services.elearning.xapi.progress_feed import resident_agent
 
 ERASURES = "learner_erasures"
@@ -38,11 +38,11 @@ def export(db: Database, resident_id: str) -> dict:
     ids = sorted({r["s"] for r in statement_store.agent_rows(db, agent_digest(resident_id))})
     statements = [json.loads(d["raw"])
                   for d in db[statement_store.STATEMENTS].find({"_id": {"$in": ids}})] if ids else []
-    state = [{k: v for k, v in d.items() if k not in ("_id", "ctx", "agent")}
-             for d in db[state_store.STATE].find({"agent": agent_digest(resident_id)})]
+    documents = [{k: v for k, v in d.items() if k not in ("_id", "ctx", "agent")}
+                 for d in db[document_store.DOCUMENTS].find({"agent": agent_digest(resident_id)})]
     return {"resident_id": resident_id, "exported_at": clock.now().isoformat(),
             "enrolments": enrolments, "progress": progress, "credit_ledger": ledger,
-            "xapi_statements": statements, "xapi_state": state}
+            "xapi_statements": statements, "xapi_documents": documents}
 
 
 def erase(db: Database, resident_id: str, *, enabled: bool, request_ref: str, by: str) -> dict:
@@ -56,10 +56,10 @@ def erase(db: Database, resident_id: str, *, enabled: bool, request_ref: str, by
     progress = sum(delete_where(db[courses.PROGRESS], "enrolment", e) for e in enrolments)
     removed_enrolments = sum(db[courses.ENROLMENTS].delete_one({"_id": e}).deleted_count for e in enrolments)
     statements = statement_store.delete_statements(db, statement_store.agent_rows(db, agent_digest(resident_id)))
-    state = delete_where(db[state_store.STATE], "agent", agent_digest(resident_id))
+    documents = delete_where(db[document_store.DOCUMENTS], "agent", agent_digest(resident_id))
     record = {"_id": pseudonym, "request_ref": request_ref, "by": by, "at": clock.now().isoformat(),
               "counts": {"enrolments": removed_enrolments, "progress": progress, "ledger_entries": ledger,
-                         "xapi_statements": statements, "xapi_state": state}}
+                         "xapi_statements": statements, "xapi_documents": documents}}
     try:
         db[ERASURES].insert_one(record)  # what was done, without who it was done for
     except pymongo.errors.DuplicateKeyError:

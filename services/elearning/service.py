@@ -19,6 +19,7 @@ from services.elearning.guardian_alerts_inbox import GuardianAlertEntrypoints
 from services.elearning import certificates, courses, credits, learner_records, progress, schoolbag, store
 from services.elearning.wallet_rpc import WalletEntrypoints
 from services.elearning.schoolbag_rpc import SchoolbagEntrypoints, children_with_wallets
+from services.elearning.xapi import activity_store, document_store
 from services.elearning.xapi.entrypoints import XapiEntrypoints
 
 
@@ -139,7 +140,8 @@ class ElearningService(HealthEntrypoints, LearningEntrypoints, GuardianAlertEntr
                        XapiEntrypoints, OverviewEntrypoints):
     name = "elearning"
 
-    db = Store(store.INDEXES, builds=(courses.build_tv_slots, courses.build_course_keys))
+    db = Store(store.INDEXES, builds=(courses.build_tv_slots, courses.build_course_keys,
+                                      document_store.build_documents, activity_store.build_definitions))
     relay = OutboxRelay(store.OUTBOX_COLLECTIONS)
     correlation_id = Correlation()
     tracing = Tracing()

@@ -186,9 +186,15 @@ def test_learner_records_export_and_erasure_only_when_enabled(start_service, ser
     assert posted.status_code == 200, posted.text
     [sid] = posted.json()
     assert db("elearning").xapi_attachments.find_one({"_id": f"{sid}|{sha}"})
+    profile = requests.put(web_address(container) + "/xapi/agents/profile", data=b'{"theme":"large"}',
+                           auth=(key, secret), timeout=10,
+                           params={"agent": json.dumps(statement["actor"]), "profileId": "preferences"},
+                           headers={"X-Experience-API-Version": "2.0.0", "Content-Type": "application/json"})
+    assert profile.status_code == 204, profile.text
     records = elearning.export_learner(rid)
     assert len(records["enrolments"]) == 1 and len(records["progress"]) == 2
     assert len(records["xapi_statements"]) == 1
+    assert [d["doc_id"] for d in records["xapi_documents"]] == ["preferences"]   # agent profiles are theirs too
     assert [e["amount"] for e in records["credit_ledger"]] == [2]
     with pytest.raises(RemoteError) as err:
         elearning.erase_learner(rid, "", "operator:test")
@@ -198,6 +204,7 @@ def test_learner_records_export_and_erasure_only_when_enabled(start_service, ser
     after = elearning.export_learner(rid)
     assert after["enrolments"] == [] and after["progress"] == [] and after["credit_ledger"] == []
     assert after["xapi_statements"] == [] and done["counts"]["xapi_statements"] == 1
+    assert after["xapi_documents"] == [] and done["counts"]["xapi_documents"] == 1
     assert db("elearning").xapi_attachments.find_one({"_id": f"{sid}|{sha}"}) is None
     assert db("elearning").xapi_statement_keys.find_one({"s": sid}) is None     # no index row left behind
     kept = list(db("elearning").credit_ledger.find({"resident_id": done["pseudonym"]}))

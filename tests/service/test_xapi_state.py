@@ -28,9 +28,15 @@ def test_state_documents_with_etags_and_preconditions(lrs):
     assert state(lrs, "GET", who=me).content == first               # nothing changed by a failed precondition
     second = b'{"position":300,"slide":7}'
     assert state(lrs, "PUT", who=me, body=second, headers={"If-Match": tag}).status_code == 204
-    # no precondition header on an existing document: replaced in both versions (the state exemption)
-    for version in ("1.0.3", "2.0.0"):
-        assert state(lrs, "PUT", who=me, body=second, version=version).status_code == 204
+    # no precondition header on an existing document: replaced under 1.0.3 (its State exemption),
+    # 409 under 2.0.0 (its concurrency rules name State), the document unchanged
+    assert state(lrs, "PUT", who=me, body=first, version="1.0.3").status_code == 204
+    assert state(lrs, "GET", who=me).content == first
+    refused = state(lrs, "PUT", who=me, body=second, version="2.0.0")
+    assert refused.status_code == 409 and "If-Match" in refused.json()["error"]["message"]
+    assert state(lrs, "GET", who=me).content == first
+    assert state(lrs, "PUT", who=me, body=second, version="1.0.3").status_code == 204
+    assert state(lrs, "PUT", who=me, state_id="fresh", body=b"{}", version="2.0.0").status_code == 204  # a new one
 
     # POST merges JSON objects, top level
     assert state(lrs, "POST", who=me, body=b'{"slide":8,"done":false}').status_code == 204
@@ -42,7 +48,7 @@ def test_state_documents_with_etags_and_preconditions(lrs):
 
     # ids of the context, since, registration scopes
     listed = state(lrs, "GET", who=me, state_id=None)
-    assert sorted(listed.json()) == ["bookmark", "notes"] and listed.headers["ETag"]
+    assert sorted(listed.json()) == ["bookmark", "fresh", "notes"] and listed.headers["ETag"]
     future = (clock.now() + timedelta(hours=1)).isoformat()
     assert state(lrs, "GET", who=me, state_id=None, since=future).json() == []
     registration = str(uuid.uuid4())

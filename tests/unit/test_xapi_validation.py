@@ -11,8 +11,8 @@ from datetime import datetime, timezone
 import pytest
 
 from services.common import clock
-from services.elearning.xapi import (agents, alternate_syntax, attachments, clients, documents, progress_feed,
-                                     queries, statements, timestamps, validation, values, versions)
+from services.elearning.xapi import (activities, agents, alternate_syntax, attachments, clients, documents,
+                                     progress_feed, queries, statements, timestamps, validation, values, versions)
 from services.elearning.xapi.errors import XapiError
 from services.elearning.xapi.versions import V1, V2
 
@@ -269,7 +269,7 @@ def test_ids_and_canonical_formats():
     ids = queries.render(s, "ids")
     assert ids["actor"] == {"objectType": "Agent", "mbox": "mailto:ann@Example.com"}
     assert ids["verb"] == {"id": "http://adlnet.gov/expapi/verbs/experienced"}
-    assert ids["object"] == {"objectType": "Activity", "id": "http://example.com/activities/a1"}
+    assert ids["object"] == {"id": "http://example.com/activities/a1"}        # an Activity's objectType left out
     canonical = queries.render(s, "canonical", queries.accepted_languages("zh-CN,zh;q=0.9,en;q=0.5"))
     assert canonical["object"]["definition"]["name"] == {"zh-CN": "一"}
     assert queries.render(s, "exact") == s
@@ -284,11 +284,26 @@ def test_etag_and_preconditions():
     assert not documents.precondition_holds("*", None, None)
     assert not documents.precondition_holds(None, "*", tag) and documents.precondition_holds(None, "*", None)
     assert documents.precondition_holds(tag.strip('"'), None, tag)       # an unquoted ETag is read as the same
-    with pytest.raises(XapiError) as err:
-        documents.state_precondition(V2, '"stale"', None, tag)
-    assert err.value.status == 412
-    documents.state_precondition(V1, None, None, tag)                   # state: no header, no refusal (both versions)
-    documents.state_precondition(V2, None, None, tag)
+    write = documents.write_precondition
+    for resource in documents.RESOURCES:
+        for version in (V1, V2):
+            with pytest.raises(XapiError) as err:
+                write(resource, version, "PUT", '"stale"', None, tag)
+            assert err.value.status == 412
+            write(resource, version, "PUT", tag, None, tag)
+            write(resource, version, "POST", None, None, tag)             # a merge needs no header
+            write(resource, version, "DELETE", None, None, tag)
+    write(documents.STATE, V1, "PUT", None, None, tag)                  # 1.0.3 exempts State: replaced
+    write(documents.STATE, V1, "PUT", None, None, None)
+    write(documents.STATE, V2, "PUT", None, None, None)                 # a new document: stored
+    for resource, version, current, status in ((documents.STATE, V2, tag, 409),
+                                               (documents.ACTIVITY_PROFILE, V1, tag, 409),
+                                               (documents.AGENT_PROFILE, V2, tag, 409),
+                                               (documents.AGENT_PROFILE, V1, None, 400)):
+        with pytest.raises(XapiError) as err:
+            write(resource, version, "PUT", None, None, current)
+        assert err.value.status == status
+    write(documents.ACTIVITY_PROFILE, V2, "PUT", None, None, None)
 
 
 def test_json_documents_merge_their_top_level_properties():
@@ -303,17 +318,33 @@ def test_json_documents_merge_their_top_level_properties():
         assert err.value.status == 400
 
 
-def test_state_parameters():
+def test_document_parameters():
     agent = json.dumps({"mbox": "mailto:ann@example.com"})
-    scope = documents.parse_state_params({"activityId": "http://x.org/a", "agent": agent, "stateId": "bookmark"}, V1,
-                                         method="PUT")
-    same_other_case = documents.parse_state_params(
-        {"activityId": "http://x.org/a", "agent": json.dumps({"mbox": "mailto:ann@EXAMPLE.com"}),
-         "stateId": "bookmark"}, V1, method="GET")
-    assert scope.document_id == same_other_case.document_id and scope.context_key == same_other_case.context_key
-    with_registration = documents.parse_state_params(
-        {"activityId": "http://x.org/a", "agent": agent, "stateId": "bookmark", "registration": REG}, V1, method="GET")
-    assert with_registration.document_id != scope.document_id
+    parse = documents.parse_document_params
+    scope = parse(documents.STATE, {"activityId": "http://x.org/a", "agent": agent, "stateId": "bookmark"}, V1,
+                  method="PUT")
+    same_other_case = parse(documents.STATE, {"activityId": "http://x.org/a", "stateId": "bookmark",
+                                              "agent": json.dumps({"mbox": "mailto:ann@EXAMPLE.com"})}, V1, method="GET")
+    assert scope.key == same_other_case.key and scope.context_key == same_other_case.context_key
+    with_registration = parse(documents.STATE, {"activityId": "http://x.org/a", "agent": agent, "stateId": "bookmark",
+                                                "registration": REG}, V1, method="GET")
+    assert with_registration.key != scope.key
+    # the three resources never share a key, even for the same activity, agent and id
+    activity_profile = parse(documents.ACTIVITY_PROFILE, {"activityId": "http://x.org/a", "profileId": "bookmark"}, V1,
+                             method="GET")
+    agent_profile = parse(documents.AGENT_PROFILE, {"agent": agent, "profileId": "bookmark"}, V1, method="GET")
+    assert len({scope.key, activity_profile.key, agent_profile.key}) == 3
+    assert len({scope.context_key, activity_profile.context_key, agent_profile.context_key}) == 3
+    for resource, params, method in (
+            (documents.ACTIVITY_PROFILE, {"profileId": "p"}, "GET"),
+            (documents.ACTIVITY_PROFILE, {"activityId": "http://x.org/a"}, "DELETE"),
+            (documents.ACTIVITY_PROFILE, {"activityId": "http://x.org/a", "agent": agent, "profileId": "p"}, "GET"),
+            (documents.AGENT_PROFILE, {"agent": agent}, "PUT"),
+            (documents.AGENT_PROFILE, {"agent": json.dumps(GROUP), "profileId": "p"}, "GET"),
+            (documents.AGENT_PROFILE, {"agent": agent, "profileId": "p", "since": "2026-01-01T00:00:00Z"}, "GET")):
+        with pytest.raises(XapiError) as err:
+            parse(resource, params, V2, method=method)
+        assert err.value.status == 400
     for params, method in (({"agent": agent, "stateId": "s"}, "GET"),
                            ({"activityId": "http://x.org/a", "agent": agent}, "PUT"),
                            ({"activityId": "x", "agent": agent, "stateId": "s"}, "GET"),
@@ -321,7 +352,7 @@ def test_state_parameters():
                            ({"activityId": "http://x.org/a", "agent": agent, "stateId": "s", "since": "2026-01-01T00:00:00Z"}, "GET"),
                            ({"activityId": "http://x.org/a", "agent": agent, "other": "1"}, "GET")):
         with pytest.raises(XapiError) as err:
-            documents.parse_state_params(params, V1, method=method)
+            parse(documents.STATE, params, V1, method=method)
         assert err.value.status == 400
 
 
@@ -493,3 +524,29 @@ def test_a_timestamp_that_leaves_the_calendar_in_utc_is_refused_not_an_internal_
         with pytest.raises(XapiError, match="outside the calendar"):
             timestamps.parse_timestamp(edge, versions.V2)
     assert timestamps.parse_timestamp("9999-12-31T23:59:59Z", versions.V2).year == 9999
+
+
+def test_activity_definitions_merge_language_maps_and_take_the_latest_of_the_rest():
+    first = {"name": {"en-US": "Fractions"}, "type": "http://x.org/lesson", "extensions": {"http://x.org/a": 1}}
+    later = {"name": {"zh-CN": "分数", "en-US": "Fractions 2"}, "type": "http://x.org/module",
+             "extensions": {"http://x.org/b": 2}}
+    assert activities.merge_definition(first, later) == {
+        "name": {"en-US": "Fractions 2", "zh-CN": "分数"}, "type": "http://x.org/module",
+        "extensions": {"http://x.org/a": 1, "http://x.org/b": 2}}
+    assert activities.merge_definition(None, later) == later and activities.activity_object("http://x.org/z", None) \
+        == {"objectType": "Activity", "id": "http://x.org/z"}
+
+
+def test_durations_compare_to_the_hundredth_of_a_second():
+    same = statements.comparable_duration
+    assert same("P1DT12H36M0.1237S") == same("P1DT12H36M0.12S")
+    assert same("PT5S") == same("PT5.0S") != same("PT5.01S")
+    assert same("P1D") == "P1D"
+
+
+@pytest.mark.parametrize("raw", [b"[" * 65 + b"]" * 65, b'{"a":' * 65 + b"1" + b"}" * 65, b"[" * 100_000 + b"]" * 100_000])
+def test_json_deeper_than_the_limit_is_refused(raw):
+    with pytest.raises(XapiError) as err:
+        values.parse_json(raw, "the body")
+    assert err.value.status == 400 and "nested" in err.value.message
+    assert values.parse_json(b"[" * 64 + b"]" * 64, "the body")

@@ -110,3 +110,15 @@ def parse_agent_param(value: str, name: str = "agent", *, group_ok: bool = True)
     if ifi(agent) is None:
         raise bad(f"{name} must be identified (an Agent or an identified Group)")
     return agent
+
+
+def person(agent: Mapping) -> dict:
+    """The Person object the Agents resource answers for an Agent: its name and its
+    identifier, each as an array (this LRS links no other identities to it)."""
+    out: dict = {"objectType": "Person"}
+    if "name" in agent:
+        out["name"] = [agent["name"]]
+    for p in IFI_PROPERTIES:
+        if p in agent:
+            out[p] = [agent[p]]
+    return out

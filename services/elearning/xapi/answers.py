@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from typing import Callable
 
 import pymongo
+from werkzeug.datastructures import Headers
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
@@ -37,9 +39,12 @@ def json_bytes(data) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def serve(request, work, *, statements: bool = False, need_version: bool = True) -> Response:
+def serve(request, work, *, statements: bool = False, need_version: bool = True,
+          last_version: Callable[[Headers], str | None] | None = None) -> Response:
     """Run ``work(lrs_request, version)`` -> Response; every refusal as JSON with its
-    status; the common headers on every answer."""
+    status; the common headers on every answer. A request that names no version this LRS
+    speaks is answered in the one ``last_version`` gives for its headers (the version its
+    client last spoke: the request cannot tell whether it was meant as 1.0.3 or 2.0.0)."""
     version = None
     try:
         if request.method == "OPTIONS":
@@ -62,6 +67,11 @@ def serve(request, work, *, statements: bool = False, need_version: bool = True)
     except Exception:
         log.exception("xapi: unexpected error")
         response = error(500, "internal error")
+    if version is None and last_version is not None and request.method != "OPTIONS":
+        try:
+            version = last_version(request.headers)
+        except Exception:
+            log.warning("xapi: the version a client last spoke could not be read", exc_info=True)
     response.headers["X-Experience-API-Version"] = claimed(version)
     if statements:
         response.headers["X-Experience-API-Consistent-Through"] = format_timestamp(statement_store.consistent_through())

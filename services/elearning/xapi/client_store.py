@@ -1,5 +1,5 @@
 """The LRS's clients against the elearning database: ``xapi_clients``, ``_id`` = client name
-(the Basic user), ``key_hash``, ``read_only``."""
+(the Basic user), ``key_hash``, ``read_only``, ``version`` (the xAPI version it last spoke)."""
 from __future__ import annotations
 
 from pymongo.database import Database
@@ -25,3 +25,10 @@ def authenticate(db: Database, credentials: str) -> dict:
     if not credentials_match(credentials, doc.get("key_hash") if doc else None):
         raise XapiError(401, "invalid credentials", {"WWW-Authenticate": 'Basic realm="xAPI", charset="UTF-8"'})
     return doc
+
+
+def note_version(db: Database, client: dict, version: str | None) -> None:
+    """Remember the version a client speaks (written only when it changes): a refusal of
+    its request that names no version claims that one (``answers.serve``)."""
+    if version and client.get("version") != version:
+        db[CLIENTS].update_one({"_id": client["_id"]}, {"$set": {"version": version}})

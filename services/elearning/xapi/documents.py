@@ -1,12 +1,18 @@
-"""State documents, free of I/O: their scope (activity, agent, registration, stateId), their
-ETag, the preconditions a write sends, and the merge of a POSTed JSON document.
+"""The LRS's documents, free of I/O: State, Agent Profile and Activity Profile documents,
+one rule set for the three. Their scope (what names a document, and the group whose ids a
+GET lists), their ETag, the preconditions a write sends, when a write without them is
+refused, and the merge of a POSTed JSON document.
 
-The text of both versions lets a client PUT, POST and DELETE state without
-``If-Match``/``If-None-Match`` ("state conflicts are unlikely"; the 409 rule is for the two
-profile resources only). Content players (Storyline/Rise's scormdriver among them) rely on
-that to save their bookmark, so a PUT over an existing state document without either header
-replaces it in both versions (never 409 or 428); when the headers are sent they are honoured
-(412 when they fail). See ``state_precondition``.
+Writes without ``If-Match``/``If-None-Match`` (``write_precondition``):
+
+- a PUT over an existing profile document is a 409 in both versions (Communication 3.1);
+  under 1.0.3 a PUT of a new profile document without either header is a 400, as the ADL
+  reference LRS and the conformance suite read 1.0.3 (2.0.0 stores it);
+- a State PUT over an existing document is a 409 under 2.0.0 (its concurrency rules name
+  the State resource), and replaces it under 1.0.3, whose text exempts State ("state
+  conflicts are unlikely"): content players that PUT their bookmark with no header
+  (Storyline/Rise's scormdriver among them) speak 1.0.3;
+- POST (a merge) and DELETE need neither header; sent ones are honoured (412 when they fail).
 """
 from __future__ import annotations
 
@@ -20,51 +26,87 @@ from services.elearning.xapi.agents import ifi, parse_agent_param
 from services.elearning.xapi.errors import XapiError, bad
 from services.elearning.xapi.timestamps import parse_timestamp
 from services.elearning.xapi.values import checked_iri, checked_string, checked_uuid, parse_json
-
-STATE_PARAMS = {"activityId", "agent", "registration", "stateId", "since"}
+from services.elearning.xapi.versions import V1
 
 
 @dataclass(frozen=True)
-class StateScope:
-    activity_id: str
-    agent_ifi: str
+class Resource:
+    """One document resource: its path, its parameters, and the prefixes of its keys."""
+    name: str                     # "state", "activity profile", "agent profile"
+    path: str                     # under /xapi/
+    id_param: str                 # stateId or profileId
+    scope_params: tuple[str, ...]  # what names the group of documents (all required but registration)
+    prefix: str                   # of the group's key; the document's is prefix + "d"
+
+    @property
+    def params(self) -> set[str]:
+        return {*self.scope_params, self.id_param, "since"}
+
+    @property
+    def is_profile(self) -> bool:
+        return self.id_param == "profileId"
+
+
+STATE = Resource("state", "activities/state", "stateId", ("activityId", "agent", "registration"), "c")
+ACTIVITY_PROFILE = Resource("activity profile", "activities/profile", "profileId", ("activityId",), "ac")
+AGENT_PROFILE = Resource("agent profile", "agents/profile", "profileId", ("agent",), "gc")
+RESOURCES = (STATE, ACTIVITY_PROFILE, AGENT_PROFILE)
+
+
+@dataclass(frozen=True)
+class DocumentScope:
+    resource: Resource
+    activity_id: str | None
+    agent_ifi: str | None
     registration: str | None
-    state_id: str | None = None
+    document_id: str | None = None    # the stateId or profileId (None: the whole group)
     since: datetime | None = None
+
+    def _parts(self) -> list[str]:
+        if self.resource is STATE:     # the State keys as they were before profiles joined them
+            return [self.activity_id, self.agent_ifi, self.registration or ""]
+        return [self.activity_id if self.resource is ACTIVITY_PROFILE else self.agent_ifi]
 
     @property
     def context_key(self) -> str:
-        """Activity + agent + registration (or none): what the documents of one scope share."""
-        return "c:" + hashlib.sha1(json.dumps(
-            [self.activity_id, self.agent_ifi, self.registration or ""]).encode("utf-8")).hexdigest()
+        """What the documents of one group share (the ids a GET without an id lists)."""
+        return f"{self.resource.prefix}:" + hashlib.sha1(json.dumps(self._parts()).encode("utf-8")).hexdigest()
 
     @property
-    def document_id(self) -> str:
-        return "d:" + hashlib.sha1(json.dumps(
-            [self.activity_id, self.agent_ifi, self.registration or "", self.state_id]).encode("utf-8")).hexdigest()
+    def key(self) -> str:
+        """The document's own key (its ``_id``)."""
+        prefix = "d" if self.resource is STATE else self.resource.prefix + "d"
+        return f"{prefix}:" + hashlib.sha1(json.dumps(
+            [*self._parts(), self.document_id]).encode("utf-8")).hexdigest()
 
 
-def parse_state_params(params: Mapping[str, str], version: str, *, method: str) -> StateScope:
-    unknown = sorted(set(params) - STATE_PARAMS)
+def parse_document_params(resource: Resource, params: Mapping[str, str], version: str, *,
+                          method: str) -> DocumentScope:
+    """The scope a request names: 400 for unknown, missing or malformed parameters."""
+    unknown = sorted(set(params) - resource.params)
     if unknown:
-        raise bad(f"unknown parameter {unknown[0]!r} for the state resource")
-    for required in ("activityId", "agent"):
-        if required not in params:
+        raise bad(f"unknown parameter {unknown[0]!r} for the {resource.name} resource")
+    for required in resource.scope_params:
+        if required != "registration" and required not in params:
             raise bad(f"the {required} parameter is required")
-    state_id = params.get("stateId")
-    if method in ("PUT", "POST") and state_id is None:
-        raise bad("the stateId parameter is required")
-    if state_id is not None:
-        checked_string(state_id, "stateId", empty=False)
-        if len(state_id) > 1000:
-            raise bad("stateId is too long")
-    if "since" in params and (method != "GET" or state_id is not None):
-        raise bad("since is only for listing state ids (GET without stateId)")
-    agent = parse_agent_param(params["agent"], group_ok=False)
-    return StateScope(
-        activity_id=checked_iri(params["activityId"], "activityId"), agent_ifi=ifi(agent),
+    doc_id = params.get(resource.id_param)
+    if doc_id is None and (method in ("PUT", "POST") or method == "DELETE" and resource.is_profile):
+        raise bad(f"the {resource.id_param} parameter is required")
+    if doc_id is not None:
+        checked_string(doc_id, resource.id_param, empty=False)
+        if len(doc_id) > 1000:
+            raise bad(f"{resource.id_param} is too long")
+    if "since" in params and (method != "GET" or doc_id is not None):
+        raise bad(f"since is only for listing {resource.id_param}s (GET without {resource.id_param})")
+    agent_ifi = None
+    if "agent" in resource.scope_params:
+        agent_ifi = ifi(parse_agent_param(params["agent"], group_ok=False))
+    return DocumentScope(
+        resource=resource,
+        activity_id=checked_iri(params["activityId"], "activityId") if "activityId" in resource.scope_params else None,
+        agent_ifi=agent_ifi,
         registration=checked_uuid(params["registration"], "registration") if "registration" in params else None,
-        state_id=state_id,
+        document_id=doc_id,
         since=parse_timestamp(params["since"], version, "since") if "since" in params else None)
 
 
@@ -100,13 +142,24 @@ def precondition_holds(if_match: str | None, if_none_match: str | None, current:
     return True
 
 
-def state_precondition(version: str, if_match: str | None, if_none_match: str | None,
-                       current: str | None) -> None:
-    """Raise 412 when a sent precondition fails. A write without either header is allowed
-    in both versions (the State Resource is exempt from the profiles' 409 rule)."""
+def write_precondition(resource: Resource, version: str, method: str, if_match: str | None,
+                       if_none_match: str | None, current: str | None) -> None:
+    """Raise 412 when a sent precondition fails; 409 (or 400) for a PUT without either
+    header where the rules above ask for one (``current``: the document's ETag, None when
+    there is none)."""
+    if if_match is None and if_none_match is None:
+        if method != "PUT" or not (resource.is_profile or version != V1):
+            return
+        if current is not None:
+            raise XapiError(409, f"the {resource.name} document exists: send If-Match with its ETag to replace "
+                                 "it (GET it for the ETag), or POST to merge JSON into it")
+        if resource.is_profile and version == V1:
+            raise bad(f"a PUT of a {resource.name} document sends If-None-Match: * (a new document) or "
+                      "If-Match with the ETag of the one it replaces")
+        return
     if not precondition_holds(if_match, if_none_match, current):
-        raise XapiError(412, "precondition failed: the state document changed (or exists, or does not)"
-                             "; GET it for its current ETag")
+        raise XapiError(412, f"precondition failed: the {resource.name} document changed (or exists, or does "
+                             "not); GET it for its current ETag")
 
 
 def is_json_type(content_type: str | None) -> bool:

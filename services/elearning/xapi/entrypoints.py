@@ -1,11 +1,13 @@
 """The xAPI resources on the elearning service's HTTP port, under ``/xapi/``: About,
-Statements and State, for e-learning content players.
+Statements, State, Agents, Activities, Agent Profile and Activity Profile, for e-learning
+content players.
 
 Mixed into ``ElearningService`` (which gives ``self.db``): thin wiring of the pure rules
-(``validation``, ``queries``, ``documents``, ...) to the store (``statement_store``,
-``state_store``, ``client_store``). Clients authenticate with HTTP Basic credentials made by
-``suite xapi client add NAME`` (``infra/xapi_clients.py``); ``GET /xapi/about`` and CORS
-preflights need none. Every answer goes through ``answers.serve``.
+(``validation``, ``signatures``, ``queries``, ``documents``, ``activities``, ...) to the store
+(``statement_store``, ``document_store``, ``activity_store``, ``client_store``). Clients
+authenticate with HTTP Basic credentials made by ``suite xapi client add NAME``
+(``infra/xapi_clients.py``); ``GET /xapi/about`` and CORS preflights need none. Every answer
+goes through ``answers.serve``.
 
 Statements may come as multipart/mixed with their attachments' raw data (at most
 ``MAX_MULTIPART_BYTES``).
@@ -20,27 +22,34 @@ from nameko.web.handlers import http
 from werkzeug.http import http_date
 from werkzeug.wrappers import Response
 
+from services.common import clock
 from services.common.errors import BadInput, Conflict
 from services.common.rpc import rpc
-from services.elearning.xapi import client_store, state_store, statement_store
+from services.elearning.xapi import activity_store, client_store, document_store, statement_store
+from services.elearning.xapi.activities import activity_object
+from services.elearning.xapi.agents import parse_agent_param, person
 from services.elearning.xapi.answers import JSON, json_bytes, multipart, serve
 from services.elearning.xapi.attachments import AttachmentData, check_attachment_data, read_multipart
 from services.elearning.xapi.clients import KEY_HASH, basic_credentials, check_client_name
-from services.elearning.xapi.documents import etag, parse_state_params
+from services.elearning.xapi.documents import (ACTIVITY_PROFILE, AGENT_PROFILE, STATE, Resource, etag,
+                                               parse_document_params)
 from services.elearning.xapi.errors import XapiError, bad
 from services.elearning.xapi.lrs_request import MAX_DOCUMENT_BYTES, MAX_MULTIPART_BYTES, MAX_STATEMENTS_BYTES
 from services.elearning.xapi.queries import (FORMATS, SINGLE_PARAMS, accepted_languages, decode_cursor, more_link,
                                              parse_bool, parse_query, render)
+from services.elearning.xapi.signatures import check_signatures
 from services.elearning.xapi.timestamps import parse_timestamp
 from services.elearning.xapi.validation import parse_statements, validate_statement
-from services.elearning.xapi.values import is_uuid, parse_json
+from services.elearning.xapi.values import checked_iri, is_uuid, parse_json
 from services.elearning.xapi.versions import V2, about
 
 log = logging.getLogger(__name__)
 
 ATTACHMENTS_PAGE = 10                     # statements per page when their attachment data comes along
+DOCUMENT_METHODS = "GET, HEAD, POST, PUT, DELETE, OPTIONS"
 ALLOWED = {"about": "GET, HEAD, OPTIONS", "statements": "GET, HEAD, POST, PUT, OPTIONS",
-           "activities/state": "GET, HEAD, POST, PUT, DELETE, OPTIONS"}
+           "agents": "GET, HEAD, OPTIONS", "activities": "GET, HEAD, OPTIONS",
+           **{r.path: DOCUMENT_METHODS for r in (STATE, ACTIVITY_PROFILE, AGENT_PROFILE)}}
 
 
 class XapiEntrypoints:
@@ -51,6 +60,11 @@ class XapiEntrypoints:
         return serve(request, lambda lrs, version: Response(json_bytes(about()), status=200, content_type=JSON),
                      need_version=False)
 
+    def _serve(self, request, work, **kw):
+        """``answers.serve``, with the version a refusal claims when the request names none:
+        the one its client last spoke."""
+        return serve(request, work, last_version=self._xapi_last_version, **kw)
+
     @http("GET,POST,PUT,OPTIONS", "/xapi/statements")
     def xapi_statements(self, request):
         def work(lrs, version):
@@ -58,17 +72,42 @@ class XapiEntrypoints:
                 raise XapiError(405, f"{lrs.method} is not a method of /xapi/statements",
                                 {"Allow": ALLOWED["statements"]})
             if lrs.method in ("GET", "HEAD"):
-                self._xapi_client(lrs, write=False)
+                self._xapi_client(lrs, version, write=False)
                 return self._xapi_get_statements(lrs, version)
-            client = self._xapi_client(lrs, write=True)
+            client = self._xapi_client(lrs, version, write=True)
             if lrs.method == "PUT":
                 return self._xapi_put_statement(lrs, version, client)
             return self._xapi_post_statements(lrs, version, client)
-        return serve(request, work, statements=True)
+        return self._serve(request, work, statements=True)
 
     @http("GET,POST,PUT,DELETE,OPTIONS", "/xapi/activities/state")
     def xapi_state(self, request):
-        return serve(request, lambda lrs, version: self._xapi_state(lrs, version))
+        return self._serve(request, lambda lrs, version: self._xapi_documents(lrs, version, STATE))
+
+    @http("GET,POST,PUT,DELETE,OPTIONS", "/xapi/activities/profile")
+    def xapi_activity_profile(self, request):
+        return self._serve(request, lambda lrs, version: self._xapi_documents(lrs, version, ACTIVITY_PROFILE))
+
+    @http("GET,POST,PUT,DELETE,OPTIONS", "/xapi/agents/profile")
+    def xapi_agent_profile(self, request):
+        return self._serve(request, lambda lrs, version: self._xapi_documents(lrs, version, AGENT_PROFILE))
+
+    @http("GET,OPTIONS", "/xapi/agents")
+    def xapi_agents(self, request):
+        def work(lrs, version):
+            params = self._xapi_read_params(lrs, version, "agents", {"agent"})
+            return Response(json_bytes(person(parse_agent_param(params["agent"], group_ok=False))), status=200,
+                            content_type=JSON)
+        return self._serve(request, work)
+
+    @http("GET,OPTIONS", "/xapi/activities")
+    def xapi_activities(self, request):
+        def work(lrs, version):
+            activity_id = checked_iri(self._xapi_read_params(lrs, version, "activities", {"activityId"})["activityId"],
+                                      "activityId")
+            found = activity_object(activity_id, activity_store.known_definition(self.db, activity_id))
+            return Response(json_bytes(found), status=200, content_type=JSON)
+        return self._serve(request, work)
 
     @http("GET,POST,PUT,DELETE", "/xapi/<path:resource>")
     def xapi_elsewhere(self, request, resource):
@@ -77,9 +116,8 @@ class XapiEntrypoints:
             allowed = ALLOWED.get(resource.rstrip("/"))
             if allowed:
                 raise XapiError(405, f"{lrs.method} is not a method of /xapi/{resource}", {"Allow": allowed})
-            raise XapiError(404, f"this LRS has no resource /xapi/{resource[:100]} (it offers about, "
-                                 "statements and activities/state)")
-        return serve(request, work, need_version=False)
+            raise XapiError(404, f"this LRS has no resource /xapi/{resource[:100]} (it offers {', '.join(ALLOWED)})")
+        return self._serve(request, work, need_version=False)
 
     @rpc
     def xapi_add_client(self, name: str, key_hash: str, read_only: bool = False) -> dict:
@@ -98,11 +136,32 @@ class XapiEntrypoints:
 
     # ---- statements ---------------------------------------------------------------------------------
 
-    def _xapi_client(self, lrs, *, write: bool) -> str:
+    def _xapi_client(self, lrs, version: str, *, write: bool) -> str:
         doc = client_store.authenticate(self.db, basic_credentials(lrs.headers.get("Authorization")))
         if write and doc.get("read_only"):
             raise XapiError(403, f"client {doc['_id']} may read but not write")
+        client_store.note_version(self.db, doc, version)
         return doc["_id"]
+
+    def _xapi_last_version(self, headers) -> str | None:
+        """The version the client of these headers last spoke (None: not a client)."""
+        try:
+            return client_store.authenticate(self.db, basic_credentials(headers.get("Authorization"))).get("version")
+        except XapiError:
+            return None
+
+    def _xapi_read_params(self, lrs, version, resource: str, required: set[str]) -> dict:
+        """A read-only resource's parameters (exactly ``required``), its client checked."""
+        if lrs.method not in ("GET", "HEAD"):
+            raise XapiError(405, f"{lrs.method} is not a method of /xapi/{resource}", {"Allow": ALLOWED[resource]})
+        params = lrs.params()
+        self._xapi_client(lrs, version, write=False)
+        missing, unknown = sorted(required - set(params)), sorted(set(params) - required)
+        if missing:
+            raise bad(f"the {missing[0]} parameter is required")
+        if unknown:
+            raise bad(f"unknown parameter {unknown[0]!r} for /xapi/{resource}")
+        return params
 
     def _xapi_post_statements(self, lrs, version, client):
         if lrs.params():
@@ -110,6 +169,7 @@ class XapiEntrypoints:
         body, attachments = self._xapi_statements_body(lrs)
         statements, _ = parse_statements(body, version)
         check_attachment_data(statements, attachments)
+        check_signatures(statements, attachments, version, clock.now())
         self._xapi_store(statements, version, client, attachments)
         return Response(json_bytes([s["id"] for s in statements]), status=200, content_type=JSON)
 
@@ -128,6 +188,7 @@ class XapiEntrypoints:
         if statement.setdefault("id", sid.lower()) != sid.lower():
             raise bad("the statement's id differs from the statementId parameter")
         check_attachment_data([statement], attachments)
+        check_signatures([statement], attachments, version, clock.now())
         self._xapi_store([statement], version, client, attachments)
         return Response(status=204)
 
@@ -144,6 +205,10 @@ class XapiEntrypoints:
     def _xapi_store(self, statements, version, client, attachments=None) -> None:
         stored = statement_store.store_statements(self.db, statements, version=version, client=client,
                                                   attachments=attachments)
+        try:
+            activity_store.remember_definitions(self.db, stored)
+        except Exception:  # the statements are stored: a failing merge is logged, not answered
+            log.exception("xapi: statements stored, their activity definitions not merged")
         try:
             statement_store.feed_progress(self.db, stored)
         except Exception:  # the statements are stored: a failing feed is logged, not answered
@@ -194,15 +259,15 @@ class XapiEntrypoints:
         response.headers["Last-Modified"] = http_date(parse_timestamp(statement["stored"], V2))
         return response
 
-    # ---- state ---------------------------------------------------------------------------------------
+    # ---- documents: state, agent profile, activity profile --------------------------------------------
 
-    def _xapi_state(self, lrs, version):
+    def _xapi_documents(self, lrs, version, resource: Resource):
         method = "GET" if lrs.method == "HEAD" else lrs.method
-        scope = parse_state_params(lrs.params(), version, method=method)
-        self._xapi_client(lrs, write=method != "GET")
+        scope = parse_document_params(resource, lrs.params(), version, method=method)
+        self._xapi_client(lrs, version, write=method != "GET")
         if_match, if_none_match = lrs.headers.get("If-Match"), lrs.headers.get("If-None-Match")
-        if method == "GET" and scope.state_id is None:
-            ids, last = state_store.state_ids(self.db, scope)
+        if method == "GET" and scope.document_id is None:
+            ids, last = document_store.document_ids(self.db, scope)
             payload = json_bytes(ids)
             response = Response(payload, status=200, content_type=JSON)
             response.headers["ETag"] = etag(payload)
@@ -210,24 +275,24 @@ class XapiEntrypoints:
                 response.headers["Last-Modified"] = http_date(last)
             return response
         if method == "GET":
-            doc = state_store.state_document(self.db, scope)
+            doc = document_store.document(self.db, scope)
             if doc is None:
-                raise XapiError(404, "no such state document")
+                raise XapiError(404, f"no such {resource.name} document")
             response = Response(doc["content"], status=200, content_type=doc["content_type"])
             response.headers["ETag"] = doc["etag"]
             response.headers["Last-Modified"] = http_date(doc["updated"])
             return response
         if method == "DELETE":
-            if scope.state_id is None:
-                state_store.delete_states(self.db, scope)
+            if scope.document_id is None:
+                document_store.delete_documents(self.db, scope)
             else:
-                state_store.delete_state(self.db, scope, version=version, if_match=if_match,
-                                         if_none_match=if_none_match)
+                document_store.delete_document(self.db, scope, version=version, if_match=if_match,
+                                               if_none_match=if_none_match)
             return Response(status=204)
         content = lrs.body(MAX_DOCUMENT_BYTES)
-        new_etag = state_store.write_state(self.db, scope, content, lrs.headers.get("Content-Type"),
-                                           version=version, merge=method == "POST", if_match=if_match,
-                                           if_none_match=if_none_match)
+        new_etag = document_store.write_document(self.db, scope, content, lrs.headers.get("Content-Type"),
+                                                 version=version, method=method, if_match=if_match,
+                                                 if_none_match=if_none_match)
         response = Response(status=204)
         response.headers["ETag"] = new_etag
         return response

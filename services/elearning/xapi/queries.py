@@ -152,7 +152,7 @@ def _ids_agent(agent: dict) -> dict:
 
 
 def _ids_activity(activity: dict) -> dict:
-    return {"objectType": "Activity", "id": activity["id"]}
+    return {"id": activity["id"]}      # objectType too is left out: Activity is what an object without one is
 
 
 def _ids_object(obj: dict) -> dict:

@@ -4,6 +4,7 @@ it by, and voiding (a voiding statement names its target by a StatementRef)."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any, Iterable, Mapping
 
@@ -28,6 +29,19 @@ def complete(statement: dict, *, version: str, stored: datetime, authority: dict
 
 # ---- comparison -----------------------------------------------------------------------------------
 
+_SECONDS = re.compile(r"(\d+)(?:\.(\d+))?S$")
+
+
+def comparable_duration(duration: str) -> str:
+    """A duration as statements are compared: seconds to the hundredth, any finer precision
+    cut off ("P1DT12H36M0.1237S" is "P1DT12H36M0.12S"; 2.0.0, 4.2.7)."""
+    m = _SECONDS.search(duration)
+    if not m:
+        return duration
+    hundredths = (m.group(2) or "").ljust(2, "0")[:2]
+    return f"{duration[:m.start()]}{int(m.group(1))}.{hundredths}S"
+
+
 def _comparable(value: Any) -> Any:
     if isinstance(value, dict):
         out = {}
@@ -35,6 +49,8 @@ def _comparable(value: Any) -> Any:
             if k in ("definition", "display"):
                 continue  # activity definitions and verb displays are not part of the statement
             out[k] = v if k == "extensions" else _comparable(v)
+        if isinstance(out.get("duration"), str):
+            out["duration"] = comparable_duration(out["duration"])
         if "mbox" in out and isinstance(out["mbox"], str):
             out["mbox"] = canonical_mbox(out["mbox"])
         if isinstance(out.get("member"), list):

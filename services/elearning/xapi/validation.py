@@ -8,7 +8,7 @@ import re
 import uuid
 from typing import Any
 
-from services.elearning.xapi.agents import validate_agent
+from services.elearning.xapi.agents import ifi, validate_agent
 from services.elearning.xapi.errors import bad
 from services.elearning.xapi.timestamps import format_timestamp, parse_timestamp
 from services.elearning.xapi.values import (LANGTAG, allowed_only, checked_bool, checked_iri, checked_number,
@@ -69,7 +69,7 @@ def _definition(value: Any, path: str) -> dict:
     if "extensions" in obj:
         extensions_map(obj["extensions"], f"{path}.extensions")
     kind = obj.get("interactionType")
-    if kind is not None and kind not in INTERACTION_TYPES:
+    if kind is not None and (not isinstance(kind, str) or kind not in INTERACTION_TYPES):
         raise bad(f"{path}.interactionType must be one of {', '.join(sorted(INTERACTION_TYPES))}")
     if "correctResponsesPattern" in obj:
         if kind is None:
@@ -270,6 +270,18 @@ def _common(s: dict, path: str, version: str, *, sub: bool) -> None:
         _attachments(s["attachments"], f"{path}.attachments")
 
 
+def _authority(value: Any, path: str) -> dict:
+    """An Agent, or an anonymous Group of exactly two Agents (an OAuth consumer and the
+    user it acts for: Data 2.4.9)."""
+    obj = validate_agent(value, path)
+    if obj.get("objectType") == "Group":
+        if ifi(obj) is not None:
+            raise bad(f"{path}: a Group authority is anonymous (no mbox, mbox_sha1sum, openid or account)")
+        if len(obj.get("member") or []) != 2:
+            raise bad(f"{path}: a Group authority has exactly two members (an OAuth consumer and a user)")
+    return obj
+
+
 def _substatement(obj: dict, path: str, version: str) -> dict:
     allowed_only(obj, ("objectType", *_COMMON), path)
     _common(obj, path, version, sub=True)
@@ -291,7 +303,7 @@ def validate_statement(raw: Any, version: str, path: str = "statement") -> dict:
     if "stored" in s:
         parse_timestamp(s["stored"], version, f"{path}.stored")
     if "authority" in s:
-        validate_agent(s["authority"], f"{path}.authority")
+        _authority(s["authority"], f"{path}.authority")
     if "version" in s:
         if not isinstance(s["version"], str) or not STATEMENT_VERSION[version].match(s["version"]):
             allowed = "1.0.x" if version == V1 else "1.0.x or 2.0.x"

@@ -23,6 +23,7 @@ LANGTAG = re.compile(
     r"|[xX](?:-[A-Za-z0-9]{1,8})+|[iI]-[A-Za-z]{2,8})$")
 MAX_IRI = 4096
 MAX_STRING = 65536
+MAX_DEPTH = 64      # JSON nesting: a statement needs about a dozen levels; what reads it recurses
 
 
 def is_uuid(value: Any) -> bool:
@@ -108,10 +109,30 @@ def no_nulls(value: Any, path: str) -> None:
 
 
 def parse_json(body: bytes, what: str) -> Any:
+    """JSON as this LRS takes it: UTF-8, no NaN or Infinity, at most ``MAX_DEPTH`` levels
+    deep (deeper, the validation, copies and comparisons that recurse over a statement would
+    exhaust the stack: a 500, where it is the request that is wrong)."""
     try:
-        return json.loads(body.decode("utf-8"), parse_constant=_no_constant)
+        value = json.loads(body.decode("utf-8"), parse_constant=_no_constant)
+    except RecursionError:
+        raise bad(f"{what} is nested more than {MAX_DEPTH} levels deep") from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise bad(f"{what} is not valid UTF-8 JSON: {str(exc)[:80]}") from None
+    if _deeper_than(value, MAX_DEPTH):
+        raise bad(f"{what} is nested more than {MAX_DEPTH} levels deep")
+    return value
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than ``limit`` levels (without recursing)."""
+    stack = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            if depth >= limit:
+                return True
+            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return False
 
 
 def _no_constant(name: str):
