@@ -1,4 +1,4 @@
-"""Staff accounts of the committees and their console sessions: the community service's RPCs
+"""Staff accounts (committee clerks, librarians) and their console sessions: the community service's RPCs
 (a mixin of ``CommunityService``, which gives ``self.db``). The rules are in ``staff``, the
 store in ``staff_store``."""
 from __future__ import annotations
@@ -15,10 +15,11 @@ class StaffEntrypoints:
     """Staff accounts and console sessions."""
 
     @rpc
-    def staff_add(self, login: str, name: str, committee: str, password_hash: str) -> dict:
-        """Add a clerk of ``committee`` with a password hashed by the caller (``staff.hash_password``)."""
-        account = staff.new_account(login, name, committee, password_hash, clock.now())
-        if not places_store.committee_exists(self.db, str(committee)):
+    def staff_add(self, login: str, name: str, committee: str | None, password_hash: str, role: str = "staff") -> dict:
+        """Add a clerk of ``committee``, or a librarian of the whole network (``role``
+        librarian, no committee), with a password hashed by the caller (``staff.hash_password``)."""
+        account = staff.new_account(login, name, committee, password_hash, clock.now(), role)
+        if account["committee"] is not None and not places_store.committee_exists(self.db, account["committee"]):
             raise BadInput(f"unknown committee code {committee!r}")
         staff_store.add(self.db, account)
         return staff.profile(account)
