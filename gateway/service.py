@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 from gateway import auth
 from gateway.calls import Calls
 from gateway.console.entrypoints import ConsoleEntrypoints
+from gateway.console.library_entrypoints import LibraryConsoleEntrypoints
 from gateway.engine import GraphqlEngine
 from gateway.errors import format_error
 from services.common.health import broker_problem
@@ -45,7 +46,7 @@ def _error(status: int, message: str, code: str):
     return _json(status, {"errors": [{"message": message, "extensions": {"code": code}}]})
 
 
-class GatewayService(ConsoleEntrypoints, MetricsEntrypoints):
+class GatewayService(ConsoleEntrypoints, LibraryConsoleEntrypoints, MetricsEntrypoints):
     name = "gateway"
 
     community = RpcProxy("community")
