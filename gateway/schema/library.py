@@ -208,3 +208,39 @@ class LibraryConflictDetail(graphene.ObjectType):
 class LibraryConflictPage(graphene.ObjectType):
     conflicts = graphene.List(graphene.NonNull(LibraryConflict), required=True)
     next_cursor = graphene.String(description="pass as `after` for the next page; null on the last page")
+
+
+# ---- the kiosks' health, for librarians ---------------------------------------------------
+
+class KioskFault(graphene.ObjectType):
+    code = graphene.String(required=True)
+    since = graphene.String()
+    last_reported = graphene.String()
+    reports = graphene.Int(required=True)
+    severity = graphene.String()
+
+
+class KioskHealth(graphene.ObjectType):
+    """A 24-hour kiosk as the library last heard from it."""
+    kiosk_id = graphene.ID(required=True)
+    status = graphene.String(required=True, description="online (heard from lately) or offline")
+    last_seen = graphene.String(description="its last event (UTC)")
+    open_faults = graphene.List(graphene.NonNull(KioskFault), required=True)
+    open_conflicts = graphene.Int(required=True, description="its conflicts librarians have still to settle")
+    clock_skew_seconds = graphene.Int(description="how far its clock was last found ahead")
+    applied = graphene.Int(required=True)
+    duplicates = graphene.Int(required=True)
+    late = graphene.Int(required=True)
+    conflicts = graphene.Int(required=True, description="its events that became conflicts, as counted so far")
+
+    @staticmethod
+    def of(k: dict) -> "KioskHealth":
+        events = k.get("events") or {}
+        return KioskHealth(kiosk_id=k["kiosk_id"], status=k.get("status") or "offline", last_seen=k.get("last_seen"),
+                           open_faults=[KioskFault(code=f["code"], since=f.get("since"),
+                                                   last_reported=f.get("last_reported"), reports=f.get("reports") or 1,
+                                                   severity=f.get("severity")) for f in k.get("open_faults") or ()],
+                           open_conflicts=k.get("open_conflicts") or 0,
+                           clock_skew_seconds=(k.get("clock_skew") or {}).get("seconds"),
+                           applied=events.get("applied", 0), duplicates=events.get("duplicate", 0),
+                           late=events.get("late", 0), conflicts=events.get("conflict", 0))

@@ -1,6 +1,6 @@
 """The root ``Query``: the services' health, ``me``, the public catalogues (matters,
 places, library titles, courses, the TV guide), one case, the staff queue, and for
-librarians the library conflicts."""
+librarians the library conflicts and the kiosks' health."""
 from __future__ import annotations
 
 import graphene
@@ -10,7 +10,7 @@ from gateway.schema.community import Case, CaseQueuePage, Matter
 from gateway.schema.learning import Course, TvSlot
 from gateway.errors import BadRequest
 from gateway.schema.library import (CatalogueTitle, LibraryConflict, LibraryConflictDetail, LibraryConflictKind, LibraryConflictPage,
-                                    LibraryConflictStatus, LibraryLocation)
+                                    LibraryConflictStatus, LibraryLocation, KioskHealth)
 from gateway.schema.me import Me
 from gateway.schema.paging import PAGE_CAPS, page_size
 from gateway.schema.places import Place
@@ -63,6 +63,8 @@ class Query(graphene.ObjectType):
                     "first, a page at a time")
     library_conflict = graphene.Field(LibraryConflictDetail, id=graphene.ID(required=True),
                                       description="Librarians: one conflict with the copy's loans around it")
+    library_kiosks = graphene.List(graphene.NonNull(KioskHealth), required=True,
+                                   description="Librarians: each kiosk's last event, open faults and open conflicts")
 
     def resolve_health(root, info):
         c = calls(info)
@@ -130,3 +132,7 @@ class Query(graphene.ObjectType):
     def resolve_library_conflict(root, info, id):
         principal(info, *LIBRARY_ROLES)
         return LibraryConflictDetail.of(calls(info).call("library", "conflict", id))
+
+    def resolve_library_kiosks(root, info):
+        principal(info, *LIBRARY_ROLES)
+        return [KioskHealth.of(k) for k in calls(info).call("library", "kiosk_status")]

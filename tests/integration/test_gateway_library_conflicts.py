@@ -104,3 +104,14 @@ def test_bad_input_and_the_wrong_people_change_nothing(gateway, rpc, db):  # noq
     twice = gateway(RESOLVE, gateway.token("librarian", "lib-li"), {"id": target, "action": "VOID", "note": "再次"})
     assert codes(twice) == ["CONFLICT"] and "resolved already" in twice["errors"][0]["message"]
     assert stored() == settled and settled["resolved"]["by"] == "lib-zhang"
+
+
+def test_a_librarian_reads_each_kiosks_health(gateway, rpc, db):  # noqa: F811
+    from services.library import kiosks_store
+    kiosk, seeded = seed(rpc, db, 3)
+    kiosks_store.seen(db("library"), kiosk, clock.now(), 60)
+    query = "{ libraryKiosks { kioskId status lastSeen openConflicts openFaults { code } } }"
+    found = gateway(query, gateway.token("librarian", "lib-zhang"))["data"]["libraryKiosks"]
+    [ours] = [k for k in found if k["kioskId"] == kiosk]
+    assert (ours["status"], ours["openConflicts"], ours["openFaults"]) == ("online", 3, [])
+    assert codes(gateway(query, gateway.token("staff", "clerk-fl", "C0201"))) == ["FORBIDDEN"]

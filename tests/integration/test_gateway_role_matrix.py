@@ -138,6 +138,7 @@ OPERATIONS = {
     "markThreadRead": (GUARDIANS, lambda w, role: (
         "mutation($t: ID!) { markThreadRead(threadId: $t) { id } }", {"t": w.threads["u1"]})),
     "libraryConflicts": (LIBRARIANS, q("{ libraryConflicts(first: 5) { nextCursor conflicts { id event { cardMasked } } } }")),
+    "libraryKiosks": (LIBRARIANS, q("{ libraryKiosks { kioskId status openConflicts openFaults { code } } }")),
     "libraryConflict": (LIBRARIANS, lambda w, role: (
         "query($id: ID!) { libraryConflict(id: $id) { conflict { id status } loans { relation } } }",
         {"id": w.conflict()})),
