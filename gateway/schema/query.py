@@ -9,8 +9,8 @@ from gateway.schema.asking import LIBRARY_ROLES, RESIDENT_ROLES, STAFF_ROLES, ac
 from gateway.schema.community import Case, CaseQueuePage, Matter
 from gateway.schema.learning import Course, TvSlot
 from gateway.errors import BadRequest
-from gateway.schema.library import (CatalogueTitle, LibraryConflict, LibraryConflictDetail, LibraryConflictKind, LibraryConflictPage,
-                                    LibraryConflictStatus, LibraryLocation, KioskHealth)
+from gateway.schema.library import (CatalogueTitle, KioskHealth, LibraryConflict, LibraryConflictDetail,
+                                    LibraryConflictKind, LibraryConflictPage, LibraryConflictStatus, LibraryLocation)
 from gateway.schema.me import Me
 from gateway.schema.paging import PAGE_CAPS, page_size
 from gateway.schema.places import Place

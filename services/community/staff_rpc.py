@@ -74,12 +74,16 @@ class StaffEntrypoints:
         return staff_store.close_session(self.db, staff.session_key(session_id))
 
     @rpc
-    def staff_list(self, committee: str) -> list[dict]:
-        """The active clerks of a committee (for assigning a case to a colleague)."""
-        if not isinstance(committee, str) or not places_store.committee_exists(self.db, committee):
+    def staff_list(self, committee: str | None) -> list[dict]:
+        """The active clerks of a committee (for assigning a case to a colleague), or with
+        None the active librarians of the library network."""
+        if committee is None:
+            found = staff_store.librarians(self.db)
+        elif not isinstance(committee, str) or not places_store.committee_exists(self.db, committee):
             # an unknown code would list nobody, as if the committee had no clerks
             raise NotFound(f"no committee {committee!r}")
-        found = staff_store.of_committee(self.db, committee)
+        else:
+            found = staff_store.of_committee(self.db, committee)
         return sorted((staff.profile(d) for d in found if d.get("active", True)), key=lambda p: p["login"])
 
     @rpc

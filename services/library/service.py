@@ -206,8 +206,8 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
             raise BadInput("status is open or resolved")
         checked = ConflictFiltersV1.model_validate(filters or {})
         if checked.location and not locations_store.find(self.db, checked.location) \
-                and not kiosks_store.find(self.db, checked.location):
-            raise NotFound(f"no library location or kiosk {checked.location}")   # else: an empty page, as if all were well
+                and not kiosks_store.find(self.db, checked.location):   # else an empty page, as if all were well
+            raise NotFound(f"no library location or kiosk {checked.location}")
         found, cursor = conflicts_store.page(self.db, conflicts.page_range(status, checked),
                                              checked_text(after, "after", 300) if after else None,
                                              page_limit(limit, 200))

@@ -30,8 +30,9 @@ def seed(rpc, db, n):
         kind = ("unresolved", "stale_checkout")[i % 2]
         event = {"id": f"e{i}", "type": "cn.library.kiosk.checkout.v1", "time": at.isoformat(),
                  "data": {"barcode": f"B{kiosk}{i}", "card_number": "LC000000054321"}}
-        actions.record_conflict(db("library"), where=kiosk, barcode=f"B{kiosk}{i}", reason="unknown card LC000000054321",
-                                event=event, at=at, kind=kind, conflict_id=f"kiosk:{kiosk}:e{i}")
+        actions.record_conflict(db("library"), where=kiosk, barcode=f"B{kiosk}{i}",
+                                reason="unknown card LC000000054321", event=event, at=at, kind=kind,
+                                conflict_id=f"kiosk:{kiosk}:e{i}")
         ids.append((f"kiosk:{kiosk}:e{i}", kind, at))
     return kiosk, ids
 

@@ -79,8 +79,8 @@ class World:
         """An open conflict, recorded as a kiosk's unknown card is."""
         event = {"id": uuid.uuid4().hex, "type": "cn.library.kiosk.checkout.v1", "time": clock.now().isoformat(),
                  "data": {"barcode": self.title()[1], "card_number": "LC000000099999"}}
-        actions.record_conflict(self.library_db, where="K-001", barcode=event["data"]["barcode"],
-                                reason="unknown card", event=event, at=clock.now(), conflict_id=f"kiosk:K-001:{event['id']}")
+        actions.record_conflict(self.library_db, where="K-001", barcode=event["data"]["barcode"], reason="unknown card",
+                                event=event, at=clock.now(), conflict_id=f"kiosk:K-001:{event['id']}")
         return f"kiosk:K-001:{event['id']}"
 
 
@@ -137,7 +137,7 @@ OPERATIONS = {
         "mutation($s: ID!) { postMessage(studentId: $s, text: \"老师好\") { id } }", {"s": w.school.u1})),
     "markThreadRead": (GUARDIANS, lambda w, role: (
         "mutation($t: ID!) { markThreadRead(threadId: $t) { id } }", {"t": w.threads["u1"]})),
-    "libraryConflicts": (LIBRARIANS, q("{ libraryConflicts(first: 5) { nextCursor conflicts { id event { cardMasked } } } }")),
+    "libraryConflicts": (LIBRARIANS, q("{ libraryConflicts(first: 5) { nextCursor conflicts { id } } }")),
     "libraryKiosks": (LIBRARIANS, q("{ libraryKiosks { kioskId status openConflicts openFaults { code } } }")),
     "libraryConflict": (LIBRARIANS, lambda w, role: (
         "query($id: ID!) { libraryConflict(id: $id) { conflict { id status } loans { relation } } }",

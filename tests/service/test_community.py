@@ -365,7 +365,7 @@ def test_cases_are_assigned_only_to_active_clerks_of_the_handling_committee(comm
     assert done["assignee"] == login
     assert login in [p["login"] for p in community.staff_list("C0201")]
     # a committee that does not exist is said so, not listed as one without clerks
-    for junk in ("C9999", None, ["C0201"]):
+    for junk in ("C9999", "", ["C0201"]):   # (None lists the librarians)
         assert error_of(lambda: community.staff_list(junk)).exc_type == "NotFound"
 
 
@@ -386,6 +386,8 @@ def test_librarians_are_staff_of_the_whole_library_network_and_of_no_committee(c
     clerk = "clerk-" + uuid.uuid4().hex[:6]
     assert community.staff_add(clerk, "周敏", "C0201", staff.hash_password("a-long-password-1"))["role"] == "staff"
     assert login not in [p["login"] for p in community.staff_list("C0201")]
+    assert login in [p["login"] for p in community.staff_list(None)] and clerk not in [
+        p["login"] for p in community.staff_list(None)]
     # a case is never assigned to a librarian: they are nobody's clerk
     r = resident(community)
     case = community.submit_case(CLERK_FENGLIN, {"resident_id": r["resident_id"], "matter_code": "RESIDENCE_PERMIT"})

@@ -76,7 +76,8 @@ def test_every_page_of_conflicts_and_a_copys_loans_are_read_through_an_index(lib
     around a conflict are read by the copy's barcode."""
     from contracts.rpc.library import ConflictFiltersV1
     from services.library import conflicts
-    rows = [{"_id": f"k{i}", "status": ("open", "resolved")[i % 2], "kind": ("unresolved", "stale_checkout", "implied_return")[i % 3], "kiosk_id": f"K-{i % 4}",
+    rows = [{"_id": f"k{i}", "status": ("open", "resolved")[i % 2], "kiosk_id": f"K-{i % 4}",
+             "kind": ("unresolved", "stale_checkout", "implied_return")[i % 3],
              "at": f"2026-12-0{i % 7 + 1}T0{i % 10}:00:00+00:00", "event": {}} for i in range(80)]
     library_db[library_store.CONFLICTS].insert_many([{**r, **conflicts.keys(r)} for r in rows])
     for filters in ({}, {"kind": "stale_checkout"}, {"location": "K-1"}, {"kind": "unresolved", "location": "K-2"},
