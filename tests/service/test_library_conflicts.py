@@ -2,8 +2,9 @@
 number (no cap), filtered by kind, location and the district's days; one opened with both
 sides (the event that could not be applied, the copy's loans around it) and the patrons'
 cards masked; resolved once with who, when, what and why; and bad input refused with a clear
-error, changing nothing. Conflicts are recorded by the code kiosks and self-check machines
-record them with (``actions.record_conflict``), on the service's own store."""
+error, changing nothing. Many conflicts are recorded by the code kiosks and self-check
+machines record them with (``actions.record_conflict``), on the service's own store; an implied
+return is made by a real kiosk's event."""
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -11,7 +12,8 @@ import pytest
 
 from services.common import clock, outbox
 from services.library import actions, kiosks_store
-from support.library import a_patron, a_title, library, refused  # noqa: F401 - a fixture
+from support import wait_for
+from support.library import a_patron, a_title, conflict_id, library, publish_kiosk, refused  # noqa: F401 - a fixture
 
 KINDS = ("unresolved", "stale_checkout", "implied_return")
 DAY0 = datetime(2026, 11, 2, 0, 30, tzinfo=clock.DISTRICT_TIME)   # 00:30 in the district: the day before in UTC
@@ -154,3 +156,24 @@ def test_kiosk_health_counts_each_kiosks_open_conflicts(library, at_kiosk, db):
     library.resolve_conflict(ids[0], {"action": "patron_contacted", "note": "已联系读者", "by": "lib-1"})
     assert {k["kiosk_id"]: k for k in library.kiosk_status()}[at_kiosk]["open_conflicts"] == 2
     assert datetime.fromisoformat(health[at_kiosk]["last_seen"]) <= datetime.now(timezone.utc)
+
+
+def test_an_implied_return_opens_beside_the_loan_it_closed_and_the_one_it_made(library, db, kiosk):
+    kiosk_id, uri = kiosk
+    library.upsert_locations([{"code": kiosk_id, "kind": "kiosk", "name": "测试自助图书馆", "committee": "C0101"}])
+    holder, holder_card = a_patron(db)
+    _, kiosk_card = a_patron(db)
+    _, [barcode] = a_title(library, copies=(kiosk_id,))
+    library.checkout(barcode, holder, "MAIN")
+    # the holder's return never reached us; a kiosk lends the copy to another patron later
+    lent = publish_kiosk(uri, kiosk_id, "checkout", {"barcode": barcode, "card_number": kiosk_card})
+    cid = conflict_id(kiosk_id, lent)
+    wait_for(lambda: db("library").conflicts.find_one({"_id": cid}))
+    shown = library.conflict(cid)
+    assert (shown["kind"], shown["status"], shown["copy"]["status"]) == ("implied_return", "open", "on_loan")
+    closed, made = shown["loans"]
+    assert (closed["relation"], closed["implied_return"], closed["same_card"], closed["current"]) == (
+        "before", True, False, False)
+    assert closed["card_masked"] == holder_card[:2] + "*" * 8 + holder_card[-4:]
+    assert (made["relation"], made["same_card"], made["current"]) == ("during", True, True)
+    assert holder_card not in str(shown) and kiosk_card not in str(shown)
