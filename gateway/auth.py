@@ -18,7 +18,9 @@ from services.common import config
 
 log = logging.getLogger(__name__)
 
-ROLES = ("resident", "guardian", "staff", "admin")
+# staff: a committee clerk (their token names the committee); librarian: the library network's
+# staff, bound to the whole network (services/community/staff.py says why), never to residents' cases
+ROLES = ("resident", "guardian", "staff", "librarian", "admin")
 ALGORITHM = "HS256"
 DEV_TOKEN_SECONDS = 12 * 3600
 
@@ -112,7 +114,7 @@ def verify(tokens: TokenConfig, authorization: str | None) -> Principal | None:
         log.info("token refused: %s: %s", type(exc).__name__, exc)   # the library's words, for operators
         raise Unauthenticated(refusal(exc)) from None
     if claims.get("role") not in ROLES:
-        raise Unauthenticated("the token names no role of this suite (resident, guardian, staff or admin)")
+        raise Unauthenticated(f"the token names no role of this suite ({', '.join(ROLES)})")
     return Principal(subject=str(claims["sub"]), role=claims["role"], committee=claims.get("committee"))
 
 

@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 from gateway import auth
 from gateway.calls import Calls
 from gateway.console.entrypoints import ConsoleEntrypoints
+from gateway.console.library_entrypoints import LibraryConsoleEntrypoints
 from gateway.portal.entrypoints import PortalEntrypoints
 from gateway.engine import GraphqlEngine
 from gateway.errors import format_error
@@ -47,7 +48,7 @@ def _error(status: int, message: str, code: str):
     return _json(status, {"errors": [{"message": message, "extensions": {"code": code}}]})
 
 
-class GatewayService(ConsoleEntrypoints, PortalEntrypoints, MetricsEntrypoints):
+class GatewayService(ConsoleEntrypoints, LibraryConsoleEntrypoints, PortalEntrypoints, MetricsEntrypoints):
     name = "gateway"
 
     community = RpcProxy("community")

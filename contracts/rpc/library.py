@@ -83,3 +83,51 @@ class LibraryOverviewPartsV1(BaseModel):
 
     card: NoOptionsV1 | None = None
     circulation: NoOptionsV1 | None = None
+
+
+# Conflicts: what a kiosk or self-check machine did that could not be applied, kept for staff
+# (``library.conflicts``, ``library.conflict``, ``library.resolve_conflict``).
+CONFLICT_STATUSES = ("open", "resolved")
+# unresolved: an unknown card or barcode, a loan refused; stale_checkout: a checkout older than
+# the item's last recorded change, not applied; implied_return: a checkout that closed another
+# patron's loan as returned, waiting for that return.
+CONFLICT_KINDS = ("unresolved", "stale_checkout", "implied_return")
+# What staff did about a conflict. Circulation itself is corrected at a desk through the usual
+# actions (checkout, checkin), never by resolving: resolving records what was found and done.
+CONFLICT_ACTIONS = ("corrected", "confirmed", "void", "patron_contacted")
+
+_CODE = r"^[A-Za-z0-9_-]+$"
+_DAY = r"^\d{4}-\d{2}-\d{2}$"
+
+
+class ConflictFiltersV1(BaseModel):
+    """``library.conflicts(status, after, limit, filters)``: which conflicts a page lists
+    besides their status: of one kind, at one location (a kiosk, or the location of a
+    self-check machine), in a range of the district's days (both ends included)."""
+
+    NAME: ClassVar[str] = "library.conflict_filters"
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    kind: Literal[CONFLICT_KINDS] | None = None   # type: ignore[valid-type]
+    location: str | None = Field(default=None, min_length=1, max_length=32, pattern=_CODE)
+    since: str | None = Field(default=None, pattern=_DAY, description="YYYY-MM-DD, the district's day")
+    until: str | None = Field(default=None, pattern=_DAY, description="YYYY-MM-DD, the district's day")
+
+    @field_validator("since", "until")
+    @classmethod
+    def _real_day(cls, day: str | None) -> str | None:
+        if day is not None:
+            date.fromisoformat(day)
+        return day
+
+
+class ConflictResolutionV1(BaseModel):
+    """``library.resolve_conflict(conflict_id, resolution)``: what staff did (one of
+    ``CONFLICT_ACTIONS``), a note saying what they found (required), and who they are."""
+
+    NAME: ClassVar[str] = "library.conflict_resolution"
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    action: Literal[CONFLICT_ACTIONS]   # type: ignore[valid-type]
+    note: str = Field(min_length=1, max_length=500)
+    by: str = Field(min_length=1, max_length=64)

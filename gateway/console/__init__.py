@@ -1,6 +1,9 @@
 """The staff console: server-rendered pages (jinja2, autoescaped, zh-CN) under ``/console``
-for committee clerks. Its entrypoints (``entrypoints.ConsoleEntrypoints``) are mixed into
-``GatewayService`` (which gives ``self.community``, an ``RpcProxy``, ``self.config`` and the
+for committee clerks (cases, residents) and under ``/console/library`` for librarians
+(conflicts, the kiosks' health); a session's account role decides which pages open, each
+checked before any other call. Its entrypoints (``entrypoints.ConsoleEntrypoints``,
+``library_entrypoints.LibraryConsoleEntrypoints``) are mixed into ``GatewayService`` (which
+gives ``self.community`` and ``self.library``, ``RpcProxy``s, ``self.config`` and the
 ``Authenticator`` whose key signs the cookies).
 
 - Sign-in checks a staff account's password in the community service (``staff_verify``) and
@@ -15,5 +18,6 @@ for committee clerks. Its entrypoints (``entrypoints.ConsoleEntrypoints``) are m
 
 Modules: ``keys`` (signing cookies and CSRF tokens), ``session`` (signing in and out, the
 signed-in clerk, every page's guard), ``pages`` (rendering, headers, error pages), ``forms``
-(the case actions' forms and what a request may carry), ``entrypoints`` (the ``@http`` routes).
+(the case actions' and conflicts' forms and what a request may carry), ``entrypoints`` (the
+clerks' ``@http`` routes), ``library_entrypoints`` (the librarians').
 """

@@ -13,7 +13,7 @@ from contracts.rpc.community import OPEN_CASE_STATUSES
 from gateway.calls import Calls
 from gateway.console import pages
 from gateway.console.forms import CASE_ID, CASE_NUMBER, DONE, FORMS, ID_NUMBER, MATTER_CODE, action_request
-from gateway.console.session import ConsoleSession, Signed
+from gateway.console.session import CLERKS, HOME, LIBRARIANS, ConsoleSession, Signed
 from gateway.fanout import Unavailable
 
 PAGE_SIZE = 20
@@ -41,6 +41,8 @@ class ConsoleEntrypoints(ConsoleSession):
     @http("GET", "/console")
     def console_queue(self, request):
         def work(signed: Signed, calls: Calls):
+            if signed.role != "staff":   # the console's address, bookmarked: each role's own first page
+                return pages.redirect(HOME[signed.role])
             args = request.args
             status = args.get("status") if args.get("status") in OPEN_CASE_STATUSES else None
             matter = args.get("matter") if MATTER_CODE.match(args.get("matter") or "") else None
@@ -62,7 +64,7 @@ class ConsoleEntrypoints(ConsoleSession):
                 first_url="/console" + ("?" + urlencode(filters) if filters else ""),
                 counts={"overdue": sum(r["deadline_mark"] == "overdue" for r in rows),
                         "due_soon": sum(r["deadline_mark"] == "due_soon" for r in rows)})
-        return self._console_signed(request, work)
+        return self._console_signed(request, work, roles=CLERKS + LIBRARIANS)
 
     # ---- one case -----------------------------------------------------------------------
 
@@ -128,7 +130,7 @@ class ConsoleEntrypoints(ConsoleSession):
 
         def place_name(code):
             return names[code]["name"] if code in names else (code or "")
-        return pages.html(http_status, template, who=signed.who,
+        return pages.html(http_status, template, who=signed.who, role=signed.role,
                           csrf=self.console_keys.csrf("session", signed.session_id), place_name=place_name,
                           places=names, committee_name=place_name(signed.who["committee"]), **context)
 

@@ -1,4 +1,5 @@
-"""The forms a clerk has for the case actions, and what a console URL or form may carry."""
+"""The forms a clerk has for the case actions and a librarian for conflicts, and what a console URL or
+form may carry."""
 from __future__ import annotations
 
 import re
@@ -69,3 +70,45 @@ def action_request(case_id: str, action: str, step: Form, form) -> tuple[dict, s
             return {}, "请选择接收转办的社区"
         body["to_committee"] = target
     return body, None
+
+
+# ---- the library's pages (librarians) ------------------------------------------------------
+
+CONFLICT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,300}$")
+LOCATION_CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+CONFLICT_KIND_NAMES = {"unresolved": "无法处理（未知读者卡或条码等）", "stale_checkout": "迟到的借出记录（未执行）",
+                       "implied_return": "推定归还（等待原借阅的归还记录）"}
+CONFLICT_STATUS_NAMES = {"open": "待处理", "resolved": "已处理"}
+# what a librarian did about a conflict (contracts/rpc/library.py CONFLICT_ACTIONS)
+CONFLICT_ACTION_NAMES = {"corrected": "已在服务台更正借还记录", "confirmed": "已核实，记录无误", "void": "机器记录有误，作废",
+                         "patron_contacted": "已联系读者核实"}
+LOAN_RELATION_NAMES = {"before": "此前", "during": "事件发生时", "after": "此后"}
+
+
+def conflict_filters(args) -> tuple[dict, str | None]:
+    """The filters of the conflicts page from its URL (status, kind, location, since, until),
+    or the zh-CN reason they cannot be used: a value the page never offers is refused rather
+    than ignored, so a page never lists more than it says."""
+    filters = {k: (args.get(k) or "").strip() for k in ("status", "kind", "location", "since", "until")}
+    filters = {k: v for k, v in filters.items() if v}
+    if filters.get("status", "open") not in CONFLICT_STATUS_NAMES:
+        return filters, "状态只能是待处理或已处理"
+    if filters.get("kind", "unresolved") not in CONFLICT_KIND_NAMES:
+        return filters, "没有这种冲突类型"
+    if not LOCATION_CODE.match(filters.get("location", "X")):
+        return filters, "地点代码无效"
+    if not all(DAY.match(filters.get(k, "2000-01-01")) for k in ("since", "until")):
+        return filters, "日期应写作 年-月-日（如 2026-12-07）"
+    return filters, None
+
+
+def resolution_form(form) -> tuple[dict, str | None]:
+    """The resolution a librarian submitted (action, note), or the zh-CN reason it cannot be sent."""
+    action = (form.get("action") or "").strip()
+    note = (form.get("note") or "").strip()
+    if action not in CONFLICT_ACTION_NAMES:
+        return {}, "请选择处理方式"
+    if not note:
+        return {}, "请填写处理说明（必填：写明核实了什么、做了什么）"
+    return {"action": action, "note": note[:500]}, None

@@ -23,13 +23,22 @@ LOGIN_FORM_SECONDS = 1800
 MAX_FORM = 64 * 1024
 
 
+CLERKS, LIBRARIANS = ("staff",), ("librarian",)   # who may open a page (a staff account's role)
+HOME = {"staff": "/console", "librarian": "/console/library/conflicts"}
+
+
 @dataclass
 class Signed:
     session_id: str
     who: dict
 
     @property
+    def role(self) -> str:
+        return self.who.get("role") or "staff"   # sessions of accounts made before roles: clerks
+
+    @property
     def actor(self) -> dict:
+        """The clerk as the community service checks them (only clerks' pages ask it)."""
         return {"id": self.who["login"], "role": "staff", "committee": self.who["committee"]}
 
 
@@ -39,7 +48,7 @@ class ConsoleSession:
     console_keys = ConsoleSecurity()
 
     def _console_calls(self) -> Calls:
-        return Calls.configured({"community": self.community}, self.config)
+        return Calls.configured({"community": self.community, "library": self.library}, self.config)
 
     def _console_secure(self) -> bool:
         return suite_config.flag(suite_config.option(self.config, "CONSOLE_SECURE_COOKIES", ""), False)
@@ -59,9 +68,11 @@ class ConsoleSession:
         request.max_content_length = MAX_FORM
         return request.form
 
-    def _console_signed(self, request, work, csrf: bool = False) -> Response:
-        """Run ``work(signed, calls)`` for a live session, else send the browser to sign in;
-        with ``csrf`` the form's token must match the session's (403 otherwise)."""
+    def _console_signed(self, request, work, csrf: bool = False, roles: tuple[str, ...] = CLERKS) -> Response:
+        """Run ``work(signed, calls)`` for a live session of one of ``roles``, else send the
+        browser to sign in; another role's session gets 403 before any other RPC (a librarian
+        never reaches a resident's case); with ``csrf`` the form's token must match the
+        session's (403 otherwise)."""
         def run():
             raw = request.cookies.get(SESSION_COOKIE)
             session_id = self.console_keys.unsign(raw)
@@ -76,8 +87,17 @@ class ConsoleSession:
                 if exc.exc_type == "NotFound":  # signed out, expired or disabled
                     return self._console_to_login(clear=True)
                 raise
-            return work(Signed(session_id, who), calls)
+            signed = Signed(session_id, who)
+            if signed.role not in roles:
+                return self._console_other_role(signed)
+            return work(signed, calls)
         return self._console_guard(run)
+
+    def _console_other_role(self, signed: Signed) -> Response:
+        return pages.html(403, "message.html", title="无权访问", who=signed.who, role=signed.role,
+                          csrf=self.console_keys.csrf("session", signed.session_id),
+                          error={"title": "无权访问：此页面不属于您的岗位（社区工作人员与图书馆员各有其页面）。",
+                                 "detail": None})
 
     def _console_to_login(self, clear: bool) -> Response:
         response = pages.redirect("/console/login")
@@ -96,8 +116,8 @@ class ConsoleSession:
         raw = request.cookies.get(SESSION_COOKIE)
         if error is None and self.console_keys.unsign(raw):
             try:
-                self._console_calls().call("community", "staff_session_get", self.console_keys.unsign(raw))
-                return pages.redirect("/console")
+                who = self._console_calls().call("community", "staff_session_get", self.console_keys.unsign(raw))
+                return pages.redirect(HOME.get(Signed("", who).role, "/console"))
             except (RemoteError, Unavailable):
                 pass  # not a live session: sign in again
         nonce = secrets.token_urlsafe(24)
@@ -127,7 +147,7 @@ class ConsoleSession:
                 calls.call("community", "staff_session_close", old)
             except (RemoteError, Unavailable):
                 pass
-        response = pages.redirect("/console")
+        response = pages.redirect(HOME.get(Signed(session_id, who).role, "/console"))
         response.set_cookie(SESSION_COOKIE, self.console_keys.sign(session_id), max_age=SESSION_SECONDS,
                             path="/console", secure=self._console_secure(), httponly=True, samesite="Strict")
         response.delete_cookie(LOGIN_COOKIE, path="/console/login", secure=self._console_secure(), httponly=True,

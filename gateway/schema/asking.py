@@ -7,7 +7,8 @@ from gateway.auth import Unauthenticated
 from gateway.errors import Forbidden
 
 RESIDENT_ROLES = ("resident", "guardian")
-STAFF_ROLES = ("staff", "admin")
+STAFF_ROLES = ("staff", "admin")          # committee clerks: cases, residents at the desk
+LIBRARY_ROLES = ("librarian", "admin")    # the library network's staff: conflicts, kiosks
 
 
 def principal(info, *roles):
@@ -38,3 +39,8 @@ def as_resident(info, service: str, method: str, *args):
     own request, refused to anyone else."""
     who = principal(info, *RESIDENT_ROLES)
     return calls(info).call(service, method, who.subject, *args)
+
+
+def enum_value(value):
+    """A GraphQL enum argument as the services name it (graphene hands over the member)."""
+    return value.value if hasattr(value, "value") else value

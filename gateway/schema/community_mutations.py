@@ -53,7 +53,7 @@ class ActOnCase(graphene.Mutation):
     Output = Case
 
     def mutate(root, info, case_id, action, **kwargs):
-        who = principal(info)
+        who = principal(info, *RESIDENT_ROLES, *STAFF_ROLES)
         request = {"case_id": case_id, "action": action.value if hasattr(action, "value") else action,
                    **{k: v for k, v in kwargs.items() if v is not None}}
         return Case.of(calls(info).call("community", "act_on_case", actor(who), request))

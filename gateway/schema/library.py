@@ -1,9 +1,10 @@
 """The library service's types: my library card, loans and holds, the catalogue with its
-availability per location."""
+availability per location; for librarians, the conflicts kiosks and machines left."""
 from __future__ import annotations
 
 import graphene
 
+from contracts.rpc.library import CONFLICT_ACTIONS, CONFLICT_KINDS, CONFLICT_STATUSES
 from gateway.schema.places import Place, place
 
 
@@ -104,3 +105,142 @@ class CatalogueTitle(graphene.ObjectType):
     def of(t: dict) -> "CatalogueTitle":
         return CatalogueTitle(id=t["title_id"], title=t["title"], authors=t["authors"], subjects=t["subjects"],
                               isbn=t.get("isbn"), availability=[Availability(**a) for a in t["availability"]])
+
+
+# ---- conflicts, for librarians ------------------------------------------------------------
+
+LibraryConflictStatus = graphene.Enum("LibraryConflictStatus", [(s.upper(), s) for s in CONFLICT_STATUSES])
+LibraryConflictKind = graphene.Enum("LibraryConflictKind", [(k.upper(), k) for k in CONFLICT_KINDS])
+LibraryConflictAction = graphene.Enum("LibraryConflictAction", [(a.upper(), a) for a in CONFLICT_ACTIONS])
+
+
+class ConflictEvent(graphene.ObjectType):
+    """What a kiosk or self-check machine reported, that could not be applied."""
+    id = graphene.ID(required=True)
+    type = graphene.String(required=True)
+    time = graphene.String(description="when the machine says it happened")
+    barcode = graphene.String()
+    card_masked = graphene.String(description="the patron's card, its middle hidden")
+
+    @staticmethod
+    def of(e: dict) -> "ConflictEvent":
+        data = e.get("data") or {}
+        return ConflictEvent(id=e.get("id", ""), type=e.get("type", ""), time=e.get("time"),
+                             barcode=data.get("barcode"), card_masked=data.get("card_number"))
+
+
+class ConflictAuditEntry(graphene.ObjectType):
+    at = graphene.String(required=True)
+    by = graphene.String(required=True, description="the librarian's login, or system")
+    action = graphene.Field(LibraryConflictAction)
+    note = graphene.String()
+
+    @staticmethod
+    def of(e: dict) -> "ConflictAuditEntry":
+        return ConflictAuditEntry(at=e.get("at") or "", by=e.get("by") or "", action=e.get("action"),
+                                  note=e.get("note"))
+
+
+class LibraryConflict(graphene.ObjectType):
+    """A kiosk's or self-check machine's action that could not be applied, kept for staff."""
+    id = graphene.ID(required=True)
+    status = graphene.Field(LibraryConflictStatus, required=True)
+    kind = graphene.Field(LibraryConflictKind, required=True)
+    barcode = graphene.String()
+    source = graphene.String(description="the kiosk, or sip2:<machine login>")
+    location = graphene.String(description="the location code where it happened")
+    at = graphene.String(description="when it happened (UTC)")
+    reason = graphene.String(required=True)
+    event = graphene.Field(ConflictEvent, required=True)
+    resolution = graphene.String()
+    resolved_by = graphene.String()
+    resolved_at = graphene.String()
+    trail = graphene.List(graphene.NonNull(ConflictAuditEntry), required=True, description="who did what, oldest first")
+
+    @staticmethod
+    def of(c: dict) -> "LibraryConflict":
+        resolved = c.get("resolved") or {}
+        return LibraryConflict(id=c["conflict_id"], status=c["status"], kind=c["kind"], barcode=c.get("barcode"),
+                               source=c.get("where"), location=c.get("place"), at=c.get("at"), reason=c["reason"],
+                               event=ConflictEvent.of(c.get("event") or {}), resolution=c.get("resolution"),
+                               resolved_by=resolved.get("by"), resolved_at=resolved.get("at"),
+                               trail=[ConflictAuditEntry.of(e) for e in c.get("trail") or ()])
+
+
+class ConflictLoan(graphene.ObjectType):
+    """A loan of the conflict's copy: the other side of the event."""
+    loan_id = graphene.ID()
+    relation = graphene.String(required=True, description="before, during or after the event")
+    current = graphene.Boolean(required=True, description="the copy's loan now")
+    loaned_at = graphene.String()
+    location = graphene.String()
+    due = graphene.String()
+    returned_at = graphene.String()
+    returned_to = graphene.String()
+    card_masked = graphene.String()
+    same_card = graphene.Boolean(required=True, description="the card the event names")
+    implied_return = graphene.Boolean(required=True, description="ended by a later machine's loan, not a scan")
+
+    @staticmethod
+    def of(loan: dict) -> "ConflictLoan":
+        return ConflictLoan(**{k: loan.get(k) for k in ("loan_id", "relation", "loaned_at", "location", "due",
+                                                          "returned_at", "returned_to", "card_masked")},
+                            current=bool(loan.get("current")), same_card=bool(loan.get("same_card")),
+                            implied_return=bool(loan.get("implied_return")))
+
+
+class LibraryConflictDetail(graphene.ObjectType):
+    """One conflict with both sides: its event and the copy's loans around it."""
+    conflict = graphene.Field(LibraryConflict, required=True)
+    title = graphene.String()
+    copy_status = graphene.String()
+    copy_location = graphene.String()
+    loans = graphene.List(graphene.NonNull(ConflictLoan), required=True)
+
+    @staticmethod
+    def of(d: dict) -> "LibraryConflictDetail":
+        copy = d.get("copy") or {}
+        return LibraryConflictDetail(conflict=LibraryConflict.of(d), title=d.get("title"),
+                                     copy_status=copy.get("status"), copy_location=copy.get("location"),
+                                     loans=[ConflictLoan.of(loan) for loan in d.get("loans") or ()])
+
+
+class LibraryConflictPage(graphene.ObjectType):
+    conflicts = graphene.List(graphene.NonNull(LibraryConflict), required=True)
+    next_cursor = graphene.String(description="pass as `after` for the next page; null on the last page")
+
+
+# ---- the kiosks' health, for librarians ---------------------------------------------------
+
+class KioskFault(graphene.ObjectType):
+    code = graphene.String(required=True)
+    since = graphene.String()
+    last_reported = graphene.String()
+    reports = graphene.Int(required=True)
+    severity = graphene.String()
+
+
+class KioskHealth(graphene.ObjectType):
+    """A 24-hour kiosk as the library last heard from it."""
+    kiosk_id = graphene.ID(required=True)
+    status = graphene.String(required=True, description="online (heard from lately) or offline")
+    last_seen = graphene.String(description="its last event (UTC)")
+    open_faults = graphene.List(graphene.NonNull(KioskFault), required=True)
+    open_conflicts = graphene.Int(required=True, description="its conflicts librarians have still to settle")
+    clock_skew_seconds = graphene.Int(description="how far its clock was last found ahead")
+    applied = graphene.Int(required=True)
+    duplicates = graphene.Int(required=True)
+    late = graphene.Int(required=True)
+    conflicts = graphene.Int(required=True, description="its events that became conflicts, as counted so far")
+
+    @staticmethod
+    def of(k: dict) -> "KioskHealth":
+        events = k.get("events") or {}
+        return KioskHealth(kiosk_id=k["kiosk_id"], status=k.get("status") or "offline", last_seen=k.get("last_seen"),
+                           open_faults=[KioskFault(code=f["code"], since=f.get("since"),
+                                                   last_reported=f.get("last_reported"), reports=f.get("reports") or 1,
+                                                   severity=f.get("severity")) for f in k.get("open_faults") or ()],
+                           open_conflicts=k.get("open_conflicts") or 0,
+                           clock_skew_seconds=(k.get("clock_skew") or {}).get("seconds"),
+                           applied=events.get("applied", 0), duplicates=events.get("duplicate", 0),
+                           late=events.get("late", 0), conflicts=events.get("conflict", 0))

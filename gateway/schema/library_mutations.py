@@ -1,11 +1,11 @@
 """The library service's mutations: renewing a loan, placing and cancelling holds, the
-card's PIN."""
+card's PIN; for librarians, resolving a conflict."""
 from __future__ import annotations
 
 import graphene
 
-from gateway.schema.asking import RESIDENT_ROLES, as_resident, calls, principal
-from gateway.schema.library import Hold, LibraryCard, Loan
+from gateway.schema.asking import LIBRARY_ROLES, RESIDENT_ROLES, as_resident, calls, enum_value, principal
+from gateway.schema.library import Hold, LibraryCard, LibraryConflictAction, LibraryConflictDetail, Loan
 
 
 class RenewLoan(graphene.Mutation):
@@ -55,3 +55,20 @@ class SetLibraryPin(graphene.Mutation):
     def mutate(root, info, pin):
         who = principal(info, *RESIDENT_ROLES)   # the patron, and also who set it (`by`)
         return LibraryCard.of(calls(info).call("library", "set_patron_pin", who.subject, pin, who.subject))
+
+
+class ResolveLibraryConflict(graphene.Mutation):
+    """Librarians settle an open conflict: what they did and a note of what they found (both
+    required); who and when are kept with them (audited). CONFLICT when it is resolved already."""
+
+    class Arguments:
+        conflict_id = graphene.ID(required=True)
+        action = LibraryConflictAction(required=True)
+        note = graphene.String(required=True)
+
+    Output = LibraryConflictDetail
+
+    def mutate(root, info, conflict_id, action, note):
+        who = principal(info, *LIBRARY_ROLES)
+        return LibraryConflictDetail.of(calls(info).call("library", "resolve_conflict", conflict_id, {
+            "action": enum_value(action), "note": note, "by": who.subject}))

@@ -5,7 +5,7 @@ import graphene
 
 from gateway.schema.community_mutations import ActOnCase, ChangePhone, MarkNoticeRead, RegisterResident, SubmitCase
 from gateway.schema.learning_mutations import Enrol, RecordProgress
-from gateway.schema.library_mutations import CancelHold, PlaceHold, RenewLoan, SetLibraryPin
+from gateway.schema.library_mutations import CancelHold, PlaceHold, RenewLoan, ResolveLibraryConflict, SetLibraryPin
 from gateway.schema.schoolbag_mutations import FreezeWallet, MarkThreadRead, PostMessage, SetWalletLimits, TopUpWallet
 
 
@@ -22,6 +22,7 @@ class Mutation(graphene.ObjectType):
     place_hold = PlaceHold.Field()
     cancel_hold = CancelHold.Field()
     set_library_pin = SetLibraryPin.Field()
+    resolve_library_conflict = ResolveLibraryConflict.Field()
     act_on_case = ActOnCase.Field()
     register_resident = RegisterResident.Field()
     change_phone = ChangePhone.Field()

@@ -1,14 +1,16 @@
 """The root ``Query``: the services' health, ``me``, the public catalogues (matters,
-places, library titles, courses, the TV guide), one case, the staff queue."""
+places, library titles, courses, the TV guide), one case, the staff queue, and for
+librarians the library conflicts and the kiosks' health."""
 from __future__ import annotations
 
 import graphene
 
-from gateway.schema.asking import RESIDENT_ROLES, STAFF_ROLES, actor, calls, principal
+from gateway.schema.asking import LIBRARY_ROLES, RESIDENT_ROLES, STAFF_ROLES, actor, calls, enum_value, principal
 from gateway.schema.community import Case, CaseQueuePage, Matter
 from gateway.schema.learning import Course, TvSlot
 from gateway.errors import BadRequest
-from gateway.schema.library import CatalogueTitle, LibraryLocation
+from gateway.schema.library import (CatalogueTitle, KioskHealth, LibraryConflict, LibraryConflictDetail,
+                                    LibraryConflictKind, LibraryConflictPage, LibraryConflictStatus, LibraryLocation)
 from gateway.schema.me import Me
 from gateway.schema.paging import PAGE_CAPS, page_size
 from gateway.schema.places import Place
@@ -51,6 +53,18 @@ class Query(graphene.ObjectType):
                                  after=graphene.String(), first=graphene.Int(default_value=20),
                                  committee=graphene.String(description="admins only; staff see their own"),
                                  description="Open cases of the signed-in clerk's committee, by deadline")
+    library_conflicts = graphene.Field(
+        LibraryConflictPage, status=LibraryConflictStatus(description="open (the default) or resolved"),
+        kind=LibraryConflictKind(), location=graphene.String(description="a library location or kiosk code"),
+        since=graphene.String(description="from this district day (YYYY-MM-DD)"),
+        until=graphene.String(description="to this district day, included (YYYY-MM-DD)"),
+        after=graphene.String(), first=graphene.Int(default_value=20),
+        description="Librarians: what kiosks and self-check machines did that could not be applied, oldest "
+                    "first, a page at a time")
+    library_conflict = graphene.Field(LibraryConflictDetail, id=graphene.ID(required=True),
+                                      description="Librarians: one conflict with the copy's loans around it")
+    library_kiosks = graphene.List(graphene.NonNull(KioskHealth), required=True,
+                                   description="Librarians: each kiosk's last event, open faults and open conflicts")
 
     def resolve_health(root, info):
         c = calls(info)
@@ -96,7 +110,7 @@ class Query(graphene.ObjectType):
         return [CatalogueTitle.of(t) for t in found]
 
     def resolve_case(root, info, id):
-        who = principal(info)
+        who = principal(info, *RESIDENT_ROLES, *STAFF_ROLES)   # a librarian sees no resident's case
         return Case.of(calls(info).call("community", "get_case", actor(who), id))
 
     def resolve_staff_queue(root, info, first, status=None, matter_code=None, after=None, committee=None):
@@ -104,3 +118,21 @@ class Query(graphene.ObjectType):
         page = calls(info).call("community", "staff_queue", actor(who), committee, status, matter_code, after,
                                 page_size(first, PAGE_CAPS["Query.staffQueue"]))
         return CaseQueuePage(cases=[Case.of(c) for c in page["cases"]], next_cursor=page["next"])
+
+    def resolve_library_conflicts(root, info, first, status=None, kind=None, location=None, since=None, until=None,
+                                  after=None):
+        principal(info, *LIBRARY_ROLES)
+        filters = {k: v for k, v in (("kind", enum_value(kind)), ("location", location), ("since", since),
+                                     ("until", until)) if v is not None}
+        page = calls(info).call("library", "conflicts", enum_value(status) or "open", after,
+                                page_size(first, PAGE_CAPS["Query.libraryConflicts"]), filters)
+        return LibraryConflictPage(conflicts=[LibraryConflict.of(c) for c in page["conflicts"]],
+                                   next_cursor=page["next"])
+
+    def resolve_library_conflict(root, info, id):
+        principal(info, *LIBRARY_ROLES)
+        return LibraryConflictDetail.of(calls(info).call("library", "conflict", id))
+
+    def resolve_library_kiosks(root, info):
+        principal(info, *LIBRARY_ROLES)
+        return [KioskHealth.of(k) for k in calls(info).call("library", "kiosk_status")]

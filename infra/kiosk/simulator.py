@@ -444,7 +444,7 @@ def library_conflicts(report: Report, rpc) -> list[dict]:
     found, after = [], None
     while True:   # every page of the open conflicts
         page = rpc.library.conflicts("open", after, 200)
-        found += [c for c in page["conflicts"] if c.get("kiosk_id") in ours]
+        found += [c for c in page["conflicts"] if c.get("where") in ours]
         if not page["next"]:
             return found
         after = page["next"]

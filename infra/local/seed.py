@@ -27,9 +27,13 @@ def seed(settings: config.Settings) -> dict:
         added = imported["imported"]
         residents = [rpc.community.find_resident(person["id_number"]) for person in demo_data.RESIDENTS]
         login, name, committee, password = demo_data.DEMO_CLERK   # a clerk of 龙华一村居委会 for the console
-        if login not in {p["login"] for p in rpc.community.staff_list(committee)}:
+        librarian, librarian_name, librarian_password = demo_data.DEMO_LIBRARIAN
+        for account in ((login, name, committee, password, "staff"),
+                        (librarian, librarian_name, None, librarian_password, "librarian")):
+            if account[0] in {p["login"] for p in rpc.community.staff_list(account[2])}:
+                continue
             try:
-                rpc.community.staff_add(login, name, committee, staff.hash_password(password))
+                rpc.community.staff_add(*account[:3], staff.hash_password(account[3]), account[4])
             except RemoteError as exc:
                 if exc.exc_type != "Conflict":   # kept, though an operator disabled it
                     raise

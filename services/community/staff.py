@@ -1,5 +1,15 @@
-"""Staff accounts of the committees and their console sessions, free of I/O: logins,
-passwords, profiles, session keys and time stamps.
+"""Staff accounts of the committees and the library network, and their console sessions,
+free of I/O: logins, passwords, roles, profiles, session keys and time stamps.
+
+Two roles (``ACCOUNT_ROLES``):
+
+- ``staff``: a committee clerk, bound to one committee: its case queue, its residents' cases.
+- ``librarian``: the 24-hour library network's staff, bound to the whole network and to no
+  committee: library conflicts and the kiosks' health, never residents' cases or records.
+  The whole network rather than some locations, because a copy is borrowed anywhere and
+  returned anywhere (通借通还): the two sides of a conflict (a kiosk's late checkout, the loan
+  lent at a branch it collides with) are mostly at two locations, so a librarian bound to one
+  would see half of it; the console and GraphQL filter by location instead.
 
 Passwords are hashed by the caller that makes them (``suite staff add``), so a new password
 crosses no broker and is stored nowhere; signing in sends the typed password to
@@ -61,11 +71,30 @@ def check_name(name) -> str:
     return name
 
 
-def new_account(login: str, name: str, committee: str, password_hash: str, now: datetime) -> dict:
-    """The account document of a new clerk (``password_hash`` made by ``hash_password``)."""
+ACCOUNT_ROLES = ("staff", "librarian")
+
+
+def check_role(role, committee) -> tuple[str, str | None]:
+    """(role, committee) of a new account: a clerk belongs to a committee, a librarian to the
+    whole library network and to no committee."""
+    if role not in ACCOUNT_ROLES:
+        raise BadInput(f"a staff account's role is one of {', '.join(ACCOUNT_ROLES)}")
+    if role == "librarian":
+        if committee:
+            raise BadInput("a librarian works for the whole library network, not for a committee")
+        return role, None
+    if not isinstance(committee, str) or not committee:
+        raise BadInput("a clerk works for a committee: give its code")
+    return role, committee
+
+
+def new_account(login: str, name: str, committee: str | None, password_hash: str, now: datetime,
+                role: str = "staff") -> dict:
+    """The account document of a new clerk or librarian (``password_hash`` made by ``hash_password``)."""
     login, name = check_login(login), check_name(name)
+    role, committee = check_role(role, committee)
     parse_hash(password_hash)
-    return {"_id": login, "name": name, "committee": str(committee), "password_hash": str(password_hash),
+    return {"_id": login, "name": name, "committee": committee, "role": role, "password_hash": str(password_hash),
             "active": True, "created_at": stamp(now)}
 
 
@@ -74,9 +103,10 @@ def is_active(account: dict | None) -> bool:
 
 
 def profile(doc: dict) -> dict:
-    """A staff member as the gateway sees them (never the hash)."""
-    return {"login": doc["_id"], "name": doc["name"], "committee": doc["committee"], "role": "staff",
-            "active": bool(doc.get("active", True))}
+    """A staff member as the gateway sees them (never the hash); accounts made before roles
+    are clerks."""
+    return {"login": doc["_id"], "name": doc["name"], "committee": doc.get("committee"),
+            "role": doc.get("role", "staff"), "active": bool(doc.get("active", True))}
 
 
 # ---- sessions -----------------------------------------------------------------------------
@@ -85,5 +115,5 @@ def new_session(account: dict, now: datetime) -> tuple[str, dict]:
     """A new session's id (32 random bytes urlsafe) and its document, valid for SESSION_HOURS."""
     session_id = new_session_id()
     return session_id, {"_id": session_key(session_id), "login": account["_id"],
-                        "committee": account["committee"], "created_at": stamp(now),
+                        "committee": account.get("committee"), "created_at": stamp(now),
                         "expires_at": stamp(now + timedelta(hours=SESSION_HOURS))}

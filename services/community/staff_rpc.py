@@ -1,4 +1,4 @@
-"""Staff accounts of the committees and their console sessions: the community service's RPCs
+"""Staff accounts (committee clerks, librarians) and their console sessions: the community service's RPCs
 (a mixin of ``CommunityService``, which gives ``self.db``). The rules are in ``staff``, the
 store in ``staff_store``."""
 from __future__ import annotations
@@ -15,10 +15,11 @@ class StaffEntrypoints:
     """Staff accounts and console sessions."""
 
     @rpc
-    def staff_add(self, login: str, name: str, committee: str, password_hash: str) -> dict:
-        """Add a clerk of ``committee`` with a password hashed by the caller (``staff.hash_password``)."""
-        account = staff.new_account(login, name, committee, password_hash, clock.now())
-        if not places_store.committee_exists(self.db, str(committee)):
+    def staff_add(self, login: str, name: str, committee: str | None, password_hash: str, role: str = "staff") -> dict:
+        """Add a clerk of ``committee``, or a librarian of the whole network (``role``
+        librarian, no committee), with a password hashed by the caller (``staff.hash_password``)."""
+        account = staff.new_account(login, name, committee, password_hash, clock.now(), role)
+        if account["committee"] is not None and not places_store.committee_exists(self.db, account["committee"]):
             raise BadInput(f"unknown committee code {committee!r}")
         staff_store.add(self.db, account)
         return staff.profile(account)
@@ -73,12 +74,16 @@ class StaffEntrypoints:
         return staff_store.close_session(self.db, staff.session_key(session_id))
 
     @rpc
-    def staff_list(self, committee: str) -> list[dict]:
-        """The active clerks of a committee (for assigning a case to a colleague)."""
-        if not isinstance(committee, str) or not places_store.committee_exists(self.db, committee):
+    def staff_list(self, committee: str | None) -> list[dict]:
+        """The active clerks of a committee (for assigning a case to a colleague), or with
+        None the active librarians of the library network."""
+        if committee is None:
+            found = staff_store.librarians(self.db)
+        elif not isinstance(committee, str) or not places_store.committee_exists(self.db, committee):
             # an unknown code would list nobody, as if the committee had no clerks
             raise NotFound(f"no committee {committee!r}")
-        found = staff_store.of_committee(self.db, committee)
+        else:
+            found = staff_store.of_committee(self.db, committee)
         return sorted((staff.profile(d) for d in found if d.get("active", True)), key=lambda p: p["login"])
 
     @rpc

@@ -34,6 +34,11 @@ def of_committee(db: Database, committee: str) -> list[dict]:
     return list(db[STAFF].find({"committee": committee}, {"password_hash": 0}).limit(500))
 
 
+def librarians(db: Database) -> list[dict]:
+    """The library network's accounts (without their hashes): a few, read rarely (no index)."""
+    return list(db[STAFF].find({"role": "librarian"}, {"password_hash": 0}).limit(500))
+
+
 def set_active(db: Database, login: str, active: bool) -> dict | None:
     """Enable or disable an account (disabling also ends its sessions); the account after
     it, or None when there is none."""

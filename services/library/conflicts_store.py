@@ -1,5 +1,7 @@
 """Conflicts against the store: what a kiosk or self-check machine did that could not be
-applied, kept for staff (open until settled), one per event (its id is the conflict's id)."""
+applied, kept for staff (open until settled), one per event (its id is the conflict's id).
+Each carries the paging keys of its status (``conflicts.keys``), set again by the write that
+changes its status; a resolution and its audit entry are one write."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -8,24 +10,18 @@ from typing import Iterable
 import pymongo
 from pymongo.database import Database
 
-from services.common import outbox
 from services.common.errors import Conflict, NotFound
 from services.common.storage import once
-from services.library.store import CONFLICTS
+from services.library import conflicts
+from services.library.store import CONFLICTS, COPIES, LOAN_HISTORY, PATRONS
 
-STATUSES = ("open", "resolved")
-
-
-def page_key(conflict: dict) -> str:
-    """What the staff's pages range over (one indexed field): its status, then when it
-    happened, then its id."""
-    return f"{conflict['status']}|{conflict.get('at') or conflict['event'].get('time', '')}|{conflict['_id']}"
+MOST_LOANS = 500   # loans of one copy read to find those around a conflict
 
 
 def add(db: Database, conflict: dict) -> None:
     """Kept once: the same event again (a redelivery) finds its conflict there."""
     try:
-        db[CONFLICTS].insert_one({**conflict, "page_key": page_key(conflict)})
+        db[CONFLICTS].insert_one({**conflict, **conflicts.keys(conflict)})
     except pymongo.errors.DuplicateKeyError:
         pass
 
@@ -36,49 +32,72 @@ def open_of_item(db: Database, barcode: str) -> Iterable[dict]:
     return db[CONFLICTS].find({"barcode": barcode, "status": "open"}).limit(100)
 
 
-def settle(db: Database, conflict_id: str, resolution: str, by: str = "system") -> bool:
-    """Resolved, saying how and who (audited); False when it was not open."""
+def settle(db: Database, conflict_id: str, resolution: str, by: str = "system", action: str | None = None,
+           at: datetime | None = None) -> bool:
+    """Resolved, saying how and who, with its audit entry, in one write; False when it was not open."""
     found = db[CONFLICTS].find_one({"_id": conflict_id, "status": "open"})
     if found is None:
         return False
-    at = datetime.now(timezone.utc).isoformat()
+    at = at or datetime.now(timezone.utc)
     resolved = {**found, "status": "resolved"}
     return db[CONFLICTS].update_one({"_id": conflict_id, "status": "open"}, {
-        "$set": {"status": "resolved", "resolution": resolution, "page_key": page_key(resolved),
-                 "resolved": {"by": by, "at": at}},
-        "$push": {"audit": {"$each": [f"{at} {by}: {resolution}"[:600]], "$slice": -50}}}).modified_count == 1
+        "$set": {"status": "resolved", "resolution": resolution, **conflicts.keys(resolved),
+                 "resolved": {"by": by, "at": at.astimezone(timezone.utc).isoformat(), "action": action},
+                 **conflicts.trail_entry(at, by, action, resolution)}}).modified_count == 1
 
 
-def resolve(db: Database, conflict_id: str, resolution: str, by: str) -> dict:
-    """Staff settle an open conflict (what they found, who they are): audited."""
-    if not settle(db, conflict_id, resolution, by):
+def resolve(db: Database, conflict_id: str, action: str, note: str, by: str, at: datetime) -> dict:
+    """Staff settle an open conflict (what they did, what they found, who they are): audited.
+    NotFound for an unknown id, Conflict when it is resolved already (nothing changes)."""
+    if not settle(db, conflict_id, note, by, action, at):
         if db[CONFLICTS].find_one({"_id": conflict_id}, {"_id": 1}) is None:
             raise NotFound(f"no conflict {conflict_id}")
         raise Conflict("this conflict is resolved already")
-    return view(db[CONFLICTS].find_one({"_id": conflict_id}))
+    return get(db, conflict_id)
 
 
-def view(conflict: dict) -> dict:
-    """A conflict as staff see it (without the outbox's fields nor the paging key)."""
-    return {k: v for k, v in conflict.items() if k not in outbox.FIELDS and k != "page_key"}
+def get(db: Database, conflict_id: str) -> dict:
+    found = db[CONFLICTS].find_one({"_id": conflict_id})
+    if found is None:
+        raise NotFound(f"no conflict {conflict_id}")
+    return found
 
 
-def page(db: Database, status: str, after: str | None, limit: int) -> tuple[list[dict], str | None]:
-    """A page of one status's conflicts, oldest first, from the cursor: one range of one
-    indexed field (``page_key``), as the staff queue pages."""
-    found = list(db[CONFLICTS].find({"page_key": {"$gt": after or f"{status}|", "$lt": f"{status}|\uffff"}})
-                 .sort("page_key", 1).limit(limit + 1))
+def page(db: Database, where: conflicts.PageRange, after: str | None, limit: int) -> tuple[list[dict], str | None]:
+    """A page of conflicts from the cursor, oldest first: one range of one indexed field
+    (``conflicts.page_range``); the cursor of the next page, None at the end."""
+    found = list(db[CONFLICTS].find(where.query(after)).sort(where.field, 1).limit(limit + 1))
     more = len(found) > limit
     found = found[:limit]
-    return [view(c) for c in found], (found[-1]["page_key"] if more else None)
+    return found, (found[-1][where.field] if more else None)
+
+
+def open_by_kiosk(db: Database) -> dict[str, int]:
+    """How many conflicts are open, by the kiosk (or machine) they came from: an indexed
+    match, then a group."""
+    return {row["_id"]: row["n"] for row in db[CONFLICTS].aggregate([
+        {"$match": {"status": "open"}}, {"$group": {"_id": "$kiosk_id", "n": {"$sum": 1}}}])}
+
+
+def loans_of_copy(db: Database, barcode: str) -> tuple[dict | None, list[dict]]:
+    """The copy (its current loan) and its ended loans in the loan history (by barcode, indexed)."""
+    copy = db[COPIES].find_one({"_id": barcode}, {"loan": 1, "status": 1, "location": 1, "title_id": 1,
+                                                 "state_at": 1})
+    return copy, list(db[LOAN_HISTORY].find({"barcode": barcode}).limit(MOST_LOANS))
+
+
+def cards_of(db: Database, patron_ids: list[str]) -> dict[str, str]:
+    """{patron id: card number} for these patrons (by _id: fast on every store)."""
+    return {p["_id"]: p["card_number"] for p in db[PATRONS].find({"_id": {"$in": patron_ids}}, {"card_number": 1})}
 
 
 def key_pages(db: Database) -> int | None:
-    """Once per database (a build of the ``Store``): paging keys for conflicts kept before them."""
+    """Once per database (a build of the ``Store``): the paging keys of conflicts kept before
+    them, or before the filters' keys."""
     def build() -> int:
         done = 0
-        for c in db[CONFLICTS].find({"page_key": {"$exists": False}}).limit(1_000_000):
-            db[CONFLICTS].update_one({"_id": c["_id"]}, {"$set": {"page_key": page_key(c)}})
+        for c in db[CONFLICTS].find({"kind_place_key": {"$exists": False}}).limit(1_000_000):
+            db[CONFLICTS].update_one({"_id": c["_id"]}, {"$set": conflicts.keys(c)})
             done += 1
         return done
-    return once(db, "conflict_page_keys", build)
+    return once(db, "conflict_filter_keys", build)

@@ -134,9 +134,11 @@ def open_faults_view(kiosk: dict) -> list[dict]:
             for code, f in sorted((kiosk.get("open_faults") or {}).items())]
 
 
-def status_view(kiosk: dict) -> dict:
+def status_view(kiosk: dict, open_conflicts: int = 0) -> dict:
     """A kiosk's health: heard from lately, its faults, how far its clock was last found ahead,
-    and what became of its events (applied, duplicate, late, conflict), as counted so far."""
+    what became of its events (applied, duplicate, late, conflict), as counted so far, and how
+    many of its conflicts staff have still to settle."""
     return {"kiosk_id": kiosk["_id"], "status": kiosk.get("status", "offline"), "last_seen": kiosk.get("last_seen"),
             "fault": kiosk.get("fault"), "open_faults": open_faults_view(kiosk), "committee": kiosk.get("committee"),
-            "clock_skew": kiosk.get("clock_skew"), "events": dict(kiosk.get("events") or {})}
+            "clock_skew": kiosk.get("clock_skew"), "events": dict(kiosk.get("events") or {}),
+            "open_conflicts": open_conflicts}

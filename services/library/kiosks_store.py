@@ -49,6 +49,10 @@ def clear_fault(db: Database, kiosk_id: str, code: str, by: str, at: datetime) -
     return result.matched_count > 0
 
 
+def find(db: Database, kiosk_id: str) -> dict | None:
+    return db[KIOSKS].find_one({"_id": kiosk_id}, {"_id": 1, "status": 1})
+
+
 def listed(db: Database) -> Iterable[dict]:
     return db[KIOSKS].find().sort("_id").limit(MOST)
 

@@ -7,8 +7,8 @@ from datetime import date
 
 from pymongo.database import Database
 
-from services.library import catalogue, circulation, copies_store, holds_store, loan_rules_store, patrons, \
-    patrons_store
+from services.library import catalogue, circulation, conflicts, conflicts_store, copies_store, holds_store, \
+    loan_rules_store, patrons, patrons_store
 from services.library.policy import LoanRule, patron_types, rule_for
 
 
@@ -63,3 +63,15 @@ def history(db: Database, resident_id: str, limit: int) -> list[dict]:
              "title": names.get(h["title_id"], ""), "loaned_at": h.get("loaned_at"), "due": h.get("due"),
              "returned_at": h.get("returned_at"), "returned_to": h.get("returned_to"),
              "fine_cents": h.get("fine_cents") or 0} for h in found]
+
+
+def conflict_detail(db: Database, conflict_id: str) -> dict:
+    """A conflict as staff open it: the event that could not be applied and the copy's loans
+    around it (``conflicts.detail``), patrons shown by their masked cards only."""
+    conflict = conflicts_store.get(db, conflict_id)
+    copy, history = conflicts_store.loans_of_copy(db, str(conflict.get("barcode") or ""))
+    patron_ids = list({h["patron"] for h in history if h.get("patron")}
+                      | ({copy["loan"]["patron"]} if copy and copy.get("loan") else set()))
+    cards_by_id = conflicts_store.cards_of(db, patron_ids)
+    title = catalogue.title_name(db, copy["title_id"]) if copy else None
+    return conflicts.detail(conflict, copy, history, cards_by_id, title)

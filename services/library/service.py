@@ -7,7 +7,8 @@ from nameko.timer import timer
 
 from contracts.events.community import ResidenceChangedV1, ResidentRegisteredV1
 from contracts.events.kiosk import KIOSK_EVENTS
-from contracts.rpc.library import LibraryOverviewPartsV1, LocationV1
+from contracts.rpc.library import (CONFLICT_STATUSES, ConflictFiltersV1, ConflictResolutionV1, LibraryOverviewPartsV1,
+                                   LocationV1)
 from services.common import clock, overview
 from services.common.arguments import batch, checked_resident_id, checked_text, day_or_today, id_list, page_limit
 from services.common.errors import BadInput, NotFound
@@ -19,7 +20,7 @@ from services.common.outbox import OutboxRelay
 from services.common.rpc import rpc
 from services.common.storage import Store
 from services.common.tracing import Tracing
-from services.library import (actions, catalogue, circulation, conflicts_store, copies_store, holds_store,
+from services.library import (actions, catalogue, circulation, conflicts, conflicts_store, copies_store, holds_store,
                               kiosk_events, kiosks, kiosks_store, loan_rules_store, locations_store, patron_actions,
                               patrons, patrons_store, policy, reads, store)
 from services.library.kiosk_inbox import kiosk_handler
@@ -195,20 +196,37 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
         return reads.loans_and_holds(self.db, id_list(resident_ids))
 
     @rpc
-    def conflicts(self, status: str = "open", after: str | None = None, limit: int = 50) -> dict:
+    def conflicts(self, status: str = "open", after: str | None = None, limit: int = 50,
+                  filters: dict | None = None) -> dict:
         """What kiosks and machines did that could not be applied, for staff: a page of one
-        status, oldest first; ``next`` is the cursor of the next page (None at the end)."""
-        if status not in conflicts_store.STATUSES:   # a misspelt status listed nothing, as if all were settled
+        status, oldest first, with ``filters`` (``ConflictFiltersV1``: kind, location, a range
+        of days); ``next`` is the cursor of the next page (None at the end). Every conflict is
+        reached page by page, however many there are; a page holds at most 200."""
+        if status not in CONFLICT_STATUSES:   # a misspelt status listed nothing, as if all were settled
             raise BadInput("status is open or resolved")
-        found, cursor = conflicts_store.page(self.db, status, checked_text(after, "after", 300) if after else None,
+        checked = ConflictFiltersV1.model_validate(filters or {})
+        if checked.location and not locations_store.find(self.db, checked.location) \
+                and not kiosks_store.find(self.db, checked.location):   # else an empty page, as if all were well
+            raise NotFound(f"no library location or kiosk {checked.location}")
+        found, cursor = conflicts_store.page(self.db, conflicts.page_range(status, checked),
+                                             checked_text(after, "after", 300) if after else None,
                                              page_limit(limit, 200))
-        return {"conflicts": found, "next": cursor}
+        return {"conflicts": [conflicts.view(c) for c in found], "next": cursor}
 
     @rpc
-    def resolve_conflict(self, conflict_id: str, resolution: str, by: str) -> dict:
-        """Staff settle a conflict, saying what they found; who and when are kept (audited)."""
-        return conflicts_store.resolve(self.db, checked_text(conflict_id, "conflict_id", 300),
-                                       checked_text(resolution, "resolution", 500), checked_text(by, "by", 128))
+    def conflict(self, conflict_id: str) -> dict:
+        """One conflict with both sides: the event that could not be applied and the copy's
+        loans around it (from its loan history and its current loan), cards masked."""
+        return reads.conflict_detail(self.db, checked_text(conflict_id, "conflict_id", 300))
+
+    @rpc
+    def resolve_conflict(self, conflict_id: str, resolution: dict) -> dict:
+        """Staff settle an open conflict (``ConflictResolutionV1``: what they did, a note of
+        what they found, who they are): who, when, what and the note are kept (audited)."""
+        checked = ConflictResolutionV1.model_validate(resolution if isinstance(resolution, dict) else {})
+        conflict_id = checked_text(conflict_id, "conflict_id", 300)
+        conflicts_store.resolve(self.db, conflict_id, checked.action, checked.note, checked.by, clock.now())
+        return reads.conflict_detail(self.db, conflict_id)
 
     @rpc
     def loan_history(self, resident_id: str, limit: int = 50) -> list[dict]:
@@ -236,7 +254,10 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
 
     @rpc
     def kiosk_status(self) -> list[dict]:
-        return [kiosks.status_view(k) for k in kiosks_store.listed(self.db)]
+        """Each kiosk's health: heard from lately, its open faults, its events' outcomes, and
+        how many of its conflicts are open."""
+        open_conflicts = conflicts_store.open_by_kiosk(self.db)
+        return [kiosks.status_view(k, open_conflicts.get(k["_id"], 0)) for k in kiosks_store.listed(self.db)]
 
     @rpc
     def clear_kiosk_fault(self, kiosk_id: str, fault_code: str, by: str) -> dict:

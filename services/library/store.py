@@ -53,10 +53,14 @@ INDEXES = {
         IndexModel([("patron", ASCENDING)], name="patron"),
         OUTBOX_INDEX,
     ],
-    LOAN_HISTORY: [IndexModel([("patron", ASCENDING)], name="patron")],
+    # a copy's loans: the other side of its conflicts (conflicts_store.loans_of_copy)
+    LOAN_HISTORY: [IndexModel([("patron", ASCENDING)], name="patron"),
+                   IndexModel([("barcode", ASCENDING)], name="barcode")],
     KIOSKS: [IndexModel([("status", ASCENDING)], name="status"), OUTBOX_INDEX],
     CONFLICTS: [IndexModel([("status", ASCENDING)], name="status"), IndexModel([("barcode", ASCENDING)], name="barcode"),
-                IndexModel([("page_key", ASCENDING)], name="page_key", sparse=True), OUTBOX_INDEX],
+                # a page is one range of one of these (conflicts.KEY_FIELDS), whichever filters it has
+                *[IndexModel([(key, ASCENDING)], name=key, sparse=True)
+                  for key in ("page_key", "kind_key", "place_key", "kind_place_key")], OUTBOX_INDEX],
 }
 
 OUTBOX_COLLECTIONS = [PATRONS, COPIES, HOLDS, KIOSKS, CONFLICTS]

@@ -86,6 +86,12 @@ def follow_one_case_from_the_resident_to_the_clerk(suite_env, printed: str, url:
     csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
     signed = desk.post(console + "/login", data={"csrf": csrf, "login": login, "password": password}, timeout=10)
     assert signed.status_code == 200 and case["number"] in signed.text, signed.text[-2000:]
+    # the demo librarian it names signs in to the library's conflicts
+    login, password = re.search(r"demo librarian (\S+) / (\S+)\)", printed).groups()
+    shelf = requests.Session()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', shelf.get(console + "/login", timeout=10).text).group(1)
+    signed = shelf.post(console + "/login", data={"csrf": csrf, "login": login, "password": password}, timeout=10)
+    assert signed.status_code == 200 and signed.url.endswith("/console/library/conflicts") and "借还冲突" in signed.text
     # `suite token --role resident` with no id speaks for the same demo resident
     plain = run(suite_env, "token", "--role", "resident")
     assert plain.returncode == 0 and token.split(".")[1] != plain.stdout.split()[-1].split(".")[1]

@@ -18,19 +18,27 @@ from gateway import auth
 from gateway.schema import schema
 from gateway.service import GatewayService
 from infra.local import demo_data
+from services.common import clock
 from services.community import catalogue
+from services.library import actions
 from services.library.service import LibraryService
 from support.school_data import school  # noqa: F401 - the fixture
 from support import id_number, load_working_calendars, wait_for, web_address
 from support.library import due_tomorrow
 
 SECRET = "matrix-test-secret-of-at-least-32-bytes"
-ROLES = (None, "resident", "guardian", "staff", "admin")
+ROLES = (None, "resident", "guardian", "staff", "librarian", "admin")
 OK, UNAUTHENTICATED, FORBIDDEN = "ok", "UNAUTHENTICATED", "FORBIDDEN"
 PUBLIC = dict.fromkeys(ROLES, OK)
-RESIDENTS_ONLY = {None: UNAUTHENTICATED, "resident": OK, "guardian": OK, "staff": FORBIDDEN, "admin": FORBIDDEN}
-STAFF_ONLY = {None: UNAUTHENTICATED, "resident": FORBIDDEN, "guardian": FORBIDDEN, "staff": OK, "admin": OK}
-SIGNED_IN = {None: UNAUTHENTICATED, "resident": OK, "guardian": OK, "staff": OK, "admin": OK}
+RESIDENTS_ONLY = {None: UNAUTHENTICATED, "resident": OK, "guardian": OK, "staff": FORBIDDEN, "librarian": FORBIDDEN,
+                  "admin": FORBIDDEN}
+STAFF_ONLY = {None: UNAUTHENTICATED, "resident": FORBIDDEN, "guardian": FORBIDDEN, "staff": OK, "librarian": FORBIDDEN,
+              "admin": OK}
+# residents and the committees' staff; a librarian works for the library network, not on cases
+SIGNED_IN = {None: UNAUTHENTICATED, "resident": OK, "guardian": OK, "staff": OK, "librarian": FORBIDDEN, "admin": OK}
+# the library network's staff: a committee clerk neither sees nor resolves library conflicts
+LIBRARIANS = {None: UNAUTHENTICATED, "resident": FORBIDDEN, "guardian": FORBIDDEN, "staff": FORBIDDEN,
+              "librarian": OK, "admin": OK}
 # a plain resident passes the gateway's role check but is nobody's guardian: the e-schoolbag refuses
 GUARDIANS = {**RESIDENTS_ONLY, "resident": FORBIDDEN}
 MATTER = "ELDERLY_ALLOWANCE"   # handled where the resident lives
@@ -48,6 +56,7 @@ class World:
     subject: dict = field(default_factory=dict)
     barcodes: dict = field(default_factory=dict)
     threads: dict = field(default_factory=dict)
+    library_db: object = None
 
     def owner(self, role):  # whose data a role's operation uses: staff and admin act on the resident's
         return self.subject["guardian"] if role == "guardian" else self.resident
@@ -72,6 +81,14 @@ class World:
     def hold(self, owner):
         title_id, _ = self.title()
         return self.rpc.library.place_hold(owner, title_id, "MAIN")["hold_id"]
+
+    def conflict(self):
+        """An open conflict, recorded as a kiosk's unknown card is."""
+        event = {"id": uuid.uuid4().hex, "type": "cn.library.kiosk.checkout.v1", "time": clock.now().isoformat(),
+                 "data": {"barcode": self.title()[1], "card_number": "LC000000099999"}}
+        actions.record_conflict(self.library_db, where="K-001", barcode=event["data"]["barcode"], reason="unknown card",
+                                event=event, at=clock.now(), conflict_id=f"kiosk:K-001:{event['id']}")
+        return f"kiosk:K-001:{event['id']}"
 
 
 def q(query, **variables):
@@ -129,6 +146,14 @@ OPERATIONS = {
         "mutation($s: ID!) { postMessage(studentId: $s, text: \"老师好\") { id } }", {"s": w.school.u1})),
     "markThreadRead": (GUARDIANS, lambda w, role: (
         "mutation($t: ID!) { markThreadRead(threadId: $t) { id } }", {"t": w.threads["u1"]})),
+    "libraryConflicts": (LIBRARIANS, q("{ libraryConflicts(first: 5) { nextCursor conflicts { id } } }")),
+    "libraryKiosks": (LIBRARIANS, q("{ libraryKiosks { kioskId status openConflicts openFaults { code } } }")),
+    "libraryConflict": (LIBRARIANS, lambda w, role: (
+        "query($id: ID!) { libraryConflict(id: $id) { conflict { id status } loans { relation } } }",
+        {"id": w.conflict()})),
+    "resolveLibraryConflict": (LIBRARIANS, lambda w, role: (
+        "mutation($id: ID!) { resolveLibraryConflict(conflictId: $id, action: CONFIRMED, note: \"已核实\") "
+        "{ conflict { status trail { by action note } } } }", {"id": w.conflict()})),
 }
 
 
@@ -154,7 +179,8 @@ def world(school, start_service, service_config, settings, rpc, db):
                                        {"id": "l1", "title": "第一课", "renditions": {"web": {"url": "https://x"}}}]}]}])
     w = World(rpc, school, resident, number, course,
               subject={None: resident, "resident": resident, "guardian": school.residents["A"],
-                       "staff": "clerk-101", "admin": "admin-1"})
+                       "staff": "clerk-101", "librarian": "librarian-1", "admin": "admin-1"})
+    w.library_db = db("library")
     for owner in (resident, school.residents["A"]):
         wait_for(lambda: rpc.library.get_patrons([owner]))
         _, barcode = w.title()

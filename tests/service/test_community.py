@@ -365,8 +365,40 @@ def test_cases_are_assigned_only_to_active_clerks_of_the_handling_committee(comm
     assert done["assignee"] == login
     assert login in [p["login"] for p in community.staff_list("C0201")]
     # a committee that does not exist is said so, not listed as one without clerks
-    for junk in ("C9999", None, ["C0201"]):
+    for junk in ("C9999", "", ["C0201"]):   # (None lists the librarians)
         assert error_of(lambda: community.staff_list(junk)).exc_type == "NotFound"
+
+
+def test_librarians_are_staff_of_the_whole_library_network_and_of_no_committee(community):
+    from services.community import staff
+
+    login = "lib-" + uuid.uuid4().hex[:6]
+    hashed = staff.hash_password("a-long-password-3")
+    for committee, role in (("C0201", "librarian"), (None, "staff"), ("", "staff"), (None, "admin"),
+                            (None, "Librarian")):
+        err = error_of(lambda: community.staff_add(login, "王书华", committee, hashed, role))
+        assert err.exc_type == "BadInput", (committee, role)
+    added = community.staff_add(login, "王书华", None, hashed, "librarian")
+    assert (added["role"], added["committee"]) == ("librarian", None)
+    assert community.staff_verify(login, "a-long-password-3")["role"] == "librarian"
+    session = community.staff_session_get(community.staff_session_open(login))
+    assert (session["role"], session["committee"]) == ("librarian", None)
+    clerk = "clerk-" + uuid.uuid4().hex[:6]
+    assert community.staff_add(clerk, "周敏", "C0201", staff.hash_password("a-long-password-1"))["role"] == "staff"
+    assert login not in [p["login"] for p in community.staff_list("C0201")]
+    assert login in [p["login"] for p in community.staff_list(None)] and clerk not in [
+        p["login"] for p in community.staff_list(None)]
+    # a case is never assigned to a librarian: they are nobody's clerk
+    r = resident(community)
+    case = community.submit_case(CLERK_FENGLIN, {"resident_id": r["resident_id"], "matter_code": "RESIDENCE_PERMIT"})
+    community.act_on_case(CLERK_FENGLIN, {"case_id": case["case_id"], "action": "accept"})
+    err = error_of(lambda: community.act_on_case(CLERK_FENGLIN, {"case_id": case["case_id"], "action": "assign",
+                                                                 "assignee": login}))
+    assert err.exc_type == "BadInput"
+    # nor may a librarian act as one: the community knows no such actor
+    librarian = {"id": login, "role": "librarian", "committee": "C0201"}
+    assert error_of(lambda: community.get_case(librarian, case["case_id"])).exc_type == "BadInput"
+    assert community.get_case(CLERK_FENGLIN, case["case_id"])["assignee"] is None
 
 
 def test_residents_read_in_a_batch_are_named_by_their_ids(community):

@@ -69,3 +69,22 @@ def test_the_deadline_timer_reads_due_keys_through_an_index_after_rewriting_an_e
         assert uses_index(cases.find({"watch": {"$gte": "0", "$lte": "2026-12-03"}}).limit(1000).explain())
     finally:
         database.client.drop_database(database.name)
+
+
+def test_every_page_of_conflicts_and_a_copys_loans_are_read_through_an_index(library_db):
+    """Whatever filters a librarian sets, a page is one range of one indexed key; the loans
+    around a conflict are read by the copy's barcode."""
+    from contracts.rpc.library import ConflictFiltersV1
+    from services.library import conflicts
+    rows = [{"_id": f"k{i}", "status": ("open", "resolved")[i % 2], "kiosk_id": f"K-{i % 4}",
+             "kind": ("unresolved", "stale_checkout", "implied_return")[i % 3],
+             "at": f"2026-12-0{i % 7 + 1}T0{i % 10}:00:00+00:00", "event": {}} for i in range(80)]
+    library_db[library_store.CONFLICTS].insert_many([{**r, **conflicts.keys(r)} for r in rows])
+    for filters in ({}, {"kind": "stale_checkout"}, {"location": "K-1"}, {"kind": "unresolved", "location": "K-2"},
+                    {"location": "K-1", "since": "2026-12-02", "until": "2026-12-04"}):
+        where = conflicts.page_range("open", ConflictFiltersV1(**filters))
+        found = library_db[library_store.CONFLICTS].find(where.query(None)).sort(where.field, 1).limit(26)
+        assert uses_index(found.explain()), filters
+    history = library_db[library_store.LOAN_HISTORY]
+    history.insert_many([{"_id": f"l{i}", "barcode": f"B{i % 9}", "patron": f"p{i % 5}"} for i in range(60)])
+    assert uses_index(history.find({"barcode": "B3"}).limit(500).explain())
