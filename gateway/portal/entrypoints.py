@@ -51,6 +51,14 @@ class PortalEntrypoints(PortalSession):
     def portal_login_code(self, request):
         return self._portal_guard(request, lambda: self._portal_check_code(request))
 
+    @http("GET", "/login/oidc")
+    def portal_login_oidc(self, request):
+        return self._portal_guard(request, lambda: self._portal_oidc_start(request))
+
+    @http("GET", "/login/oidc/callback")
+    def portal_login_oidc_back(self, request):
+        return self._portal_guard(request, lambda: self._portal_oidc_back(request))
+
     @http("POST", "/logout")
     def portal_logout(self, request):
         return self._portal_sign_out(request, everywhere=False)

@@ -18,13 +18,15 @@ from gateway.calls import Calls
 from gateway.console.keys import ConsoleSecurity, gateway_tokens
 from gateway.errors import format_error
 from gateway.fanout import Unavailable
-from gateway.portal import pages
+from gateway.portal import oidc, pages
 from services.common import config as suite_config
 
 log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "portal_session"
 LOGIN_COOKIE = "portal_login"
+OIDC_COOKIE = "portal_oidc"
+OIDC_SECONDS = 600
 SESSION_SECONDS = 12 * 3600        # the cookie's life; the session itself also ends when idle
 LOGIN_FORM_SECONDS = 1800
 TOKEN_SECONDS = 120                # a JWT minted for one page's GraphQL
@@ -59,6 +61,7 @@ class PortalSession:
 
     portal_keys = ConsoleSecurity("portal")
     portal_token = PortalTokens()
+    portal_oidc = oidc.Oidc()
 
     def _portal_calls(self) -> Calls:
         return Calls.configured({"community": self.community}, self.config)
@@ -161,6 +164,7 @@ class PortalSession:
         """The sign-in page (``step``: phone, then code), with a fresh pre-sign-in nonce."""
         nonce = secrets.token_urlsafe(24)
         response = pages.html(status, "login.html", request, signed=None, step=step, phone=phone, sent=sent,
+                              oidc=self.portal_oidc is not None,
                               problem={"title": problem, "detail": None} if problem else None,
                               csrf=self.portal_keys.csrf("login", nonce))
         self._portal_cookie(response, LOGIN_COOKIE, self.portal_keys.sign(nonce), LOGIN_FORM_SECONDS, "/login")
@@ -196,7 +200,12 @@ class PortalSession:
             if exc.exc_type in SIGN_IN_CODES:
                 return self._portal_login_form(request, SIGN_IN_CODES[exc.exc_type], exc.value, phone, step="code")
             raise
-        if signed["resident_id"] is None:   # the number is theirs, but it names no one resident
+        return self._portal_signed_in(request, signed, calls, pages.redirect("/"))
+
+    def _portal_signed_in(self, request, signed: dict, calls: Calls, response: Response) -> Response:
+        """The answer to a sign-in that proved who is there: ``response`` with the session's
+        cookie, or the page saying what to do when that person is no one resident of ours."""
+        if signed["resident_id"] is None:
             return pages.html(200, "not_registered.html", request, signed=None, why=signed["why"])
         old = self.portal_keys.unsign(request.cookies.get(SESSION_COOKIE))
         if old:   # a session left open in this browser ends now
@@ -204,10 +213,52 @@ class PortalSession:
                 calls.call("community", "resident_session_close", old)
             except (RemoteError, Unavailable):
                 pass
-        response = pages.redirect("/")
         self._portal_cookie(response, SESSION_COOKIE, self.portal_keys.sign(signed["session_id"]), SESSION_SECONDS)
         self._portal_forget(response, LOGIN_COOKIE, "/login")
         return response
+
+    # ---- through the district's identity provider (OpenID Connect) ------------------------
+
+    def _portal_oidc_start(self, request) -> Response:
+        if self.portal_oidc is None:
+            return self._portal_problem(request, 404, "未开通统一身份认证登录", "请使用手机验证码登录。")
+        attempt = oidc.Attempt.new()
+        try:
+            where = self.portal_oidc.authorization_url(attempt, self._portal_oidc_redirect(request))
+        except oidc.OidcFailed as exc:
+            return self._portal_problem(request, 503, "暂时无法使用统一身份认证", str(exc))
+        response = pages.redirect(where)
+        # Lax, not Strict: it must come back with the provider's redirect, a navigation from its site
+        response.set_cookie(OIDC_COOKIE, self.portal_keys.sign(attempt.text()), max_age=OIDC_SECONDS,
+                            path="/login/oidc", secure=self._portal_secure(), httponly=True, samesite="Lax")
+        return response
+
+    def _portal_oidc_back(self, request) -> Response:
+        if self.portal_oidc is None:
+            return self._portal_problem(request, 404, "未开通统一身份认证登录", "请使用手机验证码登录。")
+        attempt = oidc.Attempt.of(self.portal_keys.unsign(request.cookies.get(OIDC_COOKIE)))
+        if attempt is None or not attempt.matches(request.args.get("state")):
+            return self._portal_problem(request, 400, "登录未完成", "登录请求已失效或来源不明，请重新登录。")
+        if request.args.get("error") or not request.args.get("code"):
+            return self._portal_problem(request, 400, "登录未完成", "统一身份认证没有完成登录，请重新登录或使用手机验证码。")
+        try:
+            claims = self.portal_oidc.identity(request.args["code"], attempt, self._portal_oidc_redirect(request))
+        except oidc.OidcFailed as exc:
+            return self._portal_problem(request, 400, "登录未完成", str(exc))
+        id_number = claims.get(self.portal_oidc.settings.id_number_claim)
+        phone = claims.get("phone_number") if claims.get("phone_number_verified") else None
+        calls = self._portal_calls()
+        signed = calls.call("community", "signin_identity", id_number if isinstance(id_number, str) else None,
+                            phone if isinstance(phone, str) else None)
+        # a page that moves on by itself: the session cookie (SameSite=Strict) is sent with a
+        # navigation this site starts, not with the rest of the provider's redirect
+        response = pages.html(200, "signed_in.html", request, signed=None)
+        response = self._portal_signed_in(request, signed, calls, response)
+        self._portal_forget(response, OIDC_COOKIE, "/login/oidc")
+        return response
+
+    def _portal_oidc_redirect(self, request) -> str:
+        return self.portal_oidc.settings.redirect_url or request.host_url + "login/oidc/callback"
 
     def _portal_sign_out(self, request, everywhere: bool) -> Response:
         def work(signed: Signed):

@@ -71,6 +71,30 @@ class SigninEntrypoints:
         return {"resident_id": resident_id, "session_id": session_id}
 
     @rpc
+    def signin_identity(self, id_number: str | None, phone: str | None) -> dict:
+        """A person the district's identity provider vouched for (the gateway checked its ID
+        token): matched by ID number, else by a verified phone number the registry holds;
+        answered as ``signin_code_verify`` answers."""
+        found: list[dict] = []
+        if id_number:
+            try:
+                resident = residents_store.by_id_number(self.db, residents.normalise_id_number(id_number), {"_id": 1})
+            except BadInput:
+                resident = None
+            found = [resident] if resident else []
+        if not found and phone:
+            try:
+                found = residents_store.by_phone(self.db, signin.check_phone(phone))
+            except BadInput:   # a number we cannot read matches no one
+                found = []
+        resident_id, why = signin.outcome(found)
+        if resident_id is None:
+            return {"resident_id": None, "why": why}
+        session_id, session = signin.new_session(resident_id, "oidc", clock.now())
+        signin_store.open_session(self.db, session)
+        return {"resident_id": resident_id, "session_id": session_id}
+
+    @rpc
     def resident_session_get(self, session_id: str) -> dict:
         """The resident behind a live portal session (its idle clock moves on); NotFound when it
         is unknown, signed out, idle too long or past its 12 hours."""

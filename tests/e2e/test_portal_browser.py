@@ -89,3 +89,35 @@ def test_a_resident_on_a_phone_signs_in_follows_a_case_reads_a_notice_and_applie
         assert serious(seen[name]) == [], (name, seen[name])
     assert seen["console"] == [] and seen["failedRequests"] == []
     assert (tmp_path / "home.png").stat().st_size > 5000
+
+
+def test_a_resident_signs_in_through_the_district_identity_provider(start_service, service_config, rpc):
+    """The other way in: the portal's button leads to a real OpenID Connect provider
+    (oidc-provider), whose sign-in and consent pages send the browser back signed in."""
+    from support.oidc import provider
+    start_service(CommunityService)
+    load_demo_district(rpc)
+    number = id_number()
+    rpc.community.register_resident({"id_number": number, "name": "钱敏", "registered_committee": "C0101",
+                                     "residence_committee": "C0101", "address": "龙华路8号"})
+    config = service_config("gateway", JWT_SECRET=SECRET, RPC_TIMEOUT=3.0, OIDC_CLIENT_ID="portal",
+                            OIDC_CLIENT_SECRET="portal-secret", OIDC_SCOPES="openid profile identity")
+    base = "http://" + config["WEB_SERVER_ADDRESS"]
+    clients = [{"client_id": "portal", "client_secret": "portal-secret",
+                "redirect_uris": [base + "/login/oidc/callback"]}]
+    with provider(clients, {"qian": {"name": "钱敏", "id_number": number}}) as issuer:
+        start_service(GatewayService, {**config, "OIDC_ISSUER": issuer})
+        seen = run([
+            {"goto": base + "/login"}, {"axe": "axe_login"},
+            {"click": "#oidc"},                                  # to the provider's own sign-in page
+            {"fill": "input[name=login]", "value": "qian"}, {"fill": "input[name=password]", "value": "x"},
+            {"click": "button[type=submit]"},                    # sign in there
+            {"click": "button[type=submit]"},                    # consent
+            {"until": "location.pathname === '/' && !!document.querySelector('#greeting')"},
+            {"eval": "home", "js": TEXT}, {"axe": "axe_home"}, {"cookies": "cookies"},
+        ], viewport=PHONE, mobile=True)
+    assert "钱敏，您好" in seen["home"]
+    assert [c for c in seen["cookies"] if c["name"] == "portal_session" and c["httpOnly"]]
+    assert not [c for c in seen["cookies"] if c["name"] == "portal_oidc"]
+    for name in ("axe_login", "axe_home"):
+        assert serious(seen[name]) == [], (name, seen[name])
