@@ -68,6 +68,9 @@ class PlaceV1(BaseModel):
     long: float | None = Field(default=None, ge=-180, le=180)
 
 
+# Files residents upload to their cases (services/community/materials.py checks them).
+MATERIAL_MAX_BYTES = 10 * 1024 * 1024
+
 # The portal's ways into the catalogue (按用户群体, by life event); names in the portal's words.
 MATTER_AUDIENCES = {"elderly": "老年人", "families": "有孩子的家庭", "away_from_registration": "人户分离人员",
                     "disabled": "残疾人", "job_seekers": "求职人员", "low_income": "困难家庭"}

@@ -3,7 +3,8 @@ request carries, asks the community service and renders the page (see
 ``gateway/console/__init__.py``)."""
 from __future__ import annotations
 
-from urllib.parse import urlencode
+import base64
+from urllib.parse import quote, urlencode
 
 from nameko.exceptions import RemoteError
 from nameko.web.handlers import http
@@ -77,6 +78,23 @@ class ConsoleEntrypoints(ConsoleSession):
             return self._console_case_page(signed, calls, case_id, flash=DONE.get(done))
         return self._console_signed(request, work)
 
+    @http("GET", "/console/cases/<string:case_id>/files/<string:file_id>")
+    def console_material(self, request, case_id, file_id):
+        """A file a resident uploaded, for the clerks who may see its case; sent as an attachment
+        with its checked type, never shown inline."""
+        def work(signed: Signed, calls: Calls):
+            try:
+                found = calls.call("community", "download_material", signed.actor, file_id)
+            except RemoteError as exc:
+                if exc.exc_type in ("NotFound", "BadInput"):
+                    return self._console_not_found(signed, calls)
+                raise
+            if found["case_id"] != case_id:
+                return self._console_not_found(signed, calls)
+            return Response(base64.b64decode(found["data_base64"]), status=200, content_type=found["content_type"],
+                            headers={**pages.HEADERS, "Content-Disposition": attachment(found["name"])})
+        return self._console_signed(request, work)
+
     @http("POST", "/console/cases/<string:case_id>/<string:action>")
     def console_act(self, request, case_id, action):
         def work(signed: Signed, calls: Calls):
@@ -144,6 +162,7 @@ class ConsoleEntrypoints(ConsoleSession):
         case = calls.start("community", "get_case", signed.actor, case_id)
         places = self._console_places(calls)
         colleagues = calls.start("community", "staff_list", signed.who["committee"])
+        uploads = calls.start("community", "list_materials", signed.actor, case_id)
         try:
             case = case.result()
         except RemoteError as exc:
@@ -157,9 +176,13 @@ class ConsoleEntrypoints(ConsoleSession):
             staff = colleagues.result()
         except (RemoteError, Unavailable):
             staff = []  # the assign form then takes a typed login
+        try:
+            files = uploads.result()
+        except (RemoteError, Unavailable):
+            files = None   # the page says the list could not be read
         return self._console_page(
             status, "case.html", signed, places, case=case, actions=forms, colleagues=staff, error=error,
-            flash=flash, form_action=form_action,
+            flash=flash, form_action=form_action, uploads=files,
             committees=[p for p in places.result() if p["kind"] == "committee"
                         and p["code"] != case["handling_committee"]])
 
@@ -185,3 +208,9 @@ class ConsoleEntrypoints(ConsoleSession):
         # the number typed is never echoed back: only the masked one is shown
         return self._console_page(status, "residents.html", signed, places, resident=resident,
                                   cases=found_cases, error=error, searched=bool(id_number))
+
+
+def attachment(name: str) -> str:
+    """A Content-Disposition that carries a Chinese file name (RFC 6266 / 5987) safely."""
+    fallback = "".join(c if c.isascii() and c.isalnum() or c in "._-" else "_" for c in name) or "file"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"

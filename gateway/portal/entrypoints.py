@@ -2,12 +2,14 @@
 carries, asks GraphQL as the resident and renders the page (see ``gateway/portal/__init__.py``)."""
 from __future__ import annotations
 
+import base64
 import re
 
+from nameko.exceptions import RemoteError
 from nameko.web.handlers import http
 from werkzeug.wrappers import Response
 
-from contracts.rpc.community import MATTER_AUDIENCES, MATTER_LIFE_EVENTS
+from contracts.rpc.community import MATERIAL_MAX_BYTES, MATTER_AUDIENCES, MATTER_LIFE_EVENTS
 from gateway.portal import pages
 from gateway.portal.session import PortalSession, Signed
 
@@ -15,6 +17,7 @@ CASE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 NOTICE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 MATTER_CODE = re.compile(r"^[A-Z0-9_]{1,64}$")
 ELDER_SECONDS = 365 * 24 * 3600
+UPLOAD_BODY = MATERIAL_MAX_BYTES + 64 * 1024   # one file and the form around it
 
 MATTERS = "{ matters { code name jurisdiction materials promisedDays description audiences lifeEvent } }"
 HOME = "{ me { name cases { id status } notices(limit: 100) { id read } } }"
@@ -22,7 +25,7 @@ CASES = ("{ me { cases { id number status statusName matterName submittedAt dead
          "handlingCommittee { name } } } }")
 CASE = ("query($id: ID!) { case(id: $id) { id number status statusName matterName materials missingMaterials "
         "submittedAt acceptedOn deadline deadlineMark acceptingDesk { name } handlingCommittee { name } "
-        "trail { at action toStatus note role } } }")
+        "trail { at action toStatus note role } uploads { id name contentType size uploadedAt } } }")
 NOTICES = "{ me { notices(limit: 100) { id kind title createdAt read caseId } } }"
 READ_NOTICE = "mutation($id: ID!) { markNoticeRead(id: $id) { id kind title body createdAt read readAt caseId } }"
 ME = ("{ me { name idNumberMasked phoneMasked livesAwayFromRegistration registeredOutsideDistrict "
@@ -153,8 +156,36 @@ class PortalEntrypoints(PortalSession):
                 return self._portal_problem(request, *pages.ERRORS["NOT_FOUND"])
             case = self._portal_ask(signed, CASE, {"id": case_id})["case"]
             return self._portal_page(request, 200, "case.html", signed, case=case, active="cases",
-                                     new=request.args.get("new") == "1")
+                                     new=request.args.get("new") == "1", uploaded=request.args.get("uploaded") == "1",
+                                     max_mb=MATERIAL_MAX_BYTES // (1024 * 1024))
         return self._portal_signed(request, work)
+
+    @http("POST", "/cases/<string:case_id>/files")
+    def portal_upload(self, request, case_id):
+        """Hand in a material for my case: a PDF, JPEG or PNG (checked by its content in the
+        community service, which keeps it). Files do not travel through GraphQL: this one
+        form calls the service's ``upload_material`` as the resident."""
+        request.max_content_length = UPLOAD_BODY
+
+        def work(signed: Signed):
+            if not CASE_ID.match(case_id):
+                return self._portal_problem(request, *pages.ERRORS["NOT_FOUND"])
+            sent = request.files.get("file")
+            if sent is None or not sent.filename:
+                return self._portal_problem(request, 400, "请选择要上传的文件", "可上传 PDF、JPG 或 PNG 文件，每个不超过10MB。")
+            data = sent.read(MATERIAL_MAX_BYTES + 1)
+            try:
+                self._portal_calls().call("community", "upload_material", {"id": signed.resident_id, "role": "resident"},
+                                          case_id, sent.filename, sent.mimetype,
+                                          base64.b64encode(data).decode("ascii"))
+            except RemoteError as exc:
+                if exc.exc_type == "BadInput":
+                    return self._portal_problem(request, 400, "文件未能上传", exc.value)
+                if exc.exc_type == "NotFound":
+                    return self._portal_problem(request, *pages.ERRORS["NOT_FOUND"])
+                raise
+            return pages.redirect(f"/cases/{case_id}?uploaded=1")
+        return self._portal_signed(request, work, csrf=True)
 
     # ---- 消息: notices ------------------------------------------------------------------------
 

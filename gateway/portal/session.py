@@ -98,7 +98,8 @@ class PortalSession:
                           signed=None)
 
     def _portal_form(self, request):
-        request.max_content_length = MAX_FORM
+        if request.max_content_length is None:   # an upload's route sets a larger limit first
+            request.max_content_length = MAX_FORM
         return request.form
 
     def _portal_signed(self, request, work, csrf: bool = False) -> Response:

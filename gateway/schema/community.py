@@ -6,6 +6,7 @@ from __future__ import annotations
 import graphene
 
 from contracts.rpc.community import CASE_ACTIONS, MATTER_AUDIENCES, MATTER_LIFE_EVENTS
+from gateway.schema.asking import actor, calls, principal
 from gateway.schema.places import Place, place
 
 
@@ -40,6 +41,15 @@ class AuditEntry(graphene.ObjectType):
     def of(e: dict) -> "AuditEntry":
         return AuditEntry(at=e["at"], action=e["action"], from_status=e.get("from"), to_status=e["to"],
                           note=e.get("note"), by=e.get("by"), role=e.get("role"))
+
+
+class MaterialFile(graphene.ObjectType):
+    """A file uploaded to a case (PDF, JPEG or PNG, as its content says)."""
+    id = graphene.ID(required=True)
+    name = graphene.String(required=True)
+    content_type = graphene.String(required=True)
+    size = graphene.Int(required=True, description="bytes")
+    uploaded_at = graphene.String(required=True)
 
 
 # The case actions as the contract names them (contracts/rpc/community.py).
@@ -78,6 +88,8 @@ class Case(graphene.ObjectType):
     actions = graphene.List(graphene.NonNull(CaseActionKind), required=True,
                             description="what I may do with this case now (actOnCase)")
     trail = graphene.List(graphene.NonNull(AuditEntry), required=True)
+    uploads = graphene.List(graphene.NonNull(MaterialFile), required=True,
+                            description="files uploaded to the case (one service call: ask for one case's)")
 
     @staticmethod
     def of(data: dict) -> "Case":
@@ -101,6 +113,11 @@ class Case(graphene.ObjectType):
 
     def resolve_handling_committee(root, info):
         return place(info, root.handling_committee)
+
+    def resolve_uploads(root, info):
+        found = calls(info).call("community", "list_materials", actor(principal(info)), root.id)
+        return [MaterialFile(id=f["file_id"], name=f["name"], content_type=f["content_type"], size=f["size"],
+                             uploaded_at=f["at"]) for f in found]
 
 
 class CaseQueuePage(graphene.ObjectType):

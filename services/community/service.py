@@ -8,6 +8,7 @@ its rules and its store module, and answer or publish:
 - ``residents_rpc``: registration, imports, reads, moves of residence;
 - ``cases_rpc``: cases, the staff queue, the deadline timer, kiosk faults;
 - ``notices_rpc``: residents' notices of case steps and of other services' facts;
+- ``materials_rpc``: files residents upload to their cases;
 - ``staff_rpc``: staff accounts and console sessions;
 - ``signin_rpc``: residents signing in to the portal by phone code, their portal sessions;
 - ``open311_http``: Open311 GeoReport v2.
@@ -25,6 +26,7 @@ from services.common.storage import Store
 from services.common.tracing import Tracing
 from services.community import cases_store, store
 from services.community.cases_rpc import CaseEntrypoints
+from services.community.materials_rpc import MaterialEntrypoints
 from services.community.notices_rpc import NoticeEntrypoints
 from services.community.open311_http import Open311Entrypoints
 from services.community.places_rpc import PlaceEntrypoints
@@ -35,7 +37,8 @@ from services.community.staff_rpc import StaffEntrypoints
 
 
 class CommunityService(HealthEntrypoints, PlaceEntrypoints, ResidentEntrypoints, CaseEntrypoints,
-                       NoticeEntrypoints, StaffEntrypoints, SigninEntrypoints, Open311Entrypoints):
+                       MaterialEntrypoints, NoticeEntrypoints, StaffEntrypoints, SigninEntrypoints,
+                       Open311Entrypoints):
     name = "community"
 
     config = Config()

@@ -1,6 +1,6 @@
 """The community service's collections and their indexes (the store functions are in one
 module per aggregate: ``places_store``, ``residents_store``, ``cases_store``,
-``notices_store``, ``staff_store``, ``signin_store``, ``open311_store``, ``access_log``,
+``notices_store``, ``staff_store``, ``signin_store``, ``materials_store``, ``open311_store``, ``access_log``,
 ``calendar_store``)."""
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ STAFF_SESSIONS = "staff_sessions"
 SIGNIN_CODES = "signin_codes"
 SIGNIN_COUNTS = "signin_counts"
 RESIDENT_SESSIONS = "resident_sessions"
+MATERIAL_FILES = "materials.files"      # GridFS (materials_store); its chunks are GridFS's own
 OPEN311_CLIENTS = "open311_clients"
 OPEN311_REQUESTS = "open311_requests"
 ACCESS_LOG = "access_log"
@@ -47,6 +48,7 @@ INDEXES = {
     STAFF: [IndexModel([("committee", ASCENDING)], name="committee")],
     STAFF_SESSIONS: [IndexModel([("login", ASCENDING)], name="login"),
                      IndexModel([("expires_at", ASCENDING)], name="expires_at")],
+    MATERIAL_FILES: [IndexModel([("metadata.case_id", ASCENDING)], name="case")],
     SIGNIN_CODES: [IndexModel([("expires_at", ASCENDING)], name="expires_at")],
     SIGNIN_COUNTS: [IndexModel([("expires_at", ASCENDING)], name="expires_at")],
     RESIDENT_SESSIONS: [IndexModel([("resident_id", ASCENDING)], name="resident"),

@@ -196,3 +196,56 @@ def test_pages_load_nothing_from_elsewhere_and_the_elder_mode_is_remembered(port
     assert '<html lang="zh-CN" class="elder">' in browser.get(portal.base + "/me", timeout=10).text
     browser.get(portal.base + "/elder?on=0", timeout=10)
     assert '<html lang="zh-CN" class="standard">' in browser.get(portal.base + "/me", timeout=10).text
+
+
+PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+def test_a_resident_hands_in_a_file_and_the_clerk_downloads_it(portal, rpc):
+    from services.community import staff
+    phone = new_phone()
+    me = resident(rpc, phone)
+    case = rpc.community.submit_case({"id": me, "role": "resident"}, {"resident_id": me,
+                                                                      "matter_code": "RESIDENCE_PERMIT"})
+    browser, _ = portal.sign_in(phone)
+    page = browser.get(portal.base + f"/cases/{case['case_id']}", timeout=10)
+    assert 'id="upload-form"' in page.text and "还没有上传材料" in page.text
+    url = portal.base + f"/cases/{case['case_id']}/files"
+    sent = browser.post(url, data={"csrf": csrf_of(page)}, timeout=10,
+                        files={"file": ("租赁合同.pdf", PDF, "application/pdf")})
+    assert sent.status_code == 200 and "文件已上传" in sent.text and "租赁合同.pdf" in sent.text
+
+    # refused, each with a page, nothing stored
+    mislabelled = browser.post(url, data={"csrf": csrf_of(page)}, timeout=10,
+                               files={"file": ("photo.png", PDF, "image/png")})
+    assert mislabelled.status_code == 400 and "文件未能上传" in mislabelled.text
+    huge = browser.post(url, data={"csrf": csrf_of(page)}, timeout=30,
+                        files={"file": ("big.pdf", PDF + b"0" * (11 * 1024 * 1024), "application/pdf")})
+    assert huge.status_code == 413
+    no_csrf = browser.post(url, timeout=10, files={"file": ("b.pdf", PDF, "application/pdf")})
+    assert no_csrf.status_code == 403
+    other_phone = new_phone()
+    other = resident(rpc, other_phone, "冯洁")
+    theirs = rpc.community.submit_case({"id": other, "role": "resident"},
+                                       {"resident_id": other, "matter_code": "RESIDENCE_PERMIT"})
+    into_theirs = browser.post(portal.base + f"/cases/{theirs['case_id']}/files", data={"csrf": csrf_of(page)},
+                               timeout=10, files={"file": ("c.pdf", PDF, "application/pdf")})
+    assert into_theirs.status_code == 404
+    assert [f["name"] for f in rpc.community.list_materials({"id": me, "role": "resident"}, case["case_id"])] == \
+        ["租赁合同.pdf"]
+    assert rpc.community.list_materials({"id": other, "role": "resident"}, theirs["case_id"]) == []
+
+    # the clerk of the residence committee downloads it from the console
+    login, password = f"clerk-{uuid.uuid4().hex[:6]}", f"pw-{uuid.uuid4().hex}"
+    rpc.community.staff_add(login, "周静", "C0201", staff.hash_password(password))
+    clerk = requests.Session()
+    form = clerk.get(portal.base + "/console/login", timeout=10)
+    clerk.post(portal.base + "/console/login", data={"login": login, "password": password, "csrf": csrf_of(form)},
+               timeout=10)
+    seen = clerk.get(portal.base + f"/console/cases/{case['case_id']}", timeout=10)
+    link = re.search(r'href="(/console/cases/[^"]+/files/[0-9a-f]{24})"', seen.text).group(1)
+    got = clerk.get(portal.base + link, timeout=10)
+    assert got.status_code == 200 and got.content == PDF and got.headers["Content-Type"] == "application/pdf"
+    assert got.headers["Content-Disposition"].startswith("attachment;") and "UTF-8''" in got.headers[
+        "Content-Disposition"]
+    assert browser.get(portal.base + link, timeout=10).url.endswith("/console/login")   # not the resident's door
