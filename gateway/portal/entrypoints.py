@@ -11,6 +11,8 @@ from werkzeug.wrappers import Response
 
 from contracts.rpc.community import MATERIAL_MAX_BYTES, MATTER_AUDIENCES, MATTER_LIFE_EVENTS
 from gateway.portal import pages
+from gateway.portal.learning_pages import PortalLearningPages
+from gateway.portal.library_pages import PortalLibraryPages
 from gateway.portal.session import PortalSession, Signed
 
 CASE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -33,8 +35,8 @@ ME = ("{ me { name idNumberMasked phoneMasked livesAwayFromRegistration register
 APPLY = "mutation($m: String!, $note: String) { submitCase(matterCode: $m, note: $note) { id } }"
 
 
-class PortalEntrypoints(PortalSession):
-    """The residents' pages."""
+class PortalEntrypoints(PortalLibraryPages, PortalLearningPages, PortalSession):
+    """The residents' pages (图书馆 and 学习 in their own modules)."""
 
     # ---- signing in and out -----------------------------------------------------------------
 

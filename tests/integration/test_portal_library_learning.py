@@ -1,0 +1,132 @@
+"""The portal's 图书馆 and 学习 pages with every service running on the real broker and store:
+a resident sees their card, loans and holds with their place in the queue, renews, searches
+the catalogue and places a hold, finds the kiosk of their committee; sees their courses and
+where they left off, today's TV guide, joins a course. Refusals (a renewal the rules refuse,
+another patron's loan, a form without its CSRF token) are pages that say why. In Chromium at a
+phone's size, axe-core finds no serious or critical violation on these pages."""
+import uuid
+
+import pytest
+
+from gateway.service import GatewayService
+from infra.local import demo_data
+from services.community.service import CommunityService
+from services.elearning.service import ElearningService
+from services.library.service import LibraryService
+from support import id_number, load_demo_district, wait_for, web_address
+from support.browser import PHONE, run, serious
+from support.library import due_tomorrow
+from test_portal import Portal, csrf_of
+
+SECRET = "portal-library-secret-of-at-least-32-bytes"
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture
+def portal(start_service, service_config, rpc, tmp_path):
+    outbox = tmp_path / "sms.jsonl"
+    start_service(CommunityService, service_config("community", SMS_FILE=str(outbox)))
+    start_service(LibraryService)
+    start_service(ElearningService)
+    gateway = start_service(GatewayService, service_config("gateway", JWT_SECRET=SECRET, RPC_TIMEOUT=5.0))
+    load_demo_district(rpc)
+    rpc.library.upsert_locations(demo_data.LOCATIONS)
+    return Portal(web_address(gateway), outbox)
+
+
+@pytest.fixture
+def reader(portal, rpc, db):
+    """A resident of 龙华一村 with a card, a loan due tomorrow and one waiting in a queue, and a
+    course begun on the TV; signed in."""
+    phone = "133" + f"{uuid.uuid4().int % 10 ** 8:08d}"
+    me = rpc.community.register_resident({"id_number": id_number(), "name": "蒋文", "phone": phone,
+                                          "registered_committee": "C0101", "residence_committee": "C0101",
+                                          "address": "龙华路11号"})["resident_id"]
+    other = rpc.community.register_resident({"id_number": id_number(), "name": "韩梅", "registered_committee": "C0101",
+                                             "residence_committee": "C0101", "address": "龙华路12号"})["resident_id"]
+    wait_for(lambda: len(rpc.library.get_patrons([me, other])) == 2)
+    tag = uuid.uuid4().hex[:8]
+    rpc.library.import_catalogue([
+        {"record_id": f"{tag}-a", "title": f"活着 {tag}", "authors": ["余华"],
+         "copies": [{"barcode": f"{tag}-a1", "home_location": "MAIN"}]},
+        {"record_id": f"{tag}-b", "title": f"平凡的世界 {tag}", "authors": ["路遥"],
+         "copies": [{"barcode": f"{tag}-b1", "home_location": "MAIN"}]}])
+    rpc.library.checkout(f"{tag}-a1", me, "MAIN")
+    due_tomorrow(db, f"{tag}-a1")
+    rpc.library.checkout(f"{tag}-b1", other, "MAIN")
+    rpc.elearning.upsert_courses([{"course_id": f"c-{tag}", "title": f"智能手机入门 {tag}", "provider": "区社区学院",
+                                   "subjects": ["数字生活"], "credits": 2, "units": [{"title": "第一单元", "lessons": [
+                                       {"id": "l1", "title": "认识手机", "renditions": {
+                                           "web": {"url": "https://learn.example/l1"}}}]}]},
+                                  {"course_id": f"d-{tag}", "title": f"家庭急救 {tag}", "provider": "区红十字会",
+                                   "subjects": ["健康"], "credits": 1, "units": [{"title": "一", "lessons": [
+                                       {"id": "m1", "title": "心肺复苏", "renditions": {
+                                           "web": {"url": "https://learn.example/m1"}}}]}]}])
+    rpc.elearning.enrol(me, f"c-{tag}")
+    browser, _ = portal.sign_in(phone)
+    return {"browser": browser, "tag": tag, "me": me, "other": other, "phone": phone}
+
+
+def test_library_card_loans_renewal_search_and_hold(portal, reader, rpc):
+    browser, tag = reader["browser"], reader["tag"]
+    page = browser.get(portal.base + "/library", timeout=10)
+    assert f"活着 {tag}" in page.text and "应还日期" in page.text and "龙华路24小时自助图书馆" in page.text
+    assert "就在您的居住地" in page.text
+    renewed = browser.post(portal.base + "/library/renew", data={"csrf": csrf_of(page), "barcode": f"{tag}-a1"},
+                           timeout=10)
+    assert renewed.status_code == 200 and "已续借" in renewed.text and "已续借1次" in renewed.text
+    not_mine = browser.post(portal.base + "/library/renew", data={"csrf": csrf_of(page), "barcode": f"{tag}-b1"},
+                            timeout=10)
+    assert not_mine.status_code in (400, 404, 409) and "未能续借" in not_mine.text
+    no_csrf = browser.post(portal.base + "/library/renew", data={"barcode": f"{tag}-a1"}, timeout=10)
+    assert no_csrf.status_code == 403
+
+    found = browser.get(portal.base + "/library/search", params={"q": f"平凡的世界 {tag}"}, timeout=10)
+    assert f"平凡的世界 {tag}" in found.text and "路遥" in found.text
+    held = browser.post(portal.base + "/library/hold", timeout=10,
+                        data={"csrf": csrf_of(found), "title_id": f"{tag}-b", "pickup": "MAIN"})
+    assert held.status_code == 200 and "已预约" in held.text and "排队中" in held.text
+    twice = browser.post(portal.base + "/library/hold", timeout=10,
+                         data={"csrf": csrf_of(found), "title_id": f"{tag}-b", "pickup": "MAIN"})
+    assert twice.status_code in (400, 409) and "未能预约" in twice.text
+    mine = browser.get(portal.base + "/library", timeout=10)
+    assert mine.text.count(f"平凡的世界 {tag}") == 1   # one hold, not two
+
+
+def test_learning_courses_progress_tv_guide_and_joining(portal, reader, rpc):
+    browser, tag = reader["browser"], reader["tag"]
+    rpc.elearning.record_progress(reader["me"], {"course_id": f"c-{tag}", "lesson_id": "l1", "position": 300,
+                                                 "percent": 40, "at": "2026-11-25T20:00:00+08:00", "channel": "tv"})
+    page = browser.get(portal.base + "/learning", timeout=10)
+    assert f"智能手机入门 {tag}" in page.text and "上次学到 l1（40%" in page.text
+    assert f"家庭急救 {tag}" in page.text   # not joined yet: offered
+    joined = browser.post(portal.base + "/learning/enrol", data={"csrf": csrf_of(page), "course_id": f"d-{tag}"},
+                          timeout=10)
+    assert joined.status_code == 200 and "已报名" in joined.text
+    course = browser.get(portal.base + f"/learning/courses/d-{tag}", timeout=10)
+    assert "心肺复苏" in course.text and 'href="https://learn.example/m1"' in course.text
+    assert browser.get(portal.base + "/learning/courses/nope-none", timeout=10).status_code == 404
+
+
+def test_library_and_learning_pages_in_a_phone_browser(portal, reader, later):
+    later(seconds=61)   # a new code may be texted a minute after the last
+    seen = run([
+        {"goto": portal.base + "/login"},
+        {"fill": "#phone", "value": reader["phone"]}, {"click": "#send-code"},
+        {"fillFrom": "#code", "file": str(portal.outbox), "regex": "验证码为(\\d{6})"}, {"click": "#sign-in"},
+        {"click": "nav a[href='/library']"}, {"eval": "library", "js": "document.querySelector('main').innerText"},
+        {"axe": "axe_library"},
+        {"click": "#renew-1"}, {"eval": "renewed", "js": "document.querySelector('#done').innerText"},
+        {"fill": "#q", "value": f"平凡的世界 {reader['tag']}"}, {"click": "#search"}, {"axe": "axe_search"},
+        {"click": "#hold-1"}, {"eval": "held", "js": "document.querySelector('#holds').innerText"},
+        {"click": "nav a[href='/learning']"}, {"axe": "axe_learning"},
+        {"click": f"button[aria-label='报名《家庭急救 {reader['tag']}》']"}, {"eval": "joined", "js": "document.querySelector('#enrolments').innerText"},
+        {"click": "#enrolments li:first-child a"}, {"axe": "axe_course"},
+        {"eval": "fits", "js": "document.documentElement.scrollWidth <= window.innerWidth + 1"},
+    ], viewport=PHONE, mobile=True)
+    assert f"活着 {reader['tag']}" in seen["library"] and "已续借" in seen["renewed"]
+    assert "排队中" in seen["held"] and f"家庭急救 {reader['tag']}" in seen["joined"]
+    assert seen["fits"] is True
+    for name in ("axe_library", "axe_search", "axe_learning", "axe_course"):
+        assert serious(seen[name]) == [], (name, seen[name])
+    assert seen["console"] == [] and seen["failedRequests"] == []
