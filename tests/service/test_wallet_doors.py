@@ -182,3 +182,21 @@ def test_staff_top_ups_need_the_schools_staff_and_a_reason(till):
         ("staff", t.teacher, "现金充值（学校财务室，收据 0042）", 1500)
     statement = t.rpc.wallet_statement(t.guardian, t.student, entry["month"])
     assert statement["movements"][-1]["reason"] == "现金充值（学校财务室，收据 0042）"
+
+
+def test_suite_terminal_add_prints_the_key_alone_last_and_revoke_stops_it(till, settings, monkeypatch, capsys):
+    from infra.cli import main as cli
+
+    t = till
+    monkeypatch.setenv("AMQP_URI", settings.amqp_uri)
+    shop = uid("shop")
+    assert cli.main(["terminal", "add", shop, "--school", t.school, "--kind", "shop"]) == 0
+    key = capsys.readouterr().out.rstrip("\n").splitlines()[-1]
+    status, answer = t.charge(*t.signed(amount=100, terminal=shop, key=key))
+    assert status == 200 and answer["status"] == "charged"
+    assert cli.main(["terminal", "add", shop, "--school", t.school]) == 1          # already there
+    assert "already registered" in capsys.readouterr().err
+    assert cli.main(["terminal", "revoke", shop]) == 0
+    capsys.readouterr()
+    refused(t.charge(*t.signed(amount=100, terminal=shop, key=key)), 403, "revoked")
+    assert cli.main(["terminal", "revoke", shop]) == 1
