@@ -69,7 +69,8 @@ def main() -> int:
         print(f"\ngateway dashboard (guardian with two children), on {suite.where}; {machine()}")
         loans = cases = 0
         for n, (more_loans, more_cases) in enumerate(STEPS):
-            fill(rpc, guardian, children, loans=more_loans, cases=more_cases, tag=f"b{n}{uuid.uuid4().hex[:5]}")
+            fill(rpc, guardian, children, loans=more_loans, cases=more_cases, tag=f"b{n}{uuid.uuid4().hex[:5]}",
+                 teacher=school.t1)
             loans, cases = loans + more_loans, cases + more_cases
             with requests.Session() as session:
                 ask(session)            # warms the gateway's place names, as any earlier query would

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import uuid
-from datetime import datetime, timezone
 
 import pymongo
 from nameko.standalone.rpc import ClusterRpcProxy
@@ -20,6 +19,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from bench.common import machine
 from bench.rpc_load import concurrent, echo_throughput
 from bench.suite_processes import running_suite
+from infra import school_terminals
 from services.elearning import wallet_store
 
 CLIENTS = 20
@@ -27,10 +27,13 @@ CHARGE_FEN = 10
 RESEND_EVERY = 10     # every tenth charge of a terminal is sent a second time
 
 
-def prepare(rpc, wallets: int, charges: int) -> tuple[str, list[str]]:
+def prepare(rpc, wallets: int, charges: int) -> tuple[str, list[str], dict[str, str]]:
     school = f"sch-{uuid.uuid4().hex[:8]}"
-    for n in range(CLIENTS):
-        rpc.elearning.wallet_register_terminal(f"{school}-t{n}", school, "canteen")
+    keys = {f"{school}-t{n}": school_terminals.add_terminal(rpc, f"{school}-t{n}", school, "canteen")
+            for n in range(CLIENTS)}
+    teacher = f"{school}-office"   # the school's staff tops the wallets up (cash at the office)
+    rpc.elearning.roster_import([{"kind": "org", "sourced_id": school, "name": "基准学校", "type": "school"},
+                                 {"kind": "teacher", "sourced_id": teacher, "name": "财务老师", "school_ids": [school]}])
     students = [f"{school}-s{n}" for n in range(wallets)]
     need = charges * CHARGE_FEN // wallets + 10_000
     for s in students:
@@ -39,9 +42,10 @@ def prepare(rpc, wallets: int, charges: int) -> tuple[str, list[str]]:
         left = need
         while left > 0:   # one top-up is at most 1,000 yuan
             amount = min(left, 100_000)
-            rpc.elearning.wallet_top_up(guardian, s, amount, uuid.uuid4().hex)
+            rpc.elearning.wallet_staff_top_up({"role": "teacher", "id": teacher}, s, amount, "基准测试充值",
+                                              uuid.uuid4().hex)
             left -= amount
-    return school, students
+    return school, students, keys
 
 
 def ledger_problems(db, students: list[str], answers: list[tuple[str, str, dict]]) -> list[str]:
@@ -63,7 +67,7 @@ def ledger_problems(db, students: list[str], answers: list[tuple[str, str, dict]
 
 
 def run_once(suite, rpc, db, wallets: int, charges: int) -> dict:
-    school, students = prepare(rpc, wallets, charges)
+    school, students, keys = prepare(rpc, wallets, charges)
     per_client = charges // CLIENTS
 
     def work(client, n, i):
@@ -72,8 +76,9 @@ def run_once(suite, rpc, db, wallets: int, charges: int) -> dict:
         k = i - 1 if i % RESEND_EVERY == RESEND_EVERY - 1 else i     # a resend of the previous charge
         student = students[(n * per_client + k) % wallets]
         txn = f"t{n}-{k}"
-        return student, txn, client.elearning.wallet_charge(f"{school}-t{n}", txn, student, CHARGE_FEN,
-                                                            datetime.now(timezone.utc).isoformat())
+        terminal = f"{school}-t{n}"
+        return student, txn, client.elearning.wallet_charge(*school_terminals.signed_charge(
+            terminal, keys[terminal], student, CHARGE_FEN, txn))
 
     rate, answers = concurrent(CLIENTS, lambda: ClusterRpcProxy({"AMQP_URI": suite.amqp_uri}, timeout=120), work,
                                per_client)

@@ -29,6 +29,7 @@ from infra import broker_definitions, embedded_store, rabbitmq_admin, topology  
 from services.common import config as suite_config  # noqa: E402
 from services.common import storage  # noqa: E402
 from support import RUN_ID, free_port, wait_for  # noqa: E402
+from support import wallet as wallet_money  # noqa: E402
 
 def _quick_consume(consume):
     # nameko's consumers look for a stop request once a second (kombu's safety_interval):
@@ -86,6 +87,8 @@ def service_config(settings):
     def make(service: str, **overrides) -> dict:
         cfg = suite_config.nameko_config(settings, service, web_port=free_port())
         cfg.pop("LOGGING")
+        if service == "elearning":
+            cfg["PAYMENT_PROVIDER_KEY"] = wallet_money.PAYMENT_KEY
         if "SIP2_PORT" in cfg:
             cfg["SIP2_PORT"] = 0  # off unless a test asks for it: many library containers run here
         cfg.update(overrides)
@@ -138,6 +141,8 @@ def service_process(settings, tmp_path):
         cfg = suite_config.nameko_config(local, service, web_port=free_port())
         if "SIP2_PORT" in cfg:
             cfg["SIP2_PORT"] = 0
+        if service == "elearning":
+            cfg["PAYMENT_PROVIDER_KEY"] = wallet_money.PAYMENT_KEY
         rec = runner.start_process(local, label, SERVICE_CLASSES[service], cfg)
         started.append(rec)
         wait_for(lambda: runner.healthy(rec.health_url), timeout=60)

@@ -1,7 +1,8 @@
 """Events of the e-schoolbag small-payment wallet (一机通), published by the elearning service.
 
 Amounts are integer fen (1 yuan = 100 fen), never floats. ``entry_id`` is the ledger
-entry's id, derived from the movement's idempotency key (``topup|<payment_ref>``,
+entry's id, derived from the movement's idempotency key (``topup|order|<order_id>``,
+``topup|staff|<request_id>``,
 ``charge|<terminal>|<txn>``, ``refund|<terminal>|<txn>``): a consumer can use it as its
 inbox key.
 """
@@ -15,13 +16,21 @@ Id = Annotated[str, Field(min_length=1, max_length=64)]
 RosterId = Annotated[str, Field(min_length=1, max_length=128)]
 
 
-class WalletToppedUpV1(BaseModel):
-    TYPE: ClassVar[str] = "cn.elearning.wallet.topped_up.v1"
+class WalletToppedUpV2(BaseModel):
+    """Money in: a payment order the provider notified as paid (``source`` payment: the
+    guardian who ordered it, the order, the provider's reference), or a top-up by school
+    staff with its reason (``source`` staff). v1 took any payment reference and is gone."""
+
+    TYPE: ClassVar[str] = "cn.elearning.wallet.topped_up.v2"
     model_config = ConfigDict(extra="forbid")
 
     student_id: RosterId
-    guardian_id: RosterId
-    payment_ref: Id
+    source: Literal["payment", "staff"]
+    guardian_id: RosterId | None = None
+    order_id: Id | None = None
+    payment_ref: Id | None = Field(default=None, description="the payment provider's reference")
+    staff_id: RosterId | None = Field(default=None, description="the roster's teacher who topped up")
+    reason: str | None = Field(default=None, max_length=200)
     amount_fen: int = Field(gt=0)
     balance_fen: int = Field(ge=0)
     entry_id: str = Field(max_length=200)
@@ -87,4 +96,4 @@ class WalletLimitRefusedV1(BaseModel):
     booked_at: AwareDatetime
 
 
-WALLET_EVENTS = [WalletToppedUpV1, WalletChargedV1, WalletRefundedV1, WalletLowBalanceV1, WalletLimitRefusedV1]
+WALLET_EVENTS = [WalletToppedUpV2, WalletChargedV1, WalletRefundedV1, WalletLowBalanceV1, WalletLimitRefusedV1]

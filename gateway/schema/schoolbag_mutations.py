@@ -1,5 +1,5 @@
 """The e-learning service's mutations for the e-schoolbag: a guardian's part of a child's
-wallet (top-ups, limits, freezing) and of home-school threads."""
+wallet (payment orders to top up, limits, freezing) and of home-school threads."""
 from __future__ import annotations
 
 import graphene
@@ -13,19 +13,30 @@ class WalletOutcome(graphene.ObjectType):
     balance_fen = graphene.Int()
 
 
+class WalletPaymentOrder(graphene.ObjectType):
+    """An order to pay: the wallet is credited when the payment provider tells the suite it is
+    paid (a signed notification for this order and this amount), never by this answer."""
+
+    order_id = graphene.ID(description="what the guardian pays with the payment provider")
+    student_id = graphene.ID()
+    amount_fen = graphene.Int()
+    status = graphene.String(description="pending until the provider notifies the payment, then paid")
+    created_at = graphene.String()
+
+
 class TopUpWallet(graphene.Mutation):
-    """A guardian tops up a child's wallet; ``paymentRef`` makes a retry harmless."""
+    """A guardian asks to top up a child's wallet: the answer is a payment order, not money."""
 
     class Arguments:
         student_id = graphene.ID(required=True)
         amount_fen = graphene.Int(required=True)
-        payment_ref = graphene.String(required=True)
 
-    Output = WalletOutcome
+    Output = WalletPaymentOrder
 
-    def mutate(root, info, student_id, amount_fen, payment_ref):
-        r = as_resident(info, "elearning", "wallet_top_up", student_id, amount_fen, payment_ref)
-        return WalletOutcome(status=r.get("status", "applied"), balance_fen=r.get("balance_fen"))
+    def mutate(root, info, student_id, amount_fen):
+        r = as_resident(info, "elearning", "wallet_create_payment_order", student_id, amount_fen)
+        return WalletPaymentOrder(order_id=r["order_id"], student_id=r["student_id"], amount_fen=r["amount_fen"],
+                                  status=r["status"], created_at=r["created_at"])
 
 
 class SetWalletLimits(graphene.Mutation):

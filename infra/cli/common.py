@@ -51,9 +51,10 @@ def refused(reason, status: int = 1) -> int:
     return status
 
 
-def shown_once(what: str, secret: str) -> int:
-    """A secret made here, of which the service keeps only a hash: shown once, alone on the
-    last line (scripts take it with ``tail -n 1``)."""
-    print(f"{what} (shown once, stored only hashed):")
+def shown_once(what: str, secret: str, kept: str = "stored only hashed") -> int:
+    """A secret made here, of which the service keeps only a hash (or, for an HMAC key, the
+    key it checks signatures with: ``kept`` says which): shown once, alone on the last line
+    (scripts take it with ``tail -n 1``)."""
+    print(f"{what} (shown once, {kept}):")
     print(secret)
     return 0

@@ -128,7 +128,9 @@ def nameko_config(settings: Settings, service: str, web_port: int | None = None)
         "max_workers": 10,
         "LOGGING": logging_config(settings.log_level, settings.log_format),
         **({"SIP2_PORT": _int("SIP2_PORT", 6001)} if service == "library" else {}),
-        **({"LEARNER_ERASURE": _env("LEARNER_ERASURE", "false")} if service == "elearning" else {}),
+        **({"LEARNER_ERASURE": _env("LEARNER_ERASURE", "false"),
+            "PAYMENT_PROVIDER_KEY": os.environ.get("PAYMENT_PROVIDER_KEY", "").strip()}
+           if service == "elearning" else {}),
     }
 
 

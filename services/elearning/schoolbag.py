@@ -121,6 +121,13 @@ def _user(db: Database, user_id: str, role: str) -> dict | None:
     return doc if doc and doc["role"] == role and doc.get("active", True) else None
 
 
+def is_school_staff(db: Database, user_id: str, school_id: str) -> bool:
+    """Whether ``user_id`` is an active teacher of ``school_id`` in the roster (the school's
+    staff as the e-schoolbag knows them: a staff top-up of the wallet needs one)."""
+    teacher = _user(db, user_id, "teacher")
+    return bool(teacher) and school_id in (teacher.get("school_ids") or [])
+
+
 def _classes_of(user: dict | None, role: str) -> list[str]:
     return sorted(unmap_key(k) for k, v in ((user or {}).get("classes") or {}).items()
                   if isinstance(v, dict) and v.get("role") == role)

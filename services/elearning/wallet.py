@@ -105,8 +105,13 @@ def check_charge_time(at: datetime, now: datetime) -> datetime:
 
 # --- keys and calendar -----------------------------------------------------------
 
-def top_up_key(payment_ref: str) -> str:
-    return f"topup|{payment_ref}"
+def order_key(order_id: str) -> str:
+    """A paid order's top-up: one per order, whatever the provider's reference."""
+    return f"topup|order|{order_id}"
+
+
+def staff_top_up_key(request_id: str) -> str:
+    return f"topup|staff|{request_id}"
 
 
 def charge_key(terminal_id: str, txn_id: str) -> str:

@@ -39,12 +39,13 @@ import pymongo
 from pymongo.database import Database
 
 from contracts.events.wallet import (WalletChargedV1, WalletLimitRefusedV1, WalletLowBalanceV1,
-                                     WalletRefundedV1, WalletToppedUpV1)
+                                     WalletRefundedV1, WalletToppedUpV2)
 from services.common import clock, outbox
 from services.common.errors import Conflict, Forbidden, NotFound
 from services.common.keyed_lock import KeyedLocks
 from services.common.outbox import OUTBOX_INDEX
 from services.common.storage import merge_updates
+from services.elearning import payments
 from services.elearning import wallet as rules
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ LEDGER = "wallet_ledger"
 REFUSALS = "wallet_refusals"
 GUARDIANS = "wallet_guardians"
 TERMINALS = "wallet_terminals"
+ORDERS = "wallet_orders"
 
 INDEXES = {
     WALLETS: [pymongo.IndexModel([("pending_n", 1)], name="pending_n"), OUTBOX_INDEX],
@@ -65,6 +67,7 @@ INDEXES = {
     GUARDIANS: [pymongo.IndexModel([("guardian_id", 1)], name="guardian"),
                 pymongo.IndexModel([("student_id", 1)], name="student")],
     TERMINALS: [pymongo.IndexModel([("school_id", 1)], name="school")],
+    ORDERS: [pymongo.IndexModel([("student_id", 1)], name="student")],
 }
 OUTBOX_COLLECTIONS = [WALLETS]
 
@@ -73,8 +76,12 @@ CAS_ATTEMPTS = 80
 
 # --- terminals and guardians -------------------------------------------------------
 
-def register_terminal(db: Database, terminal_id: str, school_id: str, kind: str) -> dict:
-    doc = {"_id": terminal_id, "school_id": school_id, "kind": kind, "registered_at": clock.now().isoformat()}
+def register_terminal(db: Database, terminal_id: str, school_id: str, kind: str, key: str,
+                      replace: bool = False) -> dict:
+    """A terminal with its signing key (``terminals``). Registering it again refuses unless
+    ``replace``: then the new key replaces the old one (a revoked terminal comes back)."""
+    doc = {"_id": terminal_id, "school_id": school_id, "kind": kind, "key": key,
+           "registered_at": clock.now().isoformat(), "revoked_at": None}
     try:
         db[TERMINALS].insert_one(doc)
         return doc
@@ -83,17 +90,20 @@ def register_terminal(db: Database, terminal_id: str, school_id: str, kind: str)
     existing = db[TERMINALS].find_one({"_id": terminal_id})
     if existing["school_id"] != school_id:
         raise Conflict(f"terminal {terminal_id} is registered to another school")
-    if existing.get("kind") != kind:
-        db[TERMINALS].update_one({"_id": terminal_id}, {"$set": {"kind": kind}})
-        existing["kind"] = kind
-    return existing
+    if not replace:
+        raise Conflict(f"terminal {terminal_id} is already registered: replace its key, or revoke it")
+    db[TERMINALS].update_one({"_id": terminal_id}, {"$set": {k: v for k, v in doc.items() if k != "_id"}})
+    return doc
 
 
-def terminal(db: Database, terminal_id: str) -> dict:
-    found = db[TERMINALS].find_one({"_id": terminal_id})
-    if found is None:
-        raise Forbidden(f"unknown terminal {terminal_id}: terminals are registered by their school first")
-    return found
+def revoke_terminal(db: Database, terminal_id: str) -> bool:
+    """The terminal's key stops working (it is forgotten); False when there was none to revoke."""
+    return db[TERMINALS].update_one({"_id": terminal_id, "revoked_at": None}, {"$set": {
+        "revoked_at": clock.now().isoformat(), "key": None}}).modified_count == 1
+
+
+def find_terminal(db: Database, terminal_id: str) -> dict | None:
+    return db[TERMINALS].find_one({"_id": terminal_id})
 
 
 def _new_wallet(student_id: str, school_id: str) -> dict:
@@ -242,8 +252,9 @@ def _entry_outcome(doc: dict, collection: str) -> dict:
     status = {"top_up": "topped_up", "charge": "charged", "refund": "refunded"}[doc["kind"]]
     out = {"status": status, "key": doc.get("key", doc["_id"]), "student_id": doc["student_id"],
            "amount_fen": abs(doc["amount_fen"]), "balance_fen": doc["balance_after_fen"], "seq": doc["seq"]}
-    if doc.get("original_entry_id"):
-        out["original_entry_id"] = doc["original_entry_id"]
+    for k in ("original_entry_id", "payment_ref", "staff_id"):   # what a repeat must match (``extra``)
+        if doc.get(k):
+            out[k] = doc[k]
     return out
 
 
@@ -339,21 +350,63 @@ def _balance_fields(w: dict, balance: int, key: str, now: datetime) -> tuple[dic
     return {"balance": balance, "low": low}, events
 
 
-def top_up(db: Database, guardian_id: str, student_id: str, amount: int, payment_ref: str) -> dict:
-    key = rules.top_up_key(payment_ref)
+def _top_up(db: Database, student_id: str, key: str, amount: int, details: dict, extra: dict | None = None) -> dict:
+    """Money in: the one way a wallet's balance goes up other than a refund (``payments``)."""
 
     def plan(w, now):
         balance = w["balance"] + amount
-        entry, month = _ledger_entry(w, key, "top_up", amount, balance, now, guardian_id=guardian_id,
-                                     payment_ref=payment_ref)
+        entry, month = _ledger_entry(w, key, "top_up", amount, balance, now, **details)
         fields, events = _balance_fields(w, balance, key, now)
-        events.insert(0, outbox.event(WalletToppedUpV1.TYPE, {
-            "student_id": student_id, "guardian_id": guardian_id, "payment_ref": payment_ref,
-            "amount_fen": amount, "balance_fen": balance, "entry_id": key, "booked_at": now}, subject=student_id))
+        events.insert(0, outbox.event(WalletToppedUpV2.TYPE, {
+            "student_id": student_id, **details, "amount_fen": amount, "balance_fen": balance, "entry_id": key,
+            "booked_at": now}, subject=student_id))
         return ({**fields, "last_month": month}, {"c": LEDGER, "doc": entry}, events,
                 {"status": "topped_up", "amount_fen": amount, "balance_fen": balance})
 
-    return _apply(db, student_id, key, plan, amount)
+    return _apply(db, student_id, key, plan, amount, extra)
+
+
+# --- payment orders and staff top-ups ------------------------------------------------
+
+def create_order(db: Database, guardian_id: str, student_id: str, amount: int) -> dict:
+    """A guardian's request to top up, pending until the provider notifies its payment."""
+    wallet(db, student_id)
+    doc = {"_id": payments.new_order_id(), "student_id": student_id, "guardian_id": guardian_id,
+           "amount_fen": amount, "status": payments.PENDING, "created_at": clock.now().isoformat()}
+    db[ORDERS].insert_one(doc)
+    return order_view(doc)
+
+
+def order_view(doc: dict) -> dict:
+    return {"order_id": doc["_id"], "student_id": doc["student_id"], "amount_fen": doc["amount_fen"],
+            "status": doc["status"], "created_at": doc["created_at"], "paid_at": doc.get("paid_at")}
+
+
+def order(db: Database, order_id: str) -> dict:
+    found = db[ORDERS].find_one({"_id": order_id})
+    if found is None:
+        raise NotFound(f"no payment order {order_id}: orders are created by the suite")
+    return found
+
+
+def credit_order(db: Database, order_id: str, provider_ref: str, amount: int) -> dict:
+    """Credit a paid order once: its key is the order's, and the provider's reference must be
+    the one that paid it (the same reference again answers the first outcome)."""
+    found = order(db, order_id)
+    payments.check_paid(found, amount)
+    done = _top_up(db, found["student_id"], rules.order_key(order_id), amount,
+                   {"source": "payment", "guardian_id": found["guardian_id"], "order_id": order_id,
+                    "payment_ref": provider_ref}, extra={"payment_ref": provider_ref})
+    db[ORDERS].update_one({"_id": order_id, "status": payments.PENDING}, {"$set": {
+        "status": payments.PAID, "provider_ref": provider_ref, "paid_at": clock.now().isoformat()}})
+    return {**done, "order_id": order_id}
+
+
+def staff_top_up(db: Database, staff_id: str, student_id: str, amount: int, reason: str, request_id: str) -> dict:
+    """A top-up by school staff, with the reason the ledger keeps (the caller checked who)."""
+    return _top_up(db, student_id, rules.staff_top_up_key(request_id), amount,
+                   {"source": "staff", "staff_id": staff_id, "reason": reason},
+                   extra={"staff_id": staff_id})
 
 
 def charge(db: Database, terminal_doc: dict, txn_id: str, student_id: str, amount: int, at: datetime) -> dict:
@@ -424,7 +477,8 @@ def refund(db: Database, terminal_doc: dict, txn_id: str, original_txn_id: str, 
 
 def _movement(doc: dict) -> dict:
     keep = ("kind", "amount_fen", "balance_after_fen", "booked_at", "at", "terminal_id", "terminal_txn_id",
-            "school_id", "payment_ref", "guardian_id", "original_entry_id")
+            "school_id", "source", "order_id", "payment_ref", "guardian_id", "staff_id", "reason",
+            "original_entry_id")
     return {"entry_id": doc.get("key", doc["_id"]), **{k: doc[k] for k in keep if k in doc}}
 
 
@@ -482,11 +536,14 @@ def audit(db: Database, student_id: str) -> dict:
     parked = [p["doc"] for p in (w.get("pending") or {}).values()
               if p["c"] == LEDGER and p["doc"]["_id"] not in written]
     charges: dict[str, int] = {}
+    by_terminal: dict[str, int] = {}   # "<terminal>|<txn>": two terminals may use one txn id
     for e in entries + parked:
         if e["kind"] == "charge":
             charges[e["terminal_txn_id"]] = charges.get(e["terminal_txn_id"], 0) + 1
+            pair = f"{e['terminal_id']}|{e['terminal_txn_id']}"
+            by_terminal[pair] = by_terminal.get(pair, 0) + 1
     return {"balance": w.get("balance"), "ledger_sum": sum(e["amount_fen"] for e in entries + parked),
-            "charges": charges, "parked": len(parked)}
+            "charges": charges, "terminal_charges": by_terminal, "parked": len(parked)}
 
 
 def ledger_sum(db: Database, student_id: str) -> int:

@@ -66,7 +66,7 @@ def more_children(rpc, school, count: int) -> list[str]:
     return pupils
 
 
-def fill(rpc, resident_id: str, children: list[str], *, loans: int, cases: int, tag: str) -> None:
+def fill(rpc, resident_id: str, children: list[str], *, loans: int, cases: int, tag: str, teacher: str) -> None:
     """A household's data in every part of the dashboard."""
     wait_for(lambda: rpc.library.get_patrons([resident_id]))  # the card follows the registration event
     rpc.library.import_catalogue([{"record_id": f"{tag}-{n}", "title": f"书 {tag} {n}", "authors": ["某"],
@@ -87,7 +87,8 @@ def fill(rpc, resident_id: str, children: list[str], *, loans: int, cases: int, 
     rpc.elearning.record_progress(resident_id, {"course_id": course_id, "lesson_id": "l1", "position": 90,
                                                 "percent": 30, "at": "2026-11-25T20:00:00+08:00", "channel": "tv"})
     for n, child in enumerate(children):
-        rpc.elearning.wallet_top_up(resident_id, child, 1000, f"{tag}-pay-{n}")
+        rpc.elearning.wallet_staff_top_up({"role": "teacher", "id": teacher}, child, 1000, "现金充值（测试）",
+                                          f"{tag}-pay-{n}")
         rpc.elearning.post_message(me, f"关于孩子 {n}", None, child)
 
 
@@ -99,8 +100,8 @@ def test_the_full_dashboard_costs_the_same_rpcs_for_one_child_as_for_three(dashb
     for pupil in (school.u2, *big_children):  # every child submits; the teacher marks each
         submitted = rpc.elearning.submit_assignment(pupil, assignment["assignment_id"], "做完了")
         rpc.elearning.mark_submission(school.t1, submitted["submission_id"], "A", "很好")
-    fill(rpc, small, [school.u2], loans=1, cases=1, tag=f"s{uuid.uuid4().hex[:6]}")
-    fill(rpc, big, big_children, loans=5, cases=5, tag=f"b{uuid.uuid4().hex[:6]}")
+    fill(rpc, small, [school.u2], loans=1, cases=1, tag=f"s{uuid.uuid4().hex[:6]}", teacher=school.t1)
+    fill(rpc, big, big_children, loans=5, cases=5, tag=f"b{uuid.uuid4().hex[:6]}", teacher=school.t1)
 
     dashboard(small)   # the gateway keeps place names for a while: this reads them if it has none
     one, three = dashboard(small), dashboard(big)

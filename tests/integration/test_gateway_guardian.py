@@ -8,6 +8,7 @@ import requests
 
 from gateway import auth
 from gateway.service import GatewayService
+from support import wallet as money
 from support.school_data import school  # noqa: F401 - the fixture
 from support import web_address
 
@@ -42,12 +43,17 @@ def test_a_guardian_sees_only_their_own_children_at_a_bounded_cost(ask, school):
 
 def test_top_up_limits_freeze_and_message(ask, school):
     zhang = school.residents["A"]
-    top_up = 'mutation($s: ID!, $a: Int!, $r: String!) { topUpWallet(studentId: $s, amountFen: $a, paymentRef: $r) { balanceFen } }'
-    assert ask(top_up, zhang, {"s": school.u1, "a": 5000, "r": "pay-1"})["data"]["topUpWallet"]["balanceFen"] == 5000
-    assert ask(top_up, zhang, {"s": school.u1, "a": 5000, "r": "pay-1"})["data"]["topUpWallet"]["balanceFen"] == 5000
-    bad = ask(top_up, zhang, {"s": school.u1, "a": -5, "r": "pay-2"})
+    top_up = ('mutation($s: ID!, $a: Int!) { topUpWallet(studentId: $s, amountFen: $a) '
+              '{ orderId studentId amountFen status createdAt } }')
+    order = ask(top_up, zhang, {"s": school.u1, "a": 5000})["data"]["topUpWallet"]
+    assert (order["status"], order["amountFen"], order["studentId"]) == ("pending", 5000, school.u1)
+    assert ask(CHILDREN, zhang)["data"]["me"]["children"][0]["wallet"]["balanceFen"] == 0   # an order, not money
+    status, paid = money.notify(school.elearning_url, money.notice(
+        {"order_id": order["orderId"], "amount_fen": order["amountFen"]}))
+    assert status == 200 and paid["balance_fen"] == 5000    # the provider's signed notification credits it
+    bad = ask(top_up, zhang, {"s": school.u1, "a": -5})
     assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
-    other = ask(top_up, school.residents["stranger"], {"s": school.u1, "a": 100, "r": "pay-3"})
+    other = ask(top_up, school.residents["stranger"], {"s": school.u1, "a": 100})
     assert other["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     limits = 'mutation($s: ID!) { setWalletLimits(studentId: $s, perPaymentFen: 1500, dailyFen: 3000) { status } }'
     assert "errors" not in ask(limits, zhang, {"s": school.u1})

@@ -136,8 +136,8 @@ OPERATIONS = {
         "mutation($c: ID!) { recordProgress(courseId: $c, lessonId: \"l1\", percent: 10, "
         "at: \"2026-11-25T10:00:00+08:00\") { applied } }", {"c": w.course})),
     "topUpWallet": (GUARDIANS, lambda w, role: (
-        "mutation($s: ID!, $r: String!) { topUpWallet(studentId: $s, amountFen: 100, paymentRef: $r) "
-        "{ balanceFen } }", {"s": w.school.u1, "r": uuid.uuid4().hex})),
+        "mutation($s: ID!) { topUpWallet(studentId: $s, amountFen: 100) { orderId status } }",
+        {"s": w.school.u1})),
     "setWalletLimits": (GUARDIANS, lambda w, role: (
         "mutation($s: ID!) { setWalletLimits(studentId: $s, dailyFen: 3000) { status } }", {"s": w.school.u1})),
     "freezeWallet": (GUARDIANS, lambda w, role: (
@@ -267,7 +267,7 @@ def test_my_child_not_another_guardians_child(world, rpc):
 
     def as_zhang(query, variables):
         return ask(query, variables, "guardian")
-    for mutation in ("mutation($s: ID!) { topUpWallet(studentId: $s, amountFen: 100, paymentRef: \"x-1\") { status } }",
+    for mutation in ("mutation($s: ID!) { topUpWallet(studentId: $s, amountFen: 100) { status } }",
                      "mutation($s: ID!) { setWalletLimits(studentId: $s, dailyFen: 1) { status } }",
                      "mutation($s: ID!) { freezeWallet(studentId: $s, frozen: true) { status } }",
                      "mutation($s: ID!) { postMessage(studentId: $s, text: \"你好\") { id } }"):

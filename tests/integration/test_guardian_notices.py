@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 import eventlet
 from kombu import Connection
 
+from infra import school_terminals
 from support.school_data import register, school  # noqa: F401 - the fixture
 from support import bind_probe_queue, drain, wait_for
 
@@ -18,12 +19,12 @@ def notices_of(rpc, resident_id):
 
 def test_wallet_and_teacher_facts_become_guardian_notices(school, rpc):
     zhang = school.residents["A"]
-    rpc.elearning.wallet_register_terminal("canteen-1", school.school, "canteen")
-    rpc.elearning.wallet_top_up(zhang, school.u1, 2500, "pay-notice-1")
-    now = datetime.now(timezone.utc).isoformat()
-    rpc.elearning.wallet_charge("canteen-1", "txn-1", school.u1, 1000, now)       # 15.00 left: below 20.00
+    key = school_terminals.add_terminal(rpc, "canteen-1", school.school, "canteen")
+    rpc.elearning.wallet_staff_top_up({"role": "teacher", "id": school.t1}, school.u1, 2500, "现金充值（测试）",
+                                      "pay-notice-1")
+    rpc.elearning.wallet_charge(*school_terminals.signed_charge("canteen-1", key, school.u1, 1000, "txn-1"))  # 15.00 left
     rpc.elearning.wallet_freeze(zhang, school.u1)
-    rpc.elearning.wallet_charge("canteen-1", "txn-2", school.u1, 500, now)        # refused: frozen
+    rpc.elearning.wallet_charge(*school_terminals.signed_charge("canteen-1", key, school.u1, 500, "txn-2"))  # frozen
     rpc.elearning.post_message({"role": "teacher", "id": school.t1}, "小明今天表现很好。", student_id=school.u1)
 
     wanted = {"wallet_low_balance", "wallet_limit_refused", "teacher_message"}

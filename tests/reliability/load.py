@@ -16,13 +16,12 @@ import random
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 import eventlet
 import pymongo
 from nameko.exceptions import RemoteError
 
-from infra import rabbitmq_admin, topology
+from infra import rabbitmq_admin, school_terminals, topology
 from infra.kiosk import simulator
 from services.common.config import SERVICES
 from services.elearning import wallet_store
@@ -70,10 +69,15 @@ class ResidentTraffic:
                 "residence_committee": "C0101", "address": "负载路1号"})["resident_id"]
             self.school, self.student, self.terminal = (f"sch-{uuid.uuid4().hex[:8]}", f"stu-{uuid.uuid4().hex[:8]}",
                                                         f"pos-{uuid.uuid4().hex[:8]}")
-            rpc.elearning.wallet_register_terminal(self.terminal, self.school, "canteen")
+            self.terminal_key = school_terminals.add_terminal(rpc, self.terminal, self.school, "canteen")
+            teacher = f"{self.school}-office"   # the school's staff tops the wallet up
+            rpc.elearning.roster_import([
+                {"kind": "org", "sourced_id": self.school, "name": "负载学校", "type": "school"},
+                {"kind": "teacher", "sourced_id": teacher, "name": "财务老师", "school_ids": [self.school]}])
             rpc.elearning.wallet_link_guardian(self.student, self.resident, self.school)
             self.initial_fen = 100_000
-            rpc.elearning.wallet_top_up(self.resident, self.student, self.initial_fen, f"pay-{uuid.uuid4().hex[:8]}")
+            rpc.elearning.wallet_staff_top_up({"role": "teacher", "id": teacher}, self.student, self.initial_fen,
+                                              "负载测试充值", f"pay-{uuid.uuid4().hex[:8]}")
         self.token = self.suite.token("resident", self.resident)
 
     def start(self) -> None:
@@ -152,8 +156,9 @@ class ResidentTraffic:
                 raise AssertionError(f"a charge got no answer within {PATIENCE} s; last: {last!r}")
             self.books.requests += 1
             try:
-                answer = proxy.get().elearning.wallet_charge(self.terminal, txn, self.student, amount,
-                                                       datetime.now(timezone.utc).isoformat())
+                # signed again on every try (a fresh sent_at); the transaction id keeps it one charge
+                answer = proxy.get().elearning.wallet_charge(*school_terminals.signed_charge(
+                    self.terminal, self.terminal_key, self.student, amount, txn))
             except RemoteError as exc:
                 if exc.exc_type not in UNKNOWN_OUTCOME:
                     raise

@@ -242,7 +242,8 @@ def test_resident_overview_answers_each_part_asked_as_its_own_rpc_does(school, r
     elearning = rpc.elearning
     A = school.residents["A"]
     elearning.post_message(guardian(A), "王老师好。", student_id=school.u1)
-    elearning.wallet_top_up(A, school.u1, 500, f"pay-{school.u1}")
+    elearning.wallet_staff_top_up({"role": "teacher", "id": school.t1}, school.u1, 500, "现金充值（测试）",
+                                  f"pay-{school.u1}")
     elearning.upsert_courses([{"course_id": f"c-{school.u1}", "title": "家庭教育", "provider": "区社区学院",
                                "units": [{"title": "一", "lessons": [{"id": "l1", "title": "第一课"}]}]}])
     elearning.enrol(A, f"c-{school.u1}")

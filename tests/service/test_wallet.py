@@ -1,6 +1,7 @@
-"""The e-schoolbag wallet (一机通) with the real store and broker: top-ups idempotent by
-payment reference, charges exactly once per (terminal, txn), limits, freezing, refunds,
-statements, and no overdraft or lost charge under concurrent terminals."""
+"""The e-schoolbag wallet (一机通) with the real store and broker: paid orders credited once,
+signed charges exactly once per (terminal, txn), limits, freezing, refunds, statements, and
+no overdraft or lost charge under concurrent terminals. (What is refused at the doors —
+forged, replayed, stale requests, bad notifications — is in test_wallet_doors.py.)"""
 import json
 import uuid
 from datetime import timedelta
@@ -12,16 +13,30 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from services.common import clock
 from services.common.storage import ensure_indexes
+from infra import school_terminals
+from services.elearning import terminals
 from services.elearning import wallet as rules
 from services.elearning import wallet_store
 from services.elearning.service import ElearningService
 from support import bind_probe_queue, drain, wait_for
+from support import wallet as money
+
+
+class Elearning:
+    """The elearning RPC proxy, and the service's HTTP address (terminals, the payment provider)."""
+
+    def __init__(self, proxy, url):
+        self.proxy, self.url = proxy, url
+
+    def __getattr__(self, name):
+        return getattr(self.proxy, name)
 
 
 @pytest.fixture
-def wallet(start_service, rpc):
-    start_service(ElearningService)
-    return rpc.elearning
+def wallet(start_service, rpc, db):
+    container = start_service(ElearningService)
+    yield Elearning(rpc.elearning, money.elearning_url(container))
+    money.check_ledgers(db("elearning"))
 
 
 def uid(prefix):
@@ -33,24 +48,34 @@ def now_iso(**delta):
 
 
 class School:
-    """A school with a canteen and a shop, one student and their guardian."""
+    """A school with a canteen and a shop (each with its key), one student and their guardian."""
 
     def __init__(self, elearning, balance=0):
-        self.rpc = elearning
+        self.rpc, self.url = elearning, elearning.url
         self.school, self.student, self.guardian = uid("sch"), uid("stu"), uuid.uuid4().hex
         self.canteen, self.shop = uid("canteen"), uid("shop")
-        elearning.wallet_register_terminal(self.canteen, self.school, "canteen")
-        elearning.wallet_register_terminal(self.shop, self.school, "shop")
+        self.keys = {}
+        for terminal, kind in ((self.canteen, "canteen"), (self.shop, "shop")):
+            self.keys[terminal] = terminals.new_key()
+            elearning.wallet_register_terminal(terminal, self.school, kind, self.keys[terminal])
         elearning.wallet_link_guardian(self.student, self.guardian, self.school)
         if balance:
             self.top_up(balance)
 
-    def top_up(self, amount, ref=None):
-        return self.rpc.wallet_top_up(self.guardian, self.student, amount, ref or uid("pay"))
+    def top_up(self, amount):
+        """A guardian's order for ``amount``, paid (the provider's notification over HTTP)."""
+        return money.pay(self.rpc, self.url, self.guardian, self.student, amount)
 
     def charge(self, amount, txn=None, terminal=None, at=None):
-        return self.rpc.wallet_charge(terminal or self.canteen, txn or uid("txn"), self.student, amount,
-                                      at or now_iso())
+        terminal = terminal or self.canteen
+        request, signature = school_terminals.signed_charge(terminal, self.keys.get(terminal, terminals.new_key()),
+                                                            self.student, amount, txn or uid("txn"), at or now_iso())
+        return self.rpc.wallet_charge(request, signature)
+
+    def refund(self, txn, original, amount, terminal=None):
+        terminal = terminal or self.canteen
+        return self.rpc.wallet_refund(*school_terminals.signed_refund(terminal, self.keys[terminal], original, amount,
+                                                                      txn))
 
     def balance(self):
         return self.rpc.wallet_for_students([self.student])[self.student]["balance_fen"]
@@ -67,20 +92,28 @@ def ledger(db, student):
     return list(db("elearning")[wallet_store.LEDGER].find({"student_id": student}))
 
 
-def test_top_up_is_idempotent_by_payment_ref(wallet, db):
+def test_a_paid_order_is_credited_once(wallet, db):
     s = School(wallet)
-    first = s.top_up(5000, ref="wx-0001")
-    again = s.top_up(5000, ref="wx-0001")
-    assert first["status"] == "topped_up" and first["balance_fen"] == 5000 and first["duplicate"] is False
-    assert again == {**first, "duplicate": True}
+    order = wallet.wallet_create_payment_order(s.guardian, s.student, 5000)
+    assert (order["status"], order["amount_fen"], order["student_id"]) == ("pending", 5000, s.student)
+    assert s.balance() == 0   # an order is not money
+    paid = money.notice(order, provider_ref="wx-0001")
+    status, first = money.notify(s.url, paid)
+    assert status == 200 and first["status"] == "topped_up" and first["balance_fen"] == 5000
+    assert first["duplicate"] is False and first["order_id"] == order["order_id"]
+    status, again = money.notify(s.url, paid)   # the provider notifies again: OK, nothing more
+    assert status == 200 and again == {**first, "duplicate": True}
     assert s.balance() == 5000
-    assert [e["_id"] for e in ledger(db, s.student)] == ["topup|wx-0001"]
-    # the same reference for another amount is a mistake, not a second top-up
-    assert remote_error(wallet.wallet_top_up, s.guardian, s.student, 6000, "wx-0001") == "Conflict"
+    [entry] = ledger(db, s.student)
+    assert (entry["_id"], entry["source"], entry["payment_ref"], entry["guardian_id"]) == \
+        (f"topup|order|{order['order_id']}", "payment", "wx-0001", s.guardian)
+    stored = db("elearning")[wallet_store.ORDERS].find_one({"_id": order["order_id"]})
+    assert (stored["status"], stored["provider_ref"]) == ("paid", "wx-0001")
     for bad in (0, -100, 1.5, "100", True, 100_001):
-        assert remote_error(wallet.wallet_top_up, s.guardian, s.student, bad, uid("pay")) == "BadInput"
+        assert remote_error(wallet.wallet_create_payment_order, s.guardian, s.student, bad) == "BadInput"
     stranger = uuid.uuid4().hex
-    assert remote_error(wallet.wallet_top_up, stranger, s.student, 100, uid("pay")) == "Forbidden"
+    assert remote_error(wallet.wallet_create_payment_order, stranger, s.student, 100) == "Forbidden"
+    assert not hasattr(ElearningService, "wallet_top_up")   # the free-form top-up is gone
     assert s.balance() == 5000
 
 
@@ -163,16 +196,16 @@ def test_frozen_wallet_refuses_charges_until_unfrozen(wallet):
 def test_refunds_never_exceed_the_charge(wallet, db):
     s = School(wallet, balance=5000)
     s.charge(1000, txn="lunch-1")
-    first = wallet.wallet_refund(s.canteen, "ref-1", "lunch-1", 600)
+    first = s.refund("ref-1", "lunch-1", 600)
     assert (first["status"], first["balance_fen"], first["original_entry_id"]) == \
         ("refunded", 4600, f"charge|{s.canteen}|lunch-1")
-    assert wallet.wallet_refund(s.canteen, "ref-1", "lunch-1", 600)["duplicate"] is True
-    assert remote_error(wallet.wallet_refund, s.canteen, "ref-2", "lunch-1", 401) == "Conflict"
-    assert wallet.wallet_refund(s.canteen, "ref-2", "lunch-1", 400)["balance_fen"] == 5000
-    assert remote_error(wallet.wallet_refund, s.canteen, "ref-3", "lunch-1", 1) == "Conflict"
-    assert remote_error(wallet.wallet_refund, s.canteen, "ref-4", "no-such-txn", 1) == "NotFound"
-    assert remote_error(wallet.wallet_refund, s.shop, "ref-5", "lunch-1", 1) == "NotFound"  # not the shop's charge
-    assert remote_error(wallet.wallet_refund, s.canteen, "ref-6", "lunch-1", 0) == "BadInput"
+    assert s.refund("ref-1", "lunch-1", 600)["duplicate"] is True
+    assert remote_error(s.refund, "ref-2", "lunch-1", 401) == "Conflict"
+    assert s.refund("ref-2", "lunch-1", 400)["balance_fen"] == 5000
+    assert remote_error(s.refund, "ref-3", "lunch-1", 1) == "Conflict"
+    assert remote_error(s.refund, "ref-4", "no-such-txn", 1) == "NotFound"
+    assert remote_error(s.refund, "ref-5", "lunch-1", 1, s.shop) == "NotFound"  # not the shop's charge
+    assert remote_error(s.refund, "ref-6", "lunch-1", 0) == "BadInput"
     entries = ledger(db, s.student)
     assert sorted(e["amount_fen"] for e in entries) == [-1000, 400, 600, 5000]
     assert s.balance() == sum(e["amount_fen"] for e in entries) == 5000
@@ -180,11 +213,16 @@ def test_refunds_never_exceed_the_charge(wallet, db):
 
 def test_terminals_of_another_school_and_unknown_terminals_are_refused(wallet):
     s, other = School(wallet, balance=5000), School(wallet)
+    s.keys[other.canteen] = other.keys[other.canteen]   # well signed, but by another school's terminal
     assert remote_error(s.charge, 100, None, other.canteen) == "Forbidden"
     assert remote_error(s.charge, 100, None, uid("rogue")) == "Forbidden"
-    assert remote_error(wallet.wallet_register_terminal, s.canteen, other.school, "canteen") == "Conflict"
-    assert remote_error(wallet.wallet_register_terminal, uid("t"), s.school, "casino") == "BadInput"
-    assert remote_error(wallet.wallet_charge, s.canteen, uid("t"), uid("nobody"), 100, now_iso()) == "NotFound"
+    key = terminals.new_key()
+    assert remote_error(wallet.wallet_register_terminal, s.canteen, other.school, "canteen", key) == "Conflict"
+    assert remote_error(wallet.wallet_register_terminal, s.canteen, s.school, "canteen", key) == "Conflict"
+    assert remote_error(wallet.wallet_register_terminal, uid("t"), s.school, "casino", key) == "BadInput"
+    assert remote_error(wallet.wallet_register_terminal, uid("t"), s.school, "shop", "short") == "BadInput"
+    assert remote_error(wallet.wallet_charge, *school_terminals.signed_charge(
+        s.canteen, s.keys[s.canteen], uid("nobody"), 100)) == "NotFound"
     assert s.balance() == 5000
 
 
@@ -207,9 +245,9 @@ def test_low_balance_is_published_once_per_crossing(wallet, settings):
 
 def test_monthly_statement_for_the_guardian_only(wallet):
     s = School(wallet)
-    s.top_up(5000, ref=uid("pay"))
+    s.top_up(5000)
     lunch = s.charge(1200, txn="lunch")
-    wallet.wallet_refund(s.canteen, "lunch-back", "lunch", 200)
+    s.refund("lunch-back", "lunch", 200)
     s.charge(300, terminal=s.shop)
     month = rules.local_month(clock.now())
     st = wallet.wallet_statement(s.guardian, s.student, month)
@@ -245,10 +283,10 @@ def test_batch_read_for_the_gateway(wallet):
 def test_twenty_terminals_at_once_never_overdraw_lose_or_double(service_process, settings, db):
     # two service processes competing for the queue (each with its own store connections and
     # its own memory: nothing of one process keeps them apart), twenty callers each with its own proxy
-    service_process("elearning", "elearning-a")
+    a = service_process("elearning", "elearning-a")
     service_process("elearning", "elearning-b")
     with ClusterRpcProxy({"AMQP_URI": settings.amqp_uri}, timeout=30) as proxy:
-        s = School(proxy.elearning, balance=10_000)
+        s = School(Elearning(proxy.elearning, a.health_url.split("/health")[0]), balance=10_000)
     initial = 10_000
     amounts = {f"txn-{i:02d}": 300 + 37 * i for i in range(24)}  # 24 distinct charges, 20,412 fen > balance
     requests = [(txn, a) for txn, a in amounts.items()] + [(f"txn-{i:02d}", amounts[f"txn-{i:02d}"])
@@ -257,8 +295,8 @@ def test_twenty_terminals_at_once_never_overdraw_lose_or_double(service_process,
 
     def terminal(chunk):
         with ClusterRpcProxy({"AMQP_URI": settings.amqp_uri}, timeout=30) as p:
-            return [(txn, p.elearning.wallet_charge(s.canteen, txn, s.student, amount, now_iso()))
-                    for txn, amount in chunk]
+            return [(txn, p.elearning.wallet_charge(*school_terminals.signed_charge(
+                s.canteen, s.keys[s.canteen], s.student, amount, txn))) for txn, amount in chunk]
 
     answers = [a for got in eventlet.GreenPool(20).imap(terminal, chunks) for a in got]
     assert len(answers) == len(requests)
@@ -281,6 +319,7 @@ def test_twenty_terminals_at_once_never_overdraw_lose_or_double(service_process,
     refused = {txn for txn, same in by_txn.items() if same[0]["status"] == "refused"}
     assert all(amounts[t] > by_txn[t][0]["limit_fen"] for t in refused)  # refused only for want of money
     assert len({e["seq"] for e in entries}) == len(entries)
+    assert money.check_ledgers(db("elearning")) >= 1
 
 
 # --- the store directly: crash between the two writes, and contention without RPC -----
@@ -295,8 +334,9 @@ def store(db):
 def setup_wallet(store, balance):
     school, student = uid("sch"), uid("stu")
     wallet_store.link_guardian(store, student, "g1", school)
-    terminal = wallet_store.register_terminal(store, uid("canteen"), school, "canteen")
-    wallet_store.top_up(store, "g1", student, balance, uid("pay"))
+    terminal = wallet_store.register_terminal(store, uid("canteen"), school, "canteen", terminals.new_key())
+    wallet_store.credit_order(store, wallet_store.create_order(store, "g1", student, balance)["order_id"],
+                              uid("wx"), balance)
     return student, terminal
 
 
@@ -315,6 +355,7 @@ def test_a_crash_between_the_two_writes_is_completed_by_the_retry(store, monkeyp
     assert store[wallet_store.LEDGER].find_one({"_id": f"charge|{terminal['_id']}|x-1"}) is None
     seen = wallet_store.audit(store, student)   # a checker sees the parked charge, and changes nothing
     assert (seen["balance"], seen["ledger_sum"], seen["charges"], seen["parked"]) == (4300, 4300, {"x-1": 1}, 1)
+    assert seen["terminal_charges"] == {f"{terminal['_id']}|x-1": 1}
     assert store[wallet_store.WALLETS].find_one({"_id": student})["pending_n"] == 1
 
     monkeypatch.setattr(wallet_store, "_insert_entry", real)

@@ -26,6 +26,7 @@ class School:
     pupil_id_numbers: list
     result: tuple
     path: object
+    elearning_url: str = ""   # the elearning service's HTTP address (terminals, the payment provider)
 
     def __getattr__(self, name):
         try:
@@ -91,9 +92,11 @@ def write_roster(path, ids: dict, guardian_numbers: dict, pupil_numbers: list) -
 @pytest.fixture
 def school(start_service, rpc, tmp_path):
     start_service(CommunityService)
-    start_service(ElearningService)
+    elearning = start_service(ElearningService)
     rpc.community.upsert_places(demo_data.PLACES)
-    return make_school(rpc, tmp_path)
+    made = make_school(rpc, tmp_path)
+    made.elearning_url = "http://" + elearning.config["WEB_SERVER_ADDRESS"]
+    return made
 
 
 def make_school(rpc, path, report=sys.stderr) -> School:

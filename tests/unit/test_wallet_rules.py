@@ -4,11 +4,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
-from contracts.rpc.wallet import WalletChargeV1, WalletTopUpV1
-from services.common.errors import BadInput, Conflict
+from contracts.rpc.wallet import WalletChargeV2, WalletPaymentOrderV1
+from services.elearning import terminals
+from services.common.errors import BadInput, Conflict, Forbidden
 from services.elearning import wallet as rules
 
 NOW = datetime(2026, 11, 25, 4, 0, tzinfo=timezone.utc)  # 12:00 in Beijing
+STAMP = NOW.isoformat()
 
 
 @pytest.mark.parametrize("bad", [-1, 0, 1.5, 100.0, "100", True, False, None, [100], 100_001])
@@ -29,15 +31,34 @@ def test_charge_amounts_refused(bad):
 
 
 def test_contract_models_refuse_floats_strings_and_booleans():
-    base = {"guardian_id": "g1", "student_id": "s1", "payment_ref": "p1"}
+    base = {"guardian_id": "g1", "student_id": "s1"}
     for bad in (1.5, "100", True):
         with pytest.raises(ValidationError):
-            WalletTopUpV1(**base, amount_fen=bad)
+            WalletPaymentOrderV1(**base, amount_fen=bad)
     with pytest.raises(ValidationError):  # a transaction id with the key separator
-        WalletChargeV1(terminal_id="t1", terminal_txn_id="a|b", student_id="s1", amount_fen=1, at=NOW)
+        WalletChargeV2(terminal_id="t1", terminal_txn_id="a|b", student_id="s1", amount_fen=1, at=NOW, sent_at=NOW)
     with pytest.raises(ValidationError):  # a terminal's clock without a zone
-        WalletChargeV1(terminal_id="t1", terminal_txn_id="x", student_id="s1", amount_fen=1,
-                       at="2026-11-25T12:00:00")
+        WalletChargeV2(terminal_id="t1", terminal_txn_id="x", student_id="s1", amount_fen=1,
+                       at="2026-11-25T12:00:00", sent_at=NOW)
+
+
+def test_a_signature_covers_every_field_in_its_place():
+    key = terminals.new_key()
+    request = {"terminal_id": "t1", "sent_at": STAMP, "terminal_txn_id": "x", "amount_fen": 100, "student_id": "s1",
+               "at": STAMP}
+    signed = terminals.sign(key, terminals.CHARGE, request)
+    now = NOW
+    terminals.check_signed({"key": key}, terminals.CHARGE, request, signed, now)
+    for field in request:
+        changed = {**request, field: request[field] * 2 if field == "amount_fen" else request[field] + "0"}
+        with pytest.raises(Forbidden):
+            terminals.check_signed({"key": key}, terminals.CHARGE, changed, signed, now)
+    # the same values signed as a refund are not a charge; a revoked terminal signs nothing
+    assert terminals.canonical(terminals.CHARGE, request) != terminals.canonical(
+        terminals.REFUND, {**request, "original_txn_id": "x"})
+    for terminal in (None, {"key": None, "revoked_at": STAMP}, {"key": key, "revoked_at": STAMP}):
+        with pytest.raises(Forbidden):
+            terminals.check_signed(terminal, terminals.CHARGE, request, signed, now)
 
 
 def test_ids():
