@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from contracts.events.community import CASE_EVENTS, ResidenceChangedV1, ResidentRegisteredV1
+from contracts.events.community import CASE_EVENTS, MoveDeclaredV1, ResidenceChangedV1, ResidentRegisteredV1
 from contracts.events.elearning import ELEARNING_EVENTS
 from contracts.events.kiosk import KIOSK_EVENTS
 from contracts.events.library import LIBRARY_EVENTS
@@ -20,6 +20,7 @@ EVENTS: dict[str, tuple[str, type[BaseModel]]] = {
     for service, m in [
         ("community", ResidentRegisteredV1),
         ("community", ResidenceChangedV1),
+        ("community", MoveDeclaredV1),
         *[("community", m) for m in CASE_EVENTS],
         *[("library", m) for m in LIBRARY_EVENTS],
         *[("kiosk", m) for m in KIOSK_EVENTS],

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,7 +26,10 @@ class ResidentRegisteredV1(BaseModel):
 
 
 class ResidenceChangedV1(BaseModel):
-    """A resident moved: a recorded change with a date, the old residence kept in history."""
+    """A resident moved: a recorded change with a date, the old residence kept in history.
+    Since the moves of 人户分离 (issue 20) it also says who declared the move and who
+    confirmed it, and where the resident is registered, so that the registration committee
+    hears of it; the added fields have defaults, so a v1 consumer that ignores them is right."""
 
     TYPE: ClassVar[str] = "cn.community.resident.residence_changed.v1"
     model_config = ConfigDict(extra="forbid")
@@ -35,6 +38,30 @@ class ResidenceChangedV1(BaseModel):
     from_committee: str = Field(max_length=32)
     to_committee: str = Field(min_length=1, max_length=32)
     moved_on: date
+    move_id: str | None = Field(default=None, max_length=64, description="the move in the resident's history")
+    registered_committee: str | None = Field(default=None, max_length=32,
+                                             description="户籍地; None when registered outside the district")
+    declared_by: str | None = Field(default=None, max_length=64,
+                                    description="who declared it: the resident's id, or the clerk's login at a desk")
+    declared_by_role: Literal["resident", "guardian", "staff", "admin", "system"] | None = None
+    confirmed_by: str | None = Field(default=None, max_length=64, description="the clerk's login who confirmed it")
+
+
+class MoveDeclaredV1(BaseModel):
+    """A resident declared a new residence in the portal; a clerk of the new residence
+    committee is to confirm it (nothing about the residence has changed yet). Carries no
+    address: consumers key on ``resident_id`` and ask the service what they may see."""
+
+    TYPE: ClassVar[str] = "cn.community.resident.move_declared.v1"
+    model_config = ConfigDict(extra="forbid")
+
+    resident_id: str = Field(min_length=1, max_length=64)
+    move_id: str = Field(min_length=1, max_length=64)
+    from_committee: str = Field(max_length=32)
+    to_committee: str = Field(min_length=1, max_length=32)
+    registered_committee: str | None = Field(default=None, max_length=32)
+    moved_on: date
+    declared_at: str = Field(max_length=40)
 
 
 class CaseEventV1(BaseModel):

@@ -166,6 +166,113 @@ class ChangeResidenceV1(BaseModel):
     moved_on: date
 
 
+# How far ahead a move may be dated: one day, for time zones. A move is declared once it has
+# happened (the same rule as a move recorded at a desk, ``services/community/residents.py``): a
+# mistyped year ahead would otherwise refuse every true move after it as dated before the
+# residence it set began.
+MOVE_AHEAD_DAYS = 1
+
+
+class DeclareMoveV1(BaseModel):
+    """``community.declare_move(actor, request)``: a resident declares a new residence (居住登记
+    申报); it changes nothing until a clerk of the new residence committee confirms it. No
+    proof upload in this slice: the clerk sees the proof at the desk or on a visit."""
+
+    NAME: ClassVar[str] = "community.declare_move"
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, hide_input_in_errors=True)
+
+    resident_id: str = Field(min_length=1, max_length=64)
+    residence_committee: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    address: PrintableText = Field(min_length=1, max_length=200)
+    moved_on: date = Field(description=f"from when; at most {MOVE_AHEAD_DAYS} day ahead of the district's date")
+
+
+class ConfirmMoveV1(BaseModel):
+    """``community.confirm_move(actor, request)``: a clerk of the committee the resident
+    declared confirms the declaration; the residence changes then."""
+
+    NAME: ClassVar[str] = "community.confirm_move"
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    resident_id: str = Field(min_length=1, max_length=64)
+    move_id: str | None = Field(default=None, max_length=64, description="refuse if the pending declaration "
+                                                                         "is another one (declared anew meanwhile)")
+
+
+class MoveV1(BaseModel):
+    """One move in a resident's history, or the declaration waiting for confirmation."""
+
+    NAME: ClassVar[str] = "community.move"
+    model_config = ConfigDict(extra="forbid")
+
+    move_id: str
+    status: Literal["pending", "confirmed"]
+    from_committee: str
+    to_committee: str
+    address: str | None = Field(default=None, description="shown to the resident and the new residence committee")
+    moved_on: date
+    declared_by: str | None = Field(default=None, description="staff only; a resident sees the role")
+    declared_by_role: str
+    declared_at: str
+    confirmed_by: str | None = None
+    confirmed_at: str | None = None
+
+
+class ResidenceViewV1(BaseModel):
+    """``community.my_residence``: where a resident lives, their declaration waiting for
+    confirmation, and every move they made (newest first)."""
+
+    NAME: ClassVar[str] = "community.residence_view"
+    model_config = ConfigDict(extra="forbid")
+
+    resident_id: str
+    residence_committee: str
+    address: str
+    since: str
+    registered_committee: str | None
+    registered_outside_district: bool
+    pending_move: MoveV1 | None = None
+    moves: list[MoveV1]
+
+
+class AwayResidentV1(BaseModel):
+    """A row of a committee's 人户分离 lists (``community.living_here``, ``registered_here``):
+    the ID number and phone masked; the residence address only for the residence side, which
+    serves the resident there; the registration side sees where they live, not the address."""
+
+    NAME: ClassVar[str] = "community.away_resident"
+    model_config = ConfigDict(extra="forbid")
+
+    resident_id: str
+    name: str
+    id_number_masked: str
+    phone_masked: str | None = None
+    registered_committee: str | None
+    registered_outside_district: bool
+    residence_committee: str
+    residence_since: str
+    address: str | None = None
+
+
+class CommitteeNoticeV1(BaseModel):
+    """A notice in a committee's console inbox (moves and cases handed on that concern it)."""
+
+    NAME: ClassVar[str] = "community.committee_notice"
+    model_config = ConfigDict(extra="forbid")
+
+    notice_id: str
+    committee: str
+    kind: Literal["move_declared", "moved_in", "moved_out", "registered_here_moved", "case_handed_on"]
+    title: str
+    body: str
+    resident_id: str | None = None
+    case_id: str | None = None
+    created_at: str
+    read: bool
+    read_at: str | None = None
+    read_by: str | None = None
+
+
 class CommunityOverviewPartsV1(BaseModel):
     """``community.resident_overview(actor, resident_id, parts)``: the parts of a resident's
     overview asked in one call (the gateway's ``me``), each with its options (``{}`` for none).

@@ -9,6 +9,7 @@ CASE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 CASE_NUMBER = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MATTER_CODE = re.compile(r"^[A-Z0-9_]{1,64}$")
 ID_NUMBER = re.compile(r"^\d{17}[\dXx]$")
+NOTICE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")   # a committee notice: <event id>:<committee>
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from contracts.rpc.community import MATERIAL_MAX_BYTES, MATTER_AUDIENCES, MATTER
 from gateway.portal import pages
 from gateway.portal.learning_pages import PortalLearningPages
 from gateway.portal.library_pages import PortalLibraryPages
-from gateway.portal.session import PortalSession, Signed
+from gateway.portal.session import PortalSession, Refused, Signed
+from services.common import clock
 
 CASE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 NOTICE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
@@ -32,6 +33,12 @@ NOTICES = "{ me { notices(limit: 100) { id kind title createdAt read caseId } } 
 READ_NOTICE = "mutation($id: ID!) { markNoticeRead(id: $id) { id kind title body createdAt read readAt caseId } }"
 ME = ("{ me { name idNumberMasked phoneMasked livesAwayFromRegistration registeredOutsideDistrict "
       "registeredCommittee { name } residenceCommittee { name } } }")
+RESIDENCE = ("{ me { name registeredOutsideDistrict registeredCommittee { name } residence { committee { code name } "
+             "address since pendingMove { toCommittee { name } address movedOn declaredAt } moves { "
+             "fromCommittee { name } toCommittee { name } address movedOn declaredByRole confirmedAt } } } "
+             "places { code name kind parent } }")
+DECLARE = ("mutation($c: String!, $a: String!, $d: String!) { declareMove(committee: $c, address: $a, movedOn: $d) "
+           "{ pendingMove { movedOn } } }")
 APPLY = "mutation($m: String!, $note: String) { submitCase(matterCode: $m, note: $note) { id } }"
 
 
@@ -103,6 +110,46 @@ class PortalEntrypoints(PortalLibraryPages, PortalLearningPages, PortalSession):
     def portal_css(self, request):
         return Response(pages.CSS, status=200, content_type="text/css; charset=utf-8",
                         headers={"Cache-Control": "public, max-age=3600"})
+
+    # ---- 我的居住地: where I live, declaring a move -----------------------------------------
+
+    @http("GET", "/residence")
+    def portal_residence(self, request):
+        def work(signed: Signed):
+            return self._portal_residence_page(request, signed, declared=request.args.get("declared") == "1")
+        return self._portal_signed(request, work)
+
+    @http("POST", "/residence")
+    def portal_declare(self, request):
+        """Declare a new residence; a refusal comes back on the form with what was typed."""
+        def work(signed: Signed):
+            form = self._portal_form(request)
+            typed = {"committee": (form.get("committee") or "").strip()[:32],
+                     "address": (form.get("address") or "").strip()[:200],
+                     "moved_on": (form.get("moved_on") or "").strip()[:10]}
+            if not all(typed.values()):
+                return self._portal_residence_page(request, signed, status=400, typed=typed,
+                                                   problem="请选择居住地所在的社区，并填写详细地址和起始日期。")
+            try:
+                self._portal_ask(signed, DECLARE, {"c": typed["committee"], "a": typed["address"],
+                                                   "d": typed["moved_on"]})
+            except Refused as exc:
+                status = pages.ERRORS.get(exc.code, pages.FALLBACK)[0]
+                return self._portal_residence_page(request, signed, status=status, typed=typed, problem=str(exc))
+            return pages.redirect("/residence?declared=1")
+        return self._portal_signed(request, work, csrf=True)
+
+    def _portal_residence_page(self, request, signed: Signed, status: int = 200, typed: dict | None = None,
+                               problem: str | None = None, declared: bool = False) -> Response:
+        found = self._portal_ask(signed, RESIDENCE)
+        places = {p["code"]: p for p in found["places"]}
+        towns = [(t, [p for p in found["places"] if p["kind"] == "committee" and p["parent"] == t["code"]])
+                 for t in found["places"] if t["kind"] == "subdistrict"]
+        loose = [p for p in found["places"] if p["kind"] == "committee" and p["parent"] not in places]
+        return self._portal_page(request, status, "residence.html", signed, me=found["me"], towns=towns, loose=loose,
+                                 typed=typed or {}, today=clock.today().isoformat(), declared=declared,
+                                 problem={"title": "申报未能提交", "detail": problem} if problem else None,
+                                 active="me")
 
     # ---- 办事: the catalogue ------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 """The community service's mutations: submitting a case, a step of its life, registering
-a resident at a desk."""
+a resident at a desk, declaring a move and confirming it."""
 from __future__ import annotations
 
 import graphene
@@ -7,6 +7,7 @@ import graphene
 from gateway.errors import BadRequest, Forbidden
 from gateway.schema.asking import RESIDENT_ROLES, STAFF_ROLES, actor, calls, principal
 from gateway.schema.community import Case, CaseActionKind, Notice, RegisteredResident
+from gateway.schema.residence import Residence
 
 
 class SubmitCase(graphene.Mutation):
@@ -108,3 +109,36 @@ class MarkNoticeRead(graphene.Mutation):
     def mutate(root, info, id):
         who = principal(info, *RESIDENT_ROLES)
         return Notice.of(calls(info).call("community", "mark_notice_read", actor(who), id))
+
+
+class DeclareMove(graphene.Mutation):
+    """I declare my new residence (居住地申报): a committee of the district, the address, from
+    when (at most a day ahead). Nothing changes until a clerk of that committee confirms it."""
+
+    class Arguments:
+        committee = graphene.String(required=True, description="the residents' or villagers' committee (居委/村委)")
+        address = graphene.String(required=True)
+        moved_on = graphene.String(required=True, description="from when (YYYY-MM-DD)")
+
+    Output = Residence
+
+    def mutate(root, info, committee, address, moved_on):
+        who = principal(info, *RESIDENT_ROLES)
+        request = {"resident_id": who.subject, "residence_committee": committee, "address": address,
+                   "moved_on": moved_on}
+        return Residence.of(calls(info).call("community", "declare_move", actor(who), request))
+
+
+class ConfirmMove(graphene.Mutation):
+    """A clerk of the declared committee confirms a resident's declaration: the residence changes."""
+
+    class Arguments:
+        resident_id = graphene.ID(required=True)
+        move_id = graphene.ID(description="refuse with CONFLICT if the declaration waiting is another one")
+
+    Output = Residence
+
+    def mutate(root, info, resident_id, move_id=None):
+        who = principal(info, *STAFF_ROLES)
+        request = {"resident_id": resident_id, **({"move_id": move_id} if move_id else {})}
+        return Residence.of(calls(info).call("community", "confirm_move", actor(who), request))

@@ -18,6 +18,7 @@ from gateway.schema.learning import Certificate, Enrolment
 from gateway.schema.library import Hold, LibraryCard, Loan, PastLoan
 from gateway.schema.paging import PAGE_CAPS, WALLET_MOVEMENTS, page_size
 from gateway.schema.places import Place, place
+from gateway.schema.residence import Residence
 from gateway.schema.schoolbag import Child, Message, Thread, ThreadWithMessages
 
 
@@ -47,6 +48,8 @@ class Me(graphene.ObjectType):
                             description="one home-school thread about one of my children, with its messages")
     access_log = graphene.List(graphene.NonNull(RecordAccess), limit=graphene.Int(default_value=20),
                                description="who on the staff side opened my record, newest first")
+    residence = graphene.Field(Residence, description="where I live, my declaration waiting for confirmation and "
+                                                      "every move (declareMove)")
     certificate = graphene.Field(Certificate, course_id=graphene.ID(required=True),
                                  description="the completion certificate of a course I completed (结业证书)")
 
@@ -140,6 +143,9 @@ class Me(graphene.ObjectType):
         name = Me._profile(root, info)["name"]
         found = calls(info).call("elearning", "completion_certificate", root.id, course_id, name)
         return Certificate(number=found["number"], html=found["html"])
+
+    def resolve_residence(root, info):
+        return Residence.of(calls(info).call("community", "my_residence", root.actor, root.id))
 
     def resolve_access_log(root, info, limit):
         limit = page_size(limit, PAGE_CAPS["Me.accessLog"])

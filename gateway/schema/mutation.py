@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import graphene
 
-from gateway.schema.community_mutations import ActOnCase, ChangePhone, MarkNoticeRead, RegisterResident, SubmitCase
+from gateway.schema.community_mutations import (ActOnCase, ChangePhone, ConfirmMove, DeclareMove, MarkNoticeRead,
+                                                RegisterResident, SubmitCase)
 from gateway.schema.learning_mutations import Enrol, RecordProgress
 from gateway.schema.library_mutations import CancelHold, PlaceHold, RenewLoan, ResolveLibraryConflict, SetLibraryPin
 from gateway.schema.schoolbag_mutations import FreezeWallet, MarkThreadRead, PostMessage, SetWalletLimits, TopUpWallet
@@ -27,3 +28,5 @@ class Mutation(graphene.ObjectType):
     register_resident = RegisterResident.Field()
     change_phone = ChangePhone.Field()
     mark_notice_read = MarkNoticeRead.Field()
+    declare_move = DeclareMove.Field()
+    confirm_move = ConfirmMove.Field()

@@ -7,7 +7,8 @@ from services.common.config import SERVICES
 # The most each page argument gets from its resolver. The cost limit counts a page asked for
 # through a variable at this size, so a query cannot hide its real size from the limit.
 PAGE_CAPS = {"Query.catalogue": 50, "Query.staffQueue": 100, "Me.notices": 100, "Me.accessLog": 100,
-             "Me.loanHistory": 100, "Query.libraryConflicts": 100}
+             "Me.loanHistory": 100, "Query.libraryConflicts": 100, "Query.residentsLivingHere": 100,
+             "Query.residentsRegisteredHere": 100, "Query.movesToConfirm": 100}
 # Lists sized by the data, not by the query, that hold fewer than the cost limit's default
 # of 20: a resolver's fixed number (services, a wallet's recent movements), or a household.
 # A case's trail: submitted, accepted, started, a supplement asked and given, assigned,
@@ -18,8 +19,8 @@ PAGE_CAPS = {"Query.catalogue": 50, "Query.staffQueue": 100, "Me.notices": 100, 
 # (one, seldom two) and two either side (conflicts.NEIGHBOURS).
 LIST_SIZES = {"Query.health": len(SERVICES), "Wallet.recent": 5, "Me.children": 5, "Case.trail": 10,
               "Course.units": 5, "CourseUnit.lessons": 10, "Lesson.renditions": 3, "LibraryConflict.trail": 3,
-              "LibraryConflictDetail.loans": 6, "Query.libraryKiosks": 300, "KioskHealth.openFaults": 3,
-              "Case.uploads": 30}
+              "LibraryConflictDetail.loans": 6, "Residence.moves": 10, "Query.libraryKiosks": 300,
+              "KioskHealth.openFaults": 3, "Case.uploads": 30}
 WALLET_MOVEMENTS = LIST_SIZES["Wallet.recent"]
 # The service calls (RPCs) resolving a field makes, for the limit on calls per request; a
 # mutation not listed makes one, any other field none (places' names come from a cache).
@@ -28,7 +29,8 @@ SERVICE_CALLS = {"Query.health": len(SERVICES), "Query.me": len(SERVICES), "Quer
                  "Query.libraryLocations": 1,
                  "Query.staffQueue": 1, "Me.thread": 1, "Me.certificate": 1, "Me.loanHistory": 1,
                  "Query.libraryConflicts": 1, "Query.libraryConflict": 1, "Query.libraryKiosks": 1,
-                 "Case.uploads": 1}
+                 "Case.uploads": 1, "Query.residentsLivingHere": 1, "Query.residentsRegisteredHere": 1,
+                 "Query.movesToConfirm": 1, "Me.residence": 1}
 
 
 def page_size(asked: int | None, most: int, default: int = 20) -> int:

@@ -12,10 +12,11 @@ class Place(graphene.ObjectType):
     code = graphene.String(required=True)
     name = graphene.String(required=True)
     kind = graphene.String(required=True)
+    parent = graphene.String(description="the sub-district or town (街镇) of a committee, the committee of a desk")
 
     @staticmethod
     def of(p: dict) -> "Place":
-        return Place(code=p["code"], name=p["name"], kind=p["kind"])
+        return Place(code=p["code"], name=p["name"], kind=p["kind"], parent=p.get("parent"))
 
 
 def place(info, code):

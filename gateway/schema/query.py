@@ -14,6 +14,7 @@ from gateway.schema.library import (CatalogueTitle, KioskHealth, LibraryConflict
 from gateway.schema.me import Me
 from gateway.schema.paging import PAGE_CAPS, page_size
 from gateway.schema.places import Place
+from gateway.schema.residence import AwayResidentPage
 from services.common.config import SERVICES
 
 PLACE_KINDS = ("subdistrict", "committee", "desk")   # contracts/rpc/community.py PlaceV1
@@ -53,6 +54,18 @@ class Query(graphene.ObjectType):
                                  after=graphene.String(), first=graphene.Int(default_value=20),
                                  committee=graphene.String(description="admins only; staff see their own"),
                                  description="Open cases of the signed-in clerk's committee, by deadline")
+    residents_living_here = graphene.Field(
+        AwayResidentPage, after=graphene.String(), first=graphene.Int(default_value=20),
+        committee=graphene.String(description="admins only; staff see their own"),
+        description="人户分离: residents living in the clerk's committee, registered elsewhere (ID numbers masked)")
+    residents_registered_here = graphene.Field(
+        AwayResidentPage, after=graphene.String(), first=graphene.Int(default_value=20),
+        committee=graphene.String(description="admins only; staff see their own"),
+        description="人户分离: residents registered in the clerk's committee, living elsewhere (no addresses)")
+    moves_to_confirm = graphene.Field(
+        AwayResidentPage, after=graphene.String(), first=graphene.Int(default_value=20),
+        committee=graphene.String(description="admins only; staff see their own"),
+        description="Declarations of a new residence in the clerk's committee waiting for confirmation (confirmMove)")
     library_conflicts = graphene.Field(
         LibraryConflictPage, status=LibraryConflictStatus(description="open (the default) or resolved"),
         kind=LibraryConflictKind(), location=graphene.String(description="a library location or kiosk code"),
@@ -119,6 +132,15 @@ class Query(graphene.ObjectType):
                                 page_size(first, PAGE_CAPS["Query.staffQueue"]))
         return CaseQueuePage(cases=[Case.of(c) for c in page["cases"]], next_cursor=page["next"])
 
+    def resolve_residents_living_here(root, info, first, after=None, committee=None):
+        return _away_page(info, "living_here", "Query.residentsLivingHere", first, after, committee)
+
+    def resolve_residents_registered_here(root, info, first, after=None, committee=None):
+        return _away_page(info, "registered_here", "Query.residentsRegisteredHere", first, after, committee)
+
+    def resolve_moves_to_confirm(root, info, first, after=None, committee=None):
+        return _away_page(info, "moves_to_confirm", "Query.movesToConfirm", first, after, committee)
+
     def resolve_library_conflicts(root, info, first, status=None, kind=None, location=None, since=None, until=None,
                                   after=None):
         principal(info, *LIBRARY_ROLES)
@@ -136,3 +158,9 @@ class Query(graphene.ObjectType):
     def resolve_library_kiosks(root, info):
         principal(info, *LIBRARY_ROLES)
         return [KioskHealth.of(k) for k in calls(info).call("library", "kiosk_status")]
+
+
+def _away_page(info, rpc: str, cap: str, first, after, committee) -> AwayResidentPage:
+    who = principal(info, *STAFF_ROLES)
+    return AwayResidentPage.of(calls(info).call("community", rpc, actor(who), committee, after,
+                                                page_size(first, PAGE_CAPS[cap])))

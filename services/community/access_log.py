@@ -2,7 +2,7 @@
 
 An entry is written whenever something shown to staff carries the resident's identity: a
 look-up by ID number at a desk, a case opened, a step taken on a case, a page of the case
-queue listing them. Entries are appended, never edited; a resident reads their own, newest
+queue or of a committee's 人户分离 list naming them. Entries are appended, never edited; a resident reads their own, newest
 first.
 """
 from __future__ import annotations
@@ -15,7 +15,8 @@ from pymongo.database import Database
 from services.common.arguments import page_limit
 from services.community.store import ACCESS_LOG
 
-PURPOSES = {"lookup": "窗口按身份证号查询", "case": "查看办件详情", "action": "办理办件", "queue": "查看办件队列"}
+PURPOSES = {"lookup": "窗口按身份证号查询", "case": "查看办件详情", "action": "办理办件", "queue": "查看办件队列",
+            "list": "查看社区人户分离名单"}
 MAX_READ = 200
 
 
@@ -40,6 +41,11 @@ def record_cases(db: Database, shown: list[dict], who, purpose: str, at: datetim
                if not str(c["resident_id"]).startswith("kiosk:")]
     if entries:
         db[ACCESS_LOG].insert_many(entries)
+
+
+def record_residents(db: Database, resident_ids: list[str], who, purpose: str, at: datetime) -> None:
+    """One entry for each resident a list showed to staff, in one write."""
+    record_cases(db, [{"resident_id": rid, "_id": None} for rid in resident_ids], who, purpose, at)
 
 
 def for_resident(db: Database, resident_id: str, limit: int) -> list[dict]:

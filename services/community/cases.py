@@ -90,7 +90,10 @@ def _may(case: dict, actor: Actor, who: str) -> bool:
         "handling_or_accepting": staff_of(case["handling_committee"])
         or (case["status"] == "submitted" and staff_of(case["accepting_committee"])),
         "owner": owner,
-        "owner_or_staff": owner or staff_of(case["handling_committee"], case["accepting_committee"]),
+        # once accepted and handed on (收受分离), the accepting desk only watches: the materials
+        # go to the committee that handles it
+        "owner_or_staff": owner or staff_of(case["handling_committee"])
+        or (case["status"] == "submitted" and staff_of(case["accepting_committee"])),
     }[who]
     return allowed
 
@@ -268,8 +271,11 @@ def apply(case: dict, action: str, actor: Actor, now: datetime, calendar: workda
     extra: dict = {}
     event: type
 
+    handed_on = None
     if action == "accept":
         new["status"], event = "accepted", ev.CaseAcceptedV1
+        if case["handling_committee"] != case["accepting_committee"]:   # 收受分离: handed on by this step
+            handed_on = case["handling_committee"]
         new["accepted_on"] = today.isoformat()
         _set_deadline(new, calendar, {"kind": "accept", "from": today.isoformat(), "days": new["promised_days"]})
     elif action == "start":
@@ -318,7 +324,7 @@ def apply(case: dict, action: str, actor: Actor, now: datetime, calendar: workda
 
     new["trail"] = case["trail"] + [_entry(actor, now, action, before, new["status"], note,
                                            assignee=assignee if action == "assign" else None,
-                                           to_committee=to_committee if action == "transfer" else None)]
+                                           to_committee=to_committee if action == "transfer" else handed_on)]
     new["version"] = case["version"] + 1
     return _finish(new), event, extra
 

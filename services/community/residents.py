@@ -8,7 +8,7 @@ from stdnum.cn import ric
 from stdnum.exceptions import ValidationError as StdnumError
 
 from contracts.events.community import ResidentRegisteredV1
-from contracts.rpc.community import RegisterResidentV1, ResidentV1
+from contracts.rpc.community import MOVE_AHEAD_DAYS, RegisterResidentV1, ResidentV1
 from services.common.errors import BadInput
 
 
@@ -48,7 +48,7 @@ def new_resident(request: RegisterResidentV1, today: date, resident_id: str) -> 
                       "since": today.isoformat()},
         "residence_history": [],
         "registered_on": today.isoformat(),
-    }
+    } | _away_keys_of(request, resident_id)
 
 
 def registered_event_data(resident: dict) -> ResidentRegisteredV1:
@@ -81,10 +81,10 @@ def public_view(resident: dict) -> dict:
 
 def moved(resident: dict, committee: str, address: str, moved_on: date, today: date) -> dict:
     """The resident after a move: the old residence goes into the history, never lost. A move
-    is not dated ahead (a day's leeway for time zones): a mistyped year would refuse every
+    is not dated ahead (``MOVE_AHEAD_DAYS``: a day's leeway for time zones): a mistyped year would refuse every
     true move after it as dated before the current residence began."""
     current = resident["residence"]
-    if moved_on > today + timedelta(days=1):
+    if moved_on > today + timedelta(days=MOVE_AHEAD_DAYS):
         raise BadInput(f"a move cannot be dated in the future ({moved_on.isoformat()})")
     if moved_on.isoformat() < current["since"]:
         raise BadInput(f"a move cannot be dated before the current residence began ({current['since']})")
@@ -95,3 +95,34 @@ def moved(resident: dict, committee: str, address: str, moved_on: date, today: d
     new["residence_history"] = list(resident.get("residence_history", [])) + [
         {**current, "until": moved_on.isoformat()}]
     return new
+
+
+# ---- the committees' 人户分离 lists (``services/community/moves.py``) ---------------------------
+
+AWAY_KEYS = ("living_here_key", "registered_here_key")
+
+
+def away_keys(resident: dict) -> dict[str, str | None]:
+    """The list keys of a resident as they live now (None: not on that list)."""
+    registered, residence = resident.get("registered_committee"), resident["residence"]["committee"]
+    away = registered != residence
+    tail = f"{resident['name']}|{resident['_id']}"
+    return {"living_here_key": f"{residence}|{tail}" if away else None,
+            "registered_here_key": f"{registered}|{tail}" if away and registered else None}
+
+
+def with_away_keys(resident: dict) -> dict:
+    """The resident with its list keys set (and those that no longer apply removed)."""
+    out = dict(resident)
+    for key, value in away_keys(resident).items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out
+
+
+def _away_keys_of(request: RegisterResidentV1, resident_id: str) -> dict:
+    keys = away_keys({"_id": resident_id, "name": request.name, "registered_committee": request.registered_committee,
+                      "residence": {"committee": request.residence_committee}})
+    return {k: v for k, v in keys.items() if v is not None}

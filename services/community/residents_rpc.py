@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from contracts.events.community import ResidenceChangedV1, ResidentRegisteredV1
-from contracts.rpc.community import ChangePhoneV1, ChangeResidenceV1, CommunityOverviewPartsV1, RegisterResidentV1
+from contracts.events.community import MoveDeclaredV1, ResidenceChangedV1, ResidentRegisteredV1
+from contracts.rpc.community import (ChangePhoneV1, ChangeResidenceV1, CommunityOverviewPartsV1, ConfirmMoveV1,
+                                     DeclareMoveV1, RegisterResidentV1)
 from services.common import clock, outbox, overview
-from services.common.arguments import batch, checked_resident_id
+from services.common.arguments import batch, checked_resident_id, page_limit
 from services.common.errors import BadInput, Forbidden, NotFound
 from services.common.rpc import rpc
-from services.community import access_log, cases, places_store, residents, residents_store
+from services.community import access_log, cases, moves, places_store, residents, residents_store
 
 
 class ResidentEntrypoints:
@@ -92,18 +93,78 @@ class ResidentEntrypoints:
 
     @rpc
     def change_residence(self, actor: dict, request: dict) -> dict:
+        """A move recorded by a clerk at a desk (any desk: 全区通办; the resident present with
+        proof): declared and confirmed by that clerk in the resident's history."""
         who = cases.actor_of(actor)
         req = ChangeResidenceV1.model_validate(request)
         if who.role not in ("staff", "admin", "system"):
             raise Forbidden("a move of residence is recorded by staff at a desk")
         places_store.require_committees(self.db, req.residence_committee)
         doc = residents_store.get(self.db, req.resident_id)
-        new = residents.moved(doc, req.residence_committee, req.address, req.moved_on, clock.today())
-        event = outbox.event(ResidenceChangedV1.TYPE, {
-            "resident_id": doc["_id"], "from_committee": doc["residence"]["committee"],
-            "to_committee": req.residence_committee, "moved_on": req.moved_on}, subject=doc["_id"])
-        residents_store.move(self.db, doc, new, event)
+        new = moves.recorded_at_desk(doc, req.residence_committee, req.address, req.moved_on, who, clock.now(),
+                                     clock.today(), moves.new_move_id())
+        self._save_move(doc, new)
+        access_log.record(self.db, doc["_id"], who, "action", clock.now())
         return residents.public_view(new)
+
+    @rpc
+    def declare_move(self, actor: dict, request: dict) -> dict:
+        """A resident declares their new residence (in the portal); it waits for a clerk of that
+        committee (``confirm_move``). Answers the resident's residence view."""
+        who, req = cases.actor_of(actor), DeclareMoveV1.model_validate(request)
+        if who.role not in ("resident", "guardian") or who.id != req.resident_id:
+            raise Forbidden("residents declare their own new residence")
+        if not places_store.committee_exists(self.db, req.residence_committee):
+            raise BadInput(f"本区没有这个社区（{req.residence_committee}）：请从列表中选择居住地所在的居委会或村委会。"
+                           f" (unknown committee code {req.residence_committee!r})")
+        doc = residents_store.get(self.db, req.resident_id)
+        pending = moves.declaration(doc, req.residence_committee, req.address, req.moved_on, who, clock.now(),
+                                    clock.today(), moves.new_move_id())
+        event = outbox.event(MoveDeclaredV1.TYPE, moves.declared_event_data(doc, pending), subject=doc["_id"])
+        residents_store.declare(self.db, doc["_id"], pending, moves.pending_key(doc, pending), event)
+        return moves.residence_view({**doc, "pending_move": pending}, who)
+
+    @rpc
+    def confirm_move(self, actor: dict, request: dict) -> dict:
+        """A clerk of the declared committee confirms a resident's declaration: the residence
+        changes, the move goes into the history with who declared and who confirmed it."""
+        who, req = cases.actor_of(actor), ConfirmMoveV1.model_validate(request)
+        if who.role not in ("staff", "admin"):
+            raise Forbidden("a declaration is confirmed by a clerk of the new residence committee")
+        doc = residents_store.get(self.db, checked_resident_id(req.resident_id))
+        new = moves.confirmed(doc, who, clock.now(), clock.today(), req.move_id)
+        self._save_move(doc, new)
+        access_log.record(self.db, doc["_id"], who, "action", clock.now())
+        return moves.residence_view(new, who)
+
+    @rpc
+    def my_residence(self, actor: dict, resident_id: str) -> dict:
+        """Where a resident lives, their declaration waiting and every move: for the resident."""
+        who = cases.actor_of(actor)
+        if who.role != "admin" and (who.role not in ("resident", "guardian") or who.id != resident_id):
+            raise Forbidden("residents read their own residence")
+        return moves.residence_view(residents_store.get(self.db, checked_resident_id(resident_id)), who)
+
+    @rpc
+    def living_here(self, actor: dict, committee: str | None = None, after: str | None = None,
+                    limit: int = 50) -> dict:
+        """The residence committee's list: living here, registered elsewhere (人户分离)."""
+        return self._away_list(actor, "living_here", committee, after, limit)
+
+    @rpc
+    def registered_here(self, actor: dict, committee: str | None = None, after: str | None = None,
+                        limit: int = 50) -> dict:
+        """The registration committee's list: registered here, living elsewhere (人户分离)."""
+        return self._away_list(actor, "registered_here", committee, after, limit)
+
+    @rpc
+    def moves_to_confirm(self, actor: dict, committee: str | None = None, after: str | None = None,
+                         limit: int = 50) -> dict:
+        """Declarations waiting for the committee's confirmation, oldest first."""
+        who = cases.actor_of(actor)
+        committee = moves.may_list(who, committee)
+        page, cursor = residents_store.pending_for(self.db, committee, _cursor(after), page_limit(limit, LIST_MAX))
+        return {"rows": [moves.pending_row(r, who) for r in page], "next": cursor}
 
     @rpc
     def change_phone(self, actor: dict, request: dict) -> dict:
@@ -117,6 +178,18 @@ class ResidentEntrypoints:
         access_log.record(self.db, doc["_id"], who, "action", clock.now())
         return residents.public_view(doc)
 
+    def _away_list(self, actor: dict, side: str, committee: str | None, after: str | None, limit: int) -> dict:
+        who = cases.actor_of(actor)
+        committee = moves.may_list(who, committee)
+        page, cursor = residents_store.listed(self.db, moves.SIDES[side], committee, _cursor(after),
+                                              page_limit(limit, LIST_MAX))
+        access_log.record_residents(self.db, [r["_id"] for r in page], who, "list", clock.now())
+        return {"rows": [moves.away_row(r, side) for r in page], "next": cursor}
+
+    def _save_move(self, doc: dict, new: dict) -> None:
+        event = outbox.event(ResidenceChangedV1.TYPE, moves.changed_event_data(doc, new), subject=doc["_id"])
+        residents_store.move(self.db, doc, new, event)
+
     # ---- parts of a resident's overview, also answered alone ---------------------------
 
     def _profile(self, resident_id: str) -> dict:
@@ -129,6 +202,13 @@ class ResidentEntrypoints:
         if who.role != "admin" and (who.role not in ("resident", "guardian") or who.id != resident_id):
             raise Forbidden("residents read their own access log")
         return access_log.for_resident(self.db, resident_id, limit)
+
+
+LIST_MAX = 100
+
+
+def _cursor(after) -> str | None:
+    return str(after)[:200] if after else None
 
 
 def _reason(exc: Exception) -> str:

@@ -7,6 +7,8 @@ from pymongo import ReturnDocument
 from pymongo.database import Database
 
 from services.common import outbox
+from services.common.storage import once
+from services.community import residents
 from services.common.errors import Conflict, NotFound
 from services.community.store import RESIDENTS
 
@@ -93,12 +95,73 @@ def set_phone(db: Database, resident_id: str, phone: str | None) -> dict:
 
 
 def move(db: Database, doc: dict, new: dict, event: dict) -> None:
-    """Write the new residence with its event."""
-    # Compare-and-set on the residence read, so two moves recorded at once cannot lose one.
-    result = db[RESIDENTS].update_one(
-        {"_id": doc["_id"], "residence.since": doc["residence"]["since"],
-         "residence.committee": doc["residence"]["committee"]},
-        {"$set": {"residence": new["residence"], "residence_history": new["residence_history"],
-                  **outbox.record(event)["$set"]}, "$inc": outbox.record(event)["$inc"]})
+    """Write the new residence, the move in the history and the lists' keys, with its event;
+    a confirmed declaration leaves ``pending_move``."""
+    # Compare-and-set on the residence read (and on the declaration confirmed), so two moves
+    # recorded at once cannot lose one, nor one confirmation be taken twice.
+    where = {"_id": doc["_id"], "residence.since": doc["residence"]["since"],
+             "residence.committee": doc["residence"]["committee"]}
+    if doc.get("pending_move"):
+        where["pending_move.move_id"] = doc["pending_move"]["move_id"]
+    keys = residents.away_keys(new)
+    update = {"$set": {"residence": new["residence"], "residence_history": new["residence_history"],
+                       "moves": new.get("moves", []), **{k: v for k, v in keys.items() if v is not None},
+                       **outbox.record(event)["$set"]},
+              "$inc": outbox.record(event)["$inc"]}
+    unset = {k: "" for k, v in keys.items() if v is None}
+    if doc.get("pending_move"):
+        unset.update({"pending_move": "", "pending_key": ""})
+    if unset:
+        update["$unset"] = unset
+    result = db[RESIDENTS].update_one(where, update)
     if result.matched_count == 0:
         raise Conflict("the residence was changed meanwhile; reload and try again")
+
+
+def declare(db: Database, resident_id: str, pending: dict, key: str, event: dict) -> None:
+    """Store a declaration with its event, if none is waiting (one conditional update: two
+    declarations sent at once leave one)."""
+    result = db[RESIDENTS].update_one(
+        {"_id": resident_id, "pending_move": None},
+        {"$set": {"pending_move": pending, "pending_key": key, **outbox.record(event)["$set"]},
+         "$inc": outbox.record(event)["$inc"]})
+    if result.matched_count == 0:
+        raise Conflict("您已申报过新的居住地，正在等待居住地社区确认。 (A declaration is already waiting.)")
+
+
+LIST_FIELDS = {**RESIDENT_VIEW_FIELDS, "pending_move": 1}
+
+
+def _range(db: Database, key: str, committee: str, after: str | None, limit: int) -> tuple[list[dict], str | None]:
+    """One page of a committee's list: a range of one indexed key, from the cursor on."""
+    page = list(db[RESIDENTS].find({key: {"$gt": f"{committee}|{after or ''}", "$lt": f"{committee}|\uffff"}},
+                                   {**LIST_FIELDS, key: 1}).sort(key, 1).limit(limit + 1))
+    more = len(page) > limit
+    page = page[:limit]
+    return page, (page[-1][key].split("|", 1)[1] if more else None)
+
+
+def listed(db: Database, key: str, committee: str, after: str | None, limit: int) -> tuple[list[dict], str | None]:
+    """A committee's 人户分离 list (``living_here_key`` or ``registered_here_key``)."""
+    return _range(db, key, committee, after, limit)
+
+
+def pending_for(db: Database, committee: str, after: str | None, limit: int) -> tuple[list[dict], str | None]:
+    """Declarations waiting for the committee's confirmation, oldest first."""
+    return _range(db, "pending_key", committee, after, limit)
+
+
+def set_away_keys(db: Database) -> int:
+    """Once per database (a build of the ``Store``): residents registered before the lists
+    existed get their keys (those living away from their registration only)."""
+    done = 0
+    for doc in db[RESIDENTS].find({}, {"name": 1, "registered_committee": 1, "residence": 1}):
+        keys = {k: v for k, v in residents.away_keys(doc).items() if v is not None}
+        if keys:
+            db[RESIDENTS].update_one({"_id": doc["_id"]}, {"$set": keys})
+            done += 1
+    return done
+
+
+def build_away_keys(db: Database) -> None:
+    once(db, "away_keys", lambda: set_away_keys(db))

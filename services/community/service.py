@@ -5,10 +5,12 @@ Callers pass the verified principal as ``actor`` ({id, role, committee}); the ru
 its rules and its store module, and answer or publish:
 
 - ``places_rpc``: places, matters and their notice templates, the working-day calendar;
-- ``residents_rpc``: registration, imports, reads, moves of residence;
+- ``residents_rpc``: registration, imports, reads, moves of residence (declared, confirmed, at a desk)
+  and the committees' 人户分离 lists;
 - ``cases_rpc``: cases, the staff queue, the deadline timer, kiosk faults;
 - ``notices_rpc``: residents' notices of case steps and of other services' facts;
 - ``materials_rpc``: files residents upload to their cases;
+- ``committee_notices_rpc``: committees' notices (the console's inbox) of moves and cases handed on;
 - ``staff_rpc``: staff accounts and console sessions;
 - ``signin_rpc``: residents signing in to the portal by phone code, their portal sessions;
 - ``open311_http``: Open311 GeoReport v2.
@@ -24,8 +26,9 @@ from services.common.outbox import OutboxRelay
 from services.common.rpc import RequestKey
 from services.common.storage import Store
 from services.common.tracing import Tracing
-from services.community import cases_store, store
+from services.community import cases_store, residents_store, store
 from services.community.cases_rpc import CaseEntrypoints
+from services.community.committee_notices_rpc import CommitteeNoticeEntrypoints
 from services.community.materials_rpc import MaterialEntrypoints
 from services.community.notices_rpc import NoticeEntrypoints
 from services.community.open311_http import Open311Entrypoints
@@ -37,13 +40,13 @@ from services.community.staff_rpc import StaffEntrypoints
 
 
 class CommunityService(HealthEntrypoints, PlaceEntrypoints, ResidentEntrypoints, CaseEntrypoints,
-                       MaterialEntrypoints, NoticeEntrypoints, StaffEntrypoints, SigninEntrypoints,
-                       Open311Entrypoints):
+                       MaterialEntrypoints, NoticeEntrypoints, CommitteeNoticeEntrypoints, StaffEntrypoints,
+                       SigninEntrypoints, Open311Entrypoints):
     name = "community"
 
     config = Config()
     sms = Sms()
-    db = Store(store.INDEXES, builds=(cases_store.rekey_watch,))
+    db = Store(store.INDEXES, builds=(cases_store.rekey_watch, residents_store.build_away_keys))
     relay = OutboxRelay(store.OUTBOX_COLLECTIONS)
     correlation_id = Correlation()
     request_key = RequestKey()

@@ -1,7 +1,7 @@
 """The community service's collections and their indexes (the store functions are in one
 module per aggregate: ``places_store``, ``residents_store``, ``cases_store``,
-``notices_store``, ``staff_store``, ``signin_store``, ``materials_store``, ``open311_store``, ``access_log``,
-``calendar_store``)."""
+``notices_store``, ``committee_notices_store``, ``staff_store``, ``signin_store``, ``materials_store``,
+``open311_store``, ``access_log``, ``calendar_store``)."""
 from __future__ import annotations
 
 from pymongo import ASCENDING, IndexModel
@@ -24,12 +24,17 @@ MATERIAL_FILES = "materials.files"      # GridFS (materials_store); its chunks a
 OPEN311_CLIENTS = "open311_clients"
 OPEN311_REQUESTS = "open311_requests"
 ACCESS_LOG = "access_log"
+COMMITTEE_NOTICES = "committee_notices"
 
 INDEXES = {
     RESIDENTS: [
         IndexModel([("id_number", ASCENDING)], name="id_number", unique=True),
         IndexModel([("residence.committee", ASCENDING)], name="residence_committee"),
         IndexModel([("phone", ASCENDING)], name="phone", sparse=True),   # signing in by phone code
+        # the committees' 人户分离 lists and the declarations each is to confirm (services/community/moves.py)
+        IndexModel([("living_here_key", ASCENDING)], name="living_here_key", sparse=True),
+        IndexModel([("registered_here_key", ASCENDING)], name="registered_here_key", sparse=True),
+        IndexModel([("pending_key", ASCENDING)], name="pending_key", sparse=True),
         OUTBOX_INDEX,
     ],
     PLACES: [IndexModel([("kind", ASCENDING)], name="kind"), IndexModel([("parent", ASCENDING)], name="parent")],
@@ -56,6 +61,7 @@ INDEXES = {
     # a token finds the request it was given for
     OPEN311_REQUESTS: [IndexModel([("token", ASCENDING)], name="token", unique=True, sparse=True)],
     ACCESS_LOG: [IndexModel([("resident_id", ASCENDING)], name="resident")],
+    COMMITTEE_NOTICES: [IndexModel([("committee", ASCENDING)], name="committee")],
 }
 
 OUTBOX_COLLECTIONS = [RESIDENTS, CASES]

@@ -108,7 +108,10 @@ def test_clerks_and_librarians_each_reach_only_their_own_pages(site, db):
 
     # the refusal comes before any look-up: no resident, no case is read for a librarian
     token = CSRF.search(librarian.get("/console/library/conflicts").text).group(1)
-    for page in ("/console/residents", "/console/cases/c-any"):
+    for page in ("/console/residents", "/console/cases/c-any", "/console/moves", "/console/living-here",
+                 "/console/registered-here", "/console/inbox"):
         assert librarian.get(page).status_code == 403
     assert librarian.post("/console/residents", {"csrf": token, "id_number": "110101199003074514"}).status_code == 403
     assert librarian.post("/console/cases/c-any/accept", {"csrf": token, "expected_version": "1"}).status_code == 403
+    assert librarian.post("/console/moves/r-any/confirm", {"csrf": token, "move_id": "m"}).status_code == 403
+    assert librarian.post("/console/inbox/n-any/read", {"csrf": token}).status_code == 403

@@ -65,6 +65,17 @@ class World:
         return self.rpc.community.submit_case({"id": owner, "role": "resident"},
                                               {"resident_id": owner, "matter_code": MATTER})["case_id"]
 
+    def declared(self, owner):
+        """A declaration of a new residence in C0101 (the clerk's committee) waiting for
+        confirmation: a resident of their own, so the owner's residence stays as it is."""
+        rid = self.rpc.community.register_resident({
+            "id_number": id_number(), "name": "郑爽", "registered_committee": "C0101", "residence_committee": "C0202",
+            "address": "东安路2号"})["resident_id"] if owner is None else owner
+        self.rpc.community.declare_move({"id": rid, "role": "resident"}, {
+            "resident_id": rid, "residence_committee": "C0101", "address": "龙华路8号",
+            "moved_on": clock.today().isoformat()})
+        return rid
+
     def title(self):
         tag = uuid.uuid4().hex[:8]
         self.rpc.library.import_catalogue([{"record_id": f"t-{tag}", "title": f"书 {tag}", "authors": ["某"],
@@ -146,6 +157,17 @@ OPERATIONS = {
         "mutation($s: ID!) { postMessage(studentId: $s, text: \"老师好\") { id } }", {"s": w.school.u1})),
     "markThreadRead": (GUARDIANS, lambda w, role: (
         "mutation($t: ID!) { markThreadRead(threadId: $t) { id } }", {"t": w.threads["u1"]})),
+    "residentsLivingHere": (STAFF_ONLY, q('{ residentsLivingHere(committee: "C0101") { nextCursor '
+                                          'residents { idNumberMasked } } }')),
+    "residentsRegisteredHere": (STAFF_ONLY, q('{ residentsRegisteredHere(committee: "C0101") { nextCursor '
+                                              'residents { idNumberMasked } } }')),
+    "movesToConfirm": (STAFF_ONLY, q('{ movesToConfirm(committee: "C0101") { residents { pendingMove { id } } } }')),
+    # a resident declares for themselves (a new resident each time: one declaration waits at a time)
+    "declareMove": (RESIDENTS_ONLY, lambda w, role: (
+        "mutation($d: String!) { declareMove(committee: \"C0202\", address: \"东安路9号\", movedOn: $d) "
+        "{ pendingMove { status } } }", {"d": clock.today().isoformat()})),
+    "confirmMove": (STAFF_ONLY, lambda w, role: (
+        "mutation($r: ID!) { confirmMove(residentId: $r) { committee { code } } }", {"r": w.declared(None)})),
     "libraryConflicts": (LIBRARIANS, q("{ libraryConflicts(first: 5) { nextCursor conflicts { id } } }")),
     "libraryKiosks": (LIBRARIANS, q("{ libraryKiosks { kioskId status openConflicts openFaults { code } } }")),
     "libraryConflict": (LIBRARIANS, lambda w, role: (

@@ -1,0 +1,110 @@
+"""The clerks' 人户分离 routes (``@http``), mixed into ``GatewayService``: the declarations of a
+new residence in the clerk's committee and the form that confirms one (CSRF-checked), the two
+lists ("living here, registered elsewhere" and "registered here, living elsewhere", masked as
+the community service answers them) and the committee's inbox with its read state."""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from nameko.exceptions import RemoteError
+from nameko.web.handlers import http
+
+from gateway.calls import Calls
+from gateway.console import pages
+from gateway.console.forms import CASE_ID, NOTICE_ID
+from gateway.console.session import ConsoleSession, Signed
+from gateway.fanout import Unavailable
+
+LIST_PAGE = 50
+LISTS = {"living-here": ("living_here", "居住在本社区、户籍在外的居民"),
+         "registered-here": ("registered_here", "户籍在本社区、居住在外的居民")}
+NOTICE_KINDS = {"move_declared": "居住地申报", "moved_in": "迁入", "moved_out": "迁出",
+                "registered_here_moved": "户籍居民迁居", "case_handed_on": "收受分离案件"}
+
+
+class ResidenceConsoleEntrypoints(ConsoleSession):
+    """The clerks' pages of moves, the two lists and the inbox."""
+
+    @http("GET", "/console/moves")
+    def console_moves(self, request):
+        def work(signed: Signed, calls: Calls):
+            done = request.args.get("done") == "1"
+            return self._console_moves_page(signed, calls, flash="居住地申报已确认，居民的居住地已变更。" if done else None)
+        return self._console_signed(request, work)
+
+    @http("POST", "/console/moves/<string:resident_id>/confirm")
+    def console_confirm_move(self, request, resident_id):
+        def work(signed: Signed, calls: Calls):
+            if not CASE_ID.match(resident_id):
+                return self._console_not_found(signed, calls)
+            move_id = (self._console_form(request).get("move_id") or "").strip()[:64]
+            if not move_id:
+                return self._console_moves_page(signed, calls, status=400,
+                                                error={"title": "页面已过期：缺少申报编号，请刷新后重试", "detail": None})
+            try:
+                calls.call("community", "confirm_move", signed.actor, {"resident_id": resident_id, "move_id": move_id})
+            except (Unavailable, RemoteError) as exc:
+                if isinstance(exc, RemoteError) and exc.exc_type not in pages.CODE_TITLES:
+                    raise
+                return self._console_moves_page(signed, self._console_calls(), status=pages.status_of(exc),
+                                                error=pages.error_of(exc))
+            return pages.redirect("/console/moves?done=1")
+        return self._console_signed(request, work, csrf=True)
+
+    @http("GET", "/console/living-here")
+    def console_living_here(self, request):
+        return self._console_away_list(request, "living-here")
+
+    @http("GET", "/console/registered-here")
+    def console_registered_here(self, request):
+        return self._console_away_list(request, "registered-here")
+
+    def _console_away_list(self, request, which: str):
+        def work(signed: Signed, calls: Calls):
+            rpc, title = LISTS[which]
+            after = (request.args.get("after") or "")[:200] or None
+            page = calls.start("community", rpc, signed.actor, None, after, LIST_PAGE)
+            places = self._console_places(calls)
+            page = page.result()
+            return self._console_page(200, "away.html", signed, places, title=title, which=which,
+                                      rows=page["rows"], after=after, first_url=f"/console/{which}",
+                                      next_url=f"/console/{which}?" + urlencode({"after": page["next"]})
+                                      if page["next"] else None)
+        return self._console_signed(request, work)
+
+    @http("GET", "/console/inbox")
+    def console_inbox(self, request):
+        def work(signed: Signed, calls: Calls):
+            return self._console_inbox_page(signed, calls)
+        return self._console_signed(request, work)
+
+    @http("POST", "/console/inbox/<string:notice_id>/read")
+    def console_inbox_read(self, request, notice_id):
+        def work(signed: Signed, calls: Calls):
+            if not NOTICE_ID.match(notice_id):
+                return self._console_not_found(signed, calls)
+            try:
+                calls.call("community", "mark_committee_notice_read", signed.actor, notice_id)
+            except RemoteError as exc:
+                if exc.exc_type not in pages.CODE_TITLES:
+                    raise
+                return self._console_inbox_page(signed, self._console_calls(), status=pages.status_of(exc),
+                                                error=pages.error_of(exc))
+            return pages.redirect("/console/inbox")
+        return self._console_signed(request, work, csrf=True)
+
+    # ---- pages --------------------------------------------------------------------------
+
+    def _console_moves_page(self, signed: Signed, calls: Calls, status: int = 200, error: dict | None = None,
+                            flash: str | None = None):
+        page = calls.start("community", "moves_to_confirm", signed.actor, None, None, LIST_PAGE)
+        places = self._console_places(calls)
+        return self._console_page(status, "moves.html", signed, places, rows=page.result()["rows"], error=error,
+                                  flash=flash)
+
+    def _console_inbox_page(self, signed: Signed, calls: Calls, status: int = 200, error: dict | None = None):
+        found = calls.start("community", "committee_notices", signed.actor, None, LIST_PAGE)
+        places = self._console_places(calls)
+        notices = found.result()
+        return self._console_page(status, "inbox.html", signed, places, unread=[n for n in notices if not n["read"]],
+                                  read=[n for n in notices if n["read"]], kinds=NOTICE_KINDS, error=error)

@@ -1,0 +1,184 @@
+"""Moves of residence and the two committees (人户分离) with the real store and broker: a
+declaration, its confirmation, the history, the lists, the committees' notices, and a case
+accepted at the residence desk and handled where the resident is registered (收受分离)."""
+from datetime import timedelta
+
+import pytest
+from nameko.containers import ServiceContainer
+from nameko.exceptions import RemoteError
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from services.common import clock
+from services.common import config as suite_config
+from services.community.service import CommunityService
+from support import free_port, id_number, load_demo_district, wait_for
+
+TODAY = clock.today()
+LONGHUA = {"id": "clerk-1", "role": "staff", "committee": "C0101"}
+FENGLIN = {"id": "clerk-2", "role": "staff", "committee": "C0201"}
+DONGAN = {"id": "clerk-3", "role": "staff", "committee": "C0202"}
+# a town (镇) and its villagers' committee (村委): a place like any residents' committee
+TOWN = [{"code": "T03", "kind": "subdistrict", "name": "张江镇"},
+        {"code": "V0301", "kind": "committee", "name": "新丰村村委会", "parent": "T03"},
+        {"code": "D030101", "kind": "desk", "name": "新丰村村民事务受理点", "parent": "V0301"}]
+VILLAGE = {"id": "clerk-v", "role": "staff", "committee": "V0301"}
+
+
+@pytest.fixture(scope="module")
+def community(settings):
+    """One community service for the module (its tests use residents of their own)."""
+    config = suite_config.nameko_config(settings, "community", web_port=free_port())
+    config.pop("LOGGING")
+    container = ServiceContainer(CommunityService, config)
+    container.start()
+    with ClusterRpcProxy({"AMQP_URI": settings.amqp_uri}, timeout=10) as rpc:
+        load_demo_district(rpc)
+        rpc.community.upsert_places(TOWN)
+        yield rpc.community
+    container.stop()
+
+
+def register(community, registered="C0101", residence="C0101", name="李娜"):
+    return community.register_resident({
+        "id_number": id_number(), "name": name, "phone": "13900139001", "registered_committee": registered,
+        "residence_committee": residence, "address": "龙华路9号"})["resident_id"]
+
+
+def me(rid):
+    return {"id": rid, "role": "resident"}
+
+
+def refused(call) -> RemoteError:
+    with pytest.raises(RemoteError) as err:
+        call()
+    return err.value
+
+
+def declare(community, rid, committee="C0201", address="枫林路20号301室", moved_on=None):
+    return community.declare_move(me(rid), {"resident_id": rid, "residence_committee": committee,
+                                            "address": address, "moved_on": (moved_on or TODAY).isoformat()})
+
+
+def ids(page):
+    return [r["resident_id"] for r in page["rows"]]
+
+
+def test_declared_then_confirmed_by_the_new_committee_both_committees_see_and_are_told(community, db):
+    rid = register(community, name="陈静")
+    view = declare(community, rid)
+    assert view["pending_move"]["status"] == "pending" and view["residence_committee"] == "C0101"
+    assert rid in ids(community.moves_to_confirm(FENGLIN))
+    assert rid not in ids(community.moves_to_confirm(DONGAN))
+    wait_for(lambda: any(n["kind"] == "move_declared" and n["resident_id"] == rid
+                         for n in community.committee_notices(FENGLIN)))
+
+    # a clerk of another committee may not confirm it; nothing changes
+    assert refused(lambda: community.confirm_move(DONGAN, {"resident_id": rid})).exc_type == "Forbidden"
+    assert refused(lambda: community.confirm_move(me(rid), {"resident_id": rid})).exc_type == "Forbidden"
+    assert db("community").residents.find_one({"_id": rid})["residence"]["committee"] == "C0101"
+
+    done = community.confirm_move(FENGLIN, {"resident_id": rid, "move_id": view["pending_move"]["move_id"]})
+    assert done["residence_committee"] == "C0201" and done["pending_move"] is None
+    move = done["moves"][0]
+    assert (move["declared_by"], move["declared_by_role"], move["confirmed_by"]) == (rid, "resident", "clerk-2")
+    mine = community.my_residence(me(rid), rid)["moves"][0]
+    assert mine["declared_by"] is None and mine["confirmed_by"] == "staff" and mine["address"] == "枫林路20号301室"
+    # confirming twice is refused
+    assert refused(lambda: community.confirm_move(FENGLIN, {"resident_id": rid})).exc_type == "Conflict"
+
+    # the residence side: address, ID number masked; the registration side: no address
+    living = next(r for r in community.living_here(FENGLIN)["rows"] if r["resident_id"] == rid)
+    assert living["address"] == "枫林路20号301室" and "*" in living["id_number_masked"]
+    registered = next(r for r in community.registered_here(LONGHUA)["rows"] if r["resident_id"] == rid)
+    assert registered["address"] is None and registered["residence_committee"] == "C0201"
+    assert rid not in ids(community.living_here(LONGHUA)) and rid not in ids(community.registered_here(FENGLIN))
+    assert refused(lambda: community.living_here(FENGLIN, "C0101")).exc_type == "Forbidden"
+
+    def told(clerk, kind):
+        return wait_for(lambda: next((n for n in community.committee_notices(clerk)
+                                      if n["resident_id"] == rid and n["kind"] == kind), None))
+    told(FENGLIN, "moved_in")
+    told(LONGHUA, "moved_out")   # the old residence, also the registration: told once
+    assert [n["kind"] for n in community.committee_notices(LONGHUA) if n["resident_id"] == rid] == ["moved_out"]
+    notice = next(n for n in community.committee_notices(FENGLIN) if n["kind"] == "moved_in"
+                  and n["resident_id"] == rid)
+    assert "身份证" not in notice["body"] and "枫林路20号" not in notice["body"]
+    read = community.mark_committee_notice_read(FENGLIN, notice["notice_id"])
+    assert read["read"] is True and read["read_by"] == "clerk-2"
+    assert refused(lambda: community.mark_committee_notice_read(DONGAN, notice["notice_id"])).exc_type == "NotFound"
+
+
+def test_bad_declarations_are_refused_and_change_nothing(community, db):
+    rid = register(community)
+    before = db("community").residents.find_one({"_id": rid})
+    assert refused(lambda: declare(community, rid, committee="NOPE")).exc_type == "BadInput"
+    assert refused(lambda: declare(community, rid, committee="D010101")).exc_type == "BadInput"   # a desk
+    assert refused(lambda: declare(community, rid, moved_on=TODAY + timedelta(days=40))).exc_type == "BadInput"
+    assert refused(lambda: declare(community, rid, moved_on=TODAY - timedelta(days=3650))).exc_type == "BadInput"
+    other = register(community)
+    assert refused(lambda: community.declare_move(me(other), {
+        "resident_id": rid, "residence_committee": "C0201", "address": "x", "moved_on": TODAY.isoformat()
+    })).exc_type == "Forbidden"
+    after = db("community").residents.find_one({"_id": rid})
+    fields = ("residence", "residence_history", "moves", "pending_move", "pending_key", "living_here_key")
+    assert [after.get(f) for f in fields] == [before.get(f) for f in fields]
+    assert set(after.get("outbox") or {}) <= set(before.get("outbox") or {})   # no event either
+    declare(community, rid)
+    second = refused(lambda: declare(community, rid, committee="C0202"))
+    assert second.exc_type == "Conflict" and "等待" in second.value
+    assert db("community").residents.find_one({"_id": rid})["pending_move"]["to_committee"] == "C0201"
+    # a desk may not record a move over a declaration waiting
+    assert refused(lambda: community.change_residence(DONGAN, {
+        "resident_id": rid, "residence_committee": "C0202", "address": "东安路1号",
+        "moved_on": TODAY.isoformat()})).exc_type == "Conflict"
+
+
+def test_a_village_committee_of_a_town_is_a_place_like_any(community):
+    rid = register(community, registered="C0102", residence="C0102", name="黄磊")
+    declare(community, rid, committee="V0301", address="新丰村12组8号")
+    assert rid in ids(community.moves_to_confirm(VILLAGE))
+    community.confirm_move(VILLAGE, {"resident_id": rid})
+    assert rid in ids(community.living_here(VILLAGE))
+    moved_in = wait_for(lambda: next((n for n in community.committee_notices(VILLAGE)
+                                      if n["resident_id"] == rid and n["kind"] == "moved_in"), None))
+    assert "龙华二村居委会" in moved_in["body"]
+
+
+def test_a_move_at_a_desk_keeps_who_recorded_it(community):
+    rid = register(community, registered="C0101", residence="C0202")
+    assert rid in ids(community.registered_here(LONGHUA))
+    community.change_residence(DONGAN, {"resident_id": rid, "residence_committee": "C0101", "address": "龙华路3号",
+                                        "moved_on": TODAY.isoformat()})
+    move = community.my_residence({"id": "admin-1", "role": "admin"}, rid)["moves"][0]
+    assert move["declared_by"] == move["confirmed_by"] == "clerk-3"
+    # back home: on neither list any more
+    assert rid not in ids(community.registered_here(LONGHUA)) and rid not in ids(community.living_here(LONGHUA))
+
+
+def test_accepted_at_the_residence_desk_handled_where_registered(community):
+    rid = register(community, registered="C0101", residence="C0201", name="孙丽")
+    case = community.submit_case(me(rid), {"resident_id": rid, "matter_code": "HOUSEHOLD_CERTIFICATE"})
+    assert (case["accepting_committee"], case["handling_committee"]) == ("C0201", "C0101")
+    accepted = community.act_on_case(FENGLIN, {"case_id": case["case_id"], "action": "accept"})
+    assert accepted["trail"][-1]["to_committee"] == "C0101"
+    # handed on: in the registration committee's queue, the accepting desk only watches
+    assert case["case_id"] in [c["case_id"] for c in community.staff_queue(LONGHUA)["cases"]]
+    assert community.get_case(FENGLIN, case["case_id"])["actions"] == []
+    notice = wait_for(lambda: next((n for n in community.committee_notices(LONGHUA)
+                                    if n["case_id"] == case["case_id"]), None))
+    assert notice["kind"] == "case_handed_on" and "枫林路居委会" in notice["body"]
+    community.act_on_case(LONGHUA, {"case_id": case["case_id"], "action": "request_supplement",
+                                    "missing_materials": ["户口簿"]})
+    assert community.get_case(FENGLIN, case["case_id"])["actions"] == []
+    assert "supplement" in community.get_case(me(rid), case["case_id"])["actions"]
+    community.act_on_case(me(rid), {"case_id": case["case_id"], "action": "supplement", "materials": ["户口簿"]})
+    done = community.act_on_case(LONGHUA, {"case_id": case["case_id"], "action": "complete"})
+    assert community.get_case(FENGLIN, case["case_id"])["status"] == done["status"] == "completed"
+    assert [c["case_id"] for c in community.get_cases_for_residents(me(rid), [rid])[rid]] == [case["case_id"]]
+
+
+def test_registered_outside_the_district_stays_refused_with_a_clear_message(community, db):
+    rid = register(community, registered=None, residence="C0201")
+    err = refused(lambda: community.submit_case(me(rid), {"resident_id": rid, "matter_code": "HOUSEHOLD_CERTIFICATE"}))
+    assert err.exc_type == "BadInput" and "户籍所在地" in err.value
+    assert db("community").cases.find_one({"resident_id": rid}) is None
