@@ -10,6 +10,7 @@ from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, is_leaf_type
 from gateway import auth
 from gateway.schema import schema
 from gateway.service import GatewayService
+from services.common import clock
 from services.library.service import LibraryService
 from support import id_number, load_working_calendars, wait_for, web_address
 from support.library import due_tomorrow
@@ -83,6 +84,15 @@ def test_every_mutation_answers_every_field_it_can(suite, school, rpc, db):
     suite("registerResident", f'(idNumber: "{id_number()}", name: "赵敏", residenceCommittee: "C0101", '
                               f'registeredCommittee: "C0101", address: "龙华路2号")', "clerk-1", "staff", "C0101")
     done.add("registerResident")
+    mover = rpc.community.register_resident({"id_number": id_number(), "name": "陶然", "registered_committee": "C0101",
+                                             "residence_committee": "C0101", "address": "龙华路4号"})["resident_id"]
+    today = clock.today().isoformat()
+    declared = suite("declareMove", f'(committee: "C0202", address: "东安路1号", movedOn: "{today}")', mover)
+    assert declared["pendingMove"]["toCommittee"]["code"] == "C0202" and declared["committee"]["code"] == "C0101"
+    done.add("declareMove")
+    confirmed = suite("confirmMove", f'(residentId: "{mover}")', "clerk-3", "staff", "C0202")
+    assert confirmed["committee"]["code"] == "C0202" and confirmed["pendingMove"] is None
+    done.add("confirmMove")
     assert suite("changePhone", '(phone: "13912345678")', zhang)["phoneMasked"] == "139****5678"
     done.add("changePhone")
     assert suite("setLibraryPin", '(pin: "2580")', zhang)["hasPin"] is True
@@ -115,7 +125,6 @@ def test_every_mutation_answers_every_field_it_can(suite, school, rpc, db):
     suite("markThreadRead", f'(threadId: "{thread["id"]}")', zhang, "guardian")
     done.add("markThreadRead")
     # a kiosk's late checkout of the copy zhang has on loan, kept for librarians
-    from services.common import clock
     from services.library import actions
     event = {"id": f"{tag}-e", "type": "cn.library.kiosk.checkout.v1", "time": clock.now().isoformat(),
              "data": {"barcode": f"{tag}-1", "card_number": "LC000000024680"}}
