@@ -78,5 +78,7 @@ def test_generated_queries_and_mutations_never_crash_the_gateway(suite):
     probe()
     print(f"\nGraphQL fuzz: {sum(seen.values())} answers by status and code: {dict(sorted(seen.items()))}")
     assert not failures
-    # the fuzzing reached both the resolvers (data) and the refusals (coded errors)
-    assert any(k.endswith(" ok") for k in seen) and any(not k.endswith(" ok") for k in seen), seen
+    # the fuzzing reached the services through the resolvers (data, or a service's own refusal
+    # of the arguments it drew: executed, answered 200), not only the checks before execution
+    reached = {"200 ok", "200 NOT_FOUND", "200 BAD_USER_INPUT", "200 CONFLICT"}
+    assert set(seen) & reached and any(not k.endswith(" ok") for k in seen), seen
