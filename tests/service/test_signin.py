@@ -204,6 +204,7 @@ def test_the_http_sender_posts_to_the_sms_gateway(tmp_path):
             sender.send("13912345678", "验证码")
     finally:
         server.shutdown()
+        server.server_close()   # nothing listens now: refused at once
     with pytest.raises(sms.SmsFailed, match="did not answer"):
         sender.send("13912345678", "验证码")
 
