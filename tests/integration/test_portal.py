@@ -2,52 +2,22 @@
 real broker and store: signing in by a texted code, the pages a resident reads, and every
 hostile request (a forged or replayed session, a replayed code, a post without its CSRF
 token, another resident's case) answered with a page that says so and changing nothing."""
-import json
 import re
 import uuid
 
 import pytest
 import requests
 
-from gateway.service import GatewayService
-from services.community.service import CommunityService
-from support import id_number, load_demo_district, wait_for, web_address
+from support import id_number, wait_for
+from support.portal import csrf_of, start_portal
 
 SECRET = "portal-test-secret-of-at-least-32-bytes"
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 CLERK = {"id": "clerk-fl", "role": "staff", "committee": "C0201"}
 
 
 @pytest.fixture
 def portal(start_service, service_config, rpc, tmp_path):
-    outbox = tmp_path / "sms.jsonl"
-    start_service(CommunityService, service_config("community", SMS_FILE=str(outbox)))
-    gateway = start_service(GatewayService, service_config("gateway", JWT_SECRET=SECRET, RPC_TIMEOUT=3.0))
-    load_demo_district(rpc)
-    return Portal(web_address(gateway), outbox)
-
-
-class Portal:
-    def __init__(self, base, outbox):
-        self.base, self.outbox = base, outbox
-
-    def code_to(self, phone):
-        lines = [json.loads(x) for x in self.outbox.read_text(encoding="utf-8").splitlines()]
-        return [x["text"].split("验证码为")[1][:6] for x in lines if x["to"] == phone][-1]
-
-    def sign_in(self, phone, browser=None):
-        """A browser (a requests session) signed in as the holder of ``phone``; its last answer."""
-        browser = browser or requests.Session()
-        page = browser.get(self.base + "/login", timeout=10)
-        sent = browser.post(self.base + "/login", data={"phone": phone, "csrf": csrf_of(page)}, timeout=10)
-        assert sent.status_code == 200 and 'id="code-form"' in sent.text, sent.text
-        done = browser.post(self.base + "/login/code", timeout=10,
-                            data={"phone": phone, "code": self.code_to(phone), "csrf": csrf_of(sent)})
-        return browser, done
-
-
-def csrf_of(page) -> str:
-    return CSRF.search(page.text).group(1)
+    return start_portal(start_service, service_config, rpc, tmp_path, SECRET)
 
 
 def resident(rpc, phone, name="林晓"):

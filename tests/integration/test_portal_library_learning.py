@@ -8,15 +8,13 @@ import uuid
 
 import pytest
 
-from gateway.service import GatewayService
 from infra.local import demo_data
-from services.community.service import CommunityService
 from services.elearning.service import ElearningService
 from services.library.service import LibraryService
-from support import id_number, load_demo_district, wait_for, web_address
+from support import id_number, wait_for
 from support.browser import PHONE, run, serious
 from support.library import due_tomorrow
-from test_portal import Portal, csrf_of
+from support.portal import CODE, csrf_of, start_portal
 
 SECRET = "portal-library-secret-of-at-least-32-bytes"
 pytestmark = pytest.mark.timeout(300)
@@ -24,14 +22,9 @@ pytestmark = pytest.mark.timeout(300)
 
 @pytest.fixture
 def portal(start_service, service_config, rpc, tmp_path):
-    outbox = tmp_path / "sms.jsonl"
-    start_service(CommunityService, service_config("community", SMS_FILE=str(outbox)))
-    start_service(LibraryService)
-    start_service(ElearningService)
-    gateway = start_service(GatewayService, service_config("gateway", JWT_SECRET=SECRET, RPC_TIMEOUT=5.0))
-    load_demo_district(rpc)
+    portal = start_portal(start_service, service_config, rpc, tmp_path, SECRET, LibraryService, ElearningService)
     rpc.library.upsert_locations(demo_data.LOCATIONS)
-    return Portal(web_address(gateway), outbox)
+    return portal
 
 
 @pytest.fixture
@@ -113,7 +106,7 @@ def test_library_and_learning_pages_in_a_phone_browser(portal, reader, later):
     seen = run([
         {"goto": portal.base + "/login"},
         {"fill": "#phone", "value": reader["phone"]}, {"click": "#send-code"},
-        {"fillFrom": "#code", "file": str(portal.outbox), "regex": "验证码为(\\d{6})"}, {"click": "#sign-in"},
+        {"fillFrom": "#code", "file": str(portal.outbox), "regex": CODE}, {"click": "#sign-in"},
         {"click": "nav a[href='/library']"}, {"eval": "library", "js": "document.querySelector('main').innerText"},
         {"axe": "axe_library"},
         {"click": "#renew-1"}, {"eval": "renewed", "js": "document.querySelector('#done').innerText"},
