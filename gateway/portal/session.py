@@ -13,12 +13,12 @@ from nameko.extensions import DependencyProvider
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
-from gateway import auth
+from gateway import auth, oidc
 from gateway.calls import Calls
 from gateway.console.keys import ConsoleSecurity, gateway_tokens
 from gateway.errors import format_error
 from gateway.fanout import Unavailable
-from gateway.portal import oidc, pages
+from gateway.portal import pages
 from services.common import config as suite_config
 
 log = logging.getLogger(__name__)

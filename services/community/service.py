@@ -12,6 +12,7 @@ its rules and its store module, and answer or publish:
 - ``materials_rpc``: files residents upload to their cases;
 - ``committee_notices_rpc``: committees' notices (the console's inbox) of moves and cases handed on;
 - ``staff_rpc``: staff accounts and console sessions;
+- ``staff_identity_rpc``: staff accounts linked to the district's identity provider;
 - ``signin_rpc``: residents signing in to the portal by phone code, their portal sessions;
 - ``open311_http``: Open311 GeoReport v2.
 """
@@ -36,12 +37,13 @@ from services.community.places_rpc import PlaceEntrypoints
 from services.community.residents_rpc import ResidentEntrypoints
 from services.community.signin_rpc import SigninEntrypoints
 from services.community.sms import Sms
+from services.community.staff_identity_rpc import StaffIdentityEntrypoints
 from services.community.staff_rpc import StaffEntrypoints
 
 
 class CommunityService(HealthEntrypoints, PlaceEntrypoints, ResidentEntrypoints, CaseEntrypoints,
                        MaterialEntrypoints, NoticeEntrypoints, CommitteeNoticeEntrypoints, StaffEntrypoints,
-                       SigninEntrypoints, Open311Entrypoints):
+                       StaffIdentityEntrypoints, SigninEntrypoints, Open311Entrypoints):
     name = "community"
 
     config = Config()
