@@ -1,6 +1,7 @@
 """The portal's 图书馆 pages (``@http``, a mixin of ``PortalEntrypoints``): my card, loans with
-due dates and renewing, holds with their place in the queue, catalogue search and placing a
-hold, and the 24-hour kiosks nearest my residence. All through GraphQL as the resident."""
+due dates and renewing, holds with their place in the queue, my loan history (from desks,
+kiosks and self-check machines alike), catalogue search and placing a hold, and the 24-hour
+kiosks nearest my residence. All through GraphQL as the resident."""
 from __future__ import annotations
 
 import re
@@ -18,7 +19,8 @@ DONE = {"renewed": "已续借。", "held": "已预约，到馆可取时会通知
 
 MY_LIBRARY = ("{ me { residenceCommittee { code name } libraryCard { cardNumber hasPin } "
               "loans { barcode title due renewals status } "
-              "holds { id title pickup status position expires } } "
+              "holds { id title pickup status position expires } "
+              "loanHistory(limit: 20) { loanId title loanedAt returnedAt fineCents } } "
               "libraryLocations { code name kind pickup committee { code name } } }")
 SEARCH = ("query($q: String!) { catalogue(text: $q, first: 20) { id title authors "
           "availability { location available total } } libraryLocations(pickup: true) { code name } }")

@@ -65,6 +65,7 @@ def test_library_card_loans_renewal_search_and_hold(portal, reader, rpc):
     page = browser.get(portal.base + "/library", timeout=10)
     assert f"活着 {tag}" in page.text and "应还日期" in page.text and "龙华路24小时自助图书馆" in page.text
     assert "就在您的居住地" in page.text
+    assert "还没有借阅记录" in page.text
     renewed = browser.post(portal.base + "/library/renew", data={"csrf": csrf_of(page), "barcode": f"{tag}-a1"},
                            timeout=10)
     assert renewed.status_code == 200 and "已续借" in renewed.text and "已续借1次" in renewed.text
@@ -84,6 +85,9 @@ def test_library_card_loans_renewal_search_and_hold(portal, reader, rpc):
     assert twice.status_code in (400, 409) and "未能预约" in twice.text
     mine = browser.get(portal.base + "/library", timeout=10)
     assert mine.text.count(f"平凡的世界 {tag}") == 1   # one hold, not two
+    rpc.library.checkin(f"{tag}-a1", "K-001", "kiosk")   # returned at a kiosk: in my history
+    history = browser.get(portal.base + "/library", timeout=10).text.split("借阅历史")[1].split("附近的")[0]
+    assert f"活着 {tag}" in history and f"平凡的世界 {tag}" not in history
 
 
 def test_learning_courses_progress_tv_guide_and_joining(portal, reader, rpc):
