@@ -147,6 +147,7 @@ def test_bad_sign_in_input_gets_the_form_again_with_why(portal):
     page = browser.get(portal.base + "/login", timeout=10)
     bad = browser.post(portal.base + "/login", data={"phone": "12345", "csrf": csrf_of(page)}, timeout=10)
     assert bad.status_code == 400 and "11位手机号码" in bad.text and 'id="phone-form"' in bad.text
+    assert "mainland mobile" not in bad.text   # a zh-CN page: the service's English half is left out
     no_csrf = browser.post(portal.base + "/login", data={"phone": new_phone()}, timeout=10)
     assert no_csrf.status_code == 403
     big = browser.post(portal.base + "/login", data={"phone": "1" * 40_000, "csrf": csrf_of(page)}, timeout=10)

@@ -11,6 +11,7 @@ import pytest
 from infra.local import demo_data
 from services.elearning.service import ElearningService
 from services.library.service import LibraryService
+from services.common import clock
 from support import id_number, wait_for
 from support.browser import PHONE, run, serious
 from support.library import due_tomorrow
@@ -50,7 +51,9 @@ def reader(portal, rpc, db):
     rpc.elearning.upsert_courses([{"course_id": f"c-{tag}", "title": f"智能手机入门 {tag}", "provider": "区社区学院",
                                    "subjects": ["数字生活"], "credits": 2, "units": [{"title": "第一单元", "lessons": [
                                        {"id": "l1", "title": "认识手机", "renditions": {
-                                           "web": {"url": "https://learn.example/l1"}}}]}]},
+                                           "web": {"url": "https://learn.example/l1"},
+                                           "tv": {"channel": "区教育频道", "minutes": 30,
+                                                  "starts_at": f"{clock.today().isoformat()}T19:00"}}}]}]},
                                   {"course_id": f"d-{tag}", "title": f"家庭急救 {tag}", "provider": "区红十字会",
                                    "subjects": ["健康"], "credits": 1, "units": [{"title": "一", "lessons": [
                                        {"id": "m1", "title": "心肺复苏", "renditions": {
@@ -97,6 +100,8 @@ def test_learning_courses_progress_tv_guide_and_joining(portal, reader, rpc):
     page = browser.get(portal.base + "/learning", timeout=10)
     assert f"智能手机入门 {tag}" in page.text and "上次学到 l1（40%" in page.text
     assert f"家庭急救 {tag}" in page.text   # not joined yet: offered
+    # the TV guide's times are the district's wall clock: shown as given, not taken for UTC
+    assert f"{clock.today().isoformat()} 19:00 · 区教育频道" in page.text
     joined = browser.post(portal.base + "/learning/enrol", data={"csrf": csrf_of(page), "course_id": f"d-{tag}"},
                           timeout=10)
     assert joined.status_code == 200 and "已报名" in joined.text
