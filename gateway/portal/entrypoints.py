@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 
 from contracts.rpc.community import MATERIAL_MAX_BYTES, MATTER_AUDIENCES, MATTER_LIFE_EVENTS
 from gateway.portal import pages
+from gateway.portal.family_pages import PortalFamilyPages
 from gateway.portal.learning_pages import PortalLearningPages
 from gateway.portal.library_pages import PortalLibraryPages
 from gateway.portal.session import PortalSession, Refused, Signed
@@ -42,8 +43,8 @@ DECLARE = ("mutation($c: String!, $a: String!, $d: String!) { declareMove(commit
 APPLY = "mutation($m: String!, $note: String) { submitCase(matterCode: $m, note: $note) { id } }"
 
 
-class PortalEntrypoints(PortalLibraryPages, PortalLearningPages, PortalSession):
-    """The residents' pages (图书馆 and 学习 in their own modules)."""
+class PortalEntrypoints(PortalLibraryPages, PortalLearningPages, PortalFamilyPages, PortalSession):
+    """The residents' pages (图书馆, 学习 and guardians' 孩子 in their own modules)."""
 
     # ---- signing in and out -----------------------------------------------------------------
 
