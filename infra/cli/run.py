@@ -29,6 +29,7 @@ def cmd_up(args) -> int:
     demo = next(p for p in demo_data.RESIDENTS if p.get("phone"))
     print(f"residents' portal: http://{settings.gateway_host}:{settings.gateway_port}/ (sign in as {demo['name']} "
           f"with {demo['phone']}; the texted code: .venv/bin/suite sms last {demo['phone']})")
+    print(f"  {demo['name']} is also the guardian of a pupil of the demo pilot school: /family in the portal")
     print(f"GraphQL: http://{settings.gateway_host}:{settings.gateway_port}/graphql")
     print(f"staff console: http://{settings.gateway_host}:{settings.gateway_port}/console "
           f"(demo clerk {DEMO_CLERK[0]} / {DEMO_CLERK[3]})")
