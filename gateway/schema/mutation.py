@@ -4,7 +4,7 @@ from __future__ import annotations
 import graphene
 
 from gateway.schema.community_mutations import (ActOnCase, ChangePhone, ConfirmMove, DeclareMove, MarkNoticeRead,
-                                                RegisterResident, SubmitCase)
+                                                RegisterResident, SetAsideMove, SubmitCase)
 from gateway.schema.learning_mutations import Enrol, RecordProgress
 from gateway.schema.library_mutations import CancelHold, PlaceHold, RenewLoan, ResolveLibraryConflict, SetLibraryPin
 from gateway.schema.schoolbag_mutations import FreezeWallet, MarkThreadRead, PostMessage, SetWalletLimits, TopUpWallet
@@ -30,3 +30,4 @@ class Mutation(graphene.ObjectType):
     mark_notice_read = MarkNoticeRead.Field()
     declare_move = DeclareMove.Field()
     confirm_move = ConfirmMove.Field()
+    set_aside_move = SetAsideMove.Field()

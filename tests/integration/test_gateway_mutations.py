@@ -90,6 +90,10 @@ def test_every_mutation_answers_every_field_it_can(suite, school, rpc, db):
     declared = suite("declareMove", f'(committee: "C0202", address: "东安路1号", movedOn: "{today}")', mover)
     assert declared["pendingMove"]["toCommittee"]["code"] == "C0202" and declared["committee"]["code"] == "C0101"
     done.add("declareMove")
+    withdrawn = suite("setAsideMove", "", mover)   # withdrawn by its resident, then declared again
+    assert withdrawn["pendingMove"] is None and withdrawn["moves"][0]["status"] == "withdrawn"
+    suite("declareMove", f'(committee: "C0202", address: "东安路1号", movedOn: "{today}")', mover)
+    done.add("setAsideMove")
     confirmed = suite("confirmMove", f'(residentId: "{mover}")', "clerk-3", "staff", "C0202")
     assert confirmed["committee"]["code"] == "C0202" and confirmed["pendingMove"] is None
     done.add("confirmMove")

@@ -166,6 +166,10 @@ OPERATIONS = {
     "declareMove": (RESIDENTS_ONLY, lambda w, role: (
         "mutation($d: String!) { declareMove(committee: \"C0202\", address: \"东安路9号\", movedOn: $d) "
         "{ pendingMove { status } } }", {"d": clock.today().isoformat()})),
+    # after declareMove: a resident withdraws the declaration that row left; staff return a fresh one
+    "setAsideMove": (SIGNED_IN, lambda w, role: (
+        "mutation($r: ID, $why: String) { setAsideMove(residentId: $r, reason: $why) { pendingMove { id } } }",
+        {"r": w.declared(None), "why": "地址不在本社区"} if role in ("staff", "admin") else {})),
     "confirmMove": (STAFF_ONLY, lambda w, role: (
         "mutation($r: ID!) { confirmMove(residentId: $r) { committee { code } } }", {"r": w.declared(None)})),
     "libraryConflicts": (LIBRARIANS, q("{ libraryConflicts(first: 5) { nextCursor conflicts { id } } }")),

@@ -220,3 +220,36 @@ def test_a_resident_hands_in_a_file_and_the_clerk_downloads_it(portal, rpc):
     assert got.headers["Content-Disposition"].startswith("attachment;") and "UTF-8''" in got.headers[
         "Content-Disposition"]
     assert browser.get(portal.base + link, timeout=10).url.endswith("/console/login")   # not the resident's door
+
+
+def test_a_declaration_withdrawn_in_the_portal_and_returned_in_the_console(portal, rpc):
+    from services.common import clock
+    from services.community import staff
+    phone = new_phone()
+    rid = resident(rpc, phone)
+    browser, _ = portal.sign_in(phone)
+    page = browser.get(portal.base + "/residence", timeout=10)
+    declare = {"csrf": csrf_of(page), "committee": "C0202", "address": "东安路3号", "moved_on": clock.today().isoformat()}
+    assert "等待该社区确认" in browser.post(portal.base + "/residence", data=declare, timeout=10).text
+    withdrawn = browser.post(portal.base + "/residence/withdraw", data={"csrf": csrf_of(page)}, timeout=10)
+    assert "申报已撤回" in withdrawn.text and "本人撤回的申报" in withdrawn.text and 'id="declare-form"' in withdrawn.text
+    assert browser.post(portal.base + "/residence/withdraw", data={"csrf": csrf_of(page)}, timeout=10).status_code == 409
+    browser.post(portal.base + "/residence", data=declare, timeout=10)
+
+    login, password = f"clerk-{uuid.uuid4().hex[:6]}", f"pw-{uuid.uuid4().hex}"
+    rpc.community.staff_add(login, "吴静", "C0202", staff.hash_password(password))
+    clerk = requests.Session()
+    form = clerk.get(portal.base + "/console/login", timeout=10)
+    clerk.post(portal.base + "/console/login", data={"login": login, "password": password, "csrf": csrf_of(form)},
+               timeout=10)
+    moves = clerk.get(portal.base + "/console/moves", timeout=10)
+    row = moves.text.split(f'data-resident="{rid}"')[1].split("</tr>")[0]   # this resident's row
+    move_id = re.search(r'name="move_id" value="([0-9a-f]+)"', row).group(1)
+    no_reason = clerk.post(portal.base + f"/console/moves/{rid}/return", timeout=10,
+                           data={"csrf": csrf_of(moves), "move_id": move_id, "reason": ""})
+    assert no_reason.status_code == 400 and "退回的原因" in no_reason.text
+    returned = clerk.post(portal.base + f"/console/moves/{rid}/return", timeout=10,
+                          data={"csrf": csrf_of(moves), "move_id": move_id, "reason": "该地址不在本社区"})
+    assert "申报已退回" in returned.text
+    seen = browser.get(portal.base + "/residence", timeout=10)
+    assert "社区退回的申报" in seen.text and "该地址不在本社区" in seen.text and 'id="declare-form"' in seen.text
