@@ -4,9 +4,12 @@ the catalogue and places a hold, finds the kiosk of their committee; sees their 
 where they left off, today's TV guide, joins a course. Refusals (a renewal the rules refuse,
 another patron's loan, a form without its CSRF token) are pages that say why. In Chromium at a
 phone's size, axe-core finds no serious or critical violation on these pages."""
+import html
+import re
 import uuid
 
 import pytest
+import requests
 
 from gateway.service import GatewayService
 from infra.local import demo_data
@@ -15,7 +18,7 @@ from services.elearning.service import ElearningService
 from services.library.service import LibraryService
 from support import id_number, load_demo_district, wait_for, web_address
 from support.browser import PHONE, run, serious
-from support.library import due_tomorrow
+from support.library import a_digital_resource, due_tomorrow, epub
 from test_portal import Portal, csrf_of
 
 SECRET = "portal-library-secret-of-at-least-32-bytes"
@@ -91,6 +94,41 @@ def test_library_card_loans_renewal_search_and_hold(portal, reader, rpc):
     assert twice.status_code in (400, 409) and "未能预约" in twice.text
     mine = browser.get(portal.base + "/library", timeout=10)
     assert mine.text.count(f"平凡的世界 {tag}") == 1   # one hold, not two
+
+
+def test_digital_shelf_borrow_read_with_a_range_return_and_queue(portal, reader, rpc):
+    browser, tag = reader["browser"], reader["tag"]
+    book = epub()
+    ebook = a_digital_resource(rpc.library, title=f"数字图书 {tag}", data=book)["resource_id"]
+    rpc.library.borrow_digital(reader["other"], ebook)   # the one licence copy is out
+    found = browser.get(portal.base + "/library/search", params={"q": f"数字图书 {tag}"}, timeout=10)
+    assert "电子书 · 按复本借阅 · 可借 0/1" in found.text and "排队借阅" in found.text
+    busy = browser.post(portal.base + "/library/digital", timeout=10,
+                        data={"csrf": csrf_of(found), "resource_id": ebook, "action": "borrow"})
+    assert busy.status_code == 409 and "place a hold" in busy.text
+    queued = browser.post(portal.base + "/library/digital", timeout=10,
+                          data={"csrf": csrf_of(found), "resource_id": ebook, "action": "hold"})
+    assert queued.status_code == 200 and "已排队" in queued.text and "前面还有 0 人" in queued.text
+    rpc.library.return_digital(reader["other"], ebook)   # handed on to me
+    shelf = browser.get(portal.base + "/library", timeout=10)
+    assert f"数字图书 {tag}" in shelf.text and "到期自动归还" in shelf.text
+    opened = browser.post(portal.base + "/library/digital", timeout=10,
+                          data={"csrf": csrf_of(shelf), "resource_id": ebook, "action": "open"})
+    assert opened.status_code == 200 and "仅供您本人使用" in opened.text
+    url = html.unescape(re.search(r'id="read" href="([^"]+)"', opened.text).group(1))
+    part = requests.get(url, headers={"Range": "bytes=0-57"}, timeout=10)
+    assert part.status_code == 206 and part.content == book[:58] and b"application/epub+zip" in part.content
+    back = browser.post(portal.base + "/library/digital", timeout=10,
+                        data={"csrf": csrf_of(shelf), "resource_id": ebook, "action": "return"})
+    assert back.status_code == 200 and "已归还" in back.text and f"数字图书 {tag}" not in back.text
+    assert requests.get(url, timeout=10).status_code == 403   # returned: the link reads no more
+    video = a_digital_resource(rpc.library, {"model": "open"}, title=f"科普视频 {tag}", name="v.mp4",
+                               content_type="video/mp4", data=b"\x00\x00\x00\x18ftypisom" + bytes(64))
+    page = browser.get(portal.base + "/library/search", params={"q": f"科普视频 {tag}"}, timeout=10)
+    played = browser.post(portal.base + "/library/digital", timeout=10,
+                          data={"csrf": csrf_of(page), "resource_id": video["resource_id"], "action": "open"})
+    assert played.status_code == 200 and "<video" in played.text
+    assert "media-src http://" in played.headers["Content-Security-Policy"]
 
 
 def test_learning_courses_progress_tv_guide_and_joining(portal, reader, rpc):
