@@ -117,3 +117,31 @@ def test_bad_files_links_and_readers_are_refused_and_nothing_is_stored(digital_l
     later(minutes=31)
     expired = requests.get(url, timeout=5)
     assert expired.status_code == 403 and "expired" in expired.json()["message"]
+
+
+def test_an_operator_imports_from_a_marc_record_or_json_with_the_file(digital_library, db, settings, tmp_path,
+                                                                     monkeypatch, capsys):
+    from pymarc import Field, Indicators, Record, Subfield
+
+    from infra.cli import main as cli
+    monkeypatch.setenv("AMQP_URI", settings.amqp_uri)
+    record_id = "m-" + uuid.uuid4().hex[:10]
+    marc = Record(leader="00000nam a2200000 a 4500", force_utf8=True)
+    marc.add_field(Field(tag="001", data=record_id))
+    marc.add_field(Field(tag="245", indicators=Indicators("1", "0"), subfields=[Subfield("a", "流浪地球 /")]))
+    marc.add_field(Field(tag="100", indicators=Indicators("1", " "), subfields=[Subfield("a", "刘慈欣,")]))
+    (tmp_path / "r.mrc").write_bytes(marc.as_marc())
+    (tmp_path / "流浪地球.epub").write_bytes(epub())
+    assert cli.main(["import", "digital", str(tmp_path / "r.mrc"), "--media", str(tmp_path / "流浪地球.epub"),
+                     "--copies", "2", "--loan-days", "7"]) == 0
+    assert "licence one_reader, 2/2 copies free" in capsys.readouterr().out
+    stored = digital_library.digital_resource(record_id)
+    assert (stored["title"], stored["copies"], stored["loan_days"]) == ("流浪地球", 2, 7)
+    # a JSON record with a file that is not what its name says: refused, nothing stored
+    (tmp_path / "r.json").write_text(json.dumps({"record_id": record_id + "-x", "title": "假的音频"}), encoding="utf-8")
+    (tmp_path / "假.mp3").write_bytes(b"%PDF-1.7")
+    before = files_stored(db)
+    assert cli.main(["import", "digital", str(tmp_path / "r.json"), "--media", str(tmp_path / "假.mp3"),
+                     "--licence", "open"]) == 1
+    assert "mislabelled" in capsys.readouterr().err
+    assert files_stored(db) == before and digital_library.search("假的音频") == []
