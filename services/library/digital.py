@@ -91,6 +91,12 @@ def digital_fields(upload: Upload, licence, file_id: str) -> dict:
             "loan_days": licence.loan_days if lent else None}
 
 
+def queue_of(title_id: str) -> str:
+    """The hold queue of a title's digital edition: apart from its print copies' queue (a
+    returned book never goes to someone waiting for the e-book, nor the reverse)."""
+    return f"digital|{title_id}"
+
+
 def copy_ids(title_id: str, copies: int) -> list[str]:
     return [f"{title_id}#{n}" for n in range(1, copies + 1)]
 

@@ -60,7 +60,7 @@ def borrow(db: Database, patron_id: str, title_id: str) -> dict:
     digital.may_borrow(title and title["digital"], patrons_store.find(db, patron_id))
     if digital_store.loan_of(db, title_id, patron_id):
         raise Conflict("you have borrowed this already")
-    if holds_store.others_waiting(db, title_id, except_patron=patron_id):
+    if holds_store.others_waiting(db, digital.queue_of(title_id), except_patron=patron_id):
         raise Conflict("others are waiting for this resource: place a hold to join the queue")
     now = clock.now()
     copy = digital_store.lend_free(db, title_id, digital.new_loan(patron_id, now, title["digital"]["loan_days"],
@@ -95,10 +95,10 @@ def return_due(db: Database, now: datetime) -> int:
 def _hand_on(db: Database, title: dict, copy: dict, now: datetime) -> bool:
     """End the copy's loan; lend it to the first waiting hold, with its notice in the copy's
     outbox (the copy is the truth, written first; the hold follows, as for print holds)."""
-    hold = holds_store.first_waiting(db, title["_id"])
+    hold = holds_store.first_waiting(db, digital.queue_of(title["_id"]))
     while hold is not None and digital_store.loan_of(db, title["_id"], hold["patron"]):
         holds_store.close(db, hold["_id"], "fulfilled")   # already holding a copy (a hand-on half done)
-        hold = holds_store.first_waiting(db, title["_id"])
+        hold = holds_store.first_waiting(db, digital.queue_of(title["_id"]))
     if hold is None:
         return digital_store.hand_on(db, copy, None)
     loan = digital.new_loan(hold["patron"], now, title["digital"]["loan_days"], uuid.uuid4().hex, hold["_id"])
@@ -117,13 +117,13 @@ def place_hold(db: Database, patron_id: str, title_id: str) -> dict:
     digital.may_borrow(title and title["digital"], patrons_store.find(db, patron_id))
     if digital_store.loan_of(db, title_id, patron_id):
         raise Conflict("you have borrowed this already")
-    if holds_store.current_on(db, patron_id, title_id):
+    if holds_store.current_on(db, patron_id, title_id, digital=True):
         raise Conflict("you are in the queue for this already")
-    if digital_store.available(db, title) and not holds_store.others_waiting(db, title_id):
+    if digital_store.available(db, title) and not holds_store.others_waiting(db, digital.queue_of(title_id)):
         raise Conflict("a licence copy is free: borrow it now")
     now = clock.now()
     hold = {"_id": uuid.uuid4().hex, "patron": patron_id, "title_id": title_id, "pickup": ONLINE,
-            "status": "waiting", "placed_at": now.isoformat(), "queue": title_id,
+            "status": "waiting", "placed_at": now.isoformat(), "queue": digital.queue_of(title_id),
             "queue_key": f"{now.isoformat()}|{uuid.uuid4().hex[:8]}", "digital": True}
     holds_store.add(db, hold)
     return {**circulation.hold_view(hold, holds_store.position(db, hold)), "title": title["title"]}

@@ -3,7 +3,7 @@
 ``digital_copies`` (one document per copy, ``_id`` ``<title>#<n>``: its loan, whose ``due_watch``
 the timer reads by range, and the outbox of the notices a hand-on causes), and the title's
 ``digital`` part in ``titles`` (so the catalogue's search finds them). Holds wait in ``holds``
-like print holds (``holds_store``: ``queue`` = the title while waiting)."""
+like print holds (``holds_store``), in a queue of their own (``digital.queue_of``)."""
 from __future__ import annotations
 
 from datetime import datetime

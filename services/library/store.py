@@ -60,7 +60,6 @@ INDEXES = {
     DIGITAL_COPIES: [IndexModel([("title_id", ASCENDING)], name="title"),
                      IndexModel([("loan.patron", ASCENDING)], name="loan_patron", sparse=True),
                      IndexModel([("due_watch", ASCENDING)], name="due_watch", sparse=True), OUTBOX_INDEX],
-    "digital.files": [IndexModel([("metadata.title_id", ASCENDING)], name="title")],
     KIOSKS: [IndexModel([("status", ASCENDING)], name="status"), OUTBOX_INDEX],
     CONFLICTS: [IndexModel([("status", ASCENDING)], name="status"), IndexModel([("barcode", ASCENDING)], name="barcode"),
                 # a page is one range of one of these (conflicts.KEY_FIELDS), whichever filters it has

@@ -50,6 +50,7 @@ def test_a_licence_copy_is_borrowed_read_returned_by_its_timer_and_handed_to_the
     hold = library.hold_digital(second, rid)
     assert hold["position"] == 1 and hold["pickup"] == "online"
     assert library.digital_shelf(second)["holds"][0]["hold_id"] == hold["hold_id"]
+    assert library.loans_and_holds([second])[second]["holds"] == []   # not among the print holds
 
     link = library.digital_link(first, rid)
     whole = requests.get(link["url"], timeout=5)
