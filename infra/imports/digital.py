@@ -10,7 +10,9 @@ import base64
 import mimetypes
 from pathlib import Path
 
+from contracts.rpc.library import DIGITAL_MAX_BYTES
 from infra.imports.files import ImportFileError, check_size, json_document
+from services.common.config import option
 
 mimetypes.add_type("application/epub+zip", ".epub")
 mimetypes.add_type("audio/mp4", ".m4a")
@@ -43,6 +45,10 @@ def import_digital(rpc, record_path: Path, media: Path, licence: dict, content_t
     """The resource as the library stored it; the library's refusal (RemoteError) as it came."""
     record = description(Path(record_path))
     check_size(media)
+    limit = int(option({}, "DIGITAL_MAX_BYTES", DIGITAL_MAX_BYTES))
+    if media.stat().st_size > limit:   # refused here, before hundreds of MB cross the broker only to be refused
+        raise ImportFileError(f"{media} is {media.stat().st_size:,} bytes; the library takes files up to {limit:,} "
+                              "(DIGITAL_MAX_BYTES)")
     data = Path(media).read_bytes()
     kind = content_type or mimetypes.guess_type(media.name)[0] or "application/octet-stream"
     return rpc.library.add_digital_resource(record, licence, media.name, kind, base64.b64encode(data).decode())

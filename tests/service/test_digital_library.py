@@ -145,4 +145,7 @@ def test_an_operator_imports_from_a_marc_record_or_json_with_the_file(digital_li
     assert cli.main(["import", "digital", str(tmp_path / "r.json"), "--media", str(tmp_path / "假.mp3"),
                      "--licence", "open"]) == 1
     assert "mislabelled" in capsys.readouterr().err
+    monkeypatch.setenv("DIGITAL_MAX_BYTES", "100")   # the operator's limit: refused before it is sent
+    assert cli.main(["import", "digital", str(tmp_path / "r.json"), "--media", str(tmp_path / "流浪地球.epub")]) == 1
+    assert "the library takes files up to 100" in capsys.readouterr().err
     assert files_stored(db) == before and digital_library.search("假的音频") == []
