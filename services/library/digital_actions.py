@@ -95,6 +95,8 @@ def return_due(db: Database, now: datetime) -> int:
 def _hand_on(db: Database, title: dict, copy: dict, now: datetime) -> bool:
     """End the copy's loan; lend it to the first waiting hold, with its notice in the copy's
     outbox (the copy is the truth, written first; the hold follows, as for print holds)."""
+    if title["digital"]["licence"] != digital.ONE_READER:   # re-added under another licence: nothing to hand on
+        return digital_store.hand_on(db, copy, None)
     hold = holds_store.first_waiting(db, digital.queue_of(title["_id"]))
     while hold is not None and digital_store.loan_of(db, title["_id"], hold["patron"]):
         holds_store.close(db, hold["_id"], "fulfilled")   # already holding a copy (a hand-on half done)

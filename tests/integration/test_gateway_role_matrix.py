@@ -292,6 +292,11 @@ def test_my_data_not_another_residents(world, rpc):
     assert codes(as_other("mutation($b: String!) { renewLoan(barcode: $b) { due } }",
                           {"b": world.barcodes[mine]})) == ["CONFLICT"]   # the library: not on loan to you
     assert codes(as_other("mutation($h: ID!) { cancelHold(holdId: $h) { id } }", {"h": hold_id})) == ["NOT_FOUND"]
+    ebook = world.digital(lent_to=mine)
+    assert codes(as_other("mutation($r: ID!) { openDigital(resourceId: $r) { url } }", {"r": ebook})) == ["FORBIDDEN"]
+    assert codes(as_other("mutation($r: ID!) { returnDigital(resourceId: $r) { due } }", {"r": ebook})) \
+        == ["NOT_FOUND"]
+    assert as_other("{ digitalShelf { loans { resourceId } } }", None)["data"]["digitalShelf"]["loans"] == []
     theirs = as_other("{ me { cases { id } loans { barcode } holds { id } } }", None)["data"]["me"]
     assert theirs == {"cases": [], "loans": [], "holds": []}
     # nothing of mine changed
@@ -300,6 +305,8 @@ def test_my_data_not_another_residents(world, rpc):
     assert {c["id"]: c["status"] for c in me["cases"]}[case_id] == "submitted"
     assert me["loans"] == [{"barcode": world.barcodes[mine], "renewals": 0}]
     assert [h["id"] for h in me["holds"]] == [hold_id]
+    shelf = ask("{ digitalShelf { loans { resourceId } } }", None, "resident")["data"]["digitalShelf"]
+    assert [x["resourceId"] for x in shelf["loans"]] == [ebook]
 
 
 def test_my_child_not_another_guardians_child(world, rpc):
