@@ -6,7 +6,8 @@ import graphene
 from gateway.schema.community_mutations import (ActOnCase, ChangePhone, ConfirmMove, DeclareMove, MarkNoticeRead,
                                                 RegisterResident, SetAsideMove, SubmitCase)
 from gateway.schema.learning_mutations import Enrol, RecordProgress
-from gateway.schema.library_mutations import CancelHold, PlaceHold, RenewLoan, ResolveLibraryConflict, SetLibraryPin
+from gateway.schema.library_mutations import (BorrowDigital, CancelHold, HoldDigital, OpenDigital, PlaceHold,
+                                              RenewLoan, ResolveLibraryConflict, ReturnDigital, SetLibraryPin)
 from gateway.schema.schoolbag_mutations import FreezeWallet, MarkThreadRead, PostMessage, SetWalletLimits, TopUpWallet
 
 
@@ -23,6 +24,10 @@ class Mutation(graphene.ObjectType):
     place_hold = PlaceHold.Field()
     cancel_hold = CancelHold.Field()
     set_library_pin = SetLibraryPin.Field()
+    borrow_digital = BorrowDigital.Field()
+    return_digital = ReturnDigital.Field()
+    hold_digital = HoldDigital.Field()
+    open_digital = OpenDigital.Field()
     resolve_library_conflict = ResolveLibraryConflict.Field()
     act_on_case = ActOnCase.Field()
     register_resident = RegisterResident.Field()
