@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from support import id_number, wait_for
-from support.portal import csrf_of, start_portal
+from support.portal import console_clerk, csrf_of, start_portal
 
 SECRET = "portal-test-secret-of-at-least-32-bytes"
 CLERK = {"id": "clerk-fl", "role": "staff", "committee": "C0201"}
@@ -173,7 +173,6 @@ PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
 def test_a_resident_hands_in_a_file_and_the_clerk_downloads_it(portal, rpc):
-    from services.community import staff
     phone = new_phone()
     me = resident(rpc, phone)
     case = rpc.community.submit_case({"id": me, "role": "resident"}, {"resident_id": me,
@@ -207,12 +206,7 @@ def test_a_resident_hands_in_a_file_and_the_clerk_downloads_it(portal, rpc):
     assert rpc.community.list_materials({"id": other, "role": "resident"}, theirs["case_id"]) == []
 
     # the clerk of the residence committee downloads it from the console
-    login, password = f"clerk-{uuid.uuid4().hex[:6]}", f"pw-{uuid.uuid4().hex}"
-    rpc.community.staff_add(login, "周静", "C0201", staff.hash_password(password))
-    clerk = requests.Session()
-    form = clerk.get(portal.base + "/console/login", timeout=10)
-    clerk.post(portal.base + "/console/login", data={"login": login, "password": password, "csrf": csrf_of(form)},
-               timeout=10)
+    clerk = console_clerk(portal.base, rpc, "C0201")
     seen = clerk.get(portal.base + f"/console/cases/{case['case_id']}", timeout=10)
     link = re.search(r'href="(/console/cases/[^"]+/files/[0-9a-f]{24})"', seen.text).group(1)
     got = clerk.get(portal.base + link, timeout=10)
@@ -224,7 +218,6 @@ def test_a_resident_hands_in_a_file_and_the_clerk_downloads_it(portal, rpc):
 
 def test_a_declaration_withdrawn_in_the_portal_and_returned_in_the_console(portal, rpc):
     from services.common import clock
-    from services.community import staff
     phone = new_phone()
     rid = resident(rpc, phone)
     browser, _ = portal.sign_in(phone)
@@ -236,12 +229,7 @@ def test_a_declaration_withdrawn_in_the_portal_and_returned_in_the_console(porta
     assert browser.post(portal.base + "/residence/withdraw", data={"csrf": csrf_of(page)}, timeout=10).status_code == 409
     browser.post(portal.base + "/residence", data=declare, timeout=10)
 
-    login, password = f"clerk-{uuid.uuid4().hex[:6]}", f"pw-{uuid.uuid4().hex}"
-    rpc.community.staff_add(login, "吴静", "C0202", staff.hash_password(password))
-    clerk = requests.Session()
-    form = clerk.get(portal.base + "/console/login", timeout=10)
-    clerk.post(portal.base + "/console/login", data={"login": login, "password": password, "csrf": csrf_of(form)},
-               timeout=10)
+    clerk = console_clerk(portal.base, rpc, "C0202", "吴静")
     moves = clerk.get(portal.base + "/console/moves", timeout=10)
     row = moves.text.split(f'data-resident="{rid}"')[1].split("</tr>")[0]   # this resident's row
     move_id = re.search(r'name="move_id" value="([0-9a-f]+)"', row).group(1)

@@ -40,6 +40,21 @@ class Portal:
         return browser, done
 
 
+def console_clerk(base: str, rpc, committee: str, name: str = "周静") -> requests.Session:
+    """A committee clerk's browser signed in to the staff console (a new account of its own)."""
+    import uuid
+
+    from services.community import staff
+    login, password = f"clerk-{uuid.uuid4().hex[:6]}", f"pw-{uuid.uuid4().hex}"
+    rpc.community.staff_add(login, name, committee, staff.hash_password(password))
+    clerk = requests.Session()
+    form = clerk.get(base + "/console/login", timeout=10)
+    signed = clerk.post(base + "/console/login", data={"login": login, "password": password, "csrf": csrf_of(form)},
+                        timeout=10)
+    assert signed.status_code == 200, signed.text[-500:]
+    return clerk
+
+
 def start_portal(start_service, service_config, rpc, tmp_path, secret: str, *more_services) -> Portal:
     """Community (texts to a file under ``tmp_path``), ``more_services``, the gateway; the demo
     district loaded."""
