@@ -35,7 +35,7 @@ def record(db: Database, resident_id: str, who, purpose: str, at: datetime, case
 def record_cases(db: Database, shown: list[dict], who, purpose: str, at: datetime) -> None:
     """One entry for each case shown to staff whose owner is a resident (a kiosk's maintenance
     case has none), in one write."""
-    if who.role not in ("staff", "admin"):
+    if who.role not in ("staff", "centre", "supervisor", "admin"):
         return
     entries = [entry(c["resident_id"], who, purpose, at, c.get("_id")) for c in shown
                if not str(c["resident_id"]).startswith("kiosk:")]

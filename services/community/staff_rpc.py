@@ -15,12 +15,17 @@ class StaffEntrypoints:
     """Staff accounts and console sessions."""
 
     @rpc
-    def staff_add(self, login: str, name: str, committee: str | None, password_hash: str, role: str = "staff") -> dict:
-        """Add a clerk of ``committee``, or a librarian of the whole network (``role``
-        librarian, no committee), with a password hashed by the caller (``staff.hash_password``)."""
-        account = staff.new_account(login, name, committee, password_hash, clock.now(), role)
+    def staff_add(self, login: str, name: str, committee: str | None, password_hash: str, role: str = "staff",
+                  subdistrict: str | None = None) -> dict:
+        """Add a clerk of ``committee``, a librarian of the whole network (no committee), a
+        centre clerk of ``subdistrict`` or a supervisor (of ``subdistrict``, or with none of the
+        district), with a password hashed by the caller (``staff.hash_password``)."""
+        account = staff.new_account(login, name, committee, password_hash, clock.now(), role, subdistrict)
         if account["committee"] is not None and not places_store.committee_exists(self.db, account["committee"]):
             raise BadInput(f"unknown committee code {committee!r}")
+        if account["subdistrict"] is not None and \
+                places_store.kinds_of(self.db, [account["subdistrict"]]).get(account["subdistrict"]) != "subdistrict":
+            raise BadInput(f"unknown sub-district code {subdistrict!r}")
         staff_store.add(self.db, account)
         return staff.profile(account)
 
