@@ -7,6 +7,7 @@ from gateway.schema.community_mutations import (ActOnCase, ChangePhone, ConfirmM
                                                 RegisterResident, SubmitCase)
 from gateway.schema.learning_mutations import Enrol, RecordProgress
 from gateway.schema.library_mutations import CancelHold, PlaceHold, RenewLoan, ResolveLibraryConflict, SetLibraryPin
+from gateway.schema.supervision import AnswerUrge, RateCase, UrgeCase
 from gateway.schema.schoolbag_mutations import FreezeWallet, MarkThreadRead, PostMessage, SetWalletLimits, TopUpWallet
 
 
@@ -30,3 +31,6 @@ class Mutation(graphene.ObjectType):
     mark_notice_read = MarkNoticeRead.Field()
     declare_move = DeclareMove.Field()
     confirm_move = ConfirmMove.Field()
+    urge_case = UrgeCase.Field()
+    answer_urge = AnswerUrge.Field()
+    rate_case = RateCase.Field()
