@@ -19,6 +19,7 @@ from gateway.calls import Calls
 from gateway.console.entrypoints import ConsoleEntrypoints
 from gateway.console.library_entrypoints import LibraryConsoleEntrypoints
 from gateway.console.residence_entrypoints import ResidenceConsoleEntrypoints
+from gateway.console.supervision_entrypoints import SupervisionConsoleEntrypoints
 from gateway.portal.entrypoints import PortalEntrypoints
 from gateway.engine import GraphqlEngine
 from gateway.errors import format_error
@@ -49,7 +50,8 @@ def _error(status: int, message: str, code: str):
     return _json(status, {"errors": [{"message": message, "extensions": {"code": code}}]})
 
 
-class GatewayService(ConsoleEntrypoints, LibraryConsoleEntrypoints, ResidenceConsoleEntrypoints, PortalEntrypoints,
+class GatewayService(ConsoleEntrypoints, LibraryConsoleEntrypoints, ResidenceConsoleEntrypoints,
+                     SupervisionConsoleEntrypoints, PortalEntrypoints,
                      MetricsEntrypoints):
     name = "gateway"
 
