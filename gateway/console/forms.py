@@ -130,7 +130,7 @@ def urge_form(form) -> tuple[dict, str | None]:
         return {}, "请填写督办意见"
     if not DAY.match(reply_by):
         return {}, "请填写答复期限（年-月-日，如 2026-12-10）"
-    return {"note": note[:500], "reply_by": reply_by}, None
+    return {"note": note, "reply_by": reply_by}, None   # as typed: too long, the service says so
 
 
 def answer_form(form) -> tuple[str, str | None]:
@@ -138,4 +138,4 @@ def answer_form(form) -> tuple[str, str | None]:
     answer = (form.get("answer") or "").strip()
     if not answer:
         return "", "请填写办理情况（答复督办）"
-    return answer[:1000], None
+    return answer, None
