@@ -11,24 +11,34 @@ from test_console import Desk, start_console  # noqa: F401 - shared with the cle
 
 from services.common import clock
 from services.common.storage import due_key
-from services.community import staff
 from support import id_number, web_address
 
 
-def test_a_supervisor_sees_red_and_urges_and_the_clerk_answers(start_service, service_config, rpc, db):
+def test_a_supervisor_sees_red_and_urges_and_the_clerk_answers(start_service, service_config, rpc, db, settings,
+                                                               monkeypatch, capsys):
+    from infra.cli import main as cli
+
     containers = start_console(start_service, service_config, rpc)
     base = web_address(containers["gateway"])
+    monkeypatch.setenv("AMQP_URI", settings.amqp_uri)
 
     def account(role, committee=None, subdistrict=None):
-        login, password = f"{role[:3]}-{uuid.uuid4().hex[:8]}", f"pw-{uuid.uuid4().hex}"
-        rpc.community.staff_add(login, "周监察" if role == "supervisor" else "李静", committee,
-                                staff.hash_password(password), role, subdistrict)
+        """Added as an operator does (``suite staff add``), signed in with the password it printed."""
+        login = f"{role[:3]}-{uuid.uuid4().hex[:8]}"
+        whose = ["--committee", committee] if committee else [f"--{role}", subdistrict]
+        assert cli.main(["staff", "add", login, *whose, "--name", "周监察"]) == 0
+        printed = capsys.readouterr().out.strip().splitlines()
+        password = printed[-1]
+        assert f"sub-district {subdistrict}" in printed[-2] if subdistrict else True
         desk = Desk(base)
         signed_in = desk.sign_in(login, password)
         assert signed_in.status_code == 303
         desk.login, desk.home = login, signed_in.headers["Location"]
         return desk
     supervisor, clerk = account("supervisor", subdistrict="SD02"), account("staff", committee="C0201")
+    # a centre needs its sub-district; a supervisor's must be one
+    assert cli.main(["staff", "add", f"cen-{uuid.uuid4().hex[:8]}", "--centre", "C0201", "--name", "x"]) == 1
+    assert "unknown sub-district" in capsys.readouterr().err
     assert supervisor.home == "/console/supervision" and clerk.home == "/console"
     rid = rpc.community.register_resident({"id_number": id_number(), "name": "孙丽", "residence_committee": "C0201",
                                            "address": "枫林路3号"})["resident_id"]
