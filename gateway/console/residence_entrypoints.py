@@ -12,7 +12,7 @@ from nameko.web.handlers import http
 from gateway.calls import Calls
 from gateway.console import pages
 from gateway.console.forms import CASE_ID, NOTICE_ID
-from gateway.console.session import ConsoleSession, Signed
+from gateway.console.session import CASE_DESKS, ConsoleSession, Signed
 from gateway.fanout import Unavailable
 
 LIST_PAGE = 50
@@ -76,7 +76,7 @@ class ResidenceConsoleEntrypoints(ConsoleSession):
     def console_inbox(self, request):
         def work(signed: Signed, calls: Calls):
             return self._console_inbox_page(signed, calls)
-        return self._console_signed(request, work)
+        return self._console_signed(request, work, roles=CASE_DESKS)   # a centre's inbox is its sub-district's
 
     @http("POST", "/console/inbox/<string:notice_id>/read")
     def console_inbox_read(self, request, notice_id):
@@ -91,7 +91,7 @@ class ResidenceConsoleEntrypoints(ConsoleSession):
                 return self._console_inbox_page(signed, self._console_calls(), status=pages.status_of(exc),
                                                 error=pages.error_of(exc))
             return pages.redirect("/console/inbox")
-        return self._console_signed(request, work, csrf=True)
+        return self._console_signed(request, work, csrf=True, roles=CASE_DESKS)
 
     # ---- pages --------------------------------------------------------------------------
 

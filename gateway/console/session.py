@@ -23,9 +23,12 @@ LOGIN_FORM_SECONDS = 1800
 MAX_FORM = 64 * 1024
 
 
-# who may open a page (a staff account's role); a sub-district centre's clerk has no console page yet
-CLERKS, LIBRARIANS, SUPERVISORS = ("staff",), ("librarian",), ("supervisor",)
-HOME = {"staff": "/console", "librarian": "/console/library/conflicts", "supervisor": "/console/supervision"}
+# who may open a page (a staff account's role): the case pages are also a sub-district centre's
+# (its own queue, the cases it handles, its inbox); the residents' records and lists are the committees'
+CLERKS, LIBRARIANS, SUPERVISORS, CENTRES = ("staff",), ("librarian",), ("supervisor",), ("centre",)
+CASE_DESKS = CLERKS + CENTRES
+HOME = {"staff": "/console", "centre": "/console", "librarian": "/console/library/conflicts",
+        "supervisor": "/console/supervision"}
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """The supervisors' ``/console/supervision`` routes and the clerks' answer to a 督办 (``@http``),
 mixed into ``GatewayService``: the red and yellow counts per sub-district and committee in the
-supervisor's scope, a committee's open cases by deadline, the 督办 form on a case page
+supervisor's (or a centre's) scope, a committee's open cases by deadline, the 督办 form on a case page
 (CSRF-checked), and the form on which the handling committee's clerk answers it. Which cases a
 supervisor reaches and that they act on none is the community service's decision
 (services/community/supervision.py)."""
@@ -14,7 +14,7 @@ from nameko.web.handlers import http
 from gateway.calls import Calls
 from gateway.console import pages
 from gateway.console.forms import CASE_ID, PLACE_CODE, URGE_ID, answer_form, urge_form
-from gateway.console.session import CLERKS, SUPERVISORS, ConsoleSession, Signed
+from gateway.console.session import CASE_DESKS, CENTRES, SUPERVISORS, ConsoleSession, Signed
 from gateway.fanout import Unavailable
 
 CASES_PAGE = 50
@@ -29,7 +29,7 @@ class SupervisionConsoleEntrypoints(ConsoleSession):
             counts = calls.start("community", "supervision_counts", signed.actor)
             places = self._console_places(calls)
             return self._console_page(200, "supervision.html", signed, places, counts=counts.result())
-        return self._console_signed(request, work, roles=SUPERVISORS)
+        return self._console_signed(request, work, roles=SUPERVISORS + CENTRES)   # a centre: its sub-district
 
     @http("GET", "/console/supervision/committees/<string:code>")
     def console_supervision_committee(self, request, code):
@@ -49,7 +49,7 @@ class SupervisionConsoleEntrypoints(ConsoleSession):
             return self._console_page(200, "supervision_cases.html", signed, places, code=code, rows=page["cases"],
                                       after=after, first_url=base,
                                       next_url=f"{base}?" + urlencode({"after": page["next"]}) if page["next"] else None)
-        return self._console_signed(request, work, roles=SUPERVISORS)
+        return self._console_signed(request, work, roles=SUPERVISORS + CENTRES)
 
     @http("POST", "/console/supervision/cases/<string:case_id>/urge")
     def console_urge(self, request, case_id):
@@ -74,7 +74,7 @@ class SupervisionConsoleEntrypoints(ConsoleSession):
                 return self._console_case_page(signed, calls, case_id, status=400,
                                                error={"title": problem, "detail": None}, form_action="answer")
             return self._supervision_step(signed, calls, case_id, "answer_urge", urge_id, answer, done="answered")
-        return self._console_signed(request, work, csrf=True, roles=CLERKS)
+        return self._console_signed(request, work, csrf=True, roles=CASE_DESKS)
 
     def _supervision_step(self, signed: Signed, calls: Calls, case_id: str, rpc: str, *args, done: str):
         try:

@@ -72,9 +72,11 @@ class CaseEntrypoints:
         if req.expected_version is not None and req.expected_version != case["version"]:
             raise Conflict("the case was changed by someone else meanwhile; reload it and try again")
         if req.action == "assign" and req.assignee:
-            colleague = staff_store.get(self.db, req.assignee, {"committee": 1, "active": 1})
-            if colleague is None or not colleague.get("active", True) \
-                    or colleague["committee"] != case["handling_committee"]:
+            colleague = staff_store.get(self.db, req.assignee, {"committee": 1, "subdistrict": 1, "role": 1, "active": 1})
+            # a centre's clerks work for its sub-district, whose code a case it handles names
+            works_for = colleague and (colleague.get("subdistrict") if colleague.get("role") == "centre"
+                                       else colleague.get("committee"))
+            if colleague is None or not colleague.get("active", True) or works_for != case["handling_committee"]:
                 raise BadInput(f"{req.assignee!r} is not an active clerk of the handling committee")
         new, event_type, extra = cases.apply(
             case, req.action, who, clock.now(), calendar_store.load(self.db), note=req.note, reason=req.reason,

@@ -3,6 +3,7 @@ sub-district against counts made here from the cases this module makes (in two s
 its own, so the session's other cases do not count), the 督办 and its answer, the roles' reach
 (a supervisor acts on no case, a clerk sees no other sub-district), the SUBDISTRICT matter handled
 by the centre, and residents' ratings; bad input refused with nothing stored."""
+import dataclasses
 import uuid
 from collections import Counter
 
@@ -37,12 +38,19 @@ def clerk(committee):
 
 
 @pytest.fixture(scope="module")
-def community(settings):
-    config = suite_config.nameko_config(settings, "community", web_port=free_port())
+def own(settings):
+    """A database of this module's own: the counts are then exactly the cases made here, and
+    its matter and places stay out of the session's other tests."""
+    return dataclasses.replace(settings, db_prefix=f"{settings.db_prefix}_sup")
+
+
+@pytest.fixture(scope="module")
+def community(own):
+    config = suite_config.nameko_config(own, "community", web_port=free_port())
     config.pop("LOGGING")
     container = ServiceContainer(CommunityService, config)
     container.start()
-    with ClusterRpcProxy({"AMQP_URI": settings.amqp_uri}, timeout=10) as rpc:
+    with ClusterRpcProxy({"AMQP_URI": own.amqp_uri}, timeout=10) as rpc:
         load_demo_district(rpc)
         rpc.community.upsert_places(PLACES)
         rpc.community.upsert_matters([SUBDISTRICT_MATTER])
@@ -65,15 +73,15 @@ def accepted_case(community, committee, matter="ELDERLY_ALLOWANCE"):
     return case["case_id"], rid, handler
 
 
-def with_deadline(db, case_id, day):
+def with_deadline(store, case_id, day):
     """As if accepted weeks ago: its deadline ``day`` (what the timer then raises)."""
-    db("community").cases.update_one({"_id": case_id}, {"$set": {"deadline": day, "watch": due_key(day)}})
+    store("community").cases.update_one({"_id": case_id}, {"$set": {"deadline": day, "watch": due_key(day)}})
 
 
 @pytest.fixture(scope="module")
-def store(settings):
-    client = pymongo.MongoClient(settings.mongo_uri, serverSelectionTimeoutMS=2000, tz_aware=True)
-    yield lambda service: client[settings.database_name(service)]
+def store(own):
+    client = pymongo.MongoClient(own.mongo_uri, serverSelectionTimeoutMS=2000, tz_aware=True)
+    yield lambda service: client[own.database_name(service)]
     client.close()
 
 
@@ -98,39 +106,41 @@ def flagged(community, store):
     return made
 
 
-def expected_counts(made, scope=None):
+def expected_counts(made, places, scope=None):
+    """{place: {due_soon, overdue}} of every committee and centre in scope, from the cases made."""
     tally = Counter((c, f) for c, f in made.values() if f)
-    rows = {}
-    for committee, sd in COMMITTEES.items():
-        if scope in (None, sd):
-            rows[committee] = {f: tally[(committee, f)] for f in ("due_soon", "overdue")}
-    return rows
+    parent = {p["code"]: p.get("parent") or p["code"] for p in places if p["kind"] in ("committee", "subdistrict")}
+    return {code: {f: tally[(code, f)] for f in ("due_soon", "overdue")}
+            for code, sd in parent.items() if scope in (None, sd)}
 
 
 def counted(answer):
     return {c["code"]: {"due_soon": c["due_soon"], "overdue": c["overdue"]}
-            for sd in answer["subdistricts"] if sd["code"] in (SD_A, SD_B) for c in sd["committees"]
-            if c["code"] in COMMITTEES}
+            for sd in answer["subdistricts"] for c in sd["committees"]}
 
 
 def test_counts_per_committee_and_subdistrict_are_the_cases_made(community, flagged):
+    places = community.list_places()
     district = community.supervision_counts(SUPERVISOR)
-    assert counted(district) == expected_counts(flagged)
-    for sd in (s for s in district["subdistricts"] if s["code"] in (SD_A, SD_B)):
+    assert counted(district) == expected_counts(flagged, places)   # every place of the district, the demo's too
+    assert sorted(s["code"] for s in district["subdistricts"]) == sorted(
+        p["code"] for p in places if p["kind"] == "subdistrict")
+    for sd in district["subdistricts"]:
         mine = [f for c, f in flagged.values() if f and COMMITTEES[c] == sd["code"]]
         assert (sd["due_soon"], sd["overdue"]) == (mine.count("due_soon"), mine.count("overdue"))
+    assert sum(s["overdue"] for s in district["subdistricts"]) == 2   # the paused one is not counted
     # a sub-district's supervisor and centre see their sub-district only
     for who in (SUPERVISOR_A, CENTRE_A):
         scoped = community.supervision_counts(who)
         assert [s["code"] for s in scoped["subdistricts"]] == [SD_A]
-        assert counted(scoped) == expected_counts(flagged, SD_A)
+        assert counted(scoped) == expected_counts(flagged, places, SD_A)
     for who in (clerk(f"CA1{TAG}"), {"id": "r", "role": "resident"}):
         assert refused(lambda: community.supervision_counts(who)) == "Forbidden"
 
 
-def test_a_supervisor_urges_and_the_committee_answers_in_its_inbox(community, flagged, db):
+def test_a_supervisor_urges_and_the_committee_answers_in_its_inbox(community, flagged, store):
     case_id = next(c for c, (committee, flag) in flagged.items() if flag == "overdue" and committee == f"CA1{TAG}")
-    before = db("community").cases.find_one({"_id": case_id})
+    before = store("community").cases.find_one({"_id": case_id})
     # a supervisor acts on no case: no action offered, every step refused
     assert community.get_case(SUPERVISOR_A, case_id)["actions"] == []
     for action in ("start", "complete"):
@@ -140,7 +150,7 @@ def test_a_supervisor_urges_and_the_committee_answers_in_its_inbox(community, fl
     assert refused(lambda: community.urge_case(clerk(f"CA1{TAG}"), case_id, "请加快", DAY)) == "Forbidden"
     assert refused(lambda: community.urge_case({**SUPERVISOR_A, "subdistrict": SD_B}, case_id, "请加快", DAY)) \
         == "NotFound"
-    assert db("community").cases.find_one({"_id": case_id})["version"] == before["version"]
+    assert store("community").cases.find_one({"_id": case_id})["version"] == before["version"]
     reply_by = clock.today().isoformat()
     view = community.urge_case(SUPERVISOR_A, case_id, "已超期，请说明原因并加快办理。", reply_by)
     urge = view["urges"][-1]
@@ -162,9 +172,9 @@ def test_a_supervisor_urges_and_the_committee_answers_in_its_inbox(community, fl
     assert mine["urges"] == [] and all(e["action"] not in ("urge", "urge_answered") for e in mine["trail"])
 
 
-def test_bad_urges_are_refused_and_store_nothing(community, flagged, db):
+def test_bad_urges_are_refused_and_store_nothing(community, flagged, store):
     case_id = next(c for c, (committee, flag) in flagged.items() if flag == "due_soon" and committee == f"CA2{TAG}")
-    version = db("community").cases.find_one({"_id": case_id})["version"]
+    version = store("community").cases.find_one({"_id": case_id})["version"]
     yesterday = "2020-01-01"
     for note, reply_by, code in (("请加快", yesterday, "BadInput"), ("请加快", "2026/12/31", "BadInput"),
                                  ("", "2099-01-01", "BadInput"), ("x" * 501, "2099-01-01", "BadInput")):
@@ -173,9 +183,9 @@ def test_bad_urges_are_refused_and_store_nothing(community, flagged, db):
     closed, _, _ = accepted_case(community, f"CA2{TAG}")
     community.act_on_case(clerk(f"CA2{TAG}"), {"case_id": closed, "action": "complete"})
     assert refused(lambda: community.urge_case(SUPERVISOR, closed, "请加快", "2099-01-01")) == "Conflict"
-    assert db("community").cases.find_one({"_id": case_id})["version"] == version
-    assert "urges" not in db("community").cases.find_one({"_id": closed})
-    assert db("community").committee_notices.count_documents({"case_id": {"$in": [case_id, closed]}}) == 0
+    assert store("community").cases.find_one({"_id": case_id})["version"] == version
+    assert "urges" not in store("community").cases.find_one({"_id": closed})
+    assert store("community").committee_notices.count_documents({"case_id": {"$in": [case_id, closed]}}) == 0
 
 
 def test_a_clerk_sees_no_other_subdistricts_cases_and_a_centre_all_of_its_own(community, flagged):
@@ -192,7 +202,7 @@ def test_a_clerk_sees_no_other_subdistricts_cases_and_a_centre_all_of_its_own(co
         == "Forbidden"
 
 
-def test_a_subdistrict_matter_is_handled_by_the_centre(community, db):
+def test_a_subdistrict_matter_is_handled_by_the_centre(community):
     case_id, _, _ = accepted_case(community, f"CA1{TAG}", SUBDISTRICT_MATTER["code"])
     case = community.get_case(CENTRE_A, case_id)
     assert case["handling_committee"] == SD_A and "start" in case["actions"]
@@ -202,7 +212,7 @@ def test_a_subdistrict_matter_is_handled_by_the_centre(community, db):
     wait_for(lambda: any(n["case_id"] == case_id for n in community.committee_notices(CENTRE_A)))
 
 
-def test_a_resident_rates_a_closed_case_once(community, db):
+def test_a_resident_rates_a_closed_case_once(community, store):
     case_id, rid, _ = accepted_case(community, f"CB1{TAG}")
     me = {"id": rid, "role": "resident"}
     assert refused(lambda: community.rate_case(me, case_id, 5, "")) == "Conflict"   # still open
@@ -213,10 +223,10 @@ def test_a_resident_rates_a_closed_case_once(community, db):
     for score in (0, 6, "5", True, 4.5):
         assert refused(lambda: community.rate_case(me, case_id, score, "")) == "BadInput"
     assert refused(lambda: community.rate_case(me, case_id, 4, "长" * 501)) == "BadInput"
-    assert "rating" not in db("community").cases.find_one({"_id": case_id})
+    assert "rating" not in store("community").cases.find_one({"_id": case_id})
     rated = community.rate_case(me, case_id, 4, "办理及时，态度很好。")
     assert (rated["rating"]["score"], rated["rating"]["comment"]) == (4, "办理及时，态度很好。")
-    assert db("community").cases.find_one({"_id": case_id})["rating"]["score"] == 4
+    assert store("community").cases.find_one({"_id": case_id})["rating"]["score"] == 4
     assert refused(lambda: community.rate_case(me, case_id, 1, "")) == "Conflict"
 
 
