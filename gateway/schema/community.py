@@ -13,7 +13,8 @@ from gateway.schema.places import Place, place
 class Matter(graphene.ObjectType):
     code = graphene.String(required=True)
     name = graphene.String(required=True)
-    jurisdiction = graphene.String(required=True, description="RESIDENCE, REGISTRATION or ACCEPTING_DESK")
+    jurisdiction = graphene.String(required=True, description="RESIDENCE, REGISTRATION, ACCEPTING_DESK or "
+                                                              "SUBDISTRICT (the sub-district's centre handles it)")
     materials = graphene.List(graphene.NonNull(graphene.String), required=True)
     promised_days = graphene.Int(required=True, description="promised time limit in working days")
     description = graphene.String()

@@ -81,3 +81,8 @@ def test_supervisors_read_and_urge_only_in_scope_and_bad_input_stores_nothing(su
     assert codes(suite.ask(RATE, {"id": case_id, "s": 1}, me)) == ["CONFLICT"]
     mine = suite.ask(READ, {"id": case_id}, me)["data"]["case"]
     assert mine["urges"] == [] and mine["rating"] == {"score": 4}
+    # the resident can see who read and urged their case; the refused supervisor left no trace there
+    log = suite.ask("{ me { accessLog { by purpose caseId committee { code } } } }", None, me)["data"]["me"]["accessLog"]
+    assert {"by": "supervisor-SD02", "purpose": "action", "caseId": case_id, "committee": {"code": "SD02"}} in log
+    assert {"by": "supervisor-district", "purpose": "case", "caseId": case_id, "committee": None} in log
+    assert all(e["by"] != "supervisor-SD01" for e in log)
