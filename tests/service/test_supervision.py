@@ -242,3 +242,18 @@ def test_staff_accounts_of_the_new_roles_are_bound_to_a_subdistrict(community):
     session = community.staff_session_get(community.staff_session_open(login))
     assert (session["role"], session["subdistrict"]) == ("supervisor", SD_B)
     assert community.staff_add("dsup-" + login[4:], "区监察员", None, hashed, "supervisor")["subdistrict"] is None
+
+
+def test_a_supervisor_and_a_centre_reach_no_residents_record_through_the_service(community):
+    number = id_number()
+    rid = community.register_resident({"id_number": number, "name": "孙丽", "residence_committee": f"CA1{TAG}",
+                                       "address": "某路1号", "phone": "13900139002"})["resident_id"]
+    for who in (SUPERVISOR, SUPERVISOR_A, CENTRE_A):
+        assert refused(lambda: community.change_phone(who, {"resident_id": rid, "phone": "13900139003"})) \
+            == "Forbidden"
+        assert refused(lambda: community.get_notices(who, rid)) == "Forbidden"
+        assert refused(lambda: community.confirm_move(who, {"resident_id": rid})) == "Forbidden"
+        assert refused(lambda: community.living_here(who, f"CA1{TAG}")) == "Forbidden"
+    assert refused(lambda: community.find_resident(number, SUPERVISOR)) == "Forbidden"
+    assert community.get_resident(rid)["phone_masked"].endswith("9002")
+
