@@ -18,6 +18,7 @@ from gateway import auth
 from gateway.calls import Calls
 from gateway.console.entrypoints import ConsoleEntrypoints
 from gateway.console.library_entrypoints import LibraryConsoleEntrypoints
+from gateway.console.oidc_entrypoints import ConsoleOidcEntrypoints
 from gateway.console.residence_entrypoints import ResidenceConsoleEntrypoints
 from gateway.console.supervision_entrypoints import SupervisionConsoleEntrypoints
 from gateway.portal.entrypoints import PortalEntrypoints
@@ -50,9 +51,8 @@ def _error(status: int, message: str, code: str):
     return _json(status, {"errors": [{"message": message, "extensions": {"code": code}}]})
 
 
-class GatewayService(ConsoleEntrypoints, LibraryConsoleEntrypoints, ResidenceConsoleEntrypoints,
-                     SupervisionConsoleEntrypoints, PortalEntrypoints,
-                     MetricsEntrypoints):
+class GatewayService(ConsoleEntrypoints, ConsoleOidcEntrypoints, LibraryConsoleEntrypoints,
+                     ResidenceConsoleEntrypoints, SupervisionConsoleEntrypoints, PortalEntrypoints, MetricsEntrypoints):
     name = "gateway"
 
     community = RpcProxy("community")

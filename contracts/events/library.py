@@ -77,6 +77,8 @@ class HoldEventV1(BaseModel):
     at: datetime
     barcode: str | None = Field(default=None, max_length=64)
     expires: date | None = None
+    digital: bool = Field(default=False, description="a digital resource: the hold became a loan, readable at "
+                                                     "once until ``expires`` (no pickup)")
 
 
 class HoldReadyV1(HoldEventV1):

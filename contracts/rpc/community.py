@@ -213,7 +213,7 @@ class MoveV1(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     move_id: str
-    status: Literal["pending", "confirmed"]
+    status: Literal["pending", "confirmed", "withdrawn", "returned"]
     from_committee: str
     to_committee: str
     address: str | None = Field(default=None, description="shown to the resident and the new residence committee")
@@ -223,6 +223,21 @@ class MoveV1(BaseModel):
     declared_at: str
     confirmed_by: str | None = None
     confirmed_at: str | None = None
+    reason: str | None = Field(default=None, description="why a clerk returned (退回) the declaration")
+    closed_at: str | None = Field(default=None, description="when it was withdrawn or returned")
+
+
+class SetAsideMoveV1(BaseModel):
+    """``community.set_aside_move(actor, request)``: the resident withdraws their declaration, or
+    a clerk of the declared committee returns it (退回) with a reason."""
+
+    NAME: ClassVar[str] = "community.set_aside_move"
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    resident_id: str = Field(min_length=1, max_length=64)
+    move_id: str | None = Field(default=None, max_length=64, description="the declaration meant (Conflict if "
+                                                                         "another one waits now)")
+    reason: str | None = Field(default=None, max_length=200)
 
 
 class ResidenceViewV1(BaseModel):

@@ -131,3 +131,21 @@ class ConflictResolutionV1(BaseModel):
     action: Literal[CONFLICT_ACTIONS]   # type: ignore[valid-type]
     note: str = Field(min_length=1, max_length=500)
     by: str = Field(min_length=1, max_length=64)
+
+
+# Digital resources (e-books, audio, video) lent by licence: docs/ARCHITECTURE.md, Digital resources.
+DIGITAL_MAX_BYTES = 64 * 1024 * 1024   # one file; RPCs carry it base64 (``DIGITAL_MAX_BYTES`` config may lower it)
+DIGITAL_LICENCES = ("open", "one_reader", "unlimited")
+
+
+class DigitalLicenceV1(BaseModel):
+    """``library.add_digital_resource(record, licence, ...)``: who may read a digital resource.
+    ``open``: anyone; ``one_reader``: one reader at a time per licence copy (``copies``), for
+    ``loan_days``, with a hold queue; ``unlimited``: any card holder of the district."""
+
+    NAME: ClassVar[str] = "library.digital_licence"
+    model_config = ConfigDict(extra="forbid")
+
+    model: Literal[DIGITAL_LICENCES]   # type: ignore[valid-type]
+    copies: int = Field(default=1, ge=1, le=1000, strict=True)
+    loan_days: int = Field(default=14, ge=1, le=60, strict=True)

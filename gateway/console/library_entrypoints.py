@@ -30,6 +30,15 @@ def conflict_url(conflict_id: str, **query) -> str:
 class LibraryConsoleEntrypoints(ConsoleSession):
     """The librarians' pages."""
 
+    @http("GET", "/console/library")
+    def console_library(self, request):
+        """The librarians' part of the console begins with the conflicts (a typed address too)."""
+        return pages.redirect("/console/library/conflicts")
+
+    @http("GET", "/console/library/")
+    def console_library_slash(self, request):
+        return pages.redirect("/console/library/conflicts")
+
     @http("GET", "/console/library/conflicts")
     def console_conflicts(self, request):
         def work(signed: Signed, calls: Calls):

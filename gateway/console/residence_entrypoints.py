@@ -28,8 +28,9 @@ class ResidenceConsoleEntrypoints(ConsoleSession):
     @http("GET", "/console/moves")
     def console_moves(self, request):
         def work(signed: Signed, calls: Calls):
-            done = request.args.get("done") == "1"
-            return self._console_moves_page(signed, calls, flash="居住地申报已确认，居民的居住地已变更。" if done else None)
+            flash = {"1": "居住地申报已确认，居民的居住地已变更。",
+                     "returned": "申报已退回，居民会看到退回的原因，可以重新申报。"}.get(request.args.get("done"))
+            return self._console_moves_page(signed, calls, flash=flash)
         return self._console_signed(request, work)
 
     @http("POST", "/console/moves/<string:resident_id>/confirm")
@@ -49,6 +50,28 @@ class ResidenceConsoleEntrypoints(ConsoleSession):
                 return self._console_moves_page(signed, self._console_calls(), status=pages.status_of(exc),
                                                 error=pages.error_of(exc))
             return pages.redirect("/console/moves?done=1")
+        return self._console_signed(request, work, csrf=True)
+
+    @http("POST", "/console/moves/<string:resident_id>/return")
+    def console_return_move(self, request, resident_id):
+        """Return (退回) a declaration with a reason the resident reads: they may declare again."""
+        def work(signed: Signed, calls: Calls):
+            if not CASE_ID.match(resident_id):
+                return self._console_not_found(signed, calls)
+            form = self._console_form(request)
+            move_id, reason = (form.get("move_id") or "").strip()[:64], (form.get("reason") or "").strip()[:200]
+            if not move_id or not reason:
+                return self._console_moves_page(signed, calls, status=400,
+                                                error={"title": "请写明退回的原因（居民会看到）", "detail": None})
+            try:
+                calls.call("community", "set_aside_move", signed.actor,
+                           {"resident_id": resident_id, "move_id": move_id, "reason": reason})
+            except (Unavailable, RemoteError) as exc:
+                if isinstance(exc, RemoteError) and exc.exc_type not in pages.CODE_TITLES:
+                    raise
+                return self._console_moves_page(signed, self._console_calls(), status=pages.status_of(exc),
+                                                error=pages.error_of(exc))
+            return pages.redirect("/console/moves?done=returned")
         return self._console_signed(request, work, csrf=True)
 
     @http("GET", "/console/living-here")

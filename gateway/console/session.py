@@ -10,6 +10,7 @@ from nameko.exceptions import RemoteError
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
+from gateway import oidc
 from gateway.calls import Calls
 from gateway.console import pages
 from gateway.console.keys import ConsoleSecurity
@@ -52,6 +53,7 @@ class ConsoleSession:
     """Sessions, cookies and CSRF for the ``/console`` pages (see ``gateway/console/__init__.py``)."""
 
     console_keys = ConsoleSecurity()
+    console_oidc = oidc.Oidc()   # the district's identity provider, when one is configured
 
     def _console_calls(self) -> Calls:
         return Calls.configured({"community": self.community, "library": self.library}, self.config)
@@ -128,7 +130,8 @@ class ConsoleSession:
                 pass  # not a live session: sign in again
         nonce = secrets.token_urlsafe(24)
         response = pages.html(status, "login.html", who=None, error=error, login=login,
-                              csrf=self.console_keys.csrf("login", nonce))
+                              csrf=self.console_keys.csrf("login", nonce),
+                              oidc=self.console_oidc is not None)
         response.set_cookie(LOGIN_COOKIE, self.console_keys.sign(nonce), max_age=LOGIN_FORM_SECONDS,
                             path="/console/login", secure=self._console_secure(), httponly=True, samesite="Strict")
         return response

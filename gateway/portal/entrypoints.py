@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 
 from contracts.rpc.community import MATERIAL_MAX_BYTES, MATTER_AUDIENCES, MATTER_LIFE_EVENTS
 from gateway.portal import pages
+from gateway.portal.family_pages import PortalFamilyPages
 from gateway.portal.learning_pages import PortalLearningPages
 from gateway.portal.library_pages import PortalLibraryPages
 from gateway.portal.session import PortalSession, Refused, Signed
@@ -38,15 +39,17 @@ ME = ("{ me { name idNumberMasked phoneMasked livesAwayFromRegistration register
       "registeredCommittee { name } residenceCommittee { name } } }")
 RESIDENCE = ("{ me { name registeredOutsideDistrict registeredCommittee { name } residence { committee { code name } "
              "address since pendingMove { toCommittee { name } address movedOn declaredAt } moves { "
-             "fromCommittee { name } toCommittee { name } address movedOn declaredByRole confirmedAt } } } "
+             "fromCommittee { name } toCommittee { name } address movedOn declaredByRole confirmedAt status reason "
+             "closedAt } } } "
              "places { code name kind parent } }")
 DECLARE = ("mutation($c: String!, $a: String!, $d: String!) { declareMove(committee: $c, address: $a, movedOn: $d) "
            "{ pendingMove { movedOn } } }")
+WITHDRAW = "mutation { setAsideMove { pendingMove { id } } }"
 APPLY = "mutation($m: String!, $note: String) { submitCase(matterCode: $m, note: $note) { id } }"
 
 
-class PortalEntrypoints(PortalLibraryPages, PortalLearningPages, PortalSession):
-    """The residents' pages (图书馆 and 学习 in their own modules)."""
+class PortalEntrypoints(PortalLibraryPages, PortalLearningPages, PortalFamilyPages, PortalSession):
+    """The residents' pages (图书馆, 学习 and guardians' 孩子 in their own modules)."""
 
     # ---- signing in and out -----------------------------------------------------------------
 
@@ -119,7 +122,8 @@ class PortalEntrypoints(PortalLibraryPages, PortalLearningPages, PortalSession):
     @http("GET", "/residence")
     def portal_residence(self, request):
         def work(signed: Signed):
-            return self._portal_residence_page(request, signed, declared=request.args.get("declared") == "1")
+            return self._portal_residence_page(request, signed, declared=request.args.get("declared") == "1",
+                                               withdrawn=request.args.get("withdrawn") == "1")
         return self._portal_signed(request, work)
 
     @http("POST", "/residence")
@@ -142,8 +146,21 @@ class PortalEntrypoints(PortalLibraryPages, PortalLearningPages, PortalSession):
             return pages.redirect("/residence?declared=1")
         return self._portal_signed(request, work, csrf=True)
 
+    @http("POST", "/residence/withdraw")
+    def portal_withdraw_move(self, request):
+        """Withdraw my declaration (a wrong committee or address): I may declare again."""
+        def work(signed: Signed):
+            try:
+                self._portal_ask(signed, WITHDRAW)
+            except Refused as exc:
+                status = pages.ERRORS.get(exc.code, pages.FALLBACK)[0]
+                return self._portal_residence_page(request, signed, status=status, problem=str(exc))
+            return pages.redirect("/residence?withdrawn=1")
+        return self._portal_signed(request, work, csrf=True)
+
     def _portal_residence_page(self, request, signed: Signed, status: int = 200, typed: dict | None = None,
-                               problem: str | None = None, declared: bool = False) -> Response:
+                               problem: str | None = None, declared: bool = False,
+                               withdrawn: bool = False) -> Response:
         found = self._portal_ask(signed, RESIDENCE)
         places = {p["code"]: p for p in found["places"]}
         towns = [(t, [p for p in found["places"] if p["kind"] == "committee" and p["parent"] == t["code"]])
@@ -151,6 +168,7 @@ class PortalEntrypoints(PortalLibraryPages, PortalLearningPages, PortalSession):
         loose = [p for p in found["places"] if p["kind"] == "committee" and p["parent"] not in places]
         return self._portal_page(request, status, "residence.html", signed, me=found["me"], towns=towns, loose=loose,
                                  typed=typed or {}, today=clock.today().isoformat(), declared=declared,
+                                 withdrawn=withdrawn,
                                  problem={"title": "申报未能提交", "detail": problem} if problem else None,
                                  active="me")
 

@@ -15,6 +15,15 @@ GATEWAY = Path(__file__).parent.parent
 PAGES = jinja2.Environment(loader=jinja2.FileSystemLoader(GATEWAY / "templates" / "portal"),
                            autoescape=True, trim_blocks=True, lstrip_blocks=True)
 PAGES.filters["when"] = when
+
+
+def wall(value: str | None) -> str:
+    """A time already on the district's clock, as the TV guide gives it (``2026-12-08T19:00``,
+    China Standard Time, no offset): shown as it is (``when`` would take it for UTC)."""
+    return str(value or "")[:16].replace("T", " ")
+
+
+PAGES.filters["wall"] = wall
 CSS = (GATEWAY / "static" / "portal.css").read_bytes()
 
 JURISDICTION_NAMES = {"RESIDENCE": "居住地办理", "REGISTRATION": "户籍地办理", "ACCEPTING_DESK": "就近办理"}

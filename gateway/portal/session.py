@@ -13,12 +13,12 @@ from nameko.extensions import DependencyProvider
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
-from gateway import auth
+from gateway import auth, oidc
 from gateway.calls import Calls
 from gateway.console.keys import ConsoleSecurity, gateway_tokens
 from gateway.errors import format_error
 from gateway.fanout import Unavailable
-from gateway.portal import oidc, pages
+from gateway.portal import pages
 from services.common import config as suite_config
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,12 @@ LOGIN_FORM_SECONDS = 1800
 TOKEN_SECONDS = 120                # a JWT minted for one page's GraphQL
 MAX_FORM = 16 * 1024
 SIGN_IN_CODES = {"BadInput": 400, "RateLimited": 429, "StoreUnavailable": 503}
+
+
+def zh(words: str) -> str:
+    """The Chinese of a service's bilingual refusal ("中文 (English)"): the portal's pages are zh-CN."""
+    head, _, _ = words.partition(" (")
+    return head if any("\u4e00" <= ch <= "\u9fff" for ch in head) else words
 
 
 class PortalTokens(DependencyProvider):
@@ -185,7 +191,7 @@ class PortalSession:
             sent = self._portal_calls().call("community", "signin_code_send", phone, request.remote_addr or "-")
         except RemoteError as exc:
             if exc.exc_type in SIGN_IN_CODES:
-                return self._portal_login_form(request, SIGN_IN_CODES[exc.exc_type], exc.value, phone)
+                return self._portal_login_form(request, SIGN_IN_CODES[exc.exc_type], zh(exc.value), phone)
             raise
         return self._portal_login_form(request, 200, None, phone, step="code", sent=sent)
 
@@ -199,7 +205,8 @@ class PortalSession:
             signed = calls.call("community", "signin_code_verify", phone, code)
         except RemoteError as exc:
             if exc.exc_type in SIGN_IN_CODES:
-                return self._portal_login_form(request, SIGN_IN_CODES[exc.exc_type], exc.value, phone, step="code")
+                return self._portal_login_form(request, SIGN_IN_CODES[exc.exc_type], zh(exc.value), phone,
+                                               step="code")
             raise
         return self._portal_signed_in(request, signed, calls, pages.redirect("/"))
 

@@ -142,3 +142,26 @@ class ConfirmMove(graphene.Mutation):
         who = principal(info, *STAFF_ROLES)
         request = {"resident_id": resident_id, **({"move_id": move_id} if move_id else {})}
         return Residence.of(calls(info).call("community", "confirm_move", actor(who), request))
+
+
+class SetAsideMove(graphene.Mutation):
+    """A declaration that will not be confirmed: I withdraw mine, or a clerk of the declared
+    committee returns it (退回) with a reason I read. The resident may declare again."""
+
+    class Arguments:
+        resident_id = graphene.ID(description="staff: the resident whose declaration is returned; residents: none")
+        move_id = graphene.ID(description="refuse with CONFLICT if the declaration waiting is another one")
+        reason = graphene.String(description="staff: why it is returned (required)")
+
+    Output = Residence
+
+    def mutate(root, info, resident_id=None, move_id=None, reason=None):
+        who = principal(info, *RESIDENT_ROLES, *STAFF_ROLES)
+        if who.role in RESIDENT_ROLES:
+            if resident_id not in (None, who.subject):
+                raise Forbidden("residents withdraw their own declaration")
+            resident_id = who.subject
+        elif not resident_id:
+            raise BadRequest("residentId is required when staff return a declaration")
+        request = {"resident_id": resident_id, "move_id": move_id, "reason": reason}
+        return Residence.of(calls(info).call("community", "set_aside_move", actor(who), request))

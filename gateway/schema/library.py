@@ -1,10 +1,10 @@
 """The library service's types: my library card, loans and holds, the catalogue with its
-availability per location; for librarians, the conflicts kiosks and machines left."""
+availability per location and its digital editions, my digital shelf and reading links; for librarians, the conflicts kiosks and machines left."""
 from __future__ import annotations
 
 import graphene
 
-from contracts.rpc.library import CONFLICT_ACTIONS, CONFLICT_KINDS, CONFLICT_STATUSES
+from contracts.rpc.library import CONFLICT_ACTIONS, CONFLICT_KINDS, CONFLICT_STATUSES, DIGITAL_LICENCES
 from gateway.schema.places import Place, place
 
 
@@ -93,6 +93,28 @@ class LibraryLocation(graphene.ObjectType):
         return place(info, root.committee)
 
 
+DigitalLicenceModel = graphene.Enum("DigitalLicenceModel", [(m.upper(), m) for m in DIGITAL_LICENCES])
+
+
+class DigitalResource(graphene.ObjectType):
+    """A title's digital edition: an e-book, audio or video, and who may read it."""
+    kind = graphene.String(required=True, description="ebook, audio or video")
+    content_type = graphene.String(required=True)
+    size = graphene.Int(required=True, description="bytes")
+    licence = graphene.Field(DigitalLicenceModel, required=True,
+                             description="OPEN: anyone; ONE_READER: borrowed, one reader per licence copy; "
+                                         "UNLIMITED: any library card holder")
+    copies = graphene.Int(description="licence copies (ONE_READER)")
+    available = graphene.Int(description="licence copies free now (ONE_READER)")
+    loan_days = graphene.Int(description="how long a loan lasts (ONE_READER); it returns itself")
+
+    @staticmethod
+    def of(d: dict | None) -> "DigitalResource | None":
+        return None if d is None else DigitalResource(
+            kind=d["kind"], content_type=d["content_type"], size=d["size"], licence=d["licence"],
+            copies=d.get("copies"), available=d.get("available"), loan_days=d.get("loan_days"))
+
+
 class CatalogueTitle(graphene.ObjectType):
     id = graphene.ID(required=True)
     title = graphene.String(required=True)
@@ -100,11 +122,49 @@ class CatalogueTitle(graphene.ObjectType):
     subjects = graphene.List(graphene.NonNull(graphene.String), required=True)
     isbn = graphene.String()
     availability = graphene.List(graphene.NonNull(Availability), required=True)
+    digital = graphene.Field(DigitalResource, description="its digital edition, if it has one")
 
     @staticmethod
     def of(t: dict) -> "CatalogueTitle":
         return CatalogueTitle(id=t["title_id"], title=t["title"], authors=t["authors"], subjects=t["subjects"],
-                              isbn=t.get("isbn"), availability=[Availability(**a) for a in t["availability"]])
+                              isbn=t.get("isbn"), availability=[Availability(**a) for a in t["availability"]],
+                              digital=DigitalResource.of(t.get("digital")))
+
+
+class DigitalLoan(graphene.ObjectType):
+    """A licence copy lent to me until ``due`` (an instant), when it returns itself."""
+    resource_id = graphene.ID(required=True)
+    title = graphene.String(required=True)
+    kind = graphene.String(required=True)
+    borrowed_at = graphene.String(required=True)
+    due = graphene.String(required=True)
+
+    @staticmethod
+    def of(l: dict) -> "DigitalLoan":
+        return DigitalLoan(resource_id=l["resource_id"], title=l["title"], kind=l["kind"], borrowed_at=l["borrowed_at"],
+                           due=l["due"])
+
+
+class DigitalShelf(graphene.ObjectType):
+    """My digital loans, and my places in the queues of digital resources."""
+    loans = graphene.List(graphene.NonNull(DigitalLoan), required=True)
+    holds = graphene.List(graphene.NonNull(Hold), required=True)
+
+    @staticmethod
+    def of(s: dict) -> "DigitalShelf":
+        return DigitalShelf(loans=[DigitalLoan.of(l) for l in s["loans"]], holds=[Hold.of(h) for h in s["holds"]])
+
+
+class DigitalLink(graphene.ObjectType):
+    """A link that reads the file for me alone, until ``expiresAt`` (byte ranges: audio and video play)."""
+    url = graphene.String(required=True)
+    expires_at = graphene.String(required=True)
+    content_type = graphene.String(required=True)
+    size = graphene.Int(required=True)
+
+    @staticmethod
+    def of(l: dict) -> "DigitalLink":
+        return DigitalLink(url=l["url"], expires_at=l["expires_at"], content_type=l["content_type"], size=l["size"])
 
 
 # ---- conflicts, for librarians ------------------------------------------------------------

@@ -1,11 +1,12 @@
 """The library service's mutations: renewing a loan, placing and cancelling holds, the
-card's PIN; for librarians, resolving a conflict."""
+card's PIN, borrowing, returning, holding and opening digital resources; for librarians, resolving a conflict."""
 from __future__ import annotations
 
 import graphene
 
 from gateway.schema.asking import LIBRARY_ROLES, RESIDENT_ROLES, as_resident, calls, enum_value, principal
-from gateway.schema.library import Hold, LibraryCard, LibraryConflictAction, LibraryConflictDetail, Loan
+from gateway.schema.library import (DigitalLink, DigitalLoan, Hold, LibraryCard, LibraryConflictAction,
+                                    LibraryConflictDetail, Loan)
 
 
 class RenewLoan(graphene.Mutation):
@@ -72,3 +73,54 @@ class ResolveLibraryConflict(graphene.Mutation):
         who = principal(info, *LIBRARY_ROLES)
         return LibraryConflictDetail.of(calls(info).call("library", "resolve_conflict", conflict_id, {
             "action": enum_value(action), "note": note, "by": who.subject}))
+
+
+class BorrowDigital(graphene.Mutation):
+    """Borrow a licence copy of a digital resource (ONE_READER) with my library card; CONFLICT
+    when all are out (then holdDigital) or when I have it already."""
+
+    class Arguments:
+        resource_id = graphene.ID(required=True)
+
+    Output = DigitalLoan
+
+    def mutate(root, info, resource_id):
+        return DigitalLoan.of(as_resident(info, "library", "borrow_digital", resource_id))
+
+
+class ReturnDigital(graphene.Mutation):
+    """Give a digital loan back before its end; the next in the queue gets it."""
+
+    class Arguments:
+        resource_id = graphene.ID(required=True)
+
+    Output = DigitalLoan
+
+    def mutate(root, info, resource_id):
+        return DigitalLoan.of(as_resident(info, "library", "return_digital", resource_id))
+
+
+class HoldDigital(graphene.Mutation):
+    """Join the queue of a digital resource whose licence copies are all out: the first free one
+    is lent to me at once, with a notice."""
+
+    class Arguments:
+        resource_id = graphene.ID(required=True)
+
+    Output = Hold
+
+    def mutate(root, info, resource_id):
+        return Hold.of(as_resident(info, "library", "hold_digital", resource_id))
+
+
+class OpenDigital(graphene.Mutation):
+    """A short-lived link that reads the file for me (FORBIDDEN unless I may read it now: open
+    to all, unlimited for card holders, lent ones while I have them)."""
+
+    class Arguments:
+        resource_id = graphene.ID(required=True)
+
+    Output = DigitalLink
+
+    def mutate(root, info, resource_id):
+        return DigitalLink.of(as_resident(info, "library", "digital_link", resource_id))

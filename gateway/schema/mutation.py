@@ -4,11 +4,12 @@ from __future__ import annotations
 import graphene
 
 from gateway.schema.community_mutations import (ActOnCase, ChangePhone, ConfirmMove, DeclareMove, MarkNoticeRead,
-                                                RegisterResident, SubmitCase)
+                                                RegisterResident, SetAsideMove, SubmitCase)
 from gateway.schema.learning_mutations import Enrol, RecordProgress
-from gateway.schema.library_mutations import CancelHold, PlaceHold, RenewLoan, ResolveLibraryConflict, SetLibraryPin
-from gateway.schema.supervision import AnswerUrge, RateCase, UrgeCase
+from gateway.schema.library_mutations import (BorrowDigital, CancelHold, HoldDigital, OpenDigital, PlaceHold,
+                                              RenewLoan, ResolveLibraryConflict, ReturnDigital, SetLibraryPin)
 from gateway.schema.schoolbag_mutations import FreezeWallet, MarkThreadRead, PostMessage, SetWalletLimits, TopUpWallet
+from gateway.schema.supervision import AnswerUrge, RateCase, UrgeCase
 
 
 class Mutation(graphene.ObjectType):
@@ -24,6 +25,10 @@ class Mutation(graphene.ObjectType):
     place_hold = PlaceHold.Field()
     cancel_hold = CancelHold.Field()
     set_library_pin = SetLibraryPin.Field()
+    borrow_digital = BorrowDigital.Field()
+    return_digital = ReturnDigital.Field()
+    hold_digital = HoldDigital.Field()
+    open_digital = OpenDigital.Field()
     resolve_library_conflict = ResolveLibraryConflict.Field()
     act_on_case = ActOnCase.Field()
     register_resident = RegisterResident.Field()
@@ -31,6 +36,7 @@ class Mutation(graphene.ObjectType):
     mark_notice_read = MarkNoticeRead.Field()
     declare_move = DeclareMove.Field()
     confirm_move = ConfirmMove.Field()
+    set_aside_move = SetAsideMove.Field()
     urge_case = UrgeCase.Field()
     answer_urge = AnswerUrge.Field()
     rate_case = RateCase.Field()

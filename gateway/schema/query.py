@@ -7,11 +7,11 @@ from __future__ import annotations
 import graphene
 
 from gateway.schema.asking import (CASE_READERS, LIBRARY_ROLES, RESIDENT_ROLES, STAFF_ROLES, SUPERVISION_ROLES, actor,
-                                   calls, enum_value, principal)
+                                   as_resident, calls, enum_value, principal)
 from gateway.schema.community import Case, CaseQueuePage, Matter
 from gateway.schema.learning import Course, TvSlot
 from gateway.errors import BadRequest
-from gateway.schema.library import (CatalogueTitle, KioskHealth, LibraryConflict, LibraryConflictDetail,
+from gateway.schema.library import (CatalogueTitle, DigitalShelf, KioskHealth, LibraryConflict, LibraryConflictDetail,
                                     LibraryConflictKind, LibraryConflictPage, LibraryConflictStatus, LibraryLocation)
 from gateway.schema.me import Me
 from gateway.schema.paging import PAGE_CAPS, page_size
@@ -48,6 +48,8 @@ class Query(graphene.ObjectType):
                             provider=graphene.String(), channel=graphene.String(),
                             description="Lifelong-learning courses by subject, provider and channel")
     course = graphene.Field(Course, id=graphene.ID(required=True), description="One course with its lessons")
+    digital_shelf = graphene.Field(DigitalShelf, required=True,
+                                   description="My digital loans (they return themselves) and my digital holds")
     library_locations = graphene.List(graphene.NonNull(LibraryLocation), required=True,
                                       pickup=graphene.Boolean(description="only where holds can be collected"),
                                       description="The district's libraries, branches and 24-hour kiosks")
@@ -112,6 +114,9 @@ class Query(graphene.ObjectType):
 
     def resolve_course(root, info, id):
         return Course.of(calls(info).call("elearning", "get_course", id))
+
+    def resolve_digital_shelf(root, info):
+        return DigitalShelf.of(as_resident(info, "library", "digital_shelf"))
 
     def resolve_library_locations(root, info, pickup=None):
         return [LibraryLocation.of(loc) for loc in calls(info).call("library", "list_locations")

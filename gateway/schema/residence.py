@@ -12,7 +12,8 @@ from gateway.schema.places import Place, place
 class Move(graphene.ObjectType):
     """One move of residence, or the declaration waiting for confirmation."""
     id = graphene.ID(required=True)
-    status = graphene.String(required=True, description="pending or confirmed")
+    status = graphene.String(required=True, description="pending, confirmed, withdrawn (by me) or returned "
+                                                        "(by the committee, with a reason)")
     from_committee = graphene.Field(Place)
     to_committee = graphene.Field(Place, required=True)
     address = graphene.String()
@@ -22,6 +23,8 @@ class Move(graphene.ObjectType):
     declared_at = graphene.String(required=True)
     confirmed_by = graphene.String(description="the clerk's login for staff; \"staff\" for the resident")
     confirmed_at = graphene.String()
+    reason = graphene.String(description="why the committee returned (退回) the declaration")
+    closed_at = graphene.String(description="when it was withdrawn or returned")
 
     @staticmethod
     def of(m: dict) -> "Move":
@@ -29,7 +32,7 @@ class Move(graphene.ObjectType):
                     to_committee=m["to_committee"], address=m.get("address"), moved_on=str(m["moved_on"]),
                     declared_by=m.get("declared_by"), declared_by_role=m["declared_by_role"],
                     declared_at=m["declared_at"], confirmed_by=m.get("confirmed_by"),
-                    confirmed_at=m.get("confirmed_at"))
+                    confirmed_at=m.get("confirmed_at"), reason=m.get("reason"), closed_at=m.get("closed_at"))
 
     def resolve_from_committee(root, info):
         return place(info, root.from_committee)

@@ -22,7 +22,7 @@ class Assignment(graphene.ObjectType):
     title = graphene.String(required=True)
     class_title = graphene.String()
     due_at = graphene.String(required=True)
-    state = graphene.String(required=True, description="open, submitted, late, missing or marked")
+    state = graphene.String(required=True, description="not_submitted, overdue, submitted or marked")
     submission = graphene.Field(Mark)
 
     @staticmethod

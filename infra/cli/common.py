@@ -15,10 +15,12 @@ def settings() -> config.Settings:
     return config.load()
 
 
-def rpc(settings: config.Settings):
+def rpc(settings: config.Settings, timeout: float | None = None):
+    """RPC to the running suite; ``timeout``: for a question that must not keep a person waiting
+    (the default, 30 s at least, is for imports and seeding)."""
     from nameko.standalone.rpc import ClusterRpcProxy
 
-    return ClusterRpcProxy({"AMQP_URI": settings.amqp_uri}, timeout=max(settings.rpc_timeout, 30))
+    return ClusterRpcProxy({"AMQP_URI": settings.amqp_uri}, timeout=timeout or max(settings.rpc_timeout, 30))
 
 
 def operator() -> str:

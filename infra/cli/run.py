@@ -29,7 +29,8 @@ def cmd_up(args) -> int:
     token = auth.mint(auth.token_config(settings), "resident", resident["resident_id"])
     demo = next(p for p in demo_data.RESIDENTS if p.get("phone"))
     print(f"residents' portal: http://{settings.gateway_host}:{settings.gateway_port}/ (sign in as {demo['name']} "
-          f"with {demo['phone']}; the texted code: suite sms last {demo['phone']})")
+          f"with {demo['phone']}; the texted code: .venv/bin/suite sms last {demo['phone']})")
+    print(f"  {demo['name']} is also the guardian of a pupil of the demo pilot school: /family in the portal")
     print(f"GraphQL: http://{settings.gateway_host}:{settings.gateway_port}/graphql")
     print(f"staff console: http://{settings.gateway_host}:{settings.gateway_port}/console "
           f"(demo clerk {DEMO_CLERK[0]} / {DEMO_CLERK[3]})")
@@ -39,7 +40,7 @@ def cmd_up(args) -> int:
           f"(demo supervisor {DEMO_SUPERVISOR[0]} / {DEMO_SUPERVISOR[2]})")
     print(f"SIP2 for self-check machines: 127.0.0.1:{os.environ.get('SIP2_PORT', '6001')} "
           f"(demo machine {DEMO_SIP2_LOGIN} / {DEMO_SIP2_PASSWORD}; demo card {result['demo_card']} PIN {DEMO_PIN})")
-    print(f"development token for resident {resident['name']} (more: suite token --help):")
+    print(f"development token for resident {resident['name']} (more: .venv/bin/suite token --help):")
     print(token)
     return 0
 

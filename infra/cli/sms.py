@@ -17,7 +17,8 @@ def cmd_sms(args) -> int:
         print(f"no text to {args.phone} in {path} (ask for a code on the portal's sign-in page first)",
               file=sys.stderr)
         return 1
-    print(f"{found[-1]['at']}  {found[-1]['text']}")
+    print(found[-1]["text"])
+    print(f"(sent {found[-1]['at']})")
     return 0
 
 

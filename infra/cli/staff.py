@@ -1,5 +1,6 @@
 """``suite staff add``: a console account for a committee clerk, a librarian of the library network,
-a clerk of a sub-district's centre or a supervisor (of a sub-district or the district)."""
+a clerk of a sub-district's centre or a supervisor (of a sub-district or the district); ``suite staff
+link``: the account signed in through the district's identity provider."""
 from __future__ import annotations
 
 from infra.cli import common
@@ -44,6 +45,23 @@ def _role_of(args) -> tuple[str, str | None]:
     return "staff", None
 
 
+def cmd_staff_link(args) -> int:
+    import os
+
+    from nameko.exceptions import RemoteError
+
+    issuer = args.issuer or os.environ.get("OIDC_ISSUER", "").strip()
+    if not issuer:
+        return common.refused("give --issuer (or set OIDC_ISSUER): the identity provider's URL", 2)
+    with common.rpc(common.settings()) as rpc:
+        try:
+            who = rpc.community.staff_link_identity(args.login, issuer, args.subject)
+        except RemoteError as exc:
+            return common.refused(exc.value)
+    print(f"staff account {who['login']} ({who['name']}) signs in as {args.subject!r} at {issuer}")
+    return 0
+
+
 def add_staff(sub) -> None:
     staff = common.subcommands(sub.add_parser("staff", help="staff accounts: committees' clerks, "
                                                             "librarians, centres, supervisors (the console)"), "staff_command")
@@ -59,3 +77,9 @@ def add_staff(sub) -> None:
                        help="a supervisor (电子监察) of the sub-district, or with no code of the whole district")
     staff_add.add_argument("--name", required=True, help="the clerk's name as shown in the audit trail")
     staff_add.set_defaults(func=cmd_staff)
+    link = staff.add_parser("link", help="let an account sign in through the district's identity provider "
+                                         "(OpenID Connect) as one identity")
+    link.add_argument("login")
+    link.add_argument("--subject", required=True, help="the identity's 'sub' claim at the provider")
+    link.add_argument("--issuer", help="the provider's URL (default: OIDC_ISSUER)")
+    link.set_defaults(func=cmd_staff_link)

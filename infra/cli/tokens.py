@@ -35,7 +35,7 @@ def _demo_resident(settings) -> str | None:
     """The resident id of the first demo resident (张伟), when the suite runs and knows them."""
     from infra.local import demo_data
     try:
-        with common.rpc(settings) as rpc:
+        with common.rpc(settings, timeout=settings.rpc_timeout) as rpc:   # not running: say so in seconds
             return rpc.community.find_resident(demo_data.RESIDENTS[0]["id_number"])["resident_id"]
     except Exception:   # noqa: BLE001 - not running, or not seeded: say what to do instead
         return None

@@ -6,7 +6,7 @@ import time
 from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from infra.local import demo_data
+from infra.local import demo_data, demo_school
 from services.common import clock, config
 from services.community import calendar_source, catalogue, staff
 
@@ -49,9 +49,10 @@ def seed(settings: config.Settings) -> dict:
         if new_courses:
             rpc.elearning.upsert_courses(new_courses)
         demo_card = seed_demo_pin(rpc, residents[0]["resident_id"])  # its PIN for SIP2 machines
+        school = demo_school.seed(rpc, demo_data.RESIDENTS[0]["id_number"], clock.today())   # 张伟 a guardian
     return {"places": places, "matters": matters, "residents_added": added, "residents": residents,
             "titles": len(demo_data.TITLES), "courses": len(courses), "courses_added": len(new_courses),
-            "demo_card": demo_card}
+            "demo_card": demo_card, "school": school}
 
 
 def seed_demo_account(rpc) -> dict:

@@ -127,7 +127,10 @@ def nameko_config(settings: Settings, service: str, web_port: int | None = None)
         "AUTO_DELETE_EVENT_EXCHANGES": False,
         "max_workers": 10,
         "LOGGING": logging_config(settings.log_level, settings.log_format),
-        **({"SIP2_PORT": _int("SIP2_PORT", 6001)} if service == "library" else {}),
+        **({"SIP2_PORT": _int("SIP2_PORT", 6001),
+            # digital resources: the largest file taken, and where readers reach /digital/v1/ on this port
+            "DIGITAL_MAX_BYTES": _int("DIGITAL_MAX_BYTES", 64 * 1024 * 1024),
+            "LIBRARY_PUBLIC_URL": os.environ.get("LIBRARY_PUBLIC_URL", "").strip()} if service == "library" else {}),
         **({"LEARNER_ERASURE": _env("LEARNER_ERASURE", "false"),
             "PAYMENT_PROVIDER_KEY": os.environ.get("PAYMENT_PROVIDER_KEY", "").strip()}
            if service == "elearning" else {}),

@@ -69,6 +69,34 @@ def confirmed(resident: dict, who: Actor, now: datetime, today: date, move_id: s
     return residents.with_away_keys(new)
 
 
+MAX_REASON = 200
+
+
+def set_aside(resident: dict, who: Actor, reason: str | None, now: datetime, move_id: str | None = None) -> dict:
+    """A declaration that will not be confirmed: withdrawn by its resident, or returned (退回) by
+    a clerk of the declared committee, who says why. The history keeps it as such; the
+    resident may declare again. The fields to set on the resident."""
+    pending = resident.get("pending_move")
+    if not pending or (move_id and pending["move_id"] != move_id):
+        raise Conflict("没有待确认的居住地申报（可能已被确认或退回）。 (No declaration is waiting.)")
+    reason = (reason or "").strip() or None
+    if who.role in ("resident", "guardian"):
+        if who.id != resident["_id"]:
+            raise Forbidden("residents withdraw their own declaration")
+        status = "withdrawn"
+    elif may_confirm(pending, who):
+        if not reason:
+            raise BadInput("请写明退回的原因，居民会看到。 (Say why the declaration is returned.)")
+        status = "returned"
+    else:
+        raise Forbidden("只有新居住地社区的工作人员可以退回居住地申报。"
+                        " (Only a clerk of the declared residence committee may return it.)")
+    if reason and len(reason) > MAX_REASON:
+        raise BadInput(f"原因最多{MAX_REASON}字。 (At most {MAX_REASON} characters.)")
+    closed = {**pending, "status": status, "closed_by": who.id, "closed_at": now.isoformat(), "reason": reason}
+    return {"moves": list(resident.get("moves", [])) + [closed], "pending_move": None}
+
+
 def recorded_at_desk(resident: dict, committee: str, address: str, moved_on: date, who: Actor, now: datetime,
                      today: date, move_id: str) -> dict:
     """A move recorded by a clerk at a desk (the resident present with proof): declared and
@@ -137,7 +165,7 @@ def move_view(move: dict, who: Actor) -> dict:
     """A move (``MoveV1``): a resident sees who declared and confirmed it by role; staff by login."""
     out = {k: move.get(k) for k in ("move_id", "from_committee", "to_committee", "address", "moved_on",
                                     "declared_by", "declared_by_role", "declared_at", "confirmed_by",
-                                    "confirmed_at")}
+                                    "confirmed_at", "reason", "closed_at")}
     out["status"] = move.get("status", "pending")
     if not who.is_staff:
         out["declared_by"] = None

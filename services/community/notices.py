@@ -461,7 +461,7 @@ def context_for(case: Mapping[str, Any], event_data: Mapping[str, Any], place_na
     }
 
 
-FACT_KINDS = ("loan_overdue", "loan_recalled", "hold_ready", "credits_awarded", "course_completed",
+FACT_KINDS = ("loan_overdue", "loan_recalled", "hold_ready", "digital_hold_ready", "credits_awarded", "course_completed",
               "wallet_low_balance", "wallet_limit_refused", "teacher_message", "assignment_published")
 
 def local_time(iso: str | None, with_time: bool = True) -> str:

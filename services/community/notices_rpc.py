@@ -70,9 +70,11 @@ class NoticeEntrypoints:
 
     @inbox_handler(HoldReadyV1.TYPE)
     def on_hold_ready(self, event):
+        """A copy waits on a pickup shelf; or a digital resource's licence copy came to the reader
+        (``digital``: lent at once, readable until ``expires``)."""
         data = event["data"]
-        self._fact_notice("hold_ready", event, data["patron"], {"title": data["title"] or data["title_id"],
-                                                   "pickup": data["pickup"], "expires": data.get("expires") or ""})
+        self._fact_notice("digital_hold_ready" if data.get("digital") else "hold_ready", event, data["patron"], {
+            "title": data["title"] or data["title_id"], "pickup": data["pickup"], "expires": data.get("expires") or ""})
 
     @inbox_handler(CreditsAwardedV1.TYPE)
     def on_credits_awarded(self, event):

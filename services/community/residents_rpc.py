@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from contracts.events.community import MoveDeclaredV1, ResidenceChangedV1, ResidentRegisteredV1
 from contracts.rpc.community import (ChangePhoneV1, ChangeResidenceV1, CommunityOverviewPartsV1, ConfirmMoveV1,
-                                     DeclareMoveV1, RegisterResidentV1)
+                                     DeclareMoveV1, RegisterResidentV1, SetAsideMoveV1)
 from services.common import clock, outbox, overview
 from services.common.arguments import batch, checked_resident_id, page_limit
 from services.common.errors import BadInput, Forbidden, NotFound
@@ -139,6 +139,18 @@ class ResidentEntrypoints:
         self._save_move(doc, new)
         access_log.record(self.db, doc["_id"], who, "action", clock.now())
         return moves.residence_view(new, who)
+
+    @rpc
+    def set_aside_move(self, actor: dict, request: dict) -> dict:
+        """The resident withdraws their declaration, or a clerk of the declared committee returns
+        it (退回) with a reason the resident reads; the resident may declare again."""
+        who, req = cases.actor_of(actor), SetAsideMoveV1.model_validate(request)
+        doc = residents_store.get(self.db, checked_resident_id(req.resident_id))
+        fields = moves.set_aside(doc, who, req.reason, clock.now(), req.move_id)
+        residents_store.set_aside(self.db, doc["_id"], doc["pending_move"]["move_id"], fields)
+        if who.is_staff:
+            access_log.record(self.db, doc["_id"], who, "action", clock.now())
+        return moves.residence_view({**doc, **fields}, who)
 
     @rpc
     def my_residence(self, actor: dict, resident_id: str) -> dict:

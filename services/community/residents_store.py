@@ -129,6 +129,15 @@ def declare(db: Database, resident_id: str, pending: dict, key: str, event: dict
         raise Conflict("您已申报过新的居住地，正在等待居住地社区确认。 (A declaration is already waiting.)")
 
 
+def set_aside(db: Database, resident_id: str, move_id: str, fields: dict) -> None:
+    """End a waiting declaration (withdrawn or returned) if it is still the one waiting: it
+    leaves the committee's list to confirm in the same write."""
+    result = db[RESIDENTS].update_one({"_id": resident_id, "pending_move.move_id": move_id},
+                                      {"$set": fields, "$unset": {"pending_key": ""}})
+    if result.matched_count == 0:
+        raise Conflict("没有待确认的居住地申报（可能已被确认或退回）。 (No declaration is waiting.)")
+
+
 LIST_FIELDS = {**RESIDENT_VIEW_FIELDS, "pending_move": 1}
 
 

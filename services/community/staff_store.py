@@ -68,3 +68,18 @@ def purge_sessions(db: Database, now: str) -> None:
     """Remove sessions expired by ``now`` (a ``staff.stamp``), a batch at a time."""
     for s in before(db[STAFF_SESSIONS], "expires_at", now, PURGE_BATCH):
         db[STAFF_SESSIONS].delete_one({"_id": s["_id"]})
+
+
+def link_identity(db: Database, login: str, identity: str) -> dict | None:
+    """Link an account to an identity of the district's identity provider; the account, or
+    None when there is none. Conflict when another account holds the identity."""
+    try:   # update_one: the embedded store reports a unique index's refusal there, not in findAndModify
+        if db[STAFF].update_one({"_id": login}, {"$set": {"identity": identity}}).matched_count == 0:
+            return None
+    except pymongo.errors.DuplicateKeyError:
+        raise Conflict("another staff account is linked to this identity") from None
+    return db[STAFF].find_one({"_id": login})
+
+
+def by_identity(db: Database, identity: str) -> dict | None:
+    return db[STAFF].find_one({"identity": identity})

@@ -50,7 +50,8 @@ INDEXES = {
         OUTBOX_INDEX,
     ],
     NOTICES: [IndexModel([("resident_id", ASCENDING)], name="resident")],
-    STAFF: [IndexModel([("committee", ASCENDING)], name="committee")],
+    STAFF: [IndexModel([("committee", ASCENDING)], name="committee"),
+            IndexModel([("identity", ASCENDING)], name="identity", unique=True, sparse=True)],   # console OIDC
     STAFF_SESSIONS: [IndexModel([("login", ASCENDING)], name="login"),
                      IndexModel([("expires_at", ASCENDING)], name="expires_at")],
     MATERIAL_FILES: [IndexModel([("metadata.case_id", ASCENDING)], name="case")],

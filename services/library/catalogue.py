@@ -18,7 +18,7 @@ from services.common import key_rows
 from services.common.arguments import batch
 from services.common.errors import BadInput
 from services.common.storage import once
-from services.library import reference, store
+from services.library import digital, digital_store, reference, store
 
 _WORD = re.compile(r"[0-9a-z]+")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -161,4 +161,13 @@ def _with_availability(db: Database, title: dict) -> dict:
         entry["available"] += c["status"] == "available"
     return {"title_id": title["_id"], "title": title["title"], "authors": title.get("authors", []),
             "subjects": title.get("subjects", []), "isbn": title.get("isbn"), "language": title.get("language"),
-            "material_type": title.get("material_type"), "availability": sorted(places.values(), key=lambda p: p["location"])}
+            "material_type": title.get("material_type"), "availability": sorted(places.values(), key=lambda p: p["location"]),
+            "digital": _digital(db, title)}
+
+
+def _digital(db: Database, title: dict) -> dict | None:
+    """A digital resource's licence and how many licence copies are free (None: always readable)."""
+    d = title.get("digital")
+    if not d:
+        return None
+    return digital.resource_view(title, digital_store.available(db, title))

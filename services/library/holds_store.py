@@ -19,11 +19,12 @@ def of_patron(db: Database, patron_id: str, hold_id: str) -> dict | None:
     return db[HOLDS].find_one({"_id": str(hold_id), "patron": patron_id})
 
 
-def current_on(db: Database, patron_id: str, title_id: str) -> dict | None:
+def current_on(db: Database, patron_id: str, title_id: str, digital: bool = False) -> dict | None:
     """The patron's current hold on the title (its ``_id`` only), chosen by the store: a
-    patron's past holds (they stay) must not hide a current one."""
-    return db[HOLDS].find_one({"patron": patron_id, "title_id": str(title_id),
-                               "status": {"$in": list(CURRENT_HOLDS)}}, {"_id": 1})
+    patron's past holds (they stay) must not hide a current one. A title's print and digital
+    editions have queues of their own (``digital``)."""
+    return db[HOLDS].find_one({"patron": patron_id, "title_id": str(title_id), "status": {"$in": list(CURRENT_HOLDS)},
+                               "digital": True if digital else {"$ne": True}}, {"_id": 1})
 
 
 def current_of(db: Database, patron_id: str, limit: int) -> list[dict]:

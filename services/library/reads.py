@@ -44,7 +44,8 @@ def loans_and_holds(db: Database, resident_ids: list[str]) -> dict:
     out = {}
     for rid in resident_ids:
         loans = [circulation.loan_view(c) for c in copies_store.loans_of(db, rid)]
-        holds = [circulation.hold_view(h, holds_store.position(db, h)) for h in holds_store.current_of(db, rid, 100)]
+        holds = [circulation.hold_view(h, holds_store.position(db, h)) for h in holds_store.current_of(db, rid, 100)
+                 if not h.get("digital")]   # those are on the digital shelf (digital_actions.shelf)
         out[rid] = {"loans": loans, "holds": holds}
     # titles by _id in one query (fast on every store), so no caller asks per item
     title_ids = list({item["title_id"] for v in out.values() for item in v["loans"] + v["holds"]})

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 
+from nameko.dependency_providers import Config
 from nameko.timer import timer
 
 from contracts.events.community import ResidenceChangedV1, ResidentRegisteredV1
@@ -20,9 +21,11 @@ from services.common.outbox import OutboxRelay
 from services.common.rpc import rpc
 from services.common.storage import Store
 from services.common.tracing import Tracing
-from services.library import (actions, catalogue, circulation, conflicts, conflicts_store, copies_store, holds_store,
+from services.library import (actions, catalogue, circulation, conflicts, conflicts_store, copies_store, digital_actions,
+                              holds_store,
                               kiosk_events, kiosks, kiosks_store, loan_rules_store, locations_store, patron_actions,
                               patrons, patrons_store, policy, reads, store)
+from services.library.digital_rpc import DigitalEntrypoints
 from services.library.kiosk_inbox import kiosk_handler
 from services.library.sip2.accounts import Sip2AccountRpc
 from services.library.sip2.server import Sip2Server
@@ -30,8 +33,9 @@ from services.library.sip2.server import Sip2Server
 log = logging.getLogger(__name__)
 
 
-class LibraryService(HealthEntrypoints, Sip2AccountRpc):
+class LibraryService(HealthEntrypoints, Sip2AccountRpc, DigitalEntrypoints):
     name = "library"
+    config = Config()
 
     db = Store(store.INDEXES, builds=(catalogue.build_keys, store.rekey_watch_fields, conflicts_store.key_pages))
     relay = OutboxRelay(store.OUTBOX_COLLECTIONS)
@@ -243,6 +247,7 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc):
         day = day_or_today(today)
         return {"overdue": actions.raise_overdue(self.db, day), "expired_holds": actions.expire_holds(self.db, day),
                 "offline_kiosks": kiosk_events.mark_silent(self.db, clock.now()),
+                "digital_returned": digital_actions.return_due(self.db, clock.now()),
                 "loans_to_history": sum(copies_store.flush_history(self.db, barcode)
                                         for barcode in copies_store.with_pending_history(self.db))}
 

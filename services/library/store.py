@@ -1,7 +1,7 @@
 """The library service's collections, their indexes, and the builds the ``Store`` runs once
 per database. The reads and writes of each aggregate are in its own store module:
 ``patrons_store``, ``copies_store`` (copies, loans and the loan history), ``holds_store``,
-``kiosks_store``, ``conflicts_store``, ``locations_store``, ``loan_rules_store``; titles in
+``kiosks_store``, ``conflicts_store``, ``digital_store`` (licence copies, files in GridFS), ``locations_store``, ``loan_rules_store``; titles in
 ``catalogue``; SIP2 accounts in ``sip2.accounts_store``."""
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ KIOSKS = "kiosks"
 KIOSK_INBOX = "kiosk_inbox"
 CONFLICTS = "conflicts"
 SIP2_ACCOUNTS = "sip2_accounts"
+DIGITAL_COPIES = "digital_copies"   # licence copies of digital resources, one each (digital_store.py)
 LOAN_RULES = "loan_rules"   # an operator's rules, one document each (_id = the rule's name), after the defaults
 
 COUNTERS = "counters"
@@ -56,6 +57,9 @@ INDEXES = {
     # a copy's loans: the other side of its conflicts (conflicts_store.loans_of_copy)
     LOAN_HISTORY: [IndexModel([("patron", ASCENDING)], name="patron"),
                    IndexModel([("barcode", ASCENDING)], name="barcode")],
+    DIGITAL_COPIES: [IndexModel([("title_id", ASCENDING)], name="title"),
+                     IndexModel([("loan.patron", ASCENDING)], name="loan_patron", sparse=True),
+                     IndexModel([("due_watch", ASCENDING)], name="due_watch", sparse=True), OUTBOX_INDEX],
     KIOSKS: [IndexModel([("status", ASCENDING)], name="status"), OUTBOX_INDEX],
     CONFLICTS: [IndexModel([("status", ASCENDING)], name="status"), IndexModel([("barcode", ASCENDING)], name="barcode"),
                 # a page is one range of one of these (conflicts.KEY_FIELDS), whichever filters it has
@@ -63,7 +67,7 @@ INDEXES = {
                   for key in ("page_key", "kind_key", "place_key", "kind_place_key")], OUTBOX_INDEX],
 }
 
-OUTBOX_COLLECTIONS = [PATRONS, COPIES, HOLDS, KIOSKS, CONFLICTS]
+OUTBOX_COLLECTIONS = [PATRONS, COPIES, HOLDS, KIOSKS, CONFLICTS, DIGITAL_COPIES]
 
 
 def rekey_watch_fields(db: Database) -> None:

@@ -57,6 +57,12 @@ def test_up_serves_health_seeds_once_and_down_stops_everything(suite_env):
     assert again.returncode == 0, again.stderr
     assert "4 residents (0 new)" in again.stdout and "2 courses (0 new" in again.stdout
     assert "already running" in again.stdout
+    # the demo pilot school: 张伟 a guardian, his child's card credited once, one assignment
+    children = requests.post(url, headers={"Authorization": f"Bearer {token}"}, timeout=10, json={
+        "query": "{ me { children { name assignments { title } wallet { balanceFen } } } }"}).json()
+    [child] = children["data"]["me"]["children"]
+    assert child["name"] == "张小明" and child["wallet"]["balanceFen"] == 5000, children
+    assert [a["title"] for a in child["assignments"]] == ["口算练习（第三页）"]
     # seeding, twice, raised nothing the community service would log as a warning
     community_log = (Path(suite_env["SUITE_VAR_DIR"]) / "log" / "community.log").read_text(encoding="utf-8")
     assert "error handling worker" not in community_log, community_log[-2000:]

@@ -8,26 +8,20 @@ import uuid
 
 import pytest
 
-from gateway.service import GatewayService
 from services.common import clock
 from services.community import staff
-from services.community.service import CommunityService
-from support import id_number, load_demo_district, wait_for, web_address
+from support import id_number, wait_for
 from support.browser import run, serious
+from support.portal import CODE, start_portal
 
 pytestmark = pytest.mark.timeout(300)
 SECRET = "moves-browser-secret-of-at-least-32-bytes"
 TEXT = "document.querySelector('main').innerText"
-CODE = "验证码为(\\d{6})"
 
 
 @pytest.fixture
 def suite(start_service, service_config, rpc, tmp_path):
-    outbox = tmp_path / "sms.jsonl"
-    start_service(CommunityService, service_config("community", SMS_FILE=str(outbox)))
-    gateway = start_service(GatewayService, service_config("gateway", JWT_SECRET=SECRET, RPC_TIMEOUT=3.0))
-    load_demo_district(rpc)
-    return {"base": web_address(gateway), "outbox": outbox}
+    return start_portal(start_service, service_config, rpc, tmp_path, SECRET)
 
 
 def clerk(rpc, committee):
@@ -42,14 +36,14 @@ def sign_in(base, login, password):
 
 
 def test_declare_in_the_portal_confirm_in_the_console_both_committees_see_it(suite, rpc):
-    base, today = suite["base"], clock.today().isoformat()
+    base, today = suite.base, clock.today().isoformat()
     phone = "137" + f"{uuid.uuid4().int % 10 ** 8:08d}"
     me = rpc.community.register_resident({"id_number": id_number(), "name": "周敏", "phone": phone,
                                           "registered_committee": "C0101", "residence_committee": "C0101",
                                           "address": "龙华路5号"})["resident_id"]
     portal = run([
         {"goto": base + "/login"}, {"fill": "#phone", "value": phone}, {"click": "#send-code"},
-        {"fillFrom": "#code", "file": str(suite["outbox"]), "regex": CODE}, {"click": "#sign-in"},
+        {"fillFrom": "#code", "file": str(suite.outbox), "regex": CODE}, {"click": "#sign-in"},
         {"click": "nav a[href='/me']"}, {"click": "#my-residence"}, {"eval": "before", "js": TEXT},
         {"axe": "axe_residence"},
         {"select": "#committee", "value": "C0201"}, {"fill": "#address", "value": "枫林路66号1202室"},

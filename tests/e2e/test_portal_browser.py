@@ -9,23 +9,19 @@ import pytest
 
 from gateway.service import GatewayService
 from services.community.service import CommunityService
-from support import id_number, load_demo_district, wait_for, web_address
+from support import id_number, load_demo_district, wait_for
 from support.browser import run, serious
+from support.portal import CODE, start_portal
 
 pytestmark = pytest.mark.timeout(300)
 SECRET = "portal-browser-secret-of-at-least-32-bytes"
 PHONE = {"width": 390, "height": 844}
 TEXT = "document.querySelector('main').innerText"
-CODE = "验证码为(\\d{6})"
 
 
 @pytest.fixture
 def portal(start_service, service_config, rpc, tmp_path):
-    outbox = tmp_path / "sms.jsonl"
-    start_service(CommunityService, service_config("community", SMS_FILE=str(outbox)))
-    gateway = start_service(GatewayService, service_config("gateway", JWT_SECRET=SECRET, RPC_TIMEOUT=3.0))
-    load_demo_district(rpc)
-    return {"base": web_address(gateway), "outbox": outbox}
+    return start_portal(start_service, service_config, rpc, tmp_path, SECRET)
 
 
 def test_a_resident_on_a_phone_signs_in_follows_a_case_reads_a_notice_and_applies(portal, rpc, tmp_path):
@@ -40,13 +36,13 @@ def test_a_resident_on_a_phone_signs_in_follows_a_case_reads_a_notice_and_applie
     rpc.community.act_on_case(clerk, {"case_id": case["case_id"], "action": "request_supplement",
                                       "missing_materials": ["近期免冠照片"], "note": "请补交照片"})
     wait_for(lambda: len(rpc.community.get_notices({"id": me, "role": "resident"}, me)) >= 2)
-    base = portal["base"]
+    base = portal.base
     steps = [
         {"goto": base + "/"},   # not signed in: the sign-in page
         {"axe": "axe_login"},
         {"fill": "#phone", "value": phone}, {"click": "#send-code"},
         {"eval": "sent", "js": "document.querySelector('#sent').innerText"}, {"axe": "axe_code"},
-        {"fillFrom": "#code", "file": str(portal["outbox"]), "regex": CODE}, {"click": "#sign-in"},
+        {"fillFrom": "#code", "file": str(portal.outbox), "regex": CODE}, {"click": "#sign-in"},
         {"eval": "home", "js": TEXT}, {"axe": "axe_home"}, {"cookies": "cookies"},
         {"screenshot": str(tmp_path / "home.png")},
         {"click": "text=我的办件"}, {"eval": "cases", "js": TEXT}, {"axe": "axe_cases"},

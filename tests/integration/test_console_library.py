@@ -55,6 +55,8 @@ def test_a_librarian_filters_pages_opens_and_resolves_with_a_note(site, db):
     account, kiosk, ids = site
     desk = account("librarian")
     assert desk.get("/console").headers["Location"] == "/console/library/conflicts"   # their own first page
+    for typed in ("/console/library", "/console/library/"):                             # as the README names it
+        assert desk.get(typed).headers["Location"] == "/console/library/conflicts"
     first = desk.get(f"/console/library/conflicts?location={kiosk}")
     assert first.status_code == 200 and "借还冲突" in first.text and "图书馆工作台" in first.text
     assert first.text.count('data-conflict="') == 25 and "LC********7777" in first.text

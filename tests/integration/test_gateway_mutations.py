@@ -13,7 +13,7 @@ from gateway.service import GatewayService
 from services.common import clock
 from services.library.service import LibraryService
 from support import id_number, load_working_calendars, wait_for, web_address
-from support.library import due_tomorrow
+from support.library import a_digital_resource, due_tomorrow
 from support.school_data import school  # noqa: F401 - the fixture
 
 SECRET = "mutations-test-secret-of-at-least-32-bytes"
@@ -102,6 +102,10 @@ def test_every_mutation_answers_every_field_it_can(suite, school, rpc, db):
     declared = suite("declareMove", f'(committee: "C0202", address: "东安路1号", movedOn: "{today}")', mover)
     assert declared["pendingMove"]["toCommittee"]["code"] == "C0202" and declared["committee"]["code"] == "C0101"
     done.add("declareMove")
+    withdrawn = suite("setAsideMove", "", mover)   # withdrawn by its resident, then declared again
+    assert withdrawn["pendingMove"] is None and withdrawn["moves"][0]["status"] == "withdrawn"
+    suite("declareMove", f'(committee: "C0202", address: "东安路1号", movedOn: "{today}")', mover)
+    done.add("setAsideMove")
     confirmed = suite("confirmMove", f'(residentId: "{mover}")', "clerk-3", "staff", "C0202")
     assert confirmed["committee"]["code"] == "C0202" and confirmed["pendingMove"] is None
     done.add("confirmMove")
@@ -119,6 +123,16 @@ def test_every_mutation_answers_every_field_it_can(suite, school, rpc, db):
     done.add("placeHold")
     suite("cancelHold", f'(holdId: "{hold["id"]}")', school.residents["C"])
     done.add("cancelHold")
+    ebook = a_digital_resource(rpc.library)["resource_id"]
+    assert suite("borrowDigital", f'(resourceId: "{ebook}")', zhang)["title"] == "数字图书：三体"
+    done.add("borrowDigital")
+    assert suite("openDigital", f'(resourceId: "{ebook}")', zhang)["contentType"] == "application/epub+zip"
+    done.add("openDigital")
+    assert suite("holdDigital", f'(resourceId: "{ebook}")', school.residents["C"])["position"] == 1
+    done.add("holdDigital")
+    assert suite("returnDigital", f'(resourceId: "{ebook}")', zhang)["resourceId"] == ebook
+    done.add("returnDigital")
+    assert [x["resource_id"] for x in rpc.library.digital_shelf(school.residents["C"])["loans"]] == [ebook]
     enrolled = suite("enrol", f'(courseId: "{tag}-c")', zhang)
     assert enrolled["courseTitle"] == "家庭教育" and enrolled["lessons"] == []
     done.add("enrol")

@@ -24,7 +24,7 @@ from services.library import actions
 from services.library.service import LibraryService
 from support.school_data import school  # noqa: F401 - the fixture
 from support import id_number, load_working_calendars, wait_for, web_address
-from support.library import due_tomorrow
+from support.library import a_digital_resource, due_tomorrow
 
 SECRET = "matrix-test-secret-of-at-least-32-bytes"
 ROLES = (None, "resident", "guardian", "staff", "librarian", "centre", "supervisor", "admin")
@@ -106,6 +106,16 @@ class World:
                                             "copies": [{"barcode": f"B-{tag}", "home_location": "MAIN"}]}])
         return f"t-{tag}", f"B-{tag}"
 
+    def digital(self, lent_to=None):
+        """A digital resource of one licence copy, lent to ``lent_to`` if given."""
+        resource_id = a_digital_resource(self.rpc.library)["resource_id"]
+        if lent_to:
+            self.rpc.library.borrow_digital(lent_to, resource_id)
+        return resource_id
+
+    def other_owner(self, role):   # a card holder who is not the role's owner
+        return self.resident if role == "guardian" else self.subject["guardian"]
+
     def notice(self, owner):
         """A notice of the owner's: the receipt of a case accepted (written from the event)."""
         case_id = self.case(owner)
@@ -165,6 +175,15 @@ OPERATIONS = {
         "mutation($t: ID!) { placeHold(titleId: $t, pickup: \"MAIN\") { id } }", {"t": w.title()[0]})),
     "cancelHold": (RESIDENTS_ONLY, lambda w, role: (
         "mutation($h: ID!) { cancelHold(holdId: $h) { id } }", {"h": w.hold(w.owner(role))})),
+    "digitalShelf": (RESIDENTS_ONLY, q("{ digitalShelf { loans { resourceId } holds { id } } }")),
+    "borrowDigital": (RESIDENTS_ONLY, lambda w, role: (
+        "mutation($r: ID!) { borrowDigital(resourceId: $r) { due } }", {"r": w.digital()})),
+    "returnDigital": (RESIDENTS_ONLY, lambda w, role: (
+        "mutation($r: ID!) { returnDigital(resourceId: $r) { resourceId } }", {"r": w.digital(w.owner(role))})),
+    "holdDigital": (RESIDENTS_ONLY, lambda w, role: (
+        "mutation($r: ID!) { holdDigital(resourceId: $r) { position } }", {"r": w.digital(w.other_owner(role))})),
+    "openDigital": (RESIDENTS_ONLY, lambda w, role: (
+        "mutation($r: ID!) { openDigital(resourceId: $r) { url } }", {"r": w.digital(w.owner(role))})),
     "setLibraryPin": (RESIDENTS_ONLY, q('mutation { setLibraryPin(pin: "5820") { hasPin } }')),
     "enrol": (RESIDENTS_ONLY, lambda w, role: (
         "mutation($c: ID!) { enrol(courseId: $c) { courseId } }", {"c": w.course})),
@@ -191,6 +210,10 @@ OPERATIONS = {
     "declareMove": (RESIDENTS_ONLY, lambda w, role: (
         "mutation($d: String!) { declareMove(committee: \"C0202\", address: \"东安路9号\", movedOn: $d) "
         "{ pendingMove { status } } }", {"d": clock.today().isoformat()})),
+    # after declareMove: a resident withdraws the declaration that row left; staff return a fresh one
+    "setAsideMove": (SIGNED_IN, lambda w, role: (
+        "mutation($r: ID, $why: String) { setAsideMove(residentId: $r, reason: $why) { pendingMove { id } } }",
+        {"r": w.declared(None), "why": "地址不在本社区"} if role in ("staff", "admin") else {})),
     "confirmMove": (STAFF_ONLY, lambda w, role: (
         "mutation($r: ID!) { confirmMove(residentId: $r) { committee { code } } }", {"r": w.declared(None)})),
     "supervision": (SUPERVISION, q("{ supervision { scope subdistricts { code overdue committees { code } } } }")),
@@ -311,6 +334,11 @@ def test_my_data_not_another_residents(world, rpc):
     assert codes(as_other("mutation($b: String!) { renewLoan(barcode: $b) { due } }",
                           {"b": world.barcodes[mine]})) == ["CONFLICT"]   # the library: not on loan to you
     assert codes(as_other("mutation($h: ID!) { cancelHold(holdId: $h) { id } }", {"h": hold_id})) == ["NOT_FOUND"]
+    ebook = world.digital(lent_to=mine)
+    assert codes(as_other("mutation($r: ID!) { openDigital(resourceId: $r) { url } }", {"r": ebook})) == ["FORBIDDEN"]
+    assert codes(as_other("mutation($r: ID!) { returnDigital(resourceId: $r) { due } }", {"r": ebook})) \
+        == ["NOT_FOUND"]
+    assert as_other("{ digitalShelf { loans { resourceId } } }", None)["data"]["digitalShelf"]["loans"] == []
     theirs = as_other("{ me { cases { id } loans { barcode } holds { id } } }", None)["data"]["me"]
     assert theirs == {"cases": [], "loans": [], "holds": []}
     # nothing of mine changed
@@ -319,6 +347,8 @@ def test_my_data_not_another_residents(world, rpc):
     assert {c["id"]: c["status"] for c in me["cases"]}[case_id] == "submitted"
     assert me["loans"] == [{"barcode": world.barcodes[mine], "renewals": 0}]
     assert [h["id"] for h in me["holds"]] == [hold_id]
+    shelf = ask("{ digitalShelf { loans { resourceId } } }", None, "resident")["data"]["digitalShelf"]
+    assert [x["resourceId"] for x in shelf["loans"]] == [ebook]
 
 
 def test_my_child_not_another_guardians_child(world, rpc):

@@ -2,52 +2,22 @@
 real broker and store: signing in by a texted code, the pages a resident reads, and every
 hostile request (a forged or replayed session, a replayed code, a post without its CSRF
 token, another resident's case) answered with a page that says so and changing nothing."""
-import json
 import re
 import uuid
 
 import pytest
 import requests
 
-from gateway.service import GatewayService
-from services.community.service import CommunityService
-from support import id_number, load_demo_district, wait_for, web_address
+from support import id_number, wait_for
+from support.portal import console_clerk, csrf_of, start_portal
 
 SECRET = "portal-test-secret-of-at-least-32-bytes"
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 CLERK = {"id": "clerk-fl", "role": "staff", "committee": "C0201"}
 
 
 @pytest.fixture
 def portal(start_service, service_config, rpc, tmp_path):
-    outbox = tmp_path / "sms.jsonl"
-    start_service(CommunityService, service_config("community", SMS_FILE=str(outbox)))
-    gateway = start_service(GatewayService, service_config("gateway", JWT_SECRET=SECRET, RPC_TIMEOUT=3.0))
-    load_demo_district(rpc)
-    return Portal(web_address(gateway), outbox)
-
-
-class Portal:
-    def __init__(self, base, outbox):
-        self.base, self.outbox = base, outbox
-
-    def code_to(self, phone):
-        lines = [json.loads(x) for x in self.outbox.read_text(encoding="utf-8").splitlines()]
-        return [x["text"].split("验证码为")[1][:6] for x in lines if x["to"] == phone][-1]
-
-    def sign_in(self, phone, browser=None):
-        """A browser (a requests session) signed in as the holder of ``phone``; its last answer."""
-        browser = browser or requests.Session()
-        page = browser.get(self.base + "/login", timeout=10)
-        sent = browser.post(self.base + "/login", data={"phone": phone, "csrf": csrf_of(page)}, timeout=10)
-        assert sent.status_code == 200 and 'id="code-form"' in sent.text, sent.text
-        done = browser.post(self.base + "/login/code", timeout=10,
-                            data={"phone": phone, "code": self.code_to(phone), "csrf": csrf_of(sent)})
-        return browser, done
-
-
-def csrf_of(page) -> str:
-    return CSRF.search(page.text).group(1)
+    return start_portal(start_service, service_config, rpc, tmp_path, SECRET)
 
 
 def resident(rpc, phone, name="林晓"):
@@ -177,6 +147,7 @@ def test_bad_sign_in_input_gets_the_form_again_with_why(portal):
     page = browser.get(portal.base + "/login", timeout=10)
     bad = browser.post(portal.base + "/login", data={"phone": "12345", "csrf": csrf_of(page)}, timeout=10)
     assert bad.status_code == 400 and "11位手机号码" in bad.text and 'id="phone-form"' in bad.text
+    assert "mainland mobile" not in bad.text   # a zh-CN page: the service's English half is left out
     no_csrf = browser.post(portal.base + "/login", data={"phone": new_phone()}, timeout=10)
     assert no_csrf.status_code == 403
     big = browser.post(portal.base + "/login", data={"phone": "1" * 40_000, "csrf": csrf_of(page)}, timeout=10)
@@ -202,7 +173,6 @@ PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
 def test_a_resident_hands_in_a_file_and_the_clerk_downloads_it(portal, rpc):
-    from services.community import staff
     phone = new_phone()
     me = resident(rpc, phone)
     case = rpc.community.submit_case({"id": me, "role": "resident"}, {"resident_id": me,
@@ -236,12 +206,7 @@ def test_a_resident_hands_in_a_file_and_the_clerk_downloads_it(portal, rpc):
     assert rpc.community.list_materials({"id": other, "role": "resident"}, theirs["case_id"]) == []
 
     # the clerk of the residence committee downloads it from the console
-    login, password = f"clerk-{uuid.uuid4().hex[:6]}", f"pw-{uuid.uuid4().hex}"
-    rpc.community.staff_add(login, "周静", "C0201", staff.hash_password(password))
-    clerk = requests.Session()
-    form = clerk.get(portal.base + "/console/login", timeout=10)
-    clerk.post(portal.base + "/console/login", data={"login": login, "password": password, "csrf": csrf_of(form)},
-               timeout=10)
+    clerk = console_clerk(portal.base, rpc, "C0201")
     seen = clerk.get(portal.base + f"/console/cases/{case['case_id']}", timeout=10)
     link = re.search(r'href="(/console/cases/[^"]+/files/[0-9a-f]{24})"', seen.text).group(1)
     got = clerk.get(portal.base + link, timeout=10)
@@ -278,3 +243,30 @@ def test_a_resident_rates_a_closed_case_once_on_its_page(portal, rpc, db):
     again = browser.post(portal.base + f"/cases/{case_id}/rating", data={"csrf": csrf_of(page), "score": "1"},
                          timeout=10)
     assert again.status_code == 409 and db("community").cases.find_one({"_id": case_id})["rating"]["score"] == 4
+
+
+def test_a_declaration_withdrawn_in_the_portal_and_returned_in_the_console(portal, rpc):
+    from services.common import clock
+    phone = new_phone()
+    rid = resident(rpc, phone)
+    browser, _ = portal.sign_in(phone)
+    page = browser.get(portal.base + "/residence", timeout=10)
+    declare = {"csrf": csrf_of(page), "committee": "C0202", "address": "东安路3号", "moved_on": clock.today().isoformat()}
+    assert "等待该社区确认" in browser.post(portal.base + "/residence", data=declare, timeout=10).text
+    withdrawn = browser.post(portal.base + "/residence/withdraw", data={"csrf": csrf_of(page)}, timeout=10)
+    assert "申报已撤回" in withdrawn.text and "本人撤回的申报" in withdrawn.text and 'id="declare-form"' in withdrawn.text
+    assert browser.post(portal.base + "/residence/withdraw", data={"csrf": csrf_of(page)}, timeout=10).status_code == 409
+    browser.post(portal.base + "/residence", data=declare, timeout=10)
+
+    clerk = console_clerk(portal.base, rpc, "C0202", "吴静")
+    moves = clerk.get(portal.base + "/console/moves", timeout=10)
+    row = moves.text.split(f'data-resident="{rid}"')[1].split("</tr>")[0]   # this resident's row
+    move_id = re.search(r'name="move_id" value="([0-9a-f]+)"', row).group(1)
+    no_reason = clerk.post(portal.base + f"/console/moves/{rid}/return", timeout=10,
+                           data={"csrf": csrf_of(moves), "move_id": move_id, "reason": ""})
+    assert no_reason.status_code == 400 and "退回的原因" in no_reason.text
+    returned = clerk.post(portal.base + f"/console/moves/{rid}/return", timeout=10,
+                          data={"csrf": csrf_of(moves), "move_id": move_id, "reason": "该地址不在本社区"})
+    assert "申报已退回" in returned.text
+    seen = browser.get(portal.base + "/residence", timeout=10)
+    assert "社区退回的申报" in seen.text and "该地址不在本社区" in seen.text and 'id="declare-form"' in seen.text

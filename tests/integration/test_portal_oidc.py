@@ -49,11 +49,12 @@ def portal(district, start_service, service_config):
         yield base
 
 
-def to_callback(portal, login, browser=None):
-    """Leave for the provider, sign in there as ``login`` and consent; the callback URL it
-    sends the browser back to (not yet followed) and the browser."""
+def to_callback(portal, login, browser=None, path="/login/oidc"):
+    """Leave ``portal`` (its ``path`` starts the sign-in) for the provider, sign in there as
+    ``login`` and consent; the callback URL it sends the browser back to (not yet followed)
+    and the browser."""
     browser = browser or requests.Session()
-    page = browser.get(portal + "/login/oidc", timeout=10)           # follows to the provider's sign-in form
+    page = browser.get(portal + path, timeout=10)           # follows to the provider's sign-in form
     assert page.status_code == 200 and "login" in page.text, page.text[:500]
     form_base = f"{urlparse(page.url).scheme}://{urlparse(page.url).netloc}"
 

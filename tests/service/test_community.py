@@ -332,6 +332,9 @@ def test_library_overdue_and_hold_ready_become_notices_once(community, settings)
                                         "due": "2026-11-20", "source": "timer"}),
         ("cn.library.hold.ready.v1", {"hold_id": "h1", "title_id": "t2", "title": "活着", "patron": r["resident_id"],
                                       "pickup": "B-FL", "at": "2026-11-25T08:00:00Z", "expires": "2026-12-02"}),
+        ("cn.library.hold.ready.v1", {"hold_id": "h2", "title_id": "d1", "title": "流浪地球", "patron": r["resident_id"],
+                                      "pickup": "online", "at": "2026-11-25T08:00:00Z", "expires": "2026-12-09",
+                                      "barcode": "d1#1", "digital": True}),
     ]
     with Connection(settings.amqp_uri) as conn:
         for event_type, data in facts:
@@ -340,12 +343,15 @@ def test_library_overdue_and_hold_ready_become_notices_once(community, settings)
             for _ in range(2):  # delivered twice
                 conn.Producer().publish(json.dumps(envelope), exchange="library.events", routing_key=event_type,
                                         content_type="application/json")
-    notices = wait_for(lambda: (lambda n: n if len(n) >= 2 else None)(community.get_notices(me(r), r["resident_id"])))
+    notices = wait_for(lambda: (lambda n: n if len(n) >= 3 else None)(community.get_notices(me(r), r["resident_id"])))
     eventlet.sleep(0.3)
     notices = community.get_notices(me(r), r["resident_id"])
-    assert sorted(n["kind"] for n in notices) == ["hold_ready", "loan_overdue"]
+    assert sorted(n["kind"] for n in notices) == ["digital_hold_ready", "hold_ready", "loan_overdue"]
     ready = next(n for n in notices if n["kind"] == "hold_ready")
     assert "孙丽" in ready["body"] and "活着" in ready["body"] and "2026-12-02" in ready["body"]
+    lent = next(n for n in notices if n["kind"] == "digital_hold_ready")   # a digital copy: read it, nothing to fetch
+    assert "流浪地球" in lent["body"] and "2026-12-09" in lent["body"] and "到期自动归还" in lent["body"]
+    assert "取书" not in lent["body"]
 
 
 def test_cases_are_assigned_only_to_active_clerks_of_the_handling_committee(community):

@@ -194,3 +194,29 @@ def test_registered_outside_the_district_stays_refused_with_a_clear_message(comm
     err = refused(lambda: community.submit_case(me(rid), {"resident_id": rid, "matter_code": "HOUSEHOLD_CERTIFICATE"}))
     assert err.exc_type == "BadInput" and "户籍所在地" in err.value
     assert db("community").cases.find_one({"resident_id": rid}) is None
+
+
+def test_a_declaration_withdrawn_or_returned_frees_the_resident_to_declare_again(community):
+    rid = register(community, name="冯敏")
+    declared = community.declare_move(me(rid), {"resident_id": rid, "residence_committee": "C0201",
+                                               "address": "枫林路9号", "moved_on": clock.today().isoformat()})
+    first = declared["pending_move"]["move_id"]
+    # nobody else sets it aside: another resident, a clerk of another committee, a clerk without a reason
+    other = register(community, name="路人")
+    assert refused(lambda: community.set_aside_move(me(other), {"resident_id": rid})).exc_type == "Forbidden"
+    assert refused(lambda: community.set_aside_move(DONGAN, {"resident_id": rid, "reason": "x"})).exc_type == \
+        "Forbidden"
+    assert refused(lambda: community.set_aside_move(FENGLIN, {"resident_id": rid})).exc_type == "BadInput"
+    assert rid in ids(every(community.moves_to_confirm, FENGLIN, None))
+    returned = community.set_aside_move(FENGLIN, {"resident_id": rid, "move_id": first, "reason": "地址不在本社区"})
+    assert returned["pending_move"] is None and returned["moves"][0]["status"] == "returned"
+    assert returned["moves"][0]["reason"] == "地址不在本社区"
+    assert rid not in ids(every(community.moves_to_confirm, FENGLIN, None))
+    assert refused(lambda: community.set_aside_move(FENGLIN, {"resident_id": rid, "reason": "x"})).exc_type == \
+        "Conflict"
+    again = community.declare_move(me(rid), {"resident_id": rid, "residence_committee": "C0201",
+                                            "address": "枫林路19号", "moved_on": clock.today().isoformat()})
+    withdrawn = community.set_aside_move(me(rid), {"resident_id": rid})
+    assert withdrawn["pending_move"] is None and [m["status"] for m in withdrawn["moves"]][:2] == [
+        "withdrawn", "returned"] and again["pending_move"]["move_id"] != first
+    assert community.my_residence(me(rid), rid)["residence_committee"] == "C0101"   # nothing moved

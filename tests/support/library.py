@@ -1,7 +1,10 @@
 """The library service started for a test, and what its tests make: patrons, titles with
 copies, kiosk events published as a kiosk does (its own broker user, raw kombu)."""
+import base64
+import io
 import json
 import uuid
+import zipfile
 from datetime import datetime, timezone
 
 import pytest
@@ -78,3 +81,20 @@ def publish_kiosk(uri, kiosk_id, kind, data, *, event_id=None, at=None, seq=1, u
                                 content_type="application/json", delivery_mode=2, headers=headers or {},
                                 user_id=broker_user(kiosk_id) if user == "auto" else user)
     return envelope
+
+
+def epub(body: bytes = "<html>第一章</html>".encode() * 200) -> bytes:
+    """An EPUB as OCF makes it: ``mimetype`` first, stored, then the content."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr(zipfile.ZipInfo("mimetype"), "application/epub+zip", compress_type=zipfile.ZIP_STORED)
+        z.writestr("OEBPS/ch1.xhtml", body, compress_type=zipfile.ZIP_STORED)
+    return out.getvalue()
+
+
+def a_digital_resource(library, licence=None, title="数字图书：三体", data=None, name="三体.epub",
+                       content_type="application/epub+zip") -> dict:
+    """A digital resource added as an operator adds one (an EPUB, one licence copy by default)."""
+    record = {"record_id": "d-" + uuid.uuid4().hex[:10], "title": title, "authors": ["刘慈欣"]}
+    return library.add_digital_resource(record, licence or {"model": "one_reader", "copies": 1, "loan_days": 3},
+                                        name, content_type, base64.b64encode(epub() if data is None else data).decode())

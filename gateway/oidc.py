@@ -1,12 +1,14 @@
-"""Signing residents in through the district's identity provider: OpenID Connect, the
-authorization code flow with PKCE (S256), ``state`` and ``nonce`` checked, the ID token's
-signature checked against the provider's JWKS and its issuer, audience, expiry and nonce.
+"""Signing people in through the district's identity provider (the residents' portal and the
+staff console): OpenID Connect, the authorization code flow with PKCE (S256), ``state`` and
+``nonce`` checked, the ID token's signature checked against the provider's JWKS and its issuer,
+audience, expiry and nonce.
 
 Settings (nameko config or environment): ``OIDC_ISSUER`` (unset: the portal offers the phone
-code only), ``OIDC_CLIENT_ID``, ``OIDC_CLIENT_SECRET`` (sent with HTTP basic auth to the token
-endpoint), ``OIDC_SCOPES`` (default ``openid profile phone``), ``OIDC_ID_NUMBER_CLAIM`` (the claim
-carrying the resident ID number, default ``id_number``), ``OIDC_REDIRECT_URL`` (default: this
-host's ``/login/oidc/callback``; set it behind a proxy).
+code only, the console passwords only), ``OIDC_CLIENT_ID``, ``OIDC_CLIENT_SECRET`` (sent with
+HTTP basic auth to the token endpoint), ``OIDC_SCOPES`` (default ``openid profile phone``),
+``OIDC_ID_NUMBER_CLAIM`` (the claim carrying the resident ID number, default ``id_number``),
+``OIDC_REDIRECT_URL`` / ``OIDC_CONSOLE_REDIRECT_URL`` (default: this host's
+``/login/oidc/callback`` and ``/console/login/oidc/callback``; set them behind a proxy).
 """
 from __future__ import annotations
 
@@ -44,6 +46,7 @@ class OidcSettings:
     scopes: str
     id_number_claim: str
     redirect_url: str
+    console_redirect_url: str
 
 
 def settings_of(config: dict) -> OidcSettings | None:
@@ -56,7 +59,8 @@ def settings_of(config: dict) -> OidcSettings | None:
     return OidcSettings(issuer, client_id, str(option(config, "OIDC_CLIENT_SECRET", "")),
                         str(option(config, "OIDC_SCOPES", "openid profile phone")),
                         str(option(config, "OIDC_ID_NUMBER_CLAIM", "id_number")),
-                        str(option(config, "OIDC_REDIRECT_URL", "")))
+                        str(option(config, "OIDC_REDIRECT_URL", "")),
+                        str(option(config, "OIDC_CONSOLE_REDIRECT_URL", "")))
 
 
 @dataclass(frozen=True)
