@@ -19,8 +19,10 @@ from services.common import config
 log = logging.getLogger(__name__)
 
 # staff: a committee clerk (their token names the committee); librarian: the library network's
-# staff, bound to the whole network (services/community/staff.py says why), never to residents' cases
-ROLES = ("resident", "guardian", "staff", "librarian", "admin")
+# staff, bound to the whole network (services/community/staff.py says why), never to residents' cases;
+# centre: a sub-district centre's clerk, supervisor: electronic supervision, of one sub-district (the
+# token names it) or, naming none, of the district
+ROLES = ("resident", "guardian", "staff", "librarian", "centre", "supervisor", "admin")
 ALGORITHM = "HS256"
 DEV_TOKEN_SECONDS = 12 * 3600
 
@@ -34,6 +36,7 @@ class Principal:
     subject: str
     role: str
     committee: str | None = None
+    subdistrict: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,7 @@ def token_config(settings: config.Settings) -> TokenConfig:
 
 
 def mint(tokens: TokenConfig, role: str, subject: str, committee: str | None = None,
-         lifetime: int = DEV_TOKEN_SECONDS) -> str:
+         lifetime: int = DEV_TOKEN_SECONDS, subdistrict: str | None = None) -> str:
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     now = int(time.time())
@@ -96,6 +99,8 @@ def mint(tokens: TokenConfig, role: str, subject: str, committee: str | None = N
               "iat": now, "nbf": now, "exp": now + lifetime, "jti": secrets.token_hex(8)}
     if committee:
         claims["committee"] = committee
+    if subdistrict:
+        claims["subdistrict"] = subdistrict
     return jwt.encode(claims, tokens.key, algorithm=ALGORITHM)
 
 
@@ -115,7 +120,8 @@ def verify(tokens: TokenConfig, authorization: str | None) -> Principal | None:
         raise Unauthenticated(refusal(exc)) from None
     if claims.get("role") not in ROLES:
         raise Unauthenticated(f"the token names no role of this suite ({', '.join(ROLES)})")
-    return Principal(subject=str(claims["sub"]), role=claims["role"], committee=claims.get("committee"))
+    return Principal(subject=str(claims["sub"]), role=claims["role"], committee=claims.get("committee"),
+                     subdistrict=claims.get("subdistrict"))
 
 
 def refusal(exc: jwt.PyJWTError) -> str:

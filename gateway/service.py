@@ -20,6 +20,7 @@ from gateway.console.entrypoints import ConsoleEntrypoints
 from gateway.console.library_entrypoints import LibraryConsoleEntrypoints
 from gateway.console.oidc_entrypoints import ConsoleOidcEntrypoints
 from gateway.console.residence_entrypoints import ResidenceConsoleEntrypoints
+from gateway.console.supervision_entrypoints import SupervisionConsoleEntrypoints
 from gateway.portal.entrypoints import PortalEntrypoints
 from gateway.engine import GraphqlEngine
 from gateway.errors import format_error
@@ -51,7 +52,7 @@ def _error(status: int, message: str, code: str):
 
 
 class GatewayService(ConsoleEntrypoints, ConsoleOidcEntrypoints, LibraryConsoleEntrypoints,
-                     ResidenceConsoleEntrypoints, PortalEntrypoints, MetricsEntrypoints):
+                     ResidenceConsoleEntrypoints, SupervisionConsoleEntrypoints, PortalEntrypoints, MetricsEntrypoints):
     name = "gateway"
 
     community = RpcProxy("community")

@@ -80,6 +80,11 @@ AUDIENCES = tuple(MATTER_AUDIENCES)
 LIFE_EVENTS = tuple(MATTER_LIFE_EVENTS)
 
 
+# where a matter is handled: the residence committee, the registration committee, the desk that
+# accepted it, or the residence committee's sub-district centre (社区事务受理服务中心)
+Jurisdiction = Literal["RESIDENCE", "REGISTRATION", "ACCEPTING_DESK", "SUBDISTRICT"]
+
+
 class MatterV1(BaseModel):
     """A service matter (事项) of the catalogue."""
 
@@ -88,7 +93,7 @@ class MatterV1(BaseModel):
 
     code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Z0-9_]+$")
     name: str = Field(min_length=1, max_length=100)
-    jurisdiction: Literal["RESIDENCE", "REGISTRATION", "ACCEPTING_DESK"]
+    jurisdiction: Jurisdiction
     materials: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default_factory=list, max_length=30)
     promised_days: int = Field(ge=1, le=365, description="promised time limit in working days (承诺时限)")
     public: bool = Field(default=True, description="offered to residents (and over Open311)")
@@ -106,8 +111,10 @@ class ActorV1(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(min_length=1, max_length=64)
-    role: Literal["resident", "guardian", "staff", "admin", "system"]
+    role: Literal["resident", "guardian", "staff", "centre", "supervisor", "admin", "system"]
     committee: str | None = Field(default=None, max_length=32)
+    # a sub-district centre's clerk, or a supervisor of one sub-district (None: the whole district)
+    subdistrict: str | None = Field(default=None, max_length=32)
 
 
 class SubmitCaseV1(BaseModel):
@@ -320,6 +327,34 @@ class TrailEntryV1(BaseModel):
     note: str | None = None
     assignee: str | None = None
     to_committee: str | None = None
+    urge_id: str | None = None
+    reply_by: str | None = None
+
+
+class UrgeV1(BaseModel):
+    """A 督办 on a case: a supervisor's urging notice with a reply deadline, and the handling
+    committee's answer (shown to staff only)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    urge_id: str
+    by: str
+    at: str
+    note: str
+    reply_by: str = Field(description="the day the answer is due (the district's date)")
+    answer: str | None = None
+    answered_by: str | None = None
+    answered_at: str | None = None
+
+
+class RatingV1(BaseModel):
+    """A resident's rating of their closed case."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    score: int = Field(ge=1, le=5)
+    comment: str = ""
+    at: str
 
 
 class CaseViewV1(BaseModel):
@@ -339,7 +374,7 @@ class CaseViewV1(BaseModel):
     resident_name: str | None = None
     matter_code: str
     matter_name: str
-    jurisdiction: Literal["RESIDENCE", "REGISTRATION", "ACCEPTING_DESK"]
+    jurisdiction: Jurisdiction
     promised_days: int
     accepting_desk: str
     accepting_committee: str
@@ -356,3 +391,5 @@ class CaseViewV1(BaseModel):
         description="due soon (by the next working day) or overdue, as of today on the working-day calendar")
     actions: list[CaseAction] = Field(description="what the asking actor may do with the case now")
     trail: list[TrailEntryV1]
+    urges: list[UrgeV1] = Field(default_factory=list, description="督办 of the case (staff only)")
+    rating: RatingV1 | None = None

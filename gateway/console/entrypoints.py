@@ -14,7 +14,7 @@ from contracts.rpc.community import OPEN_CASE_STATUSES
 from gateway.calls import Calls
 from gateway.console import pages
 from gateway.console.forms import CASE_ID, CASE_NUMBER, DONE, FORMS, ID_NUMBER, MATTER_CODE, action_request
-from gateway.console.session import CLERKS, HOME, LIBRARIANS, ConsoleSession, Signed
+from gateway.console.session import CASE_DESKS, HOME, LIBRARIANS, SUPERVISORS, ConsoleSession, Signed
 from gateway.fanout import Unavailable
 
 PAGE_SIZE = 20
@@ -42,7 +42,7 @@ class ConsoleEntrypoints(ConsoleSession):
     @http("GET", "/console")
     def console_queue(self, request):
         def work(signed: Signed, calls: Calls):
-            if signed.role != "staff":   # the console's address, bookmarked: each role's own first page
+            if signed.role not in CASE_DESKS:   # the console's address, bookmarked: each role's own first page
                 return pages.redirect(HOME[signed.role])
             args = request.args
             status = args.get("status") if args.get("status") in OPEN_CASE_STATUSES else None
@@ -65,7 +65,7 @@ class ConsoleEntrypoints(ConsoleSession):
                 first_url="/console" + ("?" + urlencode(filters) if filters else ""),
                 counts={"overdue": sum(r["deadline_mark"] == "overdue" for r in rows),
                         "due_soon": sum(r["deadline_mark"] == "due_soon" for r in rows)})
-        return self._console_signed(request, work, roles=CLERKS + LIBRARIANS)
+        return self._console_signed(request, work, roles=CASE_DESKS + LIBRARIANS + SUPERVISORS)
 
     # ---- one case -----------------------------------------------------------------------
 
@@ -76,7 +76,8 @@ class ConsoleEntrypoints(ConsoleSession):
                 return self._console_not_found(signed, calls)
             done = request.args.get("done")
             return self._console_case_page(signed, calls, case_id, flash=DONE.get(done))
-        return self._console_signed(request, work)
+        # a supervisor reads the case and urges it (gateway/console/supervision_entrypoints.py)
+        return self._console_signed(request, work, roles=CASE_DESKS + SUPERVISORS)
 
     @http("GET", "/console/cases/<string:case_id>/files/<string:file_id>")
     def console_material(self, request, case_id, file_id):
@@ -93,7 +94,7 @@ class ConsoleEntrypoints(ConsoleSession):
                 return self._console_not_found(signed, calls)
             return Response(base64.b64decode(found["data_base64"]), status=200, content_type=found["content_type"],
                             headers={**pages.HEADERS, "Content-Disposition": attachment(found["name"])})
-        return self._console_signed(request, work)
+        return self._console_signed(request, work, roles=CASE_DESKS)
 
     @http("POST", "/console/cases/<string:case_id>/<string:action>")
     def console_act(self, request, case_id, action):
@@ -117,7 +118,7 @@ class ConsoleEntrypoints(ConsoleSession):
             if step.leaves_queue:
                 return pages.redirect("/console?" + urlencode({"done": action, "case": case["number"]}))
             return pages.redirect(f"/console/cases/{case_id}?done={action}")
-        return self._console_signed(request, work, csrf=True)
+        return self._console_signed(request, work, csrf=True, roles=CASE_DESKS)
 
     # ---- residents ----------------------------------------------------------------------
 
@@ -148,9 +149,11 @@ class ConsoleEntrypoints(ConsoleSession):
 
         def place_name(code):
             return names[code]["name"] if code in names else (code or "")
+        # whom the signed-in member of staff works for: a committee, a sub-district, or the district
+        works_for = signed.who.get("committee") or signed.who.get("subdistrict")
         return pages.html(http_status, template, who=signed.who, role=signed.role,
                           csrf=self.console_keys.csrf("session", signed.session_id), place_name=place_name,
-                          places=names, committee_name=place_name(signed.who["committee"]), **context)
+                          places=names, committee_name=place_name(works_for) if works_for else "全区", **context)
 
     def _console_not_found(self, signed: Signed, calls: Calls) -> Response:
         return self._console_page(404, "message.html", signed, self._console_places(calls), title="未找到",
@@ -161,8 +164,10 @@ class ConsoleEntrypoints(ConsoleSession):
                            form_action: str | None = None) -> Response:
         case = calls.start("community", "get_case", signed.actor, case_id)
         places = self._console_places(calls)
-        colleagues = calls.start("community", "staff_list", signed.who["committee"])
-        uploads = calls.start("community", "list_materials", signed.actor, case_id)
+        # a committee's clerks are listed to assign to (a centre's typed); a supervisor opens no file
+        colleagues = calls.start("community", "staff_list", signed.who["committee"]) if signed.role == "staff" else None
+        uploads = calls.start("community", "list_materials", signed.actor, case_id) \
+            if signed.role in CASE_DESKS else None
         try:
             case = case.result()
         except RemoteError as exc:
@@ -173,11 +178,11 @@ class ConsoleEntrypoints(ConsoleSession):
             raise
         forms = [(name, FORMS[name]) for name in case["actions"] if name in FORMS]
         try:
-            staff = colleagues.result()
+            staff = colleagues.result() if colleagues else []
         except (RemoteError, Unavailable):
             staff = []  # the assign form then takes a typed login
         try:
-            files = uploads.result()
+            files = uploads.result() if uploads else []
         except (RemoteError, Unavailable):
             files = None   # the page says the list could not be read
         return self._console_page(

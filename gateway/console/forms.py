@@ -1,5 +1,5 @@
-"""The forms a clerk has for the case actions and a librarian for conflicts, and what a console URL or
-form may carry."""
+"""The forms a clerk has for the case actions, a supervisor for 督办 and a librarian for conflicts,
+and what a console URL or form may carry."""
 from __future__ import annotations
 
 import re
@@ -31,7 +31,8 @@ FORMS: dict[str, Form] = {
     "transfer": Form("转办其他社区", ("to_committee", "reason"), leaves_queue=True),
     "reject": Form("不予受理", ("reason",), leaves_queue=True, danger=True),
 }
-DONE = {"accept": "案件已受理，办理期限开始计算。", "start": "案件已开始办理。", "request_supplement": "已通知居民补正材料，期限暂停计算。",
+DONE = {"urged": "督办已发出，办理社区将在通知中看到。", "answered": "督办已答复。",
+        "accept": "案件已受理，办理期限开始计算。", "start": "案件已开始办理。", "request_supplement": "已通知居民补正材料，期限暂停计算。",
         "assign": "案件已指派。", "transfer": "案件已转办。", "complete": "案件已办结。", "reject": "已作出不予受理决定。"}
 
 
@@ -113,3 +114,28 @@ def resolution_form(form) -> tuple[dict, str | None]:
     if not note:
         return {}, "请填写处理说明（必填：写明核实了什么、做了什么）"
     return {"action": action, "note": note[:500]}, None
+
+
+# ---- electronic supervision (supervisors urge, clerks answer) ---------------------------------
+
+URGE_ID = re.compile(r"^[a-f0-9]{1,32}$")
+PLACE_CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+def urge_form(form) -> tuple[dict, str | None]:
+    """A supervisor's 督办 (note, reply_by), or the zh-CN reason it cannot be sent (the
+    community service checks the rest: a day in the past, a closed case)."""
+    note, reply_by = (form.get("note") or "").strip(), (form.get("reply_by") or "").strip()
+    if not note:
+        return {}, "请填写督办意见"
+    if not DAY.match(reply_by):
+        return {}, "请填写答复期限（年-月-日，如 2026-12-10）"
+    return {"note": note, "reply_by": reply_by}, None   # as typed: too long, the service says so
+
+
+def answer_form(form) -> tuple[str, str | None]:
+    """A clerk's answer to a 督办, or the zh-CN reason it cannot be sent."""
+    answer = (form.get("answer") or "").strip()
+    if not answer:
+        return "", "请填写办理情况（答复督办）"
+    return answer, None

@@ -34,8 +34,9 @@ HEADERS = {
 TRAIL_NAMES = {"submit": "提交申请", "accept": "受理", "start": "开始办理", "request_supplement": "要求补正",
                "supplement": "补正材料", "assign": "指派", "transfer": "转办", "complete": "办结",
                "reject": "不予受理", "withdraw": "撤回", "due_soon": "即将到期提醒", "overdue": "超期提醒",
-               "deadline_set": "期限确定"}
-ROLE_NAMES = {"staff": "工作人员", "admin": "管理员", "system": "系统", "resident": "居民", "guardian": "监护人"}
+               "deadline_set": "期限确定", "urge": "督办", "urge_answered": "答复督办", "rate": "居民评价"}
+ROLE_NAMES = {"staff": "工作人员", "admin": "管理员", "system": "系统", "resident": "居民", "guardian": "监护人",
+              "supervisor": "监察人员", "centre": "街镇受理中心"}
 CODE_TITLES = {
     "BadInput": "填写的内容有误，未能办理",
     "Conflict": "操作未完成：案件已被他人修改，或当前状态不允许此操作。页面显示的是最新状态，请核对后重试",

@@ -12,14 +12,14 @@ from nameko.web.handlers import http
 from gateway.calls import Calls
 from gateway.console import pages
 from gateway.console.forms import CASE_ID, NOTICE_ID
-from gateway.console.session import ConsoleSession, Signed
+from gateway.console.session import CASE_DESKS, ConsoleSession, Signed
 from gateway.fanout import Unavailable
 
 LIST_PAGE = 50
 LISTS = {"living-here": ("living_here", "居住在本社区、户籍在外的居民"),
          "registered-here": ("registered_here", "户籍在本社区、居住在外的居民")}
 NOTICE_KINDS = {"move_declared": "居住地申报", "moved_in": "迁入", "moved_out": "迁出",
-                "registered_here_moved": "户籍居民迁居", "case_handed_on": "收受分离案件"}
+                "registered_here_moved": "户籍居民迁居", "case_handed_on": "收受分离案件", "case_urged": "督办"}
 
 
 class ResidenceConsoleEntrypoints(ConsoleSession):
@@ -99,7 +99,7 @@ class ResidenceConsoleEntrypoints(ConsoleSession):
     def console_inbox(self, request):
         def work(signed: Signed, calls: Calls):
             return self._console_inbox_page(signed, calls)
-        return self._console_signed(request, work)
+        return self._console_signed(request, work, roles=CASE_DESKS)   # a centre's inbox is its sub-district's
 
     @http("POST", "/console/inbox/<string:notice_id>/read")
     def console_inbox_read(self, request, notice_id):
@@ -114,7 +114,7 @@ class ResidenceConsoleEntrypoints(ConsoleSession):
                 return self._console_inbox_page(signed, self._console_calls(), status=pages.status_of(exc),
                                                 error=pages.error_of(exc))
             return pages.redirect("/console/inbox")
-        return self._console_signed(request, work, csrf=True)
+        return self._console_signed(request, work, csrf=True, roles=CASE_DESKS)
 
     # ---- pages --------------------------------------------------------------------------
 

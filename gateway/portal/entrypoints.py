@@ -29,7 +29,10 @@ CASES = ("{ me { cases { id number status statusName matterName submittedAt dead
          "handlingCommittee { name } } } }")
 CASE = ("query($id: ID!) { case(id: $id) { id number status statusName matterName materials missingMaterials "
         "submittedAt acceptedOn deadline deadlineMark acceptingDesk { name } handlingCommittee { name } "
-        "trail { at action toStatus note role } uploads { id name contentType size uploadedAt } } }")
+        "trail { at action toStatus note role } uploads { id name contentType size uploadedAt } "
+        "rating { score comment at } } }")
+RATE = ("mutation($id: ID!, $s: Int!, $c: String) { rateCase(caseId: $id, score: $s, comment: $c) "
+        "{ rating { score } } }")
 NOTICES = "{ me { notices(limit: 100) { id kind title createdAt read caseId } } }"
 READ_NOTICE = "mutation($id: ID!) { markNoticeRead(id: $id) { id kind title body createdAt read readAt caseId } }"
 ME = ("{ me { name idNumberMasked phoneMasked livesAwayFromRegistration registeredOutsideDistrict "
@@ -224,8 +227,24 @@ class PortalEntrypoints(PortalLibraryPages, PortalLearningPages, PortalFamilyPag
             case = self._portal_ask(signed, CASE, {"id": case_id})["case"]
             return self._portal_page(request, 200, "case.html", signed, case=case, active="cases",
                                      new=request.args.get("new") == "1", uploaded=request.args.get("uploaded") == "1",
+                                     rated=request.args.get("rated") == "1",
                                      max_mb=MATERIAL_MAX_BYTES // (1024 * 1024))
         return self._portal_signed(request, work)
+
+    @http("POST", "/cases/<string:case_id>/rating")
+    def portal_rate(self, request, case_id):
+        """Rate my closed case, 1 to 5 stars and a comment, once; a refusal is a page that says why."""
+        def work(signed: Signed):
+            if not CASE_ID.match(case_id):
+                return self._portal_problem(request, *pages.ERRORS["NOT_FOUND"])
+            form = self._portal_form(request)
+            score = (form.get("score") or "").strip()
+            if score not in ("1", "2", "3", "4", "5"):
+                return self._portal_problem(request, 400, "评价未能提交", "请选择 1 到 5 分。")
+            # the comment as typed (the form is bounded): cut short, it would be stored as not written
+            self._portal_ask(signed, RATE, {"id": case_id, "s": int(score), "c": (form.get("comment") or "").strip()})
+            return pages.redirect(f"/cases/{case_id}?rated=1")
+        return self._portal_signed(request, work, csrf=True)
 
     @http("POST", "/cases/<string:case_id>/files")
     def portal_upload(self, request, case_id):

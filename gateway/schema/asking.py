@@ -9,6 +9,11 @@ from gateway.errors import Forbidden
 RESIDENT_ROLES = ("resident", "guardian")
 STAFF_ROLES = ("staff", "admin")          # committee clerks: cases, residents at the desk
 LIBRARY_ROLES = ("librarian", "admin")    # the library network's staff: conflicts, kiosks
+# who reads cases and queues in their scope: clerks, sub-district centres, supervisors (services/community/supervision.py)
+CASE_READERS = ("staff", "centre", "supervisor", "admin")
+CASE_HANDLERS = ("staff", "centre", "admin")        # act on the cases their committee or centre handles
+SUPERVISION_ROLES = ("supervisor", "centre", "admin")   # the red and yellow counts
+URGING_ROLES = ("supervisor", "admin")                  # 督办
 
 
 def principal(info, *roles):
@@ -21,7 +26,8 @@ def principal(info, *roles):
 
 
 def actor(who) -> dict:
-    return {"id": who.subject, "role": who.role, "committee": who.committee}
+    return {"id": who.subject, "role": who.role, "committee": who.committee,
+            **({"subdistrict": who.subdistrict} if who.subdistrict else {})}
 
 
 def guardian(who) -> dict:

@@ -13,7 +13,8 @@ from gateway.schema.places import Place, place
 class Matter(graphene.ObjectType):
     code = graphene.String(required=True)
     name = graphene.String(required=True)
-    jurisdiction = graphene.String(required=True, description="RESIDENCE, REGISTRATION or ACCEPTING_DESK")
+    jurisdiction = graphene.String(required=True, description="RESIDENCE, REGISTRATION, ACCEPTING_DESK or "
+                                                              "SUBDISTRICT (the sub-district's centre handles it)")
     materials = graphene.List(graphene.NonNull(graphene.String), required=True)
     promised_days = graphene.Int(required=True, description="promised time limit in working days")
     description = graphene.String()
@@ -61,6 +62,30 @@ class DeadlineMark(graphene.Enum):
     OVERDUE = "overdue"
 
 
+class Urge(graphene.ObjectType):
+    """A 督办 on the case: a supervisor's urging notice with a reply deadline, and the answer."""
+    id = graphene.ID(required=True)
+    by = graphene.String(required=True)
+    at = graphene.String(required=True)
+    note = graphene.String(required=True)
+    reply_by = graphene.String(required=True, description="the day the answer is due (YYYY-MM-DD)")
+    answer = graphene.String()
+    answered_by = graphene.String()
+    answered_at = graphene.String()
+
+    @staticmethod
+    def of(u: dict) -> "Urge":
+        return Urge(id=u["urge_id"], by=u["by"], at=u["at"], note=u["note"], reply_by=u["reply_by"],
+                    answer=u.get("answer"), answered_by=u.get("answered_by"), answered_at=u.get("answered_at"))
+
+
+class Rating(graphene.ObjectType):
+    """The resident's rating of their closed case."""
+    score = graphene.Int(required=True, description="1 to 5")
+    comment = graphene.String(required=True)
+    at = graphene.String(required=True)
+
+
 class Case(graphene.ObjectType):
     id = graphene.ID(required=True)
     number = graphene.String(required=True)
@@ -88,6 +113,8 @@ class Case(graphene.ObjectType):
     actions = graphene.List(graphene.NonNull(CaseActionKind), required=True,
                             description="what I may do with this case now (actOnCase)")
     trail = graphene.List(graphene.NonNull(AuditEntry), required=True)
+    urges = graphene.List(graphene.NonNull(Urge), required=True, description="督办 of the case (staff only)")
+    rating = graphene.Field(Rating, description="the resident's rating, once the case is closed and rated")
     uploads = graphene.List(graphene.NonNull(MaterialFile), required=True,
                             description="files uploaded to the case (one service call: ask for one case's)")
 
@@ -103,7 +130,9 @@ class Case(graphene.ObjectType):
             submitted_at=data.get("submitted_at"), accepted_on=data.get("accepted_on"),
             deadline=data.get("deadline"), deadline_problem=data.get("deadline_problem"),
             deadline_flag=data.get("deadline_flag"), deadline_mark=data.get("deadline_mark"),
-            actions=data["actions"], trail=[AuditEntry.of(e) for e in data["trail"]])
+            actions=data["actions"], trail=[AuditEntry.of(e) for e in data["trail"]],
+            urges=[Urge.of(u) for u in data.get("urges") or []],
+            rating=Rating(**data["rating"]) if data.get("rating") else None)
 
     def resolve_accepting_desk(root, info):
         return place(info, root.accepting_desk)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import graphene
 
 from gateway.errors import BadRequest, Forbidden
-from gateway.schema.asking import RESIDENT_ROLES, STAFF_ROLES, actor, calls, principal
+from gateway.schema.asking import CASE_HANDLERS, RESIDENT_ROLES, STAFF_ROLES, actor, calls, principal
 from gateway.schema.community import Case, CaseActionKind, Notice, RegisteredResident
 from gateway.schema.residence import Residence
 
@@ -54,7 +54,7 @@ class ActOnCase(graphene.Mutation):
     Output = Case
 
     def mutate(root, info, case_id, action, **kwargs):
-        who = principal(info, *RESIDENT_ROLES, *STAFF_ROLES)
+        who = principal(info, *RESIDENT_ROLES, *CASE_HANDLERS)   # a supervisor acts only by 督办 (urgeCase)
         request = {"case_id": case_id, "action": action.value if hasattr(action, "value") else action,
                    **{k: v for k, v in kwargs.items() if v is not None}}
         return Case.of(calls(info).call("community", "act_on_case", actor(who), request))

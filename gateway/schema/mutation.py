@@ -9,6 +9,7 @@ from gateway.schema.learning_mutations import Enrol, RecordProgress
 from gateway.schema.library_mutations import (BorrowDigital, CancelHold, HoldDigital, OpenDigital, PlaceHold,
                                               RenewLoan, ResolveLibraryConflict, ReturnDigital, SetLibraryPin)
 from gateway.schema.schoolbag_mutations import FreezeWallet, MarkThreadRead, PostMessage, SetWalletLimits, TopUpWallet
+from gateway.schema.supervision import AnswerUrge, RateCase, UrgeCase
 
 
 class Mutation(graphene.ObjectType):
@@ -36,3 +37,6 @@ class Mutation(graphene.ObjectType):
     declare_move = DeclareMove.Field()
     confirm_move = ConfirmMove.Field()
     set_aside_move = SetAsideMove.Field()
+    urge_case = UrgeCase.Field()
+    answer_urge = AnswerUrge.Field()
+    rate_case = RateCase.Field()

@@ -16,11 +16,11 @@ PAGE_CAPS = {"Query.catalogue": 50, "Query.staffQueue": 100, "Me.notices": 100, 
 # The district's 300 kiosks, each with a few open faults (a printer, the door, the network).
 # A case's uploaded files: at most materials.MAX_PER_CASE (30).
 # A conflict's trail: its resolution, rarely more. Its loans: those the event falls within
-# (one, seldom two) and two either side (conflicts.NEIGHBOURS).
+# (one, seldom two) and two either side (conflicts.NEIGHBOURS). A case's 督办: one, seldom a few.
 LIST_SIZES = {"Query.health": len(SERVICES), "Wallet.recent": 5, "Me.children": 5, "Case.trail": 10,
               "Course.units": 5, "CourseUnit.lessons": 10, "Lesson.renditions": 3, "LibraryConflict.trail": 3,
               "LibraryConflictDetail.loans": 6, "Residence.moves": 10, "Query.libraryKiosks": 300,
-              "KioskHealth.openFaults": 3, "Case.uploads": 30}
+              "KioskHealth.openFaults": 3, "Case.uploads": 30, "Case.urges": 5}
 WALLET_MOVEMENTS = LIST_SIZES["Wallet.recent"]
 # The service calls (RPCs) resolving a field makes, for the limit on calls per request; a
 # mutation not listed makes one, any other field none (places' names come from a cache).
@@ -30,7 +30,7 @@ SERVICE_CALLS = {"Query.health": len(SERVICES), "Query.me": len(SERVICES), "Quer
                  "Query.staffQueue": 1, "Me.thread": 1, "Me.certificate": 1, "Me.loanHistory": 1,
                  "Query.libraryConflicts": 1, "Query.libraryConflict": 1, "Query.libraryKiosks": 1,
                  "Case.uploads": 1, "Query.residentsLivingHere": 1, "Query.residentsRegisteredHere": 1,
-                 "Query.movesToConfirm": 1, "Me.residence": 1}
+                 "Query.movesToConfirm": 1, "Me.residence": 1, "Query.supervision": 1}
 
 
 def page_size(asked: int | None, most: int, default: int = 20) -> int:

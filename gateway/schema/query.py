@@ -1,11 +1,13 @@
 """The root ``Query``: the services' health, ``me``, the public catalogues (matters,
-places, library titles, courses, the TV guide), one case, the staff queue, and for
-librarians the library conflicts and the kiosks' health."""
+places, library titles, courses, the TV guide), one case, the staff queue, for supervisors
+and sub-district centres the red and yellow counts, and for librarians the library conflicts
+and the kiosks' health."""
 from __future__ import annotations
 
 import graphene
 
-from gateway.schema.asking import LIBRARY_ROLES, RESIDENT_ROLES, STAFF_ROLES, actor, as_resident, calls, enum_value, principal
+from gateway.schema.asking import (CASE_READERS, LIBRARY_ROLES, RESIDENT_ROLES, STAFF_ROLES, SUPERVISION_ROLES, actor,
+                                   as_resident, calls, enum_value, principal)
 from gateway.schema.community import Case, CaseQueuePage, Matter
 from gateway.schema.learning import Course, TvSlot
 from gateway.errors import BadRequest
@@ -15,6 +17,7 @@ from gateway.schema.me import Me
 from gateway.schema.paging import PAGE_CAPS, page_size
 from gateway.schema.places import Place
 from gateway.schema.residence import AwayResidentPage
+from gateway.schema.supervision import SupervisionCounts
 from services.common.config import SERVICES
 
 PLACE_KINDS = ("subdistrict", "committee", "desk")   # contracts/rpc/community.py PlaceV1
@@ -78,6 +81,8 @@ class Query(graphene.ObjectType):
                     "first, a page at a time")
     library_conflict = graphene.Field(LibraryConflictDetail, id=graphene.ID(required=True),
                                       description="Librarians: one conflict with the copy's loans around it")
+    supervision = graphene.Field(SupervisionCounts, description="Supervisors and sub-district centres: open cases "
+                                 "due soon (yellow) and overdue (red) per sub-district and committee in my scope")
     library_kiosks = graphene.List(graphene.NonNull(KioskHealth), required=True,
                                    description="Librarians: each kiosk's last event, open faults and open conflicts")
 
@@ -128,11 +133,11 @@ class Query(graphene.ObjectType):
         return [CatalogueTitle.of(t) for t in found]
 
     def resolve_case(root, info, id):
-        who = principal(info, *RESIDENT_ROLES, *STAFF_ROLES)   # a librarian sees no resident's case
+        who = principal(info, *RESIDENT_ROLES, *CASE_READERS)   # a librarian sees no resident's case
         return Case.of(calls(info).call("community", "get_case", actor(who), id))
 
     def resolve_staff_queue(root, info, first, status=None, matter_code=None, after=None, committee=None):
-        who = principal(info, *STAFF_ROLES)
+        who = principal(info, *CASE_READERS)
         page = calls(info).call("community", "staff_queue", actor(who), committee, status, matter_code, after,
                                 page_size(first, PAGE_CAPS["Query.staffQueue"]))
         return CaseQueuePage(cases=[Case.of(c) for c in page["cases"]], next_cursor=page["next"])
@@ -159,6 +164,10 @@ class Query(graphene.ObjectType):
     def resolve_library_conflict(root, info, id):
         principal(info, *LIBRARY_ROLES)
         return LibraryConflictDetail.of(calls(info).call("library", "conflict", id))
+
+    def resolve_supervision(root, info):
+        who = principal(info, *SUPERVISION_ROLES)
+        return SupervisionCounts.of(calls(info).call("community", "supervision_counts", actor(who)))
 
     def resolve_library_kiosks(root, info):
         principal(info, *LIBRARY_ROLES)

@@ -18,7 +18,8 @@ def _say_seeded(result: dict) -> None:
 def cmd_up(args) -> int:
     from gateway import auth
     from infra.local import demo_data, runner, seed
-    from infra.local.demo_data import DEMO_CLERK, DEMO_LIBRARIAN, DEMO_PIN, DEMO_SIP2_LOGIN, DEMO_SIP2_PASSWORD
+    from infra.local.demo_data import (DEMO_CLERK, DEMO_LIBRARIAN, DEMO_PIN, DEMO_SIP2_LOGIN, DEMO_SIP2_PASSWORD,
+                                      DEMO_SUPERVISOR)
 
     settings = common.settings()
     runner.up(settings)
@@ -35,6 +36,8 @@ def cmd_up(args) -> int:
           f"(demo clerk {DEMO_CLERK[0]} / {DEMO_CLERK[3]})")
     print(f"librarians' console: http://{settings.gateway_host}:{settings.gateway_port}/console/library/conflicts "
           f"(demo librarian {DEMO_LIBRARIAN[0]} / {DEMO_LIBRARIAN[2]})")
+    print(f"electronic supervision: http://{settings.gateway_host}:{settings.gateway_port}/console/supervision "
+          f"(demo supervisor {DEMO_SUPERVISOR[0]} / {DEMO_SUPERVISOR[2]})")
     print(f"SIP2 for self-check machines: 127.0.0.1:{os.environ.get('SIP2_PORT', '6001')} "
           f"(demo machine {DEMO_SIP2_LOGIN} / {DEMO_SIP2_PASSWORD}; demo card {result['demo_card']} PIN {DEMO_PIN})")
     print(f"development token for resident {resident['name']} (more: .venv/bin/suite token --help):")

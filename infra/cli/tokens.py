@@ -13,6 +13,9 @@ def cmd_token(args) -> int:
     if args.role == "staff" and not args.committee:
         print("a staff token needs --committee CODE (the committee whose desk they work at)", file=sys.stderr)
         return 2
+    if args.role == "centre" and not args.subdistrict:
+        print("a centre's token needs --subdistrict CODE (the sub-district whose centre they work at)", file=sys.stderr)
+        return 2
     subject = args.id
     if subject is None and args.role in ("resident", "guardian"):
         subject = _demo_resident(settings)   # a resident who exists, not a made-up id
@@ -22,7 +25,7 @@ def cmd_token(args) -> int:
             return 2
     subject = subject or f"dev-{args.role}"
     token = auth.mint(auth.token_config(settings), args.role, subject, committee=args.committee,
-                      lifetime=args.hours * 3600)
+                      lifetime=args.hours * 3600, subdistrict=args.subdistrict)
     print(f"{args.role} token for {subject}, valid {args.hours} h:")
     print(token)
     return 0
@@ -40,9 +43,11 @@ def _demo_resident(settings) -> str | None:
 
 def add_token(sub) -> None:
     token = sub.add_parser("token", help="mint a development JWT (printed alone on the last line)")
-    token.add_argument("--role", required=True, choices=["resident", "guardian", "staff", "admin"])
+    token.add_argument("--role", required=True,
+                       choices=["resident", "guardian", "staff", "librarian", "centre", "supervisor", "admin"])
     token.add_argument("--id", help="subject: a resident id for residents and guardians (default: the demo "
                                     "resident), a staff id for staff")
     token.add_argument("--committee", help="committee code (staff)")
+    token.add_argument("--subdistrict", help="sub-district code (a centre; a supervisor of one sub-district)")
     token.add_argument("--hours", type=common.positive, default=12, help="lifetime in hours (default 12)")
     token.set_defaults(func=cmd_token)

@@ -80,6 +80,8 @@ TITLES = [
 DEMO_CLERK = ("clerk-lh", "李静", "C0101", "demo-clerk-2026")
 # login, name, password: a librarian of the whole library network (conflicts, kiosks' health)
 DEMO_LIBRARIAN = ("librarian-1", "王书华", "demo-librarian-2026")
+# login, name, password: a supervisor (电子监察) of the whole district: red and yellow cases, 督办
+DEMO_SUPERVISOR = ("supervisor-1", "周监察", "demo-supervisor-2026")
 # login, location, password of a SIP2 self-check machine, and the first demo resident's card PIN:
 # local demo only, printed by `suite up`
 DEMO_SIP2_LOGIN, DEMO_SIP2_LOCATION, DEMO_SIP2_PASSWORD = "sc-main", "MAIN", "sip2-demo"

@@ -28,9 +28,12 @@ def seed(settings: config.Settings) -> dict:
         residents = [rpc.community.find_resident(person["id_number"]) for person in demo_data.RESIDENTS]
         login, name, committee, password = demo_data.DEMO_CLERK   # a clerk of 龙华一村居委会 for the console
         librarian, librarian_name, librarian_password = demo_data.DEMO_LIBRARIAN
+        supervisor, supervisor_name, supervisor_password = demo_data.DEMO_SUPERVISOR
         for account in ((login, name, committee, password, "staff"),
-                        (librarian, librarian_name, None, librarian_password, "librarian")):
-            if account[0] in {p["login"] for p in rpc.community.staff_list(account[2])}:
+                        (librarian, librarian_name, None, librarian_password, "librarian"),
+                        (supervisor, supervisor_name, None, supervisor_password, "supervisor")):
+            listed = rpc.community.staff_list(account[2]) if account[2] else rpc.community.staff_list(None, account[4])
+            if account[0] in {p["login"] for p in listed}:
                 continue
             try:
                 rpc.community.staff_add(*account[:3], staff.hash_password(account[3]), account[4])

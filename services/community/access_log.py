@@ -15,7 +15,7 @@ from pymongo.database import Database
 from services.common.arguments import page_limit
 from services.community.store import ACCESS_LOG
 
-PURPOSES = {"lookup": "窗口按身份证号查询", "case": "查看办件详情", "action": "办理办件", "queue": "查看办件队列",
+PURPOSES = {"lookup": "窗口按身份证号查询", "case": "查看办件详情", "action": "办理或督办办件", "queue": "查看办件队列",
             "list": "查看社区人户分离名单"}
 MAX_READ = 200
 
@@ -23,8 +23,10 @@ MAX_READ = 200
 def entry(resident_id: str, who, purpose: str, at: datetime, case_id: str | None = None) -> dict:
     if purpose not in PURPOSES:
         raise ValueError(f"unknown access purpose {purpose!r}")
+    # where they work: a clerk's committee, a centre's or a supervisor's sub-district (None: the district)
     return {"_id": uuid.uuid4().hex, "resident_id": resident_id, "by": who.id, "role": who.role,
-            "committee": who.committee, "purpose": purpose, "case_id": case_id, "at": at.isoformat()}
+            "committee": who.committee or getattr(who, "subdistrict", None), "purpose": purpose, "case_id": case_id,
+            "at": at.isoformat()}
 
 
 def record(db: Database, resident_id: str, who, purpose: str, at: datetime, case_id: str | None = None) -> None:
@@ -35,7 +37,7 @@ def record(db: Database, resident_id: str, who, purpose: str, at: datetime, case
 def record_cases(db: Database, shown: list[dict], who, purpose: str, at: datetime) -> None:
     """One entry for each case shown to staff whose owner is a resident (a kiosk's maintenance
     case has none), in one write."""
-    if who.role not in ("staff", "admin"):
+    if who.role not in ("staff", "centre", "supervisor", "admin"):
         return
     entries = [entry(c["resident_id"], who, purpose, at, c.get("_id")) for c in shown
                if not str(c["resident_id"]).startswith("kiosk:")]

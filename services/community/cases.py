@@ -31,18 +31,26 @@ NO_DEADLINE_KEY = "9999-12-31"
 @dataclass(frozen=True)
 class Actor:
     id: str
-    role: str                      # resident, guardian, staff, admin, system
+    role: str                      # resident, guardian, staff, centre, supervisor, admin, system
     committee: str | None = None
+    subdistrict: str | None = None  # a centre clerk's, or a supervisor's (None: the whole district)
 
     @property
     def is_staff(self) -> bool:
-        return self.role in ("staff", "admin", "system")
+        """Sees the trail's actors: the district's staff of every role."""
+        return self.role in ("staff", "centre", "supervisor", "admin", "system")
+
+    @property
+    def desk_code(self) -> str | None:
+        """The code whose cases this actor handles: a clerk's committee, a centre clerk's
+        sub-district (its centre handles the SUBDISTRICT matters: ``jurisdiction``)."""
+        return {"staff": self.committee, "centre": self.subdistrict}.get(self.role)
 
 
 def actor_of(payload: dict) -> Actor:
-    """The verified principal a caller passes ({id, role, committee})."""
+    """The verified principal a caller passes ({id, role, committee, subdistrict})."""
     a = ActorV1.model_validate(payload)
-    return Actor(a.id, a.role, a.committee)
+    return Actor(a.id, a.role, a.committee, a.subdistrict)
 
 
 class IllegalTransition(Conflict):
@@ -70,19 +78,24 @@ STEPS: dict[str, Step] = {
 STATUS_NAMES = CASE_STATUS_NAMES
 
 
-def can_see(case: dict, actor: Actor) -> bool:
-    """Residents see their own cases; staff see cases their committee handles or accepted."""
-    if actor.role == "admin" or actor.role == "system":
+def can_see(case: dict, actor: Actor, subdistricts: set[str] | None = None) -> bool:
+    """Residents see their own cases; clerks the cases their committee handles or accepted; a
+    centre clerk and a supervisor every case of their sub-district (``subdistricts``: those
+    of the case's two committees, ``supervision.subdistricts_of``), a district supervisor all."""
+    if actor.role in ("admin", "system") or (actor.role == "supervisor" and actor.subdistrict is None):
         return True
     if actor.role == "staff":
         return actor.committee in (case["handling_committee"], case["accepting_committee"])
+    if actor.role in ("centre", "supervisor"):
+        return actor.subdistrict in (subdistricts or set())
     return actor.id == case["resident_id"]
 
 
 def _may(case: dict, actor: Actor, who: str) -> bool:
     if actor.role in ("admin", "system"):
         return True
-    staff_of = lambda *committees: actor.role == "staff" and actor.committee in committees  # noqa: E731
+    # a supervisor acts on no case (only by 督办, ``supervision``); a centre clerk on the cases its centre handles
+    staff_of = lambda *committees: actor.role in ("staff", "centre") and actor.desk_code in committees  # noqa: E731
     owner = actor.role in ("resident", "guardian") and actor.id == case["resident_id"]
     allowed = {
         "accepting": staff_of(case["accepting_committee"]),
@@ -387,7 +400,11 @@ def view(case: dict, actor: Actor, calendar: workdays.WorkingCalendar, today: da
     out["deadline_mark"] = deadline_mark(case, calendar, today)
     out["actions"] = allowed_actions(case, actor)
     out["trail"] = case["trail"]
+    out["urges"] = case.get("urges") or []
+    out["rating"] = case.get("rating")
     if not actor.is_staff:
-        out["trail"] = [{k: v for k, v in e.items() if k != "by"} for e in case["trail"]]
+        out["trail"] = [{k: v for k, v in e.items() if k != "by"} for e in case["trail"]
+                        if e["action"] not in ("urge", "urge_answered")]
+        out["urges"] = []   # supervision is the district's business with its committees
         out.pop("assignee", None)
     return out

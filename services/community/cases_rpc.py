@@ -15,7 +15,7 @@ from services.common.errors import BadInput, Conflict, Forbidden, NotFound
 from services.common.inbox import PermanentError, inbox_handler
 from services.common.rpc import rpc
 from services.community import (access_log, calendar_store, cases, cases_store, jurisdiction, places_store,
-                                residents_store, staff_store)
+                                residents_store, staff_store, supervision)
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,8 @@ class CaseEntrypoints:
     def submit_case(self, actor: dict, request: dict) -> dict:
         who = cases.actor_of(actor)
         req = SubmitCaseV1.model_validate(request)
+        if who.role in ("centre", "supervisor"):
+            raise Forbidden("cases are submitted by residents or at a committee's desk")
         if who.role in ("resident", "guardian") and who.id != req.resident_id:
             raise Forbidden("residents submit cases for themselves")
         resident = residents_store.get(self.db, req.resident_id)
@@ -37,7 +39,9 @@ class CaseEntrypoints:
         if matter is None or (not matter.get("public", True) and not who.is_staff):
             raise NotFound(f"no matter {req.matter_code}")
         desk = self._desk(req.desk, resident, who)
-        handling = jurisdiction.handling_committee(matter["jurisdiction"], resident, desk["parent"])
+        residence = resident["residence"]["committee"]
+        handling = jurisdiction.handling_committee(matter["jurisdiction"], resident, desk["parent"], {
+            residence: (places_store.by_codes(self.db, [residence]).get(residence) or {}).get("parent")})
         # A copy of this request taken by another process makes the same case id: it answers
         # the first one's case instead of storing a second (and takes no case number).
         case_id = cases.case_id_for(self.request_key)
@@ -68,9 +72,11 @@ class CaseEntrypoints:
         if req.expected_version is not None and req.expected_version != case["version"]:
             raise Conflict("the case was changed by someone else meanwhile; reload it and try again")
         if req.action == "assign" and req.assignee:
-            colleague = staff_store.get(self.db, req.assignee, {"committee": 1, "active": 1})
-            if colleague is None or not colleague.get("active", True) \
-                    or colleague["committee"] != case["handling_committee"]:
+            colleague = staff_store.get(self.db, req.assignee, {"committee": 1, "subdistrict": 1, "role": 1, "active": 1})
+            # a centre's clerks work for its sub-district, whose code a case it handles names
+            works_for = colleague and (colleague.get("subdistrict") if colleague.get("role") == "centre"
+                                       else colleague.get("committee"))
+            if colleague is None or not colleague.get("active", True) or works_for != case["handling_committee"]:
                 raise BadInput(f"{req.assignee!r} is not an active clerk of the handling committee")
         new, event_type, extra = cases.apply(
             case, req.action, who, clock.now(), calendar_store.load(self.db), note=req.note, reason=req.reason,
@@ -100,15 +106,18 @@ class CaseEntrypoints:
         """One committee's open cases: waiting for acceptance first, then by deadline;
         ``after`` is the cursor of the previous page."""
         who = cases.actor_of(actor)
-        committee = committee or who.committee
+        committee = committee or who.desk_code
         if who.role == "staff" and committee != who.committee:
             raise Forbidden("staff see their own committee's queue")
-        if who.role not in ("staff", "admin"):
+        if who.role not in ("staff", "centre", "supervisor", "admin"):
             raise Forbidden("the case queue is for staff")
-        if who.role == "admin" and (not isinstance(committee, str)
-                                    or not places_store.committee_exists(self.db, committee)):
-            # an admin has no committee of their own: an empty queue would look like no work
-            raise BadInput(f"name the committee whose queue to list (no committee {committee!r})")
+        if who.role != "staff":
+            # no committee of their own (a centre's is its sub-district): an empty queue would look like no work
+            place = places_store.by_codes(self.db, [committee]).get(committee) if isinstance(committee, str) else None
+            if place is None or place["kind"] not in ("committee", "subdistrict"):
+                raise BadInput(f"name the committee whose queue to list (no committee {committee!r})")
+            if not supervision.reaches_place(who, committee, supervision.subdistricts_of([committee], {committee: place})):
+                raise Forbidden("that committee is outside your sub-district")
         if status is not None and status not in cases.OPEN:
             raise BadInput(f"status must be one of {', '.join(cases.OPEN)}")
         page, cursor = cases_store.queue_page(self.db, str(committee), status=status,
@@ -174,12 +183,20 @@ class CaseEntrypoints:
 
     def _case(self, case_id: str, who: cases.Actor) -> dict:
         case = cases_store.get(self.db, str(case_id))
-        if case is None or not cases.can_see(case, who):
+        if case is None or not cases.can_see(case, who, self._subdistricts(case, who)):
             raise NotFound(f"no case {case_id}")  # not telling others that it exists
         return case
 
+    def _subdistricts(self, case: dict, who: cases.Actor) -> set[str] | None:
+        """The sub-districts of the case's two committees, when ``who`` is bound to one."""
+        if who.role not in ("centre", "supervisor"):
+            return None
+        codes = [case["handling_committee"], case["accepting_committee"]]
+        return supervision.subdistricts_of(codes, places_store.by_codes(self.db, codes))
+
     def _cases_of(self, who: cases.Actor, resident_id: str) -> list[dict]:
-        return [self._view(c, who) for c in cases_store.of_resident(self.db, resident_id) if cases.can_see(c, who)]
+        return [self._view(c, who) for c in cases_store.of_resident(self.db, resident_id)
+                if cases.can_see(c, who, self._subdistricts(c, who))]
 
     def _set_waiting_deadlines(self) -> int:
         """Cases whose deadline fell in a year with no schedule get it now, if it is loaded."""

@@ -57,3 +57,10 @@ def for_handed_on(data: dict, case: dict, place: dict[str, str]) -> list[Committ
 
 def _name(place: dict[str, str], code: str | None) -> str:
     return place.get(code, code) if code else ""
+
+
+def for_urge(case: dict, urge: dict) -> list[CommitteeNotice]:
+    """A supervisor's 督办 on a case this committee (or centre) handles: answer by the day named."""
+    return [CommitteeNotice(case["handling_committee"], "case_urged",
+                            f"督办：{case['matter_name']}（{case['number']}）请于 {urge['reply_by']} 前答复",
+                            f"督办意见：{urge['note']}\n请在案件页填写办理情况答复督办（答复期限 {urge['reply_by']}）。")]

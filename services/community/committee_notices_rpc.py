@@ -25,11 +25,11 @@ class CommitteeNoticeEntrypoints:
     def mark_committee_notice_read(self, actor: dict, notice_id: str) -> dict:
         """A clerk marks one of their committee's notices read (for all its clerks)."""
         who = cases.actor_of(actor)
-        if who.role != "staff":
+        if who.role not in ("staff", "centre"):
             raise Forbidden("clerks mark their committee's notices read")
         if not isinstance(notice_id, str) or not 1 <= len(notice_id) <= 200:
             raise BadInput("notice_id is a notice's id")
-        found = committee_notices_store.mark_read(self.db, who.committee, notice_id, who.id, clock.now().isoformat())
+        found = committee_notices_store.mark_read(self.db, who.desk_code, notice_id, who.id, clock.now().isoformat())
         if found is None:   # another committee's notice is no notice of yours
             raise NotFound("no such notice")
         return found
@@ -65,10 +65,10 @@ class CommitteeNoticeEntrypoints:
 
     def _inbox_of(self, actor: dict, committee: str | None) -> str:
         who = cases.actor_of(actor)
-        if who.role == "staff":
-            if committee not in (None, who.committee):
+        if who.role in ("staff", "centre"):   # a centre's inbox is its sub-district's
+            if committee not in (None, who.desk_code):
                 raise Forbidden("clerks read their own committee's notices")
-            return who.committee
+            return who.desk_code
         if who.role == "admin" and isinstance(committee, str) and committee:
             return committee
         raise Forbidden("a committee's notices are for its clerks")

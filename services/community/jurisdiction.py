@@ -12,7 +12,18 @@ class OutsideJurisdiction(BadInput):
     """The matter cannot be handled in this district for this resident."""
 
 
-def handling_committee(jurisdiction: str, resident: dict, desk_committee: str) -> str:
+def handling_committee(jurisdiction: str, resident: dict, desk_committee: str,
+                       subdistrict_of: dict[str, str | None] | None = None) -> str:
+    """The code of the place that handles the case: a committee, or for a SUBDISTRICT matter
+    the sub-district of the residence committee (its centre, 社区事务受理服务中心, handles it;
+    ``subdistrict_of``: {committee: its sub-district})."""
+    if jurisdiction == "SUBDISTRICT":
+        found = (subdistrict_of or {}).get(resident["residence"]["committee"])
+        if not found:
+            raise OutsideJurisdiction("该事项由街镇社区事务受理服务中心办理，但申请人居住地所属街镇未登记。"
+                                      " (This matter is handled by the sub-district centre; the residence "
+                                      "committee belongs to no known sub-district.)")
+        return found
     if jurisdiction == "RESIDENCE":
         return resident["residence"]["committee"]
     if jurisdiction == "REGISTRATION":

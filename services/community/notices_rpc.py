@@ -103,6 +103,8 @@ class NoticeEntrypoints:
     def _notices(self, who: cases.Actor, resident_id: str, limit: int) -> list[dict]:
         if who.role in ("resident", "guardian") and who.id != resident_id:
             raise Forbidden("residents read their own notices")
+        if who.role in ("centre", "supervisor"):   # a resident's inbox is no case of theirs
+            raise Forbidden("a resident's notices are theirs")
         return notices_store.of_resident(self.db, resident_id, limit)
 
     def _notify(self, kind: str, event: dict) -> None:

@@ -83,7 +83,10 @@ class ResidentEntrypoints:
         if doc is None:
             raise NotFound("no resident with this ID number")
         if actor is not None:
-            access_log.record(self.db, doc["_id"], cases.actor_of(actor), "lookup", clock.now())
+            who = cases.actor_of(actor)
+            if who.role == "supervisor":   # reads the cases in scope, not the register
+                raise Forbidden("a resident is looked up at a desk")
+            access_log.record(self.db, doc["_id"], who, "lookup", clock.now())
         return residents.public_view(doc)
 
     @rpc
@@ -184,7 +187,7 @@ class ResidentEntrypoints:
         who, req = cases.actor_of(actor), ChangePhoneV1.model_validate(request)
         if who.role in ("resident", "guardian") and who.id != req.resident_id:
             raise Forbidden("residents change their own phone number")
-        if who.role == "system":
+        if who.role in ("system", "centre", "supervisor"):   # a centre handles cases, a supervisor reads them
             raise Forbidden("a phone number is changed by the resident or at a desk")
         doc = residents_store.set_phone(self.db, checked_resident_id(req.resident_id), req.phone)
         access_log.record(self.db, doc["_id"], who, "action", clock.now())

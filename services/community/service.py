@@ -11,6 +11,7 @@ its rules and its store module, and answer or publish:
 - ``notices_rpc``: residents' notices of case steps and of other services' facts;
 - ``materials_rpc``: files residents upload to their cases;
 - ``committee_notices_rpc``: committees' notices (the console's inbox) of moves and cases handed on;
+- ``supervision_rpc``: electronic supervision (red and yellow counts, 督办 and answers), ratings;
 - ``staff_rpc``: staff accounts and console sessions;
 - ``staff_identity_rpc``: staff accounts linked to the district's identity provider;
 - ``signin_rpc``: residents signing in to the portal by phone code, their portal sessions;
@@ -39,11 +40,12 @@ from services.community.signin_rpc import SigninEntrypoints
 from services.community.sms import Sms
 from services.community.staff_identity_rpc import StaffIdentityEntrypoints
 from services.community.staff_rpc import StaffEntrypoints
+from services.community.supervision_rpc import SupervisionEntrypoints
 
 
 class CommunityService(HealthEntrypoints, PlaceEntrypoints, ResidentEntrypoints, CaseEntrypoints,
-                       MaterialEntrypoints, NoticeEntrypoints, CommitteeNoticeEntrypoints, StaffEntrypoints,
-                       StaffIdentityEntrypoints, SigninEntrypoints, Open311Entrypoints):
+                       MaterialEntrypoints, NoticeEntrypoints, CommitteeNoticeEntrypoints, SupervisionEntrypoints,
+                       StaffEntrypoints, StaffIdentityEntrypoints, SigninEntrypoints, Open311Entrypoints):
     name = "community"
 
     config = Config()

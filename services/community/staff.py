@@ -1,9 +1,14 @@
 """Staff accounts of the committees and the library network, and their console sessions,
 free of I/O: logins, passwords, roles, profiles, session keys and time stamps.
 
-Two roles (``ACCOUNT_ROLES``):
+Four roles (``ACCOUNT_ROLES``), each bound to a place of the hierarchy (``place_hierarchy``):
 
 - ``staff``: a committee clerk, bound to one committee: its case queue, its residents' cases.
+- ``centre``: a clerk of a sub-district's acceptance centre (社区事务受理服务中心), bound to the
+  sub-district: handles the SUBDISTRICT matters (``jurisdiction``) and reads every case of its
+  committees.
+- ``supervisor``: electronic supervision (电子监察), bound to one sub-district or, with none, to
+  the whole district: reads every case in scope, acts on none, issues 督办 (``supervision``).
 - ``librarian``: the 24-hour library network's staff, bound to the whole network and to no
   committee: library conflicts and the kiosks' health, never residents' cases or records.
   The whole network rather than some locations, because a copy is borrowed anywhere and
@@ -71,31 +76,40 @@ def check_name(name) -> str:
     return name
 
 
-ACCOUNT_ROLES = ("staff", "librarian")
+ACCOUNT_ROLES = ("staff", "librarian", "centre", "supervisor")
 
 
-def check_role(role, committee) -> tuple[str, str | None]:
-    """(role, committee) of a new account: a clerk belongs to a committee, a librarian to the
-    whole library network and to no committee."""
+def check_role(role, committee, subdistrict=None) -> tuple[str, str | None, str | None]:
+    """(role, committee, sub-district) of a new account: a clerk belongs to a committee, a
+    librarian to the whole library network, a centre clerk to a sub-district, a supervisor to
+    a sub-district or (none) to the whole district."""
     if role not in ACCOUNT_ROLES:
         raise BadInput(f"a staff account's role is one of {', '.join(ACCOUNT_ROLES)}")
+    if role != "staff" and committee:
+        raise BadInput(f"a {role} works for no committee")
+    if role in ("staff", "librarian") and subdistrict:
+        raise BadInput(f"a {role} works for no sub-district")
     if role == "librarian":
-        if committee:
-            raise BadInput("a librarian works for the whole library network, not for a committee")
-        return role, None
+        return role, None, None
+    if role == "centre" and not (isinstance(subdistrict, str) and subdistrict):
+        raise BadInput("a centre clerk works for a sub-district's centre: give its code")
+    if role in ("centre", "supervisor"):
+        if subdistrict is not None and not isinstance(subdistrict, str):
+            raise BadInput("a sub-district is given by its code")
+        return role, None, subdistrict or None
     if not isinstance(committee, str) or not committee:
         raise BadInput("a clerk works for a committee: give its code")
-    return role, committee
+    return role, committee, None
 
 
 def new_account(login: str, name: str, committee: str | None, password_hash: str, now: datetime,
-                role: str = "staff") -> dict:
-    """The account document of a new clerk or librarian (``password_hash`` made by ``hash_password``)."""
+                role: str = "staff", subdistrict: str | None = None) -> dict:
+    """The account document of a new member of staff (``password_hash`` made by ``hash_password``)."""
     login, name = check_login(login), check_name(name)
-    role, committee = check_role(role, committee)
+    role, committee, subdistrict = check_role(role, committee, subdistrict)
     parse_hash(password_hash)
-    return {"_id": login, "name": name, "committee": committee, "role": role, "password_hash": str(password_hash),
-            "active": True, "created_at": stamp(now)}
+    return {"_id": login, "name": name, "committee": committee, "subdistrict": subdistrict, "role": role,
+            "password_hash": str(password_hash), "active": True, "created_at": stamp(now)}
 
 
 def is_active(account: dict | None) -> bool:
@@ -106,7 +120,8 @@ def profile(doc: dict) -> dict:
     """A staff member as the gateway sees them (never the hash); accounts made before roles
     are clerks."""
     return {"login": doc["_id"], "name": doc["name"], "committee": doc.get("committee"),
-            "role": doc.get("role", "staff"), "active": bool(doc.get("active", True))}
+            "subdistrict": doc.get("subdistrict"), "role": doc.get("role", "staff"),
+            "active": bool(doc.get("active", True))}
 
 
 # ---- sessions -----------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Staff accounts (committee clerks, librarians) and their console sessions: the community service's RPCs
+"""Staff accounts (committee clerks, librarians, centres' clerks, supervisors) and their console sessions: the community service's RPCs
 (a mixin of ``CommunityService``, which gives ``self.db``). The rules are in ``staff``, the
 store in ``staff_store``."""
 from __future__ import annotations
@@ -15,12 +15,17 @@ class StaffEntrypoints:
     """Staff accounts and console sessions."""
 
     @rpc
-    def staff_add(self, login: str, name: str, committee: str | None, password_hash: str, role: str = "staff") -> dict:
-        """Add a clerk of ``committee``, or a librarian of the whole network (``role``
-        librarian, no committee), with a password hashed by the caller (``staff.hash_password``)."""
-        account = staff.new_account(login, name, committee, password_hash, clock.now(), role)
+    def staff_add(self, login: str, name: str, committee: str | None, password_hash: str, role: str = "staff",
+                  subdistrict: str | None = None) -> dict:
+        """Add a clerk of ``committee``, a librarian of the whole network (no committee), a
+        centre clerk of ``subdistrict`` or a supervisor (of ``subdistrict``, or with none of the
+        district), with a password hashed by the caller (``staff.hash_password``)."""
+        account = staff.new_account(login, name, committee, password_hash, clock.now(), role, subdistrict)
         if account["committee"] is not None and not places_store.committee_exists(self.db, account["committee"]):
             raise BadInput(f"unknown committee code {committee!r}")
+        if account["subdistrict"] is not None and \
+                places_store.kinds_of(self.db, [account["subdistrict"]]).get(account["subdistrict"]) != "subdistrict":
+            raise BadInput(f"unknown sub-district code {subdistrict!r}")
         staff_store.add(self.db, account)
         return staff.profile(account)
 
@@ -74,11 +79,13 @@ class StaffEntrypoints:
         return staff_store.close_session(self.db, staff.session_key(session_id))
 
     @rpc
-    def staff_list(self, committee: str | None) -> list[dict]:
+    def staff_list(self, committee: str | None, role: str = "librarian") -> list[dict]:
         """The active clerks of a committee (for assigning a case to a colleague), or with
-        None the active librarians of the library network."""
+        None the active accounts of ``role`` bound to no committee (librarians, supervisors)."""
         if committee is None:
-            found = staff_store.librarians(self.db)
+            if role not in ("librarian", "supervisor", "centre"):
+                raise BadInput("list librarians, supervisors or centres' clerks, or name a committee")
+            found = staff_store.of_role(self.db, role)
         elif not isinstance(committee, str) or not places_store.committee_exists(self.db, committee):
             # an unknown code would list nobody, as if the committee had no clerks
             raise NotFound(f"no committee {committee!r}")

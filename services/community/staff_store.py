@@ -1,6 +1,6 @@
 """Staff accounts and their console sessions against the store.
 
-- ``staff``: ``_id`` = login, ``name``, ``committee``, ``password_hash`` (scrypt with a salt of
+- ``staff``: ``_id`` = login, ``name``, ``role``, ``committee``, ``subdistrict``, ``password_hash`` (scrypt with a salt of
   its own, see ``staff.hash_password``), ``active``, ``created_at``.
 - ``staff_sessions``: ``_id`` = sha256 of the session id (``staff.session_key``), ``login``,
   ``committee``, ``created_at``, ``expires_at`` (UTC ISO strings). Signing out deletes the
@@ -34,9 +34,10 @@ def of_committee(db: Database, committee: str) -> list[dict]:
     return list(db[STAFF].find({"committee": committee}, {"password_hash": 0}).limit(500))
 
 
-def librarians(db: Database) -> list[dict]:
-    """The library network's accounts (without their hashes): a few, read rarely (no index)."""
-    return list(db[STAFF].find({"role": "librarian"}, {"password_hash": 0}).limit(500))
+def of_role(db: Database, role: str) -> list[dict]:
+    """The accounts of a role bound to no committee (librarians, supervisors; without their
+    hashes): a few, read rarely (no index)."""
+    return list(db[STAFF].find({"role": role}, {"password_hash": 0}).limit(500))
 
 
 def set_active(db: Database, login: str, active: bool) -> dict | None:

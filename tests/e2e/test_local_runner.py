@@ -98,6 +98,13 @@ def follow_one_case_from_the_resident_to_the_clerk(suite_env, printed: str, url:
     csrf = re.search(r'name="csrf" value="([^"]+)"', shelf.get(console + "/login", timeout=10).text).group(1)
     signed = shelf.post(console + "/login", data={"csrf": csrf, "login": login, "password": password}, timeout=10)
     assert signed.status_code == 200 and signed.url.endswith("/console/library/conflicts") and "借还冲突" in signed.text
+    # and the demo supervisor to the district's red and yellow cases, every sub-district of it
+    login, password = re.search(r"demo supervisor (\S+) / (\S+)\)", printed).groups()
+    watch = requests.Session()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', watch.get(console + "/login", timeout=10).text).group(1)
+    signed = watch.post(console + "/login", data={"csrf": csrf, "login": login, "password": password}, timeout=10)
+    assert signed.status_code == 200 and signed.url.endswith("/console/supervision") and "红黄牌监察" in signed.text
+    assert 'data-subdistrict="SD01"' in signed.text and 'data-subdistrict="SD02"' in signed.text
     # `suite token --role resident` with no id speaks for the same demo resident
     plain = run(suite_env, "token", "--role", "resident")
     assert plain.returncode == 0 and token.split(".")[1] != plain.stdout.split()[-1].split(".")[1]
@@ -112,5 +119,7 @@ def test_token_prints_the_secret_alone_on_its_last_line(suite_env):
     assert out.stdout.strip().splitlines()[-1].count(".") == 2
     refused = run(suite_env, "token", "--role", "staff")
     assert refused.returncode == 2 and "--committee" in refused.stderr
+    centre = run(suite_env, "token", "--role", "centre")
+    assert centre.returncode == 2 and "--subdistrict" in centre.stderr
     nobody = run(suite_env, "token", "--role", "resident")   # nothing runs here: no demo resident to speak for
     assert nobody.returncode == 2 and "--id" in nobody.stderr and nobody.stdout == ""

@@ -81,12 +81,24 @@ def test_every_mutation_answers_every_field_it_can(suite, school, rpc, db):
     read = suite("markNoticeRead", f'(id: "{receipt["notice_id"]}")', zhang)
     assert read["read"] is True and read["readAt"] and read["caseId"] == case["id"]
     done.add("markNoticeRead")
+    today = clock.today().isoformat()
+    urged = suite("urgeCase", f'(caseId: "{case["id"]}", note: "请加快办理", replyBy: "{today}")', "sup-1", "supervisor")
+    assert urged["urges"][-1]["note"] == "请加快办理" and urged["actions"] == []
+    done.add("urgeCase")
+    answered = suite("answerUrge", f'(caseId: "{case["id"]}", urgeId: "{urged["urges"][-1]["id"]}", answer: "今日办结")',
+                     "clerk-1", "staff", "C0101")
+    assert answered["urges"][-1]["answeredBy"] == "clerk-1"
+    done.add("answerUrge")
+    rpc.community.act_on_case({"id": "clerk-1", "role": "staff", "committee": "C0101"},
+                              {"case_id": case["id"], "action": "complete"})
+    rated = suite("rateCase", f'(caseId: "{case["id"]}", score: 5, comment: "满意")', zhang)
+    assert rated["rating"]["score"] == 5 and rated["urges"] == []   # the resident sees no 督办
+    done.add("rateCase")
     suite("registerResident", f'(idNumber: "{id_number()}", name: "赵敏", residenceCommittee: "C0101", '
                               f'registeredCommittee: "C0101", address: "龙华路2号")', "clerk-1", "staff", "C0101")
     done.add("registerResident")
     mover = rpc.community.register_resident({"id_number": id_number(), "name": "陶然", "registered_committee": "C0101",
                                              "residence_committee": "C0101", "address": "龙华路4号"})["resident_id"]
-    today = clock.today().isoformat()
     declared = suite("declareMove", f'(committee: "C0202", address: "东安路1号", movedOn: "{today}")', mover)
     assert declared["pendingMove"]["toCommittee"]["code"] == "C0202" and declared["committee"]["code"] == "C0101"
     done.add("declareMove")

@@ -27,18 +27,28 @@ from support import id_number, load_working_calendars, wait_for, web_address
 from support.library import a_digital_resource, due_tomorrow
 
 SECRET = "matrix-test-secret-of-at-least-32-bytes"
-ROLES = (None, "resident", "guardian", "staff", "librarian", "admin")
+ROLES = (None, "resident", "guardian", "staff", "librarian", "centre", "supervisor", "admin")
 OK, UNAUTHENTICATED, FORBIDDEN = "ok", "UNAUTHENTICATED", "FORBIDDEN"
 PUBLIC = dict.fromkeys(ROLES, OK)
 RESIDENTS_ONLY = {None: UNAUTHENTICATED, "resident": OK, "guardian": OK, "staff": FORBIDDEN, "librarian": FORBIDDEN,
-                  "admin": FORBIDDEN}
+                  "centre": FORBIDDEN, "supervisor": FORBIDDEN, "admin": FORBIDDEN}
+# the committees' clerks at their desks: residents' records, moves (a centre and a supervisor read cases only)
 STAFF_ONLY = {None: UNAUTHENTICATED, "resident": FORBIDDEN, "guardian": FORBIDDEN, "staff": OK, "librarian": FORBIDDEN,
-              "admin": OK}
-# residents and the committees' staff; a librarian works for the library network, not on cases
-SIGNED_IN = {None: UNAUTHENTICATED, "resident": OK, "guardian": OK, "staff": OK, "librarian": FORBIDDEN, "admin": OK}
+              "centre": FORBIDDEN, "supervisor": FORBIDDEN, "admin": OK}
+# residents and the committees' staff; a librarian works for the library network, not on cases;
+# a centre clerk handles its centre's cases (the resident's is the committee's), a supervisor none
+SIGNED_IN = {None: UNAUTHENTICATED, "resident": OK, "guardian": OK, "staff": OK, "librarian": FORBIDDEN,
+             "centre": FORBIDDEN, "supervisor": FORBIDDEN, "admin": OK}
+# who reads a case or a queue in scope: the resident, clerks, the sub-district's centre, supervisors
+CASE_READERS = {**SIGNED_IN, "centre": OK, "supervisor": OK}
+QUEUE_READERS = {**STAFF_ONLY, "centre": OK, "supervisor": OK}
+# electronic supervision: the counts for supervisors and centres, 督办 by supervisors, answered by the clerks
+SUPERVISION = {**STAFF_ONLY, "staff": FORBIDDEN, "centre": OK, "supervisor": OK}
+URGING = {**SUPERVISION, "centre": FORBIDDEN}
+ANSWERING = STAFF_ONLY   # the handling committee's clerk; the centre does not handle this case
 # the library network's staff: a committee clerk neither sees nor resolves library conflicts
 LIBRARIANS = {None: UNAUTHENTICATED, "resident": FORBIDDEN, "guardian": FORBIDDEN, "staff": FORBIDDEN,
-              "librarian": OK, "admin": OK}
+              "librarian": OK, "centre": FORBIDDEN, "supervisor": FORBIDDEN, "admin": OK}
 # a plain resident passes the gateway's role check but is nobody's guardian: the e-schoolbag refuses
 GUARDIANS = {**RESIDENTS_ONLY, "resident": FORBIDDEN}
 MATTER = "ELDERLY_ALLOWANCE"   # handled where the resident lives
@@ -64,6 +74,20 @@ class World:
     def case(self, owner):
         return self.rpc.community.submit_case({"id": owner, "role": "resident"},
                                               {"resident_id": owner, "matter_code": MATTER})["case_id"]
+
+    def urged(self, owner):
+        """(case, urge) of a 督办 on an open case of the owner's, handled by C0101."""
+        case_id = self.case(owner)
+        urged = self.rpc.community.urge_case({"id": "sup-1", "role": "supervisor"}, case_id, "请加快办理",
+                                             clock.today().isoformat())
+        return case_id, urged["urges"][-1]["urge_id"]
+
+    def closed(self, owner):
+        """A case of the owner's, completed."""
+        case_id = self.case(owner)
+        for action in ("accept", "complete"):
+            self.rpc.community.act_on_case({"id": "admin-1", "role": "admin"}, {"case_id": case_id, "action": action})
+        return case_id
 
     def declared(self, owner):
         """A declaration of a new residence in C0101 (the clerk's committee) waiting for
@@ -128,8 +152,9 @@ OPERATIONS = {
     "libraryLocations": (PUBLIC, q("{ libraryLocations(pickup: true) { code } }")),
     "tvGuide": (PUBLIC, q('{ tvGuide(day: "2026-12-01") { channel } }')),
     "me": (RESIDENTS_ONLY, q("{ me { id cases { id } } }")),
-    "case": (SIGNED_IN, lambda w, role: ("query($id: ID!) { case(id: $id) { id } }", {"id": w.case(w.owner(role))})),
-    "staffQueue": (STAFF_ONLY, q('{ staffQueue(committee: "C0101") { nextCursor } }')),
+    "case": (CASE_READERS, lambda w, role: ("query($id: ID!) { case(id: $id) { id } }",
+                                            {"id": w.case(w.owner(role))})),
+    "staffQueue": (QUEUE_READERS, q('{ staffQueue(committee: "C0101") { nextCursor } }')),
     "submitCase": (SIGNED_IN, lambda w, role: (
         "mutation($m: String!, $r: ID) { submitCase(matterCode: $m, residentId: $r) { id } }",
         {"m": MATTER, "r": w.owner(role) if role in ("staff", "admin") else None})),
@@ -191,6 +216,16 @@ OPERATIONS = {
         {"r": w.declared(None), "why": "地址不在本社区"} if role in ("staff", "admin") else {})),
     "confirmMove": (STAFF_ONLY, lambda w, role: (
         "mutation($r: ID!) { confirmMove(residentId: $r) { committee { code } } }", {"r": w.declared(None)})),
+    "supervision": (SUPERVISION, q("{ supervision { scope subdistricts { code overdue committees { code } } } }")),
+    "urgeCase": (URGING, lambda w, role: (
+        "mutation($id: ID!, $d: String!) { urgeCase(caseId: $id, note: \"请加快\", replyBy: $d) { urges { id } } }",
+        {"id": w.case(w.owner(role)), "d": clock.today().isoformat()})),
+    "answerUrge": (ANSWERING, lambda w, role: (
+        "mutation($id: ID!, $u: ID!) { answerUrge(caseId: $id, urgeId: $u, answer: \"已办理\") { urges { answer } } }",
+        dict(zip(("id", "u"), w.urged(w.owner(role)))))),
+    "rateCase": (RESIDENTS_ONLY, lambda w, role: (
+        "mutation($id: ID!) { rateCase(caseId: $id, score: 5, comment: \"满意\") { rating { score } } }",
+        {"id": w.closed(w.owner(role))})),
     "libraryConflicts": (LIBRARIANS, q("{ libraryConflicts(first: 5) { nextCursor conflicts { id } } }")),
     "libraryKiosks": (LIBRARIANS, q("{ libraryKiosks { kioskId status openConflicts openFaults { code } } }")),
     "libraryConflict": (LIBRARIANS, lambda w, role: (
@@ -224,7 +259,8 @@ def world(school, start_service, service_config, settings, rpc, db):
                                        {"id": "l1", "title": "第一课", "renditions": {"web": {"url": "https://x"}}}]}]}])
     w = World(rpc, school, resident, number, course,
               subject={None: resident, "resident": resident, "guardian": school.residents["A"],
-                       "staff": "clerk-101", "librarian": "librarian-1", "admin": "admin-1"})
+                       "staff": "clerk-101", "librarian": "librarian-1", "centre": "centre-1",
+                       "supervisor": "supervisor-1", "admin": "admin-1"})
     w.library_db = db("library")
     for owner in (resident, school.residents["A"]):
         wait_for(lambda: rpc.library.get_patrons([owner]))
@@ -244,7 +280,9 @@ def world(school, start_service, service_config, settings, rpc, db):
         headers = {}
         if role:
             committee = committee or ("C0101" if role == "staff" else None)
-            token = auth.mint(tokens, role, subject or w.subject[role], committee=committee)
+            # the centre of the resident's sub-district (C0101 is in SD01); the supervisor the district's
+            token = auth.mint(tokens, role, subject or w.subject[role], committee=committee,
+                              subdistrict="SD01" if role == "centre" else None)
             headers["Authorization"] = f"Bearer {token}"
         return requests.post(web_address(gw) + "/graphql", json={"query": query, "variables": variables},
                              headers=headers, timeout=15).json()

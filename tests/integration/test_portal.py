@@ -216,6 +216,35 @@ def test_a_resident_hands_in_a_file_and_the_clerk_downloads_it(portal, rpc):
     assert browser.get(portal.base + link, timeout=10).url.endswith("/console/login")   # not the resident's door
 
 
+def test_a_resident_rates_a_closed_case_once_on_its_page(portal, rpc, db):
+    phone = new_phone()
+    me = resident(rpc, phone)
+    case_id = rpc.community.submit_case({"id": me, "role": "resident"}, {"resident_id": me,
+                                                                         "matter_code": "ELDERLY_ALLOWANCE"})["case_id"]
+    browser, _ = portal.sign_in(phone)
+    page = browser.get(portal.base + f"/cases/{case_id}", timeout=10)
+    assert 'id="rating-form"' not in page.text   # open: nothing to rate yet
+    open_rating = browser.post(portal.base + f"/cases/{case_id}/rating",
+                               data={"csrf": csrf_of(page), "score": "5"}, timeout=10)
+    assert open_rating.status_code == 409 and "rating" not in db("community").cases.find_one({"_id": case_id})
+    for action in ("accept", "complete"):
+        rpc.community.act_on_case(CLERK, {"case_id": case_id, "action": action})
+    page = browser.get(portal.base + f"/cases/{case_id}", timeout=10)
+    assert 'id="rating-form"' in page.text
+    for bad in ({"score": "6"}, {"score": "0"}, {"score": ""}, {"score": "4", "comment": "长" * 501}):
+        assert browser.post(portal.base + f"/cases/{case_id}/rating", data={"csrf": csrf_of(page), **bad},
+                            timeout=10).status_code == 400, bad
+    assert browser.post(portal.base + f"/cases/{case_id}/rating", data={"score": "5"}, timeout=10).status_code == 403
+    assert "rating" not in db("community").cases.find_one({"_id": case_id})
+    rated = browser.post(portal.base + f"/cases/{case_id}/rating",
+                         data={"csrf": csrf_of(page), "score": "4", "comment": "工作人员很耐心"}, timeout=10)
+    assert rated.status_code == 200 and "感谢您的评价" in rated.text and "工作人员很耐心" in rated.text
+    assert db("community").cases.find_one({"_id": case_id})["rating"]["score"] == 4
+    again = browser.post(portal.base + f"/cases/{case_id}/rating", data={"csrf": csrf_of(page), "score": "1"},
+                         timeout=10)
+    assert again.status_code == 409 and db("community").cases.find_one({"_id": case_id})["rating"]["score"] == 4
+
+
 def test_a_declaration_withdrawn_in_the_portal_and_returned_in_the_console(portal, rpc):
     from services.common import clock
     phone = new_phone()

@@ -193,7 +193,8 @@ def test_staff_queue_in_deadline_order_with_cursor_and_filters(community):
     assert error_of(lambda: community.staff_queue({"id": "r", "role": "resident"})).exc_type == "Forbidden"
     admin = {"id": "ops", "role": "admin"}
     assert {c["case_id"] for c in community.staff_queue(admin, committee=committee, limit=50)["cases"]} >= set(ids)
-    for missing in (None, "C9999", "SD01"):   # no committee of its own; unknown; not a committee
+    # no committee of its own; unknown; a desk (a sub-district's queue is its centre's)
+    for missing in (None, "C9999", "D010101"):
         assert error_of(lambda: community.staff_queue(admin, committee=missing)).exc_type == "BadInput"
     assert error_of(lambda: community.staff_queue(CLERK_DONGAN, limit="20")).exc_type == "BadInput"
 
