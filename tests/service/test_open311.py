@@ -151,6 +151,7 @@ def test_service_definition_in_json_and_xml(o311):
 def test_submit_follow_accept_and_complete(o311, rpc, db):
     resident_id, number = register(rpc)
     client, key = new_client(rpc)
+    since = {"start_date": clock.now().isoformat()}   # this test's own requests (to the microsecond)
     r = o311.post("requests.json", form(key, number, description="老人腿脚不便，请上门核实",
                                         **{"attribute[materials][]": ["居民身份证", "银行卡"]}))
     assert r.status_code == 200, r.text
@@ -183,7 +184,6 @@ def test_submit_follow_accept_and_complete(o311, rpc, db):
     # anyone reads it without a key: the same request, without the free text
     [public] = o311.get(f"requests/{rid}.json").json()
     assert public == {**seen, "description": "", "status_notes": "已受理"}
-    since = {"start_date": seen["requested_datetime"]}      # this test's own requests
     listed = o311.get("requests.json", **since).json()
     assert [x["service_request_id"] for x in listed] == [rid] and listed[0]["description"] == ""
     assert o311.get("requests.json", api_key=key, **since).json()[0]["description"] == "老人腿脚不便，请上门核实"
