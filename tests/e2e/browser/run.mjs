@@ -35,7 +35,12 @@ try {
     locale: "zh-CN", bypassCSP: true, deviceScaleFactor: 1, isMobile: !!scenario.mobile, hasTouch: !!scenario.mobile });
   const page = await context.newPage();
   page.on("console", (m) => { if (m.type() === "error") seen.console.push(m.text()); });
-  page.on("requestfailed", (r) => seen.failedRequests.push(r.url()));
+  // a page left for the next one aborts its own loading (net::ERR_ABORTED): that is navigation, not a failure
+  page.on("requestfailed", (r) => {
+    if (!(r.resourceType() === "document" && (r.failure()?.errorText || "").includes("ERR_ABORTED"))) {
+      seen.failedRequests.push(r.url());
+    }
+  });
   page.setDefaultTimeout(scenario.timeout || 15000);
   for (const step of scenario.steps) {
     if (step.goto) await page.goto(step.goto, { waitUntil: "networkidle" });
