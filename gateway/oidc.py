@@ -125,6 +125,16 @@ class IdentityProvider:
                  "code_challenge": attempt.challenge, "code_challenge_method": "S256"}
         return self.meta()["authorization_endpoint"] + "?" + urlencode(query)
 
+    def answer(self, attempt_text: str | None, args, redirect_uri: str) -> dict:
+        """The checked claims of the provider's answer at the callback (``args``: its query), the
+        attempt being what this browser kept when it left; OidcFailed says why not."""
+        attempt = Attempt.of(attempt_text)
+        if attempt is None or not attempt.matches(args.get("state")):
+            raise OidcFailed("登录请求已失效或来源不明，请重新登录。")
+        if args.get("error") or not args.get("code"):
+            raise OidcFailed("统一身份认证没有完成登录，请重新登录。")
+        return self.identity(args["code"], attempt, redirect_uri)
+
     def identity(self, code: str, attempt: Attempt, redirect_uri: str) -> dict:
         """Exchange the code and check the ID token: its claims."""
         meta = self.meta()

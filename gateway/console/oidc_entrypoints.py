@@ -41,14 +41,9 @@ class ConsoleOidcEntrypoints(ConsoleSession):
         def back():
             if self.console_oidc is None:
                 return self._console_oidc_refused(request, 404, "未开通统一身份认证登录：请使用账号和密码登录")
-            attempt = oidc.Attempt.of(self.console_keys.unsign(request.cookies.get(ATTEMPT_COOKIE)))
-            if attempt is None or not attempt.matches(request.args.get("state")):
-                return self._console_oidc_refused(request, 400, "登录请求已失效或来源不明，请重新登录")
-            if request.args.get("error") or not request.args.get("code"):
-                return self._console_oidc_refused(request, 400, "统一身份认证没有完成登录，请重新登录")
             try:
-                claims = self.console_oidc.identity(request.args["code"], attempt,
-                                                    self._console_oidc_redirect(request))
+                claims = self.console_oidc.answer(self.console_keys.unsign(request.cookies.get(ATTEMPT_COOKIE)),
+                                                  request.args, self._console_oidc_redirect(request))
             except oidc.OidcFailed as exc:
                 return self._console_oidc_refused(request, 400, str(exc))
             calls = self._console_calls()

@@ -244,13 +244,9 @@ class PortalSession:
     def _portal_oidc_back(self, request) -> Response:
         if self.portal_oidc is None:
             return self._portal_problem(request, 404, "未开通统一身份认证登录", "请使用手机验证码登录。")
-        attempt = oidc.Attempt.of(self.portal_keys.unsign(request.cookies.get(OIDC_COOKIE)))
-        if attempt is None or not attempt.matches(request.args.get("state")):
-            return self._portal_problem(request, 400, "登录未完成", "登录请求已失效或来源不明，请重新登录。")
-        if request.args.get("error") or not request.args.get("code"):
-            return self._portal_problem(request, 400, "登录未完成", "统一身份认证没有完成登录，请重新登录或使用手机验证码。")
         try:
-            claims = self.portal_oidc.identity(request.args["code"], attempt, self._portal_oidc_redirect(request))
+            claims = self.portal_oidc.answer(self.portal_keys.unsign(request.cookies.get(OIDC_COOKIE)), request.args,
+                                             self._portal_oidc_redirect(request))
         except oidc.OidcFailed as exc:
             return self._portal_problem(request, 400, "登录未完成", str(exc))
         id_number = claims.get(self.portal_oidc.settings.id_number_claim)

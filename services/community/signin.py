@@ -96,10 +96,14 @@ def hour_bucket(now: datetime) -> str:
     return now.strftime("%Y%m%d%H")
 
 
-def check_rates(last_sent: str | None, to_number: int, from_address: int, now: datetime) -> None:
-    """Refuse a new code when it comes too soon (counts include this one)."""
+def check_gap(last_sent: str | None, now: datetime) -> None:
+    """Refuse a new code within a minute of the last one to the number (before anything is counted)."""
     if last_sent and stamp(now - timedelta(seconds=RESEND_GAP_SECONDS)) < last_sent:
         raise RateLimited(f"请{RESEND_GAP_SECONDS}秒后再获取验证码 (wait a minute before asking again)")
+
+
+def check_counts(to_number: int, from_address: int) -> None:
+    """Refuse a new code over the hour's counts (which include this one)."""
     if to_number > SENDS_PER_HOUR_TO_NUMBER:
         raise RateLimited("该号码本小时获取验证码次数已达上限，请稍后再试 (too many codes for this number this hour)")
     if from_address > SENDS_PER_HOUR_FROM_ADDRESS:

@@ -35,11 +35,11 @@ class SigninEntrypoints:
         """Text a new sign-in code to ``phone`` (any mainland mobile: see ``signin``), within
         the rate limits; RateLimited says when to try again."""
         phone, address, now = signin.check_phone(phone), _address(client_address), clock.now()
-        signin.check_rates(signin_store.last_sent(self.db, phone), 0, 0, now)
+        signin.check_gap(signin_store.last_sent(self.db, phone), now)
         hour_end = stamp(now + timedelta(hours=2))
         bucket = signin.hour_bucket(now)
-        signin.check_rates(None, signin_store.count(self.db, f"to:{phone}|{bucket}", hour_end),
-                           signin_store.count(self.db, f"from:{address}|{bucket}", hour_end), now)
+        signin.check_counts(signin_store.count(self.db, f"to:{phone}|{bucket}", hour_end),
+                            signin_store.count(self.db, f"from:{address}|{bucket}", hour_end))
         code, challenge = signin.new_challenge(phone, now)
         signin_store.save_challenge(self.db, challenge)
         try:
