@@ -54,9 +54,9 @@ def test_declare_in_the_portal_confirm_in_the_console_both_committees_see_it(sui
         {"eval": "fits", "js": "document.documentElement.scrollWidth <= window.innerWidth + 1"},
     ], viewport={"width": 390, "height": 844}, mobile=True)
     assert "error" not in portal, portal.get("error")
-    assert "龙华一村居委会" in portal["before"] and "申报新的居住地" in portal["before"]
+    assert "梅园一村居委会" in portal["before"] and "申报新的居住地" in portal["before"]
     assert "申报未能提交" in portal["refused"] and "枫林路66号1202室" not in portal["declared"].split("待确认")[0]
-    assert "等待该社区确认" in portal["declared"] and "枫林路居委会" in portal["declared"]
+    assert "等待该社区确认" in portal["declared"] and "联洋第一居委会" in portal["declared"]
     assert portal["fits"] is True
     wait_for(lambda: rpc.community.committee_notices({"id": "x", "role": "staff", "committee": "C0201"}))
 
@@ -80,7 +80,7 @@ def test_declare_in_the_portal_confirm_in_the_console_both_committees_see_it(sui
     assert "周敏" in console["living_here"] and "枫林路66号1202室" in console["living_here"]
     assert "居住地申报待确认：周敏" in console["inbox"]
     assert "已读" in console["inbox_after"]
-    assert "周敏" in console["registered_here"] and "枫林路居委会" in console["registered_here"]
+    assert "周敏" in console["registered_here"] and "联洋第一居委会" in console["registered_here"]
     assert "枫林路66号" not in console["registered_here"]   # the registration side sees no address
     assert "迁出本社区：周敏" in console["away_inbox"]   # the old residence, here also the registration
     for seen in (portal, console):

@@ -112,7 +112,7 @@ def test_sign_in_refuses_a_wrong_password_and_sets_a_safe_cookie(console, clerk)
     assert "secure" not in flags  # not configured: plain HTTP on this machine
 
     queue = desk.get("/console")
-    assert queue.status_code == 200 and name in queue.text and "枫林路居委会" in queue.text
+    assert queue.status_code == 200 and name in queue.text and "联洋第一居委会" in queue.text
     assert "案件队列" in queue.text
     # signed in already: the sign-in page sends the clerk to the queue
     assert desk.get("/console/login").status_code == 303

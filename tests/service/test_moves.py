@@ -153,7 +153,7 @@ def test_a_village_committee_of_a_town_is_a_place_like_any(community):
     assert rid in ids(every(community.living_here, VILLAGE, None))
     moved_in = wait_for(lambda: next((n for n in community.committee_notices(VILLAGE)
                                       if n["resident_id"] == rid and n["kind"] == "moved_in"), None))
-    assert "龙华二村居委会" in moved_in["body"]
+    assert "东昌新村居委会" in moved_in["body"]
 
 
 def test_a_move_at_a_desk_keeps_who_recorded_it(community):
@@ -178,7 +178,7 @@ def test_accepted_at_the_residence_desk_handled_where_registered(community):
     assert community.get_case(FENGLIN, case["case_id"])["actions"] == []
     notice = wait_for(lambda: next((n for n in community.committee_notices(LONGHUA)
                                     if n["case_id"] == case["case_id"]), None))
-    assert notice["kind"] == "case_handed_on" and "枫林路居委会" in notice["body"]
+    assert notice["kind"] == "case_handed_on" and "联洋第一居委会" in notice["body"]
     community.act_on_case(LONGHUA, {"case_id": case["case_id"], "action": "request_supplement",
                                     "missing_materials": ["户口簿"]})
     assert community.get_case(FENGLIN, case["case_id"])["actions"] == []
