@@ -77,7 +77,7 @@ def test_clerk_signs_in_opens_a_case_completes_it_and_it_leaves_the_queue(consol
     assert not [c for c in seen["cookies_after"] if c["name"] == "console_session"]
     for name in ("axe_login", "axe_queue", "axe_case"):
         assert serious(seen[name]) == [], (name, seen[name])
-    assert seen["console"] == [] and seen["failedRequests"] == []
+    assert seen["console"] == [] and seen["failedRequests"] == [] and seen["outside"] == []
     assert rpc.community.get_case(desk, case["case_id"])["status"] == "completed"
     for shot in ("queue-before.png", "case-desktop.png", "queue-after.png", "case-tablet.png"):
         assert (tmp_path / shot).stat().st_size > 5000

@@ -102,7 +102,7 @@ def test_a_librarian_filters_opens_and_resolves_a_conflict(console, rpc, db, kio
     assert "枫林路24小时自助图书馆" in seen["kiosks"] and "在线" in seen["kiosks"]
     for name in ("axe_list", "axe_detail", "axe_resolved", "axe_kiosks"):
         assert serious(seen[name]) == [], (name, seen[name])
-    assert seen["console"] == [] and seen["failedRequests"] == []
+    assert seen["console"] == [] and seen["failedRequests"] == [] and seen["outside"] == []
     stored = db("library").conflicts.find_one({"_id": cid})
     assert stored["status"] == "resolved" and stored["resolved"]["by"] == login
     assert [e["action"] for e in stored["trail"].values()] == ["patron_contacted"]

@@ -42,7 +42,7 @@ def test_graphiql_loads_the_schema_runs_a_query_and_keeps_no_one_out(graphiql, v
     assert '"matters"' in seen["result"] and "ELDERLY_ALLOWANCE" in seen["result"]
     assert "Query" in seen["docs"] and "Case" in seen["docs"] and "Mutation" in seen["docs"]
     assert serious(seen["axe_editor"]) == [] and serious(seen["axe_docs"]) == [], seen
-    assert seen["console"] == [] and seen["failedRequests"] == []
+    assert seen["console"] == [] and seen["failedRequests"] == [] and seen["outside"] == []
     widths = seen["widths"]
     assert widths["page"] <= widths["viewport"] + 1   # nothing to scroll sideways
     if viewport is not None:   # one above the other, each nearly the whole width

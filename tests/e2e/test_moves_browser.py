@@ -91,7 +91,7 @@ def test_declare_in_the_portal_confirm_in_the_console_both_committees_see_it(sui
     for seen in (portal, console):
         for name in [k for k in seen if k.startswith("axe_")]:
             assert serious(seen[name]) == [], (name, seen[name])
-        assert seen["failedRequests"] == []
+        assert seen["failedRequests"] == [] and seen["outside"] == []
     # the refused declaration's page is answered 400, which Chromium logs; nothing else
     assert portal["console"] == ["Failed to load resource: the server responded with a status of 400 (BAD REQUEST)"]
     assert console["console"] == []

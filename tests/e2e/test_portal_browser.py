@@ -64,7 +64,13 @@ def test_a_resident_on_a_phone_signs_in_follows_a_case_reads_a_notice_and_applie
         {"click": "nav >> text=首页"}, {"axe": "axe_home_elder"},
         {"eval": "elder_fits", "js": "document.documentElement.scrollWidth <= window.innerWidth + 1"},
         {"click": "nav a[href='/me']"}, {"eval": "me", "js": TEXT}, {"axe": "axe_me_elder"},
-        {"click": "#logout"}, {"eval": "after", "js": "document.title"}, {"cookies": "cookies_after"},
+        # every page of this journey in the elder-friendly mode too (remembered across pages)
+        {"goto": base + "/cases"}, {"axe": "axe_cases_elder"},
+        {"goto": base + "/notices"}, {"axe": "axe_notices_elder"},
+        {"goto": base + "/matters?audience=elderly"}, {"axe": "axe_matters_elder"},
+        {"goto": base + "/residence"}, {"axe": "axe_residence_elder"},
+        {"eval": "still_elder", "js": "document.documentElement.className"},
+        {"goto": base + "/me"}, {"click": "#logout"}, {"eval": "after", "js": "document.title"}, {"cookies": "cookies_after"},
     ]
     seen = run(steps, viewport=PHONE, mobile=True)
     assert phone[:3] + "****" + phone[-4:] in seen["sent"]
@@ -81,9 +87,10 @@ def test_a_resident_on_a_phone_signs_in_follows_a_case_reads_a_notice_and_applie
     assert seen["elder"] == "elder" and float(seen["elder_font"].rstrip("px")) >= 22 and seen["elder_fits"] is True
     assert "联洋第一居委会" in seen["me"] and "人户分离" in seen["me"] and "12号" not in seen["me"]
     assert "登录" in seen["after"] and not [c for c in seen["cookies_after"] if c["name"] == "portal_session"]
+    assert seen["still_elder"] == "elder"
     for name in [k for k in seen if k.startswith("axe_")]:
         assert serious(seen[name]) == [], (name, seen[name])
-    assert seen["console"] == [] and seen["failedRequests"] == []
+    assert seen["console"] == [] and seen["failedRequests"] == [] and seen["outside"] == []
     assert (tmp_path / "home.png").stat().st_size > 5000
 
 

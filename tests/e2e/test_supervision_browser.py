@@ -80,6 +80,6 @@ def test_a_supervisor_urges_a_red_case_and_the_clerk_answers(start_service, serv
     for name, violations in seen.items():
         if name.startswith("axe_"):
             assert serious(violations) == [], (name, violations)
-    assert seen["console"] == [] and seen["failedRequests"] == []
+    assert seen["console"] == [] and seen["failedRequests"] == [] and seen["outside"] == []
     stored = db("community").cases.find_one({"_id": case["case_id"]})
     assert stored["urges"][0]["answer"] == "已联系居民补齐材料，明日办结" and stored["status"] == "accepted"

@@ -93,8 +93,11 @@ def test_the_family_pages_in_a_phone_browser(family, later):
         {"goto": portal.base + "/family"}, {"axe": "axe_family"},
         {"click": f"[data-child='{school.u1}'] a"}, {"axe": "axe_child"},
         {"eval": "fits", "js": "document.documentElement.scrollWidth <= window.innerWidth + 1"},
+        {"click": "#elder-toggle"}, {"axe": "axe_child_elder"},   # and in the elder-friendly mode
+        {"goto": portal.base + "/family"}, {"axe": "axe_family_elder"},
+        {"eval": "elder", "js": "document.documentElement.className"},
     ], viewport=PHONE, mobile=True)
-    assert seen["fits"] is True
-    for name in ("axe_family", "axe_child"):
+    assert seen["fits"] is True and seen["elder"] == "elder"
+    for name in [k for k in seen if k.startswith("axe_")]:
         assert serious(seen[name]) == [], (name, seen[name])
-    assert seen["console"] == [] and seen["failedRequests"] == []
+    assert seen["console"] == [] and seen["failedRequests"] == [] and seen["outside"] == []

@@ -176,12 +176,18 @@ def test_library_and_learning_pages_in_a_phone_browser(portal, reader, later, rp
         {"click": f"button[aria-label='报名《家庭急救 {reader['tag']}》']"}, {"eval": "joined", "js": "document.querySelector('#enrolments').innerText"},
         {"click": "#enrolments li:first-child a"}, {"axe": "axe_course"},
         {"eval": "fits", "js": "document.documentElement.scrollWidth <= window.innerWidth + 1"},
+        {"click": "#elder-toggle"}, {"axe": "axe_course_elder"},   # and in the elder-friendly mode
+        {"goto": portal.base + "/learning"}, {"axe": "axe_learning_elder"},
+        {"goto": portal.base + "/library"}, {"axe": "axe_library_elder"},
+        {"goto": portal.base + f"/library/search?q=有声书 {reader['tag']}"}, {"axe": "axe_search_elder"},
+        {"eval": "elder", "js": "document.documentElement.className"},
     ], viewport=PHONE, mobile=True)
     assert f"活着 {reader['tag']}" in seen["library"] and "已续借" in seen["renewed"]
     assert "排队中" in seen["held"] and f"家庭急救 {reader['tag']}" in seen["joined"]
     assert f"数字图书 {reader['tag']}" in seen["shelf"] and "/digital/v1/" in seen["link"]
     assert 0.5 < seen["duration"] < 2   # Chromium read the audio's metadata through the signed link's ranges
     assert seen["fits"] is True
-    for name in ("axe_library", "axe_search", "axe_open", "axe_digital_search", "axe_learning", "axe_course"):
+    assert seen["elder"] == "elder"
+    for name in [k for k in seen if k.startswith("axe_")]:
         assert serious(seen[name]) == [], (name, seen[name])
-    assert seen["console"] == [] and seen["failedRequests"] == []
+    assert seen["console"] == [] and seen["failedRequests"] == [] and seen["outside"] == []

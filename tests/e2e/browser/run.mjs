@@ -7,6 +7,7 @@
 //   {"fill": css, "value": text}         type into a field
 //   {"fillFrom": css, "file": path, "regex": re}  type the last match (group 1) of ``re`` in a file
 //                                        written meanwhile (a texted code, from the file sender)
+//   {"upload": css, "path": file}        choose a file in a file input
 //   {"click": css}                       click (waits for any navigation it starts)
 //   {"press": key}                       press a key in the focused element
 //   {"waitFor": css, "timeout": ms}      wait until an element is visible
@@ -16,6 +17,8 @@
 //   {"screenshot": path}                 a PNG of the page
 //   {"cookies": name}                    keep the browser's cookies under ``name``
 //   {"resize": {"width": w, "height": h}} a new window size (a phone turned, a tablet)
+// What it saw also lists console errors, failed requests and any request to a host other than
+// this machine (``outside``).
 // The pytest side starts the suite, writes the scenario and asserts on the answer; this file
 // only drives the browser (the tests' own process runs eventlet, which Playwright does not).
 import { readFileSync } from "node:fs";
@@ -28,13 +31,19 @@ const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", 
   "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"];
 
 const scenario = JSON.parse(process.argv[2]);
-const seen = { console: [], failedRequests: [] };
+const seen = { console: [], failedRequests: [], outside: [] };
+const LOCAL = new Set(["127.0.0.1", "localhost", "[::1]"]);
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: FLAGS });
 try {
   const context = await browser.newContext({ viewport: scenario.viewport || { width: 1280, height: 900 },
     locale: "zh-CN", bypassCSP: true, deviceScaleFactor: 1, isMobile: !!scenario.mobile, hasTouch: !!scenario.mobile });
   const page = await context.newPage();
   page.on("console", (m) => { if (m.type() === "error") seen.console.push(m.text()); });
+  // every page must be served whole by the suite: fonts, scripts and styles too (no CDN)
+  page.on("request", (r) => {
+    const url = new URL(r.url());
+    if (/^https?:$/.test(url.protocol) && !LOCAL.has(url.hostname)) seen.outside.push(r.url());
+  });
   // a page left for the next one aborts its own loading (net::ERR_ABORTED): that is navigation, not a failure
   page.on("requestfailed", (r) => {
     if (!(r.resourceType() === "document" && (r.failure()?.errorText || "").includes("ERR_ABORTED"))) {
@@ -59,11 +68,21 @@ try {
     else if (step.eval) seen[step.eval] = await page.evaluate(step.js);
     else if (step.axe) {
       await page.addScriptTag({ content: AXE });
-      seen[step.axe] = await page.evaluate(async () => {
-        const found = await axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } });
-        return found.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
-          nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" ")) }));
-      });
+      // axe-core throws when the page changes under it (GraphiQL's editors still rendering:
+      // "reading 'nthChild'"); what it found is only known from a run on a settled page
+      for (let attempt = 1; ; attempt++) {
+        try {
+          seen[step.axe] = await page.evaluate(async () => {
+            const found = await axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } });
+            return found.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+              nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" ")) }));
+          });
+          break;
+        } catch (err) {
+          if (attempt >= 3) throw err;
+          await page.waitForTimeout(300 * attempt);
+        }
+      }
     } else if (step.screenshot) await page.screenshot({ path: step.screenshot, fullPage: true });
     else if (step.cookies) seen[step.cookies] = await context.cookies();
     else if (step.resize) await page.setViewportSize(step.resize);
