@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 from gateway import auth
 from gateway.calls import Calls
 from gateway.console.entrypoints import ConsoleEntrypoints
+from gateway.console.intake_entrypoints import IntakeConsoleEntrypoints
 from gateway.console.library_entrypoints import LibraryConsoleEntrypoints
 from gateway.console.oidc_entrypoints import ConsoleOidcEntrypoints
 from gateway.console.residence_entrypoints import ResidenceConsoleEntrypoints
@@ -51,7 +52,7 @@ def _error(status: int, message: str, code: str):
     return _json(status, {"errors": [{"message": message, "extensions": {"code": code}}]})
 
 
-class GatewayService(ConsoleEntrypoints, ConsoleOidcEntrypoints, LibraryConsoleEntrypoints,
+class GatewayService(ConsoleEntrypoints, IntakeConsoleEntrypoints, ConsoleOidcEntrypoints, LibraryConsoleEntrypoints,
                      ResidenceConsoleEntrypoints, SupervisionConsoleEntrypoints, PortalEntrypoints, MetricsEntrypoints):
     name = "gateway"
 

@@ -114,17 +114,19 @@ class ConsoleEntrypoints(ConsoleSession):
 
     # ---- residents ----------------------------------------------------------------------
 
+    # a resident is looked up at a committee's desk or a centre's (to accept a case for them)
+
     @http("GET", "/console/residents")
     def console_residents(self, request):
         def work(signed: Signed, calls: Calls):
             return self._console_resident_page(signed, calls, request.args.get("id_number"))
-        return self._console_signed(request, work)
+        return self._console_signed(request, work, roles=CASE_DESKS)
 
     @http("POST", "/console/residents")
     def console_residents_post(self, request):
         def work(signed: Signed, calls: Calls):
             return self._console_resident_page(signed, calls, self._console_form(request).get("id_number"))
-        return self._console_signed(request, work, csrf=True)
+        return self._console_signed(request, work, csrf=True, roles=CASE_DESKS)
 
     @http("GET", "/console/static/console.css")
     def console_css(self, request):

@@ -32,6 +32,7 @@ FORMS: dict[str, Form] = {
     "reject": Form("不予受理", ("reason",), leaves_queue=True, danger=True),
 }
 DONE = {"urged": "督办已发出，办理社区将在通知中看到。", "answered": "督办已答复。",
+        "accepted_at_desk": "申请已在窗口登记。请核对材料后受理；由其他社区或街镇中心办理的，受理后转交。",
         "accept": "案件已受理，办理期限开始计算。", "start": "案件已开始办理。", "request_supplement": "已通知居民补正材料，期限暂停计算。",
         "assign": "案件已指派。", "transfer": "案件已转办。", "complete": "案件已办结。", "reject": "已作出不予受理决定。"}
 

@@ -22,8 +22,10 @@ DISTRICT = {"code": "310115", "name": "浦东新区"}
 # Committees and their desks share an office: its address and position are public facts (Open311
 # shows them as where a request is handled; a resident's own address never leaves the registry).
 _OFFICES = {
+    "SD01": {"address": "浦东南路2008号", "zipcode": "200122", "lat": 31.2262, "long": 121.5141},
     "C0101": {"address": "崂山路620号", "zipcode": "200120", "lat": 31.2316, "long": 121.5208},
     "C0102": {"address": "东昌路99号", "zipcode": "200120", "lat": 31.2367, "long": 121.5105},
+    "SD02": {"address": "梅花路1000号", "zipcode": "200135", "lat": 31.2158, "long": 121.5490},
     "C0201": {"address": "长柳路100号", "zipcode": "200135", "lat": 31.2236, "long": 121.5532},
     "C0202": {"address": "牡丹路60号", "zipcode": "200135", "lat": 31.2127, "long": 121.5511},
     "C0301": {"address": "龙东大道3000号", "zipcode": "201203", "lat": 31.2045, "long": 121.6043},
@@ -43,6 +45,9 @@ PLACES = [
     {"code": "C0301", "kind": "committee", "name": "新丰村村委会", "parent": "SD03", **_OFFICES["C0301"]},
     {"code": "C0302", "kind": "committee", "name": "孙桥社区居委会", "parent": "SD03", **_OFFICES["C0302"]},
     {"code": "C0401", "kind": "committee", "name": "界龙村村委会", "parent": "SD04", **_OFFICES["C0401"]},
+    # a sub-district's acceptance centre has a desk of its own, where its clerks take cases
+    {"code": "D01C", "kind": "desk", "name": "陆家嘴街道社区事务受理服务中心", "parent": "SD01", **_OFFICES["SD01"]},
+    {"code": "D02C", "kind": "desk", "name": "花木街道社区事务受理服务中心", "parent": "SD02", **_OFFICES["SD02"]},
     {"code": "D010101", "kind": "desk", "name": "梅园一村社区事务受理点", "parent": "C0101", **_OFFICES["C0101"]},
     {"code": "D010201", "kind": "desk", "name": "东昌新村社区事务受理点", "parent": "C0102", **_OFFICES["C0102"]},
     {"code": "D020101", "kind": "desk", "name": "联洋第一社区事务受理点", "parent": "C0201", **_OFFICES["C0201"]},

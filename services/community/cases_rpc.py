@@ -30,8 +30,8 @@ class CaseEntrypoints:
     def submit_case(self, actor: dict, request: dict) -> dict:
         who = cases.actor_of(actor)
         req = SubmitCaseV1.model_validate(request)
-        if who.role in ("centre", "supervisor"):
-            raise Forbidden("cases are submitted by residents or at a committee's desk")
+        if who.role == "supervisor":
+            raise Forbidden("cases are submitted by residents or at a desk")
         if who.role in ("resident", "guardian") and who.id != req.resident_id:
             raise Forbidden("residents submit cases for themselves")
         resident = residents_store.get(self.db, req.resident_id)
@@ -218,11 +218,11 @@ class CaseEntrypoints:
             desk = places_store.desk(self.db, code)
             if desk is None:
                 raise BadInput(f"unknown service desk {code!r}")
-        else:
-            committee = who.committee if who.role == "staff" else resident["residence"]["committee"]
+        else:   # a clerk's own desk, a centre clerk's centre's, a resident's residence committee's
+            committee = who.desk_code if who.role in ("staff", "centre") else resident["residence"]["committee"]
             desk = places_store.desk_of(self.db, committee)
             if desk is None:
-                raise BadInput(f"committee {committee!r} has no service desk; choose one")
-        if who.role == "staff" and desk["parent"] != who.committee:
-            raise Forbidden("staff accept cases at their own committee's desk")
+                raise BadInput(f"{committee!r} has no service desk; choose one")
+        if who.role in ("staff", "centre") and desk["parent"] != who.desk_code:
+            raise Forbidden("staff accept cases at their own committee's or centre's desk")
         return desk

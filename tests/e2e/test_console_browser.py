@@ -61,6 +61,11 @@ def test_clerk_signs_in_opens_a_case_completes_it_and_it_leaves_the_queue(consol
         {"eval": "trail", "js": "document.querySelector('#trail').innerText"},
         {"eval": "fits", "js": "document.documentElement.scrollWidth <= window.innerWidth + 1"},
         {"screenshot": str(tmp_path / "case-tablet.png")},
+        # the desk: a resident who came in, a new case accepted for them
+        {"goto": base + f"/console/residents/{resident['resident_id']}/apply"}, {"select": "#matter-choice",
+                                                                                 "value": "ELDERLY_ALLOWANCE"},
+        {"click": "#choose-matter"}, {"axe": "axe_intake"}, {"click": "#material-1"}, {"click": "#submit-intake"},
+        {"eval": "intake_flash", "js": "document.querySelector('#flash').innerText"},
         {"click": "#logout"},
         {"eval": "out_title", "js": TITLE}, {"cookies": "cookies_after"},
     ])
@@ -75,7 +80,8 @@ def test_clerk_signs_in_opens_a_case_completes_it_and_it_leaves_the_queue(consol
     assert seen["done_status"] == "已办结" and "补贴已发放" in seen["trail"] and seen["fits"] is True
     assert "工作人员登录" in seen["out_title"]
     assert not [c for c in seen["cookies_after"] if c["name"] == "console_session"]
-    for name in ("axe_login", "axe_queue", "axe_case"):
+    assert "申请已在窗口登记" in seen["intake_flash"]
+    for name in ("axe_login", "axe_queue", "axe_case", "axe_intake"):
         assert serious(seen[name]) == [], (name, seen[name])
     assert seen["console"] == [] and seen["failedRequests"] == [] and seen["outside"] == []
     assert rpc.community.get_case(desk, case["case_id"])["status"] == "completed"

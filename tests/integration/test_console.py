@@ -369,6 +369,35 @@ def test_a_move_recorded_at_the_desk_takes_effect_and_bad_ones_change_nothing(co
     assert history["moves"][0]["confirmed_by"] == "staff"   # a resident reads the role, not the login
 
 
+def test_a_clerk_accepts_a_case_at_the_desk_for_a_resident_who_came_in(console, clerk, rpc, db):
+    login, password, _ = clerk("C0201")
+    number = id_number()
+    rid = rpc.community.register_resident({"id_number": number, "name": "韩梅", "registered_committee": "C0101",
+                                           "residence_committee": "C0201", "address": "长柳路9号"})["resident_id"]
+    desk = console()
+    desk.sign_in(login, password)
+    token = desk.csrf("/console/residents")
+    found = desk.post("/console/residents", {"csrf": token, "id_number": number})
+    assert f'href="/console/residents/{rid}/apply"' in found.text
+    form = desk.get(f"/console/residents/{rid}/apply", params={"matter": "ELDERLY_ALLOWANCE"})
+    assert form.status_code == 200 and "居民身份证" in form.text and number not in form.text
+    cases = lambda: db("community").cases.count_documents({"resident_id": rid})   # noqa: E731
+    for bad in ({"matter": ""}, {"matter": "NO_SUCH_MATTER"}, {"matter": "<x>"}):
+        refused = desk.post(f"/console/residents/{rid}/apply", {"csrf": token, **bad})
+        assert refused.status_code in (400, 404) and "<x>" not in refused.text, bad
+    assert desk.post(f"/console/residents/{rid}/apply", {"matter": "ELDERLY_ALLOWANCE"}).status_code == 403   # no CSRF
+    assert desk.get("/console/residents/nobody-here/apply").status_code == 404
+    assert cases() == 0
+
+    taken = desk.post(f"/console/residents/{rid}/apply", {"csrf": token, "matter": "ELDERLY_ALLOWANCE",
+                                                          "materials": ["居民身份证", "户口簿"], "note": "上门核实"})
+    assert taken.status_code == 303 and "done=accepted_at_desk" in taken.headers["Location"]
+    case = db("community").cases.find_one({"resident_id": rid})
+    assert cases() == 1 and case["accepting_desk"] == "D020101" and case["materials"] == ["居民身份证", "户口簿"]
+    page = desk.get(taken.headers["Location"].split(desk.base, 1)[-1])
+    assert page.status_code == 200 and "申请已在窗口登记" in page.text and case["number"] in page.text
+
+
 def test_pages_escape_what_people_typed(console, clerk, rpc):
     login, password, _ = clerk("C0201")
     resident = rpc.community.register_resident({"id_number": id_number(), "name": "李",   # names are letters

@@ -115,6 +115,14 @@ def test_a_supervisor_sees_red_and_urges_and_the_clerk_answers(start_service, se
     # it reads its committees' cases (acting on none) and its sub-district's counts; no resident's record
     assert 'id="form-start"' not in centre.get(f"/console/cases/{case_id}").text
     assert 'data-subdistrict="SD02"' in centre.get("/console/supervision").text
-    assert centre.get("/console/residents").status_code == 403
+    # and at its own desk it looks a resident up and accepts a new case for them (logged for the resident)
+    number = db("community").residents.find_one({"_id": rid})["id_number"]
+    found = centre.post("/console/residents", {"csrf": token, "id_number": number})
+    assert found.status_code == 200 and 'id="record-move"' not in found.text   # moves are the committees'
+    form = centre.get(f"/console/residents/{rid}/apply", params={"matter": "OLD_AGE_CARD"})
+    taken = centre.post(f"/console/residents/{rid}/apply", {"csrf": token, "matter": "OLD_AGE_CARD", "note": "窗口"})
+    assert form.status_code == 200 and taken.status_code == 303
+    at_desk = db("community").cases.find_one({"_id": taken.headers["Location"].split("/console/cases/")[1].split("?")[0]})
+    assert (at_desk["accepting_desk"], at_desk["handling_committee"], at_desk["trail"][0]["note"]) == ("D02C", "SD02", "窗口")
     wait_for(lambda: f"/console/cases/{handled}" in centre.get("/console/inbox").text)   # 收受分离: told
 

@@ -459,9 +459,9 @@ def test_places_import_from_csv_and_json_whole_or_not_at_all(community, tmp_path
     assert cli.main(["import", "places", str(bad)]) == 1
     assert "nothing imported" in capsys.readouterr().err
     assert "C0902" not in {p["code"] for p in community.list_places("committee")}
-    # a desk must hang under a committee, or its cases join no queue
+    # a desk must hang under a committee or a sub-district's centre, or its cases join no queue
     orphan = [{"code": "C0904", "kind": "committee", "name": "好的", "parent": "S09"},
-              {"code": "D090401", "kind": "desk", "name": "受理点", "parent": "S09"}]
+              {"code": "D090401", "kind": "desk", "name": "受理点", "parent": "D090101"}]
     assert error_of(lambda: community.upsert_places(orphan)).exc_type == "BadInput"
     assert "C0904" not in {p["code"] for p in community.list_places("committee")}
     assert community.upsert_places([{**orphan[1], "parent": "C0901"}]) == 1
