@@ -27,7 +27,7 @@ from services.common.arguments import checked_resident_id
 from services.common.config import option
 from services.common.errors import BadInput, SuiteError
 from services.common.rpc import rpc, translate
-from services.library import digital, digital_actions, digital_store
+from services.library import digital, digital_actions, digital_store, popsci_store
 
 log = logging.getLogger(__name__)
 STATUS = {"BAD_USER_INPUT": 400, "FORBIDDEN": 403, "NOT_FOUND": 404}
@@ -69,7 +69,8 @@ class DigitalEntrypoints:
 
     @rpc
     def borrow_digital(self, resident_id: str, resource_id: str) -> dict:
-        return digital_actions.borrow(self.db, checked_resident_id(resident_id), _resource_id(resource_id))
+        return digital_actions.borrow(self.db, checked_resident_id(resident_id), _resource_id(resource_id),
+                                      int(option(self.config, "DIGITAL_LOANS_PER_READER", digital.MAX_LOANS)))
 
     @rpc
     def return_digital(self, resident_id: str, resource_id: str) -> dict:
@@ -120,5 +121,7 @@ class DigitalEntrypoints:
                    "Content-Disposition": f"inline; filename*=UTF-8''{quote(d['name'])}"}
         if wanted:
             headers["Content-Range"] = f"bytes {first}-{last}/{size}"
+        if first == 0:   # a play or a read begun (a player's later ranges continue it)
+            popsci_store.count_use(self.db, title, reader, plays=1)
         return Response(digital_store.read_file(self.db, d["file_id"], first, last), status=206 if wanted else 200,
                         headers=headers, content_type=d["content_type"], direct_passthrough=True)

@@ -98,3 +98,26 @@ def a_digital_resource(library, licence=None, title="数字图书：三体", dat
     record = {"record_id": "d-" + uuid.uuid4().hex[:10], "title": title, "authors": ["刘慈欣"]}
     return library.add_digital_resource(record, licence or {"model": "one_reader", "copies": 1, "loan_days": 3},
                                         name, content_type, base64.b64encode(epub() if data is None else data).decode())
+
+
+MP4 = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + bytes(range(256)) * 40   # an ISO ftyp box, then bytes
+
+
+def a_provider(library, name="上海科技馆") -> tuple[str, str]:
+    """A popular-science provider with its key, registered as ``suite provider add`` does."""
+    import secrets
+
+    from services.common import passwords
+    provider_id, key = "p-" + uuid.uuid4().hex[:10], secrets.token_urlsafe(32)
+    library.popsci_provider_add(provider_id, name, passwords.hash_secret(key))
+    return provider_id, key
+
+
+def popsci_upload(base_url: str, provider: str, key: str, item: dict, file: tuple | None = None, path: str = ""):
+    """POST an item as a provider does (multipart: ``item`` JSON and ``file`` = (name, bytes, type))."""
+    import requests
+    files = {"item": (None, json.dumps(item, ensure_ascii=False), "application/json")}
+    if file:
+        files["file"] = file
+    return requests.post(f"{base_url}/popsci/v1/items{path}", files=files, timeout=10,
+                         headers={"X-Provider": provider, "X-Provider-Key": key})
