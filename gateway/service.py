@@ -20,6 +20,7 @@ from gateway.console.entrypoints import ConsoleEntrypoints
 from gateway.console.library_entrypoints import LibraryConsoleEntrypoints
 from gateway.console.oidc_entrypoints import ConsoleOidcEntrypoints
 from gateway.console.residence_entrypoints import ResidenceConsoleEntrypoints
+from gateway.console.popsci_entrypoints import PopsciConsoleEntrypoints
 from gateway.console.supervision_entrypoints import SupervisionConsoleEntrypoints
 from gateway.portal.entrypoints import PortalEntrypoints
 from gateway.engine import GraphqlEngine
@@ -52,7 +53,8 @@ def _error(status: int, message: str, code: str):
 
 
 class GatewayService(ConsoleEntrypoints, ConsoleOidcEntrypoints, LibraryConsoleEntrypoints,
-                     ResidenceConsoleEntrypoints, SupervisionConsoleEntrypoints, PortalEntrypoints, MetricsEntrypoints):
+                     ResidenceConsoleEntrypoints, SupervisionConsoleEntrypoints, PopsciConsoleEntrypoints, PortalEntrypoints,
+                     MetricsEntrypoints):
     name = "gateway"
 
     community = RpcProxy("community")
