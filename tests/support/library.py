@@ -121,3 +121,24 @@ def popsci_upload(base_url: str, provider: str, key: str, item: dict, file: tupl
         files["file"] = file
     return requests.post(f"{base_url}/popsci/v1/items{path}", files=files, timeout=10,
                          headers={"X-Provider": provider, "X-Provider-Key": key})
+
+
+# an ONIX for Books 3.0 record (reference tags) of an e-book, for `suite import digital`
+ONIX_RECORD = """<?xml version="1.0" encoding="UTF-8"?>
+<ONIXMessage release="3.0" xmlns="http://ns.editeur.org/onix/3.0/reference">
+  <Header><Sender><SenderName>上海科技出版社</SenderName></Sender><SentDateTime>20261201</SentDateTime></Header>
+  <Product>
+    <RecordReference>cn.sstp.2026.0042</RecordReference>
+    <NotificationType>03</NotificationType>
+    <ProductIdentifier><ProductIDType>15</ProductIDType><IDValue>9787532312345</IDValue></ProductIdentifier>
+    <DescriptiveDetail>
+      <ProductComposition>00</ProductComposition><ProductForm>ED</ProductForm>
+      <TitleDetail><TitleType>01</TitleType><TitleElement><TitleElementLevel>01</TitleElementLevel>
+        <TitleText>海洋的秘密</TitleText><Subtitle>写给孩子的科普</Subtitle></TitleElement></TitleDetail>
+      <Contributor><SequenceNumber>1</SequenceNumber><ContributorRole>A01</ContributorRole><PersonName>林海</PersonName></Contributor>
+      <Contributor><SequenceNumber>2</SequenceNumber><ContributorRole>B01</ContributorRole><CorporateName>上海科技馆</CorporateName></Contributor>
+      <Language><LanguageRole>01</LanguageRole><LanguageCode>chi</LanguageCode></Language>
+      <Subject><SubjectSchemeIdentifier>20</SubjectSchemeIdentifier><SubjectHeadingText>海洋</SubjectHeadingText></Subject>
+    </DescriptiveDetail>
+  </Product>
+</ONIXMessage>"""
