@@ -94,7 +94,7 @@ class ResourceUsageV1(BaseModel):
     provider_id: str | None = Field(description="the popular-science provider; None: the library's own")
     borrows: int = Field(description="licence copies lent")
     plays: int = Field(description="signed-link fetches from the first byte: a play or a read begun")
-    unique_readers: int = Field(description="distinct readers who fetched it")
+    unique_readers: int = Field(description="distinct readers who borrowed or opened it")
 
 
 class ProviderUsageV1(BaseModel):
