@@ -45,6 +45,24 @@ class PopsciConsoleEntrypoints(ConsoleSession):
                                      flash=DONE.get(request.args.get("done")))
         return self._console_signed(request, work, roles=EDITORS)
 
+    @http("GET", "/console/popsci/<string:item_id>/preview")
+    def console_popsci_preview(self, request, item_id):
+        """The item's file, through a link the library signs for this editor alone (the bytes
+        go from the library's port to the browser, as residents' do)."""
+        def work(signed: Signed, calls: Calls):
+            if not ITEM_ID.match(item_id):
+                return self._popsci_list(signed, calls, "pending", "popsci_queue.html", http_status=404,
+                                         error={"title": "未找到该上传", "detail": None})
+            try:
+                link = calls.call("library", "popsci_preview_link", signed.actor, item_id)
+            except RemoteError as exc:
+                if exc.exc_type not in pages.CODE_TITLES:
+                    raise
+                return self._popsci_list(signed, self._console_calls(), "pending", "popsci_queue.html",
+                                         http_status=pages.status_of(exc), error=pages.error_of(exc))
+            return pages.redirect(link["url"])
+        return self._console_signed(request, work, roles=EDITORS)
+
     @http("POST", "/console/popsci/<string:item_id>/review")
     def console_popsci_review(self, request, item_id):
         def work(signed: Signed, calls: Calls):

@@ -113,7 +113,14 @@ class DigitalEntrypoints:
         if title is None:
             raise BadInput("no such resource")   # a valid signature for a resource since removed
         digital_actions.check_reader(self.db, title, reader)   # a returned loan's link stops at once
-        d = title["digital"]
+        wanted = digital.byte_range(request.headers.get("Range"), title["digital"]["size"])
+        if wanted is None or wanted[0] == 0:   # a play or a read begun (a player's later ranges continue it)
+            popsci_store.count_use(self.db, title, reader, plays=1)
+        return self._file_response(request, title["digital"])
+
+    def _file_response(self, request, d: dict) -> Response:
+        """A stored file (``name``, ``size``, ``content_type``, ``file_id``) whole or the one range
+        asked (206); ``digital.Unsatisfiable`` for a range outside it."""
         size = d["size"]
         wanted = digital.byte_range(request.headers.get("Range"), size)
         first, last = wanted or (0, size - 1)
@@ -121,7 +128,5 @@ class DigitalEntrypoints:
                    "Content-Disposition": f"inline; filename*=UTF-8''{quote(d['name'])}"}
         if wanted:
             headers["Content-Range"] = f"bytes {first}-{last}/{size}"
-        if first == 0:   # a play or a read begun (a player's later ranges continue it)
-            popsci_store.count_use(self.db, title, reader, plays=1)
         return Response(digital_store.read_file(self.db, d["file_id"], first, last), status=206 if wanted else 200,
                         headers=headers, content_type=d["content_type"], direct_passthrough=True)

@@ -96,6 +96,24 @@ def may_review(actor, item: dict) -> None:
         raise Conflict(f"this item was {item['status']} already")
 
 
+def may_preview(actor, item: dict) -> None:
+    """An editor sees an item's file before deciding (and after): only an editor, only a file."""
+    if not isinstance(actor, dict) or actor.get("role") not in EDITOR_ROLES or not actor.get("id"):
+        raise Forbidden("only a library or learning editor previews uploads")
+    if not item.get("file") or item["status"] == REJECTED:
+        raise BadInput("this item has no file to preview (an exhibition, or rejected)")
+
+
+def preview_resource(item_id: str) -> str:
+    """What a preview link is signed for: never a resource id (those have no ``|``), so a
+    preview link opens no reader's resource and a reader's link no preview."""
+    return f"preview|{item_id}"
+
+
+def preview_reader(actor: dict) -> str:
+    return f"editor|{actor['id']}"
+
+
 def title_record(item: dict) -> dict:
     """The catalogue's record of a published item (``TitleRecordV1``): found by its title,
     subjects and provider like any title."""

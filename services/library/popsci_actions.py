@@ -5,6 +5,7 @@ statistics. Rules are in ``popsci``; the RPCs and the providers' HTTP door call 
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlencode
 
 from eventlet import tpool
 from pymongo.database import Database
@@ -14,7 +15,7 @@ from contracts.rpc.library import DigitalLicenceV1
 from contracts.rpc.popsci import AUDIENCES, UsageStatisticsV1
 from services.common import clock, outbox, passwords
 from services.common.errors import BadInput, Conflict, NotFound
-from services.library import catalogue, digital, digital_store, popsci, popsci_store
+from services.library import catalogue, digital, digital_actions, digital_store, popsci, popsci_store
 
 # ---- providers ----------------------------------------------------------------------------
 
@@ -118,6 +119,28 @@ def _publish(db: Database, item: dict) -> None:
         if licence.model == digital.ONE_READER:
             digital_store.add_copies(db, item["_id"], digital.copy_ids(item["_id"], licence.copies))
     popsci_store.mark_title(db, item["_id"], {"provider": item["provider"], "kind": item["item"]["kind"]})
+
+
+def preview_link(db: Database, actor, item_id: str, base_url: str) -> dict:
+    """A link for an editor to see or play an item's file before deciding (signed as the
+    library signs readers' links, for this editor and this item alone, the same 30 minutes)."""
+    item = popsci_store.item(db, str(item_id))
+    if item is None:
+        raise NotFound(f"no item {item_id}")
+    popsci.may_preview(actor, item)
+    signed = digital.sign(digital_actions.link_key(db), popsci.preview_resource(item["_id"]),
+                          popsci.preview_reader(actor), clock.now())
+    return {"url": f"{base_url}/popsci/v1/preview/{item['_id']}?{urlencode(signed)}",
+            "content_type": item["file"]["content_type"], "size": item["file"]["size"]}
+
+
+def previewed_file(db: Database, item_id: str, reader, expires, sig) -> dict:
+    """The file of an item whose preview link this is; Forbidden for any other link."""
+    digital.verify(digital_actions.link_key(db), popsci.preview_resource(item_id), reader, expires, sig, clock.now())
+    item = popsci_store.item(db, item_id)
+    if item is None or not item.get("file") or item["status"] == popsci.REJECTED:
+        raise NotFound("this item has no file (any more)")
+    return item["file"]
 
 
 def place_on_tv(db: Database, actor, item_id: str, placement) -> dict:

@@ -6,10 +6,12 @@ of ``LibraryService``, which gives ``self.db`` and ``self.config``).
   of ``PopsciItemV1``, and ``file`` unless it is an exhibition) with ``X-Provider`` and
   ``X-Provider-Key``; the item lands pending review. ``GET /popsci/v1/items/<id>``: the
   provider's own item (its status, an editor's reason). ``POST /popsci/v1/items/<id>/publish``
-  is refused to every provider (403): only an editor publishes. Answers are JSON: 200/201, or
+  is refused to every provider (403): only an editor publishes. ``GET /popsci/v1/preview/<id>``:
+  an item's file for the editor whose signed link it is (``popsci_preview_link``), with ranges.
+  Answers are JSON: 200/201, or
   ``{"error": CODE, "message": ...}`` with 400, 403, 404, 409, 413 (over ``DIGITAL_MAX_BYTES``).
 - RPCs: ``popsci_provider_add|revoke`` (``suite provider``), ``popsci_queue``,
-  ``popsci_review`` and ``popsci_place_on_tv`` (an editor, the console), ``popular_science``
+  ``popsci_preview_link``, ``popsci_review`` and ``popsci_place_on_tv`` (an editor, the console), ``popular_science``
   (the portal), ``usage_statistics`` (editors and the supervision reports).
 """
 from __future__ import annotations
@@ -26,7 +28,7 @@ from services.common.arguments import page_limit
 from services.common.config import option
 from services.common.errors import BadInput, Forbidden, SuiteError
 from services.common.rpc import rpc, translate
-from services.library import popsci_actions
+from services.library import digital, popsci_actions
 
 log = logging.getLogger(__name__)
 STATUS = {"BAD_USER_INPUT": 400, "FORBIDDEN": 403, "NOT_FOUND": 404, "CONFLICT": 409}
@@ -36,6 +38,18 @@ FORM_SLACK = 64 * 1024   # the item's JSON and the multipart framing around the 
 
 def _json(status: int, body: dict) -> Response:
     return Response(json.dumps(body, ensure_ascii=False), status=status, content_type=JSON)
+
+
+def _refusal(exc: Exception) -> Response:
+    """What the door answers for an error: JSON with its status, never a trace."""
+    if isinstance(exc, RequestEntityTooLarge):
+        return _json(413, {"error": "BAD_USER_INPUT", "message": "the upload is larger than the library takes "
+                                                                  "(DIGITAL_MAX_BYTES)"})
+    known = translate(exc)
+    if isinstance(known, SuiteError) and known.code in STATUS:
+        return _json(STATUS[known.code], {"error": known.code, "message": str(known)})
+    log.exception("popsci door: unexpected error", exc_info=exc)
+    return _json(500, {"error": "INTERNAL", "message": "internal error"})
 
 
 class PopsciEntrypoints:
@@ -75,6 +89,19 @@ class PopsciEntrypoints:
             raise Forbidden("a provider cannot publish: a library or learning editor reviews every upload")
         return self._popsci_answer(work)
 
+    @http("GET", "/popsci/v1/preview/<string:item_id>")
+    def popsci_http_preview(self, request, item_id):
+        """An editor's preview of an item's file (a link ``popsci_preview_link`` signed), with ranges."""
+        try:
+            args = request.args
+            found = popsci_actions.previewed_file(self.db, item_id, args.get("reader"), args.get("expires"),
+                                                  args.get("sig"))
+            return self._file_response(request, found)
+        except digital.Unsatisfiable:
+            return Response(b"", status=416, headers={"Content-Range": f"bytes */{found['size']}"})
+        except Exception as exc:   # noqa: BLE001 - each kind answered by _refusal, the unknown logged
+            return _refusal(exc)
+
     def _popsci_provider(self, request) -> dict:
         return popsci_actions.signed_in_provider(self.db, request.headers.get("X-Provider"),
                                                  request.headers.get("X-Provider-Key"))
@@ -84,15 +111,8 @@ class PopsciEntrypoints:
         try:
             status, body = work()
             return _json(status, body)
-        except RequestEntityTooLarge:
-            return _json(413, {"error": "BAD_USER_INPUT", "message": "the upload is larger than the library takes "
-                                                                      "(DIGITAL_MAX_BYTES)"})
-        except Exception as exc:   # noqa: BLE001 - each kind answered below, the unknown logged
-            known = translate(exc)
-            if isinstance(known, SuiteError) and known.code in STATUS:
-                return _json(STATUS[known.code], {"error": known.code, "message": str(known)})
-            log.exception("popsci door: unexpected error")
-            return _json(500, {"error": "INTERNAL", "message": "internal error"})
+        except Exception as exc:   # noqa: BLE001 - each kind answered by _refusal, the unknown logged
+            return _refusal(exc)
 
     # ---- RPCs -----------------------------------------------------------------------------
 
@@ -113,6 +133,11 @@ class PopsciEntrypoints:
     def popsci_review(self, actor: dict, item_id: str, review: dict) -> dict:
         """An editor publishes or rejects a pending item (``PopsciReviewV1``)."""
         return popsci_actions.review(self.db, actor, item_id, review)
+
+    @rpc
+    def popsci_preview_link(self, actor: dict, item_id: str) -> dict:
+        """A link for an editor to see or play an item's file (pending or published) before deciding."""
+        return popsci_actions.preview_link(self.db, actor, item_id, self._base_url())
 
     @rpc
     def popsci_place_on_tv(self, actor: dict, item_id: str, placement: dict) -> dict:

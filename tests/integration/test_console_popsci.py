@@ -43,8 +43,14 @@ def test_an_editor_reviews_publishes_and_places_on_tv_and_a_resident_finds_and_p
                                                              "csrf": csrf_of(form)}, timeout=10)
     assert home.status_code == 200 and home.url.endswith("/console/popsci"), home.url
     assert f"深海探秘 {tag}" in home.text and f"无名展 {tag}" in home.text and "有电视版本 25 分钟" in home.text
+    preview = editor.get(portal.base + f"/console/popsci/{video}/preview", allow_redirects=False, timeout=10)
+    assert preview.status_code == 303 and "/popsci/v1/preview/" in preview.headers["Location"]
+    seen = requests.get(preview.headers["Location"], headers={"Range": "bytes=0-7"}, timeout=10)
+    assert seen.status_code == 206 and seen.content == MP4[:8]   # pending: only the editor's link reads it
     clerk = console_clerk(portal.base, rpc, "C0101")
     assert clerk.get(portal.base + "/console/popsci", timeout=10).status_code == 403
+    assert clerk.get(portal.base + f"/console/popsci/{video}/preview", allow_redirects=False,
+                     timeout=10).status_code == 403
     assert clerk.post(portal.base + f"/console/popsci/{video}/review", timeout=10,
                       data={"csrf": csrf_of(clerk.get(portal.base + "/console", timeout=10)),
                             "decision": "publish"}).status_code == 403

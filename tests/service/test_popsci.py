@@ -66,6 +66,15 @@ def test_a_provider_uploads_an_editor_publishes_a_resident_plays_and_the_tv_guid
                         headers={"X-Provider": provider, "X-Provider-Key": key})
     assert mine.json()["status"] == "pending"
     assert item_id in {i["item_id"] for i in library.popsci_queue(EDITOR)}
+    # the editor sees the pending file through a link signed for them; it opens nothing else
+    preview = library.popsci_preview_link(EDITOR, item_id)["url"]
+    assert requests.get(preview, headers={"Range": "bytes=0-7"}, timeout=5).content == MP4[:8]
+    assert requests.get(preview, headers={"Range": f"bytes={len(MP4)}-"}, timeout=5).status_code == 416
+    for forged in (preview.replace("editor%7Ceditor-1", "editor%7Cother"), preview.replace("sig=", "sig=0")):
+        assert requests.get(forged, timeout=5).status_code == 403
+    assert requests.get(preview.replace("/popsci/v1/preview/", "/digital/v1/"), timeout=5).status_code == 403
+    assert refused(lambda: library.popsci_preview_link({"role": "provider", "id": provider}, item_id)).exc_type \
+        == "Forbidden"
 
     published = library.popsci_review(EDITOR, item_id, {"decision": "publish"})
     assert (published["status"], published["resource_id"]) == ("published", item_id)
