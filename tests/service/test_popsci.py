@@ -11,7 +11,7 @@ import requests
 from services.elearning.service import ElearningService
 from services.library.service import LibraryService
 from support import wait_for, web_address
-from support.library import MP4, a_patron, a_provider, epub, popsci_upload, refused
+from support.library import MP4, a_digital_resource, a_patron, a_provider, epub, popsci_upload, refused
 
 LIMIT = 64 * 1024
 EDITOR = {"role": "editor", "id": "editor-1"}
@@ -20,7 +20,8 @@ DAY = "2026-12-09"
 
 @pytest.fixture
 def popsci(start_service, service_config, rpc):
-    library = start_service(LibraryService, service_config("library", DIGITAL_MAX_BYTES=LIMIT))
+    library = start_service(LibraryService, service_config("library", DIGITAL_MAX_BYTES=LIMIT,
+                                                           DIGITAL_LOANS_PER_READER=1))
     start_service(ElearningService)
     return rpc.library, web_address(library)
 
@@ -185,3 +186,17 @@ def test_bad_uploads_and_credentials_are_refused_and_nothing_is_stored(popsci, d
     no_tv = refused(lambda: library.popsci_place_on_tv(EDITOR, theirs, {"channel": "区教育台",
                                                                         "starts_at": f"{DAY}T20:00"}))
     assert no_tv.exc_type == "BadInput" and "no TV rendition" in no_tv.value
+
+
+def test_a_reader_holds_no_more_digital_loans_than_the_cap_and_borrows_are_counted(popsci, db):
+    library, _ = popsci   # DIGITAL_LOANS_PER_READER=1
+    reader, _ = a_patron(db)
+    first, second = (a_digital_resource(library, title=f"借阅上限 {n}")["resource_id"] for n in (1, 2))
+    library.borrow_digital(reader, first)
+    over = refused(lambda: library.borrow_digital(reader, second))
+    assert over.exc_type == "Conflict" and "return one first" in over.value
+    assert library.digital_resource(second)["available"] == 1   # nothing lent
+    library.return_digital(reader, first)
+    library.borrow_digital(reader, second)
+    used = {r["resource_id"]: r for r in library.usage_statistics(EDITOR)["resources"]}
+    assert (used[first]["borrows"], used[first]["unique_readers"], used[second]["borrows"]) == (1, 1, 1)
