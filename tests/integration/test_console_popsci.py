@@ -89,6 +89,8 @@ def test_an_editor_reviews_publishes_and_places_on_tv_and_a_resident_finds_and_p
     assert f"深海探秘 {tag}" in popsci_part and "上海科技馆" in popsci_part and "老年人" in popsci_part
     guide = learning.text.split('id="tv-guide"')[1].split("</ul>")[0]
     assert f"{today} 20:15 · 区教育频道" in guide and f"科普·上海科技馆：深海探秘 {tag}" in guide
+    found = browser.get(portal.base + "/library/search", params={"q": f"深海探秘 {tag}"}, timeout=10)
+    assert "上海科技馆" in found.text and "视频 · 公开" in found.text   # in the catalogue, by its licence
     opened = browser.post(portal.base + "/library/digital", timeout=10,
                           data={"csrf": csrf_of(learning), "resource_id": video, "action": "open"})
     assert opened.status_code == 200 and "<video" in opened.text
