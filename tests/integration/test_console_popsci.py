@@ -2,7 +2,8 @@
 an editor's console (the pending queue, publish or reject with a reason, CSRF-checked, a
 video placed on TV, usage), a clerk kept out of it, and the resident's 学习 page listing the
 published items and the TV guide's popular-science slot, which plays from the library. In
-Chromium at a phone's size, axe-core finds no serious or critical violation on the editor's pages."""
+Chromium at a phone's size, axe-core finds no serious or critical violation on the editor's
+pages nor on the resident's 学习 page with them."""
 import re
 import uuid
 
@@ -16,7 +17,7 @@ from services.library.service import LibraryService
 from support import id_number, wait_for, web_address
 from support.browser import PHONE, run, serious
 from support.library import MP4, a_provider, popsci_upload
-from support.portal import console_clerk, csrf_of, start_portal
+from support.portal import CODE, console_clerk, csrf_of, start_portal
 
 SECRET = "portal-popsci-secret-of-at-least-32-bytes"
 pytestmark = pytest.mark.timeout(300)
@@ -101,7 +102,16 @@ def test_an_editor_reviews_publishes_and_places_on_tv_and_a_resident_finds_and_p
     row = usage.text.split(f'data-provider="{provider}"')[1].split("</tr>")[0]
     assert re.findall(r'data-label="[^"]+">(\d+)<', row) == ["1", "0", "0", "1", "1"]   # published, pending...
 
+    phone2 = "136" + f"{uuid.uuid4().int % 10 ** 8:08d}"   # another resident, signed in by the browser
+    rpc.community.register_resident({"id_number": id_number(), "name": "陆安", "phone": phone2,
+                                     "registered_committee": "C0101", "residence_committee": "C0101",
+                                     "address": "龙华路16号"})
     seen = run([
+        {"goto": portal.base + "/login"},
+        {"fill": "#phone", "value": phone2}, {"click": "#send-code"},
+        {"fillFrom": "#code", "file": str(portal.outbox), "regex": CODE}, {"click": "#sign-in"},
+        {"goto": portal.base + "/learning"}, {"axe": "axe_learning"},
+        {"eval": "learning", "js": "document.querySelector('#popsci').innerText + document.querySelector('#tv-guide').innerText"},
         {"goto": portal.base + "/console/login"},
         {"fill": "#login", "value": login}, {"fill": "#password", "value": password}, {"click": "#sign-in"},
         {"axe": "axe_queue"},
@@ -109,6 +119,7 @@ def test_an_editor_reviews_publishes_and_places_on_tv_and_a_resident_finds_and_p
         {"goto": portal.base + "/console/popsci/usage"}, {"axe": "axe_usage"},
         {"eval": "fits", "js": "document.documentElement.scrollWidth <= window.innerWidth + 1"},
     ], viewport=PHONE, mobile=True)
-    for name in ("axe_queue", "axe_published", "axe_usage"):
+    assert f"深海探秘 {tag}" in seen["learning"] and "播放" in seen["learning"]
+    for name in ("axe_learning", "axe_queue", "axe_published", "axe_usage"):
         assert serious(seen[name]) == [], (name, seen[name])
     assert seen["fits"] is True and seen["console"] == [] and seen["failedRequests"] == []
