@@ -45,7 +45,7 @@ LOCATIONS = [loc["code"] for loc in demo_data.LOCATIONS]
 
 def id_number(i: int) -> str:
     """The i-th resident's ID number: unique up to 36 million (a birth day per thousand)."""
-    body = "310104" + (date(1940, 1, 1) + timedelta(days=i // 1000)).strftime("%Y%m%d") + f"{i % 1000:03d}"
+    body = "310115" + (date(1940, 1, 1) + timedelta(days=i // 1000)).strftime("%Y%m%d") + f"{i % 1000:03d}"
     return body + ric.calc_check_digit(body + "0")
 
 
@@ -102,7 +102,7 @@ def write_roster(folder: Path, rows: int, tag: str) -> None:
     (folder / "manifest.csv").write_text("propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\n"
                                          "file.demographics,absent\n", encoding="utf-8")
     table("orgs", "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId",
-          [[f"dist-{tag}", "", "", "徐汇区教育局", "district", "", ""],
+          [[f"dist-{tag}", "", "", "浦东新区教育局", "district", "", ""],
            [school, "", "", "龙华实验小学", "school", "XH-001", f"dist-{tag}"]])
     table("academicSessions", "sourcedId,status,dateLastModified,title,type,startDate,endDate,parentSourcedId,"
           "schoolYear", [[term, "", "", "2026学年第一学期", "semester", "2026-09-01", "2027-01-20", "", "2027"]])

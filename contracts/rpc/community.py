@@ -70,6 +70,7 @@ class PlaceV1(BaseModel):
 
 # Files residents upload to their cases (services/community/materials.py checks them).
 MATERIAL_MAX_BYTES = 10 * 1024 * 1024
+MOVE_PROOFS_MAX = 5   # files of proof of residence on one declaration
 
 # The portal's ways into the catalogue (按用户群体, by life event); names in the portal's words.
 MATTER_AUDIENCES = {"elderly": "老年人", "families": "有孩子的家庭", "away_from_registration": "人户分离人员",
@@ -183,7 +184,8 @@ MOVE_AHEAD_DAYS = 1
 class DeclareMoveV1(BaseModel):
     """``community.declare_move(actor, request)``: a resident declares a new residence (居住登记
     申报); it changes nothing until a clerk of the new residence committee confirms it. No
-    proof upload in this slice: the clerk sees the proof at the desk or on a visit."""
+    proof travels here: the resident adds files of proof to the waiting declaration afterwards
+    (``community.upload_move_proof``), which the confirming clerk downloads."""
 
     NAME: ClassVar[str] = "community.declare_move"
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, hide_input_in_errors=True)
@@ -206,6 +208,19 @@ class ConfirmMoveV1(BaseModel):
                                                                          "is another one (declared anew meanwhile)")
 
 
+class ProofV1(BaseModel):
+    """A file of proof of residence added to a declaration (kept with the case materials)."""
+
+    NAME: ClassVar[str] = "community.move_proof"
+    model_config = ConfigDict(extra="forbid")
+
+    file_id: str
+    name: str
+    content_type: str
+    size: int
+    at: str
+
+
 class MoveV1(BaseModel):
     """One move in a resident's history, or the declaration waiting for confirmation."""
 
@@ -225,6 +240,8 @@ class MoveV1(BaseModel):
     confirmed_at: str | None = None
     reason: str | None = Field(default=None, description="why a clerk returned (退回) the declaration")
     closed_at: str | None = Field(default=None, description="when it was withdrawn or returned")
+    proofs: list[ProofV1] = Field(default_factory=list, description="files of proof of residence the resident "
+                                                                    "added to the declaration (租赁合同, 房产证...)")
 
 
 class SetAsideMoveV1(BaseModel):

@@ -4,7 +4,7 @@ request carries, asks the community service and renders the page (see
 from __future__ import annotations
 
 import base64
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from nameko.exceptions import RemoteError
 from nameko.web.handlers import http
@@ -16,6 +16,7 @@ from gateway.console import pages
 from gateway.console.forms import CASE_ID, CASE_NUMBER, DONE, FORMS, ID_NUMBER, MATTER_CODE, action_request
 from gateway.console.session import CASE_DESKS, HOME, LIBRARIANS, SUPERVISORS, ConsoleSession, Signed
 from gateway.fanout import Unavailable
+from services.common import clock
 
 PAGE_SIZE = 20
 
@@ -84,16 +85,7 @@ class ConsoleEntrypoints(ConsoleSession):
         """A file a resident uploaded, for the clerks who may see its case; sent as an attachment
         with its checked type, never shown inline."""
         def work(signed: Signed, calls: Calls):
-            try:
-                found = calls.call("community", "download_material", signed.actor, file_id)
-            except RemoteError as exc:
-                if exc.exc_type in ("NotFound", "BadInput"):
-                    return self._console_not_found(signed, calls)
-                raise
-            if found["case_id"] != case_id:
-                return self._console_not_found(signed, calls)
-            return Response(base64.b64decode(found["data_base64"]), status=200, content_type=found["content_type"],
-                            headers={**pages.HEADERS, "Content-Disposition": attachment(found["name"])})
+            return self._console_file(signed, calls, file_id, lambda found: found["case_id"] == case_id)
         return self._console_signed(request, work, roles=CASE_DESKS)
 
     @http("POST", "/console/cases/<string:case_id>/<string:action>")
@@ -159,6 +151,21 @@ class ConsoleEntrypoints(ConsoleSession):
         return self._console_page(404, "message.html", signed, self._console_places(calls), title="未找到",
                                   error={"title": "未找到该案件（或不属于本社区）", "detail": None})
 
+    def _console_file(self, signed: Signed, calls: Calls, file_id: str, belongs) -> Response:
+        """A file a resident uploaded (to a case, or as proof of a declared move), for the clerks
+        the community service lets read it and only under the page it was listed on
+        (``belongs(found)``); sent as an attachment with its checked type, never shown inline."""
+        try:
+            found = calls.call("community", "download_material", signed.actor, file_id)
+        except RemoteError as exc:
+            if exc.exc_type in ("NotFound", "BadInput"):
+                return self._console_not_found(signed, calls)
+            raise
+        if not belongs(found):
+            return self._console_not_found(signed, calls)
+        return Response(base64.b64decode(found["data_base64"]), status=200, content_type=found["content_type"],
+                        headers={**pages.HEADERS, "Content-Disposition": pages.attachment(found["name"])})
+
     def _console_case_page(self, signed: Signed, calls: Calls, case_id: str, status: int = 200,
                            error: dict | None = None, flash: str | None = None,
                            form_action: str | None = None) -> Response:
@@ -191,9 +198,12 @@ class ConsoleEntrypoints(ConsoleSession):
             committees=[p for p in places.result() if p["kind"] == "committee"
                         and p["code"] != case["handling_committee"]])
 
-    def _console_resident_page(self, signed: Signed, calls: Calls, id_number: str | None) -> Response:
+    def _console_resident_page(self, signed: Signed, calls: Calls, id_number: str | None,
+                               shown: dict | None = None, status: int = 200, error: dict | None = None,
+                               flash: str | None = None, typed: dict | None = None) -> Response:
+        """The look-up by ID number, or (``shown``) the resident a form on this page acted for."""
         places = self._console_places(calls)
-        resident, found_cases, error, status = None, [], None, 200
+        resident, found_cases = shown, []
         id_number = (id_number or "").strip().upper()
         if id_number:
             if not ID_NUMBER.match(id_number):
@@ -201,8 +211,6 @@ class ConsoleEntrypoints(ConsoleSession):
             else:
                 try:
                     resident = calls.call("community", "find_resident", id_number, signed.actor)
-                    found_cases = calls.call("community", "get_cases_for_residents", signed.actor,
-                                             [resident["resident_id"]]).get(resident["resident_id"], [])
                 except RemoteError as exc:
                     if exc.exc_type == "NotFound":
                         error, status = {"title": "未找到持该身份证号的居民", "detail": None}, 404
@@ -210,12 +218,11 @@ class ConsoleEntrypoints(ConsoleSession):
                         error, status = {"title": "身份证号无效（校验位或出生日期不正确）", "detail": None}, 400
                     else:
                         raise
+        if resident is not None:
+            found_cases = calls.call("community", "get_cases_for_residents", signed.actor,
+                                     [resident["resident_id"]]).get(resident["resident_id"], [])
         # the number typed is never echoed back: only the masked one is shown
         return self._console_page(status, "residents.html", signed, places, resident=resident,
-                                  cases=found_cases, error=error, searched=bool(id_number))
-
-
-def attachment(name: str) -> str:
-    """A Content-Disposition that carries a Chinese file name (RFC 6266 / 5987) safely."""
-    fallback = "".join(c if c.isascii() and c.isalnum() or c in "._-" else "_" for c in name) or "file"
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+                                  cases=found_cases, error=error, searched=bool(id_number), flash=flash,
+                                  typed=typed or {}, today=clock.today().isoformat(),
+                                  committees=[p for p in places.result() if p["kind"] == "committee"])

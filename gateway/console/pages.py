@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import jinja2
 from nameko.exceptions import RemoteError
@@ -88,3 +89,9 @@ def status_of(exc: BaseException) -> int:
     if isinstance(exc, RemoteError):
         return {"BadInput": 400, "Conflict": 409, "Forbidden": 403, "NotFound": 404}.get(exc.exc_type, 500)
     return 500
+
+
+def attachment(name: str) -> str:
+    """A Content-Disposition that carries a Chinese file name (RFC 6266 / 5987) safely."""
+    fallback = "".join(c if c.isascii() and c.isalnum() or c in "._-" else "_" for c in name) or "file"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"

@@ -52,6 +52,14 @@ class ResidenceConsoleEntrypoints(ConsoleSession):
             return pages.redirect("/console/moves?done=1")
         return self._console_signed(request, work, csrf=True)
 
+    @http("GET", "/console/moves/<string:resident_id>/proofs/<string:file_id>")
+    def console_move_proof(self, request, resident_id, file_id):
+        """A file of proof the resident added to their declaration, for the clerks who confirm it."""
+        def work(signed: Signed, calls: Calls):
+            return self._console_file(signed, calls, file_id, lambda found: found["resident_id"] == resident_id
+                                      and found["move_id"] is not None)
+        return self._console_signed(request, work)
+
     @http("POST", "/console/moves/<string:resident_id>/return")
     def console_return_move(self, request, resident_id):
         """Return (退回) a declaration with a reason the resident reads: they may declare again."""
@@ -72,6 +80,38 @@ class ResidenceConsoleEntrypoints(ConsoleSession):
                 return self._console_moves_page(signed, self._console_calls(), status=pages.status_of(exc),
                                                 error=pages.error_of(exc))
             return pages.redirect("/console/moves?done=returned")
+        return self._console_signed(request, work, csrf=True)
+
+    @http("POST", "/console/residents/<string:resident_id>/move")
+    def console_record_move(self, request, resident_id):
+        """A move recorded at the desk (the resident present with proof): it takes effect at once,
+        declared and confirmed by this clerk in the resident's history; the registration
+        committee is told as for a confirmed declaration."""
+        def work(signed: Signed, calls: Calls):
+            if not CASE_ID.match(resident_id):
+                return self._console_not_found(signed, calls)
+            form = self._console_form(request)
+            typed = {"committee": (form.get("committee") or "").strip()[:32],
+                     "address": (form.get("address") or "").strip()[:200],
+                     "moved_on": (form.get("moved_on") or "").strip()[:10]}
+            try:
+                if not all(typed.values()):
+                    raise ValueError("请选择新居住地的居委会或村委会，并填写详细地址和起始日期")
+                moved = calls.call("community", "change_residence", signed.actor, {
+                    "resident_id": resident_id, "residence_committee": typed["committee"],
+                    "address": typed["address"], "moved_on": typed["moved_on"]})
+            except (ValueError, Unavailable, RemoteError) as exc:
+                if isinstance(exc, RemoteError) and exc.exc_type not in pages.CODE_TITLES:
+                    raise
+                if isinstance(exc, RemoteError) and exc.exc_type == "NotFound":
+                    return self._console_not_found(signed, self._console_calls())
+                error = {"title": str(exc), "detail": None} if isinstance(exc, ValueError) else pages.error_of(exc)
+                fresh = self._console_calls()
+                shown = fresh.call("community", "get_resident", resident_id)   # masked, as the look-up showed it
+                return self._console_resident_page(signed, fresh, None, shown=shown, typed=typed, error=error,
+                                                   status=400 if isinstance(exc, ValueError) else pages.status_of(exc))
+            return self._console_resident_page(signed, calls, None, shown=moved,
+                                               flash="迁居已登记，居民的居住地已变更，户籍地社区会收到通知。")
         return self._console_signed(request, work, csrf=True)
 
     @http("GET", "/console/living-here")

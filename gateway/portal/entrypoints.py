@@ -9,7 +9,7 @@ from nameko.exceptions import RemoteError
 from nameko.web.handlers import http
 from werkzeug.wrappers import Response
 
-from contracts.rpc.community import MATERIAL_MAX_BYTES, MATTER_AUDIENCES, MATTER_LIFE_EVENTS
+from contracts.rpc.community import MATERIAL_MAX_BYTES, MATTER_AUDIENCES, MATTER_LIFE_EVENTS, MOVE_PROOFS_MAX
 from gateway.portal import pages
 from gateway.portal.family_pages import PortalFamilyPages
 from gateway.portal.learning_pages import PortalLearningPages
@@ -38,7 +38,7 @@ READ_NOTICE = "mutation($id: ID!) { markNoticeRead(id: $id) { id kind title body
 ME = ("{ me { name idNumberMasked phoneMasked livesAwayFromRegistration registeredOutsideDistrict "
       "registeredCommittee { name } residenceCommittee { name } } }")
 RESIDENCE = ("{ me { name registeredOutsideDistrict registeredCommittee { name } residence { committee { code name } "
-             "address since pendingMove { toCommittee { name } address movedOn declaredAt } moves { "
+             "address since pendingMove { id toCommittee { name } address movedOn declaredAt proofs { name size uploadedAt } } moves { "
              "fromCommittee { name } toCommittee { name } address movedOn declaredByRole confirmedAt status reason "
              "closedAt } } } "
              "places { code name kind parent } }")
@@ -123,7 +123,8 @@ class PortalEntrypoints(PortalLibraryPages, PortalLearningPages, PortalFamilyPag
     def portal_residence(self, request):
         def work(signed: Signed):
             return self._portal_residence_page(request, signed, declared=request.args.get("declared") == "1",
-                                               withdrawn=request.args.get("withdrawn") == "1")
+                                               withdrawn=request.args.get("withdrawn") == "1",
+                                               proof=request.args.get("proof") == "1")
         return self._portal_signed(request, work)
 
     @http("POST", "/residence")
@@ -146,6 +147,18 @@ class PortalEntrypoints(PortalLibraryPages, PortalLearningPages, PortalFamilyPag
             return pages.redirect("/residence?declared=1")
         return self._portal_signed(request, work, csrf=True)
 
+    @http("POST", "/residence/proof")
+    def portal_move_proof(self, request):
+        """Add a file of proof of residence (a lease, a deed, a utility bill) to my declaration."""
+        request.max_content_length = UPLOAD_BODY
+
+        def work(signed: Signed):
+            move_id = (self._portal_form(request).get("move_id") or "").strip()[:64]
+            if not move_id:
+                return self._portal_problem(request, 400, "页面已过期", "请刷新“我的居住地”后重新上传。")
+            return self._portal_send_file(request, signed, "/residence?proof=1", "upload_move_proof", move_id)
+        return self._portal_signed(request, work, csrf=True)
+
     @http("POST", "/residence/withdraw")
     def portal_withdraw_move(self, request):
         """Withdraw my declaration (a wrong committee or address): I may declare again."""
@@ -160,7 +173,7 @@ class PortalEntrypoints(PortalLibraryPages, PortalLearningPages, PortalFamilyPag
 
     def _portal_residence_page(self, request, signed: Signed, status: int = 200, typed: dict | None = None,
                                problem: str | None = None, declared: bool = False,
-                               withdrawn: bool = False) -> Response:
+                               withdrawn: bool = False, proof: bool = False) -> Response:
         found = self._portal_ask(signed, RESIDENCE)
         places = {p["code"]: p for p in found["places"]}
         towns = [(t, [p for p in found["places"] if p["kind"] == "committee" and p["parent"] == t["code"]])
@@ -168,7 +181,8 @@ class PortalEntrypoints(PortalLibraryPages, PortalLearningPages, PortalFamilyPag
         loose = [p for p in found["places"] if p["kind"] == "committee" and p["parent"] not in places]
         return self._portal_page(request, status, "residence.html", signed, me=found["me"], towns=towns, loose=loose,
                                  typed=typed or {}, today=clock.today().isoformat(), declared=declared,
-                                 withdrawn=withdrawn,
+                                 withdrawn=withdrawn, proof=proof, max_proofs=MOVE_PROOFS_MAX,
+                                 max_mb=MATERIAL_MAX_BYTES // (1024 * 1024),
                                  problem={"title": "申报未能提交", "detail": problem} if problem else None,
                                  active="me")
 
@@ -256,22 +270,27 @@ class PortalEntrypoints(PortalLibraryPages, PortalLearningPages, PortalFamilyPag
         def work(signed: Signed):
             if not CASE_ID.match(case_id):
                 return self._portal_problem(request, *pages.ERRORS["NOT_FOUND"])
-            sent = request.files.get("file")
-            if sent is None or not sent.filename:
-                return self._portal_problem(request, 400, "请选择要上传的文件", "可上传 PDF、JPG 或 PNG 文件，每个不超过10MB。")
-            data = sent.read(MATERIAL_MAX_BYTES + 1)
-            try:
-                self._portal_calls().call("community", "upload_material", {"id": signed.resident_id, "role": "resident"},
-                                          case_id, sent.filename, sent.mimetype,
-                                          base64.b64encode(data).decode("ascii"))
-            except RemoteError as exc:
-                if exc.exc_type == "BadInput":
-                    return self._portal_problem(request, 400, "文件未能上传", exc.value)
-                if exc.exc_type == "NotFound":
-                    return self._portal_problem(request, *pages.ERRORS["NOT_FOUND"])
-                raise
-            return pages.redirect(f"/cases/{case_id}?uploaded=1")
+            return self._portal_send_file(request, signed, f"/cases/{case_id}?uploaded=1", "upload_material", case_id)
         return self._portal_signed(request, work, csrf=True)
+
+    def _portal_send_file(self, request, signed: Signed, done: str, rpc_name: str, *args) -> Response:
+        """The form's one file to the community service's ``rpc_name(actor, *args, name, type,
+        base64)`` as the resident; a refusal as a page saying why, else on to ``done``."""
+        sent = request.files.get("file")
+        if sent is None or not sent.filename:
+            return self._portal_problem(request, 400, "请选择要上传的文件", "可上传 PDF、JPG 或 PNG 文件，每个不超过10MB。")
+        data = sent.read(MATERIAL_MAX_BYTES + 1)
+        try:
+            self._portal_calls().call("community", rpc_name, {"id": signed.resident_id, "role": "resident"},
+                                      *args, sent.filename, sent.mimetype, base64.b64encode(data).decode("ascii"))
+        except RemoteError as exc:
+            if exc.exc_type in ("BadInput", "Conflict"):
+                return self._portal_problem(request, 400 if exc.exc_type == "BadInput" else 409, "文件未能上传",
+                                            exc.value)
+            if exc.exc_type == "NotFound":
+                return self._portal_problem(request, *pages.ERRORS["NOT_FOUND"])
+            raise
+        return pages.redirect(done)
 
     # ---- 消息: notices ------------------------------------------------------------------------
 

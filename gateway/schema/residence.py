@@ -9,6 +9,20 @@ import graphene
 from gateway.schema.places import Place, place
 
 
+class Proof(graphene.ObjectType):
+    """A file of proof of residence the resident added to a declaration (downloaded in the console)."""
+    id = graphene.ID(required=True)
+    name = graphene.String(required=True)
+    content_type = graphene.String(required=True)
+    size = graphene.Int(required=True)
+    uploaded_at = graphene.String(required=True)
+
+    @staticmethod
+    def of(p: dict) -> "Proof":
+        return Proof(id=p["file_id"], name=p["name"], content_type=p["content_type"], size=p["size"],
+                     uploaded_at=p["at"])
+
+
 class Move(graphene.ObjectType):
     """One move of residence, or the declaration waiting for confirmation."""
     id = graphene.ID(required=True)
@@ -25,6 +39,7 @@ class Move(graphene.ObjectType):
     confirmed_at = graphene.String()
     reason = graphene.String(description="why the committee returned (退回) the declaration")
     closed_at = graphene.String(description="when it was withdrawn or returned")
+    proofs = graphene.List(graphene.NonNull(Proof), required=True, description="files of proof of residence")
 
     @staticmethod
     def of(m: dict) -> "Move":
@@ -32,7 +47,8 @@ class Move(graphene.ObjectType):
                     to_committee=m["to_committee"], address=m.get("address"), moved_on=str(m["moved_on"]),
                     declared_by=m.get("declared_by"), declared_by_role=m["declared_by_role"],
                     declared_at=m["declared_at"], confirmed_by=m.get("confirmed_by"),
-                    confirmed_at=m.get("confirmed_at"), reason=m.get("reason"), closed_at=m.get("closed_at"))
+                    confirmed_at=m.get("confirmed_at"), reason=m.get("reason"), closed_at=m.get("closed_at"),
+                    proofs=[Proof.of(p) for p in m.get("proofs", [])])
 
     def resolve_from_committee(root, info):
         return place(info, root.from_committee)

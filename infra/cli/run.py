@@ -18,8 +18,8 @@ def _say_seeded(result: dict) -> None:
 def cmd_up(args) -> int:
     from gateway import auth
     from infra.local import demo_data, runner, seed
-    from infra.local.demo_data import (DEMO_CLERK, DEMO_LIBRARIAN, DEMO_PIN, DEMO_SIP2_LOGIN, DEMO_SIP2_PASSWORD,
-                                      DEMO_SUPERVISOR)
+    from infra.local.demo_data import (DEMO_CENTRE_CLERK, DEMO_CLERK, DEMO_LIBRARIAN, DEMO_PIN, DEMO_SIP2_LOGIN,
+                                      DEMO_SIP2_PASSWORD, DEMO_SUPERVISOR)
 
     settings = common.settings()
     runner.up(settings)
@@ -34,6 +34,8 @@ def cmd_up(args) -> int:
     print(f"GraphQL: http://{settings.gateway_host}:{settings.gateway_port}/graphql")
     print(f"staff console: http://{settings.gateway_host}:{settings.gateway_port}/console "
           f"(demo clerk {DEMO_CLERK[0]} / {DEMO_CLERK[3]})")
+    print(f"  and a sub-district centre's (陆家嘴街道社区事务受理服务中心) "
+          f"(demo centre clerk {DEMO_CENTRE_CLERK[0]} / {DEMO_CENTRE_CLERK[3]})")
     print(f"librarians' console: http://{settings.gateway_host}:{settings.gateway_port}/console/library/conflicts "
           f"(demo librarian {DEMO_LIBRARIAN[0]} / {DEMO_LIBRARIAN[2]})")
     print(f"electronic supervision: http://{settings.gateway_host}:{settings.gateway_port}/console/supervision "

@@ -26,17 +26,19 @@ def seed(settings: config.Settings) -> dict:
             raise RuntimeError(f"the demo residents were refused: {problems}")
         added = imported["imported"]
         residents = [rpc.community.find_resident(person["id_number"]) for person in demo_data.RESIDENTS]
-        login, name, committee, password = demo_data.DEMO_CLERK   # a clerk of 龙华一村居委会 for the console
+        login, name, committee, password = demo_data.DEMO_CLERK   # a clerk of 梅园一村居委会 for the console
         librarian, librarian_name, librarian_password = demo_data.DEMO_LIBRARIAN
         supervisor, supervisor_name, supervisor_password = demo_data.DEMO_SUPERVISOR
-        for account in ((login, name, committee, password, "staff"),
-                        (librarian, librarian_name, None, librarian_password, "librarian"),
-                        (supervisor, supervisor_name, None, supervisor_password, "supervisor")):
+        centre, centre_name, centre_subdistrict, centre_password = demo_data.DEMO_CENTRE_CLERK
+        for account in ((login, name, committee, password, "staff", None),
+                        (librarian, librarian_name, None, librarian_password, "librarian", None),
+                        (supervisor, supervisor_name, None, supervisor_password, "supervisor", None),
+                        (centre, centre_name, None, centre_password, "centre", centre_subdistrict)):
             listed = rpc.community.staff_list(account[2]) if account[2] else rpc.community.staff_list(None, account[4])
             if account[0] in {p["login"] for p in listed}:
                 continue
             try:
-                rpc.community.staff_add(*account[:3], staff.hash_password(account[3]), account[4])
+                rpc.community.staff_add(*account[:3], staff.hash_password(account[3]), account[4], account[5])
             except RemoteError as exc:
                 if exc.exc_type != "Conflict":   # kept, though an operator disabled it
                     raise

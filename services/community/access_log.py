@@ -16,7 +16,7 @@ from services.common.arguments import page_limit
 from services.community.store import ACCESS_LOG
 
 PURPOSES = {"lookup": "窗口按身份证号查询", "case": "查看办件详情", "action": "办理或督办办件", "queue": "查看办件队列",
-            "list": "查看社区人户分离名单"}
+            "list": "查看社区人户分离名单", "move": "查看居住地申报的证明材料"}
 MAX_READ = 200
 
 

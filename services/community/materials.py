@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from contracts.rpc.community import MATERIAL_MAX_BYTES
+from contracts.rpc.community import MATERIAL_MAX_BYTES, MOVE_PROOFS_MAX
 from services.common.errors import BadInput
 
 MAX_BYTES = MATERIAL_MAX_BYTES
 MAX_PER_CASE = 30
+MAX_PER_MOVE = MOVE_PROOFS_MAX   # proof of residence for one declaration: a lease, a deed, a utility bill
 MAX_NAME = 120
 # content type: (the first bytes of such a file, the names' extensions)
 KINDS = {
@@ -46,15 +47,16 @@ class Upload:
     size: int
 
 
-def check(name, declared_type, data: bytes, already: int) -> Upload:
-    """The upload as stored, or BadInput saying what is wrong (nothing is stored then)."""
+def check(name, declared_type, data: bytes, already: int, most: int = MAX_PER_CASE, holder: str = "a case") -> Upload:
+    """The upload as stored, or BadInput saying what is wrong (nothing is stored then);
+    ``already`` files of ``most`` are on its ``holder``."""
     name = clean_name(name)
     if not isinstance(data, (bytes, bytearray)) or not data:
         raise BadInput("the file is empty")
     if len(data) > MAX_BYTES:
         raise BadInput(f"a file may be at most {MAX_BYTES // (1024 * 1024)} MB")
-    if already >= MAX_PER_CASE:
-        raise BadInput(f"a case may carry at most {MAX_PER_CASE} files")
+    if already >= most:
+        raise BadInput(f"{holder} may carry at most {most} files")
     actual = content_type_of(bytes(data[:16]))
     if actual is None:
         raise BadInput("only PDF, JPEG and PNG files are taken")

@@ -1,6 +1,7 @@
-"""Materials uploaded to cases against the store: GridFS in the community database (bucket
-``materials``: ``materials.files`` with ``metadata`` {case_id, resident_id, content_type, by,
-at}, and ``materials.chunks``). Read by case through an index on ``metadata.case_id``."""
+"""Materials uploaded to cases, and proofs of residence added to a declared move, against the
+store: GridFS in the community database (bucket ``materials``: ``materials.files`` with
+``metadata`` {case_id or move_id, resident_id, content_type, by, at}, and ``materials.chunks``).
+Read by case through an index on ``metadata.case_id``; a move's proofs are listed on the move."""
 from __future__ import annotations
 
 from bson import ObjectId
@@ -17,11 +18,15 @@ def _bucket(db: Database) -> GridFSBucket:
     return GridFSBucket(db, bucket_name=BUCKET)
 
 
-def put(db: Database, case: dict, upload: Upload, data: bytes, by: str, at: str) -> str:
+def put(db: Database, holder: dict, upload: Upload, data: bytes, by: str, at: str) -> str:
+    """Keep a file for its ``holder``: {"case_id", "resident_id"} or {"move_id", "resident_id"}."""
     file_id = _bucket(db).upload_from_stream(upload.name, bytes(data), metadata={
-        "case_id": case["_id"], "resident_id": case["resident_id"], "content_type": upload.content_type,
-        "by": by, "at": at})
+        **holder, "content_type": upload.content_type, "by": by, "at": at})
     return str(file_id)
+
+
+def delete(db: Database, file_id: str) -> None:
+    _bucket(db).delete(ObjectId(file_id))
 
 
 def of_case(db: Database, case_id: str) -> list[dict]:
@@ -42,6 +47,7 @@ def get(db: Database, file_id: str) -> tuple[dict, bytes] | None:
         stream = _bucket(db).open_download_stream(ObjectId(file_id))
     except (NoFile, ValueError, TypeError):
         return None
-    meta = {"file_id": file_id, "name": stream.filename, "case_id": stream.metadata["case_id"],
+    meta = {"file_id": file_id, "name": stream.filename, "case_id": stream.metadata.get("case_id"),
+            "move_id": stream.metadata.get("move_id"), "resident_id": stream.metadata.get("resident_id"),
             "content_type": stream.metadata["content_type"], "size": stream.length}
     return meta, stream.read()

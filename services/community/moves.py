@@ -167,10 +167,27 @@ def move_view(move: dict, who: Actor) -> dict:
                                     "declared_by", "declared_by_role", "declared_at", "confirmed_by",
                                     "confirmed_at", "reason", "closed_at")}
     out["status"] = move.get("status", "pending")
+    out["proofs"] = [{k: p[k] for k in ("file_id", "name", "content_type", "size", "at")} for p in move.get("proofs", [])]
     if not who.is_staff:
         out["declared_by"] = None
         out["confirmed_by"] = "staff" if move.get("confirmed_by") else None
     return out
+
+
+def the_move(resident: dict, move_id: str) -> dict | None:
+    """The declaration waiting, or a move of the history, by its id."""
+    pending = resident.get("pending_move")
+    if pending and pending["move_id"] == move_id:
+        return pending
+    return next((m for m in resident.get("moves", []) if m.get("move_id") == move_id), None)
+
+
+def may_read_proof(resident: dict, move_id: str, who: Actor) -> bool:
+    """A move's proofs are the resident's own and the new residence committee's, which confirms it."""
+    move = the_move(resident, move_id)
+    if move is None:
+        return False
+    return (who.role in ("resident", "guardian") and who.id == resident["_id"]) or may_confirm(move, who)
 
 
 def residence_view(resident: dict, who: Actor) -> dict:

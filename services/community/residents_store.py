@@ -138,13 +138,31 @@ def set_aside(db: Database, resident_id: str, move_id: str, fields: dict) -> Non
         raise Conflict("没有待确认的居住地申报（可能已被确认或退回）。 (No declaration is waiting.)")
 
 
+def add_proof(db: Database, resident_id: str, pending: dict, proof: dict) -> bool:
+    """Add a file of proof to the declaration waiting, if it is still the one read (False: it
+    was confirmed, returned or withdrawn meanwhile, or another upload came first). The list is
+    set whole against a count: the embedded store keeps a document ``$push``-ed into an array
+    as its JSON text."""
+    had = pending.get("proofs", [])
+    result = db[RESIDENTS].update_one(
+        {"_id": resident_id, "pending_move.move_id": pending["move_id"],
+         "pending_move.proof_count": len(had) if had else None},
+        {"$set": {"pending_move.proofs": had + [proof], "pending_move.proof_count": len(had) + 1}})
+    return result.modified_count == 1
+
+
 LIST_FIELDS = {**RESIDENT_VIEW_FIELDS, "pending_move": 1}
+
+
+def range_filter(key: str, committee: str, after: str | None) -> dict:
+    """A committee's part of one indexed key (``committee|...``), from the cursor on."""
+    return {key: {"$gt": f"{committee}|{after or ''}", "$lt": f"{committee}|\uffff"}}
 
 
 def _range(db: Database, key: str, committee: str, after: str | None, limit: int) -> tuple[list[dict], str | None]:
     """One page of a committee's list: a range of one indexed key, from the cursor on."""
-    page = list(db[RESIDENTS].find({key: {"$gt": f"{committee}|{after or ''}", "$lt": f"{committee}|\uffff"}},
-                                   {**LIST_FIELDS, key: 1}).sort(key, 1).limit(limit + 1))
+    page = list(db[RESIDENTS].find(range_filter(key, committee, after), {**LIST_FIELDS, key: 1})
+                .sort(key, 1).limit(limit + 1))
     more = len(page) > limit
     page = page[:limit]
     return page, (page[-1][key].split("|", 1)[1] if more else None)

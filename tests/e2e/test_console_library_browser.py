@@ -93,7 +93,7 @@ def test_a_librarian_filters_opens_and_resolves_a_conflict(console, rpc, db, kio
     assert barcode in seen["detail_title"]
     masked = kiosk_card[:2] + "*" * 8 + kiosk_card[-4:]
     assert masked in seen["event_side"] and "枫林路24小时自助图书馆" in seen["event_side"]
-    assert "借出中" in seen["copy_side"] and "区图书馆总馆" in seen["copy_side"]   # lent at the desk, standing there
+    assert "借出中" in seen["copy_side"] and "浦东图书馆" in seen["copy_side"]   # lent at the desk, standing there
     assert "此后" in seen["loans"] and "借阅中" in seen["loans"] and desk_card[-4:] in seen["loans"]
     assert kiosk_card not in seen["detail_html"] and desk_card not in seen["detail_html"]
     assert "已处理" in seen["flash"] and seen["status"] == "已处理"

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from support import RUN_ID, free_port
-from infra.local import processes
+from infra.local import demo_data, processes
 from services.common import clock
 
 SUITE = str(Path(sys.executable).parent / "suite")
@@ -37,7 +37,7 @@ def test_up_serves_health_seeds_once_and_down_stops_everything(suite_env):
     assert up.returncode == 0, up.stdout + up.stderr
     token = up.stdout.strip().splitlines()[-1]
     assert token.count(".") == 2  # a JWT alone on the last line
-    assert "4 residents (4 new)" in up.stdout and "2 courses (2 new" in up.stdout
+    assert f"{len(demo_data.RESIDENTS)} residents ({len(demo_data.RESIDENTS)} new)" in up.stdout and "2 courses (2 new" in up.stdout
 
     url = f"http://127.0.0.1:{suite_env['GATEWAY_PORT']}/graphql"
     answer = requests.post(url, json={"query": "{ health { service status } }"}, timeout=10).json()
@@ -47,6 +47,9 @@ def test_up_serves_health_seeds_once_and_down_stops_everything(suite_env):
     guide = requests.post(url, json={"query": f'{{ tvGuide(day: "{today}") {{ courseTitle startsAt }} }}'},
                           timeout=10).json()
     assert guide["data"]["tvGuide"] == [{"courseTitle": "智能手机入门（老年班）", "startsAt": f"{today}T19:00"}], guide
+    places = requests.post(url, json={"query": "{ places(kind: \"committee\") { name parent } }"}, timeout=10).json()
+    committees = {p["name"]: p["parent"] for p in places["data"]["places"]}
+    assert committees["新丰村村委会"] == "SD03" and committees["梅园一村居委会"] == "SD01"   # Pudong: 镇 and 村委 too
     follow_one_case_from_the_resident_to_the_clerk(suite_env, up.stdout, url, token)
 
     status = run(suite_env, "status")
@@ -55,7 +58,7 @@ def test_up_serves_health_seeds_once_and_down_stops_everything(suite_env):
 
     again = run(suite_env, "up")  # running twice starts nothing twice and adds no data twice
     assert again.returncode == 0, again.stderr
-    assert "4 residents (0 new)" in again.stdout and "2 courses (0 new" in again.stdout
+    assert f"{len(demo_data.RESIDENTS)} residents (0 new)" in again.stdout and "2 courses (0 new" in again.stdout
     assert "already running" in again.stdout
     # the demo pilot school: 张伟 a guardian, his child's card credited once, one assignment
     children = requests.post(url, headers={"Authorization": f"Bearer {token}"}, timeout=10, json={
@@ -105,6 +108,12 @@ def follow_one_case_from_the_resident_to_the_clerk(suite_env, printed: str, url:
     signed = watch.post(console + "/login", data={"csrf": csrf, "login": login, "password": password}, timeout=10)
     assert signed.status_code == 200 and signed.url.endswith("/console/supervision") and "红黄牌监察" in signed.text
     assert 'data-subdistrict="SD01"' in signed.text and 'data-subdistrict="SD02"' in signed.text
+    # and the demo centre clerk to the queue of the matters its sub-district handles
+    login, password = re.search(r"demo centre clerk (\S+) / (\S+)\)", printed).groups()
+    centre = requests.Session()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', centre.get(console + "/login", timeout=10).text).group(1)
+    signed = centre.post(console + "/login", data={"csrf": csrf, "login": login, "password": password}, timeout=10)
+    assert signed.status_code == 200 and signed.url.endswith("/console") and "案件队列 <small>陆家嘴街道" in signed.text, signed.text[-1500:]
     # `suite token --role resident` with no id speaks for the same demo resident
     plain = run(suite_env, "token", "--role", "resident")
     assert plain.returncode == 0 and token.split(".")[1] != plain.stdout.split()[-1].split(".")[1]

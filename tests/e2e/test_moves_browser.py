@@ -35,8 +35,10 @@ def sign_in(base, login, password):
             {"fill": "#password", "value": password}, {"click": "#sign-in"}]
 
 
-def test_declare_in_the_portal_confirm_in_the_console_both_committees_see_it(suite, rpc):
+def test_declare_in_the_portal_confirm_in_the_console_both_committees_see_it(suite, rpc, tmp_path):
     base, today = suite.base, clock.today().isoformat()
+    lease = tmp_path / "租赁合同.pdf"
+    lease.write_bytes(b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n")
     phone = "137" + f"{uuid.uuid4().int % 10 ** 8:08d}"
     me = rpc.community.register_resident({"id_number": id_number(), "name": "周敏", "phone": phone,
                                           "registered_committee": "C0101", "residence_committee": "C0101",
@@ -51,12 +53,15 @@ def test_declare_in_the_portal_confirm_in_the_console_both_committees_see_it(sui
         {"eval": "refused", "js": TEXT}, {"axe": "axe_refused"},
         {"fill": "#moved_on", "value": today}, {"click": "#declare"},
         {"eval": "declared", "js": TEXT}, {"axe": "axe_declared"},
+        {"upload": "#proof-file", "path": str(lease)}, {"click": "#upload-proof"},
+        {"eval": "proof", "js": TEXT}, {"axe": "axe_proof"},
         {"eval": "fits", "js": "document.documentElement.scrollWidth <= window.innerWidth + 1"},
     ], viewport={"width": 390, "height": 844}, mobile=True)
     assert "error" not in portal, portal.get("error")
-    assert "龙华一村居委会" in portal["before"] and "申报新的居住地" in portal["before"]
+    assert "梅园一村居委会" in portal["before"] and "申报新的居住地" in portal["before"]
     assert "申报未能提交" in portal["refused"] and "枫林路66号1202室" not in portal["declared"].split("待确认")[0]
-    assert "等待该社区确认" in portal["declared"] and "枫林路居委会" in portal["declared"]
+    assert "等待该社区确认" in portal["declared"] and "联洋第一居委会" in portal["declared"]
+    assert "证明文件已上传" in portal["proof"] and "租赁合同.pdf" in portal["proof"]
     assert portal["fits"] is True
     wait_for(lambda: rpc.community.committee_notices({"id": "x", "role": "staff", "committee": "C0201"}))
 
@@ -75,12 +80,12 @@ def test_declare_in_the_portal_confirm_in_the_console_both_committees_see_it(sui
         {"click": "nav >> text=通知"}, {"eval": "away_inbox", "js": TEXT},
     ])
     assert "error" not in console, console.get("error")
-    assert "周敏" in console["moves"] and "枫林路66号1202室" in console["moves"]
+    assert "周敏" in console["moves"] and "枫林路66号1202室" in console["moves"] and "租赁合同.pdf" in console["moves"]
     assert "已确认" in console["confirmed"] and "周敏" not in console["confirmed"]
     assert "周敏" in console["living_here"] and "枫林路66号1202室" in console["living_here"]
     assert "居住地申报待确认：周敏" in console["inbox"]
     assert "已读" in console["inbox_after"]
-    assert "周敏" in console["registered_here"] and "枫林路居委会" in console["registered_here"]
+    assert "周敏" in console["registered_here"] and "联洋第一居委会" in console["registered_here"]
     assert "枫林路66号" not in console["registered_here"]   # the registration side sees no address
     assert "迁出本社区：周敏" in console["away_inbox"]   # the old residence, here also the registration
     for seen in (portal, console):

@@ -79,7 +79,7 @@ def test_a_resident_on_a_phone_signs_in_follows_a_case_reads_a_notice_and_applie
     assert "银行卡" in seen["matter"] and "10个工作日" in seen["matter"]
     assert "已提交" in seen["applied"] and "高龄老人营养补贴申领" in seen["applied"]
     assert seen["elder"] == "elder" and float(seen["elder_font"].rstrip("px")) >= 22 and seen["elder_fits"] is True
-    assert "枫林路居委会" in seen["me"] and "人户分离" in seen["me"] and "12号" not in seen["me"]
+    assert "联洋第一居委会" in seen["me"] and "人户分离" in seen["me"] and "12号" not in seen["me"]
     assert "登录" in seen["after"] and not [c for c in seen["cookies_after"] if c["name"] == "portal_session"]
     for name in [k for k in seen if k.startswith("axe_")]:
         assert serious(seen[name]) == [], (name, seen[name])

@@ -112,7 +112,7 @@ def test_sign_in_refuses_a_wrong_password_and_sets_a_safe_cookie(console, clerk)
     assert "secure" not in flags  # not configured: plain HTTP on this machine
 
     queue = desk.get("/console")
-    assert queue.status_code == 200 and name in queue.text and "枫林路居委会" in queue.text
+    assert queue.status_code == 200 and name in queue.text and "联洋第一居委会" in queue.text
     assert "案件队列" in queue.text
     # signed in already: the sign-in page sends the clerk to the queue
     assert desk.get("/console/login").status_code == 303
@@ -335,6 +335,38 @@ def test_resident_look_up_shows_only_the_masked_id_number(console, clerk, new_ca
     # the resident can see that this clerk looked them up, twice
     log = rpc.community.get_access_log({"id": case["resident_id"], "role": "resident"}, case["resident_id"])
     assert [(e["by"], e["purpose"]) for e in log] == [(login, "lookup")] * 2
+
+
+def test_a_move_recorded_at_the_desk_takes_effect_and_bad_ones_change_nothing(console, clerk, rpc, db):
+    from services.common import clock
+    login, password, _ = clerk("C0101")
+    number = id_number()
+    rid = rpc.community.register_resident({"id_number": number, "name": "沈洁", "registered_committee": "C0101",
+                                           "residence_committee": "C0101", "address": "崂山路1号"})["resident_id"]
+    desk = console()
+    desk.sign_in(login, password)
+    token = desk.csrf("/console/residents")
+    found = desk.post("/console/residents", {"csrf": token, "id_number": number})
+    assert 'id="record-move"' in found.text and f"/console/residents/{rid}/move" in found.text
+    today = clock.today()
+    before = db("community").residents.find_one({"_id": rid})
+    for bad, status, says in (
+            ({"committee": "C9999", "address": "某路1号", "moved_on": today.isoformat()}, 400, "C9999"),
+            ({"committee": "C0301", "address": "新丰村一组1号", "moved_on": (today.replace(year=today.year + 1)).isoformat()},
+             400, "未能办理"),
+            ({"committee": "C0301", "address": "", "moved_on": today.isoformat()}, 400, "详细地址")):
+        refused = desk.post(f"/console/residents/{rid}/move", {"csrf": token, **bad})
+        assert refused.status_code == status and says in refused.text and number not in refused.text, bad
+    assert desk.post(f"/console/residents/{rid}/move", {"committee": "C0301", "address": "新丰村一组1号",
+                                                         "moved_on": today.isoformat()}).status_code == 403   # no CSRF
+    assert db("community").residents.find_one({"_id": rid})["residence"] == before["residence"]   # nothing changed
+
+    moved = desk.post(f"/console/residents/{rid}/move", {"csrf": token, "committee": "C0301",
+                                                          "address": "新丰村一组1号", "moved_on": today.isoformat()})
+    assert moved.status_code == 200 and "迁居已登记" in moved.text and "新丰村村委会" in moved.text
+    history = rpc.community.my_residence({"id": rid, "role": "resident"}, rid)
+    assert history["residence_committee"] == "C0301" and history["moves"][0]["declared_by_role"] == "staff"
+    assert history["moves"][0]["confirmed_by"] == "staff"   # a resident reads the role, not the login
 
 
 def test_pages_escape_what_people_typed(console, clerk, rpc):

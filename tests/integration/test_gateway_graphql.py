@@ -63,7 +63,7 @@ def test_me_shows_a_resident_their_own_data_masked_with_a_bounded_number_of_rpcs
     assert me["name"] == "王芳" and me["livesAwayFromRegistration"] is True
     assert me["idNumberMasked"] == wang["id_number"][:3] + "*" * 11 + wang["id_number"][-4:]
     assert wang["id_number"] not in str(answer)
-    assert me["registeredCommittee"]["name"] == "龙华一村居委会" and me["residenceCommittee"]["code"] == "C0201"
+    assert me["registeredCommittee"]["name"] == "梅园一村居委会" and me["residenceCommittee"]["code"] == "C0201"
     assert me["libraryCard"]["cardNumber"].startswith("LC")
     # profile, places, cases, notices, library card: a fixed number however much data there is
     assert answer["extensions"]["rpcCalls"] <= 5
@@ -174,7 +174,7 @@ def test_a_resident_sees_which_staff_opened_their_record(gateway, wang, rpc):
                   resident)["data"]["me"]["accessLog"]
     assert [(e["by"], e["purpose"], e["caseId"]) for e in log] == [("clerk-fl", "case", case["id"]),
                                                                    ("clerk-fl", "lookup", None)]
-    assert log[0]["committee"]["name"] == "枫林路居委会" and log[1]["purposeText"] == "窗口按身份证号查询"
+    assert log[0]["committee"]["name"] == "联洋第一居委会" and log[1]["purposeText"] == "窗口按身份证号查询"
     # the queue lists the resident's name, and so does the answer to a step taken on the case
     queue = gateway("{ staffQueue { cases { id residentName } } }", staff)["data"]["staffQueue"]["cases"]
     assert case["id"] in {c["id"] for c in queue}
@@ -203,7 +203,7 @@ def test_a_resident_changes_their_phone_and_finds_lessons_and_pickup_places(gate
     assert gateway("{ me { phoneMasked } }", resident)["data"]["me"]["phoneMasked"] == "139****0000"
     kinds = gateway('{ places(kind: "library") { code } }')
     assert codes(kinds) == ["BAD_USER_INPUT"] and "libraryLocations" in kinds["errors"][0]["message"]
-    rpc.library.upsert_locations([{"code": "MAIN", "kind": "library", "name": "区图书馆总馆"},
+    rpc.library.upsert_locations([{"code": "MAIN", "kind": "library", "name": "浦东图书馆"},
                                   {"code": "K-9", "kind": "kiosk", "name": "自助图书馆", "hold_shelf": False}])
     pickup = {loc["code"] for loc in gateway("{ libraryLocations(pickup: true) { code } }")["data"]["libraryLocations"]}
     assert "MAIN" in pickup and "K-9" not in pickup

@@ -64,7 +64,7 @@ def test_declare_confirm_and_the_two_lists(ask, rpc):
     living = {r["id"]: r for r in clerk("C0202")(LIVING)["data"]["residentsLivingHere"]["residents"]}
     assert living[rid]["address"] == "东安路30号" and number not in str(living)
     registered = {r["id"]: r for r in clerk("C0101")(REGISTERED)["data"]["residentsRegisteredHere"]["residents"]}
-    assert registered[rid]["address"] is None and registered[rid]["residenceCommittee"]["name"] == "东安新村居委会"
+    assert registered[rid]["address"] is None and registered[rid]["residenceCommittee"]["name"] == "牡丹第二居委会"
     assert codes(ask("{ residentsLivingHere(committee: \"C0202\") { residents { id } } }", None, "staff",
                      "clerk-C0101", "C0101")) == ["FORBIDDEN"]
     mine = ask("{ me { residenceCommittee { code } residence { moves { confirmedBy address } } } }", subject=rid)

@@ -42,7 +42,7 @@ def every_field(type_, depth: int = 3) -> str:
 def suite(school, start_service, service_config, settings, rpc, db):
     start_service(LibraryService)
     gw = start_service(GatewayService, service_config("gateway", JWT_SECRET=SECRET, RPC_TIMEOUT=5.0))
-    rpc.library.upsert_locations([{"code": "MAIN", "kind": "library", "name": "区图书馆总馆", "committee": "C0101"}])
+    rpc.library.upsert_locations([{"code": "MAIN", "kind": "library", "name": "浦东图书馆", "committee": "C0101"}])
     from services.community import catalogue
     rpc.community.upsert_matters(catalogue.MATTERS)
     load_working_calendars(rpc)

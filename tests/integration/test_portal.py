@@ -256,12 +256,28 @@ def test_a_declaration_withdrawn_in_the_portal_and_returned_in_the_console(porta
     withdrawn = browser.post(portal.base + "/residence/withdraw", data={"csrf": csrf_of(page)}, timeout=10)
     assert "申报已撤回" in withdrawn.text and "本人撤回的申报" in withdrawn.text and 'id="declare-form"' in withdrawn.text
     assert browser.post(portal.base + "/residence/withdraw", data={"csrf": csrf_of(page)}, timeout=10).status_code == 409
-    browser.post(portal.base + "/residence", data=declare, timeout=10)
+    declared = browser.post(portal.base + "/residence", data=declare, timeout=10)
+    # proof of residence: a mislabelled file is refused with nothing kept, a lease is taken
+    move_field = re.search(r'name="move_id" value="([0-9a-f]+)"', declared.text).group(1)
+    proof = {"csrf": csrf_of(declared), "move_id": move_field}
+    wrong = browser.post(portal.base + "/residence/proof", data=proof, timeout=10,
+                         files={"file": ("租约.pdf", b"\x89PNG\r\n\x1a\n" + b"0" * 32, "application/pdf")})
+    assert wrong.status_code == 400 and "文件未能上传" in wrong.text
+    taken = browser.post(portal.base + "/residence/proof", data=proof, timeout=10,
+                         files={"file": ("租赁合同.pdf", PDF, "application/pdf")})
+    assert "证明文件已上传" in taken.text and "租赁合同.pdf" in taken.text and "租约.pdf" not in taken.text
+    assert browser.post(portal.base + "/residence/proof", data={"move_id": move_field}, timeout=10,
+                        files={"file": ("b.pdf", PDF, "application/pdf")}).status_code == 403   # no CSRF token
 
     clerk = console_clerk(portal.base, rpc, "C0202", "吴静")
     moves = clerk.get(portal.base + "/console/moves", timeout=10)
     row = moves.text.split(f'data-resident="{rid}"')[1].split("</tr>")[0]   # this resident's row
     move_id = re.search(r'name="move_id" value="([0-9a-f]+)"', row).group(1)
+    link = re.search(r'href="(/console/moves/[0-9a-f]+/proofs/[0-9a-f]+)"', row).group(1)
+    got = clerk.get(portal.base + link, timeout=10)
+    assert got.content == PDF and got.headers["Content-Disposition"].startswith("attachment;")
+    other = console_clerk(portal.base, rpc, "C0201", "郑洁")   # another committee's clerk: as if there were none
+    assert other.get(portal.base + link, timeout=10).status_code == 404
     no_reason = clerk.post(portal.base + f"/console/moves/{rid}/return", timeout=10,
                            data={"csrf": csrf_of(moves), "move_id": move_id, "reason": ""})
     assert no_reason.status_code == 400 and "退回的原因" in no_reason.text

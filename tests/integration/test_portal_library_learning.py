@@ -69,7 +69,7 @@ def reader(portal, rpc, db):
 def test_library_card_loans_renewal_search_and_hold(portal, reader, rpc):
     browser, tag = reader["browser"], reader["tag"]
     page = browser.get(portal.base + "/library", timeout=10)
-    assert f"活着 {tag}" in page.text and "应还日期" in page.text and "龙华路24小时自助图书馆" in page.text
+    assert f"活着 {tag}" in page.text and "应还日期" in page.text and "崂山路24小时自助图书馆" in page.text
     assert "就在您的居住地" in page.text
     assert "还没有借阅记录" in page.text
     renewed = browser.post(portal.base + "/library/renew", data={"csrf": csrf_of(page), "barcode": f"{tag}-a1"},

@@ -1,6 +1,7 @@
 """Moves of residence and the two committees (人户分离) with the real store and broker: a
 declaration, its confirmation, the history, the lists, the committees' notices, and a case
 accepted at the residence desk and handled where the resident is registered (收受分离)."""
+import base64
 from datetime import timedelta
 
 import pytest
@@ -18,10 +19,10 @@ LONGHUA = {"id": "clerk-1", "role": "staff", "committee": "C0101"}
 FENGLIN = {"id": "clerk-2", "role": "staff", "committee": "C0201"}
 DONGAN = {"id": "clerk-3", "role": "staff", "committee": "C0202"}
 # a town (镇) and its villagers' committee (村委): a place like any residents' committee
-TOWN = [{"code": "T03", "kind": "subdistrict", "name": "张江镇"},
-        {"code": "V0301", "kind": "committee", "name": "新丰村村委会", "parent": "T03"},
-        {"code": "D030101", "kind": "desk", "name": "新丰村村民事务受理点", "parent": "V0301"}]
-VILLAGE = {"id": "clerk-v", "role": "staff", "committee": "V0301"}
+TOWN = [{"code": "T09", "kind": "subdistrict", "name": "惠南镇"},
+        {"code": "V0901", "kind": "committee", "name": "海沿村村委会", "parent": "T09"},
+        {"code": "D090101", "kind": "desk", "name": "海沿村村民事务代理点", "parent": "V0901"}]
+VILLAGE = {"id": "clerk-v", "role": "staff", "committee": "V0901"}
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +53,13 @@ def refused(call) -> RemoteError:
     with pytest.raises(RemoteError) as err:
         call()
     return err.value
+
+
+PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
 
 
 def declare(community, rid, committee="C0201", address="枫林路20号301室", moved_on=None):
@@ -147,13 +155,13 @@ def test_bad_declarations_are_refused_and_change_nothing(community, db):
 
 def test_a_village_committee_of_a_town_is_a_place_like_any(community):
     rid = register(community, registered="C0102", residence="C0102", name="黄磊")
-    declare(community, rid, committee="V0301", address="新丰村12组8号")
+    declare(community, rid, committee="V0901", address="新丰村12组8号")
     assert rid in ids(every(community.moves_to_confirm, VILLAGE, None))
     community.confirm_move(VILLAGE, {"resident_id": rid})
     assert rid in ids(every(community.living_here, VILLAGE, None))
     moved_in = wait_for(lambda: next((n for n in community.committee_notices(VILLAGE)
                                       if n["resident_id"] == rid and n["kind"] == "moved_in"), None))
-    assert "龙华二村居委会" in moved_in["body"]
+    assert "东昌新村居委会" in moved_in["body"]
 
 
 def test_a_move_at_a_desk_keeps_who_recorded_it(community):
@@ -178,7 +186,7 @@ def test_accepted_at_the_residence_desk_handled_where_registered(community):
     assert community.get_case(FENGLIN, case["case_id"])["actions"] == []
     notice = wait_for(lambda: next((n for n in community.committee_notices(LONGHUA)
                                     if n["case_id"] == case["case_id"]), None))
-    assert notice["kind"] == "case_handed_on" and "枫林路居委会" in notice["body"]
+    assert notice["kind"] == "case_handed_on" and "联洋第一居委会" in notice["body"]
     community.act_on_case(LONGHUA, {"case_id": case["case_id"], "action": "request_supplement",
                                     "missing_materials": ["户口簿"]})
     assert community.get_case(FENGLIN, case["case_id"])["actions"] == []
@@ -220,3 +228,37 @@ def test_a_declaration_withdrawn_or_returned_frees_the_resident_to_declare_again
     assert withdrawn["pending_move"] is None and [m["status"] for m in withdrawn["moves"]][:2] == [
         "withdrawn", "returned"] and again["pending_move"]["move_id"] != first
     assert community.my_residence(me(rid), rid)["residence_committee"] == "C0101"   # nothing moved
+
+
+def test_proof_of_residence_is_read_by_the_resident_and_the_confirming_committee_only(community, db):
+    rid, other = register(community, name="周敏"), register(community, name="钱程")
+    move_id = declare(community, rid)["pending_move"]["move_id"]
+    files = lambda: len(list(db("community")["materials.files"].find({"metadata.move_id": move_id})))   # noqa: E731
+    # a file that is not what it says, or to a declaration that is not mine, is refused: nothing kept
+    assert refused(lambda: community.upload_move_proof(me(rid), move_id, "租赁合同.pdf", "application/pdf",
+                                                       b64(b"\x89PNG\r\n\x1a\n" + b"0" * 20))).exc_type == "BadInput"
+    assert refused(lambda: community.upload_move_proof(me(other), move_id, "a.pdf", "", b64(PDF))).exc_type == "Conflict"
+    assert refused(lambda: community.upload_move_proof(FENGLIN, move_id, "a.pdf", "", b64(PDF))).exc_type == "Forbidden"
+    assert files() == 0
+
+    proof = community.upload_move_proof(me(rid), move_id, "租赁合同.pdf", "application/pdf", b64(PDF))
+    assert proof["name"] == "租赁合同.pdf" and proof["size"] == len(PDF)
+    listed = next(r for r in every(community.moves_to_confirm, FENGLIN, None) if r["resident_id"] == rid)
+    assert [p["file_id"] for p in listed["pending_move"]["proofs"]] == [proof["file_id"]]
+    got = community.download_material(FENGLIN, proof["file_id"])   # the committee that confirms it
+    assert base64.b64decode(got["data_base64"]) == PDF and got["move_id"] == move_id
+    assert any(e["purpose"] == "move" and e["by"] == "clerk-2" for e in community.get_access_log(me(rid), rid))
+    assert community.download_material(me(rid), proof["file_id"])["name"] == "租赁合同.pdf"
+    for stranger in (LONGHUA, DONGAN, me(other)):   # the old committee, another, another resident
+        assert refused(lambda: community.download_material(stranger, proof["file_id"])).exc_type == "NotFound"
+
+    for n in range(4):   # five files at most on one declaration
+        community.upload_move_proof(me(rid), move_id, f"账单{n}.pdf", "", b64(PDF))
+    assert "at most 5" in refused(lambda: community.upload_move_proof(me(rid), move_id, "x.pdf", "", b64(PDF))).value
+    assert files() == 5
+
+    community.confirm_move(FENGLIN, {"resident_id": rid, "move_id": move_id})
+    history = community.my_residence(me(rid), rid)["moves"][0]
+    assert history["status"] == "confirmed" and len(history["proofs"]) == 5   # kept with the move
+    assert refused(lambda: community.upload_move_proof(me(rid), move_id, "y.pdf", "", b64(PDF))).exc_type == "Conflict"
+    assert files() == 5 and community.download_material(FENGLIN, proof["file_id"])["name"] == "租赁合同.pdf"

@@ -22,13 +22,13 @@ from services.community import catalogue, open311
 from services.community.service import CommunityService
 from support import id_number, load_demo_district, wait_for, web_address
 
-NAME, PHONE, ADDRESS = "欧阳测试", "13912345678", "枫林路123弄45号678室"
+NAME, PHONE, ADDRESS = "欧阳测试", "13912345678", "长柳路123弄45号678室"
 FENGLIN = {"id": "c", "role": "staff", "committee": "C0201"}   # the committee where the resident lives
 
 
 JURISDICTION = "310199"     # this module's district code (DISTRICT_CODE), not the default
-FENGLIN_DESK = {"address_id": "D020101", "address": "枫林路180号", "zipcode": "200032",
-                "lat": 31.1985, "long": 121.4571}   # where the Fenglin residents' requests are handled
+LIANYANG_DESK = {"address_id": "D020101", "address": "长柳路100号", "zipcode": "200135",
+                 "lat": 31.2236, "long": 121.5532}   # where the Lianyang residents' requests are handled
 
 
 @pytest.fixture
@@ -127,7 +127,7 @@ def test_service_definition_in_json_and_xml(o311):
     assert attrs["id_number"]["datatype"] == "string" and attrs["id_number"]["required"] is True
     assert attrs["desk"]["datatype"] == "singlevaluelist" and attrs["desk"]["required"] is False
     assert {v["key"] for v in attrs["desk"]["values"]} >= {"D010101", "D020101"}
-    assert {"key": "D020101", "name": "枫林路社区事务受理点"} in attrs["desk"]["values"]
+    assert {"key": "D020101", "name": "联洋第一社区事务受理点"} in attrs["desk"]["values"]
     assert attrs["materials"]["datatype"] == "multivaluelist"
     assert [v["key"] for v in attrs["materials"]["values"]] == ["居民身份证", "户口簿或居住证", "银行卡"]
 
@@ -136,7 +136,7 @@ def test_service_definition_in_json_and_xml(o311):
     xml_attrs = {a.findtext("code"): a for a in root.find("attributes").findall("attribute")}
     assert set(xml_attrs) == {"id_number", "desk", "materials"}
     assert xml_attrs["id_number"].findtext("required") == "true"
-    assert "枫林路社区事务受理点" in [v.findtext("name") for v in xml_attrs["desk"].find("values").findall("value")]
+    assert "联洋第一社区事务受理点" in [v.findtext("name") for v in xml_attrs["desk"].find("values").findall("value")]
 
     geo_error(o311.get("services/NOPE.json"), 404)
     geo_error(o311.get("services/KIOSK_FAULT.json"), 404)
@@ -167,7 +167,7 @@ def test_submit_follow_accept_and_complete(o311, rpc, db):
     [seen] = o311.get(f"requests/{rid}.json", api_key=key).json()
     assert seen["status"] == "open" and seen["status_notes"] == "已提交"
     assert seen["service_code"] == "ELDERLY_ALLOWANCE" and seen["service_name"] == "高龄老人营养补贴申领"
-    assert seen["agency_responsible"] == "枫林路居委会" and seen["description"] == "老人腿脚不便，请上门核实"
+    assert seen["agency_responsible"] == "联洋第一居委会" and seen["description"] == "老人腿脚不便，请上门核实"
     assert seen["expected_datetime"] is None  # the clock starts at acceptance
     assert datetime.fromisoformat(seen["requested_datetime"]).utcoffset().total_seconds() == 8 * 3600
 
@@ -177,7 +177,7 @@ def test_submit_follow_accept_and_complete(o311, rpc, db):
     assert seen["expected_datetime"] == f"{accepted['deadline']}T17:00:00+08:00"
     assert seen["updated_datetime"] >= seen["requested_datetime"]
 
-    for k, v in FENGLIN_DESK.items():   # the office where it is handled, never the resident's address
+    for k, v in LIANYANG_DESK.items():   # the office where it is handled, never the resident's address
         assert seen[k] == v
     assert seen["media_url"] is None
 
@@ -194,8 +194,8 @@ def test_submit_follow_accept_and_complete(o311, rpc, db):
     root = ET.fromstring(o311.get("requests.xml", service_request_id=rid).content)
     assert root.tag == "service_requests"
     assert root.find("request").findtext("expected_datetime") == seen["expected_datetime"]
-    assert root.find("request").findtext("agency_responsible") == "枫林路居委会"
-    assert root.find("request").findtext("lat") == "31.1985" and root.find("request").findtext("zipcode") == "200032"
+    assert root.find("request").findtext("agency_responsible") == "联洋第一居委会"
+    assert root.find("request").findtext("lat") == "31.2236" and root.find("request").findtext("zipcode") == "200135"
 
     rpc.community.act_on_case(FENGLIN, {"case_id": rid, "action": "complete", "note": "补贴已核发"})
     [done] = o311.get(f"requests/{rid}.json", api_key=key).json()
@@ -345,7 +345,7 @@ def test_the_stock_georeport_client_reads_without_a_key(o311, rpc):
         definition = client.get_service_definition("ELDERLY_ALLOWANCE")
         assert definition["service_code"] == "ELDERLY_ALLOWANCE"
         request = client.get_service_request(rid)
-        assert request["service_request_id"] == rid and request["agency_responsible"] == "枫林路居委会"
+        assert request["service_request_id"] == rid and request["agency_responsible"] == "联洋第一居委会"
         assert request["address_id"] == "D020101" and request["status"] == "open"
         listed = client.get_service_requests(service_request_id=rid)
         listed = [listed] if isinstance(listed, dict) else listed   # xmltodict: one element is a dict
@@ -516,7 +516,7 @@ def test_a_request_view_has_nothing_personal():
                        "action": "start", "note": None},
                       {"at": "2026-01-07T01:00:00+00:00", "by": "system", "from": "in_progress",
                        "to": "in_progress", "action": "due_soon", "note": None}]}
-    view = open311.request_view(case, "枫林路居委会", {"_id": "D020101", **demo_data._OFFICES["C0201"]}, full=True)
+    view = open311.request_view(case, "联洋第一居委会", {"_id": "D020101", **demo_data._OFFICES["C0201"]}, full=True)
     assert view["requested_datetime"] == "2026-01-05T09:00:00+08:00"
     assert view["updated_datetime"] == "2026-01-07T09:00:00+08:00"
     assert view["expected_datetime"] == "2026-01-19T17:00:00+08:00"

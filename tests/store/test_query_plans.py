@@ -48,6 +48,27 @@ def test_a_committees_open_cases_are_read_through_an_index(db):
         database.client.drop_database(database.name)
 
 
+def test_a_committees_away_lists_and_declarations_to_confirm_are_read_through_an_index(db):
+    """Both 人户分离 lists and the declarations waiting: each page one range of one key."""
+    from services.community import residents_store
+    database = db(f"plans_{uuid.uuid4().hex[:8]}")
+    try:
+        ensure_indexes(database, community_store.INDEXES)
+        residents = database[community_store.RESIDENTS]
+        residents.insert_many([{"_id": f"r{i}", "id_number": f"n{i}", "residence": {"committee": f"C000{i % 3}"},
+                                "living_here_key": f"C000{i % 3}|张{i}|r{i}", "registered_here_key": f"C000{i % 4}|李{i}|r{i}",
+                                **({"pending_key": f"C000{i % 2}|2026-12-0{i % 9 + 1}|r{i}"} if i % 5 == 0 else {})}
+                               for i in range(40)])
+        for key in ("living_here_key", "registered_here_key", "pending_key"):
+            for after in (None, "张1|r1"):
+                query = residents.find(residents_store.range_filter(key, "C0001", after)).sort(key, 1).limit(51)
+                assert uses_index(query.explain()), (key, after)
+        page, _ = residents_store.pending_for(database, "C0000", None, 50)
+        assert [r["_id"] for r in page] and all(int(r["_id"][1:]) % 10 == 0 for r in page)
+    finally:
+        database.client.drop_database(database.name)
+
+
 def test_the_deadline_timer_reads_due_keys_through_an_index_after_rewriting_an_earlier_versions_dates(db):
     from services.common.storage import due_key
 

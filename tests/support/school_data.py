@@ -49,7 +49,7 @@ def write_roster(path, ids: dict, guardian_numbers: dict, pupil_numbers: list) -
                                        "file.demographics,absent\n", encoding="utf-8")
     (path / "orgs.csv").write_text(
         "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\n"
-        f"{i['district']},,,徐汇区教育局,district,,\n"
+        f"{i['district']},,,浦东新区教育局,district,,\n"
         f"{i['school']},,,龙华实验小学,school,XH-001,{i['district']}\n", encoding="utf-8")
     (path / "academicSessions.csv").write_text(
         "sourcedId,status,dateLastModified,title,type,startDate,endDate,parentSourcedId,schoolYear\n"
