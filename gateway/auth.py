@@ -21,8 +21,9 @@ log = logging.getLogger(__name__)
 # staff: a committee clerk (their token names the committee); librarian: the library network's
 # staff, bound to the whole network (services/community/staff.py says why), never to residents' cases;
 # centre: a sub-district centre's clerk, supervisor: electronic supervision, of one sub-district (the
-# token names it) or, naming none, of the district
-ROLES = ("resident", "guardian", "staff", "librarian", "centre", "supervisor", "admin")
+# token names it) or, naming none, of the district; editor: a library or learning editor (popular
+# science), whose GraphQL is the public part only (its work is in the console)
+ROLES = ("resident", "guardian", "staff", "librarian", "centre", "supervisor", "editor", "admin")
 ALGORITHM = "HS256"
 DEV_TOKEN_SECONDS = 12 * 3600
 

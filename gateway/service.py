@@ -21,6 +21,7 @@ from gateway.console.intake_entrypoints import IntakeConsoleEntrypoints
 from gateway.console.library_entrypoints import LibraryConsoleEntrypoints
 from gateway.console.oidc_entrypoints import ConsoleOidcEntrypoints
 from gateway.console.residence_entrypoints import ResidenceConsoleEntrypoints
+from gateway.console.popsci_entrypoints import PopsciConsoleEntrypoints
 from gateway.console.supervision_entrypoints import SupervisionConsoleEntrypoints
 from gateway.portal.entrypoints import PortalEntrypoints
 from gateway.engine import GraphqlEngine
@@ -53,7 +54,8 @@ def _error(status: int, message: str, code: str):
 
 
 class GatewayService(ConsoleEntrypoints, IntakeConsoleEntrypoints, ConsoleOidcEntrypoints, LibraryConsoleEntrypoints,
-                     ResidenceConsoleEntrypoints, SupervisionConsoleEntrypoints, PortalEntrypoints, MetricsEntrypoints):
+                     ResidenceConsoleEntrypoints, SupervisionConsoleEntrypoints, PopsciConsoleEntrypoints,
+                     PortalEntrypoints, MetricsEntrypoints):
     name = "gateway"
 
     community = RpcProxy("community")

@@ -102,5 +102,21 @@ class ConflictRecordedV1(BaseModel):
     at: datetime
 
 
+class PopsciTvScheduledV1(BaseModel):
+    """An editor placed a published popular-science video (its TV rendition) in the TV
+    schedule; the elearning service adds it to the TV guide (one row per broadcast: the same
+    event twice writes the same row)."""
+    TYPE: ClassVar[str] = "cn.library.popsci.tv_scheduled.v1"
+    model_config = ConfigDict(extra="forbid")
+
+    item_id: str = Field(min_length=1, max_length=64)
+    resource_id: str = Field(min_length=1, max_length=64, description="the library's digital resource to play")
+    title: str = Field(min_length=1, max_length=200)
+    provider_name: str = Field(min_length=1, max_length=100)
+    channel: str = Field(min_length=1, max_length=50)
+    starts_at: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$", description="local time of the broadcast")
+    minutes: int = Field(ge=1, le=240)
+
+
 LIBRARY_EVENTS = [KioskFaultV1, LoanCheckedOutV1, LoanCheckedInV1, LoanRenewedV1, LoanOverdueV1, LoanRecalledV1,
-                  HoldReadyV1, HoldExpiredV1, ConflictRecordedV1]
+                  HoldReadyV1, HoldExpiredV1, ConflictRecordedV1, PopsciTvScheduledV1]

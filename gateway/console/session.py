@@ -27,9 +27,10 @@ MAX_FORM = 64 * 1024
 # who may open a page (a staff account's role): the case pages are also a sub-district centre's
 # (its own queue, the cases it handles, its inbox); the residents' records and lists are the committees'
 CLERKS, LIBRARIANS, SUPERVISORS, CENTRES = ("staff",), ("librarian",), ("supervisor",), ("centre",)
+EDITORS = ("editor",)   # popular science: the review queue, TV placements, usage
 CASE_DESKS = CLERKS + CENTRES
 HOME = {"staff": "/console", "centre": "/console", "librarian": "/console/library/conflicts",
-        "supervisor": "/console/supervision"}
+        "supervisor": "/console/supervision", "editor": "/console/popsci"}
 
 
 @dataclass
@@ -43,8 +44,8 @@ class Signed:
 
     @property
     def actor(self) -> dict:
-        """The clerk or supervisor as the community service checks them (librarians' pages never ask)."""
-        role = self.role if self.role in ("supervisor", "centre") else "staff"
+        """The clerk, supervisor or editor as the services check them (librarians' pages never ask)."""
+        role = self.role if self.role in ("supervisor", "centre", "editor") else "staff"
         return {"id": self.who["login"], "role": role, "committee": self.who.get("committee"),
                 **({"subdistrict": self.who["subdistrict"]} if self.who.get("subdistrict") else {})}
 
@@ -104,7 +105,7 @@ class ConsoleSession:
     def _console_other_role(self, signed: Signed) -> Response:
         return pages.html(403, "message.html", title="无权访问", who=signed.who, role=signed.role,
                           csrf=self.console_keys.csrf("session", signed.session_id),
-                          error={"title": "无权访问：此页面不属于您的岗位（社区工作人员、监察人员与图书馆员各有其页面）。",
+                          error={"title": "无权访问：此页面不属于您的岗位（社区工作人员、监察人员、图书馆员与科普编辑各有其页面）。",
                                  "detail": None})
 
     def _console_to_login(self, clear: bool) -> Response:

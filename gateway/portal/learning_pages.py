@@ -1,5 +1,6 @@
 """The portal's 学习 pages (``@http``, a mixin of ``PortalEntrypoints``): my courses and where I
-left off (progress from any device), today's TV guide, the courses I may join, my credits.
+left off (progress from any device), today's TV guide (popular-science videos on it play from
+the library), popular science shared by institutes and companies, the courses I may join, my credits.
 All through GraphQL as the resident."""
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ COURSE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 MY_LEARNING = ("query($day: String!) { me { credits enrolments { courseId courseTitle completed lessonsCompleted "
                "lastActivity lessons { lessonId percent completed updatedAt channel } } } "
-               "tvGuide(day: $day) { channel startsAt minutes courseTitle lessonTitle } "
-               "courses { id title provider credits channels } }")
+               "tvGuide(day: $day) { channel startsAt minutes courseTitle lessonTitle resourceId } "
+               "courses { id title provider credits channels } "
+               "popularScience(first: 20) { id kind title description provider audience startsOn endsOn place "
+               "resourceId } }")
 COURSE = ("query($id: ID!) { course(id: $id) { id title provider credits "
           "units { title lessons { id title renditions { channel url tvChannel startsAt minutes } } } } }")
 ENROL = "mutation($c: ID!) { enrol(courseId: $c) { courseId } }"
@@ -33,6 +36,7 @@ class PortalLearningPages:
             return self._portal_page(request, 200, "learning.html", signed, enrolments=mine,
                                      credits=data["me"]["credits"] or 0, guide=data["tvGuide"],
                                      courses=[c for c in data["courses"] if c["id"] not in joined],
+                                     popsci=data["popularScience"],
                                      joined=request.args.get("joined") == "1", active="learning")
         return self._portal_signed(request, work)
 

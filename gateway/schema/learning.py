@@ -61,11 +61,13 @@ class TvSlot(graphene.ObjectType):
     minutes = graphene.Int()
     course_title = graphene.String(required=True)
     lesson_title = graphene.String(required=True)
+    resource_id = graphene.ID(description="a popular-science video: the library's digital resource to play")
 
     @staticmethod
     def of(t: dict) -> "TvSlot":
         return TvSlot(channel=t["channel"], starts_at=t["starts_at"], minutes=t.get("minutes"),
-                      course_title=t["course_title"], lesson_title=t["lesson_title"])
+                      course_title=t["course_title"], lesson_title=t["lesson_title"],
+                      resource_id=t.get("resource_id"))
 
 
 class LessonProgress(graphene.ObjectType):

@@ -131,6 +131,32 @@ class CatalogueTitle(graphene.ObjectType):
                               digital=DigitalResource.of(t.get("digital")))
 
 
+class PopularScienceItem(graphene.ObjectType):
+    """A popular-science item an institute or company shared and an editor published: a video or
+    an article (``resourceId``: read or played as a digital resource) or an exhibition (its dates
+    and place)."""
+    id = graphene.ID(required=True)
+    kind = graphene.String(required=True, description="video, article or exhibition")
+    title = graphene.String(required=True)
+    description = graphene.String(required=True)
+    provider = graphene.String(required=True, description="the institute or company")
+    subjects = graphene.List(graphene.NonNull(graphene.String), required=True)
+    audience = graphene.List(graphene.NonNull(graphene.String), required=True,
+                             description="children, teenagers, adults, elderly, families, everyone")
+    licence = graphene.String(required=True)
+    starts_on = graphene.String()
+    ends_on = graphene.String()
+    place = graphene.String()
+    resource_id = graphene.ID(description="the digital resource to open (openDigital); none for an exhibition")
+
+    @staticmethod
+    def of(i: dict) -> "PopularScienceItem":
+        return PopularScienceItem(id=i["item_id"], kind=i["kind"], title=i["title"], description=i["description"],
+                                  provider=i["provider_name"], subjects=i["subjects"], audience=i["audience"],
+                                  licence=i["licence"], starts_on=i.get("starts_on"), ends_on=i.get("ends_on"),
+                                  place=i.get("place"), resource_id=i.get("resource_id"))
+
+
 class DigitalLoan(graphene.ObjectType):
     """A licence copy lent to me until ``due`` (an instant), when it returns itself."""
     resource_id = graphene.ID(required=True)

@@ -8,7 +8,8 @@ from services.common.config import SERVICES
 # through a variable at this size, so a query cannot hide its real size from the limit.
 PAGE_CAPS = {"Query.catalogue": 50, "Query.staffQueue": 100, "Me.notices": 100, "Me.accessLog": 100,
              "Me.loanHistory": 100, "Query.libraryConflicts": 100, "Query.residentsLivingHere": 100,
-             "Query.residentsRegisteredHere": 100, "Query.movesToConfirm": 100}
+             "Query.residentsRegisteredHere": 100, "Query.movesToConfirm": 100,
+             "Query.popularScience": 50}
 # Lists sized by the data, not by the query, that hold fewer than the cost limit's default
 # of 20: a resolver's fixed number (services, a wallet's recent movements), or a household.
 # A case's trail: submitted, accepted, started, a supplement asked and given, assigned,
@@ -30,7 +31,8 @@ SERVICE_CALLS = {"Query.health": len(SERVICES), "Query.me": len(SERVICES), "Quer
                  "Query.staffQueue": 1, "Me.thread": 1, "Me.certificate": 1, "Me.loanHistory": 1,
                  "Query.libraryConflicts": 1, "Query.libraryConflict": 1, "Query.libraryKiosks": 1,
                  "Case.uploads": 1, "Query.residentsLivingHere": 1, "Query.residentsRegisteredHere": 1,
-                 "Query.movesToConfirm": 1, "Me.residence": 1, "Query.supervision": 1}
+                 "Query.movesToConfirm": 1, "Me.residence": 1, "Query.supervision": 1,
+                 "Query.popularScience": 1}
 
 
 def page_size(asked: int | None, most: int, default: int = 20) -> int:

@@ -12,7 +12,8 @@ from gateway.schema.community import Case, CaseQueuePage, Matter
 from gateway.schema.learning import Course, TvSlot
 from gateway.errors import BadRequest
 from gateway.schema.library import (CatalogueTitle, DigitalShelf, KioskHealth, LibraryConflict, LibraryConflictDetail,
-                                    LibraryConflictKind, LibraryConflictPage, LibraryConflictStatus, LibraryLocation)
+                                    LibraryConflictKind, LibraryConflictPage, LibraryConflictStatus, LibraryLocation,
+                                    PopularScienceItem)
 from gateway.schema.me import Me
 from gateway.schema.paging import PAGE_CAPS, page_size
 from gateway.schema.places import Place
@@ -48,6 +49,12 @@ class Query(graphene.ObjectType):
                             provider=graphene.String(), channel=graphene.String(),
                             description="Lifelong-learning courses by subject, provider and channel")
     course = graphene.Field(Course, id=graphene.ID(required=True), description="One course with its lessons")
+    popular_science = graphene.List(graphene.NonNull(PopularScienceItem), required=True,
+                                    audience=graphene.String(description="children, teenagers, adults, elderly, "
+                                                                         "families or everyone"),
+                                    first=graphene.Int(default_value=20),
+                                    description="Popular-science videos, articles and exhibitions shared by "
+                                                "institutes and companies, published by the library's editors")
     digital_shelf = graphene.Field(DigitalShelf, required=True,
                                    description="My digital loans (they return themselves) and my digital holds")
     library_locations = graphene.List(graphene.NonNull(LibraryLocation), required=True,
@@ -124,6 +131,11 @@ class Query(graphene.ObjectType):
 
     def resolve_courses(root, info, subject=None, provider=None, channel=None):
         return [Course.of(c) for c in calls(info).call("elearning", "search_courses", subject, provider, channel, 50)]
+
+    def resolve_popular_science(root, info, first, audience=None):
+        found = calls(info).call("library", "popular_science", audience,
+                                 page_size(first, PAGE_CAPS["Query.popularScience"]))
+        return [PopularScienceItem.of(i) for i in found]
 
     def resolve_tv_guide(root, info, day):
         return [TvSlot.of(t) for t in calls(info).call("elearning", "tv_guide", day)]

@@ -1,5 +1,5 @@
 """``suite import``: places, residents, a MARC 21 catalogue, a OneRoster folder or one digital
-resource (a MARC or JSON record with ``--media FILE``), through the services (``infra/imports/``
+resource (an ONIX, MARC or JSON record with ``--media FILE``), through the services (``infra/imports/``
 reads the files)."""
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def add_import(sub) -> None:
                                   "roster: a folder of OneRoster 1.1 CSV (orgs, academicSessions, classes, "
                                   "users, enrollments) into elearning; marc: MARC 21 binary (.mrc) or MARCXML "
                                   "(.xml) into library; digital: a JSON object (record_id, title, authors...) "
-                                  "or a MARC record describing the file given by --media")
+                                  "or an ONIX 3.0 or MARC record describing the file given by --media")
     imp.add_argument("--media", help="digital: the e-book (EPUB, PDF), audio (MP3, M4A) or video (MP4)")
     imp.add_argument("--content-type", help="digital: the file's type (else from its name)")
     imp.add_argument("--licence", choices=["open", "one_reader", "unlimited"], default="one_reader",

@@ -1,4 +1,4 @@
-"""``suite staff add``: a console account for a committee clerk, a librarian of the library network,
+"""``suite staff add``: a console account for a committee clerk, a librarian or an editor of the library network,
 a clerk of a sub-district's centre or a supervisor (of a sub-district or the district); ``suite staff
 link``: the account signed in through the district's identity provider."""
 from __future__ import annotations
@@ -26,7 +26,7 @@ def cmd_staff(args) -> int:
                                           role, subdistrict)
         except RemoteError as exc:
             return common.refused(exc.value)
-    where = {"librarian": "the library network", "staff": f"committee {who['committee']}",
+    where = {"librarian": "the library network", "editor": "the library network (popular science)", "staff": f"committee {who['committee']}",
              "centre": f"the centre of sub-district {who['subdistrict']}",
              "supervisor": f"sub-district {who['subdistrict']}" if who["subdistrict"] else "the whole district"
              }[who["role"]]
@@ -38,6 +38,8 @@ def _role_of(args) -> tuple[str, str | None]:
     """(role, sub-district) of the account the options ask for."""
     if args.librarian:
         return "librarian", None
+    if args.editor:
+        return "editor", None
     if args.centre:
         return "centre", args.centre
     if args.supervisor is not None:
@@ -71,6 +73,8 @@ def add_staff(sub) -> None:
     whose.add_argument("--committee", help="a clerk: code of the committee whose desk they work at")
     whose.add_argument("--librarian", action="store_true",
                        help="a librarian of the whole library network (conflicts, kiosks' health), no committee")
+    whose.add_argument("--editor", action="store_true",
+                       help="a library or learning editor: reviews popular-science uploads, places them on TV")
     whose.add_argument("--centre", metavar="SUBDISTRICT",
                        help="a clerk of the sub-district's centre (社区事务受理服务中心): its SUBDISTRICT matters")
     whose.add_argument("--supervisor", metavar="SUBDISTRICT", nargs="?", const="",

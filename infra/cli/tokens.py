@@ -44,7 +44,7 @@ def _demo_resident(settings) -> str | None:
 def add_token(sub) -> None:
     token = sub.add_parser("token", help="mint a development JWT (printed alone on the last line)")
     token.add_argument("--role", required=True,
-                       choices=["resident", "guardian", "staff", "librarian", "centre", "supervisor", "admin"])
+                       choices=["resident", "guardian", "staff", "librarian", "centre", "supervisor", "editor", "admin"])
     token.add_argument("--id", help="subject: a resident id for residents and guardians (default: the demo "
                                     "resident), a staff id for staff")
     token.add_argument("--committee", help="committee code (staff)")

@@ -1,5 +1,6 @@
 """``suite import digital RECORD --media FILE``: one digital resource (an e-book, audio or video)
-into the library: its description from a MARC 21 record (the first of a binary or MARCXML file,
+into the library: its description from an ONIX for Books 3.0 record (``infra/imports/onix.py``),
+a MARC 21 record (the first of a binary or MARCXML file,
 mapped as ``suite import marc`` maps it; its holdings are print copies and are left out) or a
 small JSON object (``TitleRecordV1``: record_id, title, authors...), its file, and its licence
 (``--licence open|one_reader|unlimited``, ``--copies``, ``--loan-days``). The library checks the
@@ -25,8 +26,10 @@ def description(path: Path) -> dict:
         if not isinstance(record, dict):
             raise ImportFileError(f"{path}: expected one JSON object (record_id, title, authors...)")
         return record
-    from infra.imports import marc
+    from infra.imports import marc, onix
 
+    if marc._is_xml(path) and onix.is_onix(path):
+        return _checked(path, onix.read_record(path))
     with open(path, "rb") as f:
         reader = marc.xml_records(f) if marc._is_xml(path) else marc.binary_records(f)
         for number, record, why in reader:
@@ -39,6 +42,19 @@ def description(path: Path) -> dict:
             title.pop("copies", None)
             return title
     raise ImportFileError(f"{path}: no MARC record in it")
+
+
+def _checked(path: Path, record: dict) -> dict:
+    """The record as the library will check it, refused here with what is wrong (nothing sent)."""
+    from pydantic import ValidationError
+
+    from contracts.rpc.library import TitleRecordV1
+    try:
+        TitleRecordV1.model_validate(record)
+    except ValidationError as exc:
+        raise ImportFileError(f"{path}: " + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                                                      for e in exc.errors()[:3])) from None
+    return record
 
 
 def import_digital(rpc, record_path: Path, media: Path, licence: dict, content_type: str | None = None) -> dict:

@@ -1,7 +1,7 @@
 """Staff accounts of the committees and the library network, and their console sessions,
 free of I/O: logins, passwords, roles, profiles, session keys and time stamps.
 
-Four roles (``ACCOUNT_ROLES``), each bound to a place of the hierarchy (``place_hierarchy``):
+Five roles (``ACCOUNT_ROLES``), each bound to a place of the hierarchy (``place_hierarchy``):
 
 - ``staff``: a committee clerk, bound to one committee: its case queue, its residents' cases.
 - ``centre``: a clerk of a sub-district's acceptance centre (社区事务受理服务中心), bound to the
@@ -15,6 +15,9 @@ Four roles (``ACCOUNT_ROLES``), each bound to a place of the hierarchy (``place_
   returned anywhere (通借通还): the two sides of a conflict (a kiosk's late checkout, the loan
   lent at a branch it collides with) are mostly at two locations, so a librarian bound to one
   would see half of it; the console and GraphQL filter by location instead.
+- ``editor``: a library or learning editor, bound to no place: reviews what popular-science
+  providers upload (publishes or rejects), places it on TV, reads its usage; never a case, a
+  resident's record or a library conflict.
 
 Passwords are hashed by the caller that makes them (``suite staff add``), so a new password
 crosses no broker and is stored nowhere; signing in sends the typed password to
@@ -76,20 +79,21 @@ def check_name(name) -> str:
     return name
 
 
-ACCOUNT_ROLES = ("staff", "librarian", "centre", "supervisor")
+ACCOUNT_ROLES = ("staff", "librarian", "centre", "supervisor", "editor")
+NETWORK_ROLES = ("librarian", "editor")   # bound to no committee and no sub-district
 
 
 def check_role(role, committee, subdistrict=None) -> tuple[str, str | None, str | None]:
     """(role, committee, sub-district) of a new account: a clerk belongs to a committee, a
-    librarian to the whole library network, a centre clerk to a sub-district, a supervisor to
+    librarian or an editor to the whole library network, a centre clerk to a sub-district, a supervisor to
     a sub-district or (none) to the whole district."""
     if role not in ACCOUNT_ROLES:
         raise BadInput(f"a staff account's role is one of {', '.join(ACCOUNT_ROLES)}")
     if role != "staff" and committee:
         raise BadInput(f"a {role} works for no committee")
-    if role in ("staff", "librarian") and subdistrict:
+    if role in ("staff", *NETWORK_ROLES) and subdistrict:
         raise BadInput(f"a {role} works for no sub-district")
-    if role == "librarian":
+    if role in NETWORK_ROLES:
         return role, None, None
     if role == "centre" and not (isinstance(subdistrict, str) and subdistrict):
         raise BadInput("a centre clerk works for a sub-district's centre: give its code")

@@ -17,7 +17,7 @@ class StaffEntrypoints:
     @rpc
     def staff_add(self, login: str, name: str, committee: str | None, password_hash: str, role: str = "staff",
                   subdistrict: str | None = None) -> dict:
-        """Add a clerk of ``committee``, a librarian of the whole network (no committee), a
+        """Add a clerk of ``committee``, a librarian or an editor of the whole network (no committee), a
         centre clerk of ``subdistrict`` or a supervisor (of ``subdistrict``, or with none of the
         district), with a password hashed by the caller (``staff.hash_password``)."""
         account = staff.new_account(login, name, committee, password_hash, clock.now(), role, subdistrict)
@@ -83,8 +83,8 @@ class StaffEntrypoints:
         """The active clerks of a committee (for assigning a case to a colleague), or with
         None the active accounts of ``role`` bound to no committee (librarians, supervisors)."""
         if committee is None:
-            if role not in ("librarian", "supervisor", "centre"):
-                raise BadInput("list librarians, supervisors or centres' clerks, or name a committee")
+            if role not in ("librarian", "supervisor", "centre", "editor"):
+                raise BadInput("list librarians, supervisors, centres' clerks or editors, or name a committee")
             found = staff_store.of_role(self.db, role)
         elif not isinstance(committee, str) or not places_store.committee_exists(self.db, committee):
             # an unknown code would list nobody, as if the committee had no clerks

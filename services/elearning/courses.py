@@ -109,12 +109,27 @@ def _keep_tv_slots(db: Database, course_id: str, rows: list[dict]) -> None:
         db[TV_SLOTS].delete_many({"_id": {"$in": gone}})
 
 
+def place_popsci(db: Database, placed: dict) -> None:
+    """A popular-science video the library's editor placed on TV (``PopsciTvScheduledV1``):
+    a slot of its own beside the lessons (its ``course_id`` names no course, so a course's
+    republishing never removes it). Keyed by when and where, so the same event twice writes
+    the same row."""
+    course_id = f"popsci:{placed['item_id']}"
+    key = f"tv|{placed['starts_at']}|{placed['channel']}|{course_id}|{placed['resource_id']}"
+    db[TV_SLOTS].replace_one({"_id": key}, {
+        "_id": key, "k": key, "course_id": course_id, "course_title": f"科普·{placed['provider_name']}",
+        "channel": placed["channel"], "starts_at": placed["starts_at"], "minutes": placed["minutes"],
+        "lesson_id": placed["resource_id"], "lesson_title": placed["title"], "resource_id": placed["resource_id"]},
+        upsert=True)
+
+
 def tv_guide(db: Database, day: str) -> list[dict]:
-    """The TV programme for a day: every lesson broadcast then, by time and channel."""
+    """The TV programme for a day: every lesson (and popular-science video, with the library's
+    ``resource_id`` to play it) broadcast then, by time and channel."""
     checked_day(day)
     rows = db[TV_SLOTS].find({"k": {"$gte": f"tv|{day}", "$lt": f"tv|{day}\uffff"}}).sort("k", 1).limit(5000)
-    return [{k: r[k] for k in ("channel", "starts_at", "minutes", "course_id", "course_title", "lesson_id",
-                               "lesson_title")} for r in rows]
+    return [{**{k: r[k] for k in ("channel", "starts_at", "minutes", "course_id", "course_title", "lesson_id",
+                                  "lesson_title")}, "resource_id": r.get("resource_id")} for r in rows]
 
 
 def build_tv_slots(db: Database) -> int | None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from nameko.dependency_providers import Config
 
+from contracts.events.library import PopsciTvScheduledV1
 from contracts.rpc.elearning import CourseV1, ElearningOverviewPartsV1, ProgressReportV1
 from services.common import overview
 from services.common.arguments import batch, checked_resident_id, checked_text, id_list, page_limit
 from services.common.errors import BadInput
 from services.common.health import HealthEntrypoints
+from services.common.inbox import inbox_handler
 from services.common.logs import Correlation
 from services.common.tracing import Tracing
 from services.common.outbox import OutboxRelay
@@ -52,6 +54,11 @@ class LearningEntrypoints:
     def tv_guide(self, day: str) -> list[dict]:
         """The TV programme for a day: every lesson broadcast then, by time."""
         return courses.tv_guide(self.db, day)
+
+    @inbox_handler(PopsciTvScheduledV1.TYPE)
+    def on_popsci_tv_scheduled(self, event: dict) -> None:
+        """The library's editor placed a popular-science video on TV: the guide shows it."""
+        courses.place_popsci(self.db, event["data"])
 
     @rpc
     def enrol(self, resident_id: str, course_id: str) -> dict:

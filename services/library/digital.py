@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 
 from services.common.errors import BadInput, Conflict, Forbidden, NotFound
 
+MAX_LOANS = 5   # licence copies one reader holds at once, unless DIGITAL_LOANS_PER_READER says otherwise
 LINK_SECONDS = 30 * 60   # long enough to listen to a chapter; a player asks for new links after that
 OPEN, ONE_READER, UNLIMITED = "open", "one_reader", "unlimited"
 KIND_OF = {"application/epub+zip": "ebook", "application/pdf": "ebook", "audio/mpeg": "audio", "audio/mp4": "audio",
@@ -122,6 +123,13 @@ def may_borrow(digital: dict | None, patron: dict | None) -> None:
         raise Conflict("the card is blocked; ask at a library desk")
     if digital["licence"] != ONE_READER:
         raise BadInput("this resource is read without borrowing (its licence is " + digital["licence"] + ")")
+
+
+def within_cap(loans: int, max_loans: int) -> None:
+    """A reader holds at most ``max_loans`` licence copies at once (``DIGITAL_LOANS_PER_READER``)."""
+    if loans >= max_loans:
+        raise Conflict(f"you have {loans} digital loans, the most a reader may hold at once ({max_loans}): "
+                       "return one first")
 
 
 def new_loan(patron_id: str, now: datetime, loan_days: int, loan_id: str, hold_id: str | None = None) -> dict:

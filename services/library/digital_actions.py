@@ -16,7 +16,7 @@ from contracts.events.library import HoldReadyV1
 from contracts.rpc.library import DigitalLicenceV1, TitleRecordV1
 from services.common import clock, outbox
 from services.common.errors import BadInput, Conflict, NotFound
-from services.library import catalogue, circulation, digital, digital_store, holds_store, patrons_store
+from services.library import catalogue, circulation, digital, digital_store, holds_store, patrons_store, popsci_store
 
 log = logging.getLogger(__name__)
 ONLINE = "online"   # the pickup of a digital hold: none, it is read where the reader is
@@ -55,11 +55,12 @@ def resource(db: Database, title_id: str) -> dict:
     return {"resource_id": title["_id"], "title": title["title"], **digital.resource_view(title, digital_store.available(db, title))}
 
 
-def borrow(db: Database, patron_id: str, title_id: str) -> dict:
+def borrow(db: Database, patron_id: str, title_id: str, max_loans: int = digital.MAX_LOANS) -> dict:
     title = digital_store.title(db, title_id)
     digital.may_borrow(title and title["digital"], patrons_store.find(db, patron_id))
     if digital_store.loan_of(db, title_id, patron_id):
         raise Conflict("you have borrowed this already")
+    digital.within_cap(len(digital_store.loans_of(db, patron_id)), max_loans)
     if holds_store.others_waiting(db, digital.queue_of(title_id), except_patron=patron_id):
         raise Conflict("others are waiting for this resource: place a hold to join the queue")
     now = clock.now()
@@ -67,6 +68,7 @@ def borrow(db: Database, patron_id: str, title_id: str) -> dict:
                                                                   uuid.uuid4().hex))
     if copy is None:
         raise Conflict(f"all {title['digital']['copies']} licence copies are out: place a hold to join the queue")
+    popsci_store.count_use(db, title, patron_id, borrows=1)
     return digital.loan_view(title, copy)
 
 

@@ -27,7 +27,7 @@ from services.common.arguments import checked_resident_id
 from services.common.config import option
 from services.common.errors import BadInput, SuiteError
 from services.common.rpc import rpc, translate
-from services.library import digital, digital_actions, digital_store
+from services.library import digital, digital_actions, digital_store, popsci_store
 
 log = logging.getLogger(__name__)
 STATUS = {"BAD_USER_INPUT": 400, "FORBIDDEN": 403, "NOT_FOUND": 404}
@@ -69,7 +69,8 @@ class DigitalEntrypoints:
 
     @rpc
     def borrow_digital(self, resident_id: str, resource_id: str) -> dict:
-        return digital_actions.borrow(self.db, checked_resident_id(resident_id), _resource_id(resource_id))
+        return digital_actions.borrow(self.db, checked_resident_id(resident_id), _resource_id(resource_id),
+                                      int(option(self.config, "DIGITAL_LOANS_PER_READER", digital.MAX_LOANS)))
 
     @rpc
     def return_digital(self, resident_id: str, resource_id: str) -> dict:
@@ -112,7 +113,14 @@ class DigitalEntrypoints:
         if title is None:
             raise BadInput("no such resource")   # a valid signature for a resource since removed
         digital_actions.check_reader(self.db, title, reader)   # a returned loan's link stops at once
-        d = title["digital"]
+        wanted = digital.byte_range(request.headers.get("Range"), title["digital"]["size"])
+        if wanted is None or wanted[0] == 0:   # a play or a read begun (a player's later ranges continue it)
+            popsci_store.count_use(self.db, title, reader, plays=1)
+        return self._file_response(request, title["digital"])
+
+    def _file_response(self, request, d: dict) -> Response:
+        """A stored file (``name``, ``size``, ``content_type``, ``file_id``) whole or the one range
+        asked (206); ``digital.Unsatisfiable`` for a range outside it."""
         size = d["size"]
         wanted = digital.byte_range(request.headers.get("Range"), size)
         first, last = wanted or (0, size - 1)

@@ -58,7 +58,7 @@ def read_file(db: Database, file_id: str, first: int, last: int):
 
 def title(db: Database, title_id: str) -> dict | None:
     """The title if it is a digital resource."""
-    found = db[TITLES].find_one({"_id": str(title_id)}, {"title": 1, "digital": 1})
+    found = db[TITLES].find_one({"_id": str(title_id)}, {"title": 1, "digital": 1, "popsci": 1})
     return found if found and found.get("digital") else None
 
 

@@ -26,6 +26,7 @@ from services.library import (actions, catalogue, circulation, conflicts, confli
                               kiosk_events, kiosks, kiosks_store, loan_rules_store, locations_store, patron_actions,
                               patrons, patrons_store, policy, reads, store)
 from services.library.digital_rpc import DigitalEntrypoints
+from services.library.popsci_rpc import PopsciEntrypoints
 from services.library.kiosk_inbox import kiosk_handler
 from services.library.sip2.accounts import Sip2AccountRpc
 from services.library.sip2.server import Sip2Server
@@ -33,7 +34,7 @@ from services.library.sip2.server import Sip2Server
 log = logging.getLogger(__name__)
 
 
-class LibraryService(HealthEntrypoints, Sip2AccountRpc, DigitalEntrypoints):
+class LibraryService(HealthEntrypoints, Sip2AccountRpc, DigitalEntrypoints, PopsciEntrypoints):
     name = "library"
     config = Config()
 

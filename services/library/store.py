@@ -1,7 +1,7 @@
 """The library service's collections, their indexes, and the builds the ``Store`` runs once
 per database. The reads and writes of each aggregate are in its own store module:
 ``patrons_store``, ``copies_store`` (copies, loans and the loan history), ``holds_store``,
-``kiosks_store``, ``conflicts_store``, ``digital_store`` (licence copies, files in GridFS), ``locations_store``, ``loan_rules_store``; titles in
+``kiosks_store``, ``conflicts_store``, ``digital_store`` (licence copies, files in GridFS), ``popsci_store`` (providers, their uploads, usage), ``locations_store``, ``loan_rules_store``; titles in
 ``catalogue``; SIP2 accounts in ``sip2.accounts_store``."""
 from __future__ import annotations
 
@@ -23,6 +23,10 @@ KIOSK_INBOX = "kiosk_inbox"
 CONFLICTS = "conflicts"
 SIP2_ACCOUNTS = "sip2_accounts"
 DIGITAL_COPIES = "digital_copies"   # licence copies of digital resources, one each (digital_store.py)
+POPSCI_PROVIDERS = "popsci_providers"   # popular-science providers and their credentials' hashes (popsci_store.py)
+POPSCI_ITEMS = "popsci_items"   # what providers uploaded: pending, published or rejected
+DIGITAL_USAGE = "digital_usage"   # borrows, plays and readers per digital resource and per provider
+DIGITAL_READERS = "digital_readers"   # one row per reader of a resource (or a provider): counted once
 LOAN_RULES = "loan_rules"   # an operator's rules, one document each (_id = the rule's name), after the defaults
 
 COUNTERS = "counters"
@@ -61,13 +65,16 @@ INDEXES = {
                      IndexModel([("loan.patron", ASCENDING)], name="loan_patron", sparse=True),
                      IndexModel([("due_watch", ASCENDING)], name="due_watch", sparse=True), OUTBOX_INDEX],
     KIOSKS: [IndexModel([("status", ASCENDING)], name="status"), OUTBOX_INDEX],
+    POPSCI_ITEMS: [IndexModel([("status", ASCENDING)], name="status"),
+                   IndexModel([("provider", ASCENDING)], name="provider"), OUTBOX_INDEX],
+    DIGITAL_USAGE: [IndexModel([("kind", ASCENDING)], name="kind")],
     CONFLICTS: [IndexModel([("status", ASCENDING)], name="status"), IndexModel([("barcode", ASCENDING)], name="barcode"),
                 # a page is one range of one of these (conflicts.KEY_FIELDS), whichever filters it has
                 *[IndexModel([(key, ASCENDING)], name=key, sparse=True)
                   for key in ("page_key", "kind_key", "place_key", "kind_place_key")], OUTBOX_INDEX],
 }
 
-OUTBOX_COLLECTIONS = [PATRONS, COPIES, HOLDS, KIOSKS, CONFLICTS, DIGITAL_COPIES]
+OUTBOX_COLLECTIONS = [PATRONS, COPIES, HOLDS, KIOSKS, CONFLICTS, DIGITAL_COPIES, POPSCI_ITEMS]
 
 
 def rekey_watch_fields(db: Database) -> None:

@@ -27,18 +27,18 @@ from support import id_number, load_working_calendars, wait_for, web_address
 from support.library import a_digital_resource, due_tomorrow
 
 SECRET = "matrix-test-secret-of-at-least-32-bytes"
-ROLES = (None, "resident", "guardian", "staff", "librarian", "centre", "supervisor", "admin")
+ROLES = (None, "resident", "guardian", "staff", "librarian", "centre", "supervisor", "editor", "admin")
 OK, UNAUTHENTICATED, FORBIDDEN = "ok", "UNAUTHENTICATED", "FORBIDDEN"
 PUBLIC = dict.fromkeys(ROLES, OK)
 RESIDENTS_ONLY = {None: UNAUTHENTICATED, "resident": OK, "guardian": OK, "staff": FORBIDDEN, "librarian": FORBIDDEN,
-                  "centre": FORBIDDEN, "supervisor": FORBIDDEN, "admin": FORBIDDEN}
+                  "centre": FORBIDDEN, "supervisor": FORBIDDEN, "editor": FORBIDDEN, "admin": FORBIDDEN}
 # the committees' clerks at their desks: residents' records, moves (a centre and a supervisor read cases only)
 STAFF_ONLY = {None: UNAUTHENTICATED, "resident": FORBIDDEN, "guardian": FORBIDDEN, "staff": OK, "librarian": FORBIDDEN,
-              "centre": FORBIDDEN, "supervisor": FORBIDDEN, "admin": OK}
+              "centre": FORBIDDEN, "supervisor": FORBIDDEN, "editor": FORBIDDEN, "admin": OK}
 # residents and the committees' staff; a librarian works for the library network, not on cases;
 # a centre clerk handles its centre's cases (the resident's is the committee's), a supervisor none
 SIGNED_IN = {None: UNAUTHENTICATED, "resident": OK, "guardian": OK, "staff": OK, "librarian": FORBIDDEN,
-             "centre": FORBIDDEN, "supervisor": FORBIDDEN, "admin": OK}
+             "centre": FORBIDDEN, "supervisor": FORBIDDEN, "editor": FORBIDDEN, "admin": OK}
 # who reads a case or a queue in scope: the resident, clerks, the sub-district's centre, supervisors
 CASE_READERS = {**SIGNED_IN, "centre": OK, "supervisor": OK}
 QUEUE_READERS = {**STAFF_ONLY, "centre": OK, "supervisor": OK}
@@ -48,7 +48,7 @@ URGING = {**SUPERVISION, "centre": FORBIDDEN}
 ANSWERING = STAFF_ONLY   # the handling committee's clerk; the centre does not handle this case
 # the library network's staff: a committee clerk neither sees nor resolves library conflicts
 LIBRARIANS = {None: UNAUTHENTICATED, "resident": FORBIDDEN, "guardian": FORBIDDEN, "staff": FORBIDDEN,
-              "librarian": OK, "centre": FORBIDDEN, "supervisor": FORBIDDEN, "admin": OK}
+              "librarian": OK, "centre": FORBIDDEN, "supervisor": FORBIDDEN, "editor": FORBIDDEN, "admin": OK}
 # a plain resident passes the gateway's role check but is nobody's guardian: the e-schoolbag refuses
 GUARDIANS = {**RESIDENTS_ONLY, "resident": FORBIDDEN}
 MATTER = "ELDERLY_ALLOWANCE"   # handled where the resident lives
@@ -151,6 +151,7 @@ OPERATIONS = {
                                         {"c": w.course})),
     "libraryLocations": (PUBLIC, q("{ libraryLocations(pickup: true) { code } }")),
     "tvGuide": (PUBLIC, q('{ tvGuide(day: "2026-12-01") { channel } }')),
+    "popularScience": (PUBLIC, q('{ popularScience(audience: "elderly", first: 5) { id kind } }')),
     "me": (RESIDENTS_ONLY, q("{ me { id cases { id } } }")),
     "case": (CASE_READERS, lambda w, role: ("query($id: ID!) { case(id: $id) { id } }",
                                             {"id": w.case(w.owner(role))})),
@@ -245,7 +246,8 @@ def test_the_matrix_names_every_root_field_and_every_role():
 
 @pytest.fixture
 def world(school, start_service, service_config, settings, rpc, db):
-    start_service(LibraryService)
+    # the resident borrows a digital resource for each role's row: more than a reader's default cap
+    start_service(LibraryService, service_config("library", DIGITAL_LOANS_PER_READER=100))
     rpc.community.upsert_matters(catalogue.MATTERS)
     load_working_calendars(rpc)
     rpc.library.upsert_locations(demo_data.LOCATIONS)
@@ -260,7 +262,7 @@ def world(school, start_service, service_config, settings, rpc, db):
     w = World(rpc, school, resident, number, course,
               subject={None: resident, "resident": resident, "guardian": school.residents["A"],
                        "staff": "clerk-101", "librarian": "librarian-1", "centre": "centre-1",
-                       "supervisor": "supervisor-1", "admin": "admin-1"})
+                       "supervisor": "supervisor-1", "editor": "editor-1", "admin": "admin-1"})
     w.library_db = db("library")
     for owner in (resident, school.residents["A"]):
         wait_for(lambda: rpc.library.get_patrons([owner]))

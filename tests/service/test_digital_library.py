@@ -9,7 +9,7 @@ import requests
 
 from services.library.service import LibraryService
 from support import bind_probe_queue, drain, wait_for
-from support.library import a_digital_resource, a_patron, epub, refused
+from support.library import ONIX_RECORD, a_digital_resource, a_patron, epub, refused
 
 LIMIT = 64 * 1024   # the service under test takes files up to 64 KiB (DIGITAL_MAX_BYTES)
 
@@ -157,6 +157,19 @@ def test_an_operator_imports_from_a_marc_record_or_json_with_the_file(digital_li
     assert cli.main(["import", "digital", str(tmp_path / "r.json"), "--media", str(tmp_path / "假.mp3"),
                      "--licence", "open"]) == 1
     assert "mislabelled" in capsys.readouterr().err
+    # an ONIX 3.0 record: imported; one without a title: refused before anything is sent
+    onix_id = "o-" + uuid.uuid4().hex[:10]
+    (tmp_path / "onix.xml").write_text(ONIX_RECORD.replace("cn.sstp.2026.0042", onix_id), encoding="utf-8")
+    assert cli.main(["import", "digital", str(tmp_path / "onix.xml"), "--media", str(tmp_path / "流浪地球.epub"),
+                     "--licence", "unlimited"]) == 0
+    capsys.readouterr()
+    assert digital_library.digital_resource(onix_id)["title"] == "海洋的秘密：写给孩子的科普"
+    before = files_stored(db)
+    (tmp_path / "bad.xml").write_text(ONIX_RECORD.replace("cn.sstp.2026.0042", onix_id + "-x").replace(
+        "<TitleText>海洋的秘密</TitleText>", ""), encoding="utf-8")
+    assert cli.main(["import", "digital", str(tmp_path / "bad.xml"), "--media", str(tmp_path / "流浪地球.epub")]) == 1
+    assert "has no title" in capsys.readouterr().err
+    assert refused(lambda: digital_library.digital_resource(onix_id + "-x")).exc_type == "NotFound"
     monkeypatch.setenv("DIGITAL_MAX_BYTES", "100")   # the operator's limit: refused before it is sent
     assert cli.main(["import", "digital", str(tmp_path / "r.json"), "--media", str(tmp_path / "流浪地球.epub")]) == 1
     assert "the library takes files up to 100" in capsys.readouterr().err

@@ -98,3 +98,47 @@ def a_digital_resource(library, licence=None, title="数字图书：三体", dat
     record = {"record_id": "d-" + uuid.uuid4().hex[:10], "title": title, "authors": ["刘慈欣"]}
     return library.add_digital_resource(record, licence or {"model": "one_reader", "copies": 1, "loan_days": 3},
                                         name, content_type, base64.b64encode(epub() if data is None else data).decode())
+
+
+MP4 = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + bytes(range(256)) * 40   # an ISO ftyp box, then bytes
+
+
+def a_provider(library, name="上海科技馆") -> tuple[str, str]:
+    """A popular-science provider with its key, registered as ``suite provider add`` does."""
+    import secrets
+
+    from services.common import passwords
+    provider_id, key = "p-" + uuid.uuid4().hex[:10], secrets.token_urlsafe(32)
+    library.popsci_provider_add(provider_id, name, passwords.hash_secret(key))
+    return provider_id, key
+
+
+def popsci_upload(base_url: str, provider: str, key: str, item: dict, file: tuple | None = None, path: str = ""):
+    """POST an item as a provider does (multipart: ``item`` JSON and ``file`` = (name, bytes, type))."""
+    import requests
+    files = {"item": (None, json.dumps(item, ensure_ascii=False), "application/json")}
+    if file:
+        files["file"] = file
+    return requests.post(f"{base_url}/popsci/v1/items{path}", files=files, timeout=10,
+                         headers={"X-Provider": provider, "X-Provider-Key": key})
+
+
+# an ONIX for Books 3.0 record (reference tags) of an e-book, for `suite import digital`
+ONIX_RECORD = """<?xml version="1.0" encoding="UTF-8"?>
+<ONIXMessage release="3.0" xmlns="http://ns.editeur.org/onix/3.0/reference">
+  <Header><Sender><SenderName>上海科技出版社</SenderName></Sender><SentDateTime>20261201</SentDateTime></Header>
+  <Product>
+    <RecordReference>cn.sstp.2026.0042</RecordReference>
+    <NotificationType>03</NotificationType>
+    <ProductIdentifier><ProductIDType>15</ProductIDType><IDValue>9787532312345</IDValue></ProductIdentifier>
+    <DescriptiveDetail>
+      <ProductComposition>00</ProductComposition><ProductForm>ED</ProductForm>
+      <TitleDetail><TitleType>01</TitleType><TitleElement><TitleElementLevel>01</TitleElementLevel>
+        <TitleText>海洋的秘密</TitleText><Subtitle>写给孩子的科普</Subtitle></TitleElement></TitleDetail>
+      <Contributor><SequenceNumber>1</SequenceNumber><ContributorRole>A01</ContributorRole><PersonName>林海</PersonName></Contributor>
+      <Contributor><SequenceNumber>2</SequenceNumber><ContributorRole>B01</ContributorRole><CorporateName>上海科技馆</CorporateName></Contributor>
+      <Language><LanguageRole>01</LanguageRole><LanguageCode>chi</LanguageCode></Language>
+      <Subject><SubjectSchemeIdentifier>20</SubjectSchemeIdentifier><SubjectHeadingText>海洋</SubjectHeadingText></Subject>
+    </DescriptiveDetail>
+  </Product>
+</ONIXMessage>"""
