@@ -1,0 +1,136 @@
+"""What the school pages show and do beyond the e-schoolbag's RPCs, against the store: a
+teacher's classes and one class (its pupils, named only with consent; its assignments with
+how many submitted; its threads with read receipts), a message to the whole class, who may
+open a file, and a guardian's consent.
+
+Who may see what (``schoolbag``'s rules, and): a teacher only their own classes; a file only
+the people ``school_files`` names; consent only a pupil's own guardian records.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo.database import Database
+
+from services.common.errors import BadInput, Forbidden, NotFound
+from services.elearning import school_access, school_access_store, schoolbag
+from services.elearning.schoolbag import (ASSIGNMENTS, CLASSES, ENROLLMENTS, NO_OUTBOX, SUBMISSIONS, USERS,
+                                          _classes_of, _guardian_doc, _id, _in_class, _teaches, _user)
+
+
+def teacher_classes(db: Database, teacher_id: Any) -> dict:
+    teacher = _user(db, _id(teacher_id, "teacher_id"), "teacher")
+    if teacher is None:
+        raise NotFound(f"no teacher {teacher_id}")
+    ids = _classes_of(teacher, "teacher")
+    classes = [c for c in db[CLASSES].find({"_id": {"$in": ids}}) if c.get("active", True)] if ids else []
+    return {"teacher_id": teacher["_id"], "name": teacher["name"],
+            "classes": [{"class_id": c["_id"], "title": c["title"], "class_type": c.get("class_type")}
+                        for c in sorted(classes, key=lambda c: c["title"])]}
+
+
+def _pupils(db: Database, class_id: str) -> list[dict]:
+    ids = [e["user_id"] for e in db[ENROLLMENTS].find({"class_id": class_id}).limit(1000) if e["role"] == "student"]
+    found = db[USERS].find({"_id": {"$in": ids}}) if ids else []
+    return [p for p in found if p["role"] == "student" and p.get("active", True) and _in_class(p, class_id)]
+
+
+def class_for_teacher(db: Database, teacher_id: Any, class_id: Any) -> dict:
+    """One of the teacher's classes: pupils (a placeholder for a child without consent),
+    assignments (newest first, with submitted counts), threads (with read receipts)."""
+    teacher_id, class_id = _id(teacher_id, "teacher_id"), _id(class_id, "class_id")
+    klass = db[CLASSES].find_one({"_id": class_id})
+    if klass is None or not klass.get("active", True):
+        raise NotFound(f"no class {class_id}")
+    if not _teaches(_user(db, teacher_id, "teacher"), class_id):
+        raise Forbidden("only a teacher of this class may see it")
+    pupils = sorted(_pupils(db, class_id), key=lambda p: p["_id"])
+    assignments = sorted(db[ASSIGNMENTS].find({"class_id": class_id}, NO_OUTBOX).limit(schoolbag.MAX_LISTED),
+                         key=lambda a: a["published_at"], reverse=True)
+    submitted: dict[str, int] = {}
+    for s in db[SUBMISSIONS].find({"class_id": class_id}, {"assignment_id": 1}).limit(20000):
+        submitted[s["assignment_id"]] = submitted.get(s["assignment_id"], 0) + 1
+    threads = [t for t in schoolbag.threads_for(db, {"role": "teacher", "id": teacher_id}) if t["class_id"] == class_id]
+    return {"class_id": class_id, "title": klass["title"],
+            "pupils": [{"student_id": p["_id"], "name": school_access.name_for_teacher(p),
+                        "consented": school_access.consented(p), "has_guardian": bool(p.get("guardians"))}
+                       for p in pupils],
+            "assignments": [{**schoolbag.assignment_view(a, klass), "submitted": submitted.get(a["_id"], 0)}
+                            for a in assignments],
+            "threads": threads}
+
+
+def message_class(db: Database, teacher_id: Any, class_id: Any, text: Any, at: datetime) -> dict:
+    """One message to the guardians of every pupil of the class, in each pupil's thread (read
+    receipts per guardian); pupils with no guardian are counted apart."""
+    teacher_id, class_id = _id(teacher_id, "teacher_id"), _id(class_id, "class_id")
+    if not _teaches(_user(db, teacher_id, "teacher"), class_id):
+        raise Forbidden("only a teacher of this class may write to it")
+    schoolbag._text(text, "text", 5000)    # refused before anything is written
+    author = {"role": "teacher", "id": teacher_id}
+    threads = {t["student_id"]: t["thread_id"] for t in schoolbag.threads_for(db, author) if t["class_id"] == class_id}
+    sent = skipped = 0
+    for pupil in _pupils(db, class_id):
+        if not pupil.get("guardians"):
+            skipped += 1
+            continue
+        if pupil["_id"] in threads:
+            schoolbag.post_message(db, author, text, thread_id=threads[pupil["_id"]], at=at)
+        else:
+            schoolbag.post_message(db, author, text, student_id=pupil["_id"], class_id=class_id, at=at)
+        sent += 1
+    return {"sent": sent, "without_guardian": skipped}
+
+
+def may_open_file(db: Database, viewer: dict, meta: dict) -> bool:
+    """``viewer``: {"role": teacher | pupil | guardian, "id"}; ``meta``: the file's metadata."""
+    role, who = viewer.get("role"), viewer.get("id")
+    if role == "teacher":
+        return _teaches(_user(db, who, "teacher"), meta["class_id"])
+    if meta["kind"] == "submission":
+        pupil = _user(db, meta["student_id"], "student")
+        if role == "pupil":
+            return who == meta["student_id"]
+        return role == "guardian" and _guardian_doc(db, pupil, who) is not None
+    if role == "pupil":
+        return _in_class(_user(db, who, "student"), meta["class_id"])
+    if role == "guardian":
+        return any(_in_class(_user(db, child, "student"), meta["class_id"]) and
+                   _guardian_doc(db, _user(db, child, "student"), who) is not None
+                   for g in schoolbag._guardian_records(db, who) for child in _children(g))
+    return False
+
+
+def _children(guardian: dict) -> list[str]:
+    from services.elearning.roster import unmap_key
+    return [unmap_key(k) for k in (guardian.get("children") or {})]
+
+
+def guardian_child(db: Database, resident_id: Any, student_id: Any) -> dict:
+    """The pupil if ``resident_id`` is their guardian; NotFound otherwise (as if there were none)."""
+    student = _user(db, _id(student_id, "student_id"), "student")
+    if student is None or _guardian_doc(db, student, _id(resident_id, "resident_id")) is None:
+        raise NotFound(f"no child {student_id} of this guardian")
+    return student
+
+
+def record_consent(db: Database, resident_id: Any, student_id: Any, given: Any, at: datetime) -> dict:
+    if not isinstance(given, bool):
+        raise BadInput("given must be true or false")
+    student = guardian_child(db, resident_id, student_id)
+    school_access_store.set_consent(db, student["_id"], {"by": resident_id, "at": school_access.stamp(at)}
+                                    if given else None)
+    if not given and school_access.presumed_under_14(student):
+        school_access_store.close_sessions_of(db, student["_id"])   # withdrawn: signed out now
+    return {"student_id": student["_id"], "consent": given, "needed": school_access.presumed_under_14(student)}
+
+
+def pupil_of_teacher(db: Database, teacher_id: str, student_id: Any) -> dict:
+    """A pupil of one of the teacher's classes (Forbidden for anyone else's pupil)."""
+    student = _user(db, _id(student_id, "student_id"), "student")
+    teacher = _user(db, teacher_id, "teacher")
+    if student is None or not any(_teaches(teacher, c) for c in _classes_of(student, "student")):
+        raise Forbidden("only a teacher of the pupil's class may do this")
+    return student
+
