@@ -46,6 +46,7 @@ try {
     if (step.goto) await page.goto(step.goto, { waitUntil: "networkidle" });
     else if (step.fill) await page.fill(step.fill, step.value);
     else if (step.select) await page.selectOption(step.select, step.value);
+    else if (step.upload) await page.setInputFiles(step.upload, step.files);
     else if (step.fillFrom) {
       const found = [...readFileSync(step.file, "utf8").matchAll(new RegExp(step.regex, "g"))];
       if (!found.length) throw new Error(`nothing matches ${step.regex} in ${step.file}`);
