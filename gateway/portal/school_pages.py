@@ -5,7 +5,7 @@ teachers and pupils, phone-first like the portal's:
   with consent, a pupil's sign-in code, a message to every guardian of the class, threads with
   read receipts); setting an assignment with files and a due time; who submitted, marking and
   commenting; a message to one pupil's guardians;
-- a pupil: today's assignments, what the teacher marked, lessons to continue; an assignment
+- a pupil: today's assignments, what the teacher marked, courses to learn from; an assignment
   and submitting it (text and files).
 
 Files and who-may-see-what are the elearning service's (``school_access_rpc``): these pages
@@ -81,8 +81,8 @@ class PortalSchoolPages(SchoolSession):
         return self._school_signed(request, work)
 
     def _school_lessons(self) -> list[dict]:
-        """Lessons to continue: the first lesson of each course on offer (the e-schoolbag keeps no
-        pupil's progress yet)."""
+        """Courses to learn from: the first lesson of each course on offer (a pupil's progress
+        through lessons is not kept yet: residents' progress is by resident id)."""
         try:
             courses = self._school_call("search_courses", None, None, None, 3)
         except SchoolRefused:

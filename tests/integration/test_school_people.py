@@ -81,6 +81,8 @@ def test_teacher_pupil_and_guardian(school_pages, rpc, db, later):
         assert stranger.post(portal.base + f"/family/{school.u1}/{step}", data={"csrf": csrf_of(page), "given": "1"},
                              timeout=10).status_code == 404
     assert "consent" not in store.roster_users.find_one({"_id": school.u1})
+    closed = guardian.post(portal.base + f"/family/{school.u1}/open", data={"csrf": csrf_of(child)}, timeout=10)
+    assert closed.status_code == 403 and "需要先同意" in closed.text and "school_session" not in closed.cookies
     given = guardian.post(portal.base + f"/family/{school.u1}/consent", data={"csrf": csrf_of(child), "given": "1"},
                           timeout=10)
     assert "已同意" in given.text and store.roster_users.find_one({"_id": school.u1})["consent"]["by"] == \
@@ -142,6 +144,27 @@ def test_teacher_pupil_and_guardian(school_pages, rpc, db, later):
     assert "批改已保存" in marked.text
     done = pupil.get(portal.base + f"/school/assignments/{assignment['_id']}", timeout=10)
     assert 'id="mark">95' in done.text and "写得生动" in done.text
+    [sub_file] = store.schoolbag_submissions.find_one({"_id": f"{assignment['_id']}|{school.u1}"})["attachments"]
+    sub_file = sub_file.removeprefix("file:")
+    assert guardian.get(portal.base + f"/family/{school.u1}", timeout=10).status_code == 200
+    for outsider in ({"role": "pupil", "id": school.u2}, {"role": "teacher", "id": school.t2},
+                     {"role": "guardian", "id": school.residents["stranger"]}, {"role": "guardian",
+                                                                                "id": school.residents["C"]}):
+        with pytest.raises(RemoteError) as hidden:   # a classmate, another class's teacher, others' guardians
+            rpc.elearning.school_file(outsider, sub_file)
+        assert hidden.value.exc_type == "NotFound", outsider
+    assert rpc.elearning.school_file({"role": "guardian", "id": school.residents["A"]}, sub_file)["name"] == "作业.pdf"
+    assert t2.get(portal.base + f"/school/files/{sub_file}", timeout=10).status_code == 404
+
+    # one pupil's guardians: a thread of its own; another class's pupil is refused, nothing stored
+    form = t1.get(portal.base + f"/school/pupils/{school.u1}/message?class={school.c1}", timeout=10)
+    one = t1.post(portal.base + f"/school/pupils/{school.u1}/message", timeout=10,
+                  data={"csrf": csrf_of(form), "class_id": school.c1, "text": "小明今天表现很好"})
+    assert one.status_code == 200 and "消息已发送" in one.text and "小明今天表现很好" in one.text
+    assert t1.post(portal.base + f"/school/pupils/{school.u3}/message", timeout=10, data={
+        "csrf": csrf_of(form), "class_id": school.c3, "text": "越权"}).status_code == 403
+    assert store.schoolbag_messages.find_one({"text": "越权"}) is None
+    assert t1.get(portal.base + f"/school/pupils/{school.u3}/message?class={school.c3}", timeout=10).status_code == 403
 
     # the whole class's guardians get a message; the teacher sees who read it
     text = f"明天春游 {uuid.uuid4().hex[:4]}"
