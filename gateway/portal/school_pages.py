@@ -5,8 +5,9 @@ teachers and pupils, phone-first like the portal's:
   with consent, a pupil's sign-in code, a message to every guardian of the class, threads with
   read receipts); setting an assignment with files and a due time; who submitted, marking and
   commenting; a message to one pupil's guardians;
-- a pupil: today's assignments, what the teacher marked, courses to learn from; an assignment
-  and submitting it (text and files).
+- a pupil: today's assignments, what the teacher marked, lessons to continue (where they left
+  off, kept as a learner's progress is) and courses to start; an assignment and submitting it
+  (text and files).
 
 Files and who-may-see-what are the elearning service's (``school_access_rpc``): these pages
 pass the signed-in person as the session says, never what a form says.
@@ -31,7 +32,7 @@ MAX_TEXT = 1000
 UPLOAD_BODY = SCHOOL_FILES_AT_ONCE * SCHOOL_FILE_MAX_BYTES + 64 * 1024
 CHINA = "+08:00"
 DONE = {"published": "作业已布置。", "marked": "批改已保存。", "submitted": "作业已提交。",
-        "class": "消息已发给全班家长。"}
+        "class": "消息已发给全班家长。", "lesson": "这一课学完了。", "started": "已记下你开始学这一课。"}
 
 
 class PortalSchoolPages(SchoolSession):
@@ -77,22 +78,22 @@ class PortalSchoolPages(SchoolSession):
                     (a["state"] == "overdue" and _local_day(a["due_at"]) == today)]
             marked = [a for a in found if a["state"] == "marked"]
             return self._school_page(request, 200, "school_pupil.html", who, todo=todo, marked=marked,
-                                     lessons=self._school_lessons())
+                                     lessons=self._school_call("pupil_lessons", who.user_id),
+                                     done=DONE.get(request.args.get("done")))
         return self._school_signed(request, work)
 
-    def _school_lessons(self) -> list[dict]:
-        """Courses to learn from: the first lesson of each course on offer (a pupil's progress
-        through lessons is not kept yet: residents' progress is by resident id)."""
-        try:
-            courses = self._school_call("search_courses", None, None, None, 3)
-        except SchoolRefused:
-            return []
-        out = []
-        for c in courses:
-            lessons = [lesson for unit in c.get("units") or [] for lesson in unit.get("lessons") or []]
-            if lessons:
-                out.append({"course": c["title"], "lesson": lessons[0].get("title", "")})
-        return out
+    @http("POST", "/school/lessons")
+    def school_lesson(self, request):
+        """The pupil starts or finishes a lesson: their place is kept; a started lesson with a web
+        rendition opens it."""
+        def work(who: Schooled):
+            form = self._portal_form(request)
+            step = self._school_call("pupil_lesson_step", who.user_id, _checked_id(form.get("course_id") or ""),
+                                     _checked_id(form.get("lesson_id") or ""), form.get("finished") == "1")
+            if not step["finished"] and step["url"]:
+                return pages.redirect(step["url"])
+            return pages.redirect("/school?done=" + ("lesson" if step["finished"] else "started"))
+        return self._school_signed(request, work, csrf=True, role="pupil")
 
     # ---- a teacher's class ------------------------------------------------------------------
 

@@ -134,3 +134,71 @@ def pupil_of_teacher(db: Database, teacher_id: str, student_id: Any) -> dict:
         raise Forbidden("only a teacher of the pupil's class may do this")
     return student
 
+
+
+# ---- a pupil's lessons ----------------------------------------------------------------------
+
+def learner_of(student_id: str) -> str:
+    """A pupil's key among learners (courses' enrolments and progress are by learner; residents'
+    are their resident ids, which never begin so)."""
+    return f"pupil:{student_id}"
+
+
+def _lessons(course: dict) -> list[dict]:
+    return [lesson for unit in course.get("units") or [] for lesson in unit.get("lessons") or []]
+
+
+def _web(lesson: dict) -> str | None:
+    """The lesson's web or mobile address, when it is one a page may link to."""
+    renditions = lesson.get("renditions") or {}
+    urls = [(renditions.get(channel) or {}).get("url") for channel in ("web", "mobile")]
+    return next((u for u in urls if isinstance(u, str) and u.startswith("https://")), None)
+
+
+def pupil_lessons(db: Database, student_id: Any, offered: int = 3) -> dict:
+    """Where the pupil left off in each course they started (the first lesson not finished),
+    and the first lesson of courses on offer they have not started."""
+    from services.elearning import courses
+    student = _user(db, _id(student_id, "student_id"), "student")
+    if student is None:
+        raise NotFound(f"no pupil {student_id}")
+    learner = learner_of(student["_id"])
+    enrolments = courses.enrolments_of(db, learner, 20)
+    records = courses.progress_of(db, [e["_id"] for e in enrolments])
+    going, started = [], set()
+    for e in enrolments:
+        course = courses.course(db, e["course_id"])
+        started.add(course["_id"])
+        done = {r["lesson_id"]: r for r in records.get(e["_id"], [])}
+        nxt = next((lesson for lesson in _lessons(course) if not done.get(lesson["id"], {}).get("completed")), None)
+        if nxt:
+            going.append({"course_id": course["_id"], "course": course["title"], "lesson_id": nxt["id"],
+                          "lesson": nxt.get("title", ""), "percent": int(done.get(nxt["id"], {}).get("percent") or 0),
+                          "url": _web(nxt)})
+    offer = []
+    for course in courses.search(db, subject=None, provider=None, channel=None, limit=20):
+        first = (_lessons(course) or [None])[0]
+        if course["_id"] not in started and first and len(offer) < offered:
+            offer.append({"course_id": course["_id"], "course": course["title"], "lesson_id": first["id"],
+                          "lesson": first.get("title", ""), "url": _web(first)})
+    return {"continue": going, "offered": offer}
+
+
+def pupil_lesson_step(db: Database, student_id: Any, course_id: Any, lesson_id: Any, finished: Any,
+                      at: datetime) -> dict:
+    """The pupil opens (started) or finishes a lesson: their place kept as a learner's is."""
+    from services.elearning import courses
+    if not isinstance(finished, bool):
+        raise BadInput("finished must be true or false")
+    student = _user(db, _id(student_id, "student_id"), "student")
+    if student is None:
+        raise NotFound(f"no pupil {student_id}")
+    learner = learner_of(student["_id"])
+    course = courses.course(db, _id(course_id, "course_id"))
+    lesson = next((lesson for lesson in _lessons(course) if lesson["id"] == lesson_id), None)
+    if lesson is None:
+        raise BadInput(f"no lesson {lesson_id!r} in course {course_id}")
+    courses.enrol(db, learner, course["_id"])
+    courses.record_progress(db, resident_id=learner, course_id=course["_id"], lesson_id=lesson["id"],
+                            percent=100 if finished else 10, completed=finished, at=at, channel="web")
+    return {"course_id": course["_id"], "lesson_id": lesson["id"], "finished": finished, "url": _web(lesson)}

@@ -179,6 +179,14 @@ class SchoolAccessEntrypoints:
         return schoolbag.submit(self.db, student_id, assignment["_id"], text, refs, at)
 
     @rpc
+    def pupil_lessons(self, student_id: str) -> dict:
+        return classroom.pupil_lessons(self.db, student_id)
+
+    @rpc
+    def pupil_lesson_step(self, student_id: str, course_id: str, lesson_id: str, finished: bool) -> dict:
+        return classroom.pupil_lesson_step(self.db, student_id, course_id, lesson_id, finished, clock.now())
+
+    @rpc
     def school_file(self, viewer: dict, file_id: str) -> dict:
         """One file (base64) for someone who may open it; NotFound for anyone else."""
         found = school_files_store.get(self.db, file_id) if isinstance(file_id, str) and \
