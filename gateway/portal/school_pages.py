@@ -84,14 +84,12 @@ class PortalSchoolPages(SchoolSession):
 
     @http("POST", "/school/lessons")
     def school_lesson(self, request):
-        """The pupil starts or finishes a lesson: their place is kept; a started lesson with a web
-        rendition opens it."""
+        """The pupil starts or finishes a lesson: their place is kept, and the page lists the lesson
+        to open (never a redirect elsewhere: the pages' CSP allows forms to this site only)."""
         def work(who: Schooled):
             form = self._portal_form(request)
             step = self._school_call("pupil_lesson_step", who.user_id, _checked_id(form.get("course_id") or ""),
                                      _checked_id(form.get("lesson_id") or ""), form.get("finished") == "1")
-            if not step["finished"] and step["url"]:
-                return pages.redirect(step["url"])
             return pages.redirect("/school?done=" + ("lesson" if step["finished"] else "started"))
         return self._school_signed(request, work, csrf=True, role="pupil")
 

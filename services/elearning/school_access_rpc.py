@@ -67,14 +67,16 @@ class SchoolAccessEntrypoints:
     @rpc
     def school_session_get(self, session_id: str) -> dict:
         """{role, user_id, name, via, guardian} of a live session (NotFound otherwise; a pupil's
-        ends when consent is withdrawn)."""
+        ends when consent is withdrawn, a child's view opened by a guardian when that guardian's
+        link to the child is removed)."""
         now = clock.now()
         key = school_access.session_key(str(session_id))
         found = school_access_store.session(self.db, key)
         user = school_access_store.user(self.db, found["user_id"]) if found else None
         if not school_access.live(found, now) or user is None or not user.get("active", True) or \
-                (user["role"] == "student" and not school_access.consented(user)):
-            raise NotFound("no live session")
+                (user["role"] == "student" and not school_access.consented(user)) or \
+                (found.get("guardian") and schoolbag._guardian_doc(self.db, user, found["guardian"]) is None):
+            raise NotFound("no live session")   # a child's view ends with its guardian's link too
         school_access_store.touch_session(self.db, key, school_access.touched(now))
         return {"role": PEOPLE[user["role"]], "user_id": user["_id"], "name": user["name"], "via": found["via"],
                 "guardian": found.get("guardian")}
