@@ -13,6 +13,8 @@ import base64
 import binascii
 from datetime import timedelta
 
+from nameko.timer import timer
+
 from services.common import clock
 from services.common.errors import BadInput, Forbidden, NotFound
 from services.common.rpc import rpc
@@ -59,7 +61,8 @@ class SchoolAccessEntrypoints:
         normal = school_access.normal_code(code)
         digest = school_access.digest(normal)
         record = school_access_store.code(self.db, digest)
-        if record is None or school_access.expired(record, now) or not school_access_store.spend_code(self.db, digest):
+        # spent either way: a good code signs in once, an expired one never again
+        if record is None or not school_access_store.spend_code(self.db, digest) or school_access.expired(record, now):
             school_access_store.count_wrong(self.db, key, school_access.stamp(now + timedelta(hours=1)))
             raise NotFound(school_access.WRONG_CODE)
         return self._school_open(record["user_id"], "code", now)
@@ -80,6 +83,11 @@ class SchoolAccessEntrypoints:
         school_access_store.touch_session(self.db, key, school_access.touched(now))
         return {"role": PEOPLE[user["role"]], "user_id": user["_id"], "name": user["name"], "via": found["via"],
                 "guardian": found.get("guardian")}
+
+    @timer(interval=3600)
+    def purge_school_access(self):
+        """Expired codes, wrong-try counts and sessions never presented again."""
+        school_access_store.purge(self.db, school_access.stamp(clock.now()))
 
     @rpc
     def school_session_close(self, session_id: str) -> bool:

@@ -15,6 +15,7 @@ import pymongo
 from pymongo import ReturnDocument
 from pymongo.database import Database
 
+from services.common.storage import before
 from services.elearning.schoolbag import USERS
 
 CODES = "school_codes"
@@ -22,10 +23,13 @@ COUNTS = "school_code_counts"
 SESSIONS = "school_sessions"
 IDENTITIES = "school_identities"
 
+_EXPIRY = pymongo.IndexModel([("expires_at", 1)], name="expiry")   # the hourly purge's range
 INDEXES = {
-    CODES: [pymongo.IndexModel([("user_id", 1)], name="user")],
-    SESSIONS: [pymongo.IndexModel([("user_id", 1)], name="user")],
+    CODES: [pymongo.IndexModel([("user_id", 1)], name="user"), _EXPIRY],
+    COUNTS: [_EXPIRY],
+    SESSIONS: [pymongo.IndexModel([("user_id", 1)], name="user"), _EXPIRY],
 }
+PURGE_BATCH = 500
 
 
 def save_code(db: Database, record: dict) -> None:
@@ -93,3 +97,10 @@ def set_consent(db: Database, student_id: str, consent: dict | None) -> None:
 
 def user(db: Database, user_id: str) -> dict | None:
     return db[USERS].find_one({"_id": user_id})
+
+
+def purge(db: Database, now: str) -> None:
+    """Codes, counts and sessions past their expiry, a batch of each."""
+    for name in (CODES, COUNTS, SESSIONS):
+        for doc in before(db[name], "expires_at", now, PURGE_BATCH):
+            db[name].delete_one({"_id": doc["_id"]})

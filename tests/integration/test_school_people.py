@@ -15,6 +15,7 @@ import requests
 from nameko.exceptions import RemoteError
 
 from services.common import clock
+from services.elearning import school_access, school_access_store
 from services.elearning.service import ElearningService
 from support.portal import csrf_of, start_portal
 from support.school_data import make_school
@@ -198,6 +199,11 @@ def test_teacher_pupil_and_guardian(school_pages, rpc, db, later):
     child = guardian.get(portal.base + f"/family/{school.u1}", timeout=10)
     guardian.post(portal.base + f"/family/{school.u1}/consent", data={"csrf": csrf_of(child), "given": "0"}, timeout=10)
     assert pupil.get(portal.base + "/school", timeout=10).url.endswith("/school/login")
+
+    # the hourly purge forgets sessions and codes past their expiry (a teacher's lasts 8 hours at most)
+    assert store.school_sessions.find_one({"user_id": school.t1})
+    school_access_store.purge(store, school_access.stamp(clock.now() + timedelta(hours=9)))
+    assert store.school_sessions.find_one({"user_id": school.t1}) is None
 
 
 def test_too_many_wrong_codes_from_one_terminal(school_pages, later):
