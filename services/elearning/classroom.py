@@ -1,20 +1,23 @@
 """What the school pages show and do beyond the e-schoolbag's RPCs, against the store: a
 teacher's classes and one class (its pupils, named only with consent; its assignments with
-how many submitted; its threads with read receipts), a message to the whole class, who may
-open a file, and a guardian's consent.
+how many submitted; its threads with read receipts), a message to the whole class,
+assignments and submissions with files and who may open them, a guardian's consent, a
+pupil's lessons (their place kept as a learner's, as ``pupil:<sourcedId>``).
 
 Who may see what (``schoolbag``'s rules, and): a teacher only their own classes; a file only
 the people ``school_files`` names; consent only a pupil's own guardian records.
 """
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 from typing import Any
 
 from pymongo.database import Database
 
 from services.common.errors import BadInput, Forbidden, NotFound
-from services.elearning import school_access, school_access_store, schoolbag
+from services.elearning import courses, school_access, school_access_store, school_files, school_files_store, schoolbag
+from services.elearning.roster import unmap_key
 from services.elearning.schoolbag import (ASSIGNMENTS, CLASSES, ENROLLMENTS, NO_OUTBOX, SUBMISSIONS, USERS,
                                           _classes_of, _guardian_doc, _id, _in_class, _teaches, _user)
 
@@ -103,7 +106,6 @@ def may_open_file(db: Database, viewer: dict, meta: dict) -> bool:
 
 
 def _children(guardian: dict) -> list[str]:
-    from services.elearning.roster import unmap_key
     return [unmap_key(k) for k in (guardian.get("children") or {})]
 
 
@@ -158,7 +160,6 @@ def _web(lesson: dict) -> str | None:
 def pupil_lessons(db: Database, student_id: Any, offered: int = 3) -> dict:
     """Where the pupil left off in each course they started (the first lesson not finished),
     and the first lesson of courses on offer they have not started."""
-    from services.elearning import courses
     student = _user(db, _id(student_id, "student_id"), "student")
     if student is None:
         raise NotFound(f"no pupil {student_id}")
@@ -187,7 +188,6 @@ def pupil_lessons(db: Database, student_id: Any, offered: int = 3) -> dict:
 def pupil_lesson_step(db: Database, student_id: Any, course_id: Any, lesson_id: Any, finished: Any,
                       at: datetime) -> dict:
     """The pupil opens (started) or finishes a lesson: their place kept as a learner's is."""
-    from services.elearning import courses
     if not isinstance(finished, bool):
         raise BadInput("finished must be true or false")
     student = _user(db, _id(student_id, "student_id"), "student")
@@ -202,3 +202,59 @@ def pupil_lesson_step(db: Database, student_id: Any, course_id: Any, lesson_id: 
     courses.record_progress(db, resident_id=learner, course_id=course["_id"], lesson_id=lesson["id"],
                             percent=100 if finished else 10, completed=finished, at=at, channel="web")
     return {"course_id": course["_id"], "lesson_id": lesson["id"], "finished": finished, "url": _web(lesson)}
+
+
+# ---- consent and files ------------------------------------------------------------------------
+
+def guardian_consents(db: Database, resident_id: Any) -> dict:
+    """{pupil id: {consent, needed}} of the guardian's children."""
+    resident_id = _id(resident_id, "resident_id")
+    out = {}
+    for g in schoolbag._guardian_records(db, resident_id):
+        for child_id in _children(g):
+            child = _user(db, child_id, "student")
+            if child and _guardian_doc(db, child, resident_id):
+                out[child_id] = {"consent": bool(child.get("consent")), "needed": school_access.presumed_under_14(child)}
+    return out
+
+
+def publish_with_files(db: Database, teacher_id: Any, class_id: Any, title: Any, body: Any, due_at: Any,
+                       files: Any, at: datetime) -> dict:
+    """An assignment with attachments: the files and the fields all checked before anything is stored."""
+    checked = school_files.decoded(files)
+    teacher_id, class_id, *_ = schoolbag.checked_assignment(db, teacher_id, class_id, title, body, due_at, at)
+    stored = [school_files_store.put(db, upload, data, class_id, "assignment", None, teacher_id, at.isoformat())
+              for upload, data in checked]
+    return schoolbag.publish_assignment(db, teacher_id, class_id, title, body, due_at, at, stored)
+
+
+def submit_with_files(db: Database, student_id: Any, assignment_id: Any, text: Any, files: Any,
+                      at: datetime) -> dict:
+    """A pupil's submission with files, stored only when the pupil may submit."""
+    checked = school_files.decoded(files)
+    assignment = schoolbag._assignment(db, assignment_id)
+    student_id = _id(student_id, "student_id")
+    if not _in_class(_user(db, student_id, "student"), assignment["class_id"]):
+        raise Forbidden("only a pupil of the assignment's class may submit to it")
+    if not (text or "").strip() and not checked:
+        raise BadInput("请写下作业内容或附上文件 (a submission needs text or a file)")
+    refs = [school_files.REFERENCE + school_files_store.put(db, upload, data, assignment["class_id"], "submission",
+                                                           student_id, student_id, at.isoformat())["file_id"]
+            for upload, data in checked]
+    return schoolbag.submit(db, student_id, assignment["_id"], text, refs, at)
+
+
+def open_file(db: Database, viewer: Any, file_id: Any) -> dict:
+    """One file (base64) for someone who may open it; NotFound for anyone else."""
+    found = school_files_store.get(db, file_id) if isinstance(file_id, str) and school_files.FILE_ID.match(file_id) \
+        else None
+    if found is None or not may_open_file(db, viewer if isinstance(viewer, dict) else {}, found[0]):
+        raise NotFound("no such file")
+    meta, data = found
+    return {"file_id": file_id, "name": meta["name"], "content_type": meta["content_type"],
+            "data_base64": base64.b64encode(data).decode("ascii")}
+
+
+def files_described(db: Database, file_ids: Any) -> dict:
+    ids = [f for f in (file_ids or [])[:100] if isinstance(f, str) and school_files.FILE_ID.match(f)]
+    return school_files_store.described(db, ids)

@@ -9,6 +9,8 @@ pupil who sent it and their guardians.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from dataclasses import dataclass
 
@@ -63,3 +65,20 @@ def check(name, declared_type, data: bytes) -> Upload:
 def check_all(files) -> None:
     if not isinstance(files, list) or len(files) > MAX_FILES:
         raise BadInput(f"一次最多 {MAX_FILES} 个文件 (at most {MAX_FILES} files)")
+
+
+def decoded(files) -> list[tuple[Upload, bytes]]:
+    """Files as the RPC carries them ([{name, content_type, data_base64}]), each checked."""
+    files = files or []
+    check_all(files)
+    out = []
+    for f in files:
+        if not isinstance(f, dict) or not isinstance(f.get("data_base64"), str) or \
+                len(f["data_base64"]) > MAX_BYTES * 4 // 3 + 8:
+            raise BadInput(f"文件不能超过 {MAX_BYTES // (1024 * 1024)} MB (a file may be at most that)")
+        try:
+            data = base64.b64decode(f["data_base64"], validate=True)
+        except (binascii.Error, ValueError):
+            raise BadInput("the file's data is not base64") from None
+        out.append((check(f.get("name"), f.get("content_type"), data), data))
+    return out
