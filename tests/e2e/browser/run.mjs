@@ -44,7 +44,7 @@ try {
   page.setDefaultTimeout(scenario.timeout || 15000);
   for (const step of scenario.steps) {
     if (step.goto) await page.goto(step.goto, { waitUntil: "networkidle" });
-    else if (step.fill) await page.fill(step.fill, step.value);
+    else if (step.fill) await page.fill(step.fill, step.seen ? String(seen[step.seen]) : step.value);
     else if (step.select) await page.selectOption(step.select, step.value);
     else if (step.upload) await page.setInputFiles(step.upload, step.files);
     else if (step.fillFrom) {
