@@ -191,6 +191,19 @@ def test_teacher_pupil_and_guardian(school_pages, rpc, db, later):
     assert text in before.text and "家长未读" in before.text
     assert text in guardian.get(portal.base + f"/family/threads/{thread['thread_id']}", timeout=10).text
     assert "家长已读" in t1.get(portal.base + f"/school/threads/{thread['thread_id']}", timeout=10).text
+    reply = t1.post(portal.base + f"/school/threads/{thread['thread_id']}/reply", timeout=10,
+                    data={"csrf": csrf_of(before), "text": "记得带雨具"})
+    assert "消息已发送" in reply.text and "记得带雨具" in reply.text
+    assert t2.post(portal.base + f"/school/threads/{thread['thread_id']}/reply", timeout=10, data={
+        "csrf": csrf_of(page), "text": "越权回复"}).status_code == 403
+    assert store.schoolbag_messages.find_one({"text": "越权回复"}) is None
+
+    # the guardian's view of the child: opened from /family, signed out back to /family
+    child = guardian.get(portal.base + f"/family/{school.u1}", timeout=10)
+    view = guardian.post(portal.base + f"/family/{school.u1}/open", data={"csrf": csrf_of(child)}, timeout=10)
+    assert view.url.endswith("/school") and "家长正在查看" in view.text and "张小明" in view.text
+    back = guardian.post(portal.base + "/school/logout", data={"csrf": csrf_of(view)}, timeout=10)
+    assert back.url.endswith("/family") and "张小明" in back.text
 
     # a forged session cookie is no session; consent withdrawn ends the pupil's session
     forged = requests.Session()
