@@ -122,3 +122,10 @@ class ElearningOverviewPartsV1(BaseModel):
     learning: NoOptionsV1 | None = None
     children: ChildrenOptionsV1 | None = None
     threads: NoOptionsV1 | None = None
+
+
+# Files of the e-schoolbag (assignment attachments, submitted work): PDF, JPEG or PNG, checked
+# by content in the elearning service (``services/elearning/school_files.py``)
+SCHOOL_FILE_MAX_BYTES = 5 * 1024 * 1024
+SCHOOL_FILES_AT_ONCE = 5
+SCHOOL_FILE_REFERENCE = "file:"      # how a submission's attachments name a stored file

@@ -14,6 +14,7 @@ from gateway.portal import pages
 from gateway.portal.family_pages import PortalFamilyPages
 from gateway.portal.learning_pages import PortalLearningPages
 from gateway.portal.library_pages import PortalLibraryPages
+from gateway.portal.school_pages import PortalSchoolPages
 from gateway.portal.session import PortalSession, Refused, Signed
 from services.common import clock
 
@@ -48,8 +49,9 @@ WITHDRAW = "mutation { setAsideMove { pendingMove { id } } }"
 APPLY = "mutation($m: String!, $note: String) { submitCase(matterCode: $m, note: $note) { id } }"
 
 
-class PortalEntrypoints(PortalLibraryPages, PortalLearningPages, PortalFamilyPages, PortalSession):
-    """The residents' pages (图书馆, 学习 and guardians' 孩子 in their own modules)."""
+class PortalEntrypoints(PortalLibraryPages, PortalLearningPages, PortalFamilyPages, PortalSchoolPages, PortalSession):
+    """The residents' pages (图书馆, 学习 and guardians' 孩子 in their own modules), and the
+    e-schoolbag's pages for teachers and pupils (``/school``)."""
 
     # ---- signing in and out -----------------------------------------------------------------
 

@@ -9,6 +9,7 @@ import re
 from nameko.web.handlers import http
 
 from gateway.portal import pages
+from gateway.portal.school_session import SchoolRefused
 from gateway.portal.session import Refused, Signed
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -16,7 +17,8 @@ THREAD_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 MAX_TEXT = 1000
 MAX_YUAN = 10_000          # the most one top-up or one limit a page takes (the service has its own rules)
 DONE = {"frozen": "已冻结：在校终端将不能消费。", "unfrozen": "已解冻。", "limits": "限额已更新。",
-        "sent": "消息已发送。"}
+        "sent": "消息已发送。", "consent": "已同意：孩子可以使用电子书包。",
+        "no-consent": "已撤回同意：孩子不能再登录电子书包。"}
 
 CHILDREN = ("{ me { children { id name grade classes assignments { id title classTitle dueAt state "
             "submission { submittedAt late mark comment } } wallet { balanceFen frozen perPaymentLimitFen "
@@ -135,6 +137,36 @@ class PortalFamilyPages:
             return pages.redirect(f"/family/threads/{thread_id}?done=sent")
         return self._portal_signed(request, work, csrf=True)
 
+    @http("POST", "/family/<string:student_id>/consent")
+    def portal_child_consent(self, request, student_id):
+        """The guardian's recorded consent to the child's use of the e-schoolbag (needed under 14)."""
+        def work(signed: Signed):
+            given = self._portal_form(request).get("given") == "1"
+            if not STUDENT_ID.match(student_id):
+                return self._portal_problem(request, *pages.ERRORS["NOT_FOUND"])
+            try:
+                self._school_call("guardian_consent", signed.resident_id, student_id, given)
+            except SchoolRefused:
+                return self._portal_problem(request, 404, "没有找到这个孩子", "只能查看本人作为监护人登记的孩子。")
+            return pages.redirect(f"/family/{student_id}?done={'consent' if given else 'no-consent'}")
+        return self._portal_signed(request, work, csrf=True)
+
+    @http("POST", "/family/<string:student_id>/open")
+    def portal_child_open(self, request, student_id):
+        """Open the child's own e-schoolbag on this device (a pupil's session, marked as opened
+        by the guardian)."""
+        def work(signed: Signed):
+            if not STUDENT_ID.match(student_id):
+                return self._portal_problem(request, *pages.ERRORS["NOT_FOUND"])
+            try:
+                opened = self._school_call("pupil_session_for_guardian", signed.resident_id, student_id)
+            except SchoolRefused as exc:
+                if exc.status == 403:
+                    return self._portal_problem(request, 403, "需要先同意", str(exc))
+                return self._portal_problem(request, 404, "没有找到这个孩子", "只能查看本人作为监护人登记的孩子。")
+            return self._school_signed_in(request, opened, pages.redirect("/school"))
+        return self._portal_signed(request, work, csrf=True)
+
     # ---- helpers ------------------------------------------------------------------------------
 
     def _portal_child_page(self, request, signed: Signed, student_id: str, order: dict | None):
@@ -142,8 +174,9 @@ class PortalFamilyPages:
                       if c["id"] == student_id), None) if STUDENT_ID.match(student_id) else None
         if child is None:   # not a child of this guardian: as if there were none
             return self._portal_problem(request, 404, "没有找到这个孩子", "只能查看本人作为监护人登记的孩子。")
+        consent = self._school_call("guardian_consents", signed.resident_id).get(student_id) or {}
         return self._portal_page(request, 200, "child.html", signed, child=child, order=order, active="family",
-                                 done=DONE.get(request.args.get("done")))
+                                 done=DONE.get(request.args.get("done")), consent=consent)
 
     def _portal_family_step(self, request, signed: Signed, student_id: str, mutation: str, variables: dict,
                             done: str):

@@ -8,13 +8,14 @@ from __future__ import annotations
 import argparse
 
 from infra.cli import (broker, calendar, clients, common, dlq, imports, kiosk, learner, loan_rules, providers, run,
-                       sip2, sms, staff, terminals, tokens)
+                       school, sip2, sms, staff, terminals, tokens)
 
 # every command, in the order `suite --help` lists them; each module holds its commands' parsers and work
 COMMANDS = (run.add_up, run.add_down, run.add_status, run.add_seed, broker.add_deploy, tokens.add_token,
             imports.add_import, calendar.add_calendar, clients.add_open311, clients.add_xapi, staff.add_staff,
             loan_rules.add_loan_rules, kiosk.add_kiosk, sip2.add_sip2,
-            terminals.add_terminal, providers.add_provider, dlq.add_dlq, learner.add_learner, sms.add_sms,
+            terminals.add_terminal, school.add_school, providers.add_provider, dlq.add_dlq, learner.add_learner,
+            sms.add_sms,
             run.add_serve, broker.add_topology, broker.add_broker)
 
 

@@ -31,6 +31,9 @@ def cmd_up(args) -> int:
     print(f"residents' portal: http://{settings.gateway_host}:{settings.gateway_port}/ (sign in as {demo['name']} "
           f"with {demo['phone']}; the texted code: .venv/bin/suite sms last {demo['phone']})")
     print(f"  {demo['name']} is also the guardian of a pupil of the demo pilot school: /family in the portal")
+    print(f"e-schoolbag: http://{settings.gateway_host}:{settings.gateway_port}/school/login (the demo teacher's "
+          f"code: .venv/bin/suite school code {result['school']['teacher']}; the canteen terminal's key and the "
+          "pupil's way in: .venv/bin/suite school demo)")
     print(f"GraphQL: http://{settings.gateway_host}:{settings.gateway_port}/graphql")
     print(f"staff console: http://{settings.gateway_host}:{settings.gateway_port}/console "
           f"(demo clerk {DEMO_CLERK[0]} / {DEMO_CLERK[3]})")

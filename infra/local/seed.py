@@ -51,7 +51,7 @@ def seed(settings: config.Settings) -> dict:
         if new_courses:
             rpc.elearning.upsert_courses(new_courses)
         demo_card = seed_demo_pin(rpc, residents[0]["resident_id"])  # its PIN for SIP2 machines
-        school = demo_school.seed(rpc, demo_data.RESIDENTS[0]["id_number"], clock.today())   # 张伟 a guardian
+        school = demo_school.seed(rpc, demo_data.RESIDENTS[0]["id_number"], clock.today(), settings.var_dir)   # 张伟 a guardian
     return {"places": places, "matters": matters, "residents_added": added, "residents": residents,
             "titles": len(demo_data.TITLES), "courses": len(courses), "courses_added": len(new_courses),
             "demo_card": demo_card, "school": school}

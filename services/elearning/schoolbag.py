@@ -31,6 +31,7 @@ from services.common import clock, outbox
 from services.common.arguments import batch
 from services.common.errors import BadInput, Conflict, Forbidden, NotFound
 from services.common.outbox import OUTBOX_INDEX
+from services.elearning import school_access
 from services.elearning.roster import map_key, unmap_key
 
 ORGS = "roster_orgs"
@@ -47,7 +48,8 @@ INDEXES = {
     USERS: [pymongo.IndexModel([("resident_id", 1)], name="resident")],
     ENROLLMENTS: [pymongo.IndexModel([("class_id", 1)], name="class")],
     ASSIGNMENTS: [pymongo.IndexModel([("class_id", 1)], name="class"), OUTBOX_INDEX],
-    SUBMISSIONS: [pymongo.IndexModel([("assignment_id", 1)], name="assignment")],
+    SUBMISSIONS: [pymongo.IndexModel([("assignment_id", 1)], name="assignment"),
+                  pymongo.IndexModel([("class_id", 1)], name="class")],   # a class's submitted counts
     THREADS: [pymongo.IndexModel([("student_id", 1)], name="student"),
               pymongo.IndexModel([("class_id", 1)], name="class")],
     MESSAGES: [pymongo.IndexModel([("thread_id", 1)], name="thread"), OUTBOX_INDEX],
@@ -224,8 +226,9 @@ def _teacher_of_class(db: Database, teacher_id: str, class_id: str) -> dict:
 
 # --- assignments ----------------------------------------------------------------------
 
-def publish_assignment(db: Database, teacher_id: Any, class_id: Any, title: Any, body: Any, due_at: Any,
-                       at: datetime) -> dict:
+def checked_assignment(db: Database, teacher_id: Any, class_id: Any, title: Any, body: Any, due_at: Any,
+                       at: datetime) -> tuple:
+    """An assignment's fields checked (and its teacher's right to set it), before anything is stored."""
     teacher_id, class_id = _id(teacher_id, "teacher_id"), _id(class_id, "class_id")
     title = _text(title, "title", 200)
     body = _text(body, "body", 20000, required=False)
@@ -239,9 +242,18 @@ def publish_assignment(db: Database, teacher_id: Any, class_id: Any, title: Any,
     if klass is None or not klass.get("active", True):
         raise NotFound(f"no class {class_id}")
     _teacher_of_class(db, teacher_id, class_id)
+    return teacher_id, class_id, title, body, due, klass
+
+
+def publish_assignment(db: Database, teacher_id: Any, class_id: Any, title: Any, body: Any, due_at: Any,
+                       at: datetime, attachments: list[dict] | None = None) -> dict:
+    """``attachments``: files already stored for the class (``school_files_store.put``)."""
+    teacher_id, class_id, title, body, due, klass = checked_assignment(db, teacher_id, class_id, title, body,
+                                                                       due_at, at)
     aid = uuid.uuid4().hex
     doc = {"_id": aid, "class_id": class_id, "school_id": klass.get("school_id"), "teacher_id": teacher_id,
-           "title": title, "body": body, "due_at": due.isoformat(), "published_at": stamp(at)}
+           "title": title, "body": body, "due_at": due.isoformat(), "published_at": stamp(at),
+           "attachments": list(attachments or [])}
     event = outbox.event(AssignmentPublishedV1.TYPE, {
         "assignment_id": aid, "class_id": class_id, "school_id": klass.get("school_id"), "teacher_id": teacher_id,
         "title": title, "due_at": due, "published_at": at}, subject=class_id)
@@ -252,7 +264,7 @@ def publish_assignment(db: Database, teacher_id: Any, class_id: Any, title: Any,
 def assignment_view(a: dict, klass: dict | None = None) -> dict:
     return {"assignment_id": a["_id"], "class_id": a["class_id"], "class_title": (klass or {}).get("title"),
             "teacher_id": a["teacher_id"], "title": a["title"], "body": a.get("body", ""),
-            "due_at": a["due_at"], "published_at": a["published_at"]}
+            "due_at": a["due_at"], "published_at": a["published_at"], "attachments": list(a.get("attachments") or [])}
 
 
 def _assignment(db: Database, assignment_id: Any) -> dict:
@@ -335,7 +347,8 @@ def submissions_for_assignment(db: Database, teacher_id: Any, assignment_id: Any
     _teacher_of_class(db, _id(teacher_id, "teacher_id"), assignment["class_id"])
     pupils = [e["user_id"] for e in db[ENROLLMENTS].find({"class_id": assignment["class_id"]}).limit(1000)
               if e["role"] == "student"]
-    names = {u["_id"]: u["name"] for u in db[USERS].find({"_id": {"$in": pupils}}, {"name": 1})}
+    names = {u["_id"]: school_access.name_for_teacher(u)
+             for u in db[USERS].find({"_id": {"$in": pupils}}, {"name": 1, "grade": 1, "consent": 1})}
     subs = {s["student_id"]: s for s in db[SUBMISSIONS].find(
         {"_id": {"$in": [submission_id(assignment["_id"], p) for p in pupils]}})}
     return {**assignment_view(assignment), "pupils": [
@@ -522,7 +535,8 @@ def _thread_view(thread: dict, who: Participant, students: dict, classes: dict) 
     mine = (thread.get("reads") or {}).get(who.key)
     last = thread.get("last_message_at")
     return {"thread_id": thread["_id"], "student_id": thread["student_id"],
-            "student_name": students.get(thread["student_id"], {}).get("name", ""),
+            "student_name": (school_access.name_for_teacher if who.role == "teacher" else
+                             lambda s: s.get("name", ""))(students.get(thread["student_id"], {"consent": True})),
             "class_id": thread["class_id"], "class_title": classes.get(thread["class_id"], {}).get("title", ""),
             "started_by": thread.get("started_by"), "started_at": thread["started_at"],
             "last_message_at": last, "last_author": thread.get("last_author"),
@@ -576,7 +590,7 @@ def thread_messages(db: Database, reader: Any, thread_id: Any) -> dict:
         raise Forbidden("only the pupil's guardians and the teachers of the thread's class may read this thread")
     reads = {map_key(f"{r['role']}:{r['id']}"): r for r in _receipts(thread)}
     messages = sorted(db[MESSAGES].find({"thread_id": thread["_id"]}, NO_OUTBOX).limit(1000), key=lambda m: m["at"])
-    student = db[USERS].find_one({"_id": thread["student_id"]}, {"name": 1}) or {}
+    student = db[USERS].find_one({"_id": thread["student_id"]}, {"name": 1, "grade": 1, "consent": 1}) or {}
     klass = db[CLASSES].find_one({"_id": thread["class_id"]}, {"title": 1}) or {}
     return {**_thread_view(thread, who, {thread["student_id"]: student}, {thread["class_id"]: klass}),
             "messages": [_message_view(m, reads) for m in messages]}

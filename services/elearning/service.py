@@ -22,6 +22,7 @@ from services.elearning import certificates, courses, credits, learner_records, 
 from services.elearning.wallet_http import WalletHttpEntrypoints
 from services.elearning.wallet_rpc import WalletEntrypoints
 from services.elearning.schoolbag_rpc import SchoolbagEntrypoints, children_with_wallets
+from services.elearning.school_access_rpc import SchoolAccessEntrypoints
 from services.elearning.xapi import activity_store, document_store
 from services.elearning.xapi.entrypoints import XapiEntrypoints
 
@@ -144,7 +145,8 @@ def _course_view(c: dict) -> dict:
             "units": c.get("units", [])}
 
 
-class ElearningService(HealthEntrypoints, LearningEntrypoints, GuardianAlertEntrypoints, SchoolbagEntrypoints, WalletEntrypoints,
+class ElearningService(HealthEntrypoints, LearningEntrypoints, GuardianAlertEntrypoints, SchoolbagEntrypoints,
+                       SchoolAccessEntrypoints, WalletEntrypoints,
                        WalletHttpEntrypoints, XapiEntrypoints, OverviewEntrypoints):
     name = "elearning"
 

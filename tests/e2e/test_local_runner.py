@@ -66,6 +66,7 @@ def test_up_serves_health_seeds_once_and_down_stops_everything(suite_env):
     [child] = children["data"]["me"]["children"]
     assert child["name"] == "张小明" and child["wallet"]["balanceFen"] == 5000, children
     assert [a["title"] for a in child["assignments"]] == ["口算练习（第三页）"]
+    sign_in_the_demo_teacher_and_charge_at_the_demo_terminal(suite_env)
     # seeding, twice, raised nothing the community service would log as a warning
     community_log = (Path(suite_env["SUITE_VAR_DIR"]) / "log" / "community.log").read_text(encoding="utf-8")
     assert "error handling worker" not in community_log, community_log[-2000:]
@@ -120,6 +121,31 @@ def follow_one_case_from_the_resident_to_the_clerk(suite_env, printed: str, url:
     again = requests.post(url, json={"query": "{ me { name } }"}, timeout=10,
                           headers={"Authorization": f"Bearer {plain.stdout.split()[-1]}"}).json()
     assert again["data"]["me"]["name"] == "张伟", again
+
+
+def sign_in_the_demo_teacher_and_charge_at_the_demo_terminal(suite_env) -> None:
+    """As `suite up` tells a new user: the demo teacher signs in at /school/login by the code
+    `suite school code` prints; the demo canteen terminal charges with the key `suite school demo`
+    shows (kept in var/, the same on every `suite up`)."""
+    from infra import school_terminals
+    from infra.local import demo_school
+
+    code = run(suite_env, "school", "code", demo_school.TEACHER)
+    assert code.returncode == 0, code.stderr
+    school = f"http://127.0.0.1:{suite_env['GATEWAY_PORT']}/school"
+    teacher = requests.Session()
+    form = teacher.get(school + "/login", timeout=10).text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
+    home = teacher.post(school + "/login", data={"csrf": csrf, "code": code.stdout.split()[-1]}, timeout=10)
+    assert home.status_code == 200 and "三年级(2)班" in home.text, home.text[-1000:]
+    refused = run(suite_env, "school", "code", demo_school.PUPIL)   # 张伟 has not consented yet
+    assert refused.returncode == 1 and "consent" in refused.stderr
+    shown = run(suite_env, "school", "demo")
+    assert shown.returncode == 0 and demo_school.TERMINAL in shown.stdout
+    request, signature = school_terminals.signed_charge(demo_school.TERMINAL, shown.stdout.split()[-1],
+                                                        demo_school.PUPIL, 300)
+    status, answer = school_terminals.send(f"http://127.0.0.1:{suite_env['ELEARNING_PORT']}", request, signature)
+    assert status == 200, answer
 
 
 def test_token_prints_the_secret_alone_on_its_last_line(suite_env):

@@ -53,7 +53,7 @@ def test_declare_in_the_portal_confirm_in_the_console_both_committees_see_it(sui
         {"eval": "refused", "js": TEXT}, {"axe": "axe_refused"},
         {"fill": "#moved_on", "value": today}, {"click": "#declare"},
         {"eval": "declared", "js": TEXT}, {"axe": "axe_declared"},
-        {"upload": "#proof-file", "path": str(lease)}, {"click": "#upload-proof"},
+        {"upload": "#proof-file", "files": str(lease)}, {"click": "#upload-proof"},
         {"eval": "proof", "js": TEXT}, {"axe": "axe_proof"},
         {"eval": "fits", "js": "document.documentElement.scrollWidth <= window.innerWidth + 1"},
     ], viewport={"width": 390, "height": 844}, mobile=True)

@@ -204,6 +204,8 @@ def test_threads_messages_and_read_receipts(school, rpc, db, settings):
     assert [t["thread_id"] for t in elearning.threads_for(t2)] == []
 
     # the class teacher sees it unread, reads it, answers; the other guardian sees it too
+    assert elearning.threads_for(t1)[0]["student_name"] == "（待监护人同意）"   # under 14: named with consent only
+    elearning.guardian_consent(A["id"], school.u1, True)
     [mine] = elearning.threads_for(t1)
     assert (mine["thread_id"], mine["unread"], mine["student_name"], mine["class_title"]) == (
         thread_id, True, "张小明", "三年级(2)班")

@@ -4,10 +4,10 @@
 //
 // A scenario: {"viewport": {"width": 390, "height": 844}, "steps": [...]}; each step is one of
 //   {"goto": url}                        open a page (waits for the network to be quiet)
-//   {"fill": css, "value": text}         type into a field
+//   {"fill": css, "value": text}         type into a field ({"fill": css, "seen": name}: a value kept earlier)
 //   {"fillFrom": css, "file": path, "regex": re}  type the last match (group 1) of ``re`` in a file
 //                                        written meanwhile (a texted code, from the file sender)
-//   {"upload": css, "path": file}        choose a file in a file input
+//   {"upload": css, "files": path(s)}    choose files in a file input
 //   {"click": css}                       click (waits for any navigation it starts)
 //   {"press": key}                       press a key in the focused element
 //   {"waitFor": css, "timeout": ms}      wait until an element is visible
@@ -53,9 +53,9 @@ try {
   page.setDefaultTimeout(scenario.timeout || 15000);
   for (const step of scenario.steps) {
     if (step.goto) await page.goto(step.goto, { waitUntil: "networkidle" });
-    else if (step.fill) await page.fill(step.fill, step.value);
+    else if (step.fill) await page.fill(step.fill, step.seen ? String(seen[step.seen]) : step.value);
     else if (step.select) await page.selectOption(step.select, step.value);
-    else if (step.upload) await page.setInputFiles(step.upload, step.path);
+    else if (step.upload) await page.setInputFiles(step.upload, step.files);
     else if (step.fillFrom) {
       const found = [...readFileSync(step.file, "utf8").matchAll(new RegExp(step.regex, "g"))];
       if (!found.length) throw new Error(`nothing matches ${step.regex} in ${step.file}`);
