@@ -103,7 +103,7 @@ def write_roster(folder: Path, rows: int, tag: str) -> None:
                                          "file.demographics,absent\n", encoding="utf-8")
     table("orgs", "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId",
           [[f"dist-{tag}", "", "", "浦东新区教育局", "district", "", ""],
-           [school, "", "", "龙华实验小学", "school", "XH-001", f"dist-{tag}"]])
+           [school, "", "", "梅园小学", "school", "XH-001", f"dist-{tag}"]])
     table("academicSessions", "sourcedId,status,dateLastModified,title,type,startDate,endDate,parentSourcedId,"
           "schoolYear", [[term, "", "", "2026学年第一学期", "semester", "2026-09-01", "2027-01-20", "", "2027"]])
     table("classes", "sourcedId,status,dateLastModified,title,grades,courseSourcedId,classCode,classType,location,"

@@ -38,7 +38,7 @@ def write_roster(folder: Path, guardian_id_number: str, today: date) -> None:
     files = {
         "manifest": "propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\nfile.demographics,absent\n",
         "orgs": "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\n"
-                f"{SCHOOL},,,龙华实验小学（电子书包试点）,school,DEMO-001,\n",
+                f"{SCHOOL},,,浦东新区梅园小学（电子书包试点）,school,DEMO-001,\n",
         "academicSessions": "sourcedId,status,dateLastModified,title,type,startDate,endDate,parentSourcedId,"
                             "schoolYear\n"
                             f"demo-term,,,本学期,semester,{today - timedelta(days=60)},{today + timedelta(days=120)},,"

@@ -28,7 +28,7 @@ class Till:
         self.rpc, self.url, self.db = rpc.elearning, url, db
         self.school, self.teacher, self.student, self.guardian = uid("sch"), uid("t"), uid("stu"), uuid.uuid4().hex
         got = self.rpc.roster_import([
-            {"kind": "org", "sourced_id": self.school, "name": "龙华实验小学", "type": "school"},
+            {"kind": "org", "sourced_id": self.school, "name": "梅园小学", "type": "school"},
             {"kind": "teacher", "sourced_id": self.teacher, "name": "王老师", "school_ids": [self.school]}])
         assert got["rejected"] == []
         self.terminal, self.key = uid("canteen"), terminals.new_key()

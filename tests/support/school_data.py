@@ -50,7 +50,7 @@ def write_roster(path, ids: dict, guardian_numbers: dict, pupil_numbers: list) -
     (path / "orgs.csv").write_text(
         "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\n"
         f"{i['district']},,,浦东新区教育局,district,,\n"
-        f"{i['school']},,,龙华实验小学,school,XH-001,{i['district']}\n", encoding="utf-8")
+        f"{i['school']},,,梅园小学,school,XH-001,{i['district']}\n", encoding="utf-8")
     (path / "academicSessions.csv").write_text(
         "sourcedId,status,dateLastModified,title,type,startDate,endDate,parentSourcedId,schoolYear\n"
         f"{i['term']},,,2026学年第一学期,semester,2026-09-01,2027-01-20,,2027\n", encoding="utf-8")
