@@ -18,8 +18,8 @@ def _say_seeded(result: dict) -> None:
 def cmd_up(args) -> int:
     from gateway import auth
     from infra.local import demo_data, runner, seed
-    from infra.local.demo_data import (DEMO_CENTRE_CLERK, DEMO_CLERK, DEMO_LIBRARIAN, DEMO_PIN, DEMO_SIP2_LOGIN,
-                                      DEMO_SIP2_PASSWORD, DEMO_SUPERVISOR)
+    from infra.local.demo_data import (DEMO_CENTRE_CLERK, DEMO_CLERK, DEMO_EDITOR, DEMO_LIBRARIAN, DEMO_PIN,
+                                      DEMO_SIP2_LOGIN, DEMO_SIP2_PASSWORD, DEMO_SUPERVISOR)
 
     settings = common.settings()
     runner.up(settings)
@@ -41,6 +41,9 @@ def cmd_up(args) -> int:
           f"(demo centre clerk {DEMO_CENTRE_CLERK[0]} / {DEMO_CENTRE_CLERK[3]})")
     print(f"librarians' console: http://{settings.gateway_host}:{settings.gateway_port}/console/library/conflicts "
           f"(demo librarian {DEMO_LIBRARIAN[0]} / {DEMO_LIBRARIAN[2]})")
+    print(f"popular science (providers' uploads to review, the TV guide): "
+          f"http://{settings.gateway_host}:{settings.gateway_port}/console/popsci "
+          f"(demo editor {DEMO_EDITOR[0]} / {DEMO_EDITOR[2]}; a provider's key: .venv/bin/suite provider add --help)")
     print(f"electronic supervision: http://{settings.gateway_host}:{settings.gateway_port}/console/supervision "
           f"(demo supervisor {DEMO_SUPERVISOR[0]} / {DEMO_SUPERVISOR[2]})")
     print(f"SIP2 for self-check machines: 127.0.0.1:{os.environ.get('SIP2_PORT', '6001')} "

@@ -114,6 +114,9 @@ DEMO_CLERK = ("clerk-lh", "李静", "C0101", "demo-clerk-2026")
 DEMO_LIBRARIAN = ("librarian-1", "王书华", "demo-librarian-2026")
 # login, name, password: a supervisor (电子监察) of the whole district: red and yellow cases, 督办
 DEMO_SUPERVISOR = ("supervisor-1", "周监察", "demo-supervisor-2026")
+# login, name, password: an editor of the library network: reviews what popular-science providers
+# upload, publishes it, places videos in the TV guide
+DEMO_EDITOR = ("editor-1", "陈编辑", "demo-editor-2026")
 # login, name, sub-district, password: a clerk of 陆家嘴街道's acceptance centre (社区事务受理服务中心):
 # the matters handled by the sub-district, and every case of its committees
 DEMO_CENTRE_CLERK = ("centre-ljz", "吴敏", "SD01", "demo-centre-2026")

@@ -30,8 +30,10 @@ def seed(settings: config.Settings) -> dict:
         librarian, librarian_name, librarian_password = demo_data.DEMO_LIBRARIAN
         supervisor, supervisor_name, supervisor_password = demo_data.DEMO_SUPERVISOR
         centre, centre_name, centre_subdistrict, centre_password = demo_data.DEMO_CENTRE_CLERK
+        editor, editor_name, editor_password = demo_data.DEMO_EDITOR
         for account in ((login, name, committee, password, "staff", None),
                         (librarian, librarian_name, None, librarian_password, "librarian", None),
+                        (editor, editor_name, None, editor_password, "editor", None),
                         (supervisor, supervisor_name, None, supervisor_password, "supervisor", None),
                         (centre, centre_name, None, centre_password, "centre", centre_subdistrict)):
             listed = rpc.community.staff_list(account[2]) if account[2] else rpc.community.staff_list(None, account[4])

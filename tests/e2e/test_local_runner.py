@@ -109,6 +109,12 @@ def follow_one_case_from_the_resident_to_the_clerk(suite_env, printed: str, url:
     signed = watch.post(console + "/login", data={"csrf": csrf, "login": login, "password": password}, timeout=10)
     assert signed.status_code == 200 and signed.url.endswith("/console/supervision") and "红黄牌监察" in signed.text
     assert 'data-subdistrict="SD01"' in signed.text and 'data-subdistrict="SD02"' in signed.text
+    # and the demo editor to the popular-science uploads waiting for review
+    login, password = re.search(r"demo editor (\S+) / ([^\s;]+);", printed).groups()
+    editor = requests.Session()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', editor.get(console + "/login", timeout=10).text).group(1)
+    signed = editor.post(console + "/login", data={"csrf": csrf, "login": login, "password": password}, timeout=10)
+    assert signed.status_code == 200 and signed.url.endswith("/console/popsci"), signed.url
     # and the demo centre clerk to the queue of the matters its sub-district handles
     login, password = re.search(r"demo centre clerk (\S+) / (\S+)\)", printed).groups()
     centre = requests.Session()
