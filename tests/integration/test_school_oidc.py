@@ -10,6 +10,7 @@ from infra.cli import main as cli
 from services.community.service import CommunityService
 from services.elearning.service import ElearningService
 from support import load_demo_district
+from support.browser import run, serious
 from support.oidc import provider
 from support.school_data import make_school
 from test_portal_oidc import to_callback
@@ -49,3 +50,19 @@ def test_a_linked_teacher_signs_in_and_a_stranger_is_told_why(start_service, ser
         callback, _ = to_callback(base, "wang.t", path="/school/login/oidc")
         answer = forged.get(callback, timeout=10)   # another browser: no attempt of its own
         assert answer.status_code == 400 and "school_session" not in answer.cookies
+
+        # and as the teacher does it, on the school's tablet: Chromium through the provider's own pages
+        seen = run([
+            {"goto": base + "/school/login"}, {"axe": "axe_login"},
+            {"click": "#oidc"},
+            {"fill": "input[name=login]", "value": "wang.t"}, {"fill": "input[name=password]", "value": "x"},
+            {"click": "button[type=submit]"}, {"click": "button[type=submit]"},   # sign in, consent
+            {"until": "location.pathname === '/school'"},
+            {"eval": "classes", "js": "document.querySelector('main').innerText"}, {"axe": "axe_classes"},
+        ], viewport={"width": 820, "height": 1180})
+    assert "三年级(2)班" in seen["classes"], seen.get("error")
+    for name in ("axe_login", "axe_classes"):
+        assert serious(seen[name]) == [], (name, seen[name])
+    # the only requests elsewhere are the test provider's own sign-in page's (oidc-provider's
+    # development pages ask Google for a font); none is the school pages'
+    assert {u.split("/")[2] for u in seen["outside"]} <= {"fonts.googleapis.com"}, seen["outside"]
