@@ -45,7 +45,7 @@ LOCATIONS = [loc["code"] for loc in demo_data.LOCATIONS]
 
 def id_number(i: int) -> str:
     """The i-th resident's ID number: unique up to 36 million (a birth day per thousand)."""
-    body = "310115" + (date(1940, 1, 1) + timedelta(days=i // 1000)).strftime("%Y%m%d") + f"{i % 1000:03d}"
+    body = "310104" + (date(1940, 1, 1) + timedelta(days=i // 1000)).strftime("%Y%m%d") + f"{i % 1000:03d}"
     return body + ric.calc_check_digit(body + "0")
 
 

@@ -300,7 +300,7 @@ def prepare_fixtures(rpc, kiosks: int, copies: int, patrons: int, *, committee: 
     resident_ids = []
     while len(resident_ids) < patrons:
         birth = (datetime(1950, 1, 1) + timedelta(days=rng.randrange(365 * 55))).strftime("%Y%m%d")
-        body = "310115" + birth + f"{rng.randrange(1000):03d}"
+        body = "310104" + birth + f"{rng.randrange(1000):03d}"
         n = len(resident_ids) + 1
         try:
             resident = rpc.community.register_resident({
