@@ -102,11 +102,12 @@ def check_gap(last_sent: str | None, now: datetime) -> None:
         raise RateLimited(f"请{RESEND_GAP_SECONDS}秒后再获取验证码 (wait a minute before asking again)")
 
 
-def check_counts(to_number: int, from_address: int) -> None:
-    """Refuse a new code over the hour's counts (which include this one)."""
+def check_counts(to_number: int, from_address: int, per_address: int = SENDS_PER_HOUR_FROM_ADDRESS) -> None:
+    """Refuse a new code over the hour's counts (which include this one); ``per_address`` is
+    the setting ``SIGNIN_CODES_PER_ADDRESS_HOUR`` (a service centre's tablets share one address)."""
     if to_number > SENDS_PER_HOUR_TO_NUMBER:
         raise RateLimited("该号码本小时获取验证码次数已达上限，请稍后再试 (too many codes for this number this hour)")
-    if from_address > SENDS_PER_HOUR_FROM_ADDRESS:
+    if from_address > per_address:
         raise RateLimited("本设备获取验证码过于频繁，请稍后再试 (too many codes from this address this hour)")
 
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 from nameko.timer import timer
 
 from services.common import clock
+from services.common.config import option
 from services.common.errors import BadInput, NotFound, StoreUnavailable
 from services.common.rpc import rpc
 from services.community import residents, residents_store, signin, signin_store
@@ -39,7 +40,8 @@ class SigninEntrypoints:
         hour_end = stamp(now + timedelta(hours=2))
         bucket = signin.hour_bucket(now)
         signin.check_counts(signin_store.count(self.db, f"to:{phone}|{bucket}", hour_end),
-                            signin_store.count(self.db, f"from:{address}|{bucket}", hour_end))
+                            signin_store.count(self.db, f"from:{address}|{bucket}", hour_end),
+                            int(option(self.config, "SIGNIN_CODES_PER_ADDRESS_HOUR", signin.SENDS_PER_HOUR_FROM_ADDRESS)))
         code, challenge = signin.new_challenge(phone, now)
         signin_store.save_challenge(self.db, challenge)
         try:

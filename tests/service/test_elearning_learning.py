@@ -211,7 +211,8 @@ def test_learner_records_export_and_erasure_only_when_enabled(start_service, ser
     assert [e["amount"] for e in kept] == [2]  # the ledger still adds up, without the person
     # nothing the service keeps names the learner any more: no id, no field, no pending event
     store = db("elearning")
-    for name in store.list_collection_names():
+    # the embedded store lists a GridFS bucket's files as ``<bucket>_files``, a name it cannot read back
+    for name in [n[:-6] + ".files" if n.endswith("_files") else n for n in store.list_collection_names()]:
         for doc in store[name].find({}):
             assert rid not in json.dumps(doc, default=str, ensure_ascii=False), (name, doc["_id"])
     with pytest.raises(RemoteError) as err:

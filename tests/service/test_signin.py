@@ -35,8 +35,9 @@ class Outbox:
 
 @pytest.fixture
 def community(start_service, service_config, rpc, tmp_path):
-    start_service(CommunityService, service_config("community", SMS_SENDER="file",
-                                                   SMS_FILE=str(tmp_path / "sms" / "outbox.jsonl")))
+    start_service(CommunityService, service_config("community", SMS_SENDER="file",   # the default address limit
+                                                   SMS_FILE=str(tmp_path / "sms" / "outbox.jsonl"),
+                                                   SIGNIN_CODES_PER_ADDRESS_HOUR=""))
     load_demo_district(rpc)
     return rpc.community
 
