@@ -68,9 +68,14 @@ def _apply(db: Database, event: dict) -> str:
     kiosk = seen(db, kiosk_id, at, event, skew)
     handler = _BY_TYPE.get(event["type"])
     outcome = handler(db, kiosk, event, at, kiosks.event_key(kiosk_id, event["id"])) if handler else "applied"
+    count(kiosk_id, outcome)
+    return outcome
+
+
+def count(kiosk_id: str, outcome: str) -> None:
+    """One more event of the kiosk that became ``outcome`` (written with its status, ``seen``)."""
     with _counts_lock:
         _counts.setdefault(kiosk_id, Counter())[outcome] += 1
-    return outcome
 
 
 def seen(db: Database, kiosk_id: str, at: datetime, event: dict, skew: float | None = None) -> dict:
@@ -93,7 +98,7 @@ def checkout(db: Database, kiosk: dict, event: dict, at: datetime, key: str) -> 
     copy = copies_store.find(db, data["barcode"])
     if copy is None:
         return _conflict(db, kiosk["_id"], data["barcode"], "unknown barcode checked out", event, at, key)
-    if _applied(copy, event, key):
+    if applied_to(copy, event, key):
         _finish(db, copy, event, at, key)   # what its first handling may not have done
         return "duplicate"
     if kiosks.is_stale(at, copy.get("state_at")):
@@ -136,7 +141,7 @@ def checkin(db: Database, kiosk: dict, event: dict, at: datetime, key: str) -> s
     copy = copies_store.find(db, barcode)
     if copy is None:
         return _conflict(db, kiosk["_id"], barcode, "unknown barcode returned", event, at, key)
-    if _applied(copy, event, key):
+    if applied_to(copy, event, key):
         _finish(db, copy, event, at, key)   # what its first handling may not have done
         return "duplicate"
     if kiosks.is_stale(at, copy.get("state_at")):
@@ -189,7 +194,7 @@ def _finish(db: Database, copy: dict, event: dict, at: datetime, key: str) -> No
         actions.settle_explained(db, copy["_id"], at, f"return event {event['id']}")
 
 
-def _applied(copy: dict, event: dict, key: str) -> bool:
+def applied_to(copy: dict, event: dict, key: str) -> bool:
     """Applied to this copy already (an event recorded by its bare id was an earlier version's)."""
     inbox = copy.get("inbox") or []
     return key in inbox or copies_store.LATE + key in inbox or event["id"] in inbox
