@@ -59,6 +59,11 @@ class BatchQueueConsumer(SharedExtension, ProviderCollector):
         if self._gt is not None:
             self._gt.kill()
 
+    def unregister_provider(self, provider):
+        super().unregister_provider(provider)
+        if not self._providers:   # its entrypoints are stopping: take no more
+            self._stopping = True
+
     def _on_decode_error(self, provider, message, exc):
         reason = provider.refusal(message) or f"undecodable message: {type(exc).__name__}: {exc}"
         provider.dead_letter(message, reason, attempts=1)
@@ -77,9 +82,10 @@ class BatchQueueConsumer(SharedExtension, ProviderCollector):
     def _consume(self):
         with Connection(self.container.config["AMQP_URI"]) as conn:
             control = conn.channel()
-            gathered: dict = {p: [] for p in self._providers}   # provider -> [(body, message)] in arrival order
-            parts = {p: [] for p in self._providers}
-            for provider in self._providers:
+            providers = list(self._providers)
+            gathered: dict = {p: [] for p in providers}   # provider -> [(body, message)] in arrival order
+            parts = {p: [] for p in providers}
+            for provider in providers:
                 provider.declare(control)
                 for queue in provider.queues():
                     parts[provider].append(_Queue(conn, provider, queue, gathered[provider], self._on_decode_error))
