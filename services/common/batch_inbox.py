@@ -146,9 +146,12 @@ class _Queue:
         self.gathered.append((body, message))
 
     def hand_over(self):
+        """Close its channel and consume again; the channel closed."""
         log.info("handing a queue over to another process", extra={"queue": self.queue.name})
+        old = self.channel
         self.close()
         self._open()   # back in line: the next consumer waiting is the active one now
+        return old
 
     def close(self):
         try:
@@ -169,7 +172,10 @@ def _share(control, queues: list) -> None:
     processes = control.queue_declare(queue=queues[0].queue.name, passive=True).consumer_count
     share = max(1, -(-len(queues) // max(1, processes)))
     for q in busy[share:]:
-        q.hand_over()
+        old = q.hand_over()
+        # what came on the old channel meanwhile (while the broker answered) goes back with it:
+        # the next consumer takes it, so it must not be applied here too
+        q.gathered[:] = [(body, m) for body, m in q.gathered if m.channel is not old]
 
 
 class BatchInboxEventHandler(InboxEventHandler):

@@ -41,6 +41,7 @@ from services.library.reads import rule
 from services.library.store import COPIES, HOLDS, LOAN_HISTORY, PATRONS, TITLES
 
 log = logging.getLogger(__name__)
+WRITTEN_BY = "batch_written"   # the last batch write a copy took (its token)
 NO_STANDING = circulation.PatronStanding((), 0, 0, 0)   # a kiosk's loan happened offline: recorded whatever
 
 
@@ -187,9 +188,10 @@ def _write(db: Database, changed: dict[str, _Copy]) -> set[str]:
     if not changed:
         return set()
     ops = []
+    token = uuid.uuid4().hex   # which copies took this write, not another process's of the same events
     for c in changed.values():
-        update = merge_updates(diff_update(c.read, copies_store.with_watch_fields(c.now)), outbox.record(*c.events),
-                               {"$push": {"inbox": {"$each": c.keys, "$slice": -INBOX_KEEP}}})
+        update = merge_updates(diff_update(c.read, {**copies_store.with_watch_fields(c.now), WRITTEN_BY: token}),
+                               outbox.record(*c.events), {"$push": {"inbox": {"$each": c.keys, "$slice": -INBOX_KEEP}}})
         if c.ended:
             update = merge_updates(update, {
                 "$set": {f"{copies_store.PENDING_HISTORY}.{e['loan_id']}": e for e in c.ended},
@@ -198,8 +200,8 @@ def _write(db: Database, changed: dict[str, _Copy]) -> set[str]:
     result = db[COPIES].bulk_write(ops, ordered=False)
     written = set(changed)
     if result.matched_count != len(ops):   # changed meanwhile (a desk): which ones took our write?
-        written = {d["_id"] for d in db[COPIES].find({"_id": {"$in": list(changed)}}, {"inbox": 1})
-                   if changed[d["_id"]].keys[-1] in (d.get("inbox") or [])}
+        written = {d["_id"] for d in db[COPIES].find({"_id": {"$in": list(changed)}}, {WRITTEN_BY: 1})
+                   if d.get(WRITTEN_BY) == token}
     ended = [(b, e) for b in written for e in changed[b].ended]
     if ended:
         try:
