@@ -13,6 +13,13 @@ written, so a process that dies in between gets the batch again, and the inbox a
 
 A message refused at the wire (too large, compressed, not the contract, the wrong sender)
 is dead-lettered at once with its reason, and the rest of its batch goes on.
+
+A handler may take several queues (partitions, each with a single active consumer), each on
+a channel of its own. With single active consumers the first process to start takes them all;
+every ``REBALANCE_EVERY`` seconds a process that delivered from more than its share (the
+queues over the processes consuming them) since the last look closes and reopens the
+channels of the rest, between batches: it goes to the back of their line and the next
+process takes them, their unacknowledged messages back in their place.
 """
 from __future__ import annotations
 

@@ -1,13 +1,14 @@
-"""One kiosk event applied to the store (``apply``): the kiosk is seen, then a loan, a
-return, a fault report or an inventory is applied, and what became of the event is said
+"""One kiosk event applied to the store (``apply``; a batch's plain loans and returns are
+applied together by ``kiosk_batch``, the rest one at a time here): the kiosk is seen, then a
+loan, a return, a fault report or an inventory is applied, and what became of the event is said
 (applied, duplicate, late, conflict) for the metrics and the kiosk's counts. The rules are in
 ``kiosks`` (senders, stale events, clock skew, faults) and ``circulation``; loans and returns
 are the same ``actions`` as at a desk.
 
 - An event's identity is its kiosk and its id (``kiosks.event_key``): two kiosks may use one id.
-- Each copy's events are applied one at a time in this process, in order of their time
-  (``kiosks.copy_turns``: registered as they arrive), once each (the copy's inbox, written
-  with it).
+- Each copy's events are applied one at a time, in order of their time (its partition is
+  taken by one process at a time, and a batch orders each copy's events), once each (the
+  copy's inbox, written with it).
 - An event stamped ahead of its arrival by more than ``kiosks.SKEW_BOUND`` is placed at its
   arrival, and its kiosk's skew is kept (``kiosk_status``).
 - What cannot be applied is kept for staff as a conflict, never dropped: an unknown barcode
