@@ -7,7 +7,7 @@ oracle checks that nothing was lost and nothing applied twice. Also: resident se
 every service process idle and under this load, and the CPU the whole machine spends per
 event, end to end and for the baseline (both are bound by CPU on 2 cores).
 
-    python -m bench.bench_kiosk_ingest [--events 1000 4000] [--processes 1 2 4] [--catch-up 1]
+    python -m bench.bench_kiosk_ingest [--events 1000 4000] [--processes 1 2 4] [--catch-up 1 2]
                                        [--past-holds 0 50000] [--no-ceiling]
 
 It also times the library catching up after an outage (``--catch-up``): stopped while the
@@ -172,12 +172,12 @@ class PassThrough:
 
     ROUTING_KEY = "bench.passthrough"   # subscribed by no service: only the probe sees these
 
-    def __init__(self, amqp_uri: str, queue_name: str):
+    def __init__(self, amqp_uri: str, queue_names: list[str]):
         context = multiprocessing.get_context("spawn")
         self._passed = context.Value("i", 0)
         self._ready, self._stopping = context.Event(), context.Event()
         self._process = context.Process(target=_pass_through, daemon=True,
-                                        args=(amqp_uri, queue_name, self._passed, self._ready, self._stopping))
+                                        args=(amqp_uri, queue_names, self._passed, self._ready, self._stopping))
 
     def start(self, timeout: float = 30) -> None:
         self._process.start()
@@ -197,7 +197,7 @@ class PassThrough:
         return self._process.pid
 
 
-def _pass_through(amqp_uri: str, queue_name: str, passed, ready, stopping) -> None:
+def _pass_through(amqp_uri: str, queue_names: list[str], passed, ready, stopping) -> None:
     exchange = Exchange("library.events", type="topic", durable=True)
     with Connection(amqp_uri) as conn, Connection(amqp_uri, transport_options={"confirm_publish": True}) as out:
         producer = out.Producer()
@@ -209,8 +209,8 @@ def _pass_through(amqp_uri: str, queue_name: str, passed, ready, stopping) -> No
                              delivery_mode=2, retry=False)
             message.ack()
             passed.value += 1
-        queue = Queue(queue_name, no_declare=True)   # the library's, as it declared it
-        with conn.Consumer(queue, callbacks=[on_message], prefetch_count=PREFETCH, accept=["json", "text/plain"]):
+        queues = [Queue(name, no_declare=True) for name in queue_names]   # the library's, as it declared them
+        with conn.Consumer(queues, callbacks=[on_message], prefetch_count=PREFETCH, accept=["json", "text/plain"]):
             ready.set()
             while not stopping.is_set():
                 try:
@@ -321,7 +321,7 @@ def run_once(events: int, library_processes: int, catch_up: bool = False, past_h
             passer = None
             if ceiling:
                 suite.stop("library")
-                passer = PassThrough(suite.amqp_uri, simulator.kiosk_queue_name())
+                passer = PassThrough(suite.amqp_uri, simulator.kiosk_queue_names())
                 passer.start()
             if catch_up:
                 suite.stop("library")
@@ -452,7 +452,7 @@ def main() -> int:
     parser.add_argument("--events", type=int, nargs="+", default=[1000, 4000],
                         help="sizes run with one library process; the largest also with more")
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2, 4])
-    parser.add_argument("--catch-up", type=int, nargs="*", default=[1], metavar="PROCESSES",
+    parser.add_argument("--catch-up", type=int, nargs="*", default=[1, 2], metavar="PROCESSES",
                         help="also catch up after an outage, the largest size, with these numbers of "
                              "library processes (none: skip)")
     parser.add_argument("--ceiling", action=argparse.BooleanOptionalAction, default=True,
@@ -486,7 +486,44 @@ def main() -> int:
                       f"{row['rate'] / row['baseline'] / ceiling:6.1%} of the ceiling (no library: "
                       f"{ceiling:.1%} of the raw rate)")
     failed = [r for r in rows if r["lost"] or r["mismatches"] or r["doubled"] or r["conflicts"] or r["dead"]]
+    print("\nbars (issue 23; ratios within this run):")
+    for line in bars(rows):
+        print(line)
+    print(f"checks: {'OK' if not failed else 'FAILED'} in {len(rows) - len(failed)} of {len(rows)} runs", flush=True)
     return 1 if failed else 0
+
+
+CPU_BEFORE_MS = 3.2   # library + store per event before batches (bench/RESULTS.md, third run)
+
+
+def bars(rows: list[dict]) -> list[str]:
+    """The issue's bars as final lines, one figure each, for a reader and a script."""
+    def part_ms(row, prefix):
+        return sum(v for k, v in row["cpu"].items() if k.split("-")[0] == prefix) / row["events"] * 1000
+
+    lines = []
+    plain = [r for r in rows if not r["past_holds"]]
+    caught = {r["processes"]: r for r in plain if r["catch_up"]}
+    if 1 in caught:
+        one = caught[1]
+        lines.append(f"catch-up 1 process: {one['rate'] / one['baseline']:.1%} of raw consume "
+                     f"({one['rate']:,.0f}/s against {one['baseline']:,.0f}/s; bar >= 25%)")
+        for n in sorted(p for p in caught if p != 1):
+            lines.append(f"catch-up {n} processes: {caught[n]['rate'] / one['rate']:.2f}× one process "
+                         f"({caught[n]['rate']:,.0f}/s{'; bar >= 1.6×' if n == 2 else ''})")
+    ceiling = next((r["rate"] / r["baseline"] for r in rows if r["ceiling"]), None)
+    for r in plain:
+        if not (r["ceiling"] or r["catch_up"]) and ceiling:
+            who = "1 process" if r["processes"] == 1 else f"{r['processes']} processes"
+            lines.append(f"end to end {who}: {r['rate'] / r['baseline'] / ceiling:.0%} of ceiling "
+                         f"({r['events']:,} events, {r['rate']:,.0f}/s{'; bar >= 70%' if r['processes'] == 1 else ''})")
+    for r in plain:
+        if r["processes"] == 1 and not r["ceiling"]:
+            library, store = part_ms(r, "library"), part_ms(r, "store")
+            lines.append(f"CPU per event, 1 process{', catching up' if r['catch_up'] else ''} ({r['events']:,} events): "
+                         f"library {library:.2f} ms, store {store:.2f} ms, together {library + store:.2f} ms = "
+                         f"{(library + store) / CPU_BEFORE_MS:.0%} of {CPU_BEFORE_MS} ms (bar <= 33%)")
+    return lines
 
 
 if __name__ == "__main__":

@@ -133,7 +133,8 @@ def wait_quiet(suite: Suite, timeout: float = 1800.0, hold: float = 2.0) -> floa
         while quiet_since is None or time.monotonic() - quiet_since < hold:
             if time.monotonic() - started > timeout:
                 raise RuntimeError(f"the suite was still busy after {timeout:.0f} s")
-            busy = sum(s.queue(channel).queue_declare(passive=True).message_count for s in topology.subscriptions()) \
+            busy = sum(q(channel).queue_declare(passive=True).message_count
+                       for s in topology.subscriptions() for q in s.queues) \
                 or any(client[suite.settings.database_name(service)][name].find_one({PENDING: {"$gt": 0}}, {"_id": 1})
                        for service, name in outboxes)
             if busy:

@@ -92,13 +92,15 @@ def build(queue_type: str = "classic", vhost: str = "/", user: tuple[str, str] |
     doc["permissions"] = [{"user": name, "vhost": vhost, "configure": ".*", "write": ".*", "read": ".*"}
                           for name in granted]
     doc["exchanges"] = [{"name": ex.name, "vhost": vhost, "type": ex.type, "durable": ex.durable,
-                         "auto_delete": ex.auto_delete, "internal": False, "arguments": {}}
+                         "auto_delete": ex.auto_delete, "internal": False, "arguments": dict(ex.arguments or {})}
                         for ex in topology.exchanges()]
     doc["queues"] = [{"name": q.name, "vhost": vhost, "durable": q.durable, "auto_delete": q.auto_delete,
                       "arguments": dict(q.queue_arguments or {})} for q in queues]
     doc["bindings"] = [{"source": q.exchange.name, "vhost": vhost, "destination": q.name,
                         "destination_type": "queue", "routing_key": q.routing_key, "arguments": {}}
-                       for q in queues]
+                       for q in queues] + [
+        {"source": source, "vhost": vhost, "destination": destination, "destination_type": "exchange",
+         "routing_key": key, "arguments": {}} for source, destination, key in topology.exchange_bindings()]
     doc["policies"] = policies(vhost, queue_type)
     return doc
 

@@ -60,6 +60,12 @@ class Subscription:
     event_type: str
     source: str
     arguments: tuple = ()   # the handler's queue arguments, as (name, value) pairs
+    partitioning: object = None   # a module saying its partitions (services/library/kiosk_partitions.py), or None
+
+    @property
+    def queues(self) -> list[Queue]:
+        """Its queue, or its partitions' queues."""
+        return self.partitioning.queues() if self.partitioning else [self.queue]
 
     @property
     def queue(self) -> Queue:
@@ -77,17 +83,26 @@ def subscriptions() -> list[Subscription]:
             for ep in getattr(fn, ENTRYPOINT_EXTENSIONS_ATTR, ()):
                 if isinstance(ep, InboxEventHandler):
                     found.append(Subscription(service, method, ep.event_type, ep.source_service,
-                                              tuple(sorted(ep.queue_arguments.items()))))
+                                              tuple(sorted(ep.queue_arguments.items())),
+                                              getattr(ep, "partitioning", None)))
     return sorted(found, key=lambda s: (s.service, s.method))
 
 
 def exchanges() -> list[Exchange]:
     sources = {src for src, _ in EVENTS.values()} | {s.source for s in subscriptions()}
-    return [event_exchange(src) for src in sorted(sources)] + [deadletter.DLX, UNROUTABLE]
+    partitioned = [s.partitioning.PARTITIONED for s in subscriptions() if s.partitioning]
+    return [event_exchange(src) for src in sorted(sources)] + partitioned + [deadletter.DLX, UNROUTABLE]
+
+
+def exchange_bindings() -> list[tuple[str, str, str]]:
+    """(source, destination, routing key) of exchanges bound to exchanges: the kiosk exchange
+    to the kiosk partitions' consistent-hash exchange."""
+    return [(s.partitioning.KIOSK_EVENTS.name, s.partitioning.PARTITIONED.name, s.partitioning.BINDING)
+            for s in subscriptions() if s.partitioning]
 
 
 def queues(queue_type: str = "classic") -> list[Queue]:
-    plain = [s.queue for s in subscriptions()] + [deadletter.dead_letter_queue(s) for s in SERVICE_CLASSES] + [
+    plain = [q for s in subscriptions() for q in s.queues] + [deadletter.dead_letter_queue(s) for s in SERVICE_CLASSES] + [
         UNROUTABLE_QUEUE]
     if queue_type == "classic":
         return plain
@@ -104,7 +119,14 @@ def declare(amqp_uri: str, queue_type: str | None = None) -> list[str]:
     with Connection(amqp_uri, connect_timeout=5) as conn:
         channel = conn.channel()
         for exchange in exchanges():
-            exchange(channel).declare()
+            try:
+                exchange(channel).declare()
+            except amqp.exceptions.CommandInvalid as exc:
+                raise SystemExit(f"RabbitMQ cannot declare {exchange.name} ({exc.reply_text}): enable the plugin "
+                                 "rabbitmq_consistent_hash_exchange (`suite broker --management` does)") from None
+        for source, destination, key in exchange_bindings():
+            channel.exchange_bind(destination=destination, source=source, routing_key=key)
+        _unbind_legacy_kiosk_queue(conn)
         for queue in typed:
             try:
                 queue(channel).declare()
@@ -116,6 +138,20 @@ def declare(amqp_uri: str, queue_type: str | None = None) -> list[str]:
         if queue_type != "classic":
             _check_nameko_redeclares(conn)
         return [queue.name for queue in typed]
+
+
+LEGACY_KIOSK_QUEUE = "evt-kiosk-kiosk.*.*--library.on_kiosk_event"   # one queue, before the partitions
+
+
+def _unbind_legacy_kiosk_queue(conn) -> None:
+    """The kiosk queue of versions before the partitions stops taking copies of kiosk messages
+    (no one consumes it: it would fill, then refuse the kiosks' publishes). What it holds stays
+    there for the operator (docs/ARCHITECTURE.md, "Kiosk partitions")."""
+    try:
+        conn.channel().queue_declare(LEGACY_KIOSK_QUEUE, passive=True)
+    except amqp.exceptions.NotFound:
+        return
+    conn.channel().queue_unbind(LEGACY_KIOSK_QUEUE, exchange="kiosk.events", routing_key="kiosk.*.*")
 
 
 def _check_nameko_redeclares(conn) -> None:

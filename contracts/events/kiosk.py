@@ -12,6 +12,12 @@ The body is a CloudEvents 1.0 envelope: ``id`` unique per event (a replay reuses
 ``source`` ``/kiosks/<kiosk_id>``, ``type`` as below, ``time`` when it happened at the
 kiosk, and the extension ``sequence``: a per-kiosk counter that only grows. Delivery is at
 least once and in any order: the library ignores a duplicate or stale event.
+
+Each message also carries the header ``partition-key`` (``partition_key``): the copy's
+barcode for a checkout or a return, else the kiosk's id. The broker spreads kiosk events over
+the library's partitions by it, so that each copy's events stay in one and in order. A message
+without it is taken all the same (all such in one partition); one whose key is not its copy's
+is dead-lettered.
 """
 from __future__ import annotations
 
@@ -91,6 +97,15 @@ class KioskInventoryV1(BaseModel):
 
 KIOSK_EVENTS = [KioskCheckoutV1, KioskCheckinV1, KioskHeartbeatV1, KioskFaultReportV1, KioskInventoryV1]
 BY_KIND = {m.KIND: m for m in KIOSK_EVENTS}
+
+
+PARTITION_HEADER = "partition-key"
+
+
+def partition_key(kind: str, data: dict, kiosk_id: str) -> str:
+    """What a kiosk message is partitioned by: its copy, or its kiosk (heartbeats, faults,
+    inventories: no copy's order depends on them)."""
+    return str(data.get("barcode") or kiosk_id) if kind in ("checkout", "checkin") else kiosk_id
 
 
 def routing_key_pattern(kiosk_id: str) -> str:

@@ -35,7 +35,8 @@ import amqp.exceptions
 from kombu import Connection
 from kombu.exceptions import OperationalError
 
-from contracts.events.kiosk import BY_KIND, EXCHANGE, KIOSK_ID_PATTERN, broker_user, routing_key
+from contracts.events.kiosk import (BY_KIND, EXCHANGE, KIOSK_ID_PATTERN, PARTITION_HEADER, broker_user, partition_key,
+                                    routing_key)
 
 _KIND_OF_TYPE = {model.TYPE: kind for kind, model in BY_KIND.items()}
 
@@ -260,7 +261,9 @@ class KioskClient:
                 conn.release()
                 raise
             self._conn = conn
+        key = partition_key(kind, json.loads(body).get("data") or {}, self.kiosk_id)
         self._producer.publish(body, exchange=EXCHANGE, routing_key=routing_key(self.kiosk_id, kind),
+                               headers={PARTITION_HEADER: key},
                                content_type="application/json", content_encoding="utf-8", delivery_mode=2,
                                user_id=self.user, retry=False, timeout=self.confirm_timeout,
                                confirm_timeout=self.confirm_timeout, mandatory=True)

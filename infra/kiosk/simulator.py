@@ -420,21 +420,21 @@ def verify_until(report: Report, rpc, timeout: float = 20.0, settle: float = 1.0
         time.sleep(0.25)
 
 
-def kiosk_queue_name() -> str:
-    """The library's queue of kiosk events."""
+def kiosk_queue_names() -> list[str]:
+    """The library's queues of kiosk events (its partitions)."""
     from infra import topology
 
     [sub] = [s for s in topology.subscriptions() if s.service == "library" and s.method == "on_kiosk_event"]
-    return sub.queue.name
+    return [q.name for q in sub.queues]
 
 
 def kiosk_queue_depth(amqp_uri: str) -> int:
-    """Kiosk events waiting in the library's queue (not counting those being handled)."""
-    from kombu import Connection, Queue
+    """Kiosk events waiting in the library's queues (not counting those being handled)."""
+    from kombu import Connection
 
     with Connection(amqp_uri, connect_timeout=5) as conn:
-        queue = Queue(kiosk_queue_name(), channel=conn.channel())
-        return queue.queue_declare(passive=True).message_count
+        channel = conn.channel()
+        return sum(channel.queue_declare(name, passive=True).message_count for name in kiosk_queue_names())
 
 
 def library_conflicts(report: Report, rpc) -> list[dict]:

@@ -39,8 +39,25 @@ def ensure_running(amqp_uri: str, wait: float = 90.0, say=print) -> None:
         time.sleep(1)
 
 
+PLUGINS = ("rabbitmq_consistent_hash_exchange",)   # the kiosk partitions' exchange (services/library/kiosk_partitions.py)
+
+
+def ensure_plugins(say=print) -> None:
+    """The plugins the topology needs beside management, enabled (no restart: they start at once)."""
+    if not shutil.which("rabbitmq-plugins"):
+        return   # a broker elsewhere: its operator enables them (compose and k8s do)
+    listed = subprocess.run(["rabbitmq-plugins", "list", "-e", "-m"], capture_output=True, text=True, check=False)
+    missing = [p for p in PLUGINS if p not in listed.stdout.split()]
+    if missing:
+        say(f"enabling RabbitMQ's {', '.join(missing)}")
+        subprocess.run(["rabbitmq-plugins", "enable", *missing], check=False, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+
+
 def ensure_management(wait: float = 60.0, say=print) -> None:
-    """The management API (tests make a vhost of their own through it)."""
+    """The management API (tests make a vhost of their own through it), and the plugins the
+    topology needs."""
+    ensure_plugins(say)
     if rabbitmq_admin.available():
         return
     if not shutil.which("rabbitmq-plugins"):

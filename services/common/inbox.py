@@ -248,21 +248,26 @@ class InboxEventHandler(EventHandler):
         """Park ``message`` in the service's dead-letter queue, then acknowledge it. A body the
         broker will not take back (over its largest message) is parked as its first bytes and
         its size: one message must never stop the consumer."""
-        headers = deadletter.dead_letter_headers(message, self.queue.name, reason, attempts)
-        log.error("dead-lettered message", extra={"queue": self.queue.name, "reason": reason[:300]})
+        queue = self.queue_of(message)
+        headers = deadletter.dead_letter_headers(message, queue, reason, attempts)
+        log.error("dead-lettered message", extra={"queue": queue, "reason": reason[:300]})
         try:
             self.publisher.publish(message.body, exchange=deadletter.DLX, routing_key=self.dlq.routing_key,
                                    declare=[self.dlq], headers=headers, **_raw(message))
         except amqp.exceptions.AMQPError as exc:
             body = message.body or b""
             log.error("dead letter refused by the broker; parking its first bytes", extra={
-                "queue": self.queue.name, "size": len(body), "error": f"{type(exc).__name__}: {exc}"[:300]})
+                "queue": queue, "size": len(body), "error": f"{type(exc).__name__}: {exc}"[:300]})
             headers[deadletter.TRUNCATED] = len(body)
             self.publisher.publish(body[:deadletter.KEPT_BYTES], exchange=deadletter.DLX,
                                    routing_key=self.dlq.routing_key, declare=[self.dlq], headers=headers,
                                    **_raw(message))
         self.queue_consumer.ack_message(message)
         self._count(message, "dead_lettered")
+
+    def queue_of(self, message) -> str:
+        """The queue ``message`` came from (a handler of several queues says which)."""
+        return self.queue.name
 
     def _count(self, message, outcome: str) -> None:
         # Labelled with a type this queue accepts, else its binding: a bad message cannot
@@ -277,7 +282,7 @@ class InboxEventHandler(EventHandler):
     def _republish(self, message, headers: dict) -> None:
         # Back on the same queue through the default exchange: only this handler sees it. The
         # first delivery's routing key and validated sender travel along as headers.
-        self.publisher.publish(message.body, exchange="", routing_key=self.queue.name,
+        self.publisher.publish(message.body, exchange="", routing_key=self.queue_of(message),
                                headers={**headers, **deadletter.origin_headers(message)}, **_raw(message))
 
 

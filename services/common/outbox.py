@@ -26,12 +26,14 @@ import socket
 import time
 import uuid
 from datetime import timedelta
+from functools import partial
 from typing import Iterable, Sequence
 
 import eventlet
 import pymongo
 from eventlet.event import Event
-from kombu import Exchange
+from kombu import Connection, Exchange
+from kombu.utils import json as kombu_json
 from nameko.amqp.publish import Publisher
 from nameko.extensions import DependencyProvider
 from pymongo import IndexModel, UpdateOne
@@ -122,30 +124,113 @@ def relay_once(collections: Iterable[Collection], publisher: Publisher, *, owner
             docs += [d for d in collection.find({PENDING: {"$gt": 0}, OWNER: {"$ne": owner}}, fields).limit(BATCH)
                      if orphaned(d, cutoff) and claim(collection, d, owner)]
         published: list[UpdateOne] = []
+        outgoing: list[tuple[dict, dict]] = []   # (event, its document)
+        for doc in docs:
+            if not doc.get("outbox"):
+                # A counter with nothing behind it would keep this document in every batch and
+                # starve real events: reset it, unless a writer added an event meanwhile.
+                collection.update_one({"_id": doc["_id"], PENDING: doc[PENDING]}, {"$set": {PENDING: 0}})
+                log.warning("outbox: reset a pending count with no event behind it", extra={"doc": str(doc["_id"])})
+                continue
+            outgoing += [(ev, doc) for ev in sorted(doc["outbox"].values(), key=lambda e: e["time"])]
+
+        def confirmed(ev: dict, doc: dict) -> None:
+            # Conditional on the event still being there, so that two relays racing
+            # cannot both count it off (the counter would then hide later events).
+            published.append(UpdateOne({"_id": doc["_id"], f"outbox.{ev['id']}": {"$exists": True}},
+                                       {"$unset": {f"outbox.{ev['id']}": ""}, "$inc": {PENDING: -1}}))
         try:
-            for doc in docs:
-                if not doc.get("outbox"):
-                    # A counter with nothing behind it would keep this document in every batch and
-                    # starve real events: reset it, unless a writer added an event meanwhile.
-                    collection.update_one({"_id": doc["_id"], PENDING: doc[PENDING]}, {"$set": {PENDING: 0}})
-                    log.warning("outbox: reset a pending count with no event behind it", extra={"doc": str(doc["_id"])})
-                    continue
-                for ev in sorted(doc["outbox"].values(), key=lambda e: e["time"]):
-                    headers = {f"nameko.{CONTEXT_KEY}": ev["correlationid"]} if ev.get("correlationid") else {}
-                    if ev.get("traceparent"):
-                        headers[f"nameko.{tracing.CONTEXT_KEY}"] = ev["traceparent"]
+            if isinstance(publisher, PipelinedPublisher):
+                publisher.publish_all(outgoing, confirmed)
+            else:
+                for ev, doc in outgoing:
                     publisher.publish(ev, exchange=event_exchange(ev["source"]), routing_key=ev["type"],
-                                      headers=headers, message_id=ev["id"])
-                    # Conditional on the event still being there, so that two relays racing
-                    # cannot both count it off (the counter would then hide later events).
-                    published.append(UpdateOne({"_id": doc["_id"], f"outbox.{ev['id']}": {"$exists": True}},
-                                               {"$unset": {f"outbox.{ev['id']}": ""}, "$inc": {PENDING: -1}}))
+                                      headers=_headers(ev), message_id=ev["id"])
+                    confirmed(ev, doc)
         finally:
             # what was confirmed is removed in one round trip, even when a later publish failed
             if published:
                 collection.bulk_write(published, ordered=False)
                 sent += len(published)
     return sent
+
+
+def _headers(ev: dict) -> dict:
+    headers = {f"nameko.{CONTEXT_KEY}": ev["correlationid"]} if ev.get("correlationid") else {}
+    if ev.get("traceparent"):
+        headers[f"nameko.{tracing.CONTEXT_KEY}"] = ev["traceparent"]
+    return headers
+
+
+class PipelinedPublisher:
+    """Publishes a relay pass's events on one channel in confirm mode, then waits for the
+    broker's confirms of all of them at once: one round trip a pass, not one an event (a busy
+    broker took milliseconds for each, and the relay waited for every one). Only what the
+    broker confirmed is reported (``confirmed``), so only that is removed from the outbox."""
+
+    def __init__(self, amqp_uri: str, confirm_timeout: float = 10.0):
+        self.amqp_uri, self.confirm_timeout = amqp_uri, confirm_timeout
+        self._conn = self._channel = None
+
+    def _open(self):
+        if self._channel is None:
+            conn = Connection(self.amqp_uri, heartbeat=0)
+            conn.connect()
+            channel = conn.channel()
+            channel.confirm_select()
+            channel.events["basic_ack"].add(self._on_ack)
+            channel.events["basic_nack"].add(self._on_nack)
+            self._conn, self._channel, self._tag, self._declared = conn, channel, 0, set()
+        return self._channel
+
+    def close(self) -> None:
+        conn, self._conn, self._channel = self._conn, None, None
+        if conn is not None:
+            try:
+                conn.release()
+            except Exception:  # going anyway
+                pass
+
+    def _on_ack(self, delivery_tag, multiple):
+        for tag in ([t for t in self._waiting if t <= delivery_tag] if multiple else [delivery_tag]):
+            done = self._waiting.pop(tag, None)
+            if done is not None:
+                done()
+
+    def _on_nack(self, delivery_tag, multiple):
+        for tag in ([t for t in self._waiting if t <= delivery_tag] if multiple else [delivery_tag]):
+            self._waiting.pop(tag, None)
+            self._refused += 1
+
+    def publish_all(self, outgoing: list[tuple[dict, dict]], confirmed) -> None:
+        if not outgoing:
+            return
+        self._waiting, self._refused = {}, 0
+        try:
+            channel = self._open()
+            for ev, doc in outgoing:
+                message = channel.prepare_message(
+                    kombu_json.dumps(ev), content_type="application/json", content_encoding="utf-8",
+                    headers=_headers(ev), properties={"message_id": ev["id"], "delivery_mode": 2})
+                exchange = event_exchange(ev["source"])
+                if exchange.name not in self._declared:   # as nameko's publisher does, once a channel
+                    exchange(channel).declare()
+                    self._declared.add(exchange.name)
+                self._tag += 1
+                self._waiting[self._tag] = partial(confirmed, ev, doc)
+                channel.basic_publish(message, exchange=exchange.name, routing_key=ev["type"])
+            deadline = time.monotonic() + self.confirm_timeout
+            while self._waiting and time.monotonic() < deadline:
+                try:
+                    self._conn.drain_events(timeout=max(0.01, deadline - time.monotonic()))
+                except socket.timeout:
+                    pass
+        except Exception:
+            self.close()
+            raise
+        if self._waiting or self._refused:
+            self.close()   # what is unconfirmed stays in the outbox: the next pass publishes it again
+            raise RuntimeError(f"{len(self._waiting)} events unconfirmed, {self._refused} refused by the broker")
 
 
 class OutboxRelay(DependencyProvider):
@@ -164,7 +249,7 @@ class OutboxRelay(DependencyProvider):
         config = self.container.config
         self.interval = float(config.get("OUTBOX_INTERVAL", 1.0))
         self.orphan_after = float(option(config, "OUTBOX_ORPHAN_AFTER", ORPHAN_AFTER))
-        self.publisher = Publisher(config["AMQP_URI"], use_confirms=True, serializer="json")
+        self.publisher = PipelinedPublisher(config["AMQP_URI"])
 
     def start(self):
         self._running = True
@@ -174,6 +259,7 @@ class OutboxRelay(DependencyProvider):
         self._running = False
         if self._gt is not None:
             self._gt.kill()
+        self.publisher.close()
 
     kill = stop
 

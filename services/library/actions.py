@@ -25,7 +25,8 @@ LATE_LOANS = uuid.UUID("0c7e9d64-2b7f-4b1e-9d52-6a8f3c1e5b27")   # late loans' h
 
 # ---- events -------------------------------------------------------------------------------
 
-def _loan_event(kind, db, copy_after: dict, loan: dict, at: datetime, source: str, **extra) -> dict:
+def loan_event(kind, db, copy_after: dict, loan: dict, at: datetime, source: str, **extra) -> dict:
+    """A loan's event (checked out, in, renewed, recalled, overdue) as circulation publishes it."""
     return outbox.event(kind.TYPE, {
         "loan_id": loan["loan_id"], "barcode": copy_after["_id"], "title_id": copy_after["title_id"],
         "title": catalogue.title_name(db, copy_after["title_id"]), "patron": loan["patron"],
@@ -63,7 +64,7 @@ def checkout(db: Database, *, barcode: str, patron: dict, location_code: str, at
         copy, patron["_id"], patron_standing, r, location=location_code, now=at,
         loan_id=uuid.uuid4().hex, is_open=open_on(loc.get("closed_weekdays", ()), loc.get("closed_dates", ())),
         holds_waiting=holds_store.others_waiting(db, copy["title_id"], except_patron=patron["_id"]))
-    event = _loan_event(LoanCheckedOutV1, db, new, new["loan"], at, source, hold_id=new["loan"]["fulfilled_hold"])
+    event = loan_event(LoanCheckedOutV1, db, new, new["loan"], at, source, hold_id=new["loan"]["fulfilled_hold"])
     copies_store.save(db, copy, new, event, at=at, applied_event=applied_event)
     if new["loan"]["fulfilled_hold"]:
         holds_store.close(db, new["loan"]["fulfilled_hold"], "fulfilled")
@@ -83,7 +84,7 @@ def checkin(db: Database, *, barcode: str, location_code: str, at: datetime | No
     events = []
     if ended:
         overdue_days = max(0, (circulation.day_of(at) - date.fromisoformat(ended["due"])).days)
-        events.append(_loan_event(LoanCheckedInV1, db, new, ended, at, source, overdue_days=overdue_days,
+        events.append(loan_event(LoanCheckedInV1, db, new, ended, at, source, overdue_days=overdue_days,
                                   fine_cents=ended["fine_cents"]))
     events += _ready_events(db, copy, new, at)  # trapped at the pickup location, or arrived there
     copies_store.save(db, copy, new, *events, at=at, applied_event=applied_event, ended=ended)
@@ -109,9 +110,9 @@ def lend_after_implied_return(db: Database, *, copy: dict, patron: dict, locatio
     if copy.get("checked_in_at"):
         lent["checked_in_at"] = copy["checked_in_at"]
     overdue_days = max(0, (circulation.day_of(at) - date.fromisoformat(ended["due"])).days)
-    events = [_loan_event(LoanCheckedInV1, db, returned, ended, at, f"{source} (implied)", overdue_days=overdue_days,
+    events = [loan_event(LoanCheckedInV1, db, returned, ended, at, f"{source} (implied)", overdue_days=overdue_days,
                           fine_cents=ended["fine_cents"]),
-              _loan_event(LoanCheckedOutV1, db, lent, lent["loan"], at, source)]
+              loan_event(LoanCheckedOutV1, db, lent, lent["loan"], at, source)]
     copies_store.save(db, copy, lent, *events, at=at, applied_event=applied_event,
                       ended={**ended, "implied_return": True})
     return lent
@@ -128,7 +129,7 @@ def renew(db: Database, *, barcode: str, patron: dict, at: datetime | None = Non
                             holds_waiting=holds_store.others_waiting(db, copy["title_id"], except_patron=patron["_id"]),
                             is_open=open_on(loc.get("closed_weekdays", ()), loc.get("closed_dates", ())),
                             blocks=patrons.block_reasons(patron.get("blocks")))
-    event = _loan_event(LoanRenewedV1, db, new, new["loan"], at, source, renewals=new["loan"]["renewals"])
+    event = loan_event(LoanRenewedV1, db, new, new["loan"], at, source, renewals=new["loan"]["renewals"])
     copies_store.save(db, copy, new, event, at=at)
     return new
 
@@ -206,7 +207,7 @@ def _recall_a_loan(db: Database, hold: dict, at: datetime) -> dict | None:
                                      is_open=open_on(loc.get("closed_weekdays", ()), loc.get("closed_dates", ())))
         except circulation.Refused:
             continue  # its rule makes no recalls
-        event = _loan_event(LoanRecalledV1, db, new, new["loan"], at, "hold", previous_due=copy["loan"]["due"],
+        event = loan_event(LoanRecalledV1, db, new, new["loan"], at, "hold", previous_due=copy["loan"]["due"],
                             hold_id=hold["_id"])
         try:
             copies_store.save(db, copy, new, event)  # no ``at``: a recall is no physical change of the item
@@ -267,7 +268,7 @@ def raise_overdue(db: Database, today: date) -> int:
             continue
         new = {**copy, "overdue_raised": True, "version": copy["version"] + 1}
         try:
-            copies_store.save(db, copy, new, _loan_event(LoanOverdueV1, db, new, copy["loan"], clock.now(), "timer"))
+            copies_store.save(db, copy, new, loan_event(LoanOverdueV1, db, new, copy["loan"], clock.now(), "timer"))
             raised += 1
         except Conflict:
             continue  # changed meanwhile: the next round looks again

@@ -1,13 +1,14 @@
-"""One kiosk event applied to the store (``apply``): the kiosk is seen, then a loan, a
-return, a fault report or an inventory is applied, and what became of the event is said
+"""One kiosk event applied to the store (``apply``; a batch's plain loans and returns are
+applied together by ``kiosk_batch``, the rest one at a time here): the kiosk is seen, then a
+loan, a return, a fault report or an inventory is applied, and what became of the event is said
 (applied, duplicate, late, conflict) for the metrics and the kiosk's counts. The rules are in
 ``kiosks`` (senders, stale events, clock skew, faults) and ``circulation``; loans and returns
 are the same ``actions`` as at a desk.
 
 - An event's identity is its kiosk and its id (``kiosks.event_key``): two kiosks may use one id.
-- Each copy's events are applied one at a time in this process, in order of their time
-  (``kiosks.copy_turns``: registered as they arrive), once each (the copy's inbox, written
-  with it).
+- Each copy's events are applied one at a time, in order of their time (its partition is
+  taken by one process at a time, and a batch orders each copy's events), once each (the
+  copy's inbox, written with it).
 - An event stamped ahead of its arrival by more than ``kiosks.SKEW_BOUND`` is placed at its
   arrival, and its kiosk's skew is kept (``kiosk_status``).
 - What cannot be applied is kept for staff as a conflict, never dropped: an unknown barcode
@@ -68,9 +69,14 @@ def _apply(db: Database, event: dict) -> str:
     kiosk = seen(db, kiosk_id, at, event, skew)
     handler = _BY_TYPE.get(event["type"])
     outcome = handler(db, kiosk, event, at, kiosks.event_key(kiosk_id, event["id"])) if handler else "applied"
+    count(kiosk_id, outcome)
+    return outcome
+
+
+def count(kiosk_id: str, outcome: str) -> None:
+    """One more event of the kiosk that became ``outcome`` (written with its status, ``seen``)."""
     with _counts_lock:
         _counts.setdefault(kiosk_id, Counter())[outcome] += 1
-    return outcome
 
 
 def seen(db: Database, kiosk_id: str, at: datetime, event: dict, skew: float | None = None) -> dict:
@@ -93,7 +99,7 @@ def checkout(db: Database, kiosk: dict, event: dict, at: datetime, key: str) -> 
     copy = copies_store.find(db, data["barcode"])
     if copy is None:
         return _conflict(db, kiosk["_id"], data["barcode"], "unknown barcode checked out", event, at, key)
-    if _applied(copy, event, key):
+    if applied_to(copy, event, key):
         _finish(db, copy, event, at, key)   # what its first handling may not have done
         return "duplicate"
     if kiosks.is_stale(at, copy.get("state_at")):
@@ -136,7 +142,7 @@ def checkin(db: Database, kiosk: dict, event: dict, at: datetime, key: str) -> s
     copy = copies_store.find(db, barcode)
     if copy is None:
         return _conflict(db, kiosk["_id"], barcode, "unknown barcode returned", event, at, key)
-    if _applied(copy, event, key):
+    if applied_to(copy, event, key):
         _finish(db, copy, event, at, key)   # what its first handling may not have done
         return "duplicate"
     if kiosks.is_stale(at, copy.get("state_at")):
@@ -189,7 +195,7 @@ def _finish(db: Database, copy: dict, event: dict, at: datetime, key: str) -> No
         actions.settle_explained(db, copy["_id"], at, f"return event {event['id']}")
 
 
-def _applied(copy: dict, event: dict, key: str) -> bool:
+def applied_to(copy: dict, event: dict, key: str) -> bool:
     """Applied to this copy already (an event recorded by its bare id was an earlier version's)."""
     inbox = copy.get("inbox") or []
     return key in inbox or copies_store.LATE + key in inbox or event["id"] in inbox

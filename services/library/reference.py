@@ -38,6 +38,20 @@ def cached(db: Database, kind: str, key: Hashable, load: Callable[[], T]) -> T:
     return value
 
 
+def warm(db: Database, kind: str, keys, load_many: Callable[[list], dict]) -> None:
+    """Keep what ``load_many(keys not kept)`` finds ({key: value}), in one call: a batch's
+    reference data read at once rather than one miss at a time."""
+    now = time.monotonic()
+    wanted = [k for k in dict.fromkeys(keys) if (hit := _kept.get((db.name, kind, k))) is None or hit[0] <= now]
+    if not wanted or TTL <= 0:
+        return
+    found = load_many(wanted)
+    if len(_kept) + len(found) >= MAX_ENTRIES:
+        _kept.clear()
+    for key, value in found.items():
+        _kept[(db.name, kind, key)] = (now + TTL, value)
+
+
 def forget(db: Database, kind: str) -> None:
     """Drop what is kept of ``kind`` for this database (after this process changed it)."""
     for slot in [s for s in _kept if s[0] == db.name and s[1] == kind]:

@@ -23,7 +23,7 @@ from services.common.storage import Store
 from services.common.tracing import Tracing
 from services.library import (actions, catalogue, circulation, conflicts, conflicts_store, copies_store, digital_actions,
                               holds_store,
-                              kiosk_events, kiosks, kiosks_store, loan_rules_store, locations_store, patron_actions,
+                              kiosk_batch, kiosk_events, kiosks, kiosks_store, loan_rules_store, locations_store, patron_actions,
                               patrons, patrons_store, policy, reads, store)
 from services.library.digital_rpc import DigitalEntrypoints
 from services.library.popsci_rpc import PopsciEntrypoints
@@ -255,8 +255,8 @@ class LibraryService(HealthEntrypoints, Sip2AccountRpc, DigitalEntrypoints, Pops
     # ---- kiosks -----------------------------------------------------------------------
 
     @kiosk_handler("kiosk.*.*", accept=tuple(m.TYPE for m in KIOSK_EVENTS))
-    def on_kiosk_event(self, event: dict) -> None:
-        kiosk_events.apply(self.db, event)
+    def on_kiosk_event(self, events: list[dict]) -> list:
+        return kiosk_batch.apply(self.db, events)
 
     @rpc
     def kiosk_status(self) -> list[dict]:

@@ -36,7 +36,7 @@ def test_relay_publishes_what_is_pending_and_clears_exactly_that(settings, colle
     collection.update_one({"_id": "doc"}, outbox.record(second))
     assert collection.find_one({"_id": "doc"})[outbox.PENDING] == 2
 
-    sent = outbox.relay_once([collection], Publisher(settings.amqp_uri, use_confirms=True, serializer="json"))
+    sent = outbox.relay_once([collection], outbox.PipelinedPublisher(settings.amqp_uri))
 
     assert sent == 2
     doc = collection.find_one({"_id": "doc"})

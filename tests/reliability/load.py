@@ -343,7 +343,7 @@ def _wait_for_patrons(rpc, resident_ids: list[str], timeout: float = 30.0) -> li
 
 
 def _event_queues() -> list[str]:
-    return [s.queue.name for s in topology.subscriptions()]
+    return [q.name for s in topology.subscriptions() for q in s.queues]
 
 
 def queue_depth(suite, queue: str) -> int:

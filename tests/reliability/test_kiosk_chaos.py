@@ -95,7 +95,7 @@ def test_kiosk_chaos_ends_as_the_oracle_says(suite):
                                     patrons=fixtures.patrons, kiosk_ids=fixtures.kiosk_ids, keep_accounts=True)
         catching_up = time.monotonic() + 60   # the faults go on while the library works through its backlog
         while time.monotonic() < catching_up and (not suite.healthy("library")
-                                                  or depth(suite.amqp_uri, simulator.kiosk_queue_name()) > 0):
+                                                  or simulator.kiosk_queue_depth(suite.amqp_uri) > 0):
             time.sleep(0.5)
     finally:
         stop.set()

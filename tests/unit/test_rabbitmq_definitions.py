@@ -31,9 +31,13 @@ def test_every_handler_queue_is_declared_and_bound(checked_in):
     subs = topology.subscriptions()
     assert subs, "no @inbox_handler found"
     for sub in subs:
-        q = sub.queue
-        assert queues[q.name]["durable"] is True and queues[q.name]["auto_delete"] is False
-        assert (f"{sub.source}.events", q.name, sub.event_type) in bindings
+        for q in sub.queues:
+            assert queues[q.name]["durable"] is True and queues[q.name]["auto_delete"] is False
+            if sub.partitioning:   # the kiosk partitions: each by the consistent-hash exchange, which the kiosks' feeds
+                assert (sub.partitioning.PARTITIONED.name, q.name, "1") in bindings
+                assert (f"{sub.source}.events", sub.partitioning.PARTITIONED.name, sub.partitioning.BINDING) in bindings
+            else:
+                assert (f"{sub.source}.events", q.name, sub.event_type) in bindings
     exchanges = {e["name"]: e for e in checked_in["exchanges"]}
     assert {s.source + ".events" for s in subs} <= set(exchanges)
     assert exchanges["suite.dlx"]["type"] == "direct"
