@@ -39,9 +39,14 @@ def ensure_running(amqp_uri: str, wait: float = 90.0, say=print) -> None:
         time.sleep(1)
 
 
+SHOVEL_PLUGINS = ["rabbitmq_shovel", "rabbitmq_shovel_management"]   # links to other districts (infra/district_links.py)
+
+
 def ensure_management(wait: float = 60.0, say=print) -> None:
-    """The management API (tests make a vhost of their own through it)."""
+    """The management API (tests make a vhost of their own through it), and the shovel
+    plugin that links districts (declared through that API)."""
     if rabbitmq_admin.available():
+        _ensure_shovel(wait, say)
         return
     if not shutil.which("rabbitmq-plugins"):
         raise SystemExit("RabbitMQ's management API does not answer (RABBITMQ_MANAGEMENT_URI) and "
@@ -53,4 +58,21 @@ def ensure_management(wait: float = 60.0, say=print) -> None:
     while not rabbitmq_admin.available():
         if time.monotonic() > deadline:
             raise SystemExit("RabbitMQ's management API did not come up")
+        time.sleep(1)
+    _ensure_shovel(wait, say)
+
+
+def _ensure_shovel(wait: float, say) -> None:
+    if rabbitmq_admin.shovel_plugin_on():
+        return
+    if not shutil.which("rabbitmq-plugins"):
+        raise SystemExit("RabbitMQ's shovel plugin is off and rabbitmq-plugins is not here to enable it "
+                         f"(enable {' and '.join(SHOVEL_PLUGINS)})")
+    say("enabling RabbitMQ's shovel plugin")
+    subprocess.run(["rabbitmq-plugins", "enable", *SHOVEL_PLUGINS], check=False,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + wait
+    while not rabbitmq_admin.shovel_plugin_on():
+        if time.monotonic() > deadline:
+            raise SystemExit("RabbitMQ's shovel plugin did not come up")
         time.sleep(1)

@@ -38,6 +38,7 @@ from pymongo import IndexModel, UpdateOne
 from pymongo.collection import Collection
 
 from contracts import new_event
+from contracts.events import interdistrict
 from contracts.registry import event_source
 from services.common import clock, tracing
 from services.common.config import option
@@ -63,6 +64,19 @@ def event_exchange(source_service: str) -> Exchange:
     # Must equal nameko's own declaration (nameko.standalone.events.get_event_exchange).
     return Exchange(f"{source_service}.events", type="topic", durable=True, auto_delete=False,
                     delivery_mode=2)
+
+
+INTERDISTRICT_OUT = Exchange(interdistrict.OUT_EXCHANGE, type="direct", durable=True, auto_delete=False,
+                             delivery_mode=2)
+
+
+def route(ev: dict) -> tuple[Exchange, str]:
+    """Where an event goes: its service's events exchange by type; a case handed on to another
+    district (``contracts/events/interdistrict.py``) to ``interdistrict.out`` by that district's
+    code, whose link queue the shovel drains."""
+    if ev["type"] in interdistrict.TYPES:
+        return INTERDISTRICT_OUT, ev["data"]["to_district"]
+    return event_exchange(ev["source"]), ev["type"]
 
 
 _built = 0   # events this process has put into updates: a relay looks when it has grown
@@ -134,7 +148,8 @@ def relay_once(collections: Iterable[Collection], publisher: Publisher, *, owner
                     headers = {f"nameko.{CONTEXT_KEY}": ev["correlationid"]} if ev.get("correlationid") else {}
                     if ev.get("traceparent"):
                         headers[f"nameko.{tracing.CONTEXT_KEY}"] = ev["traceparent"]
-                    publisher.publish(ev, exchange=event_exchange(ev["source"]), routing_key=ev["type"],
+                    exchange, routing_key = route(ev)
+                    publisher.publish(ev, exchange=exchange, routing_key=routing_key,
                                       headers=headers, message_id=ev["id"])
                     # Conditional on the event still being there, so that two relays racing
                     # cannot both count it off (the counter would then hide later events).

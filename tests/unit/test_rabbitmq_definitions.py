@@ -33,9 +33,9 @@ def test_every_handler_queue_is_declared_and_bound(checked_in):
     for sub in subs:
         q = sub.queue
         assert queues[q.name]["durable"] is True and queues[q.name]["auto_delete"] is False
-        assert (f"{sub.source}.events", q.name, sub.event_type) in bindings
+        assert (q.exchange.name, q.name, sub.event_type) in bindings   # interdistrict.in for the links
     exchanges = {e["name"]: e for e in checked_in["exchanges"]}
-    assert {s.source + ".events" for s in subs} <= set(exchanges)
+    assert {s.queue.exchange.name for s in subs} <= set(exchanges)
     assert exchanges["suite.dlx"]["type"] == "direct"
     assert all(e["durable"] and not e["auto_delete"] for e in exchanges.values())
 
