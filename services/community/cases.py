@@ -282,7 +282,7 @@ def deadline_now_known(case: dict, calendar: workdays.WorkingCalendar, now: date
     """The case with its deadline set, once the schedule it was waiting for is loaded; None
     while it still cannot be computed. An audit entry by the system says why it changed."""
     if not case.get("awaiting_calendar") or not case.get("deadline_basis") \
-            or case["status"] not in ("accepted", "in_progress"):
+            or case["status"] not in ("accepted", "in_progress", "forwarded"):
         return None
     new = copy.deepcopy(case)
     _set_deadline(new, calendar, case["deadline_basis"])

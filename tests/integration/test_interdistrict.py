@@ -3,18 +3,22 @@ joined by the real RabbitMQ Shovel that ``infra/district_links.py`` declares: a 
 a residence desk of district A, handled at the registration committee of district B, and back
 (docs/ARCHITECTURE.md, "Across districts")."""
 import json
+import random
 import uuid
 
 import pytest
 from kombu import Connection
+from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from contracts import new_event
 from contracts.events.interdistrict import IN_EXCHANGE, CaseRepliedV1, link_queue
 from infra import district_links, rabbitmq_admin, topology
 from services.common import deadletter
+from gateway.service import GatewayService
 from services.community.service import CommunityService
-from support import RUN_ID, drain, id_number, load_demo_district, wait_for
+from support import RUN_ID, drain, id_number, load_demo_district, wait_for, web_address
+from support.portal import Portal, console_clerk
 
 A, B = "310115", "310104"        # A: where the resident lives (浦东); B: where they are registered (徐汇)
 CLERK_A = {"id": "clerk-a", "role": "staff", "committee": "C0202"}   # A's residence desk
@@ -37,11 +41,11 @@ def link(amqp_uri):
 
 
 @pytest.fixture
-def districts(link, amqp_uri, settings, service_config, start_service, db):
+def districts(link, amqp_uri, settings, service_config, start_service, db, tmp_path):
     """(rpc of A, rpc of B, A's database, B's database), each district's community service running."""
     import pymongo
     start_service(CommunityService, {**service_config("community"), "DISTRICT_CODE": A,
-                                     "LINKED_DISTRICTS": f"{B}={link}"})
+                                     "LINKED_DISTRICTS": f"{B}={link}", "SMS_FILE": str(tmp_path / "sms.jsonl")})
     prefix_b = f"t{RUN_ID}b"
     start_service(CommunityService, {**service_config("community"), "AMQP_URI": link, "DB_PREFIX": prefix_b,
                                      "DISTRICT_CODE": B, "LINKED_DISTRICTS": f"{A}={amqp_uri}"})
@@ -57,7 +61,7 @@ def districts(link, amqp_uri, settings, service_config, start_service, db):
 
 def registered_in_b(community_a) -> dict:
     return community_a.register_resident({
-        "id_number": id_number(), "name": "陈静", "phone": "13900139001", "registered_committee": None,
+        "id_number": id_number(), "name": "陈静", "phone": f"139{random.randrange(10**8):08d}", "registered_committee": None,
         "registered_district": B, "registered_place": "C0101", "residence_committee": "C0202",
         "address": "张杨路500号"})
 
@@ -79,8 +83,11 @@ def status_in_a(community_a, resident, case_id):
     return community_a.get_case({"id": resident["resident_id"], "role": "resident"}, case_id)
 
 
-def test_a_case_goes_to_the_registration_district_and_its_replies_come_back(districts):
+def test_a_case_goes_to_the_registration_district_and_its_replies_come_back(districts, start_service, service_config,
+                                                                           rpc, tmp_path):
     community_a, community_b, db_a, db_b = districts
+    gateway = start_service(GatewayService, service_config("gateway", JWT_SECRET="interdistrict-" * 4, RPC_TIMEOUT=5.0))
+    portal = Portal(web_address(gateway), tmp_path / "sms.jsonl")
     resident = registered_in_b(community_a)
     assert resident["registered_district"] == B
     sent = forward(community_a, resident)
@@ -88,6 +95,12 @@ def test_a_case_goes_to_the_registration_district_and_its_replies_come_back(dist
     assert sent["status"] == "forwarded" and sent["status_name"] == "已转外区，待对方受理"
     assert sent["actions"] == [] and sent["deadline"] and sent["trail"][-1]["district"] == B
     assert db_a.cases.find_one({"_id": sent["case_id"]})["watch"]
+    browser, _ = portal.sign_in(db_a.residents.find_one({"_id": resident["resident_id"]})["phone"])
+    page = browser.get(f"{portal.base}/cases/{sent['case_id']}", timeout=10).text
+    assert "已转外区，待对方受理" in page and f"户籍地 {B} 区" in page and 'id="upload-form"' not in page
+    clerk = console_clerk(portal.base, rpc, "C0202")
+    page = clerk.get(f"{portal.base}/console/cases/{sent['case_id']}", timeout=10).text
+    assert f"外区：{B} 区 C0101" in page and "待对方受理" in page and 'id="no-actions"' in page
 
     copy = copy_in(db_b, sent["case_id"])
     assert (copy["origin_district"], copy["handling_committee"], copy["status"]) == (A, "C0101", "submitted")
@@ -112,6 +125,10 @@ def test_a_case_goes_to_the_registration_district_and_its_replies_come_back(dist
     community_b.act_on_case(CLERK_B, {"case_id": copy["_id"], "action": "supplement", "materials": ["户口簿"]})
     community_b.act_on_case(CLERK_B, {"case_id": copy["_id"], "action": "complete", "note": "证明已开具"})
     wait_for(lambda: status_in_a(community_a, resident, sent["case_id"])["status"] == "completed", timeout=15)
+    page = browser.get(f"{portal.base}/cases/{sent['case_id']}", timeout=10).text
+    assert "户籍地已办结" in page and "需补交：户口簿" in page and copy["number"] in page
+    page = clerk.get(f"{portal.base}/console/cases/{sent['case_id']}", timeout=10).text
+    assert "户籍地要求补正" in page and "户口簿" in page and copy["number"] in page and "证明已开具" in page
 
     # the accepting desk sees the same one case; the resident was told each step in A
     desk_view = community_a.get_case(CLERK_A, sent["case_id"])
@@ -210,3 +227,20 @@ def test_bad_interdistrict_messages_are_dead_lettered_with_their_reason_and_chan
     for mid, reason in bad.items():
         assert reason in dead[mid], (reason, dead[mid])
     assert db_a.cases.find_one({"_id": sent["case_id"]}, {"version": 1, "status": 1}) == before
+
+    # registered in a district that is not linked: refused at the desk, nothing stored
+    stranger = community_a.register_resident({
+        "id_number": id_number(), "name": "赵敏", "registered_district": "310199", "registered_place": "C0101",
+        "residence_committee": "C0202", "address": "张杨路501号"})
+    with pytest.raises(RemoteError) as refused:
+        community_a.submit_case(CLERK_A, {"resident_id": stranger["resident_id"], "matter_code": "HOUSEHOLD_CERTIFICATE"})
+    assert refused.value.exc_type == "BadInput" and "未与本区联通" in refused.value.value
+    assert db_a.cases.find_one({"resident_id": stranger["resident_id"]}) is None
+    # a registration committee the other district does not have: refused back, with its reason
+    wrong = community_a.register_resident({
+        "id_number": id_number(), "name": "钱伟", "registered_district": B, "registered_place": "C9999",
+        "residence_committee": "C0202", "address": "张杨路502号"})
+    case = community_a.submit_case(CLERK_A, {"resident_id": wrong["resident_id"], "matter_code": "HOUSEHOLD_CERTIFICATE"})
+    community_a.act_on_case(CLERK_A, {"case_id": case["case_id"], "action": "accept"})
+    wait_for(lambda: db_a.cases.find_one({"_id": case["case_id"]})["status"] == "rejected", timeout=15)
+    assert "C9999" in db_a.cases.find_one({"_id": case["case_id"]})["trail"][-1]["note"]
