@@ -101,8 +101,12 @@ def _require_free_port(host: str, port: int, variable: str) -> None:
 
 def up(settings: config.Settings, say=print) -> None:
     broker.ensure_running(settings.amqp_uri, say=say)
+    if settings.linked_districts:   # the links' shovels are declared through the management API
+        broker.ensure_management(say=say)
     ensure_store(settings, say=say)
     queues = deploy(settings)
+    if settings.linked_districts:
+        say(f"linked districts: {', '.join(sorted(settings.linked_districts))} (a queue and a shovel each)")
     say(f"declared the broker topology ({len(queues)} queues) and the database indexes")
     from infra import broker_definitions
     if broker_definitions.apply_policies(settings.amqp_uri, settings.queue_type):

@@ -70,6 +70,13 @@ class Settings:
 
 
 def load() -> Settings:
+    settings = _load()
+    if settings.district_code in settings.linked_districts:
+        raise SystemExit(f"LINKED_DISTRICTS names this district itself ({settings.district_code}, DISTRICT_CODE)")
+    return settings
+
+
+def _load() -> Settings:
     return Settings(
         amqp_uri=_env("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/"),
         mongo_uri=os.environ.get("MONGO_URI", "").strip(),
