@@ -299,7 +299,8 @@ class CommitteeNoticeV1(BaseModel):
 
     notice_id: str
     committee: str
-    kind: Literal["move_declared", "moved_in", "moved_out", "registered_here_moved", "case_handed_on"]
+    kind: Literal["move_declared", "moved_in", "moved_out", "registered_here_moved", "case_handed_on",
+                  "case_forwarded"]
     title: str
     body: str
     resident_id: str | None = None

@@ -7,7 +7,8 @@ from contracts.events.interdistrict import CaseForwardedV1, CaseRepliedV1
 from services.common import clock, outbox
 from services.common.config import DEFAULT_DISTRICT_CODE, linked_districts, option
 from services.common.inbox import PermanentError, note_outcome
-from services.community import cases, cases_store, interdistrict, places_store
+from services.community import (cases, cases_store, committee_notices, committee_notices_store, interdistrict,
+                                places_store)
 from services.community.interdistrict_inbox import BINDING, interdistrict_handler
 
 FROM_LINK = cases.Actor("system", "system")
@@ -32,9 +33,6 @@ class InterdistrictEntrypoints:
         """A case to handle at one of our committees: made once (its id from the sender's case)."""
         data = event["data"]
         case_id = interdistrict.copy_id(data["from_district"], data["case_id"])
-        if cases_store.get(self.db, case_id, {"_id": 1}):
-            note_outcome(event["id"], "duplicate")
-            return
         desk = places_store.desk_of(self.db, data["handling_committee"])
         if desk is None:   # the sender's word on the registration is wrong: refuse it back, do not hold it
             reason = (f"本区无此户籍所在居（村）委会或其无受理点：{data['handling_committee']}"
@@ -43,16 +41,25 @@ class InterdistrictEntrypoints:
                                  subject=data["case_id"])
             cases_store.add_refusal(self.db, case_id, data, reply)
             return
-        now = clock.now()
-        matter, resident, origin = interdistrict.copy_parts(data)
-        scope = cases.number_scope(desk["_id"], now)
-        case, _, _ = cases.new_case(
-            case_id=case_id, number=f"{scope}-{cases_store.next_number(self.db, scope):04d}", matter=matter,
-            resident=resident, desk=desk, handling=desk["parent"], actor=cases.Actor(
-                f"district:{data['from_district']}", "system"), now=now, materials=data["materials"],
-            note=data.get("note"), origin=origin)
-        if not cases_store.add(self.db, case, None):
+        case = cases_store.get(self.db, case_id, cases_store.CASE_FIELDS)
+        if case is not None:
             note_outcome(event["id"], "duplicate")
+        else:
+            now = clock.now()
+            matter, resident, origin = interdistrict.copy_parts(data)
+            scope = cases.number_scope(desk["_id"], now)
+            case, _, _ = cases.new_case(
+                case_id=case_id, number=f"{scope}-{cases_store.next_number(self.db, scope):04d}", matter=matter,
+                resident=resident, desk=desk, handling=desk["parent"], actor=cases.Actor(
+                    f"district:{data['from_district']}", "system"), now=now, materials=data["materials"],
+                note=data.get("note"), origin=origin)
+            if not cases_store.add(self.db, case, None):   # a copy taken at the same time
+                note_outcome(event["id"], "duplicate")
+                case = cases_store.get(self.db, case_id, cases_store.CASE_FIELDS)
+        # the registration committee's inbox: once per event id, written again after a crash between
+        for notice in committee_notices.for_forwarded(case):
+            committee_notices_store.add(self.db, event["id"], notice, clock.now().isoformat(),
+                                        resident_id=case["resident_id"], case_id=case_id)
 
     def _take_reply(self, event: dict) -> None:
         """The handling district's word on a case we forwarded."""

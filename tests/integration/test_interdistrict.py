@@ -105,6 +105,8 @@ def test_a_case_goes_to_the_registration_district_and_its_replies_come_back(dist
     copy = copy_in(db_b, sent["case_id"])
     assert (copy["origin_district"], copy["handling_committee"], copy["status"]) == (A, "C0101", "submitted")
     assert copy["origin_resident"]["name"] == "陈静" and copy["materials"] == ["身份证"]
+    notice = db_b.committee_notices.find_one({"case_id": copy["_id"]})
+    assert notice["committee"] == "C0101" and notice["kind"] == "case_forwarded" and sent["number"] in notice["body"]
     queue = community_b.staff_queue(CLERK_B)["cases"]
     assert [c["case_id"] for c in queue if c["case_id"] == copy["_id"]] and queue[0]["origin_district"] in (A, None)
 
