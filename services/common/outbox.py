@@ -32,7 +32,7 @@ import eventlet
 import pymongo
 from eventlet.event import Event
 from kombu import Exchange
-from nameko.amqp.publish import Publisher
+from nameko.amqp.publish import Publisher, UndeliverableMessage
 from nameko.extensions import DependencyProvider
 from pymongo import IndexModel, UpdateOne
 from pymongo.collection import Collection
@@ -149,8 +149,16 @@ def relay_once(collections: Iterable[Collection], publisher: Publisher, *, owner
                     if ev.get("traceparent"):
                         headers[f"nameko.{tracing.CONTEXT_KEY}"] = ev["traceparent"]
                     exchange, routing_key = route(ev)
-                    publisher.publish(ev, exchange=exchange, routing_key=routing_key,
-                                      headers=headers, message_id=ev["id"])
+                    try:
+                        # a case for another district must reach its link queue: without one (that
+                        # district not linked by `suite deploy`) it stays here, not lost, and is said
+                        linked = exchange is INTERDISTRICT_OUT
+                        publisher.publish(ev, exchange=exchange, routing_key=routing_key, headers=headers,
+                                          message_id=ev["id"], mandatory=linked, declare=[exchange] if linked else [])
+                    except UndeliverableMessage:
+                        log.error("outbox: no link queue for district %s; the event waits (run `suite deploy` "
+                                  "with LINKED_DISTRICTS naming it)", routing_key, extra={"event_id": ev["id"]})
+                        continue
                     # Conditional on the event still being there, so that two relays racing
                     # cannot both count it off (the counter would then hide later events).
                     published.append(UpdateOne({"_id": doc["_id"], f"outbox.{ev['id']}": {"$exists": True}},
