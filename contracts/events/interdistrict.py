@@ -98,5 +98,22 @@ class CaseRepliedV1(BaseModel):
     note: str | None = Field(default=None, max_length=2000, description="the reason of a refusal, a clerk's note")
 
 
-INTERDISTRICT_EVENTS = [CaseForwardedV1, CaseRepliedV1]
+class MaterialsHandedInV1(BaseModel):
+    """The materials the handling district asked for (``needs_materials``) were handed in at
+    the accepting desk: the handling district's case resumes (its clock with it) and replies
+    as usual. Names of the materials, not their files."""
+
+    TYPE: ClassVar[str] = "cn.interdistrict.case.supplemented.v1"
+    EXCHANGE: ClassVar[str] = OUT_EXCHANGE
+    ROUTING_KEY: ClassVar[str] = "{to_district}"
+    model_config = ConfigDict(extra="forbid")
+
+    from_district: DistrictCode
+    to_district: DistrictCode
+    case_id: str = Field(min_length=1, max_length=64, description="the case in the sending (accepting) district")
+    materials: list[str] = Field(default_factory=list, max_length=50)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+INTERDISTRICT_EVENTS = [CaseForwardedV1, CaseRepliedV1, MaterialsHandedInV1]
 TYPES = frozenset(m.TYPE for m in INTERDISTRICT_EVENTS)

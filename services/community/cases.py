@@ -6,7 +6,8 @@
 
 A case handled in another district (``handling_district``, 收受分离 across districts) is
 accepted here into ``forwarded`` and goes out (``interdistrict``); from then on this district
-only records what that district replies (``remote_reply``), and nobody here acts on it.
+only records what that district replies (``remote_reply``); nobody here acts on it, except to
+hand in the materials it asks for (``supplement``, sent on as ``MaterialsHandedInV1``).
 Its clock (``clock_here``): while ``forwarded`` the deadline timer watches an answer limit of
 ``FORWARD_ANSWER_DAYS`` working days (a lost link or a silent district is raised, due soon
 then overdue, like any deadline); once that district accepted, the promised time limit runs
@@ -102,13 +103,16 @@ def can_see(case: dict, actor: Actor, subdistricts: set[str] | None = None) -> b
 
 
 def _may(case: dict, actor: Actor, who: str) -> bool:
-    if case.get("handling_district") and case["status"] != "submitted":
-        return False   # forwarded: the other district acts, this one records its replies
-    if actor.role in ("admin", "system"):
-        return True
     # a supervisor acts on no case (only by 督办, ``supervision``); a centre clerk on the cases its centre handles
     staff_of = lambda *committees: actor.role in ("staff", "centre") and actor.desk_code in committees  # noqa: E731
     owner = actor.role in ("resident", "guardian") and actor.id == case["resident_id"]
+    if case.get("handling_district") and case["status"] != "submitted":
+        # forwarded: the other district acts and this one records its replies, but the materials
+        # it asks for are handed in here, at the accepting desk (收受分离), and sent on
+        return who == "owner_or_staff" and case["status"] == "supplement_required" \
+            and (owner or staff_of(case["accepting_committee"]) or actor.role in ("admin", "system"))
+    if actor.role in ("admin", "system"):
+        return True
     allowed = {
         "accepting": staff_of(case["accepting_committee"]),
         "handling": staff_of(case["handling_committee"]),
@@ -337,6 +341,12 @@ def apply(case: dict, action: str, actor: Actor, now: datetime, calendar: workda
         if new["deadline"]:
             new["paused_remaining"] = _remaining(calendar, today, new)
         extra["missing_materials"] = list(missing_materials)
+    elif action == "supplement" and case.get("handling_district"):
+        # sent on to the district that handles it; its clock resumes there, and it replies
+        new["status"], event = "accepted", idev.MaterialsHandedInV1
+        new["materials"] = new["materials"] + [m for m in (materials or []) if m not in new["materials"]]
+        new["missing_materials"] = []
+        extra = {"materials": list(materials or new["materials"])}
     elif action == "supplement":
         new["status"], event = new["paused_from"] or "accepted", ev.CaseSupplementedV1
         new["materials"] = new["materials"] + [m for m in (materials or []) if m not in new["materials"]]
@@ -373,7 +383,8 @@ def apply(case: dict, action: str, actor: Actor, now: datetime, calendar: workda
     new["trail"] = case["trail"] + [_entry(actor, now, action, before, new["status"], note,
                                            assignee=assignee if action == "assign" else None,
                                            to_committee=to_committee if action == "transfer" else handed_on,
-                                           district=new.get("handling_district") if new["status"] == "forwarded" else None)]
+                                           district=new.get("handling_district") if event in (
+                                               idev.CaseForwardedV1, idev.MaterialsHandedInV1) else None)]
     new["version"] = case["version"] + 1
     return _finish(new), event, extra
 

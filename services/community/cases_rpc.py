@@ -7,7 +7,7 @@ import logging
 
 from nameko.timer import timer
 
-from contracts.events.interdistrict import CaseForwardedV1
+from contracts.events.interdistrict import CaseForwardedV1, MaterialsHandedInV1
 from contracts.events.library import KioskFaultV1
 from contracts.rpc.community import CaseActionV1, SubmitCaseV1
 from services.common import clock, outbox
@@ -86,6 +86,8 @@ class CaseEntrypoints:
             materials=req.materials, committee_exists=lambda code: places_store.committee_exists(self.db, code))
         if event_type is CaseForwardedV1:   # handed on to the other district (interdistrict_rpc)
             event, more = self._forward_event(new, residents_store.get(self.db, new["resident_id"])), []
+        elif event_type is MaterialsHandedInV1:   # materials for it handed in here
+            event, more = self._supplement_event(new, extra), []
         else:
             event = outbox.event(event_type.TYPE, cases.event_data(new, who, extra), subject=new["_id"])
             more = [reply] if (reply := self._reply_event(case, new)) else []   # a case forwarded here

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 
-from contracts.events.interdistrict import CaseForwardedV1, CaseRepliedV1
+from contracts.events.interdistrict import CaseForwardedV1, CaseRepliedV1, MaterialsHandedInV1
 
 FORWARDED_CASES = uuid.UUID("0b9d6c1e-2f4a-4e8b-9c3d-7a5e1f2b8c40")   # namespace of the copies' ids
 FOREIGN = "district:"    # a resident id of another district's resident, as its cases here name them
@@ -37,6 +37,13 @@ def forwarded_data(case: dict, resident: dict, from_district: str, desk: str) ->
                   "phone": resident.get("phone"), "residence_address": resident["residence"].get("address")},
         materials=case["materials"], accepting_desk=desk, accepted_on=case["accepted_on"],
         note=case["trail"][0].get("note")).model_dump(mode="json")
+
+
+def supplemented_data(case: dict, from_district: str, extra: dict) -> dict:
+    """``MaterialsHandedInV1`` data: the materials handed in here for a forwarded case."""
+    return MaterialsHandedInV1(from_district=from_district, to_district=case["handling_district"],
+                              case_id=case["_id"], materials=extra.get("materials") or [],
+                              note=case["trail"][-1].get("note")).model_dump(mode="json")
 
 
 def copy_id(from_district: str, case_id: str) -> str:

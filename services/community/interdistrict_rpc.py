@@ -3,12 +3,12 @@ linked district, and the replies to ours (``interdistrict``: the rules; the cont
 ``contracts/events/interdistrict.py``). Forwarding itself is a case step (``cases_rpc``)."""
 from __future__ import annotations
 
-from contracts.events.interdistrict import CaseForwardedV1, CaseRepliedV1
+from contracts.events.interdistrict import CaseForwardedV1, CaseRepliedV1, MaterialsHandedInV1
 from services.common import clock, outbox
 from services.common.config import DEFAULT_DISTRICT_CODE, linked_districts, option
 from services.common.inbox import PermanentError, note_outcome
-from services.community import (cases, cases_store, committee_notices, committee_notices_store, interdistrict,
-                                places_store)
+from services.community import (calendar_store, cases, cases_store, committee_notices, committee_notices_store,
+                                interdistrict, places_store)
 from services.community.interdistrict_inbox import BINDING, interdistrict_handler
 
 FROM_LINK = cases.Actor("system", "system")
@@ -16,10 +16,12 @@ FROM_LINK = cases.Actor("system", "system")
 
 class InterdistrictEntrypoints:
 
-    @interdistrict_handler(BINDING, accept=(CaseForwardedV1.TYPE, CaseRepliedV1.TYPE))
+    @interdistrict_handler(BINDING, accept=(CaseForwardedV1.TYPE, CaseRepliedV1.TYPE, MaterialsHandedInV1.TYPE))
     def on_interdistrict(self, event):
         if event["type"] == CaseForwardedV1.TYPE:
             self._take_forwarded(event)
+        elif event["type"] == MaterialsHandedInV1.TYPE:
+            self._take_supplement(event)
         else:
             self._take_reply(event)
 
@@ -75,6 +77,25 @@ class InterdistrictEntrypoints:
         new, event_type, extra = step
         local = outbox.event(event_type.TYPE, cases.event_data(new, FROM_LINK, extra), subject=new["_id"])
         cases_store.save_case_step(self.db, case, new, local)   # a Conflict (changed meanwhile) is retried
+
+    def _take_supplement(self, event: dict) -> None:
+        """Materials we asked for, handed in where the case was accepted: our case resumes."""
+        data = event["data"]
+        case = cases_store.get(self.db, interdistrict.copy_id(data["from_district"], data["case_id"]))
+        if case is None:
+            raise PermanentError(f"no case {data['case_id']!r} of district {data['from_district']} is handled here")
+        if case["status"] != "supplement_required":
+            note_outcome(event["id"], "late")   # a copy: the first one resumed it already
+            return
+        new, event_type, extra = cases.apply(case, "supplement", FROM_LINK, clock.now(), calendar_store.load(self.db),
+                                             materials=data["materials"], note=data.get("note"))
+        local = outbox.event(event_type.TYPE, cases.event_data(new, FROM_LINK, extra), subject=new["_id"])
+        reply = self._reply_event(case, new)
+        cases_store.save_case_step(self.db, case, new, local, *([reply] if reply else []))
+
+    def _supplement_event(self, case: dict, extra: dict) -> dict:
+        return outbox.event(MaterialsHandedInV1.TYPE, interdistrict.supplemented_data(case, self._district(), extra),
+                            subject=case["_id"])
 
     def _forward_event(self, case: dict, resident: dict) -> dict:
         return outbox.event(CaseForwardedV1.TYPE, interdistrict.forwarded_data(

@@ -18,7 +18,7 @@ from services.common import deadletter
 from gateway.service import GatewayService
 from services.community.service import CommunityService
 from support import RUN_ID, drain, id_number, load_demo_district, wait_for, web_address
-from support.portal import Portal, console_clerk
+from support.portal import Portal, console_clerk, csrf_of
 
 A, B = "310115", "310104"        # A: where the resident lives (浦东); B: where they are registered (徐汇)
 CLERK_A = {"id": "clerk-a", "role": "staff", "committee": "C0202"}   # A's residence desk
@@ -123,8 +123,19 @@ def test_a_case_goes_to_the_registration_district_and_its_replies_come_back(dist
     wait_for(lambda: status_in_a(community_a, resident, sent["case_id"])["status"] == "supplement_required",
              timeout=15)
     seen = status_in_a(community_a, resident, sent["case_id"])
-    assert seen["missing_materials"] == ["户口簿"] and seen["actions"] == []
-    community_b.act_on_case(CLERK_B, {"case_id": copy["_id"], "action": "supplement", "materials": ["户口簿"]})
+    assert seen["missing_materials"] == ["户口簿"]
+    assert community_a.get_case(CLERK_A, sent["case_id"])["actions"] == ["supplement"]
+    # the resident brings it to the residence desk, which records it and sends it on
+    page = clerk.get(f"{portal.base}/console/cases/{sent['case_id']}", timeout=10)
+    assert "户籍地要求补正" in page.text and 'id="form-supplement"' in page.text
+    done = clerk.post(f"{portal.base}/console/cases/{sent['case_id']}/supplement", timeout=10, data={
+        "csrf": csrf_of(page), "expected_version": community_a.get_case(CLERK_A, sent["case_id"])["version"],
+        "materials": "户口簿"})
+    assert done.status_code == 200 and "已转交户籍地" in done.text, done.text[-800:]
+    wait_for(lambda: db_b.cases.find_one({"_id": copy["_id"]})["status"] == "accepted", timeout=15)
+    assert db_b.cases.find_one({"_id": copy["_id"]})["materials"] == ["身份证", "户口簿"]
+    wait_for(lambda: db_a.cases.find_one({"_id": sent["case_id"]})["trail"][-1]["action"] == "remote_accepted",
+             timeout=15)
     community_b.act_on_case(CLERK_B, {"case_id": copy["_id"], "action": "complete", "note": "证明已开具"})
     wait_for(lambda: status_in_a(community_a, resident, sent["case_id"])["status"] == "completed", timeout=15)
     page = browser.get(f"{portal.base}/cases/{sent['case_id']}", timeout=10).text
@@ -135,8 +146,8 @@ def test_a_case_goes_to_the_registration_district_and_its_replies_come_back(dist
     # the accepting desk sees the same one case; the resident was told each step in A
     desk_view = community_a.get_case(CLERK_A, sent["case_id"])
     steps = [e["action"] for e in desk_view["trail"]]
-    assert steps == ["submit", "accept", "remote_accepted", "remote_needs_materials", "remote_accepted",
-                     "remote_done"], steps
+    assert steps == ["submit", "accept", "remote_accepted", "remote_needs_materials", "supplement",
+                     "remote_accepted", "remote_done"], steps
     assert desk_view["trail"][-1]["note"] == "证明已开具"
     assert [c["case_id"] for c in community_a.get_cases_for_residents(
         {"id": resident["resident_id"], "role": "resident"}, [resident["resident_id"]])[resident["resident_id"]]] \

@@ -52,6 +52,13 @@ def test_forwarded_waits_for_an_answer_within_its_own_limit_then_the_other_clock
     assert event.TYPE == "cn.community.case.accepted.v1" and accepted["trail"][-1]["district"] == THERE
     assert cases.remote_reply(accepted, reply, at("2026-09-30")) is None             # a copy
     assert cases.remote_reply(accepted, {**reply, "seq": 1}, at("2026-09-30")) is None   # late
+    asked, _, _ = cases.remote_reply(accepted, {**reply, "seq": 3, "reply": "needs_materials",
+                                                "missing_materials": ["户口簿"]}, at("2026-10-09"))
+    assert cases.allowed_actions(asked, CLERK) == ["supplement"]   # handed in at the accepting desk
+    handed, event, extra = cases.apply(asked, "supplement", CLERK, at("2026-10-09"), CAL, materials=["户口簿"])
+    assert event.TYPE == "cn.interdistrict.case.supplemented.v1" and handed["status"] == "accepted"
+    assert handed["trail"][-1]["district"] == THERE and cases.allowed_actions(handed, CLERK) == []
+    assert interdistrict.supplemented_data(handed, HERE, extra)["materials"] == ["户口簿"]
     done, _, _ = cases.remote_reply(accepted, {**reply, "seq": 5, "reply": "done"}, at("2026-10-09"))
     assert done["status"] == "completed" and done["queue"] is None
     assert cases.remote_reply(done, {**reply, "seq": 6, "reply": "refused"}, at("2026-10-09")) is None
