@@ -12,7 +12,7 @@ from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from contracts import new_event
-from contracts.events.interdistrict import IN_EXCHANGE, CaseRepliedV1, link_queue
+from contracts.events.interdistrict import IN_EXCHANGE, CaseRepliedV1, MaterialsHandedInV1, link_queue
 from infra import district_links, rabbitmq_admin, topology
 from services.common import deadletter
 from gateway.service import GatewayService
@@ -229,6 +229,9 @@ def test_bad_interdistrict_messages_are_dead_lettered_with_their_reason_and_chan
         publish(amqp_uri, "310199", replied(reply)): "routing key",
         publish(amqp_uri, B, {**replied(reply), "data": {**reply, "reply": "maybe"}}):
             "invalid data",
+        publish(amqp_uri, B, new_event(MaterialsHandedInV1.TYPE, "interdistrict", {
+            "from_district": B, "to_district": A, "case_id": sent["case_id"], "materials": ["户口簿"]})):
+            "is handled here",
     }
     dead = {}
 
