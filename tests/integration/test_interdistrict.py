@@ -16,8 +16,12 @@ from contracts.events.interdistrict import IN_EXCHANGE, CaseRepliedV1, Materials
 from infra import district_links, rabbitmq_admin, topology
 from services.common import deadletter
 from gateway.service import GatewayService
+from services.community import staff
 from services.community.service import CommunityService
 from support import RUN_ID, drain, id_number, load_demo_district, wait_for, web_address
+from support.browser import PHONE, serious
+from support.browser import missing as browser_missing
+from support.browser import run as browser_run
 from support.portal import Portal, console_clerk, csrf_of
 
 A, B = "310115", "310104"        # A: where the resident lives (浦东); B: where they are registered (徐汇)
@@ -125,6 +129,10 @@ def test_a_case_goes_to_the_registration_district_and_its_replies_come_back(dist
     seen = status_in_a(community_a, resident, sent["case_id"])
     assert seen["missing_materials"] == ["户口簿"]
     assert community_a.get_case(CLERK_A, sent["case_id"])["actions"] == ["supplement"]
+    # the desk's page in a real browser on a phone: no serious accessibility fault (axe-core);
+    # where there is no browser, the rest of the journey still runs
+    if browser_missing() is None:
+        desk_page_in_a_browser(portal.base, rpc, sent["case_id"])
     # the resident brings it to the residence desk, which records it and sends it on
     page = clerk.get(f"{portal.base}/console/cases/{sent['case_id']}", timeout=10)
     assert "户籍地要求补正" in page.text and 'id="form-supplement"' in page.text
@@ -154,6 +162,20 @@ def test_a_case_goes_to_the_registration_district_and_its_replies_come_back(dist
         == [sent["case_id"]]
     wait_for(lambda: db_a.notices.count_documents({"case_id": sent["case_id"]}) >= 4, timeout=15)
     assert db_b.notices.count_documents({"case_id": copy["_id"]}) == 0   # B has no inbox of A's resident
+
+
+def desk_page_in_a_browser(base: str, rpc, case_id: str) -> None:
+    login, password = f"clerk-{uuid.uuid4().hex[:8]}", f"pw-{uuid.uuid4().hex[:12]}"
+    rpc.community.staff_add(login, "刘洋", "C0202", staff.hash_password(password))
+    seen = browser_run([
+        {"goto": base + "/console/login"}, {"fill": "#login", "value": login},
+        {"fill": "#password", "value": password}, {"click": "#sign-in"},
+        {"goto": f"{base}/console/cases/{case_id}"},
+        {"eval": "text", "js": "document.querySelector('main').innerText"}, {"axe": "axe_case"},
+        {"eval": "fits", "js": "document.documentElement.scrollWidth <= window.innerWidth + 1"},
+    ], viewport=PHONE, mobile=True)
+    assert "户籍地要求补正" in seen["text"] and "登记补正材料" in seen["text"] and seen["fits"] is True
+    assert serious(seen["axe_case"]) == []
 
 
 def test_a_lost_link_that_recovers_loses_and_doubles_nothing(districts, amqp_uri, link):
