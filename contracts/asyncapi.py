@@ -16,6 +16,7 @@ from typing import Any, Iterator
 from pydantic import BaseModel
 
 from contracts.envelope import CloudEvent
+from contracts.events.interdistrict import OUT_EXCHANGE
 from contracts.registry import EVENTS, RPCS
 
 # Bump when the message contracts change in a way readers should notice.
@@ -54,7 +55,7 @@ def build_document() -> dict[str, Any]:
 
     for event_type, (service, model) in sorted(EVENTS.items()):
         schema = _add_schema(schemas, model)
-        exchange = f"{service}.events"
+        exchange = getattr(model, "EXCHANGE", f"{service}.events")
         messages[event_type] = {
             "name": event_type,
             "title": model.__name__,
@@ -75,12 +76,15 @@ def build_document() -> dict[str, Any]:
             **({"parameters": {"kiosk_id": {"description": "the kiosk's id; its broker user is kiosk-<id>, "
                                                            "and it must set the AMQP user_id property to it"}}}
                if "{kiosk_id}" in address else {}),
+            **({"parameters": {"to_district": {"description": "the receiving district's code; a shovel carries "
+                                                              "the message to that district's interdistrict.in"}}}
+               if "{to_district}" in address else {}),
             **({"description": sys.modules[model.__module__].__doc__ or ""} if hasattr(model, "ROUTING_KEY") else {}),
             "servers": [_ref("servers", _SERVER)],
             "messages": {event_type: _ref("components", "messages", event_type)},
             "bindings": {"amqp": {
                 "is": "routingKey",
-                "exchange": {"name": exchange, "type": "topic", "durable": True,
+                "exchange": {"name": exchange, "type": "direct" if exchange == OUT_EXCHANGE else "topic", "durable": True,
                              "autoDelete": False, "vhost": "/"},
                 "bindingVersion": "0.3.0",
             }},

@@ -5,6 +5,7 @@ from pydantic import BaseModel
 
 from contracts.events.community import CASE_EVENTS, MoveDeclaredV1, ResidenceChangedV1, ResidentRegisteredV1
 from contracts.events.elearning import ELEARNING_EVENTS
+from contracts.events.interdistrict import INTERDISTRICT_EVENTS, SOURCE as INTERDISTRICT
 from contracts.events.kiosk import KIOSK_EVENTS
 from contracts.events.library import LIBRARY_EVENTS
 from contracts.events.schoolbag import SCHOOLBAG_EVENTS
@@ -27,6 +28,7 @@ EVENTS: dict[str, tuple[str, type[BaseModel]]] = {
         *[("elearning", m) for m in ELEARNING_EVENTS],
         *[("elearning", m) for m in SCHOOLBAG_EVENTS],
         *[("elearning", m) for m in WALLET_EVENTS],
+        *[(INTERDISTRICT, m) for m in INTERDISTRICT_EVENTS],
     ]
 }
 

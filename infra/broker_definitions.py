@@ -38,9 +38,9 @@ from pathlib import Path
 
 from kombu import Connection
 
-from infra import rabbitmq_admin, topology
+from infra import district_links, rabbitmq_admin, topology
 from contracts.events.kiosk import EXCHANGE as KIOSK_EXCHANGE
-from services.common import deadletter
+from services.common import config, deadletter
 
 DEFINITIONS_PATH = Path(__file__).with_name("rabbitmq") / "definitions.json"
 EVENT_QUEUE_MAX_LENGTH = 1_000_000   # ~1 KB events: about 1 GB behind one consumer group
@@ -76,11 +76,13 @@ def password_hash(password: str, salt: bytes | None = None) -> str:
 
 
 def build(queue_type: str = "classic", vhost: str = "/", user: tuple[str, str] | None = None,
-          grant: str | None = None) -> dict:
+          grant: str | None = None, district: str | None = None, linked: dict[str, str] | None = None) -> dict:
     """The definitions document. ``user`` (name, password): a user to create, an
     administrator with every permission on ``vhost``; ``grant``: an existing user to give
-    those permissions (the operator's). With quorum, the vhost defaults to quorum too."""
-    queues = topology.queues(queue_type)
+    those permissions (the operator's). With quorum, the vhost defaults to quorum too.
+    ``linked`` (with this ``district``'s code): a queue and a shovel per linked district."""
+    linked = linked or {}
+    queues = topology.queues(queue_type, linked)
     doc: dict = {"vhosts": [{"name": vhost, "metadata": {"description": "Smart Community Suite"}}]}
     if queue_type != "classic":
         doc["vhosts"][0]["metadata"]["default_queue_type"] = queue_type
@@ -102,6 +104,8 @@ def build(queue_type: str = "classic", vhost: str = "/", user: tuple[str, str] |
         {"source": source, "vhost": vhost, "destination": destination, "destination_type": "exchange",
          "routing_key": key, "arguments": {}} for source, destination, key in topology.exchange_bindings()]
     doc["policies"] = policies(vhost, queue_type)
+    if linked:
+        doc["parameters"] = district_links.parameters(vhost, district or "", linked)
     return doc
 
 
@@ -130,5 +134,7 @@ def apply(amqp_uri: str, queue_type: str) -> list[str]:
     type, if new) through the management API, then declare and check the topology."""
     conn = Connection(amqp_uri)
     vhost, user = conn.virtual_host or "/", conn.userid
-    rabbitmq_admin.import_definitions(build(queue_type, vhost, grant=user))
-    return topology.declare(amqp_uri, queue_type)
+    settings = config.load()
+    rabbitmq_admin.import_definitions(build(queue_type, vhost, grant=user, district=settings.district_code,
+                                            linked=settings.linked_districts))
+    return topology.declare(amqp_uri, queue_type, settings.linked_districts)

@@ -1,4 +1,4 @@
-"""RabbitMQ's management HTTP API: virtual hosts and users (tests, kiosk credentials)."""
+"""RabbitMQ's management HTTP API: virtual hosts and users (tests, kiosk credentials), shovels (district links)."""
 from __future__ import annotations
 
 import os
@@ -68,3 +68,33 @@ def set_permissions(vhost: str, user: str, configure: str, write: str, read: str
 def set_topic_permissions(vhost: str, user: str, exchange: str, write: str, read: str) -> None:
     _call("PUT", f"topic-permissions/{quote(vhost, safe='')}/{quote(user, safe='')}",
           {"exchange": exchange, "write": write, "read": read})
+
+
+def put_shovel(vhost: str, name: str, value: dict) -> None:
+    """A dynamic shovel (a runtime parameter of the ``rabbitmq_shovel`` plugin)."""
+    _call("PUT", f"parameters/shovel/{quote(vhost, safe='')}/{quote(name, safe='')}", {"value": value})
+
+
+def delete_shovel(vhost: str, name: str) -> None:
+    _call("DELETE", f"parameters/shovel/{quote(vhost, safe='')}/{quote(name, safe='')}")
+
+
+def shovels(vhost: str) -> list[dict]:
+    """The shovels running in ``vhost`` and their state (``running``, ``starting``, ...)."""
+    return _call("GET", f"shovels/{quote(vhost, safe='')}") or []
+
+
+def shovel_plugin_on() -> bool:
+    try:
+        _call("GET", "shovels")
+        return True
+    except RuntimeError:
+        return False
+
+
+def connections() -> list[dict]:
+    return _call("GET", "connections") or []
+
+
+def close_connection(name: str) -> None:
+    _call("DELETE", f"connections/{quote(name, safe='')}")

@@ -25,7 +25,9 @@ from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 from contracts.registry import EVENTS
 from services.common import config, deadletter
 from services.common.inbox import InboxEventHandler
-from services.common.outbox import event_exchange
+from services.common.outbox import INTERDISTRICT_OUT, event_exchange
+from services.community.interdistrict_inbox import EXCHANGE as INTERDISTRICT_IN
+from contracts.events.interdistrict import SOURCE as INTERDISTRICT, link_queue
 
 SERVICE_CLASSES = {
     "community": "services.community.service:CommunityService",
@@ -61,6 +63,7 @@ class Subscription:
     source: str
     arguments: tuple = ()   # the handler's queue arguments, as (name, value) pairs
     partitioning: object = None   # a module saying its partitions (services/library/kiosk_partitions.py), or None
+    exchange: Exchange | None = None   # a handler bound elsewhere than its source's events (interdistrict.in)
 
     @property
     def queues(self) -> list[Queue]:
@@ -71,7 +74,7 @@ class Subscription:
     def queue(self) -> Queue:
         # nameko: evt-<source>-<type>--<service>.<method>, durable, bound by event type
         return Queue(f"evt-{self.source}-{self.event_type}--{self.service}.{self.method}",
-                     exchange=event_exchange(self.source), routing_key=self.event_type,
+                     exchange=self.exchange or event_exchange(self.source), routing_key=self.event_type,
                      durable=True, auto_delete=False, exclusive=False, queue_arguments=dict(self.arguments) or None)
 
 
@@ -84,14 +87,16 @@ def subscriptions() -> list[Subscription]:
                 if isinstance(ep, InboxEventHandler):
                     found.append(Subscription(service, method, ep.event_type, ep.source_service,
                                               tuple(sorted(ep.queue_arguments.items())),
-                                              getattr(ep, "partitioning", None)))
+                                              getattr(ep, "partitioning", None), getattr(ep, "bound_exchange", None)))
     return sorted(found, key=lambda s: (s.service, s.method))
 
 
 def exchanges() -> list[Exchange]:
-    sources = {src for src, _ in EVENTS.values()} | {s.source for s in subscriptions()}
+    # the inter-district events travel on exchanges of their own (interdistrict.out and .in)
+    sources = ({src for src, _ in EVENTS.values()} | {s.source for s in subscriptions()}) - {INTERDISTRICT}
     partitioned = [s.partitioning.PARTITIONED for s in subscriptions() if s.partitioning]
-    return [event_exchange(src) for src in sorted(sources)] + partitioned + [deadletter.DLX, UNROUTABLE]
+    return [event_exchange(src) for src in sorted(sources)] + partitioned + [deadletter.DLX, UNROUTABLE,
+                                                                             INTERDISTRICT_OUT, INTERDISTRICT_IN]
 
 
 def exchange_bindings() -> list[tuple[str, str, str]]:
@@ -101,9 +106,17 @@ def exchange_bindings() -> list[tuple[str, str, str]]:
             for s in subscriptions() if s.partitioning]
 
 
-def queues(queue_type: str = "classic") -> list[Queue]:
+def link_queues(linked: dict[str, str] | None = None) -> list[Queue]:
+    """One durable queue per linked district (``LINKED_DISTRICTS``) of what waits for it on
+    ``interdistrict.out``: kept while the link is down, drained by that link's shovel."""
+    linked = config.load().linked_districts if linked is None else linked
+    return [Queue(link_queue(code), exchange=INTERDISTRICT_OUT, routing_key=code, durable=True, auto_delete=False)
+            for code in sorted(linked)]
+
+
+def queues(queue_type: str = "classic", linked: dict[str, str] | None = None) -> list[Queue]:
     plain = [q for s in subscriptions() for q in s.queues] + [deadletter.dead_letter_queue(s) for s in SERVICE_CLASSES] + [
-        UNROUTABLE_QUEUE]
+        UNROUTABLE_QUEUE] + link_queues(linked)
     if queue_type == "classic":
         return plain
     if queue_type not in QUEUE_TYPES:
@@ -112,10 +125,11 @@ def queues(queue_type: str = "classic") -> list[Queue]:
                   queue_arguments={**(q.queue_arguments or {}), "x-queue-type": queue_type}) for q in plain]
 
 
-def declare(amqp_uri: str, queue_type: str | None = None) -> list[str]:
-    """Declare every exchange, queue and binding; return the queue names."""
+def declare(amqp_uri: str, queue_type: str | None = None, linked: dict[str, str] | None = None) -> list[str]:
+    """Declare every exchange, queue and binding (with a queue per linked district,
+    ``LINKED_DISTRICTS`` unless ``linked`` is given); return the queue names."""
     queue_type = queue_type or config.load().queue_type
-    typed = queues(queue_type)
+    typed = queues(queue_type, linked)
     with Connection(amqp_uri, connect_timeout=5) as conn:
         channel = conn.channel()
         for exchange in exchanges():
@@ -157,7 +171,7 @@ def _unbind_legacy_kiosk_queue(conn) -> None:
 def _check_nameko_redeclares(conn) -> None:
     # Fail here, at deploy time, rather than in every service's consumer at start-up.
     channel = conn.channel()
-    for queue in queues("classic"):
+    for queue in [s.queue for s in subscriptions()]:
         try:
             queue(channel).declare()
         except amqp.exceptions.PreconditionFailed as exc:

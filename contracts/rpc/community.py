@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.rpc.common import NoOptionsV1, PageOptionsV1, PersonName, PrintableText
 
@@ -23,6 +23,20 @@ class RegisterResidentV1(BaseModel):
         default=None, max_length=32, description="committee code, or None when registered outside the district")
     residence_committee: str = Field(min_length=1, max_length=32)
     address: PrintableText = Field(min_length=1, max_length=200)
+    registered_district: str | None = Field(
+        default=None, pattern=r"^\d{6}$",
+        description="registered outside the district: that district's code (GB/T 2260), where its matters are handled")
+    registered_place: str | None = Field(
+        default=None, min_length=1, max_length=32, description="with registered_district: the committee code there")
+
+    @model_validator(mode="after")
+    def _one_registration(self):
+        if self.registered_committee and (self.registered_district or self.registered_place):
+            raise ValueError("registered here (registered_committee) or in another district "
+                             "(registered_district, registered_place), not both")
+        if bool(self.registered_district) != bool(self.registered_place):
+            raise ValueError("registered_district and registered_place go together")
+        return self
 
 
 class ResidentV1(BaseModel):
@@ -38,6 +52,7 @@ class ResidentV1(BaseModel):
     registered_committee: str | None
     registered_outside_district: bool
     residence_committee: str
+    registered_district: str | None = Field(default=None, description="the other district, when registered there")
 
 
 class ChangePhoneV1(BaseModel):
@@ -138,9 +153,9 @@ CASE_ACTIONS = ("accept", "start", "request_supplement", "supplement", "assign",
 CaseAction = Literal[CASE_ACTIONS]
 CASE_STATUS_NAMES = {"submitted": "已提交", "accepted": "已受理", "in_progress": "办理中",
                      "supplement_required": "待补正", "completed": "已办结", "rejected": "不予受理",
-                     "withdrawn": "已撤回"}
+                     "withdrawn": "已撤回", "forwarded": "已转外区，待对方受理"}
 CaseStatus = Literal[tuple(CASE_STATUS_NAMES)]
-OPEN_CASE_STATUSES = ("submitted", "accepted", "in_progress", "supplement_required")
+OPEN_CASE_STATUSES = ("submitted", "accepted", "in_progress", "supplement_required", "forwarded")
 DeadlineMark = Literal["due_soon", "overdue"]
 
 
@@ -301,7 +316,8 @@ class CommitteeNoticeV1(BaseModel):
 
     notice_id: str
     committee: str
-    kind: Literal["move_declared", "moved_in", "moved_out", "registered_here_moved", "case_handed_on"]
+    kind: Literal["move_declared", "moved_in", "moved_out", "registered_here_moved", "case_handed_on",
+                  "case_forwarded"]
     title: str
     body: str
     resident_id: str | None = None
@@ -346,6 +362,8 @@ class TrailEntryV1(BaseModel):
     to_committee: str | None = None
     urge_id: str | None = None
     reply_by: str | None = None
+    district: str | None = Field(default=None, description="the other district of a step across districts")
+    missing_materials: list[str] | None = None
 
 
 class UrgeV1(BaseModel):
@@ -410,3 +428,7 @@ class CaseViewV1(BaseModel):
     trail: list[TrailEntryV1]
     urges: list[UrgeV1] = Field(default_factory=list, description="督办 of the case (staff only)")
     rating: RatingV1 | None = None
+    handling_district: str | None = Field(
+        default=None, description="handled in another district (收受分离 across districts): its code")
+    remote_case_number: str | None = Field(default=None, description="the case's number in the handling district")
+    origin_district: str | None = Field(default=None, description="forwarded here by another district: its code")

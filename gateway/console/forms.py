@@ -27,6 +27,8 @@ FORMS: dict[str, Form] = {
     "start": Form("开始办理", ()),
     "complete": Form("办结", (), leaves_queue=True),
     "request_supplement": Form("要求补正", ("missing_materials",)),
+    # the materials handed in at the desk (a case handled in another district is sent on there)
+    "supplement": Form("登记补正材料", ("materials",)),
     "assign": Form("指派给同事", ("assignee",)),
     "transfer": Form("转办其他社区", ("to_committee", "reason"), leaves_queue=True),
     "reject": Form("不予受理", ("reason",), leaves_queue=True, danger=True),
@@ -34,6 +36,7 @@ FORMS: dict[str, Form] = {
 DONE = {"urged": "督办已发出，办理社区将在通知中看到。", "answered": "督办已答复。",
         "accepted_at_desk": "申请已在窗口登记。请核对材料后受理；由其他社区或街镇中心办理的，受理后转交。",
         "accept": "案件已受理，办理期限开始计算。", "start": "案件已开始办理。", "request_supplement": "已通知居民补正材料，期限暂停计算。",
+        "supplement": "补正材料已登记（外区办理的案件已转交户籍地）。",
         "assign": "案件已指派。", "transfer": "案件已转办。", "complete": "案件已办结。", "reject": "已作出不予受理决定。"}
 
 
@@ -62,6 +65,11 @@ def action_request(case_id: str, action: str, step: Form, form) -> tuple[dict, s
         if not missing:
             return {}, "请填写需要居民补正的材料（每行一项）"
         body["missing_materials"] = [m[:100] for m in missing]
+    if "materials" in step.fields:
+        handed_in = items(form.get("materials"))
+        if not handed_in:
+            return {}, "请填写居民交来的补正材料（每行一项）"
+        body["materials"] = [m[:100] for m in handed_in]
     if "assignee" in step.fields:
         assignee = (form.get("assignee_other") or form.get("assignee") or "").strip()[:64]
         if not assignee:

@@ -35,7 +35,10 @@ HEADERS = {
 TRAIL_NAMES = {"submit": "提交申请", "accept": "受理", "start": "开始办理", "request_supplement": "要求补正",
                "supplement": "补正材料", "assign": "指派", "transfer": "转办", "complete": "办结",
                "reject": "不予受理", "withdraw": "撤回", "due_soon": "即将到期提醒", "overdue": "超期提醒",
-               "deadline_set": "期限确定", "urge": "督办", "urge_answered": "答复督办", "rate": "居民评价"}
+               "deadline_set": "期限确定", "urge": "督办", "urge_answered": "答复督办", "rate": "居民评价",
+               # replies of the district that handles a forwarded case (收受分离 across districts)
+               "remote_accepted": "户籍地已受理", "remote_needs_materials": "户籍地要求补正",
+               "remote_done": "户籍地已办结", "remote_refused": "户籍地不予受理"}
 ROLE_NAMES = {"staff": "工作人员", "admin": "管理员", "system": "系统", "resident": "居民", "guardian": "监护人",
               "supervisor": "监察人员", "centre": "街镇受理中心"}
 CODE_TITLES = {

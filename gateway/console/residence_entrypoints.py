@@ -19,7 +19,8 @@ LIST_PAGE = 50
 LISTS = {"living-here": ("living_here", "居住在本社区、户籍在外的居民"),
          "registered-here": ("registered_here", "户籍在本社区、居住在外的居民")}
 NOTICE_KINDS = {"move_declared": "居住地申报", "moved_in": "迁入", "moved_out": "迁出",
-                "registered_here_moved": "户籍居民迁居", "case_handed_on": "收受分离案件", "case_urged": "督办"}
+                "registered_here_moved": "户籍居民迁居", "case_handed_on": "收受分离案件", "case_forwarded": "外区转来案件",
+                "case_urged": "督办"}
 
 
 class ResidenceConsoleEntrypoints(ConsoleSession):

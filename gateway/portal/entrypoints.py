@@ -30,7 +30,8 @@ CASES = ("{ me { cases { id number status statusName matterName submittedAt dead
          "handlingCommittee { name } } } }")
 CASE = ("query($id: ID!) { case(id: $id) { id number status statusName matterName materials missingMaterials "
         "submittedAt acceptedOn deadline deadlineMark acceptingDesk { name } handlingCommittee { name } "
-        "trail { at action toStatus note role } uploads { id name contentType size uploadedAt } "
+        "handlingDistrict remoteCaseNumber "
+        "trail { at action toStatus note role district missingMaterials } uploads { id name contentType size uploadedAt } "
         "rating { score comment at } } }")
 RATE = ("mutation($id: ID!, $s: Int!, $c: String) { rateCase(caseId: $id, score: $s, comment: $c) "
         "{ rating { score } } }")

@@ -37,11 +37,15 @@ class AuditEntry(graphene.ObjectType):
     note = graphene.String()
     by = graphene.String(description="staff only")
     role = graphene.String()
+    district = graphene.String(description="the other district of a step across districts (forwarded, its replies)")
+    missing_materials = graphene.List(graphene.NonNull(graphene.String),
+                                      description="what the other district asked for (remote_needs_materials)")
 
     @staticmethod
     def of(e: dict) -> "AuditEntry":
         return AuditEntry(at=e["at"], action=e["action"], from_status=e.get("from"), to_status=e["to"],
-                          note=e.get("note"), by=e.get("by"), role=e.get("role"))
+                          note=e.get("note"), by=e.get("by"), role=e.get("role"), district=e.get("district"),
+                          missing_materials=e.get("missing_materials"))
 
 
 class MaterialFile(graphene.ObjectType):
@@ -115,6 +119,10 @@ class Case(graphene.ObjectType):
     trail = graphene.List(graphene.NonNull(AuditEntry), required=True)
     urges = graphene.List(graphene.NonNull(Urge), required=True, description="督办 of the case (staff only)")
     rating = graphene.Field(Rating, description="the resident's rating, once the case is closed and rated")
+    handling_district = graphene.String(description="handled in another district (收受分离 across districts): "
+                                                    "its code; handlingCommittee is then that district's committee")
+    remote_case_number = graphene.String(description="the case's number in the district that handles it")
+    origin_district = graphene.String(description="forwarded here by another district: its code")
     uploads = graphene.List(graphene.NonNull(MaterialFile), required=True,
                             description="files uploaded to the case (one service call: ask for one case's)")
 
@@ -132,7 +140,9 @@ class Case(graphene.ObjectType):
             deadline_flag=data.get("deadline_flag"), deadline_mark=data.get("deadline_mark"),
             actions=data["actions"], trail=[AuditEntry.of(e) for e in data["trail"]],
             urges=[Urge.of(u) for u in data.get("urges") or []],
-            rating=Rating(**data["rating"]) if data.get("rating") else None)
+            rating=Rating(**data["rating"]) if data.get("rating") else None,
+            handling_district=data.get("handling_district"), remote_case_number=data.get("remote_case_number"),
+            origin_district=data.get("origin_district"))
 
     def resolve_accepting_desk(root, info):
         return place(info, root.accepting_desk)
@@ -141,6 +151,9 @@ class Case(graphene.ObjectType):
         return place(info, root.accepting_committee)
 
     def resolve_handling_committee(root, info):
+        if root.handling_district:   # a committee of the other district: this district's names do not apply
+            return Place(code=root.handling_committee, name=f"{root.handling_district} 区 {root.handling_committee}",
+                         kind="committee", parent=None)
         return place(info, root.handling_committee)
 
     def resolve_uploads(root, info):
@@ -192,10 +205,12 @@ class RegisteredResident(graphene.ObjectType):
     id_number_masked = graphene.String(required=True)
     phone_masked = graphene.String()
     registered_committee = graphene.String()
+    registered_district = graphene.String(description="registered in another district: its code")
     residence_committee = graphene.String(required=True)
 
     @staticmethod
     def of(r: dict) -> "RegisteredResident":
         return RegisteredResident(id=r["resident_id"], name=r["name"], id_number_masked=r["id_number_masked"],
                                   phone_masked=r.get("phone_masked"), registered_committee=r["registered_committee"],
+                                  registered_district=r.get("registered_district"),
                                   residence_committee=r["residence_committee"])

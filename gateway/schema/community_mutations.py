@@ -70,6 +70,8 @@ class RegisterResident(graphene.Mutation):
         registered_committee = graphene.String(description="omit when registered outside the district")
         residence_committee = graphene.String(required=True)
         address = graphene.String(required=True)
+        registered_district = graphene.String(description="registered in another district: its code (six digits)")
+        registered_place = graphene.String(description="with registeredDistrict: the committee code there")
 
     Output = RegisteredResident
 

@@ -26,7 +26,10 @@ def cmd_topology(args) -> int:
         if user is not None and len(user) != 2:
             print("--user takes NAME:PASSWORD", file=sys.stderr)
             return 2
-        print(broker_definitions.render(broker_definitions.build(queue_type, args.vhost, user=user)), end="")
+        # with LINKED_DISTRICTS set, its queues and shovels too (the checked-in file is made without)
+        print(broker_definitions.render(broker_definitions.build(
+            queue_type, args.vhost, user=user, district=settings.district_code,
+            linked=settings.linked_districts)), end="")
         return 0
     queues = broker_definitions.apply(settings.amqp_uri, queue_type)
     print(f"imported the definitions and checked {len(queues)} {queue_type} queues")

@@ -39,7 +39,9 @@ def ensure_running(amqp_uri: str, wait: float = 90.0, say=print) -> None:
         time.sleep(1)
 
 
-PLUGINS = ("rabbitmq_consistent_hash_exchange",)   # the kiosk partitions' exchange (services/library/kiosk_partitions.py)
+# beside management: the kiosk partitions' exchange (services/library/kiosk_partitions.py) and the
+# shovel that links districts (infra/district_links.py)
+PLUGINS = ("rabbitmq_consistent_hash_exchange", "rabbitmq_shovel", "rabbitmq_shovel_management")
 
 
 def ensure_plugins(say=print) -> None:
@@ -56,9 +58,10 @@ def ensure_plugins(say=print) -> None:
 
 def ensure_management(wait: float = 60.0, say=print) -> None:
     """The management API (tests make a vhost of their own through it), and the plugins the
-    topology needs."""
+    topology needs (shovels are declared through that API)."""
     ensure_plugins(say)
     if rabbitmq_admin.available():
+        _ensure_shovel(wait, say)
         return
     if not shutil.which("rabbitmq-plugins"):
         raise SystemExit("RabbitMQ's management API does not answer (RABBITMQ_MANAGEMENT_URI) and "
@@ -70,4 +73,19 @@ def ensure_management(wait: float = 60.0, say=print) -> None:
     while not rabbitmq_admin.available():
         if time.monotonic() > deadline:
             raise SystemExit("RabbitMQ's management API did not come up")
+        time.sleep(1)
+    _ensure_shovel(wait, say)
+
+
+def _ensure_shovel(wait: float, say) -> None:
+    """Wait for the shovel plugin ``ensure_plugins`` enabled to answer on the management API."""
+    if rabbitmq_admin.shovel_plugin_on():
+        return
+    if not shutil.which("rabbitmq-plugins"):
+        raise SystemExit("RabbitMQ's shovel plugin is off and rabbitmq-plugins is not here to enable it "
+                         "(enable rabbitmq_shovel and rabbitmq_shovel_management)")
+    deadline = time.monotonic() + wait
+    while not rabbitmq_admin.shovel_plugin_on():
+        if time.monotonic() > deadline:
+            raise SystemExit("RabbitMQ's shovel plugin did not come up")
         time.sleep(1)

@@ -16,7 +16,7 @@ from pathlib import Path
 import requests
 import yaml
 
-from infra import embedded_store, topology
+from infra import district_links, embedded_store, topology
 from infra.local import broker, processes
 from services.common import config, storage
 
@@ -58,8 +58,11 @@ def ensure_store(settings: config.Settings, say=print) -> None:
 
 
 def deploy(settings: config.Settings) -> list[str]:
-    """Declare the broker topology and every service's indexes."""
-    queues = topology.declare(settings.amqp_uri)
+    """Declare the broker topology (with the links to other districts: a queue and a shovel
+    each) and every service's indexes."""
+    queues = topology.declare(settings.amqp_uri, linked=settings.linked_districts)
+    if settings.linked_districts:
+        district_links.apply(settings.amqp_uri, settings.district_code, settings.linked_districts)
     client = storage.client_for(settings.effective_mongo_uri, settings.store_timeout_ms)
     for service in topology.SERVICE_CLASSES:
         indexes = import_module(f"services.{service}.store").INDEXES
@@ -98,8 +101,12 @@ def _require_free_port(host: str, port: int, variable: str) -> None:
 
 def up(settings: config.Settings, say=print) -> None:
     broker.ensure_running(settings.amqp_uri, say=say)
+    if settings.linked_districts:   # the links' shovels are declared through the management API
+        broker.ensure_management(say=say)
     ensure_store(settings, say=say)
     queues = deploy(settings)
+    if settings.linked_districts:
+        say(f"linked districts: {', '.join(sorted(settings.linked_districts))} (a queue and a shovel each)")
     say(f"declared the broker topology ({len(queues)} queues) and the database indexes")
     from infra import broker_definitions
     if broker_definitions.apply_policies(settings.amqp_uri, settings.queue_type):

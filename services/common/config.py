@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 SERVICES = ("community", "library", "elearning")
 HEALTH_PORTS = {"community": 8001, "library": 8002, "elearning": 8003}
+DEFAULT_DISTRICT_CODE = "310115"   # the demo district (浦东新区), GB/T 2260
 
 
 def _env(name: str, default: str) -> str:
@@ -57,6 +58,8 @@ class Settings:
     jwt_jwks_url: str = ""
     import_max_bytes: int = 1 << 30  # `suite import` refuses larger files (split them or raise it)
     queue_type: str = "classic"    # quorum in a cluster whose vhost defaults to quorum (infra/README.md)
+    district_code: str = DEFAULT_DISTRICT_CODE
+    linked_districts: dict[str, str] = field(default_factory=dict)   # code -> the other district's AMQP URI
 
     @property
     def effective_mongo_uri(self) -> str:
@@ -67,6 +70,13 @@ class Settings:
 
 
 def load() -> Settings:
+    settings = _load()
+    if settings.district_code in settings.linked_districts:
+        raise SystemExit(f"LINKED_DISTRICTS names this district itself ({settings.district_code}, DISTRICT_CODE)")
+    return settings
+
+
+def _load() -> Settings:
     return Settings(
         amqp_uri=_env("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/"),
         mongo_uri=os.environ.get("MONGO_URI", "").strip(),
@@ -90,7 +100,24 @@ def load() -> Settings:
         jwt_jwks_url=os.environ.get("JWT_JWKS_URL", "").strip(),
         import_max_bytes=_int("SUITE_IMPORT_MAX_BYTES", 1 << 30),
         queue_type=_env("QUEUE_TYPE", "classic").lower(),
+        district_code=_env("DISTRICT_CODE", DEFAULT_DISTRICT_CODE),
+        linked_districts=linked_districts(os.environ.get("LINKED_DISTRICTS")),
     )
+
+
+def linked_districts(raw: str | None) -> dict[str, str]:
+    """``LINKED_DISTRICTS`` (``310104=amqp://user:pass@host/vhost,310105=amqp://...``): the
+    districts cases are handed on to and taken from, each with the broker (and vhost) the
+    shovel carries them to (docs/ARCHITECTURE.md, "Across districts")."""
+    out: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in (raw or "").split(","))):
+        code, sep, uri = part.partition("=")
+        code, uri = code.strip(), uri.strip()
+        if not sep or not (len(code) == 6 and code.isdigit()) or not uri.startswith(("amqp://", "amqps://")):
+            raise SystemExit(f"LINKED_DISTRICTS: {part.split('@')[-1]!r} is not CODE=amqp://... "
+                             "(a six-digit district code and the other district's broker URI)")
+        out[code] = uri
+    return out
 
 
 def option(config: dict, name: str, default):
@@ -131,6 +158,9 @@ def nameko_config(settings: Settings, service: str, web_port: int | None = None)
             # digital resources: the largest file taken, and where readers reach /digital/v1/ on this port
             "DIGITAL_MAX_BYTES": _int("DIGITAL_MAX_BYTES", 64 * 1024 * 1024),
             "LIBRARY_PUBLIC_URL": os.environ.get("LIBRARY_PUBLIC_URL", "").strip()} if service == "library" else {}),
+        **({"DISTRICT_CODE": settings.district_code,
+            "LINKED_DISTRICTS": ",".join(f"{c}={u}" for c, u in settings.linked_districts.items())}
+           if service == "community" else {}),
         **({"LEARNER_ERASURE": _env("LEARNER_ERASURE", "false"),
             "PAYMENT_PROVIDER_KEY": os.environ.get("PAYMENT_PROVIDER_KEY", "").strip()}
            if service == "elearning" else {}),

@@ -34,12 +34,13 @@ import pymongo
 from eventlet.event import Event
 from kombu import Connection, Exchange
 from kombu.utils import json as kombu_json
-from nameko.amqp.publish import Publisher
+from nameko.amqp.publish import Publisher, UndeliverableMessage
 from nameko.extensions import DependencyProvider
 from pymongo import IndexModel, UpdateOne
 from pymongo.collection import Collection
 
 from contracts import new_event
+from contracts.events import interdistrict
 from contracts.registry import event_source
 from services.common import clock, tracing
 from services.common.config import option
@@ -65,6 +66,19 @@ def event_exchange(source_service: str) -> Exchange:
     # Must equal nameko's own declaration (nameko.standalone.events.get_event_exchange).
     return Exchange(f"{source_service}.events", type="topic", durable=True, auto_delete=False,
                     delivery_mode=2)
+
+
+INTERDISTRICT_OUT = Exchange(interdistrict.OUT_EXCHANGE, type="direct", durable=True, auto_delete=False,
+                             delivery_mode=2)
+
+
+def route(ev: dict) -> tuple[Exchange, str]:
+    """Where an event goes: its service's events exchange by type; a case handed on to another
+    district (``contracts/events/interdistrict.py``) to ``interdistrict.out`` by that district's
+    code, whose link queue the shovel drains."""
+    if ev["type"] in interdistrict.TYPES:
+        return INTERDISTRICT_OUT, ev["data"]["to_district"]
+    return event_exchange(ev["source"]), ev["type"]
 
 
 _built = 0   # events this process has put into updates: a relay looks when it has grown
@@ -144,8 +158,14 @@ def relay_once(collections: Iterable[Collection], publisher: Publisher, *, owner
                 publisher.publish_all(outgoing, confirmed)
             else:
                 for ev, doc in outgoing:
-                    publisher.publish(ev, exchange=event_exchange(ev["source"]), routing_key=ev["type"],
-                                      headers=_headers(ev), message_id=ev["id"])
+                    exchange, routing_key = route(ev)
+                    linked = exchange is INTERDISTRICT_OUT
+                    try:
+                        publisher.publish(ev, exchange=exchange, routing_key=routing_key, headers=_headers(ev),
+                                          message_id=ev["id"], mandatory=linked, declare=[exchange] if linked else [])
+                    except UndeliverableMessage:
+                        _no_link(ev, routing_key)
+                        continue
                     confirmed(ev, doc)
         finally:
             # what was confirmed is removed in one round trip, even when a later publish failed
@@ -153,6 +173,13 @@ def relay_once(collections: Iterable[Collection], publisher: Publisher, *, owner
                 collection.bulk_write(published, ordered=False)
                 sent += len(published)
     return sent
+
+
+def _no_link(ev: dict, district: str) -> None:
+    # a case for another district must reach its link queue: without one (that district not
+    # linked by `suite deploy`) it stays in the outbox, not lost, and is said
+    log.error("outbox: no link queue for district %s; the event waits (run `suite deploy` with LINKED_DISTRICTS "
+              "naming it)", district, extra={"event_id": ev["id"]})
 
 
 def _headers(ev: dict) -> dict:
@@ -180,6 +207,7 @@ class PipelinedPublisher:
             channel.confirm_select()
             channel.events["basic_ack"].add(self._on_ack)
             channel.events["basic_nack"].add(self._on_nack)
+            channel.events["basic_return"].add(self._on_return)
             self._conn, self._channel, self._tag, self._declared = conn, channel, 0, set()
         return self._channel
 
@@ -193,9 +221,15 @@ class PipelinedPublisher:
 
     def _on_ack(self, delivery_tag, multiple):
         for tag in ([t for t in self._waiting if t <= delivery_tag] if multiple else [delivery_tag]):
-            done = self._waiting.pop(tag, None)
-            if done is not None:
-                done()
+            waiting = self._waiting.pop(tag, None)
+            if waiting is not None and waiting[0] not in self._returned:   # returned: routed nowhere, kept
+                waiting[1]()
+
+    def _on_return(self, exc, exchange, routing_key, message):
+        # a mandatory event no queue took (an inter-district case with no link queue) comes back
+        # before its confirm: it stays in the outbox
+        self._returned.add(message.properties.get("message_id"))
+        _no_link({"id": message.properties.get("message_id")}, routing_key)
 
     def _on_nack(self, delivery_tag, multiple):
         for tag in ([t for t in self._waiting if t <= delivery_tag] if multiple else [delivery_tag]):
@@ -205,20 +239,21 @@ class PipelinedPublisher:
     def publish_all(self, outgoing: list[tuple[dict, dict]], confirmed) -> None:
         if not outgoing:
             return
-        self._waiting, self._refused = {}, 0
+        self._waiting, self._refused, self._returned = {}, 0, set()
         try:
             channel = self._open()
             for ev, doc in outgoing:
                 message = channel.prepare_message(
                     kombu_json.dumps(ev), content_type="application/json", content_encoding="utf-8",
                     headers=_headers(ev), properties={"message_id": ev["id"], "delivery_mode": 2})
-                exchange = event_exchange(ev["source"])
+                exchange, routing_key = route(ev)
                 if exchange.name not in self._declared:   # as nameko's publisher does, once a channel
                     exchange(channel).declare()
                     self._declared.add(exchange.name)
                 self._tag += 1
-                self._waiting[self._tag] = partial(confirmed, ev, doc)
-                channel.basic_publish(message, exchange=exchange.name, routing_key=ev["type"])
+                self._waiting[self._tag] = (ev["id"], partial(confirmed, ev, doc))
+                channel.basic_publish(message, exchange=exchange.name, routing_key=routing_key,
+                                      mandatory=exchange is INTERDISTRICT_OUT)
             deadline = time.monotonic() + self.confirm_timeout
             while self._waiting and time.monotonic() < deadline:
                 try:

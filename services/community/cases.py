@@ -4,6 +4,15 @@
                    ↘ supplement_required ↗ (the clock pauses, then resumes)
     rejected (reason required) from any open state; withdrawn by the resident before completion.
 
+A case handled in another district (``handling_district``, 收受分离 across districts) is
+accepted here into ``forwarded`` and goes out (``interdistrict``); from then on this district
+only records what that district replies (``remote_reply``); nobody here acts on it, except to
+hand in the materials it asks for (``supplement``, sent on as ``MaterialsHandedInV1``).
+Its clock (``clock_here``): while ``forwarded`` the deadline timer watches an answer limit of
+``FORWARD_ANSWER_DAYS`` working days (a lost link or a silent district is raised, due soon
+then overdue, like any deadline); once that district accepted, the promised time limit runs
+on its calendar and its timer: the case here shows its deadline and is not watched.
+
 Every step returns the new case (version + 1, one more audit entry) and the event to
 publish; the store writes both in one version-checked update.
 """
@@ -16,6 +25,7 @@ from datetime import date, datetime
 from typing import Callable
 
 from contracts.events import community as ev
+from contracts.events import interdistrict as idev
 from contracts.rpc.community import CASE_STATUS_NAMES, OPEN_CASE_STATUSES, ActorV1
 from services.common import clock
 from services.common.errors import BadInput, Conflict, Forbidden
@@ -26,6 +36,7 @@ OPEN = OPEN_CASE_STATUSES
 FINAL = ("completed", "rejected", "withdrawn")
 CLOCK_RUNNING = ("accepted", "in_progress")   # the deadline counts (paused while supplementing)
 NO_DEADLINE_KEY = "9999-12-31"
+FORWARD_ANSWER_DAYS = 2   # working days for the other district to answer a forwarded case
 
 
 @dataclass(frozen=True)
@@ -92,11 +103,16 @@ def can_see(case: dict, actor: Actor, subdistricts: set[str] | None = None) -> b
 
 
 def _may(case: dict, actor: Actor, who: str) -> bool:
-    if actor.role in ("admin", "system"):
-        return True
     # a supervisor acts on no case (only by 督办, ``supervision``); a centre clerk on the cases its centre handles
     staff_of = lambda *committees: actor.role in ("staff", "centre") and actor.desk_code in committees  # noqa: E731
     owner = actor.role in ("resident", "guardian") and actor.id == case["resident_id"]
+    if case.get("handling_district") and case["status"] != "submitted":
+        # forwarded: the other district acts and this one records its replies, but the materials
+        # it asks for are handed in here, at the accepting desk (收受分离), and sent on
+        return who == "owner_or_staff" and case["status"] == "supplement_required" \
+            and (owner or staff_of(case["accepting_committee"]) or actor.role in ("admin", "system"))
+    if actor.role in ("admin", "system"):
+        return True
     allowed = {
         "accepting": staff_of(case["accepting_committee"]),
         "handling": staff_of(case["handling_committee"]),
@@ -123,11 +139,19 @@ def allowed_actions(case: dict, actor: Actor) -> list[str]:
             if case["status"] in step.allowed_from and _may(case, actor, step.who)]
 
 
+def clock_here(case: dict) -> bool:
+    """Whether this district's deadline timer watches the case: while its clock runs, or for a
+    case handled in another district only while it waits for that district's answer."""
+    if case.get("handling_district"):
+        return case["status"] == "forwarded"
+    return case["status"] in CLOCK_RUNNING
+
+
 def deadline_mark(case: dict, calendar: workdays.WorkingCalendar, today: date) -> str | None:
     """``overdue`` or ``due_soon`` (by the next working day) as of ``today`` while the clock
     runs, else None. Without the schedule of today's year, a past deadline is still overdue
     and what the timer raised stands; nothing is guessed from weekdays."""
-    if case["status"] not in CLOCK_RUNNING or not case.get("deadline"):
+    if not clock_here(case) or not case.get("deadline"):
         return None
     deadline = date.fromisoformat(case["deadline"])
     try:
@@ -148,6 +172,8 @@ def queue_of(case: dict) -> str | None:
     """Whose queue the case waits in: the accepting desk's committee until accepted."""
     if case["status"] in FINAL:
         return None
+    if case.get("handling_district"):   # handled elsewhere: the accepting desk keeps watching it
+        return case["accepting_committee"]
     return case["accepting_committee"] if case["status"] == "submitted" else case["handling_committee"]
 
 
@@ -167,7 +193,7 @@ def _finish(case: dict) -> dict:
         case["open_flag"] = case["deadline_flag"]
     else:
         case.pop("open_flag", None)
-    if case["status"] in CLOCK_RUNNING and case.get("deadline") and case.get("deadline_flag") != "overdue":
+    if clock_here(case) and case.get("deadline") and case.get("deadline_flag") != "overdue":
         case["watch"] = due_key(case["deadline"])
     else:
         case.pop("watch", None)
@@ -189,7 +215,10 @@ def number_scope(desk_id: str, now: datetime) -> str:
 
 
 def new_case(*, case_id: str, number: str, matter: dict, resident: dict, desk: dict, handling: str,
-             actor: Actor, now: datetime, materials: list[str], note: str | None) -> tuple[dict, type, dict]:
+             actor: Actor, now: datetime, materials: list[str], note: str | None,
+             handling_district: str | None = None, origin: dict | None = None) -> tuple[dict, type, dict]:
+    """A submitted case. ``handling_district``: handled in that other district (``handling`` is
+    its committee there); ``origin``: a case another district forwarded here (``interdistrict``)."""
     case = {
         "_id": case_id,
         "number": number,
@@ -216,6 +245,10 @@ def new_case(*, case_id: str, number: str, matter: dict, resident: dict, desk: d
         "trail": [_entry(actor, now, "submit", None, "submitted", note)],
         "version": 1,
     }
+    if handling_district:
+        case["handling_district"] = handling_district
+    if origin:
+        case.update(origin)
     return _finish(case), ev.CaseSubmittedV1, {}
 
 
@@ -253,7 +286,7 @@ def deadline_now_known(case: dict, calendar: workdays.WorkingCalendar, now: date
     """The case with its deadline set, once the schedule it was waiting for is loaded; None
     while it still cannot be computed. An audit entry by the system says why it changed."""
     if not case.get("awaiting_calendar") or not case.get("deadline_basis") \
-            or case["status"] not in ("accepted", "in_progress"):
+            or case["status"] not in ("accepted", "in_progress", "forwarded"):
         return None
     new = copy.deepcopy(case)
     _set_deadline(new, calendar, case["deadline_basis"])
@@ -285,7 +318,13 @@ def apply(case: dict, action: str, actor: Actor, now: datetime, calendar: workda
     event: type
 
     handed_on = None
-    if action == "accept":
+    if action == "accept" and case.get("handling_district"):
+        # handed on to the other district; its answer is awaited within FORWARD_ANSWER_DAYS
+        new["status"], event = "forwarded", idev.CaseForwardedV1
+        handed_on = case["handling_committee"]
+        new["accepted_on"] = today.isoformat()
+        _set_deadline(new, calendar, {"kind": "accept", "from": today.isoformat(), "days": FORWARD_ANSWER_DAYS})
+    elif action == "accept":
         new["status"], event = "accepted", ev.CaseAcceptedV1
         if case["handling_committee"] != case["accepting_committee"]:   # 收受分离: handed on by this step
             handed_on = case["handling_committee"]
@@ -302,6 +341,12 @@ def apply(case: dict, action: str, actor: Actor, now: datetime, calendar: workda
         if new["deadline"]:
             new["paused_remaining"] = _remaining(calendar, today, new)
         extra["missing_materials"] = list(missing_materials)
+    elif action == "supplement" and case.get("handling_district"):
+        # sent on to the district that handles it; its clock resumes there, and it replies
+        new["status"], event = "accepted", idev.MaterialsHandedInV1
+        new["materials"] = new["materials"] + [m for m in (materials or []) if m not in new["materials"]]
+        new["missing_materials"] = []
+        extra = {"materials": list(materials or new["materials"])}
     elif action == "supplement":
         new["status"], event = new["paused_from"] or "accepted", ev.CaseSupplementedV1
         new["materials"] = new["materials"] + [m for m in (materials or []) if m not in new["materials"]]
@@ -337,7 +382,41 @@ def apply(case: dict, action: str, actor: Actor, now: datetime, calendar: workda
 
     new["trail"] = case["trail"] + [_entry(actor, now, action, before, new["status"], note,
                                            assignee=assignee if action == "assign" else None,
-                                           to_committee=to_committee if action == "transfer" else handed_on)]
+                                           to_committee=to_committee if action == "transfer" else handed_on,
+                                           district=new.get("handling_district") if event in (
+                                               idev.CaseForwardedV1, idev.MaterialsHandedInV1) else None)]
+    new["version"] = case["version"] + 1
+    return _finish(new), event, extra
+
+
+REPLY_STATUS = {"accepted": ("accepted", ev.CaseAcceptedV1),
+                "needs_materials": ("supplement_required", ev.CaseSupplementRequestedV1),
+                "done": ("completed", ev.CaseCompletedV1), "refused": ("rejected", ev.CaseRejectedV1)}
+
+
+def remote_reply(case: dict, reply: dict, now: datetime) -> tuple[dict, type, dict] | None:
+    """The case after the handling district's reply (``CaseRepliedV1`` data), the local event
+    that tells the resident (receipt, supplement request, completion, rejection), its extra
+    data; None when the reply is not newer than the last one applied (a copy, or late)."""
+    if reply["seq"] <= case.get("remote_seq", 0):
+        return None
+    if case["status"] in FINAL:
+        return None   # settled already: a later word changes nothing here
+    status, event = REPLY_STATUS[reply["reply"]]
+    new = copy.deepcopy(case)
+    new["status"], new["remote_seq"] = status, reply["seq"]
+    new["remote_case_number"] = reply.get("remote_case_number") or case.get("remote_case_number")
+    new["missing_materials"] = list(reply.get("missing_materials") or []) if status == "supplement_required" else []
+    if reply.get("deadline"):
+        new["deadline"] = str(reply["deadline"])   # theirs, on their calendar: shown, not watched here
+    new["deadline_flag"] = None
+    new.pop("awaiting_calendar", None)
+    new.pop("deadline_basis", None)
+    extra = {"missing_materials": new["missing_materials"]} if status == "supplement_required" else {}
+    actor = Actor(f"district:{reply['from_district']}", "system")
+    new["trail"] = case["trail"] + [_entry(actor, now, f"remote_{reply['reply']}", case["status"], status,
+                                           reply.get("note"), district=reply["from_district"],
+                                           missing_materials=new["missing_materials"] or None)]
     new["version"] = case["version"] + 1
     return _finish(new), event, extra
 
@@ -362,7 +441,7 @@ def event_data(case: dict, actor: Actor, extra: dict) -> dict:
 
 def deadline_flag(case: dict, calendar: workdays.WorkingCalendar, today: date) -> str | None:
     """``due_soon`` or ``overdue`` when the case should be raised now (each once), else None."""
-    if case["status"] not in CLOCK_RUNNING or not case.get("deadline"):
+    if not clock_here(case) or not case.get("deadline"):
         return None
     try:
         status = workdays.due_status(calendar, today, date.fromisoformat(case["deadline"]))
@@ -389,7 +468,7 @@ def flagged(case: dict, flag: str, now: datetime) -> tuple[dict, type]:
 VIEW_FIELDS = ("number", "version", "status", "resident_id", "resident_name", "matter_code", "matter_name",
                "jurisdiction", "promised_days", "accepting_desk", "accepting_committee", "handling_committee",
                "assignee", "materials", "missing_materials", "submitted_at", "accepted_on", "deadline",
-               "deadline_problem", "deadline_flag")
+               "deadline_problem", "deadline_flag", "handling_district", "remote_case_number", "origin_district")
 
 
 def view(case: dict, actor: Actor, calendar: workdays.WorkingCalendar, today: date) -> dict:

@@ -7,6 +7,7 @@ import logging
 
 from nameko.timer import timer
 
+from contracts.events.interdistrict import CaseForwardedV1, MaterialsHandedInV1
 from contracts.events.library import KioskFaultV1
 from contracts.rpc.community import CaseActionV1, SubmitCaseV1
 from services.common import clock, outbox
@@ -40,8 +41,9 @@ class CaseEntrypoints:
             raise NotFound(f"no matter {req.matter_code}")
         desk = self._desk(req.desk, resident, who)
         residence = resident["residence"]["committee"]
+        linked = self._linked()
         handling = jurisdiction.handling_committee(matter["jurisdiction"], resident, desk["parent"], {
-            residence: (places_store.by_codes(self.db, [residence]).get(residence) or {}).get("parent")})
+            residence: (places_store.by_codes(self.db, [residence]).get(residence) or {}).get("parent")}, linked)
         # A copy of this request taken by another process makes the same case id: it answers
         # the first one's case instead of storing a second (and takes no case number).
         case_id = cases.case_id_for(self.request_key)
@@ -52,7 +54,7 @@ class CaseEntrypoints:
         case, event_type, extra = cases.new_case(
             case_id=case_id, number=f"{scope}-{cases_store.next_number(self.db, scope):04d}", matter=matter,
             resident=resident, desk=desk, handling=handling, actor=who, now=now, materials=req.materials,
-            note=req.note)
+            note=req.note, handling_district=jurisdiction.handling_district(matter["jurisdiction"], resident, linked))
         event = outbox.event(event_type.TYPE, cases.event_data(case, who, extra), subject=case["_id"])
         if not cases_store.add(self.db, case, event):   # the copy ran at the same time
             return self._same_submission(cases_store.get(self.db, case_id, cases_store.CASE_FIELDS), req, who)
@@ -82,8 +84,14 @@ class CaseEntrypoints:
             case, req.action, who, clock.now(), calendar_store.load(self.db), note=req.note, reason=req.reason,
             assignee=req.assignee, to_committee=req.to_committee, missing_materials=req.missing_materials,
             materials=req.materials, committee_exists=lambda code: places_store.committee_exists(self.db, code))
-        event = outbox.event(event_type.TYPE, cases.event_data(new, who, extra), subject=new["_id"])
-        cases_store.save_case_step(self.db, case, new, event)
+        if event_type is CaseForwardedV1:   # handed on to the other district (interdistrict_rpc)
+            event, more = self._forward_event(new, residents_store.get(self.db, new["resident_id"])), []
+        elif event_type is MaterialsHandedInV1:   # materials for it handed in here
+            event, more = self._supplement_event(new, extra), []
+        else:
+            event = outbox.event(event_type.TYPE, cases.event_data(new, who, extra), subject=new["_id"])
+            more = [reply] if (reply := self._reply_event(case, new)) else []   # a case forwarded here
+        cases_store.save_case_step(self.db, case, new, event, *more)
         access_log.record(self.db, case["resident_id"], who, "action", clock.now(), case_id=case["_id"])
         return self._view(new, who)
 

@@ -8,7 +8,7 @@ from pymongo.database import Database
 from services.common import outbox
 from services.common.errors import Conflict
 from services.common.storage import diff_update, due_by, merge_updates, once, rekey_due
-from services.community.store import CASES, COUNTERS
+from services.community.store import CASES, COUNTERS, REFUSED_FORWARDS
 
 # Reads for views leave out what no view shows and what grows: pending events, the applied
 # event ids (up to 200).
@@ -24,10 +24,10 @@ def by_ids(db: Database, ids: list[str]) -> dict[str, dict]:
     return {c["_id"]: c for c in db[CASES].find({"_id": {"$in": list(ids)}})}
 
 
-def add(db: Database, case: dict, event: dict) -> bool:
-    """Store a new case with its event; False when a case of that id is stored already."""
+def add(db: Database, case: dict, event: dict | None) -> bool:
+    """Store a new case with its event (if any); False when a case of that id is stored already."""
     try:
-        db[CASES].insert_one({**case, **outbox.pending_fields([event])})
+        db[CASES].insert_one({**case, **(outbox.pending_fields([event]) if event else {})})
     except pymongo.errors.DuplicateKeyError:
         return False
     return True
@@ -85,9 +85,17 @@ def save_case_fix(db: Database, old: dict, new: dict) -> None:
         raise Conflict("the case was changed by someone else meanwhile; reload it and try again")
 
 
-def save_case_step(db: Database, old: dict, new: dict, event: dict) -> None:
-    """Write a case step and its event in one update, if nobody changed the case meanwhile."""
+def add_refusal(db: Database, copy_id: str, forward: dict, reply: dict) -> None:
+    """Keep a forward refused at once with its reply to the sender (once: its id is the copy's)."""
+    try:
+        db[REFUSED_FORWARDS].insert_one({"_id": copy_id, "forward": forward, **outbox.pending_fields([reply])})
+    except pymongo.errors.DuplicateKeyError:
+        pass   # refused already: the reply went (or goes) out once
+
+
+def save_case_step(db: Database, old: dict, new: dict, event: dict, *more: dict) -> None:
+    """Write a case step and its events in one update, if nobody changed the case meanwhile."""
     result = db[CASES].update_one({"_id": old["_id"], "version": old["version"]},
-                                  merge_updates(diff_update(old, new), outbox.record(event)))
+                                  merge_updates(diff_update(old, new), outbox.record(event, *more)))
     if result.matched_count == 0:
         raise Conflict("the case was changed by someone else meanwhile; reload it and try again")

@@ -6,7 +6,7 @@ handed on concerns, and what each is told.
   (moved out) and the registration committee when it is neither (registered here, living
   elsewhere now), each once;
 - a case accepted at one committee's desk and handled by another (``CaseAcceptedV1``, 收受分离):
-  the handling committee.
+  the handling committee; a case another district forwarded here: the registration committee.
 
 Notices name the resident (the committees serve them) and the places, never an ID number, a
 phone or an address: the lists and the case say what each side may see.
@@ -53,6 +53,16 @@ def for_handed_on(data: dict, case: dict, place: dict[str, str]) -> list[Committ
                             f"收受分离转来的案件：{case['matter_name']}（{case['number']}）",
                             f"{_name(place, data['accepting_committee'])}受理点已受理居民{case['resident_name']}的"
                             f"“{case['matter_name']}”申请，按事项规定由本社区（户籍地）办理，请在案件队列中办理。")]
+
+
+def for_forwarded(case: dict) -> list[CommitteeNotice]:
+    """A case another district accepted for a resident registered at this committee (收受分离
+    across districts): this committee handles it, and its steps are replied to that district."""
+    return [CommitteeNotice(case["handling_committee"], "case_forwarded",
+                            f"外区转来的案件：{case['matter_name']}（{case['number']}）",
+                            f"{case['origin_district']} 区受理点已受理户籍在本社区的居民{case['resident_name']}的"
+                            f"“{case['matter_name']}”申请（对方办件编号 {case['origin_number']}），按事项规定由户籍地办理，"
+                            "请在案件队列中办理；受理、补正、办结或不予受理将自动回复对方。")]
 
 
 def _name(place: dict[str, str], code: str | None) -> str:

@@ -57,6 +57,8 @@ class CommitteeNoticeEntrypoints:
         case = cases_store.get(self.db, data["case_id"], cases_store.CASE_FIELDS)
         if case is None:
             raise RuntimeError(f"case {data['case_id']} not found yet")   # retried, then dead-lettered
+        if case.get("handling_district"):
+            return   # handed on to another district: its committee is told there
         self._tell(event, committee_notices.for_handed_on(
             data, case, self._places(data["accepting_committee"], data["handling_committee"])),
             resident_id=data["resident_id"], case_id=data["case_id"])

@@ -11,7 +11,7 @@ from services.common import clock
 from services.common.errors import BadInput, Forbidden, NotFound
 from services.common.inbox import inbox_handler
 from services.common.rpc import rpc
-from services.community import cases, cases_store, notices, notices_store, places_store, residents_store
+from services.community import cases, cases_store, interdistrict, notices, notices_store, places_store, residents_store
 
 
 class NoticeEntrypoints:
@@ -109,8 +109,8 @@ class NoticeEntrypoints:
 
     def _notify(self, kind: str, event: dict) -> None:
         data = event["data"]
-        if data["resident_id"].startswith("kiosk:"):
-            return  # maintenance cases have no resident to notify
+        if data["resident_id"].startswith("kiosk:") or interdistrict.is_foreign(data["resident_id"]):
+            return  # maintenance cases have no resident to notify; another district tells its residents
         case = cases_store.get(self.db, data["case_id"])
         if case is None:
             raise RuntimeError(f"case {data['case_id']} not found yet")  # retried, then dead-lettered

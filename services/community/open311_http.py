@@ -18,7 +18,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from services.common import clock
-from services.common.config import option
+from services.common.config import DEFAULT_DISTRICT_CODE, option
 from services.common.errors import BadInput, SuiteError
 from services.common.rpc import rpc
 from services.community import open311, open311_store, places_store, residents_store
@@ -26,7 +26,7 @@ from services.community import open311, open311_store, places_store, residents_s
 log = logging.getLogger(__name__)
 
 FMT = "<fmt>"      # json or xml; any other answers the spec's error list (open311.check_format)
-DISTRICT_CODE = "310115"   # the demo district (浦东新区)'s administrative division code (GB/T 2260)
+DISTRICT_CODE = DEFAULT_DISTRICT_CODE   # the district's administrative division code (GB/T 2260)
 CONTACT = "各街镇社区事务受理服务中心 (the district's community service centres)"
 KEY_SERVICE = "api keys for submitting requests are issued by the district's operators (suite open311 client add)"
 

@@ -44,6 +44,9 @@ def new_resident(request: RegisterResidentV1, today: date, resident_id: str) -> 
         "phone": request.phone,
         "registered_committee": request.registered_committee,
         "registered_outside_district": request.registered_committee is None,
+        # registered in another district: where that district's matters go (``jurisdiction``)
+        **({"registered_district": request.registered_district, "registered_place": request.registered_place}
+           if request.registered_district else {}),
         "residence": {"committee": request.residence_committee, "address": request.address,
                       "since": today.isoformat()},
         "residence_history": [],
@@ -76,6 +79,7 @@ def public_view(resident: dict) -> dict:
         registered_committee=resident["registered_committee"],
         registered_outside_district=resident["registered_outside_district"],
         residence_committee=resident["residence"]["committee"],
+        registered_district=resident.get("registered_district"),
     ).model_dump()
 
 

@@ -8,6 +8,7 @@ its rules and its store module, and answer or publish:
 - ``residents_rpc``: registration, imports, reads, moves of residence (declared, confirmed, at a desk)
   and the committees' 人户分离 lists;
 - ``cases_rpc``: cases, the staff queue, the deadline timer, kiosk faults;
+- ``interdistrict_rpc``: cases forwarded from linked districts and their replies to ours;
 - ``notices_rpc``: residents' notices of case steps and of other services' facts;
 - ``materials_rpc``: files residents upload to their cases;
 - ``committee_notices_rpc``: committees' notices (the console's inbox) of moves and cases handed on;
@@ -31,6 +32,7 @@ from services.common.tracing import Tracing
 from services.community import cases_store, residents_store, store
 from services.community.cases_rpc import CaseEntrypoints
 from services.community.committee_notices_rpc import CommitteeNoticeEntrypoints
+from services.community.interdistrict_rpc import InterdistrictEntrypoints
 from services.community.materials_rpc import MaterialEntrypoints
 from services.community.notices_rpc import NoticeEntrypoints
 from services.community.open311_http import Open311Entrypoints
@@ -44,7 +46,7 @@ from services.community.supervision_rpc import SupervisionEntrypoints
 
 
 class CommunityService(HealthEntrypoints, PlaceEntrypoints, ResidentEntrypoints, CaseEntrypoints,
-                       MaterialEntrypoints, NoticeEntrypoints, CommitteeNoticeEntrypoints, SupervisionEntrypoints,
+                       InterdistrictEntrypoints, MaterialEntrypoints, NoticeEntrypoints, CommitteeNoticeEntrypoints, SupervisionEntrypoints,
                        StaffEntrypoints, StaffIdentityEntrypoints, SigninEntrypoints, Open311Entrypoints):
     name = "community"
 

@@ -25,6 +25,7 @@ OPEN311_CLIENTS = "open311_clients"
 OPEN311_REQUESTS = "open311_requests"
 ACCESS_LOG = "access_log"
 COMMITTEE_NOTICES = "committee_notices"
+REFUSED_FORWARDS = "refused_forwards"   # forwards from other districts refused at once, with their reply
 
 INDEXES = {
     RESIDENTS: [
@@ -63,6 +64,7 @@ INDEXES = {
     OPEN311_REQUESTS: [IndexModel([("token", ASCENDING)], name="token", unique=True, sparse=True)],
     ACCESS_LOG: [IndexModel([("resident_id", ASCENDING)], name="resident")],
     COMMITTEE_NOTICES: [IndexModel([("committee", ASCENDING)], name="committee")],
+    REFUSED_FORWARDS: [OUTBOX_INDEX],
 }
 
-OUTBOX_COLLECTIONS = [RESIDENTS, CASES]
+OUTBOX_COLLECTIONS = [RESIDENTS, CASES, REFUSED_FORWARDS]

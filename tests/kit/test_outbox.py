@@ -248,3 +248,18 @@ def test_the_relay_looks_once_per_wake_and_loses_no_event_stored_while_it_looks(
         reply.result()
     assert len(drain(settings.amqp_uri, probe, expect=30, timeout=20)) == 30
     assert time.monotonic() - started < 20
+
+
+def test_a_case_for_a_district_with_no_link_queue_waits_in_the_outbox_and_does_not_hold_the_rest(
+        settings, collection):
+    from contracts.events.interdistrict import CaseRepliedV1
+    probe = bind_probe_queue(settings.amqp_uri, "community.events")
+    unlinked = outbox.event(CaseRepliedV1.TYPE, {"from_district": "310115", "to_district": "310198",
+                                                 "case_id": "c-x", "seq": 2, "reply": "accepted"}, subject="c-x")
+    collection.insert_one({"_id": "stuck", **outbox.pending_fields([unlinked])})
+    collection.insert_one({"_id": "fine", **outbox.pending_fields([registered("r-c")])})
+
+    sent = outbox.relay_once([collection], Publisher(settings.amqp_uri, use_confirms=True, serializer="json"))
+
+    assert sent == 1 and len(drain(settings.amqp_uri, probe, expect=1)) == 1
+    assert collection.find_one({"_id": "stuck"})["outbox"] == {unlinked["id"]: unlinked}

@@ -67,10 +67,12 @@ def test_document_header(document):
 def test_every_event_has_channel_operation_and_message(document, event_type):
     service, model = EVENTS[event_type]
     channel = document["channels"][event_type]
-    # services publish with the event type as routing key; kiosks with kiosk.<their id>.<kind>
+    # services publish with the event type as routing key; kiosks with kiosk.<their id>.<kind>;
+    # a case handed on to another district goes to interdistrict.out keyed by that district
     assert channel["address"] == getattr(model, "ROUTING_KEY", event_type)
     exchange = channel["bindings"]["amqp"]["exchange"]
-    assert exchange == {**exchange, "name": f"{service}.events", "type": "topic", "durable": True}
+    expected = ("interdistrict.out", "direct") if service == "interdistrict" else (f"{service}.events", "topic")
+    assert exchange == {**exchange, "name": expected[0], "type": expected[1], "durable": True}
 
     message = document["components"]["messages"][event_type]
     envelope_ref, override = message["payload"]["allOf"]
