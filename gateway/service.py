@@ -19,6 +19,7 @@ from gateway.calls import Calls
 from gateway.console.entrypoints import ConsoleEntrypoints
 from gateway.console.library_entrypoints import LibraryConsoleEntrypoints
 from gateway.console.oidc_entrypoints import ConsoleOidcEntrypoints
+from gateway.console.report_entrypoints import ReportConsoleEntrypoints
 from gateway.console.residence_entrypoints import ResidenceConsoleEntrypoints
 from gateway.console.supervision_entrypoints import SupervisionConsoleEntrypoints
 from gateway.portal.entrypoints import PortalEntrypoints
@@ -52,7 +53,8 @@ def _error(status: int, message: str, code: str):
 
 
 class GatewayService(ConsoleEntrypoints, ConsoleOidcEntrypoints, LibraryConsoleEntrypoints,
-                     ResidenceConsoleEntrypoints, SupervisionConsoleEntrypoints, PortalEntrypoints, MetricsEntrypoints):
+                     ResidenceConsoleEntrypoints, SupervisionConsoleEntrypoints, ReportConsoleEntrypoints,
+                     PortalEntrypoints, MetricsEntrypoints):
     name = "gateway"
 
     community = RpcProxy("community")

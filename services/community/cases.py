@@ -20,7 +20,7 @@ from contracts.rpc.community import CASE_STATUS_NAMES, OPEN_CASE_STATUSES, Actor
 from services.common import clock
 from services.common.errors import BadInput, Conflict, Forbidden
 from services.common.storage import due_key
-from services.community import workdays
+from services.community import reports, workdays
 
 OPEN = OPEN_CASE_STATUSES
 FINAL = ("completed", "rejected", "withdrawn")
@@ -171,6 +171,7 @@ def _finish(case: dict) -> dict:
         case["watch"] = due_key(case["deadline"])
     else:
         case.pop("watch", None)
+    case.update(reports.case_figures(case))   # what the supervisors' reports group by
     return case
 
 

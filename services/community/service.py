@@ -35,6 +35,7 @@ from services.community.materials_rpc import MaterialEntrypoints
 from services.community.notices_rpc import NoticeEntrypoints
 from services.community.open311_http import Open311Entrypoints
 from services.community.places_rpc import PlaceEntrypoints
+from services.community.reports_rpc import ReportEntrypoints
 from services.community.residents_rpc import ResidentEntrypoints
 from services.community.signin_rpc import SigninEntrypoints
 from services.community.sms import Sms
@@ -45,7 +46,7 @@ from services.community.supervision_rpc import SupervisionEntrypoints
 
 class CommunityService(HealthEntrypoints, PlaceEntrypoints, ResidentEntrypoints, CaseEntrypoints,
                        MaterialEntrypoints, NoticeEntrypoints, CommitteeNoticeEntrypoints, SupervisionEntrypoints,
-                       StaffEntrypoints, StaffIdentityEntrypoints, SigninEntrypoints, Open311Entrypoints):
+                       ReportEntrypoints, StaffEntrypoints, StaffIdentityEntrypoints, SigninEntrypoints, Open311Entrypoints):
     name = "community"
 
     config = Config()

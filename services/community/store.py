@@ -47,6 +47,7 @@ INDEXES = {
         IndexModel([("awaiting_calendar", ASCENDING)], name="awaiting_calendar", sparse=True),
         IndexModel([("open_flag", ASCENDING)], name="open_flag", sparse=True),
         IndexModel([("submitted_at", ASCENDING)], name="submitted_at"),   # Open311's public list
+        IndexModel([("report_month", ASCENDING)], name="report_month"),   # the reports (reports_store)
         OUTBOX_INDEX,
     ],
     NOTICES: [IndexModel([("resident_id", ASCENDING)], name="resident")],

@@ -20,6 +20,7 @@ HOLDS = "holds"
 LOAN_HISTORY = "loan_history"
 KIOSKS = "kiosks"
 KIOSK_INBOX = "kiosk_inbox"
+KIOSK_HOURS = "kiosk_hours"   # one row per kiosk and UTC hour it was heard in: its uptime (reports_store.py)
 CONFLICTS = "conflicts"
 SIP2_ACCOUNTS = "sip2_accounts"
 DIGITAL_COPIES = "digital_copies"   # licence copies of digital resources, one each (digital_store.py)
@@ -61,6 +62,7 @@ INDEXES = {
                      IndexModel([("loan.patron", ASCENDING)], name="loan_patron", sparse=True),
                      IndexModel([("due_watch", ASCENDING)], name="due_watch", sparse=True), OUTBOX_INDEX],
     KIOSKS: [IndexModel([("status", ASCENDING)], name="status"), OUTBOX_INDEX],
+    KIOSK_HOURS: [IndexModel([("hour", ASCENDING)], name="hour")],
     CONFLICTS: [IndexModel([("status", ASCENDING)], name="status"), IndexModel([("barcode", ASCENDING)], name="barcode"),
                 # a page is one range of one of these (conflicts.KEY_FIELDS), whichever filters it has
                 *[IndexModel([(key, ASCENDING)], name=key, sparse=True)
