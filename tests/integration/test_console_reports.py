@@ -8,7 +8,9 @@ the service's fields; the CSV and XLSX downloads are read back (openpyxl) and co
 page. The library's and e-learning's reports read rows the test writes in months of 2021 (a past
 no other test writes in). A committee's clerk and another sub-district's supervisor are refused."""
 import csv
+import html
 import io
+import json
 import re
 import uuid
 from collections import Counter
@@ -117,7 +119,9 @@ def test_reports_match_what_was_done_and_download_as_csv_and_xlsx(start_service,
         shown = {(row[2], row[3]): (row[0], int(row[4]), int(row[5])) for row in table_of(page.text)}
         assert shown == {(names[h], _matter_name(rpc, m)): (month, n, crossing[(h, m)])
                          for (h, m), n in expected.items()}
-        assert 'id="report-chart"' in page.text and "/console/static/vendor/chart.umd.js" in page.text
+        assert "/console/static/vendor/chart.umd.js" in page.text
+        chart = json.loads(html.unescape(re.search(r"data-chart='([^']*)'", page.text).group(1)))
+        assert chart["labels"][-1] == month and chart["series"][0]["data"][-1] == sum(expected.values())
         assert "script-src 'self'" in page.headers["Content-Security-Policy"]
     assert sum(int(r[5]) for r in table_of(centre_b.get(f"/console/reports/cases?{query}").text)) == 1   # handed in
 
