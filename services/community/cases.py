@@ -171,7 +171,7 @@ def _finish(case: dict) -> dict:
         case["watch"] = due_key(case["deadline"])
     else:
         case.pop("watch", None)
-    case.update(reports.case_figures(case))   # what the supervisors' reports group by
+    reports.with_figures(case)   # what the supervisors' reports group on
     return case
 
 

@@ -6,9 +6,11 @@ store's groups (``reports_store``).
   sub-district's supervisor and its centre's clerks their sub-district only (its committees and
   the centre itself, which handles the matters whose rule says sub-district). A committee's clerk
   reads none: the reports are the district's view of its committees.
-- **What a case carries** (``case_figures``, set by every write of the case, ``cases._finish``):
-  the district's month it was submitted in, and once closed (办结 or 不予受理) the day, the days
-  it took (calendar days from submission) and whether it closed by its deadline. A case handed on
+- **What a case carries** (``with_figures``, set by every write of the case, ``cases._finish``,
+  and by a rating): the district's month it was submitted in, once closed (办结 or 不予受理) the
+  days it took (calendar days from submission) and whether it closed by its deadline, and the
+  keys the reports group on (computed when the case is written: grouping on a key computed in
+  the pipeline, ``$concat``, was 20 times slower on the embedded store, bench/RESULTS.md). A case handed on
   (收受分离) counts where it is handled; the table says how many came from another sub-district.
 """
 from __future__ import annotations
@@ -22,17 +24,40 @@ REPORTS = {"cases": "案件量（按事项、社区、月份）", "timeliness": 
            "ratings": "居民评价", "away": "人户分离人数（按社区）"}
 
 
-def case_figures(case: dict) -> dict:
-    """The report fields of ``case`` as it is now (kept once closed: a closed case stays closed)."""
-    out = {"report_month": report_tables.local_month(case["submitted_at"])}
-    if case["status"] in CLOSED:
-        closed_at = case.get("closed_at") or next(
-            (e["at"] for e in reversed(case["trail"]) if e["action"] in ("complete", "reject")), case["trail"][-1]["at"])
-        closed_on = report_tables.local_hour(closed_at[:13]).date().isoformat() \
-            if len(closed_at) > 10 else closed_at
-        out.update(closed_at=closed_at, handling_days=report_tables.days_between(case["submitted_at"], closed_at),
-                   on_time=("yes" if closed_on <= case["deadline"] else "no") if case.get("deadline") else "none")
-    return out
+def with_figures(case: dict) -> dict:
+    """``case`` with its report fields as it is now: the district's month it was submitted in
+    and, grouped on by the reports (each one indexed field, starting with that month, so one
+    range of it is a period and its values are the groups: no key is computed when a report
+    runs), ``report_key`` month|handling committee|matter; ``report_handed_key`` (only when
+    accepted elsewhere, 收受分离) the same with the accepting committee; once closed,
+    ``report_closed_key`` month|handling|on time (yes, no, none: no deadline)|days taken; once
+    rated, ``report_rating_key`` month|handling|score. A closed case keeps its closing figures."""
+    if not case.get("submitted_at"):   # not a stored case (a rule's test may pass a part of one)
+        return case
+    month = report_tables.local_month(case["submitted_at"])
+    head = SEP.join((month, case["handling_committee"]))
+    case["report_month"] = month
+    case["report_key"] = SEP.join((head, case["matter_code"]))
+    _keep(case, "report_handed_key", SEP.join((head, case["matter_code"], case["accepting_committee"]))
+          if case["accepting_committee"] != case["handling_committee"] else None)
+    if case["status"] in CLOSED and not case.get("closed_at"):
+        closed_at = next((e["at"] for e in reversed(case["trail"]) if e["action"] in ("complete", "reject")),
+                         case["trail"][-1]["at"])
+        closed_on = report_tables.local_hour(closed_at[:13]).date().isoformat()
+        case.update(closed_at=closed_at, handling_days=report_tables.days_between(case["submitted_at"], closed_at),
+                    on_time=("yes" if closed_on <= case["deadline"] else "no") if case.get("deadline") else "none")
+    _keep(case, "report_closed_key", SEP.join((head, case["on_time"], str(case["handling_days"])))
+          if case["status"] in CLOSED else None)
+    score = (case.get("rating") or {}).get("score")
+    _keep(case, "report_rating_key", SEP.join((head, str(score))) if score else None)
+    return case
+
+
+def _keep(case: dict, field: str, value: str | None) -> None:
+    if value is None:
+        case.pop(field, None)   # sparse: only the cases it groups carry it
+    else:
+        case[field] = value
 
 
 # ---- scope -------------------------------------------------------------------------------------
@@ -62,20 +87,20 @@ def place_names(places: list[dict]) -> dict[str, str]:
 
 # ---- tables ------------------------------------------------------------------------------------
 
-def cases_table(groups: list[dict], members: dict[str, str], all_places: dict[str, str], names: dict[str, str],
+def cases_table(groups: list[dict], handed: list[dict], members: dict[str, str], all_places: dict[str, str], names: dict[str, str],
                 matters: dict[str, str], since: str, until: str, chosen: str | None) -> dict:
     """Cases submitted per month, handling committee and matter, with how many of them were
-    accepted in another sub-district (handed on, 收受分离); groups are
-    {_id: "month|handling|matter|accepting", n}."""
+    accepted in another sub-district (handed on, 收受分离); ``groups`` are
+    {_id: "month|handling|matter", n}, ``handed`` {_id: "month|handling|matter|accepting", n}."""
     tally: dict[tuple[str, str, str], list[int]] = {}
     for g in groups:
+        month, handling, matter = g["_id"].split(SEP)
+        if handling in members and since <= month <= until:
+            tally.setdefault((month, handling, matter), [0, 0])[0] += g["n"]
+    for g in handed:
         month, handling, matter, accepting = g["_id"].split(SEP)
-        if handling not in members or not since <= month <= until:
-            continue
-        row = tally.setdefault((month, handling, matter), [0, 0])
-        row[0] += g["n"]
-        if all_places.get(accepting) != members[handling]:
-            row[1] += g["n"]
+        if (month, handling, matter) in tally and all_places.get(accepting) != members[handling]:
+            tally[(month, handling, matter)][1] += g["n"]
     rows = [{"month": m, "subdistrict": names.get(members[h], ""), "committee": names.get(h, h),
              "matter": matters.get(mt, mt), "cases": n, "from_elsewhere": away}
             for (m, h, mt), (n, away) in sorted(tally.items())]
@@ -95,10 +120,10 @@ def timeliness_table(groups: list[dict], members: dict[str, str], names: dict[st
                      chosen: str | None) -> dict:
     """Per handling committee, the cases closed (of those submitted in the period), how many by
     their deadline, the rate, and the median days taken; groups are
-    {_id: "handling|on_time|days", n}."""
+    {_id: "month|handling|on_time|days", n}."""
     per: dict[str, dict] = {}
     for g in groups:
-        handling, on_time, days = g["_id"].split(SEP)
+        _, handling, on_time, days = g["_id"].split(SEP)
         if handling not in members:
             continue
         row = per.setdefault(handling, {"closed": 0, "on_time": 0, "with_deadline": 0, "days": {}})
@@ -123,10 +148,10 @@ def timeliness_table(groups: list[dict], members: dict[str, str], names: dict[st
 def ratings_table(groups: list[dict], members: dict[str, str], names: dict[str, str], since: str, until: str,
                   chosen: str | None) -> dict:
     """Per handling committee, residents' ratings of the cases submitted in the period: how many,
-    the average, and how many of each score; groups are {_id: "handling|score", n}."""
+    the average, and how many of each score; groups are {_id: "month|handling|score", n}."""
     per: dict[str, dict[int, int]] = {}
     for g in groups:
-        handling, score = g["_id"].split(SEP)
+        _, handling, score = g["_id"].split(SEP)
         if handling in members:
             per.setdefault(handling, {})[int(score)] = per.get(handling, {}).get(int(score), 0) + g["n"]
     rows = []

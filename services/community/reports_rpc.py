@@ -29,7 +29,7 @@ class ReportEntrypoints:
             matters = {m["_id"]: m["name"] for m in places_store.matters(self.db, include_internal=True)}
             # {code: its sub-district} of every place a case is accepted at (a desk's parent)
             every = {p["_id"]: (p["_id"] if p["kind"] == "subdistrict" else p.get("parent")) for p in places}
-            return reports.cases_table(reports_store.cases_by_month(self.db, since, until), members, every, names,
+            return reports.cases_table(*reports_store.cases_by_month(self.db, since, until), members, every, names,
                                        matters, since, until, chosen)
         if report == "timeliness":
             return reports.timeliness_table(reports_store.closed_by_days(self.db, since, until), members, names,

@@ -1,42 +1,35 @@
-"""The community service's reports against the store: one aggregation per report, each a
-``$match`` on one indexed field (the case's ``report_month``, the residents' sparse 人户分离 keys)
-then a ``$group`` on one computed key (``$concat`` of the parts; the embedded store does not group
-on a document of fields), split by the rules in ``reports``."""
+"""The community service's reports against the store: one aggregation per figure, each a range
+of one indexed key the case carries (``reports.with_figures``: it starts with the month, so the
+range is the period) then a ``$group`` on that same key, split by the rules in ``reports``. The
+embedded store does not group on a document of fields, and computing a key in the pipeline
+(``$concat``) cost 20 times a stored one (bench/RESULTS.md, Reports)."""
 from __future__ import annotations
 
 from pymongo.database import Database
 
-from services.common.report_tables import SEP
-from services.community.reports import CLOSED
+from services.common.report_tables import shift_month
 from services.community.store import CASES, RESIDENTS
 
 
-def _in_period(since: str, until: str) -> dict:
-    return {"report_month": {"$gte": since, "$lte": until}}
-
-
-def cases_by_month(db: Database, since: str, until: str) -> list[dict]:
-    """[{_id: "month|handling|matter|accepting", n}] of the cases submitted in the period."""
+def grouped(db: Database, key: str, since: str, until: str) -> list[dict]:
+    """[{_id: the key's value, n}] of the cases whose ``key`` falls in the months ``since``..``until``."""
     return list(db[CASES].aggregate([
-        {"$match": _in_period(since, until)},
-        {"$group": {"_id": {"$concat": ["$report_month", SEP, "$handling_committee", SEP, "$matter_code", SEP,
-                                        "$accepting_committee"]}, "n": {"$sum": 1}}}]))
+        {"$match": {key: {"$gte": since, "$lt": shift_month(until, 1)}}},
+        {"$group": {"_id": f"${key}", "n": {"$sum": 1}}}]))
+
+
+def cases_by_month(db: Database, since: str, until: str) -> tuple[list[dict], list[dict]]:
+    """The cases of the period by month|handling|matter, and those handed on by
+    month|handling|matter|accepting."""
+    return grouped(db, "report_key", since, until), grouped(db, "report_handed_key", since, until)
 
 
 def closed_by_days(db: Database, since: str, until: str) -> list[dict]:
-    """[{_id: "handling|on_time|days", n}] of the cases of the period closed by their committee."""
-    return list(db[CASES].aggregate([
-        {"$match": {**_in_period(since, until), "status": {"$in": list(CLOSED)}}},
-        {"$group": {"_id": {"$concat": ["$handling_committee", SEP, "$on_time", SEP,
-                                        {"$toString": "$handling_days"}]}, "n": {"$sum": 1}}}]))
+    return grouped(db, "report_closed_key", since, until)
 
 
 def ratings(db: Database, since: str, until: str) -> list[dict]:
-    """[{_id: "handling|score", n}] of the ratings of the cases of the period."""
-    return list(db[CASES].aggregate([
-        {"$match": {**_in_period(since, until), "rating.score": {"$exists": True}}},
-        {"$group": {"_id": {"$concat": ["$handling_committee", SEP, {"$toString": "$rating.score"}]},
-                    "n": {"$sum": 1}}}]))
+    return grouped(db, "report_rating_key", since, until)
 
 
 def away(db: Database) -> tuple[list[dict], list[dict]]:

@@ -47,7 +47,10 @@ INDEXES = {
         IndexModel([("awaiting_calendar", ASCENDING)], name="awaiting_calendar", sparse=True),
         IndexModel([("open_flag", ASCENDING)], name="open_flag", sparse=True),
         IndexModel([("submitted_at", ASCENDING)], name="submitted_at"),   # Open311's public list
-        IndexModel([("report_month", ASCENDING)], name="report_month"),   # the reports (reports_store)
+        # the reports (reports_store): a range of one key is a period, its values the groups
+        IndexModel([("report_key", ASCENDING)], name="report_key", sparse=True),
+        *[IndexModel([(key, ASCENDING)], name=key, sparse=True)
+          for key in ("report_handed_key", "report_closed_key", "report_rating_key")],
         OUTBOX_INDEX,
     ],
     NOTICES: [IndexModel([("resident_id", ASCENDING)], name="resident")],
