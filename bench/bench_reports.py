@@ -35,6 +35,9 @@ def committee(i: int) -> str:
     return f"C{i % COMMITTEES:04d}"
 
 
+PARENTS = {committee(c): f"SD{c % SUBDISTRICTS:02d}" for c in range(COMMITTEES)}   # {committee: sub-district}
+
+
 def places() -> list[dict]:
     out = [{"_id": f"SD{s:02d}", "kind": "subdistrict", "name": f"街镇{s}"} for s in range(SUBDISTRICTS)]
     out += [{"_id": committee(c), "kind": "committee", "name": f"居委{c}", "parent": f"SD{c % SUBDISTRICTS:02d}"}
@@ -60,7 +63,7 @@ def make_case(i: int, rng: random.Random) -> dict:
             "version": len(trail)}
     if status in community_reports.CLOSED and rng.random() < 0.3:
         case["rating"] = {"score": rng.randint(1, 5), "comment": ""}
-    return community_reports.with_figures(case)
+    return community_reports.with_figures(case, PARENTS.get)
 
 
 def make_resident(i: int, rng: random.Random) -> dict:
@@ -123,27 +126,35 @@ def run(n: int, repeat: int) -> None:
 
         rng = random.Random(1)
         every = places()
-        names_of = community_reports.place_names(every)
-        district = community_reports.scope(_Actor("supervisor", None), every, None)[1]
-        where_of = {p["_id"]: (p["_id"] if p["kind"] == "subdistrict" else p["parent"]) for p in every}
+        district, whole = community_reports.scope(_Actor("supervisor", None), every, None)[1], None
+        one, sd = community_reports.scope(_Actor("supervisor", "SD07"), every, None)[1], "SD07"
+        names_of, names_sd = community_reports.place_names(every, None), community_reports.place_names(every, sd)
         since, until = MONTHS[0], MONTHS[-1]
         low, high = report_tables.utc_bounds(since, until)
         ids = iter([f"case{rng.randrange(n):08d}" for _ in range(400)])
         base = timed(lambda: community[community_collections.CASES].find_one({"_id": next(ids)}), 200)
         baseline = statistics.median(base)
+
+        def community_report(figure, table, units, names, chosen, first=since):
+            groups = community_store.grouped(community, figure, first, until, chosen)
+            if figure == "cases":
+                return table(groups, units, names, {}, first, until, chosen)
+            return table(groups, units, names, first, until, chosen)
         reports = {
-            "community: cases by matter, committee, month (district)": lambda: community_reports.cases_table(
-                *community_store.cases_by_month(community, since, until), district, where_of, names_of, {}, since, until,
-                None),
-            "community: cases, one quarter (district)": lambda: community_reports.cases_table(
-                *community_store.cases_by_month(community, "2026-01", "2026-03"), district, where_of, names_of, {}, "2026-01", "2026-03",
-                None),
-            "community: on-time rate, median days": lambda: community_reports.timeliness_table(
-                community_store.closed_by_days(community, since, until), district, names_of, since, until, None),
-            "community: ratings": lambda: community_reports.ratings_table(
-                community_store.ratings(community, since, until), district, names_of, since, until, None),
-            "community: living away (per committee)": lambda: community_reports.away_table(
-                *community_store.away(community), district, names_of, None),
+            "community: cases by month, matter (district, 12 months)": lambda: community_report(
+                "cases", community_reports.cases_table, district, names_of, whole),
+            "community: cases ... (district, 3 months)": lambda: community_report(
+                "cases", community_reports.cases_table, district, names_of, whole, "2026-10"),
+            "community: cases ... (one sub-district, 12 months)": lambda: community_report(
+                "cases", community_reports.cases_table, one, names_sd, sd),
+            "community: on-time rate, median days (district)": lambda: community_report(
+                "closed", community_reports.timeliness_table, district, names_of, whole),
+            "community: on-time ... (one sub-district)": lambda: community_report(
+                "closed", community_reports.timeliness_table, one, names_sd, sd),
+            "community: ratings (district)": lambda: community_report(
+                "rated", community_reports.ratings_table, district, names_of, whole),
+            "community: living away (district)": lambda: community_reports.away_table(
+                *community_store.away(community), district, PARENTS, names_of, whole),
             "library: loans by location and hour": lambda: library_reports.loans_table(
                 library_store.loans(library, low, high), {}, since, until),
             "library: kiosks' uptime and conflicts": lambda: library_reports.kiosks_table(

@@ -20,7 +20,7 @@ from contracts.rpc.community import CASE_STATUS_NAMES, OPEN_CASE_STATUSES, Actor
 from services.common import clock
 from services.common.errors import BadInput, Conflict, Forbidden
 from services.common.storage import due_key
-from services.community import reports, workdays
+from services.community import workdays
 
 OPEN = OPEN_CASE_STATUSES
 FINAL = ("completed", "rejected", "withdrawn")
@@ -171,7 +171,6 @@ def _finish(case: dict) -> dict:
         case["watch"] = due_key(case["deadline"])
     else:
         case.pop("watch", None)
-    reports.with_figures(case)   # what the supervisors' reports group on
     return case
 
 

@@ -47,10 +47,9 @@ INDEXES = {
         IndexModel([("awaiting_calendar", ASCENDING)], name="awaiting_calendar", sparse=True),
         IndexModel([("open_flag", ASCENDING)], name="open_flag", sparse=True),
         IndexModel([("submitted_at", ASCENDING)], name="submitted_at"),   # Open311's public list
-        # the reports (reports_store): a range of one key is a period, its values the groups
-        IndexModel([("report_key", ASCENDING)], name="report_key", sparse=True),
-        *[IndexModel([(key, ASCENDING)], name=key, sparse=True)
-          for key in ("report_handed_key", "report_closed_key", "report_rating_key")],
+        # the reports (reports_store): the district's months, one sub-district's months
+        IndexModel([("report_month", ASCENDING)], name="report_month", sparse=True),
+        IndexModel([("report_sd_month", ASCENDING)], name="report_sd_month", sparse=True),
         OUTBOX_INDEX,
     ],
     NOTICES: [IndexModel([("resident_id", ASCENDING)], name="resident")],

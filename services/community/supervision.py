@@ -16,7 +16,6 @@ from datetime import date, datetime
 
 from services.common.arguments import checked_day
 from services.common.errors import BadInput, Conflict, Forbidden
-from services.community import reports
 from services.community.cases import FINAL, Actor, _entry
 
 SUPERVISING = ("supervisor", "admin")
@@ -141,7 +140,6 @@ def rate(case: dict, actor: Actor, now: datetime, score, comment) -> dict:
     comment = "" if comment is None else _text(comment, COMMENT_MAX, "", allow_empty=True)
     new = copy.deepcopy(case)
     new["rating"] = {"score": score, "comment": comment, "at": now.isoformat()}
-    reports.with_figures(new)   # the ratings report groups on it
     new["trail"] = case["trail"] + [_entry(actor, now, "rate", case["status"], case["status"], f"{score}/5")]
     new["version"] = case["version"] + 1
     return new

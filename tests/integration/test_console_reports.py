@@ -116,20 +116,24 @@ def test_reports_match_what_was_done_and_download_as_csv_and_xlsx(start_service,
         expected = Counter((r["handling"], r["matter"]) for r in done if r["handling"] in members)
         crossing = Counter((r["handling"], r["matter"]) for r in done if r["handling"] in members
                            and (r["accepting"] == b1) != (r["handling"] == b1))
-        shown = {(row[2], row[3]): (row[0], int(row[4]), int(row[5])) for row in table_of(page.text)}
+        shown = {(row[1], row[2]): (row[0], int(row[3]), int(row[4])) for row in table_of(page.text)}
         assert shown == {(names[h], _matter_name(rpc, m)): (month, n, crossing[(h, m)])
                          for (h, m), n in expected.items()}
         assert "/console/static/vendor/chart.umd.js" in page.text
         chart = json.loads(html.unescape(re.search(r"data-chart='([^']*)'", page.text).group(1)))
         assert chart["labels"][-1] == month and chart["series"][0]["data"][-1] == sum(expected.values())
         assert "script-src 'self'" in page.headers["Content-Security-Policy"]
-    assert sum(int(r[5]) for r in table_of(centre_b.get(f"/console/reports/cases?{query}").text)) == 1   # handed in
+    assert sum(int(r[4]) for r in table_of(centre_b.get(f"/console/reports/cases?{query}").text)) == 1   # handed in
+    # the district's rows are its sub-districts: A's is the sum of its committees'
+    whole = rpc.community.community_report({"id": supervisor.login, "role": "supervisor"}, "cases", month, month)
+    assert sum(r["cases"] for r in whole["rows"] if r["unit"] == f"甲{tag}街道") == \
+        sum(1 for r in done if r["handling"] in (a1, a2))
 
     # ---- on time and median days; ratings; living away ----------------------------------------
     def rpc_report(actor, name, subdistrict=None):
         return rpc.community.community_report(actor, name, month, month, subdistrict)
     district = {"id": supervisor.login, "role": "supervisor"}
-    timely = {r["committee"]: r for r in rpc_report(district, "timeliness", sd_a)["rows"]}
+    timely = {r["unit"]: r for r in rpc_report(district, "timeliness", sd_a)["rows"]}
     for c in (a1, a2):
         closed = [r for r in done if r["handling"] == c and r.get("closed")]
         if not closed:
@@ -141,14 +145,17 @@ def test_reports_match_what_was_done_and_download_as_csv_and_xlsx(start_service,
         assert timely[names[c]]["closed"] == len(closed) and timely[names[c]]["on_time"] == on_time
         assert timely[names[c]]["on_time_rate"] == round(100 * on_time / len(closed), 1)
         assert timely[names[c]]["median_days"] == middle
-    rated = {r["committee"]: r for r in rpc_report(district, "ratings")["rows"] if r["committee"] in names.values()}
+    rated = {r["unit"]: r for sd in (sd_a, sd_b) for r in rpc_report(district, "ratings", sd)["rows"]}
     for c in (a1, a2, b1):
         scores = [r["score"] for r in done if r["handling"] == c and r.get("score")]
         if scores:
             assert rated[names[c]]["ratings"] == len(scores)
             assert rated[names[c]]["average"] == round(sum(scores) / len(scores), 2)
             assert [rated[names[c]][f"s{s}"] for s in range(1, 6)] == [scores.count(s) for s in range(1, 6)]
-    away = {r["committee"]: r for r in rpc_report(district, "away")["rows"] if r["committee"] in names.values()}
+    in_a = [r["score"] for r in done if r["handling"] in (a1, a2) and r.get("score")]
+    district_a = next(r for r in rpc_report(district, "ratings")["rows"] if r["unit"] == f"甲{tag}街道")
+    assert district_a["ratings"] == len(in_a) and district_a["average"] == round(sum(in_a) / len(in_a), 2)
+    away = {r["unit"]: r for sd in (sd_a, sd_b) for r in rpc_report(district, "away", sd)["rows"]}
     for c in (a1, a2, b1):
         living = sum(lives == c and reg != c for lives, reg in people)
         registered = sum(reg == c and lives != c for lives, reg in people)
@@ -162,15 +169,15 @@ def test_reports_match_what_was_done_and_download_as_csv_and_xlsx(start_service,
     assert as_csv.status_code == 200 and as_csv.headers["Content-Type"].startswith("text/csv")
     assert "attachment" in as_csv.headers["Content-Disposition"]
     lines = list(csv.reader(io.StringIO(as_csv.content.decode("utf-8-sig"))))
-    assert lines[0][:3] == ["街镇", "办理社区", "办结数"]
+    assert lines[0][:3] == ["办理单位", "办结数", "按期办结数"]
     assert [[cell or "—" for cell in line] for line in lines[1:]] == shown
     as_xlsx = sup_a.get(f"/console/reports/timeliness.xlsx?{query}")
     assert as_xlsx.status_code == 200 and "spreadsheetml" in as_xlsx.headers["Content-Type"]
     sheet = openpyxl.load_workbook(io.BytesIO(as_xlsx.content)).active
     values = list(sheet.iter_rows(values_only=True))
-    assert "按期办结率" in values[0][0] and month in values[0][0] and list(values[1][:3]) == ["街镇", "办理社区", "办结数"]
+    assert "按期办结率" in values[0][0] and month in values[0][0] and list(values[1][:3]) == ["办理单位", "办结数", "按期办结数"]
     assert [[_same(v) for v in row] for row in values[2:]] == [[_same(v) for v in row] for row in shown]
-    assert isinstance(values[2][2], (int, float))   # numbers stay numbers
+    assert isinstance(values[2][1], (int, float))   # numbers stay numbers
 
     # ---- who may not ------------------------------------------------------------------------
     assert clerk.get("/console/reports").status_code == 403
