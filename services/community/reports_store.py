@@ -1,7 +1,6 @@
 """The community service's reports against the store: one aggregation per figure, a ``$match`` on
-a range of one indexed field the case carries (``report_month`` for the district,
-``report_sd_month`` for one sub-district: ``reports.with_figures``) then a ``$group`` on one
-stored field, split by the rules in ``reports``. The embedded store does not group on a document
+a range of one indexed field the case carries (``reports.with_figures``) then a ``$group`` on that
+same field, split by the rules in ``reports``. The embedded store does not group on a document
 of fields; a key computed in the pipeline (``$concat``) cost 20 times a stored one, and its time
 goes mostly into the groups it answers, so the district groups by sub-district and a
 sub-district by committee (bench/RESULTS.md, Reports)."""
@@ -14,15 +13,19 @@ from services.community.store import CASES, RESIDENTS
 
 
 def grouped(db: Database, figure: str, since: str, until: str, subdistrict: str | None) -> list[dict]:
-    """[{_id: the group field's value or None, n}] of the cases submitted in the months
-    ``since``..``until``, in the district (``g_<figure>_d``) or one sub-district (``g_<figure>_s``)."""
+    """[{_id: "month|place|…", n}] of the cases submitted in the months ``since``..``until``: by
+    sub-district for the district (``g_<figure>_d``), by committee for one sub-district
+    (``g_<figure>_s``, whose leading sub-district is taken off)."""
     if subdistrict is None:
-        match, field = {"report_month": {"$gte": since, "$lt": shift_month(until, 1)}}, f"g_{figure}_d"
+        field, low, high = f"g_{figure}_d", since, shift_month(until, 1)
     else:
-        match = {"report_sd_month": {"$gte": subdistrict + SEP + since,
-                                     "$lt": subdistrict + SEP + shift_month(until, 1)}}
-        field = f"g_{figure}_s"
-    return list(db[CASES].aggregate([{"$match": match}, {"$group": {"_id": f"${field}", "n": {"$sum": 1}}}]))
+        field, low, high = f"g_{figure}_s", subdistrict + SEP + since, subdistrict + SEP + shift_month(until, 1)
+    rows = list(db[CASES].aggregate([{"$match": {field: {"$gte": low, "$lt": high}}},
+                                     {"$group": {"_id": f"${field}", "n": {"$sum": 1}}}]))
+    if subdistrict is not None:
+        for row in rows:
+            row["_id"] = row["_id"].split(SEP, 1)[1]
+    return rows
 
 
 def away(db: Database) -> tuple[list[dict], list[dict]]:

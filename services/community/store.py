@@ -47,9 +47,9 @@ INDEXES = {
         IndexModel([("awaiting_calendar", ASCENDING)], name="awaiting_calendar", sparse=True),
         IndexModel([("open_flag", ASCENDING)], name="open_flag", sparse=True),
         IndexModel([("submitted_at", ASCENDING)], name="submitted_at"),   # Open311's public list
-        # the reports (reports_store): the district's months, one sub-district's months
-        IndexModel([("report_month", ASCENDING)], name="report_month", sparse=True),
-        IndexModel([("report_sd_month", ASCENDING)], name="report_sd_month", sparse=True),
+        # the reports (reports_store): each a range of one of these, grouped on the same field
+        *[IndexModel([(f"g_{figure}_{scope}", ASCENDING)], name=f"g_{figure}_{scope}", sparse=True)
+          for figure in ("cases", "closed", "rated") for scope in "ds"],
         OUTBOX_INDEX,
     ],
     NOTICES: [IndexModel([("resident_id", ASCENDING)], name="resident")],
