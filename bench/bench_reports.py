@@ -104,8 +104,8 @@ def run(n: int, repeat: int) -> None:
         populate(community[community_collections.CASES], n, make_case, "cases", 7)
         populate(community[community_collections.RESIDENTS], n // 5, make_resident, "residents", 8)
         locations = [f"L{k:03d}" for k in range(300)]
-        populate(library[library_collections.LOAN_HISTORY], n // 10, lambda i, rng: {
-            "_id": f"loan{i:08d}", "location": rng.choice(locations), "loaned_at": stamp(rng)}, "loans", 9)
+        populate(library[library_collections.LOAN_HISTORY], n // 10, lambda i, rng: _loan(i, rng.choice(locations),
+                                                                                      stamp(rng)), "loans", 9)
         populate(library[library_collections.KIOSK_HOURS], 300 * 24 * 30, lambda i, rng: {
             "_id": f"{locations[i % 300]}|{i // 300}", "kiosk": locations[i % 300],
             "hour": f"2026-06-{1 + i // 300 // 24:02d}T{i // 300 % 24:02d}"}, "kiosk hours", 10)
@@ -172,6 +172,11 @@ def run(n: int, repeat: int) -> None:
             print(summary(name, timed(report, repeat), baseline), flush=True)
         for name in names:
             client.drop_database(name)
+
+
+def _loan(i: int, location: str, at: str) -> dict:
+    return {"_id": f"loan{i:08d}", "location": location, "loaned_at": at,
+            "report_key": library_reports.loan_key(at, location)}   # as the library keeps it
 
 
 class _Actor:

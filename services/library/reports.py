@@ -13,12 +13,21 @@ from services.common.report_tables import SEP
 REPORTS = {"loans": "图书借阅（按馆点与时段）", "kiosks": "自助图书馆在线率与借还冲突"}
 
 
+def loan_key(loaned_at: str, location: str) -> str:
+    """What the loans report groups a loan on (``report_key``, on the loan and on its history
+    entry): its UTC hour, then where it was lent. A range of it is a period and its values are
+    the groups, answered from the index (a key computed in the pipeline cost 20 times as much)."""
+    return SEP.join((str(loaned_at)[:13], str(location)))
+
+
 def loans_table(groups: list[dict], names: dict[str, str], since: str, until: str) -> dict:
     """Loans begun in the period per location and hour of the day; groups are
-    {_id: "location|UTC hour", n} (ended and current loans alike)."""
+    {_id: "UTC hour|location", n} (``loan_key``: ended and current loans alike)."""
     tally: dict[tuple[str, int], int] = {}
     for g in groups:
-        location, utc_hour = g["_id"].rsplit(SEP, 1)
+        if not g["_id"]:
+            continue
+        utc_hour, location = g["_id"].split(SEP, 1)
         local = report_tables.local_hour(utc_hour)
         if since <= local.strftime("%Y-%m") <= until:
             tally[(location, local.hour)] = tally.get((location, local.hour), 0) + g["n"]

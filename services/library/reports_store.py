@@ -1,5 +1,6 @@
-"""The library's reports against the store: one aggregation each, grouped on one computed key
-(``$concat``; the embedded store does not group on a document of fields)."""
+"""The library's reports against the store: one aggregation each, grouped on one key (the embedded
+store does not group on a document of fields): the loans on the ``report_key`` they carry, the
+conflicts on one computed in the pipeline (``$concat``; their number is small)."""
 from __future__ import annotations
 
 from pymongo.database import Database
@@ -9,14 +10,13 @@ from services.library.store import CONFLICTS, COPIES, KIOSK_HOURS, KIOSKS, LOAN_
 
 
 def loans(db: Database, low: str, high: str) -> list[dict]:
-    """[{_id: "location|UTC hour", n}] of the loans begun in ``[low, high)`` (UTC ISO text):
-    the ended ones in the loan history and the current ones on their copies."""
-    def grouped(collection: str, prefix: str) -> list[dict]:
-        return list(db[collection].aggregate([
-            {"$match": {f"{prefix}loaned_at": {"$gte": low, "$lt": high}}},
-            {"$group": {"_id": {"$concat": [f"${prefix}location", SEP, {"$substr": [f"${prefix}loaned_at", 0, 13]}]},
-                        "n": {"$sum": 1}}}]))
-    return grouped(LOAN_HISTORY, "") + grouped(COPIES, "loan.")
+    """[{_id: "UTC hour|location", n}] of the loans begun in ``[low, high)`` (UTC hours): the ended
+    ones in the loan history and the current ones on their copies, each a range of its
+    ``report_key`` (``reports.loan_key``) grouped on it."""
+    def grouped(collection: str, field: str) -> list[dict]:
+        return list(db[collection].aggregate([{"$match": {field: {"$gte": low, "$lt": high}}},
+                                              {"$group": {"_id": f"${field}", "n": {"$sum": 1}}}]))
+    return grouped(LOAN_HISTORY, "report_key") + grouped(COPIES, "loan.report_key")
 
 
 def kiosks(db: Database) -> list[dict]:

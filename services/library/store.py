@@ -41,6 +41,7 @@ INDEXES = {
     COPIES: [
         IndexModel([("title_id", ASCENDING)], name="title"),
         IndexModel([("loan.patron", ASCENDING)], name="loan_patron", sparse=True),
+        IndexModel([("loan.report_key", ASCENDING)], name="loan_report_key", sparse=True),   # reports_store
         IndexModel([("watch_due", ASCENDING)], name="watch_due", sparse=True),
         IndexModel([("hold_expires", ASCENDING)], name="hold_expires", sparse=True),
         IndexModel([("history_pending_n", ASCENDING)], name="history_pending", sparse=True),
@@ -57,7 +58,8 @@ INDEXES = {
     ],
     # a copy's loans: the other side of its conflicts (conflicts_store.loans_of_copy)
     LOAN_HISTORY: [IndexModel([("patron", ASCENDING)], name="patron"),
-                   IndexModel([("barcode", ASCENDING)], name="barcode")],
+                   IndexModel([("barcode", ASCENDING)], name="barcode"),
+                   IndexModel([("report_key", ASCENDING)], name="report_key", sparse=True)],   # reports_store
     DIGITAL_COPIES: [IndexModel([("title_id", ASCENDING)], name="title"),
                      IndexModel([("loan.patron", ASCENDING)], name="loan_patron", sparse=True),
                      IndexModel([("due_watch", ASCENDING)], name="due_watch", sparse=True), OUTBOX_INDEX],

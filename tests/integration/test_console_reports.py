@@ -25,8 +25,10 @@ from services.common.errors import Forbidden
 from services.community import staff
 from services.elearning.service import ElearningService
 from services.library import kiosks_store
+from services.library import reports as library_reports
 from services.library.service import LibraryService
 from support import id_number, web_address
+from support.library import a_patron, a_title
 
 pytestmark = pytest.mark.timeout(300)
 MATTER, LATE_MATTER = "ELDERLY_ALLOWANCE", "UNEMPLOYMENT_REGISTRATION"   # both handled where one lives
@@ -208,7 +210,8 @@ def check_library_and_learning(rpc, db, supervisor, district, tag):
     stamps = ["2021-03-02T01:10:00+00:00", "2021-03-09T01:50:00+00:00", "2021-03-09T12:05:00+00:00",
               "2021-03-31T23:30:00+00:00"]
     library.loan_history.insert_many([{"_id": f"{tag}-{i}", "barcode": f"B{tag}{i}", "title_id": "t", "patron": "p",
-                                       "loaned_at": at, "location": location, "returned_at": at}
+                                       "loaned_at": at, "location": location, "returned_at": at,
+                                       "report_key": library_reports.loan_key(at, location)}   # as kept
                                       for i, at in enumerate(stamps)])
     loans = supervisor.get("/console/reports/loans?since=2021-03&until=2021-03")
     assert loans.status_code == 200
@@ -219,6 +222,15 @@ def check_library_and_learning(rpc, db, supervisor, district, tag):
             mine[f"{local.hour:02d}:00–{local.hour + 1:02d}:00"] += 1
     shown = {row[1]: int(row[2]) for row in table_of(loans.text) if row[0] == f"测试{tag}分馆"}
     assert shown == dict(mine) == {"09:00–10:00": 2, "20:00–21:00": 1}
+    # a loan lent now at the desk (on its copy) and one returned (in the history) count this month
+    reader, _ = a_patron(db)
+    _, barcodes = a_title(rpc.library, copies=(location, location))
+    for barcode in barcodes:
+        rpc.library.checkout(barcode, reader, location)
+    rpc.library.checkin(barcodes[0], location)
+    this = clock.today().strftime("%Y-%m")
+    now = rpc.library.library_report(district, "loans", this, this)["rows"]
+    assert sum(r["loans"] for r in now if r["location"] == f"测试{tag}分馆") == 2
 
     # the kiosk heard in 30 hours from 2021-03-31 00:00 district time to the end of March: 24 hours
     first = datetime(2021, 3, 30, 16, tzinfo=timezone.utc)
