@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 from gateway.calls import Calls
 from gateway.console import pages, report_files
 from gateway.console.forms import PLACE_CODE
-from gateway.console.session import CENTRES, SUPERVISORS, Signed
+from gateway.console.session import CENTRES, SUPERVISORS, ConsoleSession, Signed
 from gateway.fanout import Unavailable
 
 READERS = SUPERVISORS + CENTRES
@@ -25,8 +25,8 @@ FILES = {"csv": ("text/csv; charset=utf-8", report_files.as_csv),
          "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", report_files.as_xlsx)}
 
 
-class ReportConsoleEntrypoints:
-    """The reports' pages and downloads (a mixin beside ``ConsoleSession``)."""
+class ReportConsoleEntrypoints(ConsoleSession):
+    """The reports' pages and downloads."""
 
     @http("GET", "/console/reports")
     def console_reports(self, request):
