@@ -156,7 +156,7 @@ def run(n: int, repeat: int) -> None:
             "community: living away (district)": lambda: community_reports.away_table(
                 *community_store.away(community), district, PARENTS, names_of, whole),
             "library: loans by location and hour": lambda: library_reports.loans_table(
-                library_store.loans(library, low, high), {}, since, until),
+                library_store.loans(library, since, until), {}, since, until),
             "library: kiosks' uptime and conflicts": lambda: library_reports.kiosks_table(
                 library_store.kiosks(library), library_store.hours_heard(library, low, high),
                 library_store.conflicts(library, low, high), {}, since, until, _now()),

@@ -15,22 +15,23 @@ REPORTS = {"loans": "图书借阅（按馆点与时段）", "kiosks": "自助图
 
 def loan_key(loaned_at: str, location: str) -> str:
     """What the loans report groups a loan on (``report_key``, on the loan and on its history
-    entry): its UTC hour, then where it was lent. A range of it is a period and its values are
-    the groups, answered from the index (a key computed in the pipeline cost 20 times as much)."""
-    return SEP.join((str(loaned_at)[:13], str(location)))
+    entry): the district's month and hour of the day it was lent, then where. A range of it is a
+    period and its values are the groups (at most months × 24 × locations, whatever the number of
+    loans), answered from the index (a key computed in the pipeline cost 20 times as much)."""
+    local = report_tables.local_hour(str(loaned_at)[:13])
+    return SEP.join((local.strftime("%Y-%m"), f"{local.hour:02d}", str(location)))
 
 
 def loans_table(groups: list[dict], names: dict[str, str], since: str, until: str) -> dict:
     """Loans begun in the period per location and hour of the day; groups are
-    {_id: "UTC hour|location", n} (``loan_key``: ended and current loans alike)."""
+    {_id: "month|hour|location", n} (``loan_key``: ended and current loans alike)."""
     tally: dict[tuple[str, int], int] = {}
     for g in groups:
         if not g["_id"]:
             continue
-        utc_hour, location = g["_id"].split(SEP, 1)
-        local = report_tables.local_hour(utc_hour)
-        if since <= local.strftime("%Y-%m") <= until:
-            tally[(location, local.hour)] = tally.get((location, local.hour), 0) + g["n"]
+        month, hour, location = g["_id"].split(SEP, 2)
+        if since <= month <= until:
+            tally[(location, int(hour))] = tally.get((location, int(hour)), 0) + g["n"]
     rows = [{"location": names.get(loc, loc), "hour": f"{h:02d}:00–{h + 1:02d}:00", "loans": n}
             for (loc, h), n in sorted(tally.items())]
     by_hour = [sum(n for (_, h), n in tally.items() if h == hour) for hour in range(24)]

@@ -22,6 +22,6 @@ class ReportEntrypoints:
         low, high = report_tables.utc_bounds(since, until)
         names = {loc["_id"]: loc.get("name") or loc["_id"] for loc in locations_store.every(self.db)}
         if report == "loans":
-            return reports.loans_table(reports_store.loans(self.db, low, high), names, since, until)
+            return reports.loans_table(reports_store.loans(self.db, since, until), names, since, until)
         return reports.kiosks_table(reports_store.kiosks(self.db), reports_store.hours_heard(self.db, low, high),
                                     reports_store.conflicts(self.db, low, high), names, since, until, clock.now())

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from pymongo.database import Database
 
-from services.common.report_tables import SEP
+from services.common.report_tables import SEP, shift_month
 from services.library.store import CONFLICTS, COPIES, KIOSK_HOURS, KIOSKS, LOAN_HISTORY
 
 
-def loans(db: Database, low: str, high: str) -> list[dict]:
-    """[{_id: "UTC hour|location", n}] of the loans begun in ``[low, high)`` (UTC hours): the ended
-    ones in the loan history and the current ones on their copies, each a range of its
-    ``report_key`` (``reports.loan_key``) grouped on it."""
+def loans(db: Database, since: str, until: str) -> list[dict]:
+    """[{_id: "month|hour|location", n}] of the loans begun in the district's months
+    ``since``..``until``: the ended ones in the loan history and the current ones on their
+    copies, each a range of its ``report_key`` (``reports.loan_key``) grouped on it."""
+    low, high = since, shift_month(until, 1)
     def grouped(collection: str, field: str) -> list[dict]:
         return list(db[collection].aggregate([{"$match": {field: {"$gte": low, "$lt": high}}},
                                               {"$group": {"_id": f"${field}", "n": {"$sum": 1}}}]))
