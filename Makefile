@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install browser-tools up down status seed test test-reliability chaos conformance contracts definitions docs bench clean
+.PHONY: help install vendor browser-tools up down status seed test test-reliability chaos conformance contracts definitions docs bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-17s %s\n", $$1, $$2}'
@@ -17,7 +17,22 @@ $(BIN)/suite: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
 
-install: $(BIN)/suite ## create .venv and install the project and its test tools
+install: $(BIN)/suite vendor ## create .venv and install the project and its test tools
+
+# The console's front-end libraries (Chart.js for the reports), from the npm registry at build
+# time into gateway/static/vendor/ (ignored by git); never from a CDN. Without npm the report
+# pages show their tables alone.
+VENDOR_SRC := gateway/static/vendor-src
+VENDORED := gateway/static/vendor/chart.umd.js
+
+$(VENDORED): $(VENDOR_SRC)/package.json $(VENDOR_SRC)/package-lock.json
+	@if command -v npm >/dev/null; then \
+	  npm ci --prefix $(VENDOR_SRC) --no-audit --no-fund --loglevel=error && mkdir -p $(@D) && \
+	  cp $(VENDOR_SRC)/node_modules/chart.js/dist/chart.umd.js $@ && \
+	  cp $(VENDOR_SRC)/node_modules/chart.js/LICENSE.md $(@D)/LICENSE.chart.js.md; \
+	else echo "npm not found: the console's reports will show tables without charts (Debian's package npm)"; fi
+
+vendor: $(VENDORED) ## the console's front-end libraries from npm (Chart.js), into gateway/static/vendor/
 
 up: install ## start everything on this machine (embedded store unless MONGO_URI), load demo data
 	$(BIN)/suite up
@@ -59,6 +74,7 @@ bench: install ## run the benchmarks (not part of `make test`; long): figures as
 	$(BIN)/python -m bench.bench_kiosk_ingest
 	$(BIN)/python -m bench.bench_gateway
 	$(BIN)/python -m bench.bench_wallet
+	$(BIN)/python -m bench.bench_reports
 
 conformance: install ## the ADL LRS conformance suite against /xapi/ (LRS_CONFORMANCE_DIR=<its checkout>, XAPI_VERSION=1.0.3|2.0.0; not part of `make test`)
 	$(BIN)/suite broker --management

@@ -20,6 +20,7 @@ from gateway.console.entrypoints import ConsoleEntrypoints
 from gateway.console.intake_entrypoints import IntakeConsoleEntrypoints
 from gateway.console.library_entrypoints import LibraryConsoleEntrypoints
 from gateway.console.oidc_entrypoints import ConsoleOidcEntrypoints
+from gateway.console.report_entrypoints import ReportConsoleEntrypoints
 from gateway.console.residence_entrypoints import ResidenceConsoleEntrypoints
 from gateway.console.popsci_entrypoints import PopsciConsoleEntrypoints
 from gateway.console.supervision_entrypoints import SupervisionConsoleEntrypoints
@@ -55,7 +56,7 @@ def _error(status: int, message: str, code: str):
 
 class GatewayService(ConsoleEntrypoints, IntakeConsoleEntrypoints, ConsoleOidcEntrypoints, LibraryConsoleEntrypoints,
                      ResidenceConsoleEntrypoints, SupervisionConsoleEntrypoints, PopsciConsoleEntrypoints,
-                     PortalEntrypoints, MetricsEntrypoints):
+                     ReportConsoleEntrypoints, PortalEntrypoints, MetricsEntrypoints):
     name = "gateway"
 
     community = RpcProxy("community")

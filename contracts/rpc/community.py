@@ -380,6 +380,7 @@ class UrgeV1(BaseModel):
     answer: str | None = None
     answered_by: str | None = None
     answered_at: str | None = None
+    late: bool = Field(default=False, description="unanswered after its reply day (逾期未答复), as of the view")
 
 
 class RatingV1(BaseModel):

@@ -57,7 +57,8 @@ class ConsoleSession:
     console_oidc = oidc.Oidc()   # the district's identity provider, when one is configured
 
     def _console_calls(self) -> Calls:
-        return Calls.configured({"community": self.community, "library": self.library}, self.config)
+        return Calls.configured({"community": self.community, "library": self.library,
+                                 "elearning": self.elearning}, self.config)
 
     def _console_secure(self) -> bool:
         return suite_config.flag(suite_config.option(self.config, "CONSOLE_SECURE_COOKIES", ""), False)

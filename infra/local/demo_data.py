@@ -69,9 +69,11 @@ RESIDENTS = [
     # ... and registered in 联洋, living in 梅园一村
     {"id_number": _id("31010919760923518"), "name": "陈建国", "phone": "13800138005",
      "registered_committee": "C0201", "residence_committee": "C0101", "address": "浦东南路1101弄5号303室"},
-    # registered outside the district (成都市武侯区), living here
+    # registered in another district (徐汇区, 310104: its matters handled there once the two districts
+    # are linked, LINKED_DISTRICTS), living here; her ID number was issued in 成都
     {"id_number": _id("51010719900101234"), "name": "李娜", "phone": "13800138003",
-     "registered_committee": None, "residence_committee": "C0202", "address": "牡丹路12号1101室"},
+     "registered_committee": None, "registered_district": "310104", "registered_place": "XH-LH-01",
+     "residence_committee": "C0202", "address": "牡丹路12号1101室"},
     {"id_number": _id("31010419451120007"), "name": "刘洋", "phone": "13800138004",
      "registered_committee": "C0102", "residence_committee": "C0102", "address": "东昌新村7号102室"},
     # villagers: one at home in 新丰村, one registered in 界龙村 (川沙新镇) living in 新丰村 (张江镇)

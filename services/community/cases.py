@@ -471,6 +471,12 @@ VIEW_FIELDS = ("number", "version", "status", "resident_id", "resident_name", "m
                "deadline_problem", "deadline_flag", "handling_district", "remote_case_number", "origin_district")
 
 
+def urge_late(urge: dict, today: date) -> bool:
+    """A 督办 left unanswered after its reply day (the district's date): flagged to the supervisor
+    (services/community/supervision.py issues and answers them)."""
+    return not urge.get("answer") and urge["reply_by"] < today.isoformat()
+
+
 def view(case: dict, actor: Actor, calendar: workdays.WorkingCalendar, today: date) -> dict:
     """The case as ``actor`` may see it today (``CaseViewV1``): staff see the trail's actors and
     the assignee, residents the steps; with what the actor may do now and the deadline mark."""
@@ -479,7 +485,7 @@ def view(case: dict, actor: Actor, calendar: workdays.WorkingCalendar, today: da
     out["deadline_mark"] = deadline_mark(case, calendar, today)
     out["actions"] = allowed_actions(case, actor)
     out["trail"] = case["trail"]
-    out["urges"] = case.get("urges") or []
+    out["urges"] = [{**u, "late": urge_late(u, today)} for u in case.get("urges") or []]
     out["rating"] = case.get("rating")
     if not actor.is_staff:
         out["trail"] = [{k: v for k, v in e.items() if k != "by"} for e in case["trail"]

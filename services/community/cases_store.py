@@ -8,6 +8,7 @@ from pymongo.database import Database
 from services.common import outbox
 from services.common.errors import Conflict
 from services.common.storage import diff_update, due_by, merge_updates, once, rekey_due
+from services.community import places_store, reports
 from services.community.store import CASES, COUNTERS, REFUSED_FORWARDS
 
 # Reads for views leave out what no view shows and what grows: pending events, the applied
@@ -26,6 +27,7 @@ def by_ids(db: Database, ids: list[str]) -> dict[str, dict]:
 
 def add(db: Database, case: dict, event: dict | None) -> bool:
     """Store a new case with its event (if any); False when a case of that id is stored already."""
+    _figured(db, case)
     try:
         db[CASES].insert_one({**case, **(outbox.pending_fields([event]) if event else {})})
     except pymongo.errors.DuplicateKeyError:
@@ -80,6 +82,7 @@ def queue_page(db: Database, committee: str, *, status: str | None, matter_code:
 
 def save_case_fix(db: Database, old: dict, new: dict) -> None:
     """Write a change that is no step of the case's life (no event), if nobody changed it meanwhile."""
+    _figured(db, new)
     result = db[CASES].update_one({"_id": old["_id"], "version": old["version"]}, diff_update(old, new))
     if result.matched_count == 0:
         raise Conflict("the case was changed by someone else meanwhile; reload it and try again")
@@ -95,7 +98,14 @@ def add_refusal(db: Database, copy_id: str, forward: dict, reply: dict) -> None:
 
 def save_case_step(db: Database, old: dict, new: dict, event: dict, *more: dict) -> None:
     """Write a case step and its events in one update, if nobody changed the case meanwhile."""
+    _figured(db, new)
     result = db[CASES].update_one({"_id": old["_id"], "version": old["version"]},
                                   merge_updates(diff_update(old, new), outbox.record(event, *more)))
     if result.matched_count == 0:
         raise Conflict("the case was changed by someone else meanwhile; reload it and try again")
+
+
+def _figured(db: Database, case: dict) -> None:
+    """Every write of a case sets its report fields (``reports.with_figures``), with the
+    sub-districts of its committees (kept in this process a while: places hardly change)."""
+    reports.with_figures(case, lambda code: places_store.subdistrict_of(db, code))

@@ -2,6 +2,8 @@
 against the store."""
 from __future__ import annotations
 
+import time
+
 from pymongo.database import Database
 
 from services.common.errors import BadInput
@@ -30,6 +32,24 @@ def save_places(db: Database, places: list[dict]) -> None:
 def places(db: Database, kind: str | None = None) -> list[dict]:
     query = {"kind": kind} if kind else {}
     return list(db[PLACES].find(query).sort("_id"))
+
+
+_parents: dict[tuple[str, str], tuple[float, str | None]] = {}
+PARENT_SECONDS = 300
+
+
+def subdistrict_of(db: Database, code: str) -> str | None:
+    """The sub-district of a committee (or a sub-district itself), kept in this process for
+    ``PARENT_SECONDS``: every case write asks (its reports' fields), and places hardly change."""
+    now = time.monotonic()
+    kept = _parents.get((db.name, code))
+    if kept and now - kept[0] < PARENT_SECONDS:
+        return kept[1]
+    place = db[PLACES].find_one({"_id": code}, {"kind": 1, "parent": 1}) or {}
+    found = code if place.get("kind") == "subdistrict" else place.get("parent")
+    if found:   # an unknown place is asked again (it may be added next)
+        _parents[(db.name, code)] = (now, found)
+    return found
 
 
 def by_codes(db: Database, codes: list[str]) -> dict[str, dict]:

@@ -37,6 +37,7 @@ from services.community.materials_rpc import MaterialEntrypoints
 from services.community.notices_rpc import NoticeEntrypoints
 from services.community.open311_http import Open311Entrypoints
 from services.community.places_rpc import PlaceEntrypoints
+from services.community.reports_rpc import ReportEntrypoints
 from services.community.residents_rpc import ResidentEntrypoints
 from services.community.signin_rpc import SigninEntrypoints
 from services.community.sms import Sms
@@ -46,8 +47,9 @@ from services.community.supervision_rpc import SupervisionEntrypoints
 
 
 class CommunityService(HealthEntrypoints, PlaceEntrypoints, ResidentEntrypoints, CaseEntrypoints,
-                       InterdistrictEntrypoints, MaterialEntrypoints, NoticeEntrypoints, CommitteeNoticeEntrypoints, SupervisionEntrypoints,
-                       StaffEntrypoints, StaffIdentityEntrypoints, SigninEntrypoints, Open311Entrypoints):
+                       InterdistrictEntrypoints, MaterialEntrypoints, NoticeEntrypoints, CommitteeNoticeEntrypoints,
+                       SupervisionEntrypoints, ReportEntrypoints, StaffEntrypoints, StaffIdentityEntrypoints,
+                       SigninEntrypoints, Open311Entrypoints):
     name = "community"
 
     config = Config()

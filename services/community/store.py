@@ -48,6 +48,9 @@ INDEXES = {
         IndexModel([("awaiting_calendar", ASCENDING)], name="awaiting_calendar", sparse=True),
         IndexModel([("open_flag", ASCENDING)], name="open_flag", sparse=True),
         IndexModel([("submitted_at", ASCENDING)], name="submitted_at"),   # Open311's public list
+        # the reports (reports_store): each a range of one of these, grouped on the same field
+        *[IndexModel([(f"g_{figure}_{scope}", ASCENDING)], name=f"g_{figure}_{scope}", sparse=True)
+          for figure in ("cases", "closed", "rated") for scope in "ds"],
         OUTBOX_INDEX,
     ],
     NOTICES: [IndexModel([("resident_id", ASCENDING)], name="resident")],

@@ -19,6 +19,7 @@ from services.common.rpc import rpc
 from services.common.storage import Store
 from services.elearning.guardian_alerts_inbox import GuardianAlertEntrypoints
 from services.elearning import certificates, courses, credits, learner_records, progress, schoolbag, store
+from services.elearning.reports_rpc import ReportEntrypoints
 from services.elearning.wallet_http import WalletHttpEntrypoints
 from services.elearning.wallet_rpc import WalletEntrypoints
 from services.elearning.schoolbag_rpc import SchoolbagEntrypoints, children_with_wallets
@@ -147,7 +148,7 @@ def _course_view(c: dict) -> dict:
 
 class ElearningService(HealthEntrypoints, LearningEntrypoints, GuardianAlertEntrypoints, SchoolbagEntrypoints,
                        SchoolAccessEntrypoints, WalletEntrypoints,
-                       WalletHttpEntrypoints, XapiEntrypoints, OverviewEntrypoints):
+                       WalletHttpEntrypoints, XapiEntrypoints, OverviewEntrypoints, ReportEntrypoints):
     name = "elearning"
 
     db = Store(store.INDEXES, builds=(courses.build_tv_slots, courses.build_course_keys,

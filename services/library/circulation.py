@@ -15,6 +15,7 @@ from typing import Callable
 
 from services.common import clock
 from services.common.errors import Conflict
+from services.library import reports
 from services.library.policy import LoanRule, due_date, fine_cents, recall_due
 
 AVAILABLE, ON_LOAN, ON_HOLD_SHELF, IN_TRANSIT = "available", "on_loan", "on_hold_shelf", "in_transit"
@@ -91,6 +92,7 @@ def checkout(copy: dict, patron_id: str, standing: PatronStanding, rule: LoanRul
     fulfilled = copy["hold"]["hold_id"] if status == ON_HOLD_SHELF else None
     new.update(status=ON_LOAN, location=location, hold=None, overdue_raised=False, loan={
         "loan_id": loan_id, "patron": patron_id, "loaned_at": _utc(now), "location": location,
+        "report_key": reports.loan_key(_utc(now), location),   # the loans report groups on it
         "due": due_date(rule, day_of(now), is_open, days).isoformat(), "renewals": 0, "fulfilled_hold": fulfilled})
     return new
 

@@ -15,6 +15,7 @@ from services.common.errors import Conflict, NotFound
 from services.common.inbox import INBOX_KEEP
 from services.common.storage import diff_update, due_by, due_key, merge_updates
 from services.library.circulation import AVAILABLE, CHECKINS_KEPT
+from services.library import reports
 from services.library.store import COPIES, LOAN_HISTORY
 
 TIMER_ROUND = 1000   # copies one timer round looks at
@@ -143,7 +144,8 @@ def keep_ended_loan(db: Database, ended: dict, barcode: str, title_id: str, **ex
     """An ended loan in the loan history, once (its loan id is the entry's id)."""
     try:
         db[LOAN_HISTORY].insert_one({"_id": ended["loan_id"], "barcode": barcode, "title_id": title_id,
-                                     **extra, **ended})
+                                     **extra, **ended,
+                                     "report_key": reports.loan_key(ended.get("loaned_at"), ended.get("location"))})
     except pymongo.errors.DuplicateKeyError:
         pass
 

@@ -7,8 +7,9 @@ from typing import Iterable
 from pymongo import ReturnDocument
 from pymongo.database import Database
 
+from services.common import clock
 from services.common.inbox import Applied, apply_once
-from services.library.store import KIOSKS
+from services.library.store import KIOSK_HOURS, KIOSKS
 
 MOST = 1000   # kiosks listed or looked at in one call
 
@@ -26,6 +27,7 @@ def seen(db: Database, kiosk_id: str, at: datetime, interval_seconds: int | None
         update["$set"]["clock_skew"] = {"seconds": round(skew_seconds), "at": at.astimezone(timezone.utc).isoformat()}
     if counts:
         update["$inc"] = {f"events.{outcome}": n for outcome, n in counts.items()}
+    heard(db, kiosk_id)
     return db[KIOSKS].find_one_and_update(
         {"_id": kiosk_id}, update, {"open_faults": 1, "interval_seconds": 1}, upsert=True,
         return_document=ReturnDocument.AFTER)
@@ -64,3 +66,18 @@ def online(db: Database) -> Iterable[dict]:
 def mark_offline(db: Database, kiosk_id: str, last_seen: str | None) -> None:
     """Offline, unless it was heard from since ``last_seen`` was read."""
     db[KIOSKS].update_one({"_id": kiosk_id, "last_seen": last_seen}, {"$set": {"status": "offline"}})
+
+
+_heard: dict[tuple[str, str], str] = {}   # (database, kiosk): the hour this process last wrote
+
+
+def heard(db: Database, kiosk_id: str) -> None:
+    """The kiosk was heard from in this hour of the library's clock (not the event's: a buffer
+    replayed after an outage says nothing of the hours it was away): its uptime counts hours
+    heard. Written with the first status write of each hour in this process."""
+    hour = clock.now().isoformat()[:13]
+    if _heard.get((db.name, kiosk_id)) == hour:
+        return
+    _heard[(db.name, kiosk_id)] = hour
+    db[KIOSK_HOURS].update_one({"_id": f"{kiosk_id}|{hour}"}, {"$set": {"kiosk": kiosk_id, "hour": hour}},
+                               upsert=True)

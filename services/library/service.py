@@ -28,13 +28,14 @@ from services.library import (actions, catalogue, circulation, conflicts, confli
 from services.library.digital_rpc import DigitalEntrypoints
 from services.library.popsci_rpc import PopsciEntrypoints
 from services.library.kiosk_inbox import kiosk_handler
+from services.library.reports_rpc import ReportEntrypoints
 from services.library.sip2.accounts import Sip2AccountRpc
 from services.library.sip2.server import Sip2Server
 
 log = logging.getLogger(__name__)
 
 
-class LibraryService(HealthEntrypoints, Sip2AccountRpc, DigitalEntrypoints, PopsciEntrypoints):
+class LibraryService(HealthEntrypoints, Sip2AccountRpc, DigitalEntrypoints, PopsciEntrypoints, ReportEntrypoints):
     name = "library"
     config = Config()
 

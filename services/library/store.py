@@ -20,6 +20,7 @@ HOLDS = "holds"
 LOAN_HISTORY = "loan_history"
 KIOSKS = "kiosks"
 KIOSK_INBOX = "kiosk_inbox"
+KIOSK_HOURS = "kiosk_hours"   # one row per kiosk and UTC hour it was heard in: its uptime (reports_store.py)
 CONFLICTS = "conflicts"
 SIP2_ACCOUNTS = "sip2_accounts"
 DIGITAL_COPIES = "digital_copies"   # licence copies of digital resources, one each (digital_store.py)
@@ -44,6 +45,7 @@ INDEXES = {
     COPIES: [
         IndexModel([("title_id", ASCENDING)], name="title"),
         IndexModel([("loan.patron", ASCENDING)], name="loan_patron", sparse=True),
+        IndexModel([("loan.report_key", ASCENDING)], name="loan_report_key", sparse=True),   # reports_store
         IndexModel([("watch_due", ASCENDING)], name="watch_due", sparse=True),
         IndexModel([("hold_expires", ASCENDING)], name="hold_expires", sparse=True),
         IndexModel([("history_pending_n", ASCENDING)], name="history_pending", sparse=True),
@@ -60,7 +62,8 @@ INDEXES = {
     ],
     # a copy's loans: the other side of its conflicts (conflicts_store.loans_of_copy)
     LOAN_HISTORY: [IndexModel([("patron", ASCENDING)], name="patron"),
-                   IndexModel([("barcode", ASCENDING)], name="barcode")],
+                   IndexModel([("barcode", ASCENDING)], name="barcode"),
+                   IndexModel([("report_key", ASCENDING)], name="report_key", sparse=True)],   # reports_store
     DIGITAL_COPIES: [IndexModel([("title_id", ASCENDING)], name="title"),
                      IndexModel([("loan.patron", ASCENDING)], name="loan_patron", sparse=True),
                      IndexModel([("due_watch", ASCENDING)], name="due_watch", sparse=True), OUTBOX_INDEX],
@@ -68,6 +71,7 @@ INDEXES = {
     POPSCI_ITEMS: [IndexModel([("status", ASCENDING)], name="status"),
                    IndexModel([("provider", ASCENDING)], name="provider"), OUTBOX_INDEX],
     DIGITAL_USAGE: [IndexModel([("kind", ASCENDING)], name="kind")],
+    KIOSK_HOURS: [IndexModel([("hour", ASCENDING)], name="hour")],
     CONFLICTS: [IndexModel([("status", ASCENDING)], name="status"), IndexModel([("barcode", ASCENDING)], name="barcode"),
                 # a page is one range of one of these (conflicts.KEY_FIELDS), whichever filters it has
                 *[IndexModel([(key, ASCENDING)], name=key, sparse=True)

@@ -1,8 +1,13 @@
 """Electronic supervision in a real browser (headless Chromium, ``tests/support/browser.py``): a
 supervisor signs in to the red and yellow counts, opens the committee with a red case, opens
 the case and urges it; the committee's clerk signs in, finds the 督办 in the inbox, answers it on
-the case page; axe-core finds nothing serious or critical on any of those pages."""
+the case page; the supervisor opens a report (its chart drawn by the vendored Chart.js beside its
+table) and downloads it as XLSX; axe-core finds nothing serious or critical on any of those pages."""
+import base64
+import io
 import uuid
+
+import openpyxl
 
 import pytest
 
@@ -57,6 +62,16 @@ def test_a_supervisor_urges_a_red_case_and_the_clerk_answers(start_service, serv
         {"eval": "urged_flash", "js": "document.querySelector('#flash').innerText"},
         {"eval": "urged", "js": "document.querySelector('#urges-title').parentElement.innerText"},
         {"axe": "axe_urged"},
+        {"click": "a[href=\"/console/reports\"]"},
+        {"eval": "reports", "js": TEXT}, {"axe": "axe_reports"},
+        {"click": "li[data-report=\"cases\"] a"},
+        {"until": "document.querySelector('#report-chart').getAttribute('data-drawn') === 'yes'"},
+        {"eval": "chart", "js": "(() => { const c = document.querySelector('#report-chart'); "
+                                "return {width: c.width, height: c.height, drawn: c.getAttribute('data-drawn'), "
+                                "painted: c.toDataURL().length}; })()"},
+        {"eval": "report_rows", "js": "document.querySelectorAll('#report-table tbody tr').length"},
+        {"axe": "axe_report"},
+        {"download": "#download-xlsx", "as": "xlsx"},
         {"click": "#logout"},
     ] + sign_in(*clerk) + [
         {"goto": base + "/console/inbox"},
@@ -76,7 +91,15 @@ def test_a_supervisor_urges_a_red_case_and_the_clerk_answers(start_service, serv
     assert "等待办理社区答复" in seen["urged"]
     assert "督办" in seen["inbox"] and case["number"] in seen["inbox"] and seen["answer_form"] is True
     assert "督办已答复" in seen["answered_flash"] and "已联系居民补齐材料，明日办结" in seen["answered"]
-    assert len([name for name in seen if name.startswith("axe_")]) == 6   # every page was checked
+    assert "案件量" in seen["reports"] and seen["chart"]["drawn"] == "yes" and seen["chart"]["width"] > 0
+    blank = 2 * seen["chart"]["width"] * seen["chart"]["height"] // 1000   # a blank canvas's PNG is tiny
+    assert seen["chart"]["painted"] > min(blank, 3000) and seen["report_rows"] >= 1
+    assert seen["xlsx"]["name"].endswith(".xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(base64.b64decode(seen["xlsx"]["base64"]))).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert "案件量" in rows[0][0] and rows[1][:2] == ("月份", "办理单位")
+    assert any(row[1] == "枫林路居委会" and row[3] >= 1 for row in rows[2:])   # the case submitted here
+    assert len([name for name in seen if name.startswith("axe_")]) == 8   # every page was checked
     for name, violations in seen.items():
         if name.startswith("axe_"):
             assert serious(violations) == [], (name, violations)

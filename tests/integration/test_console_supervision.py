@@ -79,6 +79,13 @@ def test_a_supervisor_sees_red_and_urges_and_the_clerk_answers(start_service, se
                             {"csrf": token, "note": "已超期，请今日说明进度", "reply_by": today})
     assert urged.status_code == 303
     assert "已超期，请今日说明进度" in supervisor.get(urged.headers["Location"]).text
+    # its reply day passed unanswered: flagged on the supervisor's list and the case page
+    assert "urge-late" not in supervisor.get("/console/supervision/committees/C0201").text
+    db("community").cases.update_one({"_id": case_id}, {"$set": {"urges": [
+        {**stored()["urges"][0], "reply_by": "2020-01-02"}]}})
+    row = re.search(rf'<tr[^>]*data-case="{case_id}".*?</tr>', supervisor.get("/console/supervision/committees/C0201")
+                    .text, re.S).group(0)
+    assert "逾期未答复 1 件" in row and "逾期未答复" in supervisor.get(f"/console/cases/{case_id}").text
 
     # the clerk: the 督办 in the inbox, answered on the case page; the supervision pages are not theirs
     inbox = clerk.get("/console/inbox").text
@@ -93,6 +100,7 @@ def test_a_supervisor_sees_red_and_urges_and_the_clerk_answers(start_service, se
                           {"csrf": token, "answer": "已联系居民补齐材料，明日办结"})
     assert answered.status_code == 303
     assert stored()["urges"][0]["answer"] == "已联系居民补齐材料，明日办结"
+    assert "urge-late" not in supervisor.get(f"/console/cases/{case_id}").text   # answered, late no more
     assert [e["action"] for e in stored()["trail"]][-2:] == ["urge", "urge_answered"]
     assert clerk.get("/console/supervision").status_code == 403
     assert supervisor.post(f"/console/cases/{case_id}/urges/{urge_id}/answer", {"csrf": token, "answer": "x"}) \

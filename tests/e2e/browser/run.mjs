@@ -16,6 +16,8 @@
 //   {"axe": name}                        keep axe-core's violations (WCAG 2.1 A and AA) under ``name``
 //   {"screenshot": path}                 a PNG of the page
 //   {"cookies": name}                    keep the browser's cookies under ``name``
+//   {"download": css, "as": name}        click a link that downloads; keep {name: the file's name,
+//                                        base64: its bytes} under ``name``
 //   {"resize": {"width": w, "height": h}} a new window size (a phone turned, a tablet)
 // What it saw also lists console errors, failed requests and any request to a host other than
 // this machine (``outside``).
@@ -85,6 +87,10 @@ try {
       }
     } else if (step.screenshot) await page.screenshot({ path: step.screenshot, fullPage: true });
     else if (step.cookies) seen[step.cookies] = await context.cookies();
+    else if (step.download) {
+      const [file] = await Promise.all([page.waitForEvent("download"), page.click(step.download)]);
+      seen[step.as] = { name: file.suggestedFilename(), base64: readFileSync(await file.path()).toString("base64") };
+    }
     else if (step.resize) await page.setViewportSize(step.resize);
     else throw new Error(`unknown step ${JSON.stringify(step)}`);
   }
