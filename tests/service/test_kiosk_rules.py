@@ -142,6 +142,8 @@ def test_outcomes_are_counted_apart(library_container, rpc, kiosk, db, settings)
     first = publish_kiosk(uri, kiosk_id, "checkout", {"barcode": b1, "card_number": card})
     publish_kiosk(uri, kiosk_id, "checkout", {"barcode": b1, "card_number": card}, event_id=first["id"])   # again
     publish_kiosk(uri, kiosk_id, "checkout", {"barcode": b2, "card_number": "NOCARD1"})                   # conflict
+    # events that arrive in one batch are applied in their time order: the late return must come after
+    wait_for(lambda: copy(db, b1)["status"] == "on_loan")
     publish_kiosk(uri, kiosk_id, "checkin", {"barcode": b1}, at=NOW() - timedelta(days=1))               # late
     publish_kiosk(uri, kiosk_id, "heartbeat", {"interval_seconds": 60})
     wait_for(lambda: db("library").conflicts.find_one({"barcode": b2}))
