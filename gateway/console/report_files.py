@@ -30,6 +30,7 @@ REPORTS = {r.name: r for r in (
     Report("away", "community", "community_report", "人户分离人数（按社区）", False),
     Report("loans", "library", "library_report", "图书借阅（按馆点与时段）", True),
     Report("kiosks", "library", "library_report", "自助图书馆在线率与借还冲突", True),
+    Report("digital", "library", "library_report", "数字资源与科普使用（按提供方）", True),
     Report("learning", "elearning", "elearning_report", "终身学习：活跃学员、结业与学分", True),
     Report("wallet", "elearning", "elearning_report", "一机通消费（按学校汇总）", True),
 )}

@@ -10,7 +10,9 @@ from datetime import datetime, timezone
 from services.common import clock, report_tables
 from services.common.report_tables import SEP
 
-REPORTS = {"loans": "图书借阅（按馆点与时段）", "kiosks": "自助图书馆在线率与借还冲突"}
+REPORTS = {"loans": "图书借阅（按馆点与时段）", "kiosks": "自助图书馆在线率与借还冲突",
+           "digital": "数字资源与科普使用（按提供方）"}
+OWN = "区图书馆自有数字资源"   # the library's own e-books and audio, shared by no provider
 
 
 def loan_key(loaned_at: str, location: str) -> str:
@@ -74,3 +76,24 @@ def kiosks_table(kiosks: list[dict], hours: list[dict], conflicts: list[dict], n
                "series": [{"name": "在线率（%）", "data": [r["uptime"] or 0 for r in rows]},
                           {"name": "借还冲突", "data": [r["conflicts"] for r in rows]}]},
         since=since, until=until, note="在线率：自本期首次上线起，每小时至少收到一次心跳的小时所占比例。")
+
+
+def digital_table(usage: dict, since: str, until: str) -> dict:
+    """Per popular-science provider, and the library's own resources: items published and
+    waiting for review, borrows, plays and readers (``UsageStatisticsV1``, counted since each
+    resource was first used: the counts are kept as totals, not by month)."""
+    rows = [{"provider_id": p["provider_id"], "provider": p["name"], "published": p["published"], "pending": p["pending"], "borrows": p["borrows"],
+             "plays": p["plays"], "readers": p["unique_readers"]} for p in usage["providers"]]
+    own = [r for r in usage["resources"] if not r.get("provider_id")]
+    if own:
+        rows.append({"provider_id": None, "provider": OWN, "published": len(own), "pending": 0,
+                     "borrows": sum(r["borrows"] for r in own), "plays": sum(r["plays"] for r in own),
+                     "readers": None})   # readers of several resources are not added up: one may read many
+    return report_tables.table(
+        "digital", REPORTS["digital"],
+        [("provider", "提供方"), ("published", "已发布"), ("pending", "待审核"), ("borrows", "借阅次数"),
+         ("plays", "播放/阅读次数"), ("readers", "读者人数")], rows,
+        {"kind": "bar", "labels": [r["provider"] for r in rows],
+         "series": [{"name": "借阅次数", "data": [r["borrows"] for r in rows]},
+                    {"name": "播放/阅读次数", "data": [r["plays"] for r in rows]}]},
+        since=since, until=until, note="累计至今的使用次数（不按所选月份）；播放/阅读：从文件开头取用一次计一次。")

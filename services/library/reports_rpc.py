@@ -1,12 +1,12 @@
 """The library's reports for the district's supervisors (a mixin of ``LibraryService``): loans
-by location and hour, kiosks' uptime and conflicts. Tables in ``reports``, groups in
-``reports_store``."""
+by location and hour, kiosks' uptime and conflicts, digital and popular-science use by provider.
+Tables in ``reports``, groups in ``reports_store`` (the use: ``popsci_actions.usage_statistics``)."""
 from __future__ import annotations
 
 from services.common import clock, report_tables
 from services.common.errors import BadInput
 from services.common.rpc import rpc
-from services.library import locations_store, reports, reports_store
+from services.library import locations_store, popsci_actions, reports, reports_store
 
 
 class ReportEntrypoints:
@@ -23,5 +23,7 @@ class ReportEntrypoints:
         names = {loc["_id"]: loc.get("name") or loc["_id"] for loc in locations_store.every(self.db)}
         if report == "loans":
             return reports.loans_table(reports_store.loans(self.db, since, until), names, since, until)
+        if report == "digital":
+            return reports.digital_table(popsci_actions.usage_statistics(self.db, actor), since, until)
         return reports.kiosks_table(reports_store.kiosks(self.db), reports_store.hours_heard(self.db, low, high),
                                     reports_store.conflicts(self.db, low, high), names, since, until, clock.now())

@@ -35,6 +35,7 @@ def test_a_supervisor_urges_a_red_case_and_the_clerk_answers(start_service, serv
         rpc.community.staff_add(login, name, committee, staff.hash_password(password), role, subdistrict)
         return login, password
     supervisor, clerk = account("supervisor", subdistrict="SD02", name="周监察"), account("staff", committee="C0201")
+    centre = account("centre", subdistrict="SD02", name="吴敏")   # 花木街道's acceptance centre
     desk = {"id": clerk[0], "role": "staff", "committee": "C0201"}
     rid = rpc.community.register_resident({"id_number": id_number(), "name": "王芳", "residence_committee": "C0201",
                                            "address": "枫林路88弄3号502室"})["resident_id"]
@@ -83,6 +84,15 @@ def test_a_supervisor_urges_a_red_case_and_the_clerk_answers(start_service, serv
         {"click": "form[id^=\"form-answer-\"] button"},
         {"eval": "answered_flash", "js": "document.querySelector('#flash').innerText"},
         {"eval": "answered", "js": "document.querySelector('#urges-title').parentElement.innerText"},
+        {"click": "#logout"},
+    ] + sign_in(*centre) + [   # the sub-district's centre: its red and yellow, its reports
+        {"goto": base + "/console/supervision"},
+        {"eval": "centre_red", "js": "document.querySelector('tr[data-committee=\"C0201\"] .n-overdue').innerText"},
+        {"axe": "axe_centre_counts"},
+        {"goto": base + "/console/reports/cases"},
+        {"until": "document.querySelector('#report-chart').getAttribute('data-drawn') === 'yes'"},
+        {"eval": "centre_report", "js": TEXT}, {"axe": "axe_centre_report"},
+        {"download": "#download-xlsx", "as": "centre_xlsx"},
     ])
     assert "红黄牌监察" in seen["counts_title"] and int(seen["red"]) >= 1
     assert case["number"] in seen["cases_text"] and "红牌" in seen["cases_text"]
@@ -99,7 +109,11 @@ def test_a_supervisor_urges_a_red_case_and_the_clerk_answers(start_service, serv
     rows = list(sheet.iter_rows(values_only=True))
     assert "案件量" in rows[0][0] and rows[1][:2] == ("月份", "办理单位")
     assert any(row[1] == "联洋第一居委会" and row[3] >= 1 for row in rows[2:])   # the case submitted here
-    assert len([name for name in seen if name.startswith("axe_")]) == 8   # every page was checked
+    assert int(seen["centre_red"]) >= 1 and "案件量" in seen["centre_report"]
+    centre_rows = list(openpyxl.load_workbook(io.BytesIO(base64.b64decode(seen["centre_xlsx"]["base64"]))).active
+                       .iter_rows(values_only=True))
+    assert any(row[1] == "联洋第一居委会" and row[3] >= 1 for row in centre_rows[2:])
+    assert len([name for name in seen if name.startswith("axe_")]) == 10   # every page was checked
     for name, violations in seen.items():
         if name.startswith("axe_"):
             assert serious(violations) == [], (name, violations)

@@ -120,6 +120,13 @@ def test_a_provider_uploads_an_editor_publishes_a_resident_plays_and_the_tv_guid
     assert (prov["provider_id"], prov["published"], prov["pending"], prov["plays"], prov["unique_readers"]) == \
         (provider, 1, 0, 2, 1)
     assert refused(lambda: library.usage_statistics({"role": "resident", "id": reader})).exc_type == "Forbidden"
+    # and the district's supervisors read it as a report (its CSV and XLSX come with it)
+    report = library.library_report({"id": "sup-1", "role": "supervisor"}, "digital")
+    [row] = [r for r in report["rows"] if r["provider_id"] == provider]
+    assert (row["published"], row["pending"], row["plays"], row["readers"]) == (1, 0, 2, 1)
+    assert [c["key"] for c in report["columns"]][0] == "provider" and "provider_id" not in str(report["columns"])
+    assert refused(lambda: library.library_report({"id": "sup-2", "role": "supervisor", "subdistrict": "SD01"},
+                                                  "digital")).exc_type == "Forbidden"   # the district's only
 
     # an article without a TV rendition: rejected with a reason the provider reads, its file gone
     article = popsci_upload(base, provider, key, {"kind": "article", "title": f"潮汐 {tag}", "subjects": ["海洋"],
