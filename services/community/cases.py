@@ -197,6 +197,17 @@ def _finish(case: dict) -> dict:
         case["watch"] = due_key(case["deadline"])
     else:
         case.pop("watch", None)
+    return with_urge_due(case)
+
+
+def with_urge_due(case: dict) -> dict:
+    """The earliest reply day of the open case's unanswered 督办 (``urge_due``, a sparse index):
+    the counts of late ones read a range of it, not every case."""
+    waiting = sorted(u["reply_by"] for u in case.get("urges") or [] if not u.get("answer"))
+    if waiting and case["status"] not in FINAL:
+        case["urge_due"] = waiting[0]
+    else:
+        case.pop("urge_due", None)
     return case
 
 

@@ -47,6 +47,7 @@ INDEXES = {
         IndexModel([("watch", ASCENDING)], name="deadline_watch", sparse=True),
         IndexModel([("awaiting_calendar", ASCENDING)], name="awaiting_calendar", sparse=True),
         IndexModel([("open_flag", ASCENDING)], name="open_flag", sparse=True),
+        IndexModel([("urge_due", ASCENDING)], name="urge_due", sparse=True),   # 督办 waiting: the late ones
         IndexModel([("submitted_at", ASCENDING)], name="submitted_at"),   # Open311's public list
         # the reports (reports_store): each a range of one of these, grouped on the same field
         *[IndexModel([(f"g_{figure}_{scope}", ASCENDING)], name=f"g_{figure}_{scope}", sparse=True)

@@ -16,12 +16,14 @@ from datetime import date, datetime
 
 from services.common.arguments import checked_day
 from services.common.errors import BadInput, Conflict, Forbidden
-from services.community.cases import FINAL, Actor, _entry
+from services.community.cases import FINAL, Actor, _entry, with_urge_due
 
 SUPERVISING = ("supervisor", "admin")
 NOTE_MAX, ANSWER_MAX, COMMENT_MAX = 500, 1000, 500
 RATED = ("completed", "rejected")   # closed by the committee: a withdrawn case was never handled
 FLAGS = ("due_soon", "overdue")
+LATE_URGES = "late_urges"   # a 督办 left unanswered after its reply day, counted beside the flags
+COUNTED = FLAGS + (LATE_URGES,)
 
 
 # ---- scope -----------------------------------------------------------------------------------
@@ -52,23 +54,24 @@ def reaches_place(actor: Actor, code: str, subdistricts: set[str]) -> bool:
 
 
 def counts(rows: list[dict], places: list[dict], scope: str | None) -> list[dict]:
-    """Per sub-district, its yellow and red open cases and each of its committees' (its centre
-    first, then committees by code); ``rows`` are the store's groups ({committee, flag, n}),
-    ``places`` the district's sub-districts and committees, ``scope`` one sub-district or None."""
+    """Per sub-district, its yellow and red open cases and its 督办 left unanswered past their
+    reply day (``late_urges``), and each of its committees' (its centre first, then committees by
+    code); ``rows`` are the store's groups ({committee, flag, n}), ``places`` the district's
+    sub-districts and committees, ``scope`` one sub-district or None."""
     by_code = {p["_id"]: p for p in places}
     tally: dict[str, dict[str, int]] = {}
     for row in rows:
-        if row["flag"] in FLAGS:
-            tally.setdefault(row["committee"], dict.fromkeys(FLAGS, 0))[row["flag"]] += row["n"]
+        if row["flag"] in COUNTED:
+            tally.setdefault(row["committee"], dict.fromkeys(COUNTED, 0))[row["flag"]] += row["n"]
     out = []
     for sd in sorted(p["_id"] for p in places if p["kind"] == "subdistrict"):
         if scope is not None and sd != scope:
             continue
         members = [sd] + sorted(p["_id"] for p in places if p["kind"] == "committee" and p.get("parent") == sd)
         committees = [{"code": c, "name": _centre(by_code[c]) if c == sd else by_code[c]["name"],
-                       **tally.get(c, dict.fromkeys(FLAGS, 0))} for c in members]
+                       **tally.get(c, dict.fromkeys(COUNTED, 0))} for c in members]
         out.append({"code": sd, "name": by_code[sd]["name"], "committees": committees,
-                    **{f: sum(c[f] for c in committees) for f in FLAGS}})
+                    **{f: sum(c[f] for c in committees) for f in COUNTED}})
     return out
 
 
@@ -96,7 +99,7 @@ def urge(case: dict, actor: Actor, now: datetime, today: date, note, reply_by) -
     new["trail"] = case["trail"] + [_entry(actor, now, "urge", case["status"], case["status"], note,
                                            urge_id=entry["urge_id"], reply_by=entry["reply_by"])]
     new["version"] = case["version"] + 1
-    return new, entry
+    return with_urge_due(new), entry
 
 
 def answer(case: dict, actor: Actor, now: datetime, urge_id, text) -> tuple[dict, dict]:
@@ -118,7 +121,7 @@ def answer(case: dict, actor: Actor, now: datetime, urge_id, text) -> tuple[dict
     new["trail"] = case["trail"] + [_entry(actor, now, "urge_answered", case["status"], case["status"], text,
                                            urge_id=urge_id)]
     new["version"] = case["version"] + 1
-    return new, found
+    return with_urge_due(new), found
 
 
 def open_urges(case: dict) -> list[dict]:

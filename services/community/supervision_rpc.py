@@ -27,7 +27,8 @@ class SupervisionEntrypoints:
         # one indexed equality each (the desks, as many again, are not read)
         places = places_store.places(self.db, "subdistrict") + places_store.places(self.db, "committee")
         return {"scope": scope,
-                "subdistricts": supervision.counts(supervision_store.flagged_counts(self.db), places, scope)}
+                "subdistricts": supervision.counts(supervision_store.flagged_counts(self.db, clock.today().isoformat()),
+                                                   places, scope)}
 
     @rpc
     def urge_case(self, actor: dict, case_id: str, note: str, reply_by: str) -> dict:

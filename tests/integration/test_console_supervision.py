@@ -81,11 +81,15 @@ def test_a_supervisor_sees_red_and_urges_and_the_clerk_answers(start_service, se
     assert "已超期，请今日说明进度" in supervisor.get(urged.headers["Location"]).text
     # its reply day passed unanswered: flagged on the supervisor's list and the case page
     assert "urge-late" not in supervisor.get("/console/supervision/committees/C0201").text
-    db("community").cases.update_one({"_id": case_id}, {"$set": {"urges": [
-        {**stored()["urges"][0], "reply_by": "2020-01-02"}]}})
+    db("community").cases.update_one({"_id": case_id}, {"$set": {"urges": [   # as if that day had passed
+        {**stored()["urges"][0], "reply_by": "2020-01-02"}], "urge_due": "2020-01-02"}})
     row = re.search(rf'<tr[^>]*data-case="{case_id}".*?</tr>', supervisor.get("/console/supervision/committees/C0201")
                     .text, re.S).group(0)
     assert "逾期未答复 1 件" in row and "逾期未答复" in supervisor.get(f"/console/cases/{case_id}").text
+    counts = supervisor.get("/console/supervision").text   # and counted per committee, from the case's urge_due
+    late_here = re.search(r'<tr data-committee="C0201"[^>]*>.*?class="n-late_urges">(\d+)<', counts, re.S).group(1)
+    assert int(late_here) == db("community").cases.count_documents({"handling_committee": "C0201",
+                                                                   "urge_due": {"$lt": today}}) >= 1
 
     # the clerk: the 督办 in the inbox, answered on the case page; the supervision pages are not theirs
     inbox = clerk.get("/console/inbox").text
@@ -101,6 +105,7 @@ def test_a_supervisor_sees_red_and_urges_and_the_clerk_answers(start_service, se
     assert answered.status_code == 303
     assert stored()["urges"][0]["answer"] == "已联系居民补齐材料，明日办结"
     assert "urge-late" not in supervisor.get(f"/console/cases/{case_id}").text   # answered, late no more
+    assert "urge_due" not in stored()   # and counted no more
     assert [e["action"] for e in stored()["trail"]][-2:] == ["urge", "urge_answered"]
     assert clerk.get("/console/supervision").status_code == 403
     assert supervisor.post(f"/console/cases/{case_id}/urges/{urge_id}/answer", {"csrf": token, "answer": "x"}) \
