@@ -16,6 +16,7 @@ class CommitteeCounts(graphene.ObjectType):
     name = graphene.String(required=True)
     due_soon = graphene.Int(required=True, description="yellow: due by the next working day")
     overdue = graphene.Int(required=True, description="red: past the deadline")
+    late_urges = graphene.Int(required=True, description="cases whose 督办 is unanswered past its reply day")
 
 
 class SubdistrictCounts(graphene.ObjectType):
@@ -23,6 +24,7 @@ class SubdistrictCounts(graphene.ObjectType):
     name = graphene.String(required=True)
     due_soon = graphene.Int(required=True)
     overdue = graphene.Int(required=True)
+    late_urges = graphene.Int(required=True)
     committees = graphene.List(graphene.NonNull(CommitteeCounts), required=True,
                                description="the sub-district's centre first, then its committees")
 
@@ -35,7 +37,7 @@ class SupervisionCounts(graphene.ObjectType):
     def of(data: dict) -> "SupervisionCounts":
         return SupervisionCounts(scope=data["scope"], subdistricts=[
             SubdistrictCounts(code=s["code"], name=s["name"], due_soon=s["due_soon"], overdue=s["overdue"],
-                              committees=[CommitteeCounts(**c) for c in s["committees"]])
+                              late_urges=s["late_urges"], committees=[CommitteeCounts(**c) for c in s["committees"]])
             for s in data["subdistricts"]])
 
 
