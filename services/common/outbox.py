@@ -53,6 +53,10 @@ log = logging.getLogger(__name__)
 PENDING = "outbox_pending"
 OWNER = "outbox_owner"
 WRITTEN = "outbox_at"
+# who "owns" a document whose event no queue took (an inter-district case for a district with no
+# link queue): no relay's own, so only the sweep retries it, once it looks orphaned; newer events
+# are not starved behind a pile of them
+HELD = "held:no-queue"
 OUTBOX_INDEX = IndexModel([(PENDING, pymongo.ASCENDING)], name="outbox_pending")
 BATCH = 100
 ORPHAN_AFTER = 10.0  # seconds: an owner that keeps up is never overtaken; one that lags more is helped
@@ -122,7 +126,10 @@ def claim(collection: Collection, doc: dict, owner: str) -> bool:
     looked published them: 18% of the events twice with 4 processes under overload.)"""
     match = {"_id": doc["_id"], **{f: doc[f] if f in doc else {"$exists": False} for f in (OWNER, WRITTEN)}}
     taken = {OWNER: owner, WRITTEN: clock.now().isoformat()}
-    return collection.update_one(match, {"$set": taken}).matched_count == 1
+    if collection.update_one(match, {"$set": taken}).matched_count != 1:
+        return False
+    doc.update(taken)   # as it is stored now
+    return True
 
 
 def relay_once(collections: Iterable[Collection], publisher: Publisher, *, owner: str = THIS_PROCESS,
@@ -153,9 +160,13 @@ def relay_once(collections: Iterable[Collection], publisher: Publisher, *, owner
             # cannot both count it off (the counter would then hide later events).
             published.append(UpdateOne({"_id": doc["_id"], f"outbox.{ev['id']}": {"$exists": True}},
                                        {"$unset": {f"outbox.{ev['id']}": ""}, "$inc": {PENDING: -1}}))
+        held: dict = {}   # _id -> the document as read, of events no queue took
         try:
             if isinstance(publisher, PipelinedPublisher):
-                publisher.publish_all(outgoing, confirmed)
+                try:
+                    publisher.publish_all(outgoing, confirmed)
+                finally:
+                    held.update({doc["_id"]: doc for ev, doc in outgoing if ev["id"] in publisher.returned})
             else:
                 for ev, doc in outgoing:
                     exchange, routing_key = route(ev)
@@ -165,6 +176,7 @@ def relay_once(collections: Iterable[Collection], publisher: Publisher, *, owner
                                           message_id=ev["id"], mandatory=linked, declare=[exchange] if linked else [])
                     except UndeliverableMessage:
                         _no_link(ev, routing_key)
+                        held[doc["_id"]] = doc
                         continue
                     confirmed(ev, doc)
         finally:
@@ -172,6 +184,9 @@ def relay_once(collections: Iterable[Collection], publisher: Publisher, *, owner
             if published:
                 collection.bulk_write(published, ordered=False)
                 sent += len(published)
+            for doc in held.values():   # unless a writer added events meanwhile (they go out at once)
+                collection.update_one({"_id": doc["_id"], OWNER: doc.get(OWNER), WRITTEN: doc.get(WRITTEN)},
+                                      {"$set": {OWNER: HELD, WRITTEN: clock.now().isoformat()}})
     return sent
 
 
@@ -198,6 +213,7 @@ class PipelinedPublisher:
     def __init__(self, amqp_uri: str, confirm_timeout: float = 10.0):
         self.amqp_uri, self.confirm_timeout = amqp_uri, confirm_timeout
         self._conn = self._channel = None
+        self.returned: set = set()   # the ids of the last pass's events no queue took
 
     def _open(self):
         if self._channel is None:
@@ -222,13 +238,13 @@ class PipelinedPublisher:
     def _on_ack(self, delivery_tag, multiple):
         for tag in ([t for t in self._waiting if t <= delivery_tag] if multiple else [delivery_tag]):
             waiting = self._waiting.pop(tag, None)
-            if waiting is not None and waiting[0] not in self._returned:   # returned: routed nowhere, kept
+            if waiting is not None and waiting[0] not in self.returned:   # returned: routed nowhere, kept
                 waiting[1]()
 
     def _on_return(self, exc, exchange, routing_key, message):
         # a mandatory event no queue took (an inter-district case with no link queue) comes back
         # before its confirm: it stays in the outbox
-        self._returned.add(message.properties.get("message_id"))
+        self.returned.add(message.properties.get("message_id"))
         _no_link({"id": message.properties.get("message_id")}, routing_key)
 
     def _on_nack(self, delivery_tag, multiple):
@@ -239,7 +255,7 @@ class PipelinedPublisher:
     def publish_all(self, outgoing: list[tuple[dict, dict]], confirmed) -> None:
         if not outgoing:
             return
-        self._waiting, self._refused, self._returned = {}, 0, set()
+        self._waiting, self._refused, self.returned = {}, 0, set()
         try:
             channel = self._open()
             for ev, doc in outgoing:

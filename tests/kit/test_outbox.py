@@ -251,7 +251,7 @@ def test_the_relay_looks_once_per_wake_and_loses_no_event_stored_while_it_looks(
 
 
 def test_a_case_for_a_district_with_no_link_queue_waits_in_the_outbox_and_does_not_hold_the_rest(
-        settings, collection):
+        settings, collection, monkeypatch):
     from contracts.events.interdistrict import CaseRepliedV1
     probe = bind_probe_queue(settings.amqp_uri, "community.events")
     unlinked = outbox.event(CaseRepliedV1.TYPE, {"from_district": "310115", "to_district": "310198",
@@ -263,3 +263,17 @@ def test_a_case_for_a_district_with_no_link_queue_waits_in_the_outbox_and_does_n
 
     assert sent == 1 and len(drain(settings.amqp_uri, probe, expect=1)) == 1
     assert collection.find_one({"_id": "stuck"})["outbox"] == {unlinked["id"]: unlinked}
+    # set aside: no relay's own any more, so it cannot fill the passes that newer events need
+    assert collection.find_one({"_id": "stuck"})[outbox.OWNER] == outbox.HELD
+    monkeypatch.setattr(outbox, "BATCH", 1)
+    collection.insert_one({"_id": "later", **outbox.pending_fields([registered("r-d")])})
+    pipelined = outbox.PipelinedPublisher(settings.amqp_uri)
+    try:
+        assert outbox.relay_once([collection], pipelined, orphans=False) == 1   # the newer one, at once
+        assert len(drain(settings.amqp_uri, probe, expect=1)) == 1
+        # the sweep retries it once it looks orphaned, and sets it aside again (the pipelined relay too)
+        assert outbox.relay_once([collection], pipelined, orphan_after=0) == 0
+        stuck = collection.find_one({"_id": "stuck"})
+        assert stuck[outbox.OWNER] == outbox.HELD and stuck[outbox.PENDING] == 1
+    finally:
+        pipelined.close()
