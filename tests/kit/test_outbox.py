@@ -226,10 +226,7 @@ def test_the_relay_looks_once_per_wake_and_loses_no_event_stored_while_it_looks(
         return [c for name, c in driver.commands
                 if name == "find" and c["find"] in store.OUTBOX_COLLECTIONS and outbox.PENDING in c.get("filter", {})]
     with recording_commands() as driver:
-        # a database of its own: the session's others hold events their stopped services left pending,
-        # which count as this process's own and came first (1.6 s alone, 15 s in the whole run)
-        start_service(CommunityService, service_config("community", OUTBOX_INTERVAL=60,
-                                                       DB_PREFIX=f"{settings.db_prefix}_relay"))
+        start_service(CommunityService, service_config("community", OUTBOX_INTERVAL=60))
         rpc.community.upsert_places(demo_data.PLACES)
         eventlet.sleep(0.5)    # past the relay's first look at start
         probe = bind_probe_queue(settings.amqp_uri, "community.events", ResidentRegisteredV1.TYPE)
