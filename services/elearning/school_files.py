@@ -12,37 +12,23 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from dataclasses import dataclass
 
 from contracts.rpc.elearning import SCHOOL_FILE_MAX_BYTES, SCHOOL_FILE_REFERENCE, SCHOOL_FILES_AT_ONCE
+from services.common import uploads
 from services.common.errors import BadInput
+from services.common.uploads import Upload
 
 MAX_BYTES = SCHOOL_FILE_MAX_BYTES
 MAX_FILES = SCHOOL_FILES_AT_ONCE
-MAX_NAME = 120
-KINDS = {
-    "application/pdf": (b"%PDF-", (".pdf",)),
-    "image/jpeg": (b"\xff\xd8\xff", (".jpg", ".jpeg")),
-    "image/png": (b"\x89PNG\r\n\x1a\n", (".png",)),
-}
 FILE_ID = re.compile(r"^[0-9a-f]{24}$")
 REFERENCE = SCHOOL_FILE_REFERENCE
 
 
-@dataclass(frozen=True)
-class Upload:
-    name: str
-    content_type: str
-    size: int
-
-
 def clean_name(name) -> str:
-    if not isinstance(name, str):
+    name = uploads.plain_name(name)
+    if name is None:
         raise BadInput("文件需要名称 (a file needs a name)")
-    name = re.sub(r"[\x00-\x1f\x7f]", "", name.replace("\\", "/").rsplit("/", 1)[-1]).strip()
-    if not name or name in (".", ".."):
-        raise BadInput("文件需要名称 (a file needs a name)")
-    return name[-MAX_NAME:]
+    return name
 
 
 def check(name, declared_type, data: bytes) -> Upload:
@@ -52,12 +38,10 @@ def check(name, declared_type, data: bytes) -> Upload:
         raise BadInput(f"文件“{name}”是空的 (the file is empty)")
     if len(data) > MAX_BYTES:
         raise BadInput(f"文件“{name}”超过 {MAX_BYTES // (1024 * 1024)} MB (too large)")
-    actual = next((kind for kind, (magic, _) in KINDS.items() if bytes(data[:16]).startswith(magic)), None)
+    actual = uploads.content_type_of(data)
     if actual is None:
         raise BadInput(f"文件“{name}”不是 PDF、JPEG 或 PNG (only PDF, JPEG and PNG files are taken)")
-    declared = str(declared_type or "").split(";")[0].strip().lower()
-    if declared and declared not in ("application/octet-stream", actual) or \
-            not name.lower().endswith(KINDS[actual][1]):
+    if uploads.mislabelled(name, declared_type, actual):
         raise BadInput(f"文件“{name}”的内容是 {actual.split('/')[1].upper()}，与文件名或类型不符 (a mislabelled file)")
     return Upload(name, actual, len(data))
 
